@@ -1,0 +1,26 @@
+# Keywarden: the two commands a newcomer needs are `make run` and `make test` (see README.md).
+.PHONY: run test build crds cluster-binaries clean
+
+## Start a local control plane (unless KUBECONFIG names a cluster), install the CRDs and run Keywarden. Ctrl-C stops everything.
+run:
+	@scripts/run
+
+## Everything: build the Kubernetes binaries if needed, start one control plane, run unit and integration tests.
+test:
+	@scripts/test
+
+## Build all modules without tests.
+build:
+	./mvnw -B -q install -DskipTests
+
+## Regenerate the CRD YAML under crds/ from the Java model.
+crds:
+	./mvnw -B -q install -DskipTests -pl crds -am
+	./mvnw -B -q test -pl crds -Dtest=CrdYamlTest -Dkeywarden.crds.update=true -Dsurefire.failIfNoSpecifiedTests=false
+
+## Build etcd, kube-apiserver, kube-controller-manager, kubectl and helm into ~/.cache/keywarden (once).
+cluster-binaries:
+	@test-cluster/build
+
+clean:
+	./mvnw -B -q clean

@@ -1,0 +1,29 @@
+package io.keywarden.api.v1alpha1;
+
+import io.fabric8.crd.generator.annotation.AdditionalPrinterColumn;
+import io.fabric8.kubernetes.api.model.Namespaced;
+import io.fabric8.kubernetes.client.CustomResource;
+import io.fabric8.kubernetes.model.annotation.Group;
+import io.fabric8.kubernetes.model.annotation.Kind;
+import io.fabric8.kubernetes.model.annotation.ShortNames;
+import io.fabric8.kubernetes.model.annotation.Version;
+
+/**
+ * A secret whose values Keywarden keeps only as ciphertext, in versions with AWS staging labels.
+ * Named ManagedSecret, not Secret, so that it never shadows the core kind in kubectl.
+ */
+@Group(KeywardenApi.GROUP)
+@Version(KeywardenApi.VERSION)
+@Kind("ManagedSecret")
+@ShortNames("msec")
+@AdditionalPrinterColumn(name = "Current", jsonPath = ".status.currentVersionId", type = AdditionalPrinterColumn.Type.STRING)
+@AdditionalPrinterColumn(name = "Last Rotated", jsonPath = ".status.lastRotatedAt", type = AdditionalPrinterColumn.Type.DATE)
+@AdditionalPrinterColumn(name = "Ready", jsonPath = ".status.conditions[?(@.type==\"Ready\")].status", type = AdditionalPrinterColumn.Type.STRING)
+@AdditionalPrinterColumn(name = "Age", jsonPath = ".metadata.creationTimestamp", type = AdditionalPrinterColumn.Type.DATE)
+public class ManagedSecret extends CustomResource<ManagedSecretSpec, ManagedSecretStatus> implements Namespaced {
+
+  @Override
+  protected ManagedSecretStatus initStatus() {
+    return new ManagedSecretStatus();
+  }
+}

@@ -1,0 +1,95 @@
+package io.keywarden.injector;
+
+/**
+ * Every label and annotation the injector reads: this file is the reference for users.
+ *
+ * <p>Per-file annotations end in {@code <file>}, the name of the file in the mount path; it is a
+ * plain name ({@code [A-Za-z0-9._-]}, no {@code /}, not starting with {@code ..}) because a past
+ * CSI-driver advisory wrote outside its mount through such paths, and because kubelet-style atomic
+ * writes reserve names starting with {@code ..}. Any other annotation under {@code keywarden.io/}
+ * denies the pod, so a typo never silently drops a secret.
+ */
+public final class Annotations {
+
+  /** The prefix every Keywarden label and annotation shares. */
+  public static final String PREFIX = "keywarden.io/";
+
+  /**
+   * Pod label (not an annotation) that opts a pod in; the only accepted value is {@link #INJECT_ENABLED}.
+   * A label, so the webhook's objectSelector sends only opted-in pods and can fail closed without
+   * affecting any other pod during an injector outage.
+   */
+  public static final String INJECT_LABEL = PREFIX + "inject";
+
+  /** The value of {@link #INJECT_LABEL} that opts a pod in. */
+  public static final String INJECT_ENABLED = "true";
+
+  /**
+   * {@code keywarden.io/secret.<file>: <managedsecret>} writes the ManagedSecret (same namespace,
+   * a DNS-1123 subdomain) to {@code <mount-path>/<file>}. At least one is required.
+   */
+  public static final String SECRET_PREFIX = PREFIX + "secret.";
+
+  /**
+   * {@code keywarden.io/key.<file>: <key>} writes only one top-level key of a JSON secret value.
+   * Requires the matching {@code keywarden.io/secret.<file>}.
+   */
+  public static final String KEY_PREFIX = PREFIX + "key.";
+
+  /**
+   * {@code keywarden.io/format.<file>}: {@code raw} (default, the value as stored), {@code json},
+   * {@code env} ({@code KEY=value} lines) or {@code properties}. Requires the matching
+   * {@code keywarden.io/secret.<file>}.
+   */
+  public static final String FORMAT_PREFIX = PREFIX + "format.";
+
+  /**
+   * {@code keywarden.io/stage.<file>}: which version to write, by staging label as in AWS Secrets
+   * Manager: {@code CURRENT} (default), {@code PREVIOUS} or {@code PENDING}. Requires the matching
+   * {@code keywarden.io/secret.<file>}.
+   */
+  public static final String STAGE_PREFIX = PREFIX + "stage.";
+
+  /**
+   * Pod-wide directory where the files appear in the app containers; absolute and normalised,
+   * never {@code /}. Default {@link #DEFAULT_MOUNT_PATH}.
+   */
+  public static final String MOUNT_PATH = PREFIX + "mount-path";
+
+  /** Default for {@link #MOUNT_PATH}, next to the service-account token kubelet mounts. */
+  public static final String DEFAULT_MOUNT_PATH = "/var/run/secrets/keywarden";
+
+  /**
+   * Pod-wide POSIX mode of the files, four octal digits such as {@code 0400} or {@code 0440}; at most
+   * {@code 0777} (no setuid, setgid or sticky bit) and always owner-readable, since the agent
+   * reads its files back to skip unchanged writes. Default {@link #DEFAULT_FILE_MODE}.
+   */
+  public static final String FILE_MODE = PREFIX + "file-mode";
+
+  /**
+   * Default for {@link #FILE_MODE}: kubelet's default for Secret volumes, since the agent and the
+   * app containers usually run as different users; the memory-backed volume is private to the pod.
+   */
+  public static final int DEFAULT_FILE_MODE = 0644;
+
+  /**
+   * Pod-wide: {@code watch} (default; rewrite as soon as the value changes), an interval such as
+   * {@code 30s}, {@code 5m} or {@code 1h} (poll), or {@code none} (write once at start).
+   */
+  public static final String REFRESH = PREFIX + "refresh";
+
+  /**
+   * Pod-wide action after the files changed: {@code signal:<SIG>} with one of SIGHUP, SIGUSR1,
+   * SIGUSR2, SIGTERM or SIGINT (needs {@code shareProcessNamespace: true}), or {@code exec:<cmd>}.
+   * Default: no action, the app rereads the files itself.
+   */
+  public static final String ON_CHANGE = PREFIX + "on-change";
+
+  /**
+   * Pod-wide comma-separated names of the containers that mount the files (DNS-1123 labels).
+   * Default: every app container.
+   */
+  public static final String CONTAINERS = PREFIX + "containers";
+
+  private Annotations() {}
+}

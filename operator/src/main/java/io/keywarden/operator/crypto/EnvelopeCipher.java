@@ -1,0 +1,90 @@
+package io.keywarden.operator.crypto;
+
+import com.github.benmanes.caffeine.cache.Cache;
+import com.github.benmanes.caffeine.cache.Caffeine;
+import io.keywarden.operator.config.KeywardenConfig;
+import io.keywarden.operator.kms.DataKey;
+import io.keywarden.operator.kms.KmsKey;
+import io.keywarden.operator.kms.KmsKeys;
+import jakarta.enterprise.context.ApplicationScoped;
+import java.nio.ByteBuffer;
+import java.security.MessageDigest;
+import java.security.NoSuchAlgorithmException;
+import java.util.Arrays;
+
+/**
+ * Envelope encryption: one fresh data key per version, AES-256-GCM over the value with the
+ * encryption context as AAD, the data key wrapped by the KMS key. Unwrapped data keys are cached
+ * briefly, keyed by a digest of the wrapped key and its context, so a cache hit proves nothing the
+ * KMS did not already prove.
+ */
+@ApplicationScoped
+public class EnvelopeCipher {
+
+  private final KmsKeys kmsKeys;
+  private final Cache<ByteBuffer, byte[]> dekCache;
+
+  public EnvelopeCipher(KmsKeys kmsKeys, KeywardenConfig config) {
+    this.kmsKeys = kmsKeys;
+    this.dekCache = Caffeine.newBuilder()
+        .expireAfterWrite(config.kms().dekCacheTtl())
+        .maximumSize(config.kms().dekCacheTtl().isZero() ? 0 : config.kms().dekCacheSize())
+        .recordStats()
+        .build();
+  }
+
+  public Envelope seal(KmsKey key, EncryptionContext context, SecretValue value) {
+    DataKey dek = key.provider().generateDataKey(key.providerKeyId(), context);
+    try {
+      AesGcm.Sealed sealed = AesGcm.encrypt(dek.plaintext(), value.bytes(), context.toAad());
+      return new Envelope(key.alias(), dek.keyVersion(), dek.wrapped(), sealed.nonce(), sealed.ciphertext());
+    } finally {
+      dek.wipe();
+    }
+  }
+
+  public SecretValue unseal(Envelope envelope, EncryptionContext context) {
+    KmsKey key = kmsKeys.resolve(envelope.kmsKeyId());
+    byte[] dek = dekCache.get(cacheKey(envelope, context),
+        k -> key.provider().decryptDataKey(key.providerKeyId(), envelope.keyVersion(), envelope.wrappedDek(), context));
+    byte[] plaintext = AesGcm.decrypt(dek, envelope.nonce(), envelope.ciphertext(), context.toAad());
+    try {
+      return SecretValue.of(plaintext);
+    } finally {
+      Arrays.fill(plaintext, (byte) 0);
+    }
+  }
+
+  /**
+   * Wraps the envelope's data key again under {@code target}'s primary version; the value's
+   * ciphertext is untouched. Used by key rotation and by migration between KMS keys.
+   */
+  public Envelope rewrap(Envelope envelope, EncryptionContext context, KmsKey target) {
+    KmsKey source = kmsKeys.resolve(envelope.kmsKeyId());
+    byte[] dek = source.provider().decryptDataKey(source.providerKeyId(), envelope.keyVersion(), envelope.wrappedDek(), context);
+    try {
+      DataKey rewrapped = target.provider().wrapDataKey(target.providerKeyId(), dek, context);
+      rewrapped.wipe();
+      return envelope.withWrappedDek(rewrapped.keyVersion(), target.alias(), rewrapped.wrapped());
+    } finally {
+      Arrays.fill(dek, (byte) 0);
+    }
+  }
+
+  public double dekCacheHitRate() {
+    return dekCache.stats().hitRate();
+  }
+
+  private static ByteBuffer cacheKey(Envelope envelope, EncryptionContext context) {
+    try {
+      MessageDigest digest = MessageDigest.getInstance("SHA-256");
+      digest.update(envelope.kmsKeyId().getBytes(java.nio.charset.StandardCharsets.UTF_8));
+      digest.update(ByteBuffer.allocate(4).putInt(envelope.keyVersion()).array());
+      digest.update(envelope.wrappedDek());
+      digest.update(context.toAad());
+      return ByteBuffer.wrap(digest.digest());
+    } catch (NoSuchAlgorithmException e) {
+      throw new IllegalStateException(e);
+    }
+  }
+}

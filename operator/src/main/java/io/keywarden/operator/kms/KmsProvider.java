@@ -1,0 +1,32 @@
+package io.keywarden.operator.kms;
+
+import io.keywarden.operator.crypto.EncryptionContext;
+
+/**
+ * A key management system that wraps and unwraps data keys. Keys are addressed by the provider's
+ * own key id (local key name, AWS key ARN or alias, PKCS#11 label); master key material never
+ * leaves the provider's responsibility.
+ */
+public interface KmsProvider {
+
+  /** The provider type named in configuration: local, aws-kms, pkcs11. */
+  String type();
+
+  /** A fresh 256-bit data key, returned in plaintext and wrapped under the key's primary version. */
+  DataKey generateDataKey(String keyId, EncryptionContext context);
+
+  /** Unwraps a data key. Throws {@link KmsException} when the provider refuses or cannot be reached. */
+  byte[] decryptDataKey(String keyId, int keyVersion, byte[] wrappedDek, EncryptionContext context);
+
+  /** Wraps an existing data key under the key's primary version (used to re-wrap and migrate). */
+  DataKey wrapDataKey(String keyId, byte[] plaintextDek, EncryptionContext context);
+
+  /** The version new data keys are wrapped with. */
+  int primaryKeyVersion(String keyId);
+
+  /** Adds a new primary version of the key; older versions keep unwrapping until retired. */
+  int rotateKey(String keyId);
+
+  /** Throws {@link KmsException} when the provider cannot serve requests right now. */
+  void checkHealth();
+}

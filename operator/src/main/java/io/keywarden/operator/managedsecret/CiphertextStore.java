@@ -1,0 +1,84 @@
+package io.keywarden.operator.managedsecret;
+
+import io.fabric8.kubernetes.api.model.Secret;
+import io.fabric8.kubernetes.api.model.SecretBuilder;
+import io.fabric8.kubernetes.client.KubernetesClient;
+import io.keywarden.api.v1alpha1.ManagedSecret;
+import io.keywarden.operator.config.KeywardenConfig;
+import io.keywarden.operator.crypto.CorruptEnvelopeException;
+import io.keywarden.operator.crypto.EncryptionContext;
+import io.keywarden.operator.crypto.Envelope;
+import jakarta.enterprise.context.ApplicationScoped;
+import java.util.Base64;
+import java.util.List;
+import java.util.Optional;
+
+/**
+ * Envelopes in core Secrets of the operator namespace, one Secret per version: tenants cannot
+ * edit them, and 100 versions of 64 KiB never meet etcd's 1.5 MiB object limit.
+ */
+@ApplicationScoped
+public class CiphertextStore {
+
+  private final KubernetesClient client;
+  private final String namespace;
+
+  public CiphertextStore(KubernetesClient client, KeywardenConfig config) {
+    this.client = client;
+    this.namespace = config.namespace();
+  }
+
+  public String namespace() {
+    return namespace;
+  }
+
+  public static String objectName(String uid, String versionId) {
+    return "kw-" + uid + "-" + versionId;
+  }
+
+  public static EncryptionContext context(ManagedSecret secret, String versionId) {
+    return new EncryptionContext(secret.getMetadata().getNamespace(), secret.getMetadata().getName(),
+        secret.getMetadata().getUid(), versionId);
+  }
+
+  public void put(ManagedSecret owner, String versionId, Envelope envelope) {
+    String uid = owner.getMetadata().getUid();
+    Secret secret = new SecretBuilder().withNewMetadata()
+        .withName(objectName(uid, versionId)).withNamespace(namespace)
+        .addToLabels(Names.MANAGED_BY, Names.OPERATOR)
+        .addToLabels(Names.LABEL_SECRET_UID, uid)
+        .addToLabels(Names.LABEL_SECRET_NAMESPACE, owner.getMetadata().getNamespace())
+        .addToAnnotations(Names.ANNOTATION_SECRET_NAME, owner.getMetadata().getName())
+        .addToAnnotations(Names.ANNOTATION_VERSION_ID, versionId)
+        .endMetadata()
+        .withType(Names.CIPHERTEXT_TYPE)
+        .addToData(Names.ENVELOPE_KEY, Base64.getEncoder().encodeToString(envelope.encode()))
+        .build();
+    client.secrets().inNamespace(namespace).resource(secret).createOr(r -> r.update());
+  }
+
+  /** The envelope of a version, read from the API server (not a cache), or empty if it is gone. */
+  public Optional<Envelope> get(ManagedSecret owner, String versionId) {
+    Secret secret = client.secrets().inNamespace(namespace).withName(objectName(owner.getMetadata().getUid(), versionId)).get();
+    if (secret == null || secret.getData() == null || !secret.getData().containsKey(Names.ENVELOPE_KEY)) {
+      return Optional.empty();
+    }
+    try {
+      return Optional.of(Envelope.decode(Base64.getDecoder().decode(secret.getData().get(Names.ENVELOPE_KEY))));
+    } catch (IllegalArgumentException e) {
+      throw new CorruptEnvelopeException("ciphertext of version " + versionId + " is not base64");
+    }
+  }
+
+  public List<Secret> list(String uid) {
+    return client.secrets().inNamespace(namespace).withLabel(Names.LABEL_SECRET_UID, uid).list().getItems();
+  }
+
+  public void delete(String uid, String versionId) {
+    client.secrets().inNamespace(namespace).withName(objectName(uid, versionId)).delete();
+  }
+
+  public void deleteAll(String uid) {
+    client.secrets().inNamespace(namespace).withLabel(Names.LABEL_SECRET_UID, uid).delete();
+  }
+}

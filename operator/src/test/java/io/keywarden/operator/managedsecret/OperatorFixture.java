@@ -1,0 +1,97 @@
+package io.keywarden.operator.managedsecret;
+
+import static org.awaitility.Awaitility.await;
+
+import io.fabric8.kubernetes.api.model.Condition;
+import io.fabric8.kubernetes.api.model.NamespaceBuilder;
+import io.fabric8.kubernetes.api.model.Secret;
+import io.fabric8.kubernetes.api.model.SecretBuilder;
+import io.fabric8.kubernetes.client.KubernetesClient;
+import io.keywarden.api.v1alpha1.ManagedSecret;
+import io.keywarden.testcluster.QuarkusProcess;
+import io.keywarden.testcluster.TestCluster;
+import java.nio.charset.StandardCharsets;
+import java.time.Duration;
+import java.util.Base64;
+import java.util.HashMap;
+import java.util.Map;
+import java.util.Optional;
+import java.util.concurrent.ThreadLocalRandom;
+
+/** The operator as a real process with its own namespace, and the waits tests share. */
+final class OperatorFixture implements AutoCloseable {
+
+  final TestCluster cluster;
+  final KubernetesClient client;
+  final String namespace;
+  final QuarkusProcess operator;
+
+  OperatorFixture(TestCluster cluster, Map<String, String> extraEnv) {
+    this.cluster = cluster;
+    this.client = cluster.admin();
+    cluster.installCrds();
+    this.namespace = "keywarden-it-" + Integer.toString(ThreadLocalRandom.current().nextInt(1 << 20), 36);
+    client.namespaces().resource(new NamespaceBuilder().withNewMetadata().withName(namespace).endMetadata().build()).create();
+    Map<String, String> env = new HashMap<>(extraEnv);
+    env.put("POD_NAMESPACE", namespace);
+    this.operator = QuarkusProcess.of(cluster, "operator", env);
+  }
+
+  OperatorFixture start() {
+    operator.start();
+    return this;
+  }
+
+  ManagedSecret get(String ns, String name) {
+    return client.resources(ManagedSecret.class).inNamespace(ns).withName(name).get();
+  }
+
+  ManagedSecret apply(String ns, String yaml) {
+    ManagedSecret secret = client.getKubernetesSerialization().unmarshal(yaml, ManagedSecret.class);
+    return client.resources(ManagedSecret.class).inNamespace(ns).resource(secret).create();
+  }
+
+  static Optional<Condition> condition(ManagedSecret secret, String type) {
+    if (secret == null || secret.getStatus() == null) {
+      return Optional.empty();
+    }
+    return secret.getStatus().getConditions().stream().filter(c -> type.equals(c.getType())).findFirst();
+  }
+
+  /** Waits until the condition has the status and reason, and returns it. */
+  Condition awaitCondition(String ns, String name, String type, String status, String reason) {
+    return await().atMost(Duration.ofSeconds(60)).pollInterval(Duration.ofMillis(200))
+        .until(() -> condition(get(ns, name), type)
+            .filter(c -> status.equals(c.getStatus()) && reason.equals(c.getReason())), Optional::isPresent)
+        .orElseThrow();
+  }
+
+  ManagedSecret awaitReady(String ns, String name) {
+    awaitCondition(ns, name, "Ready", "True", "VersionAvailable");
+    return get(ns, name);
+  }
+
+  void createSecret(String ns, String name, String key, byte[] value) {
+    client.secrets().inNamespace(ns).resource(new SecretBuilder().withNewMetadata().withName(name).endMetadata()
+        .addToData(key, Base64.getEncoder().encodeToString(value)).build()).create();
+  }
+
+  /** The plaintext the operator copied into a syncToSecret target, once it is there. */
+  String awaitSynced(String ns, String secretName, String key) {
+    Secret secret = await().atMost(Duration.ofSeconds(60)).pollInterval(Duration.ofMillis(200))
+        .until(() -> client.secrets().inNamespace(ns).withName(secretName).get(),
+            s -> s != null && s.getData() != null && s.getData().containsKey(key));
+    return new String(Base64.getDecoder().decode(secret.getData().get(key)), StandardCharsets.UTF_8);
+  }
+
+  Secret ciphertext(ManagedSecret secret, String versionId) {
+    return client.secrets().inNamespace(namespace)
+        .withName(CiphertextStore.objectName(secret.getMetadata().getUid(), versionId)).get();
+  }
+
+  @Override
+  public void close() {
+    operator.stop();
+    client.namespaces().withName(namespace).delete();
+  }
+}

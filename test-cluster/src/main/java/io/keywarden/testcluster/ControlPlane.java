@@ -1,0 +1,108 @@
+package io.keywarden.testcluster;
+
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.Properties;
+import java.util.concurrent.TimeUnit;
+
+/**
+ * A Kubernetes control plane that tests talk to: one started by {@code test-cluster/up} (the same
+ * script people run), or a cluster named by {@code KEYWARDEN_TEST_KUBECONFIG}.
+ */
+public final class ControlPlane implements AutoCloseable {
+
+  /** Use this cluster instead of starting one. */
+  public static final String KUBECONFIG_ENV = "KEYWARDEN_TEST_KUBECONFIG";
+  /** Attach to a control plane already started by test-cluster/up (what {@code make test} does). */
+  public static final String CLUSTER_DIR_ENV = "KEYWARDEN_TEST_CLUSTER_DIR";
+
+  private final Path kubeconfig;
+  private final Optional<Path> stateDir;
+  private final Optional<String> etcdEndpoint;
+  private final Optional<Path> binDir;
+  private final boolean owned;
+
+  private ControlPlane(Path kubeconfig, Optional<Path> stateDir, Optional<String> etcdEndpoint,
+      Optional<Path> binDir, boolean owned) {
+    this.kubeconfig = kubeconfig;
+    this.stateDir = stateDir;
+    this.etcdEndpoint = etcdEndpoint;
+    this.binDir = binDir;
+    this.owned = owned;
+  }
+
+  /** The control plane the environment asks for, or a new local one. */
+  public static ControlPlane fromEnvironment() {
+    String kubeconfig = System.getenv(KUBECONFIG_ENV);
+    if (kubeconfig != null && !kubeconfig.isBlank()) {
+      return new ControlPlane(Path.of(kubeconfig), Optional.empty(), Optional.empty(), Optional.empty(), false);
+    }
+    String dir = System.getenv(CLUSTER_DIR_ENV);
+    if (dir != null && !dir.isBlank()) {
+      return attach(Path.of(dir), false);
+    }
+    return start();
+  }
+
+  /** Starts a new control plane with test-cluster/up; it stops when this JVM exits, however it exits. */
+  public static ControlPlane start() {
+    Path up = RepositoryRoot.find().resolve("test-cluster/up");
+    String pid = Long.toString(ProcessHandle.current().pid());
+    List<String> command = List.of(up.toString(), "--watch-pid", pid);
+    String dir = Scripts.run(command, 15, TimeUnit.MINUTES).strip();
+    String[] lines = dir.split("\n");
+    ControlPlane plane = attach(Path.of(lines[lines.length - 1].strip()), true);
+    Runtime.getRuntime().addShutdownHook(new Thread(plane::close, "test-cluster-down"));
+    return plane;
+  }
+
+  private static ControlPlane attach(Path dir, boolean owned) {
+    Map<String, String> env = readEnv(dir.resolve("cluster.env"));
+    return new ControlPlane(Path.of(env.get("KUBECONFIG")), Optional.of(dir),
+        Optional.ofNullable(env.get("ETCD_ENDPOINT")), Optional.ofNullable(env.get("KEYWARDEN_BIN")).map(Path::of), owned);
+  }
+
+  private static Map<String, String> readEnv(Path file) {
+    Properties properties = new Properties();
+    try (var reader = Files.newBufferedReader(file, StandardCharsets.UTF_8)) {
+      properties.load(reader);
+    } catch (IOException e) {
+      throw new UncheckedIOException("cannot read " + file + "; is the test cluster running?", e);
+    }
+    @SuppressWarnings({"unchecked", "rawtypes"})
+    Map<String, String> map = (Map) properties;
+    return Map.copyOf(map);
+  }
+
+  public Path kubeconfig() {
+    return kubeconfig;
+  }
+
+  /** The etcd client URL, known only for a control plane of test-cluster/up. */
+  public Optional<String> etcdEndpoint() {
+    return etcdEndpoint;
+  }
+
+  /** The directory with the test cluster's kubectl and helm, if known. */
+  public Optional<Path> binDir() {
+    return binDir;
+  }
+
+  public Optional<Path> stateDir() {
+    return stateDir;
+  }
+
+  @Override
+  public synchronized void close() {
+    if (owned && stateDir.isPresent() && Files.exists(stateDir.get())) {
+      Path down = RepositoryRoot.find().resolve("test-cluster/down");
+      Scripts.run(List.of(down.toString(), stateDir.get().toString()), 2, TimeUnit.MINUTES);
+    }
+  }
+}

@@ -1,0 +1,167 @@
+package io.keywarden.testcluster;
+
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.net.ServerSocket;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.TimeUnit;
+
+/**
+ * A Keywarden Quarkus application (operator or injector) run as a real OS process against the
+ * test control plane, exactly as users run the jar: so tests can stop it, kill it with SIGKILL
+ * and start it again.
+ */
+public final class QuarkusProcess implements AutoCloseable {
+
+  private final Path jar;
+  private final Map<String, String> env;
+  private final Path log;
+  private final int httpPort;
+  private Process process;
+
+  private QuarkusProcess(Path jar, Map<String, String> env, Path log, int httpPort) {
+    this.jar = jar;
+    this.env = env;
+    this.log = log;
+    this.httpPort = httpPort;
+  }
+
+  /**
+   * @param module the Maven module (operator, injector) whose target/quarkus-app/quarkus-run.jar to run
+   * @param env extra environment, e.g. POD_NAMESPACE
+   */
+  public static QuarkusProcess of(TestCluster cluster, String module, Map<String, String> env) {
+    Path root = RepositoryRoot.find();
+    Path jar = root.resolve(module).resolve("target/quarkus-app/quarkus-run.jar");
+    if (!Files.exists(jar)) {
+      throw new IllegalStateException(jar + " is missing: integration tests run after `mvn package` (use make test)");
+    }
+    Map<String, String> all = new HashMap<>(env);
+    all.put("KUBECONFIG", cluster.controlPlane().kubeconfig().toString());
+    int port = freePort();
+    all.put("QUARKUS_HTTP_PORT", Integer.toString(port));
+    Path log = root.resolve(module).resolve("target/it-" + module + "-" + port + ".log");
+    return new QuarkusProcess(jar, Map.copyOf(all), log, port);
+  }
+
+  public static int freePort() {
+    try (ServerSocket socket = new ServerSocket(0)) {
+      return socket.getLocalPort();
+    } catch (IOException e) {
+      throw new UncheckedIOException(e);
+    }
+  }
+
+  public int httpPort() {
+    return httpPort;
+  }
+
+  public Path log() {
+    return log;
+  }
+
+  public synchronized QuarkusProcess start() {
+    if (process != null && process.isAlive()) {
+      throw new IllegalStateException("already running");
+    }
+    List<String> command = new ArrayList<>(List.of(
+        Path.of(System.getProperty("java.home"), "bin", "java").toString(),
+        "-XX:+UseSerialGC", "-Xmx256m", "-jar", jar.toString()));
+    ProcessBuilder builder = new ProcessBuilder(command)
+        .redirectErrorStream(true)
+        .redirectOutput(ProcessBuilder.Redirect.appendTo(log.toFile()));
+    builder.environment().putAll(env);
+    try {
+      process = builder.start();
+    } catch (IOException e) {
+      throw new UncheckedIOException(e);
+    }
+    awaitReady(Duration.ofSeconds(90));
+    return this;
+  }
+
+  private void awaitReady(Duration timeout) {
+    HttpClient http = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(2)).build();
+    URI ready = URI.create("http://127.0.0.1:" + httpPort + "/q/health/ready");
+    Instant deadline = Instant.now().plus(timeout);
+    while (Instant.now().isBefore(deadline)) {
+      if (!process.isAlive()) {
+        throw new IllegalStateException(jar.getFileName() + " exited with " + process.exitValue() + "; see " + log);
+      }
+      try {
+        if (http.send(HttpRequest.newBuilder(ready).build(), HttpResponse.BodyHandlers.discarding()).statusCode() == 200) {
+          return;
+        }
+      } catch (IOException e) {
+        // not listening yet
+      } catch (InterruptedException e) {
+        Thread.currentThread().interrupt();
+        throw new IllegalStateException(e);
+      }
+      sleep(200);
+    }
+    throw new IllegalStateException(jar + " not ready within " + timeout + "; see " + log);
+  }
+
+  /** Graceful stop (SIGTERM), as Kubernetes stops a pod. */
+  public synchronized void stop() {
+    if (process != null && process.isAlive()) {
+      process.destroy();
+      waitFor();
+    }
+  }
+
+  /** SIGKILL: the process gets no chance to finish anything, as in a node crash or OOM kill. */
+  public synchronized void kill() {
+    if (process != null && process.isAlive()) {
+      process.destroyForcibly();
+      waitFor();
+    }
+  }
+
+  public boolean isAlive() {
+    return process != null && process.isAlive();
+  }
+
+  private void waitFor() {
+    try {
+      if (!process.waitFor(30, TimeUnit.SECONDS)) {
+        process.destroyForcibly().waitFor(10, TimeUnit.SECONDS);
+      }
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+    }
+  }
+
+  public String logText() {
+    try {
+      return Files.exists(log) ? Files.readString(log) : "";
+    } catch (IOException e) {
+      throw new UncheckedIOException(e);
+    }
+  }
+
+  private static void sleep(long millis) {
+    try {
+      Thread.sleep(millis);
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+    }
+  }
+
+  @Override
+  public void close() {
+    stop();
+  }
+}
