@@ -85,7 +85,11 @@ public class ManagedSecretReconciler implements Reconciler<ManagedSecret>, Clean
     if (status.getCurrentVersionId() == null) {
       createFirstVersion(secret, status, key);
     }
-    VersionPruner.prune(secret, status, store);
+    int keep = secret.getSpec().getVersionsToKeep() == null ? 5 : secret.getSpec().getVersionsToKeep();
+    for (String pruned : VersionPruner.prune(status, keep)) {
+      store.delete(secret.getMetadata().getUid(), pruned);
+      events.normal(secret, "VersionPruned", "removed deprecated version " + pruned + " beyond versionsToKeep=" + keep);
+    }
     removeOrphans(secret, status);
 
     if (secret.getSpec().getSyncToSecret() != null || sync.hasTargets(secret)) {

@@ -1,6 +1,5 @@
 package io.keywarden.operator.managedsecret;
 
-import io.keywarden.api.v1alpha1.ManagedSecret;
 import io.keywarden.api.v1alpha1.ManagedSecretStatus;
 import io.keywarden.api.v1alpha1.SecretVersion;
 import java.util.ArrayList;
@@ -14,15 +13,14 @@ final class VersionPruner {
 
   private VersionPruner() {}
 
-  static List<String> prune(ManagedSecret secret, ManagedSecretStatus status, CiphertextStore store) {
-    int keep = secret.getSpec().getVersionsToKeep() == null ? 5 : secret.getSpec().getVersionsToKeep();
+  /** Removes the versions from the status and returns their ids, for the caller to delete their ciphertext. */
+  static List<String> prune(ManagedSecretStatus status, int keep) {
     List<SecretVersion> versions = status.getVersions();
     List<String> removed = new ArrayList<>();
     // versions are kept newest first
     for (int i = versions.size() - 1; i >= 0 && versions.size() > keep; i--) {
       SecretVersion version = versions.get(i);
       if (version.getStages().isEmpty()) {
-        store.delete(secret.getMetadata().getUid(), version.getVersionId());
         versions.remove(i);
         removed.add(version.getVersionId());
       }
