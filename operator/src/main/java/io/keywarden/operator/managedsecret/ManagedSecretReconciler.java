@@ -1,12 +1,14 @@
 package io.keywarden.operator.managedsecret;
 
 import io.fabric8.kubernetes.api.model.Secret;
+import io.fabric8.kubernetes.client.KubernetesClientException;
 import io.javaoperatorsdk.operator.api.config.informer.InformerEventSourceConfiguration;
 import io.javaoperatorsdk.operator.api.reconciler.Cleaner;
 import io.javaoperatorsdk.operator.api.reconciler.Context;
 import io.javaoperatorsdk.operator.api.reconciler.ControllerConfiguration;
 import io.javaoperatorsdk.operator.api.reconciler.DeleteControl;
 import io.javaoperatorsdk.operator.api.reconciler.ErrorStatusUpdateControl;
+import io.javaoperatorsdk.operator.api.reconciler.PrimaryUpdateAndCacheUtils;
 import io.javaoperatorsdk.operator.api.reconciler.EventSourceContext;
 import io.javaoperatorsdk.operator.api.reconciler.Reconciler;
 import io.javaoperatorsdk.operator.api.reconciler.UpdateControl;
@@ -17,8 +19,6 @@ import io.keywarden.api.v1alpha1.ManagedSecret;
 import io.keywarden.api.v1alpha1.ManagedSecretStatus;
 import io.keywarden.api.v1alpha1.SecretVersion;
 import io.keywarden.operator.crypto.CorruptEnvelopeException;
-import io.keywarden.operator.crypto.Envelope;
-import io.keywarden.operator.crypto.EnvelopeCipher;
 import io.keywarden.operator.crypto.SecretValue;
 import io.keywarden.operator.kms.KmsException;
 import io.keywarden.operator.kms.KmsKey;
@@ -27,9 +27,9 @@ import io.keywarden.operator.kms.UnknownKmsKeyException;
 import java.time.Duration;
 import java.time.Instant;
 import java.time.temporal.ChronoUnit;
+import java.util.ArrayList;
 import java.util.List;
 import java.util.Set;
-import java.util.UUID;
 import org.jboss.logging.Logger;
 
 /**
@@ -46,16 +46,18 @@ public class ManagedSecretReconciler implements Reconciler<ManagedSecret>, Clean
   private static final Duration RECHECK_INVALID = Duration.ofSeconds(30);
 
   private final KmsKeys kmsKeys;
-  private final EnvelopeCipher cipher;
+  private final SecretVersions versions;
+  private final AccessPolicy accessPolicy;
   private final CiphertextStore store;
   private final InitialValue initialValue;
   private final SecretSync sync;
   private final EventRecorder events;
 
-  public ManagedSecretReconciler(KmsKeys kmsKeys, EnvelopeCipher cipher, CiphertextStore store, InitialValue initialValue,
-      SecretSync sync, EventRecorder events) {
+  public ManagedSecretReconciler(KmsKeys kmsKeys, SecretVersions versions, AccessPolicy accessPolicy, CiphertextStore store,
+      InitialValue initialValue, SecretSync sync, EventRecorder events) {
     this.kmsKeys = kmsKeys;
-    this.cipher = cipher;
+    this.versions = versions;
+    this.accessPolicy = accessPolicy;
     this.store = store;
     this.initialValue = initialValue;
     this.sync = sync;
@@ -78,71 +80,85 @@ public class ManagedSecretReconciler implements Reconciler<ManagedSecret>, Clean
 
   @Override
   public UpdateControl<ManagedSecret> reconcile(ManagedSecret secret, Context<ManagedSecret> context) {
-    ManagedSecretStatus status = secret.getStatus() == null ? new ManagedSecretStatus() : secret.getStatus();
     KmsKey key = kmsKeys.resolve(secret.getSpec().getKmsKeyId());
     initialValue.validate(secret.getSpec());
+    boolean needsFirst = secret.getStatus() == null || secret.getStatus().getCurrentVersionId() == null;
+    SecretVersion created = needsFirst ? createFirstVersion(secret, key) : null;
+    accessPolicy.apply(secret);
 
-    if (status.getCurrentVersionId() == null) {
-      createFirstVersion(secret, status, key);
-    }
     int keep = secret.getSpec().getVersionsToKeep() == null ? 5 : secret.getSpec().getVersionsToKeep();
-    for (String pruned : VersionPruner.prune(status, keep)) {
-      store.delete(secret.getMetadata().getUid(), pruned);
-      events.normal(secret, "VersionPruned", "removed deprecated version " + pruned + " beyond versionsToKeep=" + keep);
-    }
-    removeOrphans(secret, status);
-
-    if (secret.getSpec().getSyncToSecret() != null || sync.hasTargets(secret)) {
-      SecretValue current = read(secret, status.getCurrentVersionId());
-      try {
-        if (sync.apply(secret, current)) {
-          events.normal(secret, "Synced", "copied CURRENT version " + status.getCurrentVersionId() + " to Secret "
-              + secret.getSpec().getSyncToSecret().getName());
-        }
-      } finally {
-        current.wipe();
-      }
-    }
-
     Long generation = secret.getMetadata().getGeneration();
-    Conditions.set(status.getConditions(), Names.CONDITION_READY, true, "VersionAvailable",
-        "CURRENT is version " + status.getCurrentVersionId(), generation);
-    Conditions.set(status.getConditions(), Names.CONDITION_DEGRADED, false, "Healthy", "all checks passed", generation);
-    status.setObservedGeneration(generation);
-    secret.setStatus(status);
-    return UpdateControl.patchStatus(secret);
+    List<String> pruned = new ArrayList<>();
+    // Applied to the latest stored status, re-applied on conflict: other writers (API, rotation) are never overwritten.
+    ManagedSecret stored = PrimaryUpdateAndCacheUtils.updateStatusAndCacheResource(secret, context, fresh -> {
+      ManagedSecretStatus status = fresh.getStatus() == null ? new ManagedSecretStatus() : fresh.getStatus();
+      if (created != null && status.getCurrentVersionId() == null) {
+        status.getVersions().add(0, withStages(created, List.of(Names.STAGE_CURRENT)));
+        status.setCurrentVersionId(created.getVersionId());
+      }
+      pruned.clear();
+      pruned.addAll(VersionPruner.prune(status, keep));
+      Conditions.set(status.getConditions(), Names.CONDITION_READY, true, "VersionAvailable",
+          "CURRENT is version " + status.getCurrentVersionId(), generation);
+      if (!degradedByRotation(status)) {
+        Conditions.set(status.getConditions(), Names.CONDITION_DEGRADED, false, "Healthy", "all checks passed", generation);
+      }
+      status.setObservedGeneration(generation);
+      fresh.setStatus(status);
+      return fresh;
+    });
+    for (String versionId : pruned) {
+      store.delete(secret.getMetadata().getUid(), versionId);
+      events.normal(secret, "VersionPruned", "removed deprecated version " + versionId + " beyond versionsToKeep=" + keep);
+    }
+    removeOrphans(stored);
+    syncCopy(stored);
+    return UpdateControl.noUpdate();
   }
 
-  private void createFirstVersion(ManagedSecret secret, ManagedSecretStatus status, KmsKey key) {
-    SecretValue value = initialValue.produce(secret);
-    String versionId = UUID.randomUUID().toString();
+  private void syncCopy(ManagedSecret secret) {
+    if (secret.getSpec().getSyncToSecret() == null && !sync.hasTargets(secret)) {
+      return;
+    }
+    SecretValue current = versions.read(secret, secret.getStatus().getCurrentVersionId());
     try {
-      Envelope envelope = cipher.seal(key, CiphertextStore.context(secret, versionId), value);
-      store.put(secret, versionId, envelope);
-      status.getVersions().add(0, new SecretVersion(versionId, List.of(Names.STAGE_CURRENT), now(), key.alias(),
-          envelope.keyVersion()));
-      status.setCurrentVersionId(versionId);
+      if (sync.apply(secret, current)) {
+        events.normal(secret, "Synced", "copied CURRENT version " + secret.getStatus().getCurrentVersionId()
+            + " to Secret " + secret.getSpec().getSyncToSecret().getName());
+      }
+    } finally {
+      current.wipe();
+    }
+  }
+
+  /** Rotation failures keep their own Degraded reason until the next rotation succeeds. */
+  private static boolean degradedByRotation(ManagedSecretStatus status) {
+    return status.getConditions().stream().anyMatch(c -> Names.CONDITION_DEGRADED.equals(c.getType())
+        && "True".equals(c.getStatus()) && c.getReason() != null && c.getReason().startsWith("Rotation"));
+  }
+
+  private SecretVersion createFirstVersion(ManagedSecret secret, KmsKey key) {
+    SecretValue value = initialValue.produce(secret);
+    SecretVersion version;
+    try {
+      version = versions.store(secret, value);
     } finally {
       value.wipe();
     }
     String source = secret.getSpec().getGenerate() != null ? "spec.generate" : "spec.fromSecret";
-    events.normal(secret, "VersionCreated", "created version " + versionId + " (CURRENT) from " + source);
+    events.normal(secret, "VersionCreated", "created version " + version.getVersionId() + " (CURRENT) from " + source);
     LOG.infof("%s/%s: created version %s from %s", secret.getMetadata().getNamespace(), secret.getMetadata().getName(),
-        versionId, source);
+        version.getVersionId(), source);
+    return version;
   }
 
-  /** Decrypts a version; a missing or altered envelope is an error that names the version. */
-  SecretValue read(ManagedSecret secret, String versionId) {
-    Envelope envelope = store.get(secret, versionId).orElseThrow(() -> new CorruptEnvelopeException(
-        "ciphertext of version " + versionId + " is missing from namespace " + store.namespace()));
-    try {
-      return cipher.unseal(envelope, CiphertextStore.context(secret, versionId));
-    } catch (CorruptEnvelopeException e) {
-      throw new CorruptEnvelopeException("version " + versionId + ": " + e.getMessage(), e);
-    }
+  private static SecretVersion withStages(SecretVersion version, List<String> stages) {
+    return new SecretVersion(version.getVersionId(), stages, version.getCreatedDate(), version.getKmsKeyId(),
+        version.getKeyVersion());
   }
 
-  private void removeOrphans(ManagedSecret secret, ManagedSecretStatus status) {
+  private void removeOrphans(ManagedSecret secret) {
+    ManagedSecretStatus status = secret.getStatus();
     Set<String> known = new java.util.HashSet<>();
     status.getVersions().forEach(v -> known.add(v.getVersionId()));
     Instant cutoff = Instant.now().minus(ORPHAN_GRACE);
@@ -161,28 +177,44 @@ public class ManagedSecretReconciler implements Reconciler<ManagedSecret>, Clean
       Exception e) {
     ManagedSecretStatus status = secret.getStatus() == null ? new ManagedSecretStatus() : secret.getStatus();
     Long generation = secret.getMetadata().getGeneration();
+    if (e instanceof KubernetesClientException k && k.getCode() == 409) {
+      return ErrorStatusUpdateControl.defaultErrorProcessing();
+    }
     Throwable cause = e instanceof RuntimeException && e.getCause() != null && !(e instanceof KmsException)
         && !(e instanceof InvalidSpecException) && !(e instanceof CorruptEnvelopeException) ? unwrap(e) : e;
     String previous = conditionMessage(status);
     ErrorStatusUpdateControl<ManagedSecret> control;
     if (cause instanceof InvalidSpecException invalid) {
       Conditions.set(status.getConditions(), Names.CONDITION_READY, false, invalid.reason(), invalid.getMessage(), generation);
-      control = ErrorStatusUpdateControl.patchStatus(secret).withNoRetry().rescheduleAfter(RECHECK_INVALID);
+      control = ErrorStatusUpdateControl.<ManagedSecret>noStatusUpdate().withNoRetry().rescheduleAfter(RECHECK_INVALID);
     } else if (cause instanceof UnknownKmsKeyException unknown) {
       Conditions.set(status.getConditions(), Names.CONDITION_READY, false, "UnknownKmsKey", unknown.getMessage(), generation);
-      control = ErrorStatusUpdateControl.patchStatus(secret).withNoRetry().rescheduleAfter(RECHECK_INVALID);
+      control = ErrorStatusUpdateControl.<ManagedSecret>noStatusUpdate().withNoRetry().rescheduleAfter(RECHECK_INVALID);
     } else if (cause instanceof KmsException kms) {
       degrade(status, kms.reason(), kms.getMessage(), generation);
-      control = ErrorStatusUpdateControl.patchStatus(secret);
+      control = ErrorStatusUpdateControl.defaultErrorProcessing();
     } else if (cause instanceof CorruptEnvelopeException corrupt) {
       degrade(status, "DecryptionFailed", corrupt.getMessage(), generation);
-      control = ErrorStatusUpdateControl.patchStatus(secret);
+      control = ErrorStatusUpdateControl.defaultErrorProcessing();
     } else {
       degrade(status, "ReconcileError", String.valueOf(cause.getMessage()), generation);
-      control = ErrorStatusUpdateControl.patchStatus(secret);
+      control = ErrorStatusUpdateControl.defaultErrorProcessing();
     }
     status.setObservedGeneration(generation);
-    secret.setStatus(status);
+    List<io.fabric8.kubernetes.api.model.Condition> conditions = status.getConditions();
+    try {
+      versions.updateStatus(secret, latest -> {
+        for (var condition : List.copyOf(conditions)) {
+          latest.getConditions().removeIf(c -> c.getType().equals(condition.getType()));
+          latest.getConditions().add(condition);
+        }
+        latest.getConditions().sort(java.util.Comparator.comparing(io.fabric8.kubernetes.api.model.Condition::getType));
+        latest.setObservedGeneration(generation);
+      });
+    } catch (RuntimeException writeFailed) {
+      LOG.warnf("%s/%s: cannot record the error in the status: %s", secret.getMetadata().getNamespace(),
+          secret.getMetadata().getName(), writeFailed.getMessage());
+    }
     String message = conditionMessage(status);
     if (!message.equals(previous)) {
       events.warning(secret, reasonOf(status), message);
