@@ -3,6 +3,7 @@ package io.keywarden.operator.config;
 import io.smallrye.config.ConfigMapping;
 import io.smallrye.config.WithDefault;
 import java.time.Duration;
+import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 
@@ -14,6 +15,55 @@ public interface KeywardenConfig {
   String namespace();
 
   Kms kms();
+
+  Api api();
+
+  interface Api {
+    /** Serve the secret-value API (HTTPS) from this replica. */
+    @WithDefault("true")
+    boolean enabled();
+
+    @WithDefault("8443")
+    int port();
+
+    @WithDefault("0.0.0.0")
+    String host();
+
+    /** Tokens must be bound to this audience. */
+    @WithDefault("keywarden.io")
+    String audience();
+
+    /** PEM certificate and PKCS#8 key to serve with; when absent a CA and certificate are generated and shared through a Secret. */
+    Optional<String> certFile();
+
+    Optional<String> keyFile();
+
+    @WithDefault("keywarden-api-tls")
+    String tlsSecretName();
+
+    /** Extra DNS names or IP addresses for the generated serving certificate. */
+    Optional<List<String>> extraSans();
+
+    /** Threads for the blocking part of requests (TokenReview, SubjectAccessReview, decryption). */
+    @WithDefault("16")
+    int workerThreads();
+
+    /** Requests waiting for a thread beyond this get 503 with Retry-After. */
+    @WithDefault("4096")
+    int maxQueued();
+
+    /** Long-poll waiters beyond this get 429 with Retry-After. */
+    @WithDefault("20000")
+    int maxWaiters();
+
+    /** How long a successful TokenReview is reused (never past the token's own expiry). */
+    @WithDefault("60s")
+    Duration tokenCacheTtl();
+
+    /** How long an authorization decision is reused; a removed RoleBinding stops working after at most this. */
+    @WithDefault("2s")
+    Duration decisionCacheTtl();
+  }
 
   interface Kms {
     /** The alias used when a ManagedSecret leaves spec.kmsKeyId empty. */

@@ -71,8 +71,8 @@ public class EnvelopeCipher {
     }
   }
 
-  public double dekCacheHitRate() {
-    return dekCache.stats().hitRate();
+  public com.github.benmanes.caffeine.cache.stats.CacheStats dekCacheStats() {
+    return dekCache.stats();
   }
 
   private static ByteBuffer cacheKey(Envelope envelope, EncryptionContext context) {

@@ -7,6 +7,7 @@ import io.fabric8.kubernetes.api.model.Condition;
 import io.fabric8.kubernetes.api.model.Secret;
 import io.keywarden.api.v1alpha1.ManagedSecret;
 import io.keywarden.testcluster.EtcdReader;
+import io.keywarden.operator.it.OperatorFixture;
 import io.keywarden.testcluster.KubernetesIT;
 import io.keywarden.testcluster.TestCluster;
 import io.keywarden.testcluster.TestNamespace;

@@ -1,4 +1,4 @@
-package io.keywarden.operator.managedsecret;
+package io.keywarden.operator.it;
 
 import static org.awaitility.Awaitility.await;
 
@@ -8,6 +8,7 @@ import io.fabric8.kubernetes.api.model.Secret;
 import io.fabric8.kubernetes.api.model.SecretBuilder;
 import io.fabric8.kubernetes.client.KubernetesClient;
 import io.keywarden.api.v1alpha1.ManagedSecret;
+import io.keywarden.operator.managedsecret.CiphertextStore;
 import io.keywarden.testcluster.QuarkusProcess;
 import io.keywarden.testcluster.TestCluster;
 import java.nio.charset.StandardCharsets;
@@ -19,14 +20,15 @@ import java.util.Optional;
 import java.util.concurrent.ThreadLocalRandom;
 
 /** The operator as a real process with its own namespace, and the waits tests share. */
-final class OperatorFixture implements AutoCloseable {
+public final class OperatorFixture implements AutoCloseable {
 
-  final TestCluster cluster;
-  final KubernetesClient client;
-  final String namespace;
-  final QuarkusProcess operator;
+  public final TestCluster cluster;
+  public final KubernetesClient client;
+  public final String namespace;
+  public final QuarkusProcess operator;
+  public final int apiPort;
 
-  OperatorFixture(TestCluster cluster, Map<String, String> extraEnv) {
+  public OperatorFixture(TestCluster cluster, Map<String, String> extraEnv) {
     this.cluster = cluster;
     this.client = cluster.admin();
     cluster.installCrds();
@@ -34,24 +36,31 @@ final class OperatorFixture implements AutoCloseable {
     client.namespaces().resource(new NamespaceBuilder().withNewMetadata().withName(namespace).endMetadata().build()).create();
     Map<String, String> env = new HashMap<>(extraEnv);
     env.put("POD_NAMESPACE", namespace);
+    env.putIfAbsent("KEYWARDEN_API_PORT", Integer.toString(QuarkusProcess.freePort()));
+    this.apiPort = Integer.parseInt(env.get("KEYWARDEN_API_PORT"));
     this.operator = QuarkusProcess.of(cluster, "operator", env);
   }
 
-  OperatorFixture start() {
+  public OperatorFixture start() {
     operator.start();
     return this;
   }
 
-  ManagedSecret get(String ns, String name) {
+  /** The CA that signs the API's serving certificate, as published for clients. */
+  public String apiCa() {
+    return client.configMaps().inNamespace(namespace).withName("keywarden-api-ca").get().getData().get("ca.crt");
+  }
+
+  public ManagedSecret get(String ns, String name) {
     return client.resources(ManagedSecret.class).inNamespace(ns).withName(name).get();
   }
 
-  ManagedSecret apply(String ns, String yaml) {
+  public ManagedSecret apply(String ns, String yaml) {
     ManagedSecret secret = client.getKubernetesSerialization().unmarshal(yaml, ManagedSecret.class);
     return client.resources(ManagedSecret.class).inNamespace(ns).resource(secret).create();
   }
 
-  static Optional<Condition> condition(ManagedSecret secret, String type) {
+  public static Optional<Condition> condition(ManagedSecret secret, String type) {
     if (secret == null || secret.getStatus() == null) {
       return Optional.empty();
     }
@@ -59,32 +68,32 @@ final class OperatorFixture implements AutoCloseable {
   }
 
   /** Waits until the condition has the status and reason, and returns it. */
-  Condition awaitCondition(String ns, String name, String type, String status, String reason) {
+  public Condition awaitCondition(String ns, String name, String type, String status, String reason) {
     return await().atMost(Duration.ofSeconds(60)).pollInterval(Duration.ofMillis(200))
         .until(() -> condition(get(ns, name), type)
             .filter(c -> status.equals(c.getStatus()) && reason.equals(c.getReason())), Optional::isPresent)
         .orElseThrow();
   }
 
-  ManagedSecret awaitReady(String ns, String name) {
+  public ManagedSecret awaitReady(String ns, String name) {
     awaitCondition(ns, name, "Ready", "True", "VersionAvailable");
     return get(ns, name);
   }
 
-  void createSecret(String ns, String name, String key, byte[] value) {
+  public void createSecret(String ns, String name, String key, byte[] value) {
     client.secrets().inNamespace(ns).resource(new SecretBuilder().withNewMetadata().withName(name).endMetadata()
         .addToData(key, Base64.getEncoder().encodeToString(value)).build()).create();
   }
 
   /** The plaintext the operator copied into a syncToSecret target, once it is there. */
-  String awaitSynced(String ns, String secretName, String key) {
+  public String awaitSynced(String ns, String secretName, String key) {
     Secret secret = await().atMost(Duration.ofSeconds(60)).pollInterval(Duration.ofMillis(200))
         .until(() -> client.secrets().inNamespace(ns).withName(secretName).get(),
             s -> s != null && s.getData() != null && s.getData().containsKey(key));
     return new String(Base64.getDecoder().decode(secret.getData().get(key)), StandardCharsets.UTF_8);
   }
 
-  Secret ciphertext(ManagedSecret secret, String versionId) {
+  public Secret ciphertext(ManagedSecret secret, String versionId) {
     return client.secrets().inNamespace(namespace)
         .withName(CiphertextStore.objectName(secret.getMetadata().getUid(), versionId)).get();
   }

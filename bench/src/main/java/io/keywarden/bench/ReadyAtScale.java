@@ -1,0 +1,298 @@
+package io.keywarden.bench;
+
+import io.fabric8.kubernetes.api.model.Condition;
+import io.fabric8.kubernetes.api.model.GenericKubernetesResource;
+import io.fabric8.kubernetes.api.model.GenericKubernetesResourceBuilder;
+import io.fabric8.kubernetes.api.model.NamespaceBuilder;
+import io.fabric8.kubernetes.api.model.apiextensions.v1.CustomResourceDefinition;
+import io.fabric8.kubernetes.client.Config;
+import io.fabric8.kubernetes.client.KubernetesClient;
+import io.fabric8.kubernetes.client.KubernetesClientBuilder;
+import io.keywarden.api.v1alpha1.ManagedSecret;
+import io.keywarden.testcluster.ControlPlane;
+import io.keywarden.testcluster.QuarkusProcess;
+import io.keywarden.testcluster.RepositoryRoot;
+import java.io.IOException;
+import java.io.InputStream;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.Collections;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
+import java.util.concurrent.ThreadLocalRandom;
+import java.util.concurrent.TimeUnit;
+import java.util.stream.Stream;
+
+/**
+ * Load test: N ManagedSecrets created at once against one operator process, timed until all are
+ * Ready. Usage: {@code ReadyAtScale [N] [clientThreads]} (defaults 1000 and 4). Starts a control
+ * plane unless KEYWARDEN_TEST_CLUSTER_DIR or KEYWARDEN_TEST_KUBECONFIG names one.
+ */
+public final class ReadyAtScale {
+
+  private static final Duration GIVE_UP = Duration.ofMinutes(10);
+  private static final Duration POLL = Duration.ofMillis(500);
+  private static final Duration CLEANUP = Duration.ofMinutes(5);
+
+  public static void main(String[] args) {
+    int status;
+    try {
+      status = benchmark(args) ? 0 : 1;
+    } catch (Exception e) {
+      e.printStackTrace();
+      status = 2;
+    }
+    // Exit explicitly: client threads would keep the JVM alive. The operator and the control
+    // plane, if we started it, are stopped by shutdown hooks.
+    System.exit(status);
+  }
+
+  private static boolean benchmark(String[] args) throws Exception {
+    int count = args.length > 0 ? Integer.parseInt(args[0]) : 1000;
+    int threads = args.length > 1 ? Integer.parseInt(args[1]) : 4;
+    Path root = RepositoryRoot.find();
+    Path jar = root.resolve("operator/target/quarkus-app/quarkus-run.jar");
+    if (!Files.exists(jar)) {
+      throw new IllegalStateException(jar + " is missing; build the operator first");
+    }
+
+    ControlPlane plane = ControlPlane.fromEnvironment();
+    String suffix = Integer.toString(ThreadLocalRandom.current().nextInt(36 * 36 * 36 * 36), 36);
+    String operatorNs = "kw-bench-op-" + suffix;
+    String secretsNs = "kw-bench-" + suffix;
+    Process operator = null;
+    boolean ok = false;
+    try (KubernetesClient client = client(plane)) {
+      System.out.printf("control plane: kube-apiserver %s at %s%n", client.getKubernetesVersion().getGitVersion(),
+          client.getMasterUrl());
+      installCrds(client, root);
+      for (String ns : List.of(operatorNs, secretsNs)) {
+        client.namespaces().resource(new NamespaceBuilder().withNewMetadata().withName(ns)
+            .addToLabels("keywarden.io/bench", "true").endMetadata().build()).create();
+      }
+      Path log = root.resolve("bench/target/ready-at-scale-operator-" + suffix + ".log");
+      Instant launched = Instant.now();
+      operator = startOperator(jar, plane.kubeconfig(), operatorNs, log);
+      Process started = operator;
+      // Also on Ctrl-C or a crash: an orphaned operator would keep reconciling the shared cluster.
+      Runtime.getRuntime().addShutdownHook(new Thread(started::destroyForcibly, "stop-operator"));
+      System.out.printf("operator: pid %d ready in %d ms (log %s), RSS %s%n", operator.pid(),
+          Duration.between(launched, Instant.now()).toMillis(), log, rssMiB(operator.pid()));
+
+      ok = run(client, secretsNs, count, threads, operator.pid());
+      cleanup(client, secretsNs);
+    } finally {
+      if (operator != null) {
+        operator.destroy();
+        if (!operator.waitFor(30, TimeUnit.SECONDS)) {
+          operator.destroyForcibly();
+        }
+      }
+      try (KubernetesClient client = client(plane)) {
+        client.namespaces().withName(operatorNs).delete();
+      }
+    }
+    return ok;
+  }
+
+  private static boolean run(KubernetesClient client, String ns, int count, int threads, long operatorPid)
+      throws Exception {
+    var resources = client.genericKubernetesResources("keywarden.io/v1alpha1", "ManagedSecret").inNamespace(ns);
+    Map<String, Instant> createdAt = new ConcurrentHashMap<>();
+    Map<String, Instant> seenReadyAt = new ConcurrentHashMap<>();
+
+    // Create from a few threads while the main thread already polls, as a burst of kubectl applies would.
+    Instant start = Instant.now();
+    ExecutorService pool = Executors.newFixedThreadPool(threads);
+    List<Future<?>> creates = new ArrayList<>();
+    for (int t = 0; t < threads; t++) {
+      int first = t;
+      creates.add(pool.submit(() -> {
+        for (int i = first; i < count; i += threads) {
+          String name = String.format("bench-%05d", i);
+          GenericKubernetesResource resource = new GenericKubernetesResourceBuilder()
+              .withApiVersion("keywarden.io/v1alpha1").withKind("ManagedSecret")
+              .withNewMetadata().withName(name).endMetadata()
+              .addToAdditionalProperties("spec", Map.of("generate", Map.of("passwordLength", 32)))
+              .build();
+          resources.resource(resource).create();
+          createdAt.put(name, Instant.now());
+        }
+        return null;
+      }));
+    }
+    pool.shutdown();
+
+    Duration createTime = null;
+    Duration readyTime = null;
+    long peakRssKiB = 0;
+    List<ManagedSecret> last = List.of();
+    Instant deadline = start.plus(GIVE_UP);
+    while (Instant.now().isBefore(deadline)) {
+      if (createTime == null && pool.isTerminated()) {
+        for (Future<?> f : creates) {
+          f.get(); // surfaces a failed create
+        }
+        createTime = Duration.between(start, Instant.now());
+        System.out.printf("created %d ManagedSecrets in %.1f s%n", count, seconds(createTime));
+      }
+      Instant polled = Instant.now();
+      last = client.resources(ManagedSecret.class).inNamespace(ns).list().getItems();
+      for (ManagedSecret ms : last) {
+        if (readyCondition(ms).isPresent()) {
+          seenReadyAt.putIfAbsent(ms.getMetadata().getName(), polled);
+        }
+      }
+      peakRssKiB = Math.max(peakRssKiB, rssKiB(operatorPid));
+      if (createTime != null && seenReadyAt.size() == count) {
+        readyTime = Duration.between(start, polled);
+        break;
+      }
+      Thread.sleep(POLL.toMillis());
+    }
+    pool.shutdownNow();
+
+    System.out.println();
+    System.out.printf("N                          %d (client threads %d)%n", count, threads);
+    System.out.printf("time to create all         %s%n", createTime == null ? "did not finish" : String.format("%.1f s", seconds(createTime)));
+    System.out.printf("time to all Ready          %s%n", readyTime == null
+        ? String.format("NOT REACHED within %s: %d of %d Ready", GIVE_UP, seenReadyAt.size(), count)
+        : String.format("%.1f s (first create to the poll that saw the last Ready; polls every %d ms)", seconds(readyTime), POLL.toMillis()));
+
+    // Server-side latency: both timestamps have one-second resolution, so p50/p99 are +-1 s.
+    List<Long> server = new ArrayList<>();
+    for (ManagedSecret ms : last) {
+      readyCondition(ms).ifPresent(c -> server.add(Duration.between(
+          Instant.parse(ms.getMetadata().getCreationTimestamp()), Instant.parse(c.getLastTransitionTime())).toMillis()));
+    }
+    List<Long> observed = new ArrayList<>();
+    createdAt.forEach((name, created) -> Optional.ofNullable(seenReadyAt.get(name))
+        .ifPresent(ready -> observed.add(Math.max(0, Duration.between(created, ready).toMillis()))));
+    System.out.printf("create->Ready (server)     p50 %s  p99 %s  max %s  (Ready lastTransitionTime - creationTimestamp, 1 s resolution)%n",
+        pct(server, 50), pct(server, 99), pct(server, 100));
+    System.out.printf("create->Ready (observed)   p50 %s  p99 %s  max %s  (create call returned -> first poll that saw Ready)%n",
+        pct(observed, 50), pct(observed, 99), pct(observed, 100));
+    System.out.printf("operator RSS               %.0f MiB at the end, %.0f MiB peak while polling (VmRSS)%n",
+        rssKiB(operatorPid) / 1024.0, peakRssKiB / 1024.0);
+    return readyTime != null;
+  }
+
+  private static Optional<Condition> readyCondition(ManagedSecret ms) {
+    return ms.getStatus() == null ? Optional.empty() : ms.getStatus().getConditions().stream()
+        .filter(c -> "Ready".equals(c.getType()) && "True".equals(c.getStatus())).findFirst();
+  }
+
+  /** Deletes the load while the operator still runs: its finalizer removes each secret's ciphertext. */
+  private static void cleanup(KubernetesClient client, String ns) {
+    Instant start = Instant.now();
+    client.namespaces().withName(ns).delete();
+    boolean gone = client.namespaces().withName(ns).informOnCondition(list -> list.isEmpty())
+        .completeOnTimeout(null, CLEANUP.toSeconds(), TimeUnit.SECONDS).join() != null;
+    if (gone) {
+      System.out.printf("cleanup: namespace %s deleted in %.1f s (finalizers ran)%n", ns, seconds(Duration.between(start, Instant.now())));
+    } else {
+      // Do not leave a namespace stuck in Terminating on a shared cluster.
+      client.resources(ManagedSecret.class).inNamespace(ns).list().getItems().forEach(ms ->
+          client.resources(ManagedSecret.class).inNamespace(ns).withName(ms.getMetadata().getName())
+              .edit(m -> { m.getMetadata().setFinalizers(List.of()); return m; }));
+      System.out.printf("cleanup: namespace %s not gone within %s; removed the remaining finalizers%n", ns, CLEANUP);
+    }
+  }
+
+  private static Process startOperator(Path jar, Path kubeconfig, String namespace, Path log) throws Exception {
+    int port = QuarkusProcess.freePort();
+    Files.createDirectories(log.getParent());
+    // The JVM flags of the integration tests' QuarkusProcess, so that RSS figures compare.
+    ProcessBuilder builder = new ProcessBuilder(Path.of(System.getProperty("java.home"), "bin", "java").toString(),
+        "-XX:+UseSerialGC", "-Xmx256m", "-jar", jar.toString())
+        .redirectErrorStream(true)
+        .redirectOutput(log.toFile());
+    builder.environment().put("KUBECONFIG", kubeconfig.toString());
+    builder.environment().put("POD_NAMESPACE", namespace);
+    builder.environment().put("QUARKUS_HTTP_PORT", Integer.toString(port));
+    Process process = builder.start();
+    HttpClient http = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(2)).build();
+    URI ready = URI.create("http://127.0.0.1:" + port + "/q/health/ready");
+    Instant deadline = Instant.now().plusSeconds(90);
+    while (Instant.now().isBefore(deadline)) {
+      if (!process.isAlive()) {
+        throw new IllegalStateException("operator exited with " + process.exitValue() + "; see " + log);
+      }
+      try {
+        if (http.send(HttpRequest.newBuilder(ready).build(), HttpResponse.BodyHandlers.discarding()).statusCode() == 200) {
+          return process;
+        }
+      } catch (IOException e) {
+        // not listening yet
+      }
+      Thread.sleep(200);
+    }
+    process.destroyForcibly();
+    throw new IllegalStateException("operator not ready within 90 s; see " + log);
+  }
+
+  /** Applies crds/*.yml server-side, as users do, and waits until the apiserver serves them. */
+  private static void installCrds(KubernetesClient client, Path root) throws IOException {
+    try (Stream<Path> files = Files.list(root.resolve("crds"))) {
+      for (Path file : files.filter(f -> f.toString().endsWith(".yml")).sorted().toList()) {
+        try (InputStream in = Files.newInputStream(file)) {
+          CustomResourceDefinition crd = client.getKubernetesSerialization().unmarshal(in, CustomResourceDefinition.class);
+          client.apiextensions().v1().customResourceDefinitions().resource(crd)
+              .forceConflicts().fieldManager("keywarden-bench").serverSideApply();
+          client.apiextensions().v1().customResourceDefinitions().withName(crd.getMetadata().getName())
+              .waitUntilCondition(c -> c != null && c.getStatus() != null && c.getStatus().getConditions().stream()
+                  .anyMatch(k -> "Established".equals(k.getType()) && "True".equals(k.getStatus())), 60, TimeUnit.SECONDS);
+        }
+      }
+    }
+  }
+
+  private static KubernetesClient client(ControlPlane plane) throws IOException {
+    String yaml = Files.readString(plane.kubeconfig(), StandardCharsets.UTF_8);
+    return new KubernetesClientBuilder().withConfig(Config.fromKubeconfig(yaml)).build();
+  }
+
+  private static long rssKiB(long pid) {
+    try {
+      for (String line : Files.readAllLines(Path.of("/proc", Long.toString(pid), "status"))) {
+        if (line.startsWith("VmRSS:")) {
+          return Long.parseLong(line.replaceAll("[^0-9]", ""));
+        }
+      }
+    } catch (IOException e) {
+      // the process is gone
+    }
+    return 0;
+  }
+
+  private static String rssMiB(long pid) {
+    return String.format("%.0f MiB", rssKiB(pid) / 1024.0);
+  }
+
+  private static String pct(List<Long> millis, int percentile) {
+    if (millis.isEmpty()) {
+      return "n/a";
+    }
+    List<Long> sorted = new ArrayList<>(millis);
+    Collections.sort(sorted);
+    int index = Math.max(0, (int) Math.ceil(percentile / 100.0 * sorted.size()) - 1);
+    return String.format("%.1f s", sorted.get(index) / 1000.0);
+  }
+
+  private static double seconds(Duration d) {
+    return d.toMillis() / 1000.0;
+  }
+}

@@ -1,0 +1,424 @@
+package io.keywarden.operator.api;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import io.fabric8.kubernetes.client.KubernetesClient;
+import io.fabric8.kubernetes.client.KubernetesClientException;
+import io.keywarden.operator.access.AccessDeniedException;
+import io.keywarden.operator.access.AccessReviewer;
+import io.keywarden.operator.access.Caller;
+import io.keywarden.operator.access.TokenAuthenticator;
+import io.keywarden.operator.api.tls.ServingIdentity;
+import io.keywarden.operator.config.KeywardenConfig;
+import io.keywarden.operator.crypto.CorruptEnvelopeException;
+import io.keywarden.operator.crypto.EnvelopeCipher;
+import io.keywarden.operator.kms.KmsException;
+import io.keywarden.operator.kms.UnknownKmsKeyException;
+import io.keywarden.operator.managedsecret.CiphertextStore;
+import io.keywarden.operator.managedsecret.SecretVersions;
+import io.micrometer.core.instrument.FunctionCounter;
+import io.micrometer.core.instrument.Gauge;
+import io.micrometer.core.instrument.MeterRegistry;
+import io.micrometer.core.instrument.Timer;
+import io.quarkus.runtime.ShutdownEvent;
+import io.quarkus.runtime.StartupEvent;
+import io.vertx.core.Context;
+import io.vertx.core.Vertx;
+import io.vertx.core.buffer.Buffer;
+import io.vertx.core.http.HttpServer;
+import io.vertx.core.http.HttpServerOptions;
+import io.vertx.core.http.HttpVersion;
+import io.vertx.core.net.PemKeyCertOptions;
+import io.vertx.ext.web.Router;
+import io.vertx.ext.web.RoutingContext;
+import io.vertx.ext.web.handler.BodyHandler;
+import jakarta.enterprise.context.ApplicationScoped;
+import jakarta.enterprise.event.Observes;
+import java.time.Duration;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.UUID;
+import java.util.concurrent.ArrayBlockingQueue;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.RejectedExecutionException;
+import java.util.concurrent.ThreadPoolExecutor;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.function.Function;
+import org.jboss.logging.Logger;
+
+/**
+ * The HTTPS secret-value API on its own port (HTTP/2 and HTTP/1.1), apart from the plain
+ * health and metrics port. The event loop only routes; TokenReview, SubjectAccessReview and
+ * decryption run on a bounded pool, and a full pool answers 503 with Retry-After instead of
+ * queueing without end.
+ */
+@ApplicationScoped
+public class ApiServer {
+
+  private static final Logger LOG = Logger.getLogger(ApiServer.class);
+  private static final String PREFIX = "/v1/namespaces/:namespace/managedsecrets/:name";
+  private static final int MAX_TIMEOUT_SECONDS = 300;
+
+  private final KeywardenConfig config;
+  private final KubernetesClient client;
+  private final Vertx vertx;
+  private final TokenAuthenticator authenticator;
+  private final AccessReviewer reviewer;
+  private final SecretVersions versions;
+  private final CiphertextStore store;
+  private final EnvelopeCipher cipher;
+  private final MeterRegistry registry;
+  private final ObjectMapper json;
+  private final AuditLog audit;
+  private final ChangeWaiters waiters;
+  private final AtomicBoolean listening = new AtomicBoolean();
+  private SecretCatalog catalog;
+  private SecretValueApi api;
+  private ThreadPoolExecutor pool;
+  private HttpServer server;
+
+  public ApiServer(KeywardenConfig config, KubernetesClient client, Vertx vertx, TokenAuthenticator authenticator,
+      AccessReviewer reviewer, SecretVersions versions, CiphertextStore store, EnvelopeCipher cipher,
+      MeterRegistry registry, ObjectMapper json) {
+    this.config = config;
+    this.client = client;
+    this.vertx = vertx;
+    this.authenticator = authenticator;
+    this.reviewer = reviewer;
+    this.versions = versions;
+    this.store = store;
+    this.cipher = cipher;
+    this.registry = registry;
+    this.json = json;
+    this.audit = new AuditLog(json);
+    this.waiters = new ChangeWaiters(config.api().maxWaiters());
+  }
+
+  void start(@Observes StartupEvent event) {
+    if (!config.api().enabled()) {
+      return;
+    }
+    catalog = new SecretCatalog(client, store, s -> waiters.notifyChanged(s.getMetadata().getNamespace(), s.getMetadata().getName()));
+    api = new SecretValueApi(client, catalog, versions, reviewer, json);
+    AtomicInteger threads = new AtomicInteger();
+    pool = new ThreadPoolExecutor(config.api().workerThreads(), config.api().workerThreads(), 60, TimeUnit.SECONDS,
+        new ArrayBlockingQueue<>(config.api().maxQueued()), r -> {
+          Thread t = new Thread(r, "keywarden-api-" + threads.incrementAndGet());
+          t.setDaemon(true);
+          return t;
+        });
+    registerMetrics();
+
+    ServingIdentity.Material tls = ServingIdentity.load(client, config);
+    HttpServerOptions options = new HttpServerOptions().setHost(config.api().host()).setPort(config.api().port())
+        .setSsl(true).setUseAlpn(true).setAlpnVersions(List.of(HttpVersion.HTTP_2, HttpVersion.HTTP_1_1))
+        .setKeyCertOptions(new PemKeyCertOptions().addCertValue(Buffer.buffer(tls.certificateChain()))
+            .addKeyValue(Buffer.buffer(tls.privateKey())))
+        .setIdleTimeout(MAX_TIMEOUT_SECONDS + 60).setIdleTimeoutUnit(TimeUnit.SECONDS);
+    server = vertx.createHttpServer(options).requestHandler(router());
+    server.listen().toCompletionStage().toCompletableFuture().join();
+    listening.set(true);
+    LOG.infof("secret-value API listening on https://%s:%d", config.api().host(), server.actualPort());
+  }
+
+  void stop(@Observes ShutdownEvent event) {
+    if (server != null) {
+      server.close().toCompletionStage().toCompletableFuture().join();
+      pool.shutdownNow();
+      catalog.close();
+    }
+  }
+
+  public boolean ready() {
+    return listening.get() && catalog != null && catalog.synced();
+  }
+
+  private Router router() {
+    Router router = Router.router(vertx);
+    router.route().handler(BodyHandler.create().setBodyLimit(4L * 65_536));
+    router.get(PREFIX + "/value").handler(ctx -> {
+      if (ctx.queryParams().contains("waitForChange")) {
+        longPoll(ctx);
+      } else {
+        blocking(ctx, "GetSecretValue", caller -> {
+          var answer = api.getValue(caller, ns(ctx), name(ctx), ctx.queryParams().get("versionStage"),
+              ctx.queryParams().get("versionId"));
+          return new Result(200, answer.body(), answer.versionId());
+        });
+      }
+    });
+    router.put(PREFIX + "/value").handler(ctx -> blocking(ctx, "PutSecretValue", caller -> {
+      ObjectNode body = api.putValue(caller, ns(ctx), name(ctx), parse(ctx));
+      return new Result(200, body, body.get("VersionId").asText());
+    }));
+    router.get(PREFIX + "/versions").handler(ctx -> blocking(ctx, "ListSecretVersionIds",
+        caller -> new Result(200, api.listVersions(caller, ns(ctx), name(ctx)), null)));
+    router.post(PREFIX + "/rotate").handler(ctx -> blocking(ctx, "RotateSecret",
+        caller -> new Result(202, api.rotate(caller, ns(ctx), name(ctx)), null)));
+    router.get(PREFIX).handler(ctx -> blocking(ctx, "DescribeSecret",
+        caller -> new Result(200, api.describe(caller, ns(ctx), name(ctx)), null)));
+    router.get("/v1/random-password").handler(ctx -> blocking(ctx, "GetRandomPassword", caller -> {
+      Map<String, String> params = new HashMap<>();
+      ctx.queryParams().forEach(e -> params.put(e.getKey(), e.getValue()));
+      return new Result(200, api.randomPassword(params), null);
+    }));
+    router.route().last().handler(ctx -> {
+      ctx.response().setStatusCode(404).putHeader("Content-Type", "application/json")
+          .end(error("UnknownOperationException", "no such operation: " + ctx.request().method() + " " + ctx.request().path()));
+    });
+    router.route().failureHandler(ctx -> {
+      int status = ctx.statusCode() > 0 ? ctx.statusCode() : 500;
+      String type = status == 413 ? "PayloadTooLargeException" : status == 400 ? "InvalidRequestException" : "InternalServiceError";
+      String message = status == 413 ? "the request body is larger than the limit" : "request failed";
+      ctx.response().setStatusCode(status).putHeader("Content-Type", "application/json").end(error(type, message));
+    });
+    return router;
+  }
+
+  private record Result(int status, ObjectNode body, String versionId) {}
+
+  private interface Operation {
+    Result apply(Caller caller);
+  }
+
+  /** Runs an operation off the event loop with authentication, audit, metrics and error mapping. */
+  private void blocking(RoutingContext ctx, String action, Operation operation) {
+    Request request = new Request(ctx, action);
+    Context context = vertx.getOrCreateContext();
+    try {
+      pool.execute(() -> {
+        Outcome outcome = request.run(operation);
+        context.runOnContext(v -> request.respond(outcome));
+      });
+    } catch (RejectedExecutionException e) {
+      request.respond(request.failure(new ApiException(503, "ServiceUnavailableException",
+          "the API is overloaded; retry shortly", 1)));
+    }
+  }
+
+  /** GetSecretValue with waitForChange: answers as soon as CURRENT differs, or 304 at the timeout. */
+  private void longPoll(RoutingContext ctx) {
+    String known = ctx.queryParams().get("waitForChange");
+    int timeout;
+    try {
+      timeout = Integer.parseInt(ctx.queryParams().get("timeoutSeconds") == null ? "60" : ctx.queryParams().get("timeoutSeconds"));
+    } catch (NumberFormatException e) {
+      timeout = -1;
+    }
+    String stage = ctx.queryParams().get("versionStage");
+    Request request = new Request(ctx, "GetSecretValue");
+    if (timeout < 1 || timeout > MAX_TIMEOUT_SECONDS || (stage != null && !"CURRENT".equals(stage))
+        || ctx.queryParams().contains("versionId")) {
+      request.respond(request.failure(ApiException.badRequest(
+          "waitForChange needs timeoutSeconds between 1 and " + MAX_TIMEOUT_SECONDS + " and works on the CURRENT stage only")));
+      return;
+    }
+    int seconds = timeout;
+    Context context = vertx.getOrCreateContext();
+    String ns = ns(ctx);
+    String name = name(ctx);
+    try {
+      pool.execute(() -> {
+        Outcome first = request.run(caller -> {
+          api.authorize(caller, "get", ns, name, "value");
+          String current = api.currentVersion(ns, name);
+          if (current != null && !current.equals(known)) {
+            var answer = api.getValue(caller, ns, name, null, null);
+            return new Result(200, answer.body(), answer.versionId());
+          }
+          return null;
+        });
+        context.runOnContext(v -> {
+          if (first.result() != null || first.error() != null) {
+            request.respond(first);
+            return;
+          }
+          waitForChange(request, context, ns, name, known, seconds);
+        });
+      });
+    } catch (RejectedExecutionException e) {
+      request.respond(request.failure(new ApiException(503, "ServiceUnavailableException", "the API is overloaded; retry shortly", 1)));
+    }
+  }
+
+  private void waitForChange(Request request, Context context, String ns, String name, String known, int seconds) {
+    AtomicBoolean done = new AtomicBoolean();
+    long[] timer = new long[1];
+    ChangeWaiters.Waiter waiter = () -> context.runOnContext(v -> {
+      if (done.compareAndSet(false, true)) {
+        vertx.cancelTimer(timer[0]);
+        pool.execute(() -> {
+          Outcome outcome = request.run(caller -> {
+            var answer = api.getValue(caller, ns, name, null, null);
+            return new Result(200, answer.body(), answer.versionId());
+          });
+          context.runOnContext(x -> request.respond(outcome));
+        });
+      }
+    });
+    if (!waiters.add(ns, name, waiter)) {
+      request.respond(request.failure(new ApiException(429, "ThrottlingException", "too many waiting requests; retry shortly", 5)));
+      return;
+    }
+    timer[0] = vertx.setTimer(seconds * 1000L, t -> {
+      if (done.compareAndSet(false, true)) {
+        waiters.remove(ns, name, waiter);
+        request.respond(new Outcome(new Result(304, null, known), null, true, "unchanged"));
+      }
+    });
+    request.ctx.request().connection().closeHandler(v -> {
+      if (done.compareAndSet(false, true)) {
+        vertx.cancelTimer(timer[0]);
+        waiters.remove(ns, name, waiter);
+      }
+    });
+    // The version may have changed between the check and the registration.
+    String current = catalog.find(ns, name).map(s -> s.getStatus() == null ? null : s.getStatus().getCurrentVersionId()).orElse(null);
+    if (current == null || !current.equals(known)) {
+      waiters.notifyChanged(ns, name);
+    }
+  }
+
+  private record Outcome(Result result, ApiException error, boolean allowed, String reason) {}
+
+  /** One request's bookkeeping: who, what, how long, and its single audit line. */
+  private final class Request {
+    final RoutingContext ctx;
+    final String action;
+    final long started = System.nanoTime();
+    final String id = UUID.randomUUID().toString().substring(0, 13);
+    volatile String subject = "unknown";
+
+    Request(RoutingContext ctx, String action) {
+      this.ctx = ctx;
+      this.action = action;
+    }
+
+    Outcome run(Operation operation) {
+      try {
+        Caller caller = authenticator.authenticate(bearer(ctx));
+        subject = caller.username();
+        Result result = operation.apply(caller);
+        return new Outcome(result, null, true, "allowed by RBAC");
+      } catch (RuntimeException e) {
+        return failure(e);
+      }
+    }
+
+    Outcome failure(RuntimeException e) {
+      ApiException error = map(e);
+      boolean allowed = !(e instanceof AccessDeniedException);
+      return new Outcome(null, error, allowed, error.getMessage());
+    }
+
+    void respond(Outcome outcome) {
+      var response = ctx.response();
+      if (response.ended() || response.closed()) {
+        return;
+      }
+      int status;
+      String versionId = null;
+      response.putHeader("Content-Type", "application/json").putHeader("Cache-Control", "no-store");
+      if (outcome.error() != null) {
+        ApiException error = outcome.error();
+        status = error.status();
+        if (error.retryAfterSeconds() != null) {
+          response.putHeader("Retry-After", Integer.toString(error.retryAfterSeconds()));
+        }
+        response.setStatusCode(status).end(error(error.type(), error.getMessage()));
+      } else {
+        status = outcome.result().status();
+        versionId = outcome.result().versionId();
+        if (outcome.result().body() == null) {
+          response.setStatusCode(status).end();
+        } else {
+          response.setStatusCode(status).end(outcome.result().body().toString());
+        }
+      }
+      double latencyMs = (System.nanoTime() - started) / 1e6;
+      String outcomeTag = outcome.error() == null ? "ok" : outcome.allowed() ? "error" : "denied";
+      registry.counter("keywarden.api.requests", "action", action, "outcome", outcomeTag, "status", Integer.toString(status))
+          .increment();
+      Timer.builder("keywarden.api.request.duration").tag("action", action).tag("outcome", outcomeTag)
+          .publishPercentileHistogram().register(registry).record(System.nanoTime() - started, TimeUnit.NANOSECONDS);
+      audit.record(new AuditLog.Entry(id, subject, ctx.pathParam("namespace"), ctx.pathParam("name"), versionId, action,
+          outcome.allowed(), outcome.reason(), status, latencyMs, ctx.request().remoteAddress() == null ? null
+              : ctx.request().remoteAddress().hostAddress()));
+    }
+  }
+
+  private ApiException map(RuntimeException e) {
+    if (e instanceof ApiException api) {
+      return api;
+    }
+    if (e instanceof AccessDeniedException denied) {
+      return denied.authenticated()
+          ? new ApiException(403, "AccessDeniedException", denied.getMessage())
+          : new ApiException(401, "UnrecognizedClientException", denied.getMessage());
+    }
+    if (e instanceof KmsException kms) {
+      return new ApiException(503, "ServiceUnavailableException", "the KMS cannot unwrap this value right now (" + kms.reason()
+          + "); retry later", 5);
+    }
+    if (e instanceof UnknownKmsKeyException unknown) {
+      return new ApiException(503, "ServiceUnavailableException", unknown.getMessage(), 30);
+    }
+    if (e instanceof CorruptEnvelopeException corrupt) {
+      return new ApiException(500, "DecryptionFailure", corrupt.getMessage());
+    }
+    if (e instanceof KubernetesClientException k && (k.getCode() == 0 || k.getCode() >= 500 || k.getCode() == 429)) {
+      return new ApiException(503, "ServiceUnavailableException", "the Kubernetes API is unavailable; retry shortly", 2);
+    }
+    LOG.errorf(e, "unexpected error in the secret-value API");
+    return new ApiException(500, "InternalServiceError", "internal error; see the operator log");
+  }
+
+  private String error(String type, String message) {
+    ObjectNode node = json.createObjectNode();
+    node.put("__type", type);
+    node.put("Message", message);
+    return node.toString();
+  }
+
+  private JsonNode parse(RoutingContext ctx) {
+    try {
+      return ctx.body() == null || ctx.body().buffer() == null ? null : json.readTree(ctx.body().buffer().getBytes());
+    } catch (java.io.IOException e) {
+      throw ApiException.badRequest("the body is not valid JSON");
+    }
+  }
+
+  private static String bearer(RoutingContext ctx) {
+    String header = ctx.request().getHeader("Authorization");
+    if (header == null || !header.regionMatches(true, 0, "Bearer ", 0, 7)) {
+      return null;
+    }
+    return header.substring(7).strip();
+  }
+
+  private static String ns(RoutingContext ctx) {
+    return ctx.pathParam("namespace");
+  }
+
+  private static String name(RoutingContext ctx) {
+    return ctx.pathParam("name");
+  }
+
+  private void registerMetrics() {
+    Gauge.builder("keywarden.api.waiters", waiters, ChangeWaiters::size).description("long-poll requests waiting").register(registry);
+    Gauge.builder("keywarden.api.queue", pool, p -> p.getQueue().size()).description("requests waiting for a thread").register(registry);
+    cacheMetrics("token", authenticator.cache());
+    cacheMetrics("decision", reviewer.cache());
+    FunctionCounter.builder("keywarden.cache.hits", cipher, c -> c.dekCacheStats().hitCount()).tag("cache", "dek").register(registry);
+    FunctionCounter.builder("keywarden.cache.misses", cipher, c -> c.dekCacheStats().missCount()).tag("cache", "dek").register(registry);
+  }
+
+  private void cacheMetrics(String name, com.github.benmanes.caffeine.cache.Cache<?, ?> cache) {
+    FunctionCounter.builder("keywarden.cache.hits", cache, c -> c.stats().hitCount()).tag("cache", name).register(registry);
+    FunctionCounter.builder("keywarden.cache.misses", cache, c -> c.stats().missCount()).tag("cache", name).register(registry);
+  }
+}

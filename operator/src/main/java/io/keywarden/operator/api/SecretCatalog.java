@@ -1,0 +1,76 @@
+package io.keywarden.operator.api;
+
+import io.fabric8.kubernetes.api.model.Secret;
+import io.fabric8.kubernetes.client.KubernetesClient;
+import io.fabric8.kubernetes.client.informers.ResourceEventHandler;
+import io.fabric8.kubernetes.client.informers.SharedIndexInformer;
+import io.keywarden.api.v1alpha1.ManagedSecret;
+import io.keywarden.operator.crypto.Envelope;
+import io.keywarden.operator.managedsecret.CiphertextStore;
+import io.keywarden.operator.managedsecret.Names;
+import java.util.Base64;
+import java.util.Objects;
+import java.util.Optional;
+import java.util.function.Consumer;
+
+/**
+ * What every API replica serves from memory: ManagedSecrets of all namespaces and the ciphertext
+ * Secrets of the operator namespace, kept current by watches, so a read costs no apiserver call.
+ */
+public final class SecretCatalog implements AutoCloseable {
+
+  private final SharedIndexInformer<ManagedSecret> secrets;
+  private final SharedIndexInformer<Secret> ciphertext;
+  private final CiphertextStore store;
+
+  public SecretCatalog(KubernetesClient client, CiphertextStore store, Consumer<ManagedSecret> onCurrentChanged) {
+    this.store = store;
+    this.secrets = client.resources(ManagedSecret.class).inAnyNamespace().inform(new ResourceEventHandler<>() {
+      @Override
+      public void onAdd(ManagedSecret secret) {
+        onCurrentChanged.accept(secret);
+      }
+
+      @Override
+      public void onUpdate(ManagedSecret before, ManagedSecret after) {
+        if (!Objects.equals(current(before), current(after))) {
+          onCurrentChanged.accept(after);
+        }
+      }
+
+      @Override
+      public void onDelete(ManagedSecret secret, boolean unknownFinalState) {
+        onCurrentChanged.accept(secret);
+      }
+    });
+    this.ciphertext = client.secrets().inNamespace(store.namespace()).withLabel(Names.LABEL_SECRET_UID).inform();
+  }
+
+  private static String current(ManagedSecret secret) {
+    return secret.getStatus() == null ? null : secret.getStatus().getCurrentVersionId();
+  }
+
+  public Optional<ManagedSecret> find(String namespace, String name) {
+    return Optional.ofNullable(secrets.getIndexer().getByKey(namespace + "/" + name));
+  }
+
+  /** The envelope of a version: from the watch cache, or straight from the apiserver when the watch lags behind a write. */
+  public Optional<Envelope> envelope(ManagedSecret secret, String versionId) {
+    String name = CiphertextStore.objectName(secret.getMetadata().getUid(), versionId);
+    Secret cached = ciphertext.getIndexer().getByKey(store.namespace() + "/" + name);
+    if (cached != null && cached.getData() != null && cached.getData().containsKey(Names.ENVELOPE_KEY)) {
+      return Optional.of(Envelope.decode(Base64.getDecoder().decode(cached.getData().get(Names.ENVELOPE_KEY))));
+    }
+    return store.get(secret, versionId);
+  }
+
+  public boolean synced() {
+    return secrets.hasSynced() && ciphertext.hasSynced();
+  }
+
+  @Override
+  public void close() {
+    secrets.close();
+    ciphertext.close();
+  }
+}

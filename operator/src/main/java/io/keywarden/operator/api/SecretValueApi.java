@@ -1,0 +1,299 @@
+package io.keywarden.operator.api;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.node.ArrayNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import io.fabric8.kubernetes.client.KubernetesClient;
+import io.keywarden.api.v1alpha1.GenerateSpec;
+import io.keywarden.api.v1alpha1.KeywardenApi;
+import io.keywarden.api.v1alpha1.ManagedSecret;
+import io.keywarden.api.v1alpha1.SecretVersion;
+import io.keywarden.operator.access.AccessDeniedException;
+import io.keywarden.operator.access.AccessReviewer;
+import io.keywarden.operator.access.Caller;
+import io.keywarden.operator.crypto.Envelope;
+import io.keywarden.operator.crypto.SecretValue;
+import io.keywarden.operator.generate.PasswordGenerator;
+import io.keywarden.operator.generate.PasswordPolicy;
+import io.keywarden.operator.managedsecret.InvalidSpecException;
+import io.keywarden.operator.managedsecret.Names;
+import io.keywarden.operator.managedsecret.SecretVersions;
+import java.nio.ByteBuffer;
+import java.nio.charset.CharacterCodingException;
+import java.nio.charset.CodingErrorAction;
+import java.nio.charset.StandardCharsets;
+import java.time.Instant;
+import java.util.Base64;
+import java.util.Map;
+import java.util.Set;
+
+/**
+ * The operations of the secret-value API, shaped like AWS Secrets Manager's. Authorization comes
+ * first, so a caller without rights learns nothing about whether a secret exists.
+ */
+public final class SecretValueApi {
+
+  public static final String ROTATE_NOW_ANNOTATION = "keywarden.io/rotate-now";
+  private static final Set<String> STAGES = Set.of(Names.STAGE_CURRENT, Names.STAGE_PREVIOUS, Names.STAGE_PENDING);
+
+  /** A value answer, with the version it is for (the audit line records it). */
+  public record ValueAnswer(String versionId, ObjectNode body) {}
+
+  private final KubernetesClient client;
+  private final SecretCatalog catalog;
+  private final SecretVersions versions;
+  private final AccessReviewer reviewer;
+  private final ObjectMapper json;
+
+  public SecretValueApi(KubernetesClient client, SecretCatalog catalog, SecretVersions versions, AccessReviewer reviewer,
+      ObjectMapper json) {
+    this.client = client;
+    this.catalog = catalog;
+    this.versions = versions;
+    this.reviewer = reviewer;
+    this.json = json;
+  }
+
+  public void authorize(Caller caller, String verb, String namespace, String name, String subresource) {
+    AccessReviewer.Decision decision = reviewer.review(caller, verb, namespace, name, subresource);
+    if (!decision.allowed()) {
+      throw new AccessDeniedException(true, decision.reason());
+    }
+  }
+
+  /** GetSecretValue. */
+  public ValueAnswer getValue(Caller caller, String namespace, String name, String versionStage, String versionId) {
+    authorize(caller, "get", namespace, name, "value");
+    ManagedSecret secret = find(namespace, name);
+    SecretVersion version = resolve(secret, versionStage, versionId);
+    Envelope envelope = catalog.envelope(secret, version.getVersionId())
+        .orElseThrow(() -> ApiException.notFound("version " + version.getVersionId() + " of " + namespace + "/" + name
+            + " has no stored ciphertext"));
+    SecretValue value = versions.unseal(secret, version.getVersionId(), envelope);
+    ObjectNode body = json.createObjectNode();
+    body.put("ARN", arn(namespace, name));
+    body.put("Name", name);
+    body.put("Namespace", namespace);
+    body.put("VersionId", version.getVersionId());
+    ArrayNode stages = body.putArray("VersionStages");
+    version.getStages().forEach(stages::add);
+    byte[] bytes = value.bytes();
+    String text = utf8(bytes);
+    if (text != null) {
+      body.put("SecretString", text);
+    } else {
+      body.put("SecretBinary", Base64.getEncoder().encodeToString(bytes));
+    }
+    java.util.Arrays.fill(bytes, (byte) 0);
+    value.wipe();
+    body.put("CreatedDate", version.getCreatedDate());
+    return new ValueAnswer(version.getVersionId(), body);
+  }
+
+  /** The CURRENT version id, for long-polls; authorization is checked by the caller of this method first. */
+  public String currentVersion(String namespace, String name) {
+    ManagedSecret secret = find(namespace, name);
+    return secret.getStatus() == null ? null : secret.getStatus().getCurrentVersionId();
+  }
+
+  /** DescribeSecret. */
+  public ObjectNode describe(Caller caller, String namespace, String name) {
+    authorize(caller, "get", namespace, name, null);
+    ManagedSecret secret = find(namespace, name);
+    ObjectNode body = json.createObjectNode();
+    body.put("ARN", arn(namespace, name));
+    body.put("Name", name);
+    body.put("Namespace", namespace);
+    body.put("Description", secret.getSpec().getDescription());
+    body.put("KmsKeyId", secret.getSpec().getKmsKeyId() == null ? "default" : secret.getSpec().getKmsKeyId());
+    body.put("CreatedDate", secret.getMetadata().getCreationTimestamp());
+    var status = secret.getStatus();
+    if (status != null) {
+      body.put("LastRotatedDate", status.getLastRotatedAt());
+      body.put("NextRotationDate", status.getNextRotationAt());
+      ObjectNode map = body.putObject("VersionIdsToStages");
+      status.getVersions().forEach(v -> {
+        ArrayNode stages = map.putArray(v.getVersionId());
+        v.getStages().forEach(stages::add);
+      });
+    }
+    return body;
+  }
+
+  /** ListSecretVersionIds. */
+  public ObjectNode listVersions(Caller caller, String namespace, String name) {
+    authorize(caller, "get", namespace, name, null);
+    ManagedSecret secret = find(namespace, name);
+    ObjectNode body = json.createObjectNode();
+    body.put("ARN", arn(namespace, name));
+    body.put("Name", name);
+    ArrayNode list = body.putArray("Versions");
+    if (secret.getStatus() != null) {
+      for (SecretVersion v : secret.getStatus().getVersions()) {
+        ObjectNode entry = list.addObject();
+        entry.put("VersionId", v.getVersionId());
+        ArrayNode stages = entry.putArray("VersionStages");
+        v.getStages().forEach(stages::add);
+        entry.put("CreatedDate", v.getCreatedDate());
+        entry.putArray("KmsKeyIds").add(v.getKmsKeyId());
+        entry.put("KeyVersion", v.getKeyVersion());
+      }
+    }
+    return body;
+  }
+
+  /** PutSecretValue: the new version becomes CURRENT. */
+  public ObjectNode putValue(Caller caller, String namespace, String name, JsonNode request) {
+    authorize(caller, "update", namespace, name, "value");
+    SecretValue value = valueOf(request);
+    ManagedSecret secret = client.resources(ManagedSecret.class).inNamespace(namespace).withName(name).get();
+    if (secret == null) {
+      throw ApiException.notFound("ManagedSecret " + namespace + "/" + name + " does not exist");
+    }
+    if (secret.getStatus() == null || secret.getStatus().getCurrentVersionId() == null) {
+      throw new ApiException(409, "InvalidRequestException", "ManagedSecret " + namespace + "/" + name
+          + " has no CURRENT version yet; wait until it is Ready");
+    }
+    SecretVersion version;
+    try {
+      version = versions.putCurrent(secret, value);
+    } finally {
+      value.wipe();
+    }
+    ObjectNode body = json.createObjectNode();
+    body.put("ARN", arn(namespace, name));
+    body.put("Name", name);
+    body.put("VersionId", version.getVersionId());
+    body.putArray("VersionStages").add(Names.STAGE_CURRENT);
+    return body;
+  }
+
+  /** RotateSecret: recorded as the rotate-now annotation, which the rotation machinery acts on. */
+  public ObjectNode rotate(Caller caller, String namespace, String name) {
+    authorize(caller, "rotate", namespace, name, "value");
+    find(namespace, name);
+    String requested = Instant.now().toString();
+    client.resources(ManagedSecret.class).inNamespace(namespace).withName(name)
+        .edit(s -> {
+          if (s.getMetadata().getAnnotations() == null) {
+            s.getMetadata().setAnnotations(new java.util.HashMap<>());
+          }
+          s.getMetadata().getAnnotations().put(ROTATE_NOW_ANNOTATION, requested);
+          return s;
+        });
+    ObjectNode body = json.createObjectNode();
+    body.put("ARN", arn(namespace, name));
+    body.put("Name", name);
+    body.put("RotationRequested", requested);
+    return body;
+  }
+
+  /** GetRandomPassword: AWS parameter names, as query parameters. */
+  public ObjectNode randomPassword(Map<String, String> params) {
+    GenerateSpec spec = new GenerateSpec();
+    try {
+      if (params.containsKey("PasswordLength")) {
+        spec.setPasswordLength(Integer.parseInt(params.get("PasswordLength")));
+      }
+    } catch (NumberFormatException e) {
+      throw ApiException.badRequest("PasswordLength must be a whole number");
+    }
+    spec.setExcludeCharacters(params.get("ExcludeCharacters"));
+    spec.setExcludeNumbers(bool(params, "ExcludeNumbers"));
+    spec.setExcludePunctuation(bool(params, "ExcludePunctuation"));
+    spec.setExcludeUppercase(bool(params, "ExcludeUppercase"));
+    spec.setExcludeLowercase(bool(params, "ExcludeLowercase"));
+    spec.setIncludeSpace(bool(params, "IncludeSpace"));
+    spec.setRequireEachIncludedType(!params.containsKey("RequireEachIncludedType") || bool(params, "RequireEachIncludedType"));
+    PasswordPolicy policy;
+    try {
+      policy = PasswordPolicy.from(spec, "request");
+    } catch (InvalidSpecException e) {
+      throw ApiException.badRequest(e.getMessage().replaceFirst("^request\\.?", "").replace("passwordLength", "PasswordLength")
+          .replace("excludeCharacters", "ExcludeCharacters").strip());
+    }
+    ObjectNode body = json.createObjectNode();
+    body.put("RandomPassword", PasswordGenerator.generate(policy));
+    return body;
+  }
+
+  private static Boolean bool(Map<String, String> params, String name) {
+    String value = params.get(name);
+    if (value == null) {
+      return false;
+    }
+    if (!value.equals("true") && !value.equals("false")) {
+      throw ApiException.badRequest(name + " must be true or false");
+    }
+    return Boolean.parseBoolean(value);
+  }
+
+  private SecretValue valueOf(JsonNode request) {
+    if (request == null || !request.isObject()) {
+      throw ApiException.badRequest("the body must be a JSON object with SecretString or SecretBinary");
+    }
+    boolean string = request.hasNonNull("SecretString");
+    boolean binary = request.hasNonNull("SecretBinary");
+    if (string == binary) {
+      throw ApiException.badRequest("set exactly one of SecretString or SecretBinary");
+    }
+    byte[] bytes;
+    if (string) {
+      bytes = request.get("SecretString").asText().getBytes(StandardCharsets.UTF_8);
+    } else {
+      try {
+        bytes = Base64.getDecoder().decode(request.get("SecretBinary").asText());
+      } catch (IllegalArgumentException e) {
+        throw ApiException.badRequest("SecretBinary must be base64");
+      }
+    }
+    if (bytes.length > KeywardenApi.MAX_VALUE_BYTES) {
+      throw new ApiException(413, "PayloadTooLargeException", "the value is " + bytes.length + " bytes; the limit is "
+          + KeywardenApi.MAX_VALUE_BYTES);
+    }
+    if (bytes.length == 0) {
+      throw ApiException.badRequest("the value is empty");
+    }
+    SecretValue value = SecretValue.of(bytes);
+    java.util.Arrays.fill(bytes, (byte) 0);
+    return value;
+  }
+
+  private ManagedSecret find(String namespace, String name) {
+    return catalog.find(namespace, name)
+        .orElseThrow(() -> ApiException.notFound("ManagedSecret " + namespace + "/" + name + " does not exist"));
+  }
+
+  private static SecretVersion resolve(ManagedSecret secret, String versionStage, String versionId) {
+    String where = secret.getMetadata().getNamespace() + "/" + secret.getMetadata().getName();
+    if (versionStage != null && !STAGES.contains(versionStage)) {
+      throw ApiException.badRequest("versionStage must be one of CURRENT, PREVIOUS, PENDING");
+    }
+    var all = secret.getStatus() == null ? java.util.List.<SecretVersion>of() : secret.getStatus().getVersions();
+    if (versionId != null) {
+      SecretVersion version = all.stream().filter(v -> v.getVersionId().equals(versionId)).findFirst()
+          .orElseThrow(() -> ApiException.notFound(where + " has no version " + versionId));
+      if (versionStage != null && !version.getStages().contains(versionStage)) {
+        throw ApiException.badRequest("version " + versionId + " does not have stage " + versionStage);
+      }
+      return version;
+    }
+    String stage = versionStage == null ? Names.STAGE_CURRENT : versionStage;
+    return all.stream().filter(v -> v.getStages().contains(stage)).findFirst()
+        .orElseThrow(() -> ApiException.notFound(where + " has no version with stage " + stage));
+  }
+
+  private static String utf8(byte[] bytes) {
+    try {
+      return StandardCharsets.UTF_8.newDecoder().onMalformedInput(CodingErrorAction.REPORT)
+          .onUnmappableCharacter(CodingErrorAction.REPORT).decode(ByteBuffer.wrap(bytes)).toString();
+    } catch (CharacterCodingException e) {
+      return null;
+    }
+  }
+
+  static String arn(String namespace, String name) {
+    return "keywarden:" + KeywardenApi.GROUP + ":" + namespace + ":managedsecret/" + name;
+  }
+}

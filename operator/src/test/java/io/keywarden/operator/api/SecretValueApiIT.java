@@ -1,0 +1,293 @@
+package io.keywarden.operator.api;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.awaitility.Awaitility.await;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import io.fabric8.kubernetes.api.model.NamespaceBuilder;
+import io.fabric8.kubernetes.api.model.ServiceAccountBuilder;
+import io.fabric8.kubernetes.api.model.rbac.RoleBindingBuilder;
+import io.keywarden.api.v1alpha1.ManagedSecret;
+import io.keywarden.operator.it.OperatorFixture;
+import io.keywarden.testcluster.KubernetesIT;
+import io.keywarden.testcluster.RepositoryRoot;
+import io.keywarden.testcluster.TestCluster;
+import io.keywarden.testcluster.TestNamespace;
+import java.net.http.HttpResponse;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.UUID;
+import java.util.concurrent.CompletableFuture;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+
+/** Applications reading values over HTTPS with ServiceAccount tokens; RBAC decides; every request is audited. */
+@KubernetesIT
+class SecretValueApiIT {
+
+  private static final ObjectMapper JSON = new ObjectMapper();
+  private static OperatorFixture fixture;
+  private static ApiClient api;
+  private static final List<String> VALUES = new ArrayList<>();
+
+  @BeforeAll
+  static void start(TestCluster cluster) throws Exception {
+    fixture = new OperatorFixture(cluster, Map.of()).start();
+    api = new ApiClient("https://127.0.0.1:" + fixture.apiPort, fixture.apiCa());
+    var reader = fixture.client.getKubernetesSerialization().unmarshal(
+        Files.newInputStream(RepositoryRoot.find().resolve("examples/rbac-reader-clusterrole.yaml")));
+    fixture.client.resource((io.fabric8.kubernetes.api.model.HasMetadata) ((List<?>) reader).get(0)).serverSideApply();
+  }
+
+  @AfterAll
+  static void stop() {
+    if (fixture != null) {
+      String log = fixture.operator.logText();
+      fixture.close();
+      assertThat(VALUES).isNotEmpty();
+      for (String value : VALUES) {
+        assertThat(log).as("operator log must never contain a value").doesNotContain(value);
+      }
+    }
+  }
+
+  @Test
+  void subjectListedInSpecAccessReadsTheValue(TestNamespace ns) throws Exception {
+    String value = secret(ns, "db-password", "[{name: app}]");
+    String token = token(ns, "app", "keywarden.io");
+
+    HttpResponse<String> response = awaitStatus(path(ns, "db-password") + "/value", token, 200);
+
+    JsonNode body = JSON.readTree(response.body());
+    assertThat(body.get("SecretString").asText()).isEqualTo(value);
+    assertThat(body.get("Name").asText()).isEqualTo("db-password");
+    assertThat(body.get("VersionStages")).extracting(JsonNode::asText).containsExactly("CURRENT");
+    assertThat(body.get("VersionId").asText()).isEqualTo(fixture.get(ns.name(), "db-password").getStatus().getCurrentVersionId());
+    assertThat(response.headers().firstValue("Cache-Control")).contains("no-store");
+    assertAudited(token, ns, "db-password", "GetSecretValue", true, 200);
+  }
+
+  @Test
+  void clusterRoleBindingGrantsReadingWithoutSpecAccess(TestNamespace ns) throws Exception {
+    String value = secret(ns, "shared", "[]");
+    String token = token(ns, "reporting", "keywarden.io");
+    fixture.client.rbac().roleBindings().inNamespace(ns.name()).resource(new RoleBindingBuilder()
+        .withNewMetadata().withName("reporting-reads-secrets").endMetadata()
+        .withNewRoleRef().withApiGroup("rbac.authorization.k8s.io").withKind("ClusterRole").withName("keywarden-secret-reader").endRoleRef()
+        .addNewSubject().withKind("ServiceAccount").withName("reporting").withNamespace(ns.name()).endSubject().build()).create();
+
+    HttpResponse<String> response = awaitStatus(path(ns, "shared") + "/value", token, 200);
+
+    assertThat(JSON.readTree(response.body()).get("SecretString").asText()).isEqualTo(value);
+    HttpResponse<String> describe = api.get(path(ns, "shared"), token);
+    assertThat(describe.statusCode()).isEqualTo(200);
+    assertThat(describe.body()).contains("VersionIdsToStages").doesNotContain(value);
+    assertThat(api.get(path(ns, "no-such-secret") + "/value", token).statusCode()).isEqualTo(404);
+  }
+
+  @Test
+  void serviceAccountWithoutRightsGets403WithTheReason(TestNamespace ns) throws Exception {
+    secret(ns, "guarded", "[{name: app}]");
+    String token = token(ns, "stranger", "keywarden.io");
+
+    HttpResponse<String> response = api.get(path(ns, "guarded") + "/value", token);
+
+    assertThat(response.statusCode()).isEqualTo(403);
+    JsonNode body = JSON.readTree(response.body());
+    assertThat(body.get("__type").asText()).isEqualTo("AccessDeniedException");
+    assertThat(body.get("Message").asText()).contains("system:serviceaccount:" + ns + ":stranger may not get managedsecrets/value");
+    // Denied before lookup: an unknown name answers the same, so existence does not leak.
+    assertThat(api.get(path(ns, "no-such-secret") + "/value", token).statusCode()).isEqualTo(403);
+    assertAudited(token, ns, "guarded", "GetSecretValue", false, 403);
+  }
+
+  @Test
+  void tokenForAnotherAudienceOrNoTokenGets401(TestNamespace ns) throws Exception {
+    secret(ns, "audience-bound", "[{name: app}]");
+
+    HttpResponse<String> other = api.get(path(ns, "audience-bound") + "/value", token(ns, "app", "vault"));
+    HttpResponse<String> none = api.get(path(ns, "audience-bound") + "/value", null);
+
+    assertThat(other.statusCode()).isEqualTo(401);
+    assertThat(JSON.readTree(other.body()).get("Message").asText()).contains("audience keywarden.io");
+    assertThat(none.statusCode()).isEqualTo(401);
+    assertThat(JSON.readTree(none.body()).get("__type").asText()).isEqualTo("UnrecognizedClientException");
+  }
+
+  @Test
+  void serviceAccountOfAnotherNamespaceNeedsToBeListed(TestCluster cluster, TestNamespace ns) throws Exception {
+    String other = ns.name() + "-other";
+    fixture.client.namespaces().resource(new NamespaceBuilder().withNewMetadata().withName(other).endMetadata().build()).create();
+    try {
+      secret(ns, "cross", "[{name: app}]");
+      fixture.client.serviceAccounts().inNamespace(other).withName("default")
+          .waitUntilCondition(sa -> sa != null, 60, java.util.concurrent.TimeUnit.SECONDS);
+      fixture.client.serviceAccounts().inNamespace(other).resource(new ServiceAccountBuilder()
+          .withNewMetadata().withName("app").endMetadata().build()).create();
+      String foreign = cluster.token(other, "app", "keywarden.io", 600);
+
+      assertThat(api.get(path(ns, "cross") + "/value", foreign).statusCode()).isEqualTo(403);
+
+      fixture.client.resources(ManagedSecret.class).inNamespace(ns.name()).withName("cross").edit(s -> {
+        io.keywarden.api.v1alpha1.AccessRule foreignApp = new io.keywarden.api.v1alpha1.AccessRule();
+        foreignApp.setName("app");
+        foreignApp.setNamespace(other);
+        s.getSpec().getAccess().add(foreignApp);
+        return s;
+      });
+      awaitStatus(path(ns, "cross") + "/value", foreign, 200);
+    } finally {
+      fixture.client.namespaces().withName(other).delete();
+    }
+  }
+
+  @Test
+  void subjectRemovedFromSpecAccessIsRefusedAfterFiveSeconds(TestNamespace ns) throws Exception {
+    secret(ns, "revocable", "[{name: app}]");
+    String token = token(ns, "app", "keywarden.io");
+    awaitStatus(path(ns, "revocable") + "/value", token, 200);
+
+    fixture.client.resources(ManagedSecret.class).inNamespace(ns.name()).withName("revocable").edit(s -> {
+      s.getSpec().setAccess(new ArrayList<>());
+      return s;
+    });
+    Thread.sleep(5_000);
+
+    assertThat(api.get(path(ns, "revocable") + "/value", token).statusCode()).isEqualTo(403);
+  }
+
+  @Test
+  void longPollAnswersWithinASecondOfAPut(TestNamespace ns) throws Exception {
+    secret(ns, "rotating", "[{name: app, actions: [get]}, {name: writer, actions: [get, update]}]");
+    String reader = token(ns, "app", "keywarden.io");
+    String writer = token(ns, "writer", "keywarden.io");
+    HttpResponse<String> first = awaitStatus(path(ns, "rotating") + "/value", reader, 200);
+    String version = JSON.readTree(first.body()).get("VersionId").asText();
+    awaitStatus(path(ns, "rotating"), writer, 200);
+
+    CompletableFuture<HttpResponse<String>> poll = api.getAsync(path(ns, "rotating") + "/value?waitForChange=" + version
+        + "&timeoutSeconds=60", reader);
+    Thread.sleep(1_000);
+    assertThat(poll).isNotDone();
+    String newValue = "rotated-" + UUID.randomUUID();
+    VALUES.add(newValue);
+    HttpResponse<String> put = api.put(path(ns, "rotating") + "/value", writer, JSON.writeValueAsString(Map.of("SecretString", newValue)));
+    long putDone = System.nanoTime();
+    assertThat(put.statusCode()).as(put.body()).isEqualTo(200);
+
+    HttpResponse<String> changed = poll.get(10, java.util.concurrent.TimeUnit.SECONDS);
+    double afterPutMs = (System.nanoTime() - putDone) / 1e6;
+
+    assertThat(changed.statusCode()).isEqualTo(200);
+    JsonNode body = JSON.readTree(changed.body());
+    assertThat(body.get("SecretString").asText()).isEqualTo(newValue);
+    assertThat(body.get("VersionId").asText()).isEqualTo(JSON.readTree(put.body()).get("VersionId").asText());
+    assertThat(afterPutMs).as("long-poll answered %.0f ms after the put", afterPutMs).isLessThan(1000);
+    ManagedSecret stored = fixture.get(ns.name(), "rotating");
+    assertThat(stored.getStatus().getPreviousVersionId()).isEqualTo(version);
+    assertThat(stored.getStatus().getVersions()).filteredOn(v -> v.getVersionId().equals(version))
+        .singleElement().satisfies(v -> assertThat(v.getStages()).containsExactly("PREVIOUS"));
+
+    HttpResponse<String> previous = api.get(path(ns, "rotating") + "/value?versionStage=PREVIOUS", reader);
+    assertThat(JSON.readTree(previous.body()).get("VersionId").asText()).isEqualTo(version);
+    HttpResponse<String> timeout = api.get(path(ns, "rotating") + "/value?waitForChange="
+        + body.get("VersionId").asText() + "&timeoutSeconds=1", reader);
+    assertThat(timeout.statusCode()).isEqualTo(304);
+  }
+
+  @Test
+  void badRequestsGetClearJsonErrors(TestNamespace ns) throws Exception {
+    secret(ns, "strict", "[{name: app, actions: [get, update, rotate]}]");
+    String token = token(ns, "app", "keywarden.io");
+    awaitStatus(path(ns, "strict") + "/value", token, 200);
+
+    HttpResponse<String> badStage = api.get(path(ns, "strict") + "/value?versionStage=LATEST", token);
+    HttpResponse<String> unknownVersion = api.get(path(ns, "strict") + "/value?versionId=nope", token);
+    HttpResponse<String> tooLarge = api.put(path(ns, "strict") + "/value", token,
+        JSON.writeValueAsString(Map.of("SecretString", "x".repeat(65_537))));
+    HttpResponse<String> notJson = api.put(path(ns, "strict") + "/value", token, "{oops");
+    HttpResponse<String> badTimeout = api.get(path(ns, "strict") + "/value?waitForChange=x&timeoutSeconds=9999", token);
+    HttpResponse<String> password = api.get("/v1/random-password?PasswordLength=20&ExcludePunctuation=true", token);
+    HttpResponse<String> impossible = api.get("/v1/random-password?PasswordLength=2", token);
+    HttpResponse<String> rotate = api.post(path(ns, "strict") + "/rotate", token);
+
+    assertThat(badStage.statusCode()).isEqualTo(400);
+    assertThat(badStage.body()).contains("versionStage must be one of CURRENT, PREVIOUS, PENDING");
+    assertThat(unknownVersion.statusCode()).isEqualTo(404);
+    assertThat(tooLarge.statusCode()).isEqualTo(413);
+    assertThat(tooLarge.body()).contains("65537 bytes; the limit is 65536");
+    assertThat(notJson.statusCode()).isEqualTo(400);
+    assertThat(badTimeout.statusCode()).isEqualTo(400);
+    assertThat(JSON.readTree(password.body()).get("RandomPassword").asText()).hasSize(20).matches("[A-Za-z0-9]+");
+    assertThat(impossible.statusCode()).isEqualTo(400);
+    assertThat(impossible.body()).contains("PasswordLength is 2");
+    assertThat(rotate.statusCode()).isEqualTo(202);
+    assertThat(fixture.get(ns.name(), "strict").getMetadata().getAnnotations()).containsKey("keywarden.io/rotate-now");
+    for (HttpResponse<String> response : List.of(badStage, unknownVersion, tooLarge, notJson, badTimeout, impossible)) {
+      assertThat(JSON.readTree(response.body()).has("__type")).isTrue();
+      assertThat(response.body()).doesNotContain("Exception:").doesNotContain("\tat ");
+    }
+  }
+
+  private static String secret(TestNamespace ns, String name, String access) {
+    String value = "value-" + UUID.randomUUID();
+    VALUES.add(value);
+    fixture.createSecret(ns.name(), name + "-source", "v", value.getBytes(StandardCharsets.UTF_8));
+    fixture.apply(ns.name(), """
+        apiVersion: keywarden.io/v1alpha1
+        kind: ManagedSecret
+        metadata: {name: %s}
+        spec:
+          fromSecret: {name: %s-source, key: v}
+          access: %s
+        """.formatted(name, name, access));
+    fixture.awaitReady(ns.name(), name);
+    return value;
+  }
+
+  private static String token(TestNamespace ns, String serviceAccount, String audience) {
+    if (fixture.client.serviceAccounts().inNamespace(ns.name()).withName(serviceAccount).get() == null) {
+      fixture.client.serviceAccounts().inNamespace(ns.name()).resource(new ServiceAccountBuilder()
+          .withNewMetadata().withName(serviceAccount).endMetadata().build()).create();
+    }
+    return fixture.cluster.token(ns.name(), serviceAccount, audience, 600);
+  }
+
+  /** RBAC objects reach the authorizer's cache a moment after they are written. */
+  private static HttpResponse<String> awaitStatus(String path, String token, int status) {
+    return await().atMost(Duration.ofSeconds(15)).pollInterval(Duration.ofMillis(200))
+        .until(() -> api.get(path, token), r -> r.statusCode() == status);
+  }
+
+  private static void assertAudited(String token, TestNamespace ns, String secret, String action, boolean allowed, int status) {
+    await().atMost(Duration.ofSeconds(5)).untilAsserted(() -> assertThat(fixture.operator.logText().lines()
+        .filter(l -> l.startsWith("{") && l.contains("\"audit\":\"keywarden.io/v1\""))
+        .map(SecretValueApiIT::parse)
+        .filter(j -> ns.name().equals(j.path("namespace").asText()) && secret.equals(j.path("secret").asText())
+            && action.equals(j.path("action").asText()) && j.path("status").asInt() == status)
+        .toList()).isNotEmpty().allSatisfy(j -> {
+          assertThat(j.path("allowed").asBoolean()).isEqualTo(allowed);
+          assertThat(j.path("subject").asText()).startsWith("system:serviceaccount:" + ns + ":");
+          assertThat(j.path("latencyMs").asDouble()).isPositive();
+          assertThat(j.toString()).doesNotContain(token);
+        }));
+  }
+
+  private static JsonNode parse(String line) {
+    try {
+      return JSON.readTree(line);
+    } catch (Exception e) {
+      throw new IllegalStateException(e);
+    }
+  }
+
+  private static String path(TestNamespace ns, String name) {
+    return "/v1/namespaces/" + ns.name() + "/managedsecrets/" + name;
+  }
+}
