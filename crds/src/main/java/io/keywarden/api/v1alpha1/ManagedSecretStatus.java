@@ -23,6 +23,12 @@ public class ManagedSecretStatus {
   @JsonPropertyDescription("A rotation in progress: the AWS step reached, so that it resumes after a restart.")
   private RotationProgress rotation;
 
+  @JsonPropertyDescription("Failed rotation attempts since the last success; retries back off exponentially.")
+  private Integer rotationFailures;
+
+  @JsonPropertyDescription("No new rotation attempt before this time (backoff after a failure).")
+  private String retryRotationAt;
+
   @JsonPropertyDescription("Ready, Rotating and Degraded, following the Kubernetes condition conventions.")
   private List<Condition> conditions = new ArrayList<>();
 
@@ -42,6 +48,10 @@ public class ManagedSecretStatus {
   public void setNextRotationAt(String nextRotationAt) { this.nextRotationAt = nextRotationAt; }
   public RotationProgress getRotation() { return rotation; }
   public void setRotation(RotationProgress rotation) { this.rotation = rotation; }
+  public Integer getRotationFailures() { return rotationFailures; }
+  public void setRotationFailures(Integer rotationFailures) { this.rotationFailures = rotationFailures; }
+  public String getRetryRotationAt() { return retryRotationAt; }
+  public void setRetryRotationAt(String retryRotationAt) { this.retryRotationAt = retryRotationAt; }
   public List<Condition> getConditions() { return conditions; }
   public void setConditions(List<Condition> conditions) { this.conditions = conditions; }
   public Long getObservedGeneration() { return observedGeneration; }

@@ -16,6 +16,7 @@ public class RotationProgress {
   private String startedAt;
   private String reason;
   private String schedule;
+  private String strategy;
 
   public String getPendingVersionId() { return pendingVersionId; }
   public void setPendingVersionId(String pendingVersionId) { this.pendingVersionId = pendingVersionId; }
@@ -25,6 +26,8 @@ public class RotationProgress {
   public void setStartedAt(String startedAt) { this.startedAt = startedAt; }
   public String getReason() { return reason; }
   public void setReason(String reason) { this.reason = reason; }
+  public String getStrategy() { return strategy; }
+  public void setStrategy(String strategy) { this.strategy = strategy; }
   public String getSchedule() { return schedule; }
   public void setSchedule(String schedule) { this.schedule = schedule; }
 }

@@ -29,7 +29,7 @@ public class RotationScheduleSpec {
   private String schedule;
 
   @JsonPropertyDescription("Rotation may happen anywhere within this duration after the scheduled time, e.g. 2h or 30m.")
-  @Pattern("^([0-9]+h)?([0-9]+m)?$")
+  @Pattern("^([0-9]+h)?([0-9]+m)?([0-9]+s)?$")
   @Size(max = 16)
   private String window;
 

@@ -12,6 +12,7 @@ public class RotationScheduleStatus {
   private String nextRotationTime;
   private RotationResult lastResult;
   private List<RotationResult> history = new ArrayList<>();
+  private List<TargetStatus> secrets = new ArrayList<>();
   private List<Condition> conditions = new ArrayList<>();
   private Long observedGeneration;
 
@@ -23,10 +24,35 @@ public class RotationScheduleStatus {
   public void setLastResult(RotationResult lastResult) { this.lastResult = lastResult; }
   public List<RotationResult> getHistory() { return history; }
   public void setHistory(List<RotationResult> history) { this.history = history; }
+  public List<TargetStatus> getSecrets() { return secrets; }
+  public void setSecrets(List<TargetStatus> secrets) { this.secrets = secrets; }
   public List<Condition> getConditions() { return conditions; }
   public void setConditions(List<Condition> conditions) { this.conditions = conditions; }
   public Long getObservedGeneration() { return observedGeneration; }
   public void setObservedGeneration(Long observedGeneration) { this.observedGeneration = observedGeneration; }
+
+  /** Per target secret: when this schedule last rotated it and when it will next. */
+  @JsonInclude(JsonInclude.Include.NON_NULL)
+  public static class TargetStatus {
+    private String name;
+    private String lastRotationTime;
+    private String nextRotationTime;
+
+    public TargetStatus() {}
+
+    public TargetStatus(String name, String lastRotationTime, String nextRotationTime) {
+      this.name = name;
+      this.lastRotationTime = lastRotationTime;
+      this.nextRotationTime = nextRotationTime;
+    }
+
+    public String getName() { return name; }
+    public void setName(String name) { this.name = name; }
+    public String getLastRotationTime() { return lastRotationTime; }
+    public void setLastRotationTime(String lastRotationTime) { this.lastRotationTime = lastRotationTime; }
+    public String getNextRotationTime() { return nextRotationTime; }
+    public void setNextRotationTime(String nextRotationTime) { this.nextRotationTime = nextRotationTime; }
+  }
 
   @JsonInclude(JsonInclude.Include.NON_NULL)
   public static class RotationResult {

@@ -34,7 +34,6 @@ import java.util.Set;
  */
 public final class SecretValueApi {
 
-  public static final String ROTATE_NOW_ANNOTATION = "keywarden.io/rotate-now";
   private static final Set<String> STAGES = Set.of(Names.STAGE_CURRENT, Names.STAGE_PREVIOUS, Names.STAGE_PENDING);
 
   /** A value answer, with the version it is for (the audit line records it). */
@@ -179,7 +178,7 @@ public final class SecretValueApi {
           if (s.getMetadata().getAnnotations() == null) {
             s.getMetadata().setAnnotations(new java.util.HashMap<>());
           }
-          s.getMetadata().getAnnotations().put(ROTATE_NOW_ANNOTATION, requested);
+          s.getMetadata().getAnnotations().put(Names.ROTATE_NOW_ANNOTATION, requested);
           return s;
         });
     ObjectNode body = json.createObjectNode();

@@ -18,6 +18,18 @@ public interface KeywardenConfig {
 
   Api api();
 
+  Rotation rotation();
+
+  interface Rotation {
+    /** Schedules more frequent than this are refused (spec.schedule). Tests lower it. */
+    @WithDefault("1h")
+    Duration minimumInterval();
+
+    /** The ServiceAccount (in the operator namespace) whose token authenticates the operator to rotation hooks. */
+    @WithDefault("keywarden-operator")
+    String serviceAccount();
+  }
+
   interface Api {
     /** Serve the secret-value API (HTTPS) from this replica. */
     @WithDefault("true")

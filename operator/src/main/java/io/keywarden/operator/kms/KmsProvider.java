@@ -27,6 +27,12 @@ public interface KmsProvider {
   /** Adds a new primary version of the key; older versions keep unwrapping until retired. */
   int rotateKey(String keyId);
 
+  /**
+   * Retires versions of the key older than the primary that no stored envelope uses any more.
+   * Providers that manage retirement themselves (AWS KMS keeps old key material) do nothing.
+   */
+  default void retireUnusedVersions(String keyId, java.util.Set<Integer> inUse) {}
+
   /** Throws {@link KmsException} when the provider cannot serve requests right now. */
   void checkHealth();
 }

@@ -3,6 +3,7 @@ package io.keywarden.operator.managedsecret;
 import io.fabric8.kubernetes.api.model.Secret;
 import io.fabric8.kubernetes.client.KubernetesClientException;
 import io.javaoperatorsdk.operator.api.config.informer.InformerEventSourceConfiguration;
+import io.javaoperatorsdk.operator.api.config.informer.Informer;
 import io.javaoperatorsdk.operator.api.reconciler.Cleaner;
 import io.javaoperatorsdk.operator.api.reconciler.Context;
 import io.javaoperatorsdk.operator.api.reconciler.ControllerConfiguration;
@@ -24,6 +25,7 @@ import io.keywarden.operator.kms.KmsException;
 import io.keywarden.operator.kms.KmsKey;
 import io.keywarden.operator.kms.KmsKeys;
 import io.keywarden.operator.kms.UnknownKmsKeyException;
+import io.keywarden.operator.rotation.ManualRotations;
 import java.time.Duration;
 import java.time.Instant;
 import java.time.temporal.ChronoUnit;
@@ -37,7 +39,8 @@ import org.jboss.logging.Logger;
  * prunes deprecated versions beyond versionsToKeep, syncs the opt-in core Secret, and reports
  * it all in the status, written once per reconciliation.
  */
-@ControllerConfiguration(name = "managedsecret", finalizerName = Names.FINALIZER)
+@ControllerConfiguration(name = "managedsecret", finalizerName = Names.FINALIZER, generationAwareEventProcessing = false,
+    informer = @Informer(onUpdateFilter = ReconcileTrigger.class))
 public class ManagedSecretReconciler implements Reconciler<ManagedSecret>, Cleaner<ManagedSecret> {
 
   private static final Logger LOG = Logger.getLogger(ManagedSecretReconciler.class);
@@ -52,9 +55,11 @@ public class ManagedSecretReconciler implements Reconciler<ManagedSecret>, Clean
   private final InitialValue initialValue;
   private final SecretSync sync;
   private final EventRecorder events;
+  private final ManualRotations rotations;
 
   public ManagedSecretReconciler(KmsKeys kmsKeys, SecretVersions versions, AccessPolicy accessPolicy, CiphertextStore store,
-      InitialValue initialValue, SecretSync sync, EventRecorder events) {
+      InitialValue initialValue, SecretSync sync, EventRecorder events, ManualRotations rotations) {
+    this.rotations = rotations;
     this.kmsKeys = kmsKeys;
     this.versions = versions;
     this.accessPolicy = accessPolicy;
@@ -75,7 +80,17 @@ public class ManagedSecretReconciler implements Reconciler<ManagedSecret>, Clean
             s.getMetadata().getAnnotations().get(Names.ANNOTATION_SECRET_NAME),
             s.getMetadata().getLabels().get(Names.LABEL_SECRET_NAMESPACE))))
         .build();
-    return List.of(new InformerEventSource<>(ciphertext, context));
+    // A synced copy that is deleted or edited by hand is put back.
+    var synced = InformerEventSourceConfiguration.from(Secret.class, ManagedSecret.class)
+        .withName("synced")
+        .withWatchAllNamespaces()
+        .withLabelSelector(SecretSync.LABEL_SYNCED_FROM)
+        .withSecondaryToPrimaryMapper(s -> s.getMetadata().getOwnerReferences().stream()
+            .filter(r -> "ManagedSecret".equals(r.getKind()))
+            .map(r -> new ResourceID(r.getName(), s.getMetadata().getNamespace()))
+            .collect(java.util.stream.Collectors.toSet()))
+        .build();
+    return List.of(new InformerEventSource<>(ciphertext, context), new InformerEventSource<>(synced, context));
   }
 
   @Override
@@ -113,7 +128,16 @@ public class ManagedSecretReconciler implements Reconciler<ManagedSecret>, Clean
     }
     removeOrphans(stored);
     syncCopy(stored);
+    if (stored.getStatus().getRotation() != null || rotateNowRequested(stored)) {
+      stored = rotations.resumeOrStartManual(stored);
+      syncCopy(stored);
+    }
     return UpdateControl.noUpdate();
+  }
+
+  private static boolean rotateNowRequested(ManagedSecret secret) {
+    var annotations = secret.getMetadata().getAnnotations();
+    return annotations != null && annotations.containsKey(Names.ROTATE_NOW_ANNOTATION);
   }
 
   private void syncCopy(ManagedSecret secret) {

@@ -15,6 +15,9 @@ public final class Names {
   public static final String CIPHERTEXT_TYPE = "keywarden.io/ciphertext";
   public static final String ENVELOPE_KEY = "envelope";
 
+  /** Set (any value, by convention a timestamp) to rotate now; the operator removes it when it starts the rotation. */
+  public static final String ROTATE_NOW_ANNOTATION = "keywarden.io/rotate-now";
+
   public static final String STAGE_CURRENT = "CURRENT";
   public static final String STAGE_PREVIOUS = "PREVIOUS";
   public static final String STAGE_PENDING = "PENDING";

@@ -57,11 +57,23 @@ public class SecretVersions {
 
   /** Encrypts and stores a new version without any label yet; the caller records it in the status. */
   public SecretVersion store(ManagedSecret secret, SecretValue value) {
+    return storeAs(secret, UUID.randomUUID().toString(), value);
+  }
+
+  /** Encrypts and stores a value under a version id reserved earlier (rotation reserves it first). */
+  public SecretVersion storeAs(ManagedSecret secret, String versionId, SecretValue value) {
     KmsKey key = kmsKeys.resolve(secret.getSpec().getKmsKeyId());
-    String versionId = UUID.randomUUID().toString();
     Envelope envelope = cipher.seal(key, CiphertextStore.context(secret, versionId), value);
     store.put(secret, versionId, envelope);
     return new SecretVersion(versionId, List.of(), ManagedSecretReconciler.now(), key.alias(), envelope.keyVersion());
+  }
+
+  /** A stored version as the status lists it with the PENDING label, from its envelope. */
+  public SecretVersion describeStored(ManagedSecret secret, String versionId) {
+    Envelope envelope = store.get(secret, versionId).orElseThrow(() -> new CorruptEnvelopeException(
+        "ciphertext of version " + versionId + " is missing from namespace " + store.namespace()));
+    return new SecretVersion(versionId, List.of(Names.STAGE_PENDING), ManagedSecretReconciler.now(), envelope.kmsKeyId(),
+        envelope.keyVersion());
   }
 
   /** PutSecretValue: a new version that becomes CURRENT; the old CURRENT becomes PREVIOUS. */

@@ -25,8 +25,9 @@ public final class OperatorFixture implements AutoCloseable {
   public final TestCluster cluster;
   public final KubernetesClient client;
   public final String namespace;
-  public final QuarkusProcess operator;
+  public QuarkusProcess operator;
   public final int apiPort;
+  private final Map<String, String> env;
 
   public OperatorFixture(TestCluster cluster, Map<String, String> extraEnv) {
     this.cluster = cluster;
@@ -38,7 +39,26 @@ public final class OperatorFixture implements AutoCloseable {
     env.put("POD_NAMESPACE", namespace);
     env.putIfAbsent("KEYWARDEN_API_PORT", Integer.toString(QuarkusProcess.freePort()));
     this.apiPort = Integer.parseInt(env.get("KEYWARDEN_API_PORT"));
+    this.env = Map.copyOf(env);
     this.operator = QuarkusProcess.of(cluster, "operator", env);
+  }
+
+  /**
+   * Replaces the operator process by a new one for the same namespace, with some environment
+   * changed (null removes a variable); the old one must be stopped or killed first.
+   */
+  public OperatorFixture restartWith(Map<String, String> changes) {
+    Map<String, String> next = new HashMap<>(env);
+    changes.forEach((k, v) -> {
+      if (v == null) {
+        next.remove(k);
+      } else {
+        next.put(k, v);
+      }
+    });
+    operator = QuarkusProcess.of(cluster, "operator", next);
+    operator.start();
+    return this;
   }
 
   public OperatorFixture start() {

@@ -70,6 +70,11 @@ public class LocalKmsProvider implements KmsProvider {
   }
 
   @Override
+  public void retireUnusedVersions(String keyId, java.util.Set<Integer> inUse) {
+    store.retire(keyId, inUse);
+  }
+
+  @Override
   public void checkHealth() {
     try {
       store.load();

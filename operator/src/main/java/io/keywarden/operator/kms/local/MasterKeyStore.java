@@ -79,7 +79,30 @@ public class MasterKeyStore {
     TreeMap<Integer, byte[]> versions = reload().get(keyId);
     int next = versions == null ? 1 : versions.lastKey() + 1;
     writeEntry(keyId, next);
+    reload();
     return next;
+  }
+
+  /** Deletes versions below the primary that are not in use; the primary is always kept. */
+  public synchronized void retire(String keyId, java.util.Set<Integer> inUse) {
+    if (config.kms().local().keyFile().isPresent()) {
+      return;
+    }
+    TreeMap<Integer, byte[]> versions = reload().get(keyId);
+    if (versions == null || versions.size() < 2) {
+      return;
+    }
+    int primary = versions.lastKey();
+    var retired = versions.keySet().stream().filter(v -> v < primary && !inUse.contains(v)).toList();
+    if (retired.isEmpty()) {
+      return;
+    }
+    client.secrets().inNamespace(config.namespace()).withName(config.kms().local().secretName()).edit(secret -> {
+      retired.forEach(v -> secret.getData().remove(keyId + ".v" + v));
+      return secret;
+    });
+    LOG.infof("retired local master key versions %s of %s: no stored envelope uses them", retired, keyId);
+    reload();
   }
 
   public void load() {

@@ -1,0 +1,94 @@
+package io.keywarden.operator.rotation;
+
+import io.fabric8.kubernetes.api.model.Secret;
+import io.fabric8.kubernetes.client.KubernetesClient;
+import io.keywarden.api.v1alpha1.ManagedSecret;
+import io.keywarden.api.v1alpha1.SecretVersion;
+import io.keywarden.operator.crypto.Envelope;
+import io.keywarden.operator.crypto.EnvelopeCipher;
+import io.keywarden.operator.kms.KmsKey;
+import io.keywarden.operator.kms.KmsKeys;
+import io.keywarden.operator.managedsecret.CiphertextStore;
+import io.keywarden.operator.managedsecret.Names;
+import io.keywarden.operator.managedsecret.SecretVersions;
+import jakarta.enterprise.context.ApplicationScoped;
+import java.util.Base64;
+import java.util.HashMap;
+import java.util.HashSet;
+import java.util.Map;
+import java.util.Set;
+import org.jboss.logging.Logger;
+
+/**
+ * rotateEncryptionKey: a new version of the KMS key, every stored version of the secret re-wrapped
+ * under it (values and their ciphertext unchanged), and older key versions retired once no
+ * envelope of any secret uses them. Also moves versions to a changed spec.kmsKeyId.
+ */
+@ApplicationScoped
+public class EncryptionKeyRotation {
+
+  private static final Logger LOG = Logger.getLogger(EncryptionKeyRotation.class);
+  private final KubernetesClient client;
+  private final KmsKeys kmsKeys;
+  private final EnvelopeCipher cipher;
+  private final CiphertextStore store;
+  private final SecretVersions versions;
+
+  public EncryptionKeyRotation(KubernetesClient client, KmsKeys kmsKeys, EnvelopeCipher cipher, CiphertextStore store,
+      SecretVersions versions) {
+    this.client = client;
+    this.kmsKeys = kmsKeys;
+    this.cipher = cipher;
+    this.store = store;
+    this.versions = versions;
+  }
+
+  public ManagedSecret rewrap(ManagedSecret secret) {
+    KmsKey key = kmsKeys.resolve(secret.getSpec().getKmsKeyId());
+    int current = key.provider().primaryKeyVersion(key.providerKeyId());
+    boolean allAtPrimary = secret.getStatus().getVersions().stream()
+        .allMatch(v -> key.alias().equals(v.getKmsKeyId()) && v.getKeyVersion() != null && v.getKeyVersion() == current);
+    int primary = current;
+    if (allAtPrimary) {
+      primary = key.provider().rotateKey(key.providerKeyId());
+      LOG.infof("KMS key %s: new primary version %d", key.alias(), primary);
+    }
+    Map<String, Envelope> rewrapped = new HashMap<>();
+    for (SecretVersion version : secret.getStatus().getVersions()) {
+      Envelope envelope = store.get(secret, version.getVersionId()).orElse(null);
+      if (envelope == null) {
+        continue;
+      }
+      if (!envelope.kmsKeyId().equals(key.alias()) || envelope.keyVersion() != primary) {
+        envelope = cipher.rewrap(envelope, CiphertextStore.context(secret, version.getVersionId()), key);
+        store.put(secret, version.getVersionId(), envelope);
+      }
+      rewrapped.put(version.getVersionId(), envelope);
+    }
+    ManagedSecret updated = versions.updateStatus(secret, s -> s.getVersions().forEach(v -> {
+      Envelope envelope = rewrapped.get(v.getVersionId());
+      if (envelope != null) {
+        v.setKmsKeyId(envelope.kmsKeyId());
+        v.setKeyVersion(envelope.keyVersion());
+      }
+    }));
+    retireUnused(key);
+    return updated;
+  }
+
+  /** Key versions are retired only when no envelope of any secret still names them. */
+  private void retireUnused(KmsKey key) {
+    Set<Integer> inUse = new HashSet<>();
+    for (Secret stored : client.secrets().inNamespace(store.namespace()).withLabel(Names.LABEL_SECRET_UID).list().getItems()) {
+      String data = stored.getData() == null ? null : stored.getData().get(Names.ENVELOPE_KEY);
+      if (data == null) {
+        continue;
+      }
+      Envelope envelope = Envelope.decode(Base64.getDecoder().decode(data));
+      if (envelope.kmsKeyId().equals(key.alias())) {
+        inUse.add(envelope.keyVersion());
+      }
+    }
+    key.provider().retireUnusedVersions(key.providerKeyId(), inUse);
+  }
+}
