@@ -251,13 +251,19 @@ public class ApiServer {
     ChangeWaiters.Waiter waiter = () -> context.runOnContext(v -> {
       if (done.compareAndSet(false, true)) {
         vertx.cancelTimer(timer[0]);
-        pool.execute(() -> {
-          Outcome outcome = request.run(caller -> {
-            var answer = api.getValue(caller, ns, name, null, null);
-            return new Result(200, answer.body(), answer.versionId());
+        try {
+          pool.execute(() -> {
+            Outcome outcome = request.run(caller -> {
+              var answer = api.getValue(caller, ns, name, null, null);
+              return new Result(200, answer.body(), answer.versionId());
+            });
+            context.runOnContext(x -> request.respond(outcome));
           });
-          context.runOnContext(x -> request.respond(outcome));
-        });
+        } catch (RejectedExecutionException e) {
+          // Thousands of waiters wake at once; those that find no thread are told to come back, never left hanging.
+          request.respond(request.failure(new ApiException(503, "ServiceUnavailableException",
+              "the API is overloaded; retry shortly", 1)));
+        }
       }
     });
     if (!waiters.add(ns, name, waiter)) {
