@@ -1,0 +1,74 @@
+package io.keywarden.injector.config;
+
+import io.smallrye.config.ConfigMapping;
+import io.smallrye.config.WithDefault;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.List;
+import java.util.Optional;
+
+/** Injector configuration (application.properties, or env KEYWARDEN_INJECTOR_*). */
+@ConfigMapping(prefix = "keywarden.injector")
+public interface InjectorConfig {
+
+  /** Image of the agent the injector adds to opted-in pods. */
+  @WithDefault("ghcr.io/keywarden/agent:0.1.0")
+  String agentImage();
+
+  /** The operator's HTTPS API the agent fetches secrets from. */
+  @WithDefault("https://keywarden-operator.keywarden-system.svc:8443")
+  String apiUrl();
+
+  /**
+   * PEM file with the CA of the operator API, passed to the agent in KEYWARDEN_API_CA: a ConfigMap
+   * in the operator namespace cannot be projected into tenants' pods. Absent: the agent uses the
+   * system trust store.
+   */
+  Optional<Path> apiCaFile();
+
+  /**
+   * Kubernetes 1.29+ native sidecars (init container with restartPolicy Always, KEP-753). False
+   * for older clusters: a one-shot init container plus a classic sidecar.
+   */
+  @WithDefault("true")
+  boolean nativeSidecars();
+
+  /** Pods here are never mutated, like kube-system. */
+  @WithDefault("keywarden-system")
+  String operatorNamespace();
+
+  /** The injector's own namespace (its Secret lives here); set it from the downward API. */
+  @WithDefault("keywarden-system")
+  String namespace();
+
+  /** The Service in front of the injector; its DNS names go into the serving certificate. */
+  @WithDefault("keywarden-injector")
+  String serviceName();
+
+  /** The MutatingWebhookConfiguration whose caBundle the injector keeps up to date. */
+  @WithDefault("keywarden-injector")
+  String webhookConfiguration();
+
+  /** HTTPS port of the webhook (quarkus.http.ssl-port follows it). */
+  @WithDefault("8443")
+  int port();
+
+  Tls tls();
+
+  interface Tls {
+    /** Secret in {@link #namespace()} holding the CA and the serving certificate, shared by replicas. */
+    @WithDefault("keywarden-injector-tls")
+    String secretName();
+
+    /** Extra DNS names or IP addresses for the serving certificate (e.g. 127.0.0.1 in tests). */
+    Optional<List<String>> extraSans();
+
+    /** Renew the serving certificate when it expires within this period. */
+    @WithDefault("30d")
+    Duration renewBefore();
+
+    /** How often the certificate is checked (and the caBundle re-patched). */
+    @WithDefault("24h")
+    Duration checkInterval();
+  }
+}

@@ -1,0 +1,79 @@
+package io.keywarden.injector.mutation;
+
+import io.fabric8.kubernetes.api.model.Container;
+import io.fabric8.kubernetes.api.model.ContainerBuilder;
+import io.fabric8.kubernetes.api.model.Probe;
+import io.fabric8.kubernetes.api.model.ProbeBuilder;
+import io.fabric8.kubernetes.api.model.Quantity;
+import io.keywarden.injector.InjectionConfig;
+import io.keywarden.injector.config.AgentSettings;
+import java.util.List;
+
+/** Builds the agent container in its three shapes; all share one base so they never drift apart. */
+public final class AgentContainerBuilder {
+
+  /** The long-running agent, native or classic sidecar; also how the injector recognises its own pods. */
+  public static final String AGENT = "keywarden-agent";
+  /** The one-shot agent that writes the first files on clusters without native sidecars. */
+  public static final String AGENT_INIT = "keywarden-agent-init";
+  /** Non-root UID of distroless images, so the agent never needs a root user. */
+  public static final long AGENT_UID = 65532;
+
+  private final AgentSettings settings;
+  private final InjectionConfig config;
+
+  public AgentContainerBuilder(AgentSettings settings, InjectionConfig config) {
+    this.settings = settings;
+    this.config = config;
+  }
+
+  /**
+   * Init container with restartPolicy Always (Kubernetes 1.29+, KEP-753): it keeps running, and
+   * kubelet starts the next containers only once its startup probe passed, so apps start with the
+   * files in place.
+   */
+  public Container nativeSidecar() {
+    return base(AGENT, false).withRestartPolicy("Always").withStartupProbe(startupProbe()).build();
+  }
+
+  /** Classic sidecar for older clusters; the first files come from {@link #oneShotInit()}. */
+  public Container classicSidecar() {
+    return base(AGENT, false).withStartupProbe(startupProbe()).build();
+  }
+
+  /** Plain init container, which may have no probes: it exits once the files are written. */
+  public Container oneShotInit() {
+    return base(AGENT_INIT, true).build();
+  }
+
+  private ContainerBuilder base(String name, boolean oneShot) {
+    return new ContainerBuilder()
+        .withName(name)
+        .withImage(settings.image())
+        .withEnv(AgentEnvironment.of(settings, config, oneShot))
+        .withVolumeMounts(Volumes.agentSecretsMount(config.mountPath()), Volumes.agentTokenMount())
+        .withNewResources()
+        .addToRequests("cpu", new Quantity("10m"))
+        .addToRequests("memory", new Quantity("32Mi"))
+        .addToLimits("memory", new Quantity("64Mi"))
+        .endResources()
+        // Meets the Pod Security Standards "restricted" profile, so opted-in pods stay admissible everywhere.
+        .withNewSecurityContext()
+        .withRunAsNonRoot(true)
+        .withRunAsUser(AGENT_UID)
+        .withReadOnlyRootFilesystem(true)
+        .withAllowPrivilegeEscalation(false)
+        .withNewCapabilities().withDrop("ALL").endCapabilities()
+        .withNewSeccompProfile().withType("RuntimeDefault").endSeccompProfile()
+        .endSecurityContext();
+  }
+
+  /** ..data is the symlink the agent swaps last (kubelet's atomic writer), so it exists only once all files do. */
+  private Probe startupProbe() {
+    return new ProbeBuilder()
+        .withNewExec().withCommand(List.of("test", "-e", config.mountPath() + "/..data")).endExec()
+        .withPeriodSeconds(1)
+        .withFailureThreshold(120)
+        .build();
+  }
+}

@@ -1,0 +1,114 @@
+package io.keywarden.injector.mutation;
+
+import io.fabric8.kubernetes.api.model.Container;
+import io.fabric8.kubernetes.api.model.Pod;
+import io.fabric8.kubernetes.api.model.PodSpec;
+import io.fabric8.kubernetes.api.model.Volume;
+import io.fabric8.kubernetes.api.model.VolumeMount;
+import io.keywarden.injector.Annotations;
+import io.keywarden.injector.InjectionConfig;
+import io.keywarden.injector.InvalidAnnotationException;
+import io.keywarden.injector.config.AgentSettings;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Set;
+import java.util.stream.Collectors;
+
+/**
+ * Turns an opted-in pod and its parsed {@link InjectionConfig} into the mutated pod; the webhook
+ * framework diffs the two into the JSONPatch.
+ *
+ * <p>Idempotent by construction: every owned element is put by name and kept when the stored one
+ * already matches, and elements of the other sidecar mode are removed. So a pod the injector
+ * already mutated (admission reinvocation, or a pod re-created from a stored spec) comes out
+ * unchanged.
+ */
+public final class PodInjector {
+
+  private final AgentSettings settings;
+
+  public PodInjector(AgentSettings settings) {
+    this.settings = settings;
+  }
+
+  /** Mutates {@code pod} in place and returns it; throws {@link InvalidAnnotationException} to deny. */
+  public Pod inject(Pod pod, InjectionConfig config) {
+    PodSpec spec = pod.getSpec();
+    ensureLists(spec);
+    List<Container> selected = ContainerSelection.selected(spec, config);
+    checkMountPath(config.mountPath(), selected);
+    Set<String> selectedNames = selected.stream().map(Container::getName).collect(Collectors.toSet());
+
+    NamedElements.put(spec.getVolumes(), Volumes.secrets(), Volume::getName, false);
+    NamedElements.put(spec.getVolumes(), Volumes.token(), Volume::getName, false);
+    putAgent(spec, new AgentContainerBuilder(settings, config));
+    for (Container container : ContainerSelection.podContainers(spec)) {
+      if (container.getVolumeMounts() == null) {
+        container.setVolumeMounts(new ArrayList<>());
+      }
+      if (selectedNames.contains(container.getName())) {
+        NamedElements.put(container.getVolumeMounts(), Volumes.appSecretsMount(config.mountPath()),
+            VolumeMount::getName, false);
+      } else {
+        NamedElements.remove(container.getVolumeMounts(), Volumes.SECRETS, VolumeMount::getName);
+      }
+    }
+    if (config.onChange().filter(InjectionConfig.OnChange.Signal.class::isInstance).isPresent()) {
+      // The agent can only signal the app's processes when it sees them. Never reset: the user may want it.
+      spec.setShareProcessNamespace(true);
+    }
+    return pod;
+  }
+
+  private void putAgent(PodSpec spec, AgentContainerBuilder agent) {
+    if (settings.nativeSidecars()) {
+      // First, so that the app's own init containers also start after the files exist.
+      NamedElements.put(spec.getInitContainers(), agent.nativeSidecar(), Container::getName, true);
+      NamedElements.remove(spec.getInitContainers(), AgentContainerBuilder.AGENT_INIT, Container::getName);
+      NamedElements.remove(spec.getContainers(), AgentContainerBuilder.AGENT, Container::getName);
+    } else {
+      NamedElements.put(spec.getInitContainers(), agent.oneShotInit(), Container::getName, true);
+      NamedElements.remove(spec.getInitContainers(), AgentContainerBuilder.AGENT, Container::getName);
+      // Last, so that tools defaulting to the first container (kubectl logs, exec) keep finding the app.
+      NamedElements.put(spec.getContainers(), agent.classicSidecar(), Container::getName, false);
+    }
+  }
+
+  /**
+   * Deny here what the apiserver would otherwise reject with a message that names no annotation:
+   * two mounts at one path, or a mount path overlapping the agent's token directory.
+   */
+  private static void checkMountPath(String mountPath, List<Container> selected) {
+    if (overlaps(mountPath, Volumes.TOKEN_DIR)) {
+      throw new InvalidAnnotationException(Annotations.MOUNT_PATH, "mount path '" + mountPath
+          + "' overlaps the agent's token directory " + Volumes.TOKEN_DIR + "; choose another directory");
+    }
+    for (Container container : selected) {
+      if (container.getVolumeMounts() == null) {
+        continue;
+      }
+      for (VolumeMount mount : container.getVolumeMounts()) {
+        if (mountPath.equals(mount.getMountPath()) && !Volumes.SECRETS.equals(mount.getName())) {
+          throw new InvalidAnnotationException(Annotations.MOUNT_PATH, "container '" + container.getName()
+              + "' already mounts volume '" + mount.getName() + "' at '" + mountPath + "'; choose another directory");
+        }
+      }
+    }
+  }
+
+  private static boolean overlaps(String a, String b) {
+    return a.equals(b) || a.startsWith(b + "/") || b.startsWith(a + "/");
+  }
+
+  private static void ensureLists(PodSpec spec) {
+    if (spec.getVolumes() == null) {
+      spec.setVolumes(new ArrayList<>());
+    }
+    if (spec.getInitContainers() == null) {
+      spec.setInitContainers(new ArrayList<>());
+    }
+    if (spec.getContainers() == null) {
+      spec.setContainers(new ArrayList<>());
+    }
+  }
+}

@@ -1,0 +1,53 @@
+package io.keywarden.injector.webhook;
+
+import io.fabric8.kubernetes.api.model.Pod;
+import io.keywarden.injector.Annotations;
+import io.keywarden.injector.InjectionConfig;
+import io.keywarden.injector.InjectionConfigParser;
+import io.keywarden.injector.InvalidAnnotationException;
+import io.keywarden.injector.mutation.PodInjector;
+import io.javaoperatorsdk.webhook.admission.NotAllowedException;
+import io.javaoperatorsdk.webhook.admission.Operation;
+import io.javaoperatorsdk.webhook.admission.mutation.Mutator;
+import java.util.Map;
+import java.util.Optional;
+import java.util.Set;
+
+/**
+ * Decides whether a pod is ours, parses its annotations and injects; a bad annotation becomes a
+ * denial whose message is the {@link InvalidAnnotationException} message, naming the annotation.
+ */
+public final class PodMutator implements Mutator<Pod> {
+
+  private final PodInjector injector;
+  private final Set<String> untouchedNamespaces;
+
+  /**
+   * @param untouchedNamespaces kube-system, the operator's and the injector's own namespace: a
+   *     labelled pod there must never depend on the injector (the injector could not start itself)
+   */
+  public PodMutator(PodInjector injector, Set<String> untouchedNamespaces) {
+    this.injector = injector;
+    this.untouchedNamespaces = Set.copyOf(untouchedNamespaces);
+  }
+
+  @Override
+  public Pod mutate(Pod pod, Operation operation) throws NotAllowedException {
+    if (operation != Operation.CREATE || !optedIn(pod) || untouchedNamespaces.contains(pod.getMetadata().getNamespace())) {
+      return pod;
+    }
+    try {
+      Map<String, String> annotations = Optional.ofNullable(pod.getMetadata().getAnnotations()).orElse(Map.of());
+      InjectionConfig config = InjectionConfigParser.parse(annotations);
+      return injector.inject(pod, config);
+    } catch (InvalidAnnotationException e) {
+      throw new NotAllowedException(e.getMessage());
+    }
+  }
+
+  /** The webhook's objectSelector already filters on the label; checked again for a misconfigured webhook. */
+  private static boolean optedIn(Pod pod) {
+    Map<String, String> labels = pod.getMetadata().getLabels();
+    return labels != null && Annotations.INJECT_ENABLED.equals(labels.get(Annotations.INJECT_LABEL));
+  }
+}

@@ -1,0 +1,347 @@
+package io.keywarden.injector.webhook;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+import static org.awaitility.Awaitility.await;
+
+import io.fabric8.kubernetes.api.model.Container;
+import io.fabric8.kubernetes.api.model.EnvVar;
+import io.fabric8.kubernetes.api.model.NamespaceBuilder;
+import io.fabric8.kubernetes.api.model.ObjectMetaBuilder;
+import io.fabric8.kubernetes.api.model.Pod;
+import io.fabric8.kubernetes.api.model.PodBuilder;
+import io.fabric8.kubernetes.api.model.Secret;
+import io.fabric8.kubernetes.api.model.Volume;
+import io.fabric8.kubernetes.api.model.VolumeMount;
+import io.fabric8.kubernetes.api.model.admission.v1.AdmissionResponse;
+import io.fabric8.kubernetes.api.model.admission.v1.AdmissionReview;
+import io.fabric8.kubernetes.api.model.admission.v1.AdmissionReviewBuilder;
+import io.fabric8.kubernetes.api.model.admissionregistration.v1.MutatingWebhook;
+import io.fabric8.kubernetes.api.model.admissionregistration.v1.MutatingWebhookConfiguration;
+import io.fabric8.kubernetes.client.KubernetesClient;
+import io.fabric8.kubernetes.client.KubernetesClientException;
+import io.keywarden.injector.tls.CertificateIssuer;
+import io.keywarden.injector.tls.Pem;
+import io.keywarden.testcluster.KubernetesIT;
+import io.keywarden.testcluster.QuarkusProcess;
+import io.keywarden.testcluster.TestCluster;
+import io.keywarden.testcluster.TestNamespace;
+import java.io.InputStream;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.math.BigInteger;
+import java.security.KeyStore;
+import java.security.cert.X509Certificate;
+import java.util.HashSet;
+import java.util.Set;
+import javax.net.ssl.SSLSocket;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.Base64;
+import java.util.HashMap;
+import java.util.Map;
+import java.util.concurrent.ThreadLocalRandom;
+import javax.net.ssl.SSLContext;
+import javax.net.ssl.TrustManagerFactory;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+
+/**
+ * The injector as users run it: its jar as a process, registered with the real apiserver through
+ * the shipped MutatingWebhookConfiguration, pods created with the admin client. Pods never run
+ * (no kubelet); what the apiserver stores is what is checked.
+ *
+ * <p>The registration is the shipped one with two changes: a URL instead of the Service (no
+ * Service routing here), and a namespace label only this run's test namespaces carry, so that
+ * other suites sharing the control plane never reach this injector.
+ */
+@KubernetesIT
+class InjectorWebhookIT {
+
+  private static final String RUN = Integer.toString(ThreadLocalRandom.current().nextInt(36 * 36 * 36 * 36), 36);
+  private static final String RUN_LABEL = "keywarden.io/injector-it";
+  private static final Map<String, String> ONE_FILE = Map.of("keywarden.io/secret.db", "db-password");
+
+  private static KubernetesClient admin;
+  private static String injectorNamespace;
+  private static String webhookName;
+  private static int httpsPort;
+  private static Path apiCaFile;
+  private static QuarkusProcess injector;
+
+  @BeforeAll
+  static void startInjector(TestCluster cluster) throws Exception {
+    admin = cluster.admin();
+    injectorNamespace = "kw-injector-it-" + RUN;
+    webhookName = "keywarden-injector-it-" + RUN;
+    admin.namespaces().resource(new NamespaceBuilder().withNewMetadata().withName(injectorNamespace)
+        .addToLabels("keywarden.io/test", "true").endMetadata().build()).create();
+    httpsPort = QuarkusProcess.freePort();
+    admin.admissionRegistration().v1().mutatingWebhookConfigurations().resource(registration()).create();
+
+    apiCaFile = Files.createTempFile("keywarden-api-ca", ".pem");
+    Files.writeString(apiCaFile, Pem.certificate(new CertificateIssuer().newCa(Instant.now()).certificate()));
+    injector = QuarkusProcess.of(cluster, "injector", injectorEnv(httpsPort)).start();
+  }
+
+  @AfterAll
+  static void stopInjector() throws Exception {
+    // The registration first: with failurePolicy Fail it would otherwise outlive its server.
+    if (admin != null) {
+      admin.admissionRegistration().v1().mutatingWebhookConfigurations().withName(webhookName).delete();
+    }
+    if (injector != null) {
+      injector.stop();
+    }
+    if (admin != null) {
+      admin.namespaces().withName(injectorNamespace).delete();
+    }
+    if (apiCaFile != null) {
+      Files.deleteIfExists(apiCaFile);
+    }
+  }
+
+  @Test
+  void injectorKeepsItsCertificateInASecretAndPatchesTheCaBundle(TestCluster cluster) throws Exception {
+    Secret tls = tlsSecret();
+    assertThat(tls.getType()).isEqualTo("kubernetes.io/tls");
+    assertThat(tls.getData()).containsKeys("tls.crt", "tls.key", "ca.crt", "ca.key");
+    MutatingWebhookConfiguration registration = admin.admissionRegistration().v1().mutatingWebhookConfigurations()
+        .withName(webhookName).get();
+    assertThat(registration.getWebhooks()).extracting(webhook -> webhook.getClientConfig().getCaBundle())
+        .containsOnly(tls.getData().get("ca.crt"));
+    // Trusting only that CA, with hostname verification against the IP SAN 127.0.0.1:
+    assertThat(post(httpsPort, review("apps", pod("probe", ONE_FILE))).statusCode()).isEqualTo(200);
+
+    // A second replica adopts the stored certificate instead of issuing its own.
+    try (QuarkusProcess second = QuarkusProcess.of(cluster, "injector", injectorEnv(QuarkusProcess.freePort())).start()) {
+      assertThat(tlsSecret().getMetadata().getResourceVersion()).isEqualTo(tls.getMetadata().getResourceVersion());
+    }
+  }
+
+  @Test
+  void renewalSwapsTheServedCertificateWithoutFailingRequests(TestCluster cluster, TestNamespace namespace) throws Exception {
+    // A renew-before longer than the serving validity makes every check (each second) renew.
+    Map<String, String> env = injectorEnv(QuarkusProcess.freePort());
+    env.put("KEYWARDEN_INJECTOR_NAMESPACE", namespace.name());
+    env.put("KEYWARDEN_INJECTOR_WEBHOOK_CONFIGURATION", "none-" + RUN);
+    env.put("KEYWARDEN_INJECTOR_TLS_RENEW_BEFORE", "400d");
+    env.put("KEYWARDEN_INJECTOR_TLS_CHECK_INTERVAL", "1s");
+    int port = Integer.parseInt(env.get("KEYWARDEN_INJECTOR_PORT"));
+    try (QuarkusProcess renewing = QuarkusProcess.of(cluster, "injector", env).start()) {
+      SSLContext ssl = trustingInjectorCa(namespace.name());
+      HttpClient keepAlive = HttpClient.newBuilder().sslContext(ssl).version(HttpClient.Version.HTTP_1_1).build();
+      X509Certificate first = servedCertificate(ssl, port);
+      Set<BigInteger> served = new HashSet<>(Set.of(first.getSerialNumber()));
+      int requests = 0;
+      Instant end = Instant.now().plusSeconds(6);
+      while (Instant.now().isBefore(end)) {
+        assertThat(post(keepAlive, port, review("apps", pod("probe", ONE_FILE))).statusCode()).isEqualTo(200);
+        requests++;
+        served.add(servedCertificate(ssl, port).getSerialNumber());
+      }
+      assertThat(served).as("serving certificates seen over %d requests", requests).hasSizeGreaterThan(2);
+      assertThat(renewing.logText()).contains("webhook serving certificate swapped");
+    }
+  }
+
+  @Test
+  void annotatedPodIsStoredWithTheAgentAsNativeSidecar(TestNamespace namespace) {
+    enroll(namespace);
+    Pod stored = create(namespace, pod("web", ONE_FILE));
+
+    Container agent = stored.getSpec().getInitContainers().get(0);
+    assertThat(agent.getName()).isEqualTo("keywarden-agent");
+    assertThat(agent.getRestartPolicy()).isEqualTo("Always");
+    assertThat(agent.getStartupProbe().getExec().getCommand())
+        .containsExactly("test", "-e", "/var/run/secrets/keywarden/..data");
+    assertThat(env(agent, "KEYWARDEN_FILES"))
+        .isEqualTo("[{\"file\":\"db\",\"secret\":\"db-password\",\"key\":null,\"format\":\"raw\",\"stage\":\"CURRENT\"}]");
+    assertThat(env(agent, "KEYWARDEN_API_CA")).startsWith("-----BEGIN CERTIFICATE-----");
+    assertThat(agent.getSecurityContext().getRunAsNonRoot()).isTrue();
+
+    Volume secrets = volume(stored, "keywarden-secrets");
+    assertThat(secrets.getEmptyDir().getMedium()).isEqualTo("Memory");
+    assertThat(volume(stored, "keywarden-token").getProjected().getSources().get(0).getServiceAccountToken().getAudience())
+        .isEqualTo("keywarden.io");
+    VolumeMount mount = stored.getSpec().getContainers().get(0).getVolumeMounts().stream()
+        .filter(m -> m.getName().equals("keywarden-secrets")).findFirst().orElseThrow();
+    assertThat(mount.getMountPath()).isEqualTo("/var/run/secrets/keywarden");
+    assertThat(mount.getReadOnly()).isTrue();
+
+    Pod unlabelled = pod("plain", ONE_FILE);
+    unlabelled.getMetadata().getLabels().clear();
+    assertThat(create(namespace, unlabelled).getSpec().getInitContainers()).isEmpty();
+  }
+
+  @Test
+  void malformedAnnotationDeniesThePodNamingTheAnnotation(TestNamespace namespace) {
+    enroll(namespace);
+    Pod malformed = pod("bad", Map.of("keywarden.io/secret.db", "db-password", "keywarden.io/format.db", "xml"));
+
+    assertThatThrownBy(() -> create(namespace, malformed))
+        .isInstanceOfSatisfying(KubernetesClientException.class, e -> assertThat(e.getCode()).isEqualTo(403))
+        .hasMessageContaining("denied the request")
+        .hasMessageContaining("annotation keywarden.io/format.db: unknown format 'xml'");
+    assertThat(admin.pods().inNamespace(namespace.name()).withName("bad").get()).isNull();
+  }
+
+  @Test
+  void podsInKubeSystemAreNeverTouched(TestNamespace namespace) throws Exception {
+    enroll(namespace);
+    String name = "keywarden-it-" + RUN;
+    Pod pod = pod(name, ONE_FILE);
+    try {
+      Pod stored = admin.pods().inNamespace("kube-system").resource(pod).create();
+      assertThat(stored.getSpec().getInitContainers()).isEmpty();
+      assertThat(stored.getSpec().getVolumes()).extracting(Volume::getName).noneMatch(v -> v.startsWith("keywarden-"));
+    } finally {
+      admin.pods().inNamespace("kube-system").withName(name).withGracePeriod(0).delete();
+    }
+    // The injector's own rule, should a registration ever send such a pod.
+    AdmissionResponse response = admit(review("kube-system", pod("sent-anyway", ONE_FILE)));
+    assertThat(response.getAllowed()).isTrue();
+    assertThat(decode(response.getPatch())).isEqualTo("[]");
+  }
+
+  @Test
+  void resubmittingAMutatedPodChangesNothing(TestNamespace namespace) throws Exception {
+    enroll(namespace);
+    Pod first = create(namespace, pod("first", ONE_FILE));
+
+    Pod again = new PodBuilder(first)
+        .withMetadata(new ObjectMetaBuilder().withName("second").withLabels(first.getMetadata().getLabels())
+            .withAnnotations(first.getMetadata().getAnnotations()).build())
+        .withStatus(null)
+        .build();
+    Pod second = create(namespace, again);
+
+    assertThat(second.getSpec()).isEqualTo(first.getSpec());
+    // And the patch itself is empty: what reinvocation (reinvocationPolicy IfNeeded) sees.
+    Pod storedAsSent = new PodBuilder(first).withStatus(null).build();
+    AdmissionResponse response = admit(review(namespace.name(), storedAsSent));
+    assertThat(response.getAllowed()).isTrue();
+    assertThat(decode(response.getPatch())).isEqualTo("[]");
+  }
+
+  private static MutatingWebhookConfiguration registration() throws Exception {
+    MutatingWebhookConfiguration registration;
+    try (InputStream in = InjectorWebhookIT.class.getResourceAsStream("/kubernetes/mutating-webhook.yaml")) {
+      registration = admin.getKubernetesSerialization().unmarshal(in, MutatingWebhookConfiguration.class);
+    }
+    registration.getMetadata().setName(webhookName);
+    for (MutatingWebhook webhook : registration.getWebhooks()) {
+      webhook.getClientConfig().setService(null);
+      webhook.getClientConfig().setUrl("https://127.0.0.1:" + httpsPort + PodMutatingWebhook.PATH);
+      webhook.getNamespaceSelector().setMatchLabels(Map.of(RUN_LABEL, RUN));
+    }
+    return registration;
+  }
+
+  private static Map<String, String> injectorEnv(int port) {
+    Map<String, String> env = new HashMap<>();
+    env.put("KEYWARDEN_INJECTOR_NAMESPACE", injectorNamespace);
+    env.put("KEYWARDEN_INJECTOR_PORT", Integer.toString(port));
+    env.put("KEYWARDEN_INJECTOR_TLS_EXTRA_SANS", "127.0.0.1");
+    env.put("KEYWARDEN_INJECTOR_WEBHOOK_CONFIGURATION", webhookName);
+    env.put("KEYWARDEN_INJECTOR_API_CA_FILE", apiCaFile.toString());
+    return env;
+  }
+
+  /**
+   * Puts the namespace in reach of this run's registration and waits until the apiserver calls the
+   * injector for it: the apiserver picks up registrations and caBundles asynchronously.
+   */
+  private static void enroll(TestNamespace namespace) {
+    admin.namespaces().withName(namespace.name()).edit(ns -> new NamespaceBuilder(ns).editMetadata()
+        .addToLabels(RUN_LABEL, RUN).endMetadata().build());
+    await().atMost(Duration.ofSeconds(60)).pollInterval(Duration.ofMillis(250)).ignoreExceptions().until(() ->
+        !admin.pods().inNamespace(namespace.name()).resource(pod("probe", ONE_FILE)).dryRun().create()
+            .getSpec().getInitContainers().isEmpty());
+  }
+
+  private static Pod create(TestNamespace namespace, Pod pod) {
+    return admin.pods().inNamespace(namespace.name()).resource(pod).create();
+  }
+
+  private static Pod pod(String name, Map<String, String> annotations) {
+    return new PodBuilder()
+        .withNewMetadata().withName(name).addToLabels("keywarden.io/inject", "true")
+        .withAnnotations(new HashMap<>(annotations)).endMetadata()
+        .withNewSpec().addNewContainer().withName("app").withImage("example/app:1").endContainer().endSpec()
+        .build();
+  }
+
+  private static Secret tlsSecret() {
+    return admin.secrets().inNamespace(injectorNamespace).withName("keywarden-injector-tls").get();
+  }
+
+  private static AdmissionReview review(String namespace, Pod pod) {
+    return new AdmissionReviewBuilder().withNewRequest()
+        .withUid("it-" + RUN).withOperation("CREATE").withNamespace(namespace)
+        .withNewKind("", "Pod", "v1").withNewResource("", "pods", "v1").withObject(pod)
+        .endRequest().build();
+  }
+
+  private static AdmissionResponse admit(AdmissionReview review) throws Exception {
+    HttpResponse<String> response = post(httpsPort, review);
+    assertThat(response.statusCode()).isEqualTo(200);
+    return admin.getKubernetesSerialization().unmarshal(response.body(), AdmissionReview.class).getResponse();
+  }
+
+  private static HttpResponse<String> post(int port, AdmissionReview review) throws Exception {
+    return post(https(injectorNamespace), port, review);
+  }
+
+  private static HttpResponse<String> post(HttpClient http, int port, AdmissionReview review) throws Exception {
+    HttpRequest request = HttpRequest.newBuilder(URI.create("https://127.0.0.1:" + port + PodMutatingWebhook.PATH))
+        .header("Content-Type", "application/json")
+        .POST(HttpRequest.BodyPublishers.ofString(admin.getKubernetesSerialization().asJson(review)))
+        .build();
+    return http.send(request, HttpResponse.BodyHandlers.ofString());
+  }
+
+  /** HTTPS trusting nothing but the CA in the Secret of the injector in {@code namespace}. */
+  private static HttpClient https(String namespace) throws Exception {
+    return HttpClient.newBuilder().sslContext(trustingInjectorCa(namespace)).connectTimeout(Duration.ofSeconds(5)).build();
+  }
+
+  private static SSLContext trustingInjectorCa(String namespace) throws Exception {
+    Secret secret = admin.secrets().inNamespace(namespace).withName("keywarden-injector-tls").get();
+    String caPem = new String(Base64.getDecoder().decode(secret.getData().get("ca.crt")), StandardCharsets.UTF_8);
+    KeyStore trust = KeyStore.getInstance("PKCS12");
+    trust.load(null, null);
+    trust.setCertificateEntry("ca", Pem.parseCertificate(caPem));
+    TrustManagerFactory factory = TrustManagerFactory.getInstance(TrustManagerFactory.getDefaultAlgorithm());
+    factory.init(trust);
+    SSLContext ssl = SSLContext.getInstance("TLS");
+    ssl.init(null, factory.getTrustManagers(), null);
+    return ssl;
+  }
+
+  /** The certificate a new TLS connection is served with. */
+  private static X509Certificate servedCertificate(SSLContext ssl, int port) throws Exception {
+    try (SSLSocket socket = (SSLSocket) ssl.getSocketFactory().createSocket("127.0.0.1", port)) {
+      socket.startHandshake();
+      return (X509Certificate) socket.getSession().getPeerCertificates()[0];
+    }
+  }
+
+  private static String decode(String base64) {
+    return new String(Base64.getDecoder().decode(base64), StandardCharsets.UTF_8);
+  }
+
+  private static Volume volume(Pod pod, String name) {
+    return pod.getSpec().getVolumes().stream().filter(v -> v.getName().equals(name)).findFirst().orElseThrow();
+  }
+
+  private static String env(Container container, String name) {
+    return container.getEnv().stream().filter(e -> e.getName().equals(name)).findFirst().map(EnvVar::getValue).orElse(null);
+  }
+}
