@@ -1,39 +1,90 @@
 package io.keywarden.agent;
 
+import io.keywarden.agent.AgentConfig.SecretRef;
 import java.io.IOException;
-import java.io.InputStream;
 import java.io.PrintStream;
-import java.util.Properties;
+import java.util.Map;
 
-/** Entry point of the agent sidecar. Only the atomic writer exists so far; the fetch loop is not wired yet. */
+/**
+ * Entry point of the agent sidecar: reads {@link AgentConfig} from the environment, writes all secret files
+ * once, then keeps them fresh ({@link Sidecar}) or, in one-shot mode, exits.
+ *
+ * <p>Exit codes: 0 done (one-shot), 1 one-shot could not fetch, render or write, 2 bad configuration or usage.
+ * The sidecar itself runs until it is stopped.
+ */
 public final class Agent {
 
+  /** When the JVM got to the agent's code, for the startup figure in the first-write log line. */
+  static final long STARTED_NANOS = System.nanoTime();
+
+  static final int EXIT_OK = 0;
+  static final int EXIT_FAILED = 1;
   static final int EXIT_USAGE = 2;
 
   private Agent() {}
 
-  public static void main(String[] args) {
-    System.exit(run(System.err));
-  }
-
-  static int run(PrintStream err) {
-    err.println("keywarden-agent " + version());
-    err.println("Usage: keywarden-agent");
-    err.println("Not yet wired: this build cannot fetch secrets; it only contains the atomic file writer.");
-    return EXIT_USAGE;
-  }
-
-  // maven-jar-plugin packs pom.properties into every jar; the manifest carries no version.
-  private static String version() {
-    try (InputStream in = Agent.class.getResourceAsStream("/META-INF/maven/io.keywarden/keywarden-agent/pom.properties")) {
-      if (in == null) {
-        return "(development build)";
-      }
-      Properties properties = new Properties();
-      properties.load(in);
-      return properties.getProperty("version", "(unknown version)");
-    } catch (IOException e) {
-      return "(unknown version)";
+  public static void main(String[] args) throws Exception {
+    if (args.length == 1 && args[0].equals(CdsTraining.FLAG)) {
+      System.exit(CdsTraining.run());
     }
+    if (args.length > 0) {
+      System.err.println("keywarden-agent " + version());
+      System.err.println("Usage: keywarden-agent (no arguments; configured by KEYWARDEN_* environment variables,"
+          + " see agent/README.md)");
+      System.exit(EXIT_USAGE);
+    }
+    System.exit(run(System.getenv(), System.err));
+  }
+
+  /** Runs the agent; returns only in one-shot mode or on bad configuration. */
+  static int run(Map<String, String> env, PrintStream err) throws InterruptedException {
+    Log log = new Log(err);
+    AgentConfig config;
+    try {
+      config = AgentConfig.fromEnv(env);
+    } catch (ConfigException e) {
+      log.error("invalid configuration: " + e.getMessage());
+      return EXIT_USAGE;
+    }
+    String version = version();
+    log.info("keywarden-agent " + version + " starting: " + config.files().size() + " files from "
+        + config.secretRefs().size() + " secrets in namespace " + config.namespace() + " via " + config.apiUrl()
+        + ", refresh " + config.refresh() + ", on-change " + config.onChange() + (config.oneShot() ? ", one-shot" : ""));
+    SecretApi api = new SecretApi(config, version);
+    SecretSync sync = SecretSync.create(config, log);
+    if (config.oneShot()) {
+      return oneShot(config, api, sync, log);
+    }
+    Sidecar.start(config, api, sync, log).await();
+    return EXIT_OK;
+  }
+
+  // An init container: kubelet restarts it with its own backoff, so one attempt per secret is enough.
+  private static int oneShot(AgentConfig config, SecretApi api, SecretSync sync, Log log) throws InterruptedException {
+    for (SecretRef ref : config.secretRefs()) {
+      SecretValue value;
+      try {
+        value = api.fetch(ref);
+      } catch (IOException e) {
+        log.error("fetching secret " + ref + " failed: " + SecretWatcher.describe(e) + "; no files written");
+        return EXIT_FAILED;
+      }
+      try {
+        sync.offer(ref, value);
+      } catch (IOException e) {
+        log.error("writing files to " + config.outputDir() + " failed: " + SecretWatcher.describe(e));
+        return EXIT_FAILED;
+      } catch (Renderer.RenderException e) {
+        log.error(e.getMessage() + "; no files written");
+        return EXIT_FAILED;
+      }
+    }
+    return EXIT_OK;
+  }
+
+  // maven-jar-plugin writes Implementation-Version into the manifest, which the launcher has already read.
+  static String version() {
+    String version = Agent.class.getPackage().getImplementationVersion();
+    return version == null ? "(development build)" : version;
   }
 }

@@ -175,7 +175,8 @@ public final class AtomicWriter {
     Files.delete(dir);
   }
 
-  private static void checkFileName(String name) {
+  /** Refuses anything but a plain file name: no '/', not '.', not starting with '..' (the writer's own names). */
+  static void checkFileName(String name) {
     if (!FILE_NAME.matcher(name).matches() || name.equals(".") || name.startsWith("..")) {
       throw new IllegalArgumentException("file name must be a plain name (no '/', not '.', not starting with '..'): "
           + name);

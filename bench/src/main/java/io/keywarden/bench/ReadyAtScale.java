@@ -3,23 +3,10 @@ package io.keywarden.bench;
 import io.fabric8.kubernetes.api.model.Condition;
 import io.fabric8.kubernetes.api.model.GenericKubernetesResource;
 import io.fabric8.kubernetes.api.model.GenericKubernetesResourceBuilder;
-import io.fabric8.kubernetes.api.model.NamespaceBuilder;
-import io.fabric8.kubernetes.api.model.apiextensions.v1.CustomResourceDefinition;
-import io.fabric8.kubernetes.client.Config;
 import io.fabric8.kubernetes.client.KubernetesClient;
-import io.fabric8.kubernetes.client.KubernetesClientBuilder;
 import io.keywarden.api.v1alpha1.ManagedSecret;
 import io.keywarden.testcluster.ControlPlane;
-import io.keywarden.testcluster.QuarkusProcess;
 import io.keywarden.testcluster.RepositoryRoot;
-import java.io.IOException;
-import java.io.InputStream;
-import java.net.URI;
-import java.net.http.HttpClient;
-import java.net.http.HttpRequest;
-import java.net.http.HttpResponse;
-import java.nio.charset.StandardCharsets;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.time.Instant;
@@ -34,7 +21,6 @@ import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
 import java.util.concurrent.ThreadLocalRandom;
 import java.util.concurrent.TimeUnit;
-import java.util.stream.Stream;
 
 /**
  * Load test: N ManagedSecrets created at once against one operator process, timed until all are
@@ -65,9 +51,6 @@ public final class ReadyAtScale {
     int threads = args.length > 1 ? Integer.parseInt(args[1]) : 4;
     Path root = RepositoryRoot.find();
     Path jar = root.resolve("operator/target/quarkus-app/quarkus-run.jar");
-    if (!Files.exists(jar)) {
-      throw new IllegalStateException(jar + " is missing; build the operator first");
-    }
 
     ControlPlane plane = ControlPlane.fromEnvironment();
     String suffix = Integer.toString(ThreadLocalRandom.current().nextInt(36 * 36 * 36 * 36), 36);
@@ -75,22 +58,23 @@ public final class ReadyAtScale {
     String secretsNs = "kw-bench-" + suffix;
     Process operator = null;
     boolean ok = false;
-    try (KubernetesClient client = client(plane)) {
+    try (KubernetesClient client = Bench.client(plane)) {
       System.out.printf("control plane: kube-apiserver %s at %s%n", client.getKubernetesVersion().getGitVersion(),
           client.getMasterUrl());
-      installCrds(client, root);
+      Bench.installCrds(client, root);
       for (String ns : List.of(operatorNs, secretsNs)) {
-        client.namespaces().resource(new NamespaceBuilder().withNewMetadata().withName(ns)
-            .addToLabels("keywarden.io/bench", "true").endMetadata().build()).create();
+        Bench.createNamespace(client, ns);
       }
       Path log = root.resolve("bench/target/ready-at-scale-operator-" + suffix + ".log");
       Instant launched = Instant.now();
-      operator = startOperator(jar, plane.kubeconfig(), operatorNs, log);
+      // The JVM flags of the integration tests' QuarkusProcess, so that RSS figures compare.
+      operator = Bench.startOperator(jar, plane.kubeconfig(), operatorNs, log, List.of("-XX:+UseSerialGC", "-Xmx256m"),
+          Map.of("QUARKUS_OPERATOR_SDK_NAMESPACES", secretsNs), Bench.freePort()); // leave others' ManagedSecrets alone
       Process started = operator;
       // Also on Ctrl-C or a crash: an orphaned operator would keep reconciling the shared cluster.
       Runtime.getRuntime().addShutdownHook(new Thread(started::destroyForcibly, "stop-operator"));
       System.out.printf("operator: pid %d ready in %d ms (log %s), RSS %s%n", operator.pid(),
-          Duration.between(launched, Instant.now()).toMillis(), log, rssMiB(operator.pid()));
+          Duration.between(launched, Instant.now()).toMillis(), log, Bench.rssMiB(operator.pid()));
 
       ok = run(client, secretsNs, count, threads, operator.pid());
       cleanup(client, secretsNs);
@@ -101,7 +85,7 @@ public final class ReadyAtScale {
           operator.destroyForcibly();
         }
       }
-      try (KubernetesClient client = client(plane)) {
+      try (KubernetesClient client = Bench.client(plane)) {
         client.namespaces().withName(operatorNs).delete();
       }
     }
@@ -156,7 +140,7 @@ public final class ReadyAtScale {
           seenReadyAt.putIfAbsent(ms.getMetadata().getName(), polled);
         }
       }
-      peakRssKiB = Math.max(peakRssKiB, rssKiB(operatorPid));
+      peakRssKiB = Math.max(peakRssKiB, Bench.rssKiB(operatorPid));
       if (createTime != null && seenReadyAt.size() == count) {
         readyTime = Duration.between(start, polled);
         break;
@@ -186,7 +170,7 @@ public final class ReadyAtScale {
     System.out.printf("create->Ready (observed)   p50 %s  p99 %s  max %s  (create call returned -> first poll that saw Ready)%n",
         pct(observed, 50), pct(observed, 99), pct(observed, 100));
     System.out.printf("operator RSS               %.0f MiB at the end, %.0f MiB peak while polling (VmRSS)%n",
-        rssKiB(operatorPid) / 1024.0, peakRssKiB / 1024.0);
+        Bench.rssKiB(operatorPid) / 1024.0, peakRssKiB / 1024.0);
     return readyTime != null;
   }
 
@@ -210,76 +194,6 @@ public final class ReadyAtScale {
               .edit(m -> { m.getMetadata().setFinalizers(List.of()); return m; }));
       System.out.printf("cleanup: namespace %s not gone within %s; removed the remaining finalizers%n", ns, CLEANUP);
     }
-  }
-
-  private static Process startOperator(Path jar, Path kubeconfig, String namespace, Path log) throws Exception {
-    int port = QuarkusProcess.freePort();
-    Files.createDirectories(log.getParent());
-    // The JVM flags of the integration tests' QuarkusProcess, so that RSS figures compare.
-    ProcessBuilder builder = new ProcessBuilder(Path.of(System.getProperty("java.home"), "bin", "java").toString(),
-        "-XX:+UseSerialGC", "-Xmx256m", "-jar", jar.toString())
-        .redirectErrorStream(true)
-        .redirectOutput(log.toFile());
-    builder.environment().put("KUBECONFIG", kubeconfig.toString());
-    builder.environment().put("POD_NAMESPACE", namespace);
-    builder.environment().put("QUARKUS_HTTP_PORT", Integer.toString(port));
-    Process process = builder.start();
-    HttpClient http = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(2)).build();
-    URI ready = URI.create("http://127.0.0.1:" + port + "/q/health/ready");
-    Instant deadline = Instant.now().plusSeconds(90);
-    while (Instant.now().isBefore(deadline)) {
-      if (!process.isAlive()) {
-        throw new IllegalStateException("operator exited with " + process.exitValue() + "; see " + log);
-      }
-      try {
-        if (http.send(HttpRequest.newBuilder(ready).build(), HttpResponse.BodyHandlers.discarding()).statusCode() == 200) {
-          return process;
-        }
-      } catch (IOException e) {
-        // not listening yet
-      }
-      Thread.sleep(200);
-    }
-    process.destroyForcibly();
-    throw new IllegalStateException("operator not ready within 90 s; see " + log);
-  }
-
-  /** Applies crds/*.yml server-side, as users do, and waits until the apiserver serves them. */
-  private static void installCrds(KubernetesClient client, Path root) throws IOException {
-    try (Stream<Path> files = Files.list(root.resolve("crds"))) {
-      for (Path file : files.filter(f -> f.toString().endsWith(".yml")).sorted().toList()) {
-        try (InputStream in = Files.newInputStream(file)) {
-          CustomResourceDefinition crd = client.getKubernetesSerialization().unmarshal(in, CustomResourceDefinition.class);
-          client.apiextensions().v1().customResourceDefinitions().resource(crd)
-              .forceConflicts().fieldManager("keywarden-bench").serverSideApply();
-          client.apiextensions().v1().customResourceDefinitions().withName(crd.getMetadata().getName())
-              .waitUntilCondition(c -> c != null && c.getStatus() != null && c.getStatus().getConditions().stream()
-                  .anyMatch(k -> "Established".equals(k.getType()) && "True".equals(k.getStatus())), 60, TimeUnit.SECONDS);
-        }
-      }
-    }
-  }
-
-  private static KubernetesClient client(ControlPlane plane) throws IOException {
-    String yaml = Files.readString(plane.kubeconfig(), StandardCharsets.UTF_8);
-    return new KubernetesClientBuilder().withConfig(Config.fromKubeconfig(yaml)).build();
-  }
-
-  private static long rssKiB(long pid) {
-    try {
-      for (String line : Files.readAllLines(Path.of("/proc", Long.toString(pid), "status"))) {
-        if (line.startsWith("VmRSS:")) {
-          return Long.parseLong(line.replaceAll("[^0-9]", ""));
-        }
-      }
-    } catch (IOException e) {
-      // the process is gone
-    }
-    return 0;
-  }
-
-  private static String rssMiB(long pid) {
-    return String.format("%.0f MiB", rssKiB(pid) / 1024.0);
   }
 
   private static String pct(List<Long> millis, int percentile) {

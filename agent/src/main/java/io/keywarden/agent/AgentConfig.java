@@ -1,0 +1,422 @@
+package io.keywarden.agent;
+
+import java.io.ByteArrayInputStream;
+import java.io.IOException;
+import java.net.URI;
+import java.net.URISyntaxException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.InvalidPathException;
+import java.nio.file.Path;
+import java.security.cert.CertificateException;
+import java.security.cert.CertificateFactory;
+import java.security.cert.X509Certificate;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.HashSet;
+import java.util.LinkedHashSet;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.Set;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+
+/**
+ * The agent's configuration, parsed and validated once from the environment that the mutating webhook
+ * sets. The constants below are the reference for every variable; a bad value fails with a
+ * {@link ConfigException} that names the variable.
+ */
+public record AgentConfig(
+    URI apiUrl,
+    List<X509Certificate> caCertificates,
+    Path tokenFile,
+    String namespace,
+    Path outputDir,
+    List<FileSpec> files,
+    int fileMode,
+    Refresh refresh,
+    OnChange onChange,
+    boolean oneShot,
+    int watchTimeoutSeconds) {
+
+  /** Base URL of the secret-value API, {@code https://...}; required. */
+  public static final String API_URL = "KEYWARDEN_API_URL";
+  /** PEM certificates to trust for the API instead of the system trust store; optional. */
+  public static final String API_CA = "KEYWARDEN_API_CA";
+  /** A file with PEM certificates, read once at start; the alternative to {@link #API_CA}. */
+  public static final String API_CA_FILE = "KEYWARDEN_API_CA_FILE";
+  /** The projected ServiceAccount token (audience keywarden.io); read on every request; required. */
+  public static final String TOKEN_FILE = "KEYWARDEN_TOKEN_FILE";
+  /** The pod's namespace, where its ManagedSecrets live; required. */
+  public static final String NAMESPACE = "KEYWARDEN_NAMESPACE";
+  /** The directory the files go to (the shared emptyDir); default {@value #DEFAULT_OUTPUT_DIR}. */
+  public static final String OUTPUT_DIR = "KEYWARDEN_OUTPUT_DIR";
+  /**
+   * JSON array, one object per file: {@code {"file":"db","secret":"db-password","key":null,"format":"raw",
+   * "stage":"CURRENT"}}; {@code file} and {@code secret} are required; required, at least one file.
+   */
+  public static final String FILES = "KEYWARDEN_FILES";
+  /** Octal mode of every file, such as {@code 0440}; default {@code 0644}. */
+  public static final String FILE_MODE = "KEYWARDEN_FILE_MODE";
+  /** {@code watch} (long-poll, the default), an interval such as {@code 30s}, {@code 5m}, {@code 1h30m}, or {@code none}. */
+  public static final String REFRESH = "KEYWARDEN_REFRESH";
+  /** What to do after files changed: {@code signal:SIGHUP} (and other signals), {@code exec:<command>}, or empty. */
+  public static final String ON_CHANGE = "KEYWARDEN_ON_CHANGE";
+  /** {@code true}: fetch once, write, exit (an init container); default {@code false}. */
+  public static final String ONE_SHOT = "KEYWARDEN_ONE_SHOT";
+  /** How long one long-poll may wait, in seconds, 1 to 300; default {@value #DEFAULT_WATCH_TIMEOUT_SECONDS}. */
+  public static final String WATCH_TIMEOUT_SECONDS = "KEYWARDEN_WATCH_TIMEOUT_SECONDS";
+  /** {@code true} allows an {@code http://} API URL; for tests only, since the token would travel in clear. */
+  public static final String ALLOW_INSECURE_HTTP = "KEYWARDEN_ALLOW_INSECURE_HTTP";
+
+  public static final String DEFAULT_OUTPUT_DIR = "/var/run/secrets/keywarden";
+  public static final int DEFAULT_FILE_MODE = 0644;
+  public static final int DEFAULT_WATCH_TIMEOUT_SECONDS = 60;
+  public static final String DEFAULT_STAGE = "CURRENT";
+  /** The API caps {@code timeoutSeconds} at this. */
+  static final int MAX_WATCH_TIMEOUT_SECONDS = 300;
+
+  // Kubernetes object names: a DNS-1123 subdomain (secrets) and label (namespaces).
+  private static final Pattern DNS_SUBDOMAIN =
+      Pattern.compile("[a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*");
+  private static final Pattern DNS_LABEL = Pattern.compile("[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?");
+  // AWS staging labels are 1 to 256 characters; these are the URL-safe ones.
+  private static final Pattern STAGE = Pattern.compile("[A-Za-z0-9._-]{1,256}");
+  private static final Pattern FILE_MODE_TEXT = Pattern.compile("0?[0-7]{3}");
+  private static final Pattern DURATION = Pattern.compile("(\\d{1,6})(h|m|s)");
+  private static final Set<String> SIGNALS = Set.of("HUP", "INT", "QUIT", "TERM", "USR1", "USR2", "WINCH");
+  private static final Set<String> FILE_FIELDS = Set.of("file", "secret", "key", "format", "stage");
+
+  public AgentConfig {
+    caCertificates = List.copyOf(caCertificates);
+    files = List.copyOf(files);
+  }
+
+  /** One secret at one staging label; each distinct one is fetched and watched once. */
+  public record SecretRef(String secret, String stage) {
+    @Override
+    public String toString() {
+      return DEFAULT_STAGE.equals(stage) ? secret : secret + "@" + stage;
+    }
+  }
+
+  /** One output file; {@code key} is null for the whole secret. */
+  public record FileSpec(String file, SecretRef ref, String key, Format format) {}
+
+  /** How the agent notices changes. */
+  public record Refresh(Mode mode, Duration interval) {
+    public enum Mode { WATCH, INTERVAL, NONE }
+
+    static Refresh watch() {
+      return new Refresh(Mode.WATCH, null);
+    }
+
+    @Override
+    public String toString() {
+      return mode == Mode.INTERVAL ? "every " + interval.toSeconds() + "s" : mode.name().toLowerCase(Locale.ROOT);
+    }
+  }
+
+  /** What runs after a change: nothing, a signal (name without SIG) or a shell command. */
+  public record OnChange(Kind kind, String signal, String command) {
+    public enum Kind { NONE, SIGNAL, EXEC }
+
+    static final OnChange NOTHING = new OnChange(Kind.NONE, null, null);
+
+    @Override
+    public String toString() {
+      // The command is the user's and might embed a credential; it is not logged.
+      return switch (kind) {
+        case NONE -> "none";
+        case SIGNAL -> "signal:SIG" + signal;
+        case EXEC -> "exec";
+      };
+    }
+  }
+
+  /** The distinct secrets that the files need, in the order of the files. */
+  public Set<SecretRef> secretRefs() {
+    Set<SecretRef> refs = new LinkedHashSet<>();
+    for (FileSpec file : files) {
+      refs.add(file.ref());
+    }
+    return refs;
+  }
+
+  public static AgentConfig fromEnv(Map<String, String> env) throws ConfigException {
+    boolean allowInsecure = bool(env, ALLOW_INSECURE_HTTP, false);
+    return new AgentConfig(
+        apiUrl(required(env, API_URL), allowInsecure),
+        caCertificates(env),
+        path(TOKEN_FILE, required(env, TOKEN_FILE)),
+        namespace(required(env, NAMESPACE)),
+        outputDir(env),
+        files(required(env, FILES)),
+        fileMode(optional(env, FILE_MODE)),
+        refresh(optional(env, REFRESH)),
+        onChange(optional(env, ON_CHANGE)),
+        bool(env, ONE_SHOT, false),
+        watchTimeout(optional(env, WATCH_TIMEOUT_SECONDS)));
+  }
+
+  private static URI apiUrl(String text, boolean allowInsecure) throws ConfigException {
+    URI uri;
+    try {
+      uri = new URI(text);
+    } catch (URISyntaxException e) {
+      throw new ConfigException(API_URL, "not a URL: " + e.getReason());
+    }
+    String scheme = uri.getScheme() == null ? "" : uri.getScheme().toLowerCase(Locale.ROOT);
+    if (scheme.equals("http") && !allowInsecure) {
+      throw new ConfigException(API_URL, "must be https:// (the bearer token would travel in clear); "
+          + ALLOW_INSECURE_HTTP + "=true allows http:// for tests");
+    }
+    if (!scheme.equals("https") && !scheme.equals("http")) {
+      throw new ConfigException(API_URL, "must be an https:// URL, such as https://keywarden.keywarden-system.svc:8443");
+    }
+    if (uri.getHost() == null) {
+      throw new ConfigException(API_URL, "has no host");
+    }
+    if (uri.getRawUserInfo() != null || uri.getRawQuery() != null || uri.getRawFragment() != null) {
+      throw new ConfigException(API_URL, "must be a base URL without user info, query or fragment");
+    }
+    String base = uri.toString();
+    while (base.endsWith("/")) {
+      base = base.substring(0, base.length() - 1);
+    }
+    return URI.create(base);
+  }
+
+  private static List<X509Certificate> caCertificates(Map<String, String> env) throws ConfigException {
+    String pem = optional(env, API_CA);
+    String file = optional(env, API_CA_FILE);
+    if (pem != null && file != null) {
+      throw new ConfigException(API_CA_FILE, "set either " + API_CA + " or " + API_CA_FILE + ", not both");
+    }
+    if (file != null) {
+      try {
+        return certificates(API_CA_FILE, Files.readString(path(API_CA_FILE, file), StandardCharsets.US_ASCII));
+      } catch (IOException e) {
+        throw new ConfigException(API_CA_FILE, "cannot read " + file + ": " + e);
+      }
+    }
+    return pem == null ? List.of() : certificates(API_CA, pem);
+  }
+
+  private static List<X509Certificate> certificates(String variable, String pem) throws ConfigException {
+    List<X509Certificate> certificates = new ArrayList<>();
+    try {
+      CertificateFactory factory = CertificateFactory.getInstance("X.509");
+      for (var certificate : factory.generateCertificates(new ByteArrayInputStream(pem.getBytes(StandardCharsets.US_ASCII)))) {
+        certificates.add((X509Certificate) certificate);
+      }
+    } catch (CertificateException e) {
+      throw new ConfigException(variable, "not PEM X.509 certificates: " + e.getMessage());
+    }
+    if (certificates.isEmpty()) {
+      throw new ConfigException(variable, "contains no PEM certificate");
+    }
+    return certificates;
+  }
+
+  private static String namespace(String namespace) throws ConfigException {
+    if (!DNS_LABEL.matcher(namespace).matches()) {
+      throw new ConfigException(NAMESPACE, "not a Kubernetes namespace name: " + namespace);
+    }
+    return namespace;
+  }
+
+  private static Path outputDir(Map<String, String> env) throws ConfigException {
+    String text = optional(env, OUTPUT_DIR);
+    Path dir = path(OUTPUT_DIR, text == null ? DEFAULT_OUTPUT_DIR : text);
+    if (!Files.isDirectory(dir)) {
+      throw new ConfigException(OUTPUT_DIR, "not a directory: " + dir);
+    }
+    return dir;
+  }
+
+  private static List<FileSpec> files(String json) throws ConfigException {
+    Object parsed;
+    try {
+      parsed = Json.parse(json);
+    } catch (Json.ParseException e) {
+      throw new ConfigException(FILES, "not JSON: " + e.getMessage());
+    }
+    if (!(parsed instanceof List<?> entries) || entries.isEmpty()) {
+      throw new ConfigException(FILES, "must be a non-empty JSON array of {\"file\":...,\"secret\":...} objects");
+    }
+    List<FileSpec> files = new ArrayList<>();
+    Set<String> names = new HashSet<>();
+    for (int i = 0; i < entries.size(); i++) {
+      String where = FILES + "[" + i + "]";
+      if (!(entries.get(i) instanceof Map<?, ?> entry)) {
+        throw new ConfigException(where, "must be an object");
+      }
+      for (Object field : entry.keySet()) {
+        if (!FILE_FIELDS.contains(field)) {
+          throw new ConfigException(where + "." + field, "unknown field; known are file, secret, key, format, stage");
+        }
+      }
+      String file = string(entry, where, "file", true);
+      try {
+        AtomicWriter.checkFileName(file);
+      } catch (IllegalArgumentException e) {
+        throw new ConfigException(where + ".file", e.getMessage());
+      }
+      if (!names.add(file)) {
+        throw new ConfigException(where + ".file", "file " + file + " is listed twice");
+      }
+      String secret = string(entry, where, "secret", true);
+      if (secret.length() > 253 || !DNS_SUBDOMAIN.matcher(secret).matches()) {
+        throw new ConfigException(where + ".secret", "not a ManagedSecret name: " + secret);
+      }
+      String key = string(entry, where, "key", false);
+      if (key != null && key.isEmpty()) {
+        throw new ConfigException(where + ".key", "must not be empty; use null for the whole secret");
+      }
+      String formatName = string(entry, where, "format", false);
+      Format format = formatName == null ? Format.RAW : Format.parse(formatName);
+      if (format == null) {
+        throw new ConfigException(where + ".format", "must be one of raw, json, env, properties, not " + formatName);
+      }
+      String stage = string(entry, where, "stage", false);
+      stage = stage == null ? DEFAULT_STAGE : stage;
+      if (!STAGE.matcher(stage).matches()) {
+        throw new ConfigException(where + ".stage", "not a staging label such as CURRENT, PREVIOUS, PENDING: " + stage);
+      }
+      files.add(new FileSpec(file, new SecretRef(secret, stage), key, format));
+    }
+    return files;
+  }
+
+  private static String string(Map<?, ?> entry, String where, String field, boolean required) throws ConfigException {
+    Object value = entry.get(field);
+    if (value == null) {
+      if (required) {
+        throw new ConfigException(where + "." + field, "is required");
+      }
+      return null;
+    }
+    if (!(value instanceof String string)) {
+      throw new ConfigException(where + "." + field, "must be a string");
+    }
+    return string;
+  }
+
+  private static int fileMode(String text) throws ConfigException {
+    if (text == null) {
+      return DEFAULT_FILE_MODE;
+    }
+    if (!FILE_MODE_TEXT.matcher(text).matches()) {
+      throw new ConfigException(FILE_MODE, "must be an octal mode such as 0440, not " + text);
+    }
+    int mode = Integer.parseInt(text, 8);
+    if ((mode & 0400) == 0) {
+      throw new ConfigException(FILE_MODE, "must let the owner read the files (the agent compares them), not " + text);
+    }
+    return mode;
+  }
+
+  private static Refresh refresh(String text) throws ConfigException {
+    if (text == null || text.equals("watch")) {
+      return Refresh.watch();
+    }
+    if (text.equals("none")) {
+      return new Refresh(Refresh.Mode.NONE, null);
+    }
+    Matcher part = DURATION.matcher(text);
+    Duration interval = Duration.ZERO;
+    int end = 0;
+    while (part.lookingAt()) {
+      long amount = Long.parseLong(part.group(1));
+      interval = interval.plus(switch (part.group(2)) {
+        case "h" -> Duration.ofHours(amount);
+        case "m" -> Duration.ofMinutes(amount);
+        default -> Duration.ofSeconds(amount);
+      });
+      end = part.end();
+      part.region(end, text.length());
+    }
+    if (end == 0 || end != text.length()) {
+      throw new ConfigException(REFRESH, "must be watch, none or an interval such as 30s, 5m, 1h30m, not " + text);
+    }
+    if (interval.compareTo(Duration.ofSeconds(1)) < 0) {
+      throw new ConfigException(REFRESH, "interval must be at least 1s, not " + text);
+    }
+    return new Refresh(Refresh.Mode.INTERVAL, interval);
+  }
+
+  private static OnChange onChange(String text) throws ConfigException {
+    if (text == null) {
+      return OnChange.NOTHING;
+    }
+    if (text.startsWith("signal:")) {
+      String name = text.substring("signal:".length()).toUpperCase(Locale.ROOT);
+      name = name.startsWith("SIG") ? name.substring(3) : name;
+      if (!SIGNALS.contains(name)) {
+        throw new ConfigException(ON_CHANGE, "unsupported signal " + text.substring("signal:".length())
+            + "; use one of SIGHUP, SIGUSR1, SIGUSR2, SIGTERM, SIGINT, SIGQUIT, SIGWINCH");
+      }
+      return new OnChange(OnChange.Kind.SIGNAL, name, null);
+    }
+    if (text.startsWith("exec:")) {
+      String command = text.substring("exec:".length());
+      if (command.isBlank()) {
+        throw new ConfigException(ON_CHANGE, "exec: needs a command, such as exec:nginx -s reload");
+      }
+      return new OnChange(OnChange.Kind.EXEC, null, command);
+    }
+    throw new ConfigException(ON_CHANGE, "must be signal:<SIGNAL>, exec:<command> or empty");
+  }
+
+  private static int watchTimeout(String text) throws ConfigException {
+    if (text == null) {
+      return DEFAULT_WATCH_TIMEOUT_SECONDS;
+    }
+    try {
+      int seconds = Integer.parseInt(text);
+      if (seconds >= 1 && seconds <= MAX_WATCH_TIMEOUT_SECONDS) {
+        return seconds;
+      }
+    } catch (NumberFormatException e) {
+      // reported below
+    }
+    throw new ConfigException(WATCH_TIMEOUT_SECONDS, "must be a number of seconds from 1 to " + MAX_WATCH_TIMEOUT_SECONDS
+        + ", not " + text);
+  }
+
+  private static boolean bool(Map<String, String> env, String variable, boolean fallback) throws ConfigException {
+    String text = optional(env, variable);
+    if (text == null) {
+      return fallback;
+    }
+    return switch (text.toLowerCase(Locale.ROOT)) {
+      case "true" -> true;
+      case "false" -> false;
+      default -> throw new ConfigException(variable, "must be true or false, not " + text);
+    };
+  }
+
+  private static Path path(String variable, String text) throws ConfigException {
+    try {
+      return Path.of(text);
+    } catch (InvalidPathException e) {
+      throw new ConfigException(variable, "not a path: " + e.getReason());
+    }
+  }
+
+  private static String required(Map<String, String> env, String variable) throws ConfigException {
+    String value = optional(env, variable);
+    if (value == null) {
+      throw new ConfigException(variable, "is required");
+    }
+    return value;
+  }
+
+  // An empty variable counts as unset, because templating tools often leave empty values behind.
+  private static String optional(Map<String, String> env, String variable) {
+    String value = env.get(variable);
+    return value == null || value.isBlank() ? null : value.strip();
+  }
+}

@@ -1,0 +1,49 @@
+package io.keywarden.agent;
+
+import io.keywarden.agent.AgentConfig.SecretRef;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Random;
+import java.util.concurrent.CountDownLatch;
+
+/**
+ * The long-running agent: one {@link SecretWatcher} thread per distinct secret (Java 17 has no virtual
+ * threads; a handful of platform threads with small stacks is cheap). Runs until {@link #close()}.
+ */
+final class Sidecar implements AutoCloseable {
+
+  private final List<Thread> threads = new ArrayList<>();
+  private final CountDownLatch closed = new CountDownLatch(1);
+
+  private Sidecar() {}
+
+  static Sidecar start(AgentConfig config, SecretApi api, SecretSync sync, Log log) {
+    Sidecar sidecar = new Sidecar();
+    Random random = new Random();
+    for (SecretRef ref : config.secretRefs()) {
+      Thread thread = new Thread(new SecretWatcher(ref, config, api, sync, log, random), "watch-" + ref);
+      thread.setDaemon(true);
+      sidecar.threads.add(thread);
+    }
+    for (Thread thread : sidecar.threads) {
+      thread.start();
+    }
+    return sidecar;
+  }
+
+  /** Blocks until {@link #close()}; with refresh {@code none} the sidecar idles here after the first write. */
+  void await() throws InterruptedException {
+    closed.await();
+  }
+
+  @Override
+  public void close() throws InterruptedException {
+    for (Thread thread : threads) {
+      thread.interrupt();
+    }
+    for (Thread thread : threads) {
+      thread.join(5000);
+    }
+    closed.countDown();
+  }
+}

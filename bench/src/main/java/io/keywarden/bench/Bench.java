@@ -1,0 +1,176 @@
+package io.keywarden.bench;
+
+import io.fabric8.kubernetes.api.model.NamespaceBuilder;
+import io.fabric8.kubernetes.api.model.apiextensions.v1.CustomResourceDefinition;
+import io.fabric8.kubernetes.client.Config;
+import io.fabric8.kubernetes.client.KubernetesClient;
+import io.fabric8.kubernetes.client.KubernetesClientBuilder;
+import io.keywarden.testcluster.ControlPlane;
+import io.keywarden.testcluster.QuarkusProcess;
+import java.io.IOException;
+import java.io.InputStream;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.Collections;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.TimeUnit;
+import java.util.stream.Stream;
+
+/** What the load generators share: a client for the control plane, the CRDs, the operator as a process, /proc readings. */
+final class Bench {
+
+  private Bench() {}
+
+  static KubernetesClient client(ControlPlane plane) throws IOException {
+    String yaml = Files.readString(plane.kubeconfig(), StandardCharsets.UTF_8);
+    return new KubernetesClientBuilder().withConfig(Config.fromKubeconfig(yaml)).build();
+  }
+
+  static void createNamespace(KubernetesClient client, String name) {
+    client.namespaces().resource(new NamespaceBuilder().withNewMetadata().withName(name)
+        .addToLabels("keywarden.io/bench", "true").endMetadata().build()).create();
+  }
+
+  /** Applies crds/*.yml server-side, as users do, and waits until the apiserver serves them. */
+  static void installCrds(KubernetesClient client, Path root) throws IOException {
+    try (Stream<Path> files = Files.list(root.resolve("crds"))) {
+      for (Path file : files.filter(f -> f.toString().endsWith(".yml")).sorted().toList()) {
+        try (InputStream in = Files.newInputStream(file)) {
+          CustomResourceDefinition crd = client.getKubernetesSerialization().unmarshal(in, CustomResourceDefinition.class);
+          client.apiextensions().v1().customResourceDefinitions().resource(crd)
+              .forceConflicts().fieldManager("keywarden-bench").serverSideApply();
+          client.apiextensions().v1().customResourceDefinitions().withName(crd.getMetadata().getName())
+              .waitUntilCondition(c -> c != null && c.getStatus() != null && c.getStatus().getConditions().stream()
+                  .anyMatch(k -> "Established".equals(k.getType()) && "True".equals(k.getStatus())), 60, TimeUnit.SECONDS);
+        }
+      }
+    }
+  }
+
+  /** The operator jar as its own JVM, like a pod runs it; returns once /q/health/ready answers 200. */
+  static Process startOperator(Path jar, Path kubeconfig, String namespace, Path log, List<String> jvmFlags,
+      Map<String, String> extraEnv, int httpPort) throws Exception {
+    if (!Files.exists(jar)) {
+      throw new IllegalStateException(jar + " is missing; build the operator first");
+    }
+    Files.createDirectories(log.getParent());
+    List<String> command = new ArrayList<>();
+    command.add(Path.of(System.getProperty("java.home"), "bin", "java").toString());
+    command.addAll(jvmFlags);
+    command.addAll(List.of("-jar", jar.toString()));
+    ProcessBuilder builder = new ProcessBuilder(command).redirectErrorStream(true).redirectOutput(log.toFile());
+    builder.environment().putAll(extraEnv);
+    builder.environment().put("KUBECONFIG", kubeconfig.toString());
+    builder.environment().put("POD_NAMESPACE", namespace);
+    builder.environment().put("QUARKUS_HTTP_PORT", Integer.toString(httpPort));
+    Process process = builder.start();
+    HttpClient http = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(2)).build();
+    URI ready = URI.create("http://127.0.0.1:" + httpPort + "/q/health/ready");
+    Instant deadline = Instant.now().plusSeconds(90);
+    while (Instant.now().isBefore(deadline)) {
+      if (!process.isAlive()) {
+        throw new IllegalStateException("operator exited with " + process.exitValue() + "; see " + log);
+      }
+      try {
+        if (http.send(HttpRequest.newBuilder(ready).build(), HttpResponse.BodyHandlers.discarding()).statusCode() == 200) {
+          return process;
+        }
+      } catch (IOException e) {
+        // not listening yet
+      }
+      Thread.sleep(200);
+    }
+    process.destroyForcibly();
+    throw new IllegalStateException("operator not ready within 90 s; see " + log);
+  }
+
+  static int freePort() {
+    return QuarkusProcess.freePort();
+  }
+
+  static void stop(Process process) throws InterruptedException {
+    if (process != null && process.isAlive()) {
+      process.destroy();
+      if (!process.waitFor(30, TimeUnit.SECONDS)) {
+        process.destroyForcibly();
+      }
+    }
+  }
+
+  /** VmRSS of a process in KiB, 0 when it is gone. */
+  static long rssKiB(long pid) {
+    try {
+      for (String line : Files.readAllLines(Path.of("/proc", Long.toString(pid), "status"))) {
+        if (line.startsWith("VmRSS:")) {
+          return Long.parseLong(line.replaceAll("[^0-9]", ""));
+        }
+      }
+    } catch (IOException e) {
+      // the process is gone
+    }
+    return 0;
+  }
+
+  static String rssMiB(long pid) {
+    return String.format("%.0f MiB", rssKiB(pid) / 1024.0);
+  }
+
+  /** utime + stime of a process in clock ticks (1/100 s on Linux), -1 when it is gone. */
+  static long cpuTicks(long pid) {
+    try {
+      String stat = Files.readString(Path.of("/proc", Long.toString(pid), "stat"));
+      String[] fields = stat.substring(stat.lastIndexOf(')') + 2).split(" ");
+      return Long.parseLong(fields[11]) + Long.parseLong(fields[12]); // fields 14 and 15 of proc(5)
+    } catch (IOException | RuntimeException e) {
+      return -1;
+    }
+  }
+
+  /** Busy and total ticks of all CPUs from /proc/stat. */
+  static long[] machineTicks() {
+    try {
+      String[] f = Files.readAllLines(Path.of("/proc/stat")).get(0).trim().split("\\s+");
+      long total = 0;
+      for (int i = 1; i < f.length && i <= 8; i++) {
+        total += Long.parseLong(f[i]);
+      }
+      long idle = Long.parseLong(f[4]) + Long.parseLong(f[5]);
+      return new long[] {total - idle, total};
+    } catch (IOException e) {
+      return new long[] {0, 0};
+    }
+  }
+
+  static String loadAverage() {
+    try {
+      String[] f = Files.readString(Path.of("/proc/loadavg")).trim().split("\\s+");
+      return f[0] + " " + f[1] + " " + f[2];
+    } catch (IOException e) {
+      return "?";
+    }
+  }
+
+  /** The value at a percentile (nearest rank) of unsorted numbers; NaN when empty. */
+  static double percentile(List<Double> values, double percentile) {
+    if (values.isEmpty()) {
+      return Double.NaN;
+    }
+    List<Double> sorted = new ArrayList<>(values);
+    Collections.sort(sorted);
+    int index = Math.max(0, (int) Math.ceil(percentile / 100.0 * sorted.size()) - 1);
+    return sorted.get(Math.min(index, sorted.size() - 1));
+  }
+
+  static double seconds(Duration d) {
+    return d.toMillis() / 1000.0;
+  }
+}
