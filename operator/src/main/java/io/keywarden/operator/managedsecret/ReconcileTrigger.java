@@ -6,8 +6,9 @@ import java.util.Objects;
 
 /**
  * Which updates of a ManagedSecret are worth a reconciliation: spec changes (generation), a
- * rotate-now request (an annotation, which does not bump the generation) and deletion. Status
- * writes are not, or every status write would echo back as a reconciliation.
+ * rotate-now request (an annotation, which does not bump the generation), a new CURRENT version
+ * (written by the API or a rotation: the synced copy and pruning follow it) and deletion. Other
+ * status writes are not, or every status write would echo back as a reconciliation.
  */
 public class ReconcileTrigger implements OnUpdateFilter<ManagedSecret> {
 
@@ -15,7 +16,12 @@ public class ReconcileTrigger implements OnUpdateFilter<ManagedSecret> {
   public boolean accept(ManagedSecret updated, ManagedSecret old) {
     return !Objects.equals(updated.getMetadata().getGeneration(), old.getMetadata().getGeneration())
         || !Objects.equals(rotateNow(updated), rotateNow(old))
+        || !Objects.equals(current(updated), current(old))
         || !Objects.equals(updated.getMetadata().getDeletionTimestamp(), old.getMetadata().getDeletionTimestamp());
+  }
+
+  private static String current(ManagedSecret secret) {
+    return secret.getStatus() == null ? null : secret.getStatus().getCurrentVersionId();
   }
 
   private static String rotateNow(ManagedSecret secret) {

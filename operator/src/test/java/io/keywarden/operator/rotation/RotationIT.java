@@ -207,7 +207,11 @@ class RotationIT {
   }
 
   static void apply(TestNamespace ns, String yaml) {
-    fixture.client.resource(fixture.client.getKubernetesSerialization().unmarshal(yaml, RotationSchedule.class))
+    applyTo(fixture, ns, yaml);
+  }
+
+  static void applyTo(OperatorFixture operator, TestNamespace ns, String yaml) {
+    operator.client.resource(operator.client.getKubernetesSerialization().unmarshal(yaml, RotationSchedule.class))
         .inNamespace(ns.name()).create();
   }
 
