@@ -132,8 +132,10 @@ class ManagedSecretIT {
     Condition degraded = fixture.awaitCondition(ns.name(), "tampered", "Degraded", "True", "DecryptionFailed");
 
     assertThat(degraded.getMessage()).contains(secret.getStatus().getCurrentVersionId()).contains("authentication tag mismatch");
-    assertThat(fixture.client.v1().events().inNamespace(ns.name()).list().getItems())
-        .anySatisfy(e -> assertThat(e.getReason()).isEqualTo("DecryptionFailed"));
+    // The Event follows the status write.
+    org.awaitility.Awaitility.await().atMost(java.time.Duration.ofSeconds(10)).untilAsserted(() ->
+        assertThat(fixture.client.v1().events().inNamespace(ns.name()).list().getItems())
+            .anySatisfy(e -> assertThat(e.getReason()).isEqualTo("DecryptionFailed")));
   }
 
   @Test

@@ -99,8 +99,10 @@ class ManagedSecretInputIT {
         .startsWith("spec.generate.excludeCharacters removes all numbers");
     assertThat(fixture.awaitCondition(ns.name(), "bad-template", "Ready", "False", "InvalidSpec").getMessage())
         .startsWith("spec.generate.secretStringTemplate is not valid JSON");
-    assertThat(fixture.client.v1().events().inNamespace(ns.name()).list().getItems())
-        .anySatisfy(e -> assertThat(e.getReason()).isEqualTo("InvalidSpec"));
+    // The Event follows the status write.
+    org.awaitility.Awaitility.await().atMost(java.time.Duration.ofSeconds(10)).untilAsserted(() ->
+        assertThat(fixture.client.v1().events().inNamespace(ns.name()).list().getItems())
+            .anySatisfy(e -> assertThat(e.getReason()).isEqualTo("InvalidSpec")));
   }
 
   private static void assertNothingStored(TestNamespace ns, String name) {

@@ -74,7 +74,10 @@ class PostgresqlRotationIT {
     assertThat(secret.getStatus().getPendingVersionId()).isNull();
     assertThat(secret.getStatus().getVersions()).hasSize(1);
     assertThat(postgres.canLogIn("reports", old)).as("old password after rollback").isTrue();
-    RotationSchedule rs = fixture.client.resources(RotationSchedule.class).inNamespace(ns.name()).withName("reports").get();
+    // The schedule's status is written after the secret's, at the end of its reconciliation.
+    RotationSchedule rs = await().atMost(Duration.ofSeconds(30)).until(
+        () -> fixture.client.resources(RotationSchedule.class).inNamespace(ns.name()).withName("reports").get(),
+        r -> r.getStatus() != null && r.getStatus().getLastResult() != null);
     assertThat(rs.getStatus().getLastResult().getResult().name()).isEqualTo("Failed");
   }
 

@@ -75,7 +75,9 @@ class RotationIT {
         .containsEntry(original, List.of());
     await().atMost(Duration.ofSeconds(30)).until(() -> !fixture.awaitSynced(ns.name(), "api-token-plain", "value").equals(originalValue));
 
-    RotationSchedule schedule = fixture.client.resources(RotationSchedule.class).inNamespace(ns.name()).withName("every-minute").get();
+    RotationSchedule schedule = await().atMost(Duration.ofSeconds(30)).until(
+        () -> fixture.client.resources(RotationSchedule.class).inNamespace(ns.name()).withName("every-minute").get(),
+        r -> r.getStatus() != null && r.getStatus().getHistory().size() >= 2);
     assertThat(schedule.getStatus().getHistory()).hasSizeGreaterThanOrEqualTo(2)
         .allSatisfy(r -> assertThat(r.getResult().name()).isEqualTo("Succeeded"));
     assertThat(schedule.getStatus().getNextRotationTime()).isNotNull();

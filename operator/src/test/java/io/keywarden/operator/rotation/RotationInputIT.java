@@ -90,7 +90,10 @@ class RotationInputIT {
     assertThat(after.getStatus().getCurrentVersionId()).isEqualTo(before.getStatus().getCurrentVersionId());
     assertThat(after.getStatus().getVersions()).hasSize(1);
     assertThat(after.getStatus().getRetryRotationAt()).isNotNull();
-    RotationSchedule rs = fixture.client.resources(RotationSchedule.class).inNamespace(ns.name()).withName("hooked").get();
+    // The schedule's status is written after the secret's, at the end of its reconciliation.
+    RotationSchedule rs = await().atMost(Duration.ofSeconds(30)).until(
+        () -> fixture.client.resources(RotationSchedule.class).inNamespace(ns.name()).withName("hooked").get(),
+        r -> r.getStatus() != null && r.getStatus().getLastResult() != null);
     assertThat(rs.getStatus().getLastResult().getReason()).isEqualTo("RotationHookUnreachable");
   }
 
