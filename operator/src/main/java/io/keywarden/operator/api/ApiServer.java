@@ -195,8 +195,7 @@ public class ApiServer {
         context.runOnContext(v -> request.respond(outcome));
       });
     } catch (RejectedExecutionException e) {
-      request.respond(request.failure(new ApiException(503, "ServiceUnavailableException",
-          "the API is overloaded; retry shortly", 1)));
+      request.respond(request.failure(overloaded()));
     }
   }
 
@@ -241,7 +240,7 @@ public class ApiServer {
         });
       });
     } catch (RejectedExecutionException e) {
-      request.respond(request.failure(new ApiException(503, "ServiceUnavailableException", "the API is overloaded; retry shortly", 1)));
+      request.respond(request.failure(overloaded()));
     }
   }
 
@@ -261,8 +260,7 @@ public class ApiServer {
           });
         } catch (RejectedExecutionException e) {
           // Thousands of waiters wake at once; those that find no thread are told to come back, never left hanging.
-          request.respond(request.failure(new ApiException(503, "ServiceUnavailableException",
-              "the API is overloaded; retry shortly", 1)));
+          request.respond(request.failure(overloaded()));
         }
       }
     });
@@ -355,6 +353,11 @@ public class ApiServer {
           outcome.allowed(), outcome.reason(), status, latencyMs, ctx.request().remoteAddress() == null ? null
               : ctx.request().remoteAddress().hostAddress()));
     }
+  }
+
+  /** No worker thread is free: the client should come back shortly rather than queue without end. */
+  private static ApiException overloaded() {
+    return new ApiException(503, "ServiceUnavailableException", "the API is overloaded; retry shortly", 1);
   }
 
   private ApiException map(RuntimeException e) {

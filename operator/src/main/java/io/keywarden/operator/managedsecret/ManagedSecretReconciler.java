@@ -204,8 +204,7 @@ public class ManagedSecretReconciler implements Reconciler<ManagedSecret>, Clean
     if (e instanceof KubernetesClientException k && k.getCode() == 409) {
       return ErrorStatusUpdateControl.defaultErrorProcessing();
     }
-    Throwable cause = e instanceof RuntimeException && e.getCause() != null && !(e instanceof KmsException)
-        && !(e instanceof InvalidSpecException) && !(e instanceof CorruptEnvelopeException) ? unwrap(e) : e;
+    Throwable cause = unwrap(e);
     String previous = conditionMessage(status);
     ErrorStatusUpdateControl<ManagedSecret> control;
     if (cause instanceof InvalidSpecException invalid) {
@@ -247,6 +246,7 @@ public class ManagedSecretReconciler implements Reconciler<ManagedSecret>, Clean
     return control;
   }
 
+  /** The first of our own exceptions in the cause chain (JOSDK wraps them), else the root cause. */
   private static Throwable unwrap(Throwable e) {
     Throwable t = e;
     while (t.getCause() != null && t != t.getCause() && !(t instanceof InvalidSpecException) && !(t instanceof KmsException)
