@@ -20,6 +20,33 @@ public interface KeywardenConfig {
 
   Rotation rotation();
 
+  LeaderElection leaderElection();
+
+  interface LeaderElection {
+    /**
+     * Run the controllers on one replica at a time, chosen through a coordination.k8s.io Lease in
+     * the operator namespace. Off by default so a single local process starts without waiting for
+     * an old lease to expire; the Helm chart turns it on. The secret-value API serves on every replica.
+     */
+    @WithDefault("false")
+    boolean enabled();
+
+    @WithDefault("keywarden-operator")
+    String leaseName();
+
+    /** This candidate's name in the Lease; defaults to the host (pod) name plus a per-process suffix. */
+    Optional<String> identity();
+
+    @WithDefault("15s")
+    Duration leaseDuration();
+
+    @WithDefault("10s")
+    Duration renewDeadline();
+
+    @WithDefault("2s")
+    Duration retryPeriod();
+  }
+
   interface Rotation {
     /** Schedules more frequent than this are refused (spec.schedule). Tests lower it. */
     @WithDefault("1h")

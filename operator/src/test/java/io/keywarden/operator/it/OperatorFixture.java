@@ -48,6 +48,12 @@ public final class OperatorFixture implements AutoCloseable {
    * changed (null removes a variable); the old one must be stopped or killed first.
    */
   public OperatorFixture restartWith(Map<String, String> changes) {
+    operator = QuarkusProcess.of(cluster, "operator", merged(changes));
+    operator.start();
+    return this;
+  }
+
+  private Map<String, String> merged(Map<String, String> changes) {
     Map<String, String> next = new HashMap<>(env);
     changes.forEach((k, v) -> {
       if (v == null) {
@@ -56,9 +62,17 @@ public final class OperatorFixture implements AutoCloseable {
         next.put(k, v);
       }
     });
-    operator = QuarkusProcess.of(cluster, "operator", next);
-    operator.start();
-    return this;
+    return next;
+  }
+
+  /**
+   * Another operator process for the same namespace (a second replica), with its own API port and
+   * some environment changed (null removes a variable); not started.
+   */
+  public QuarkusProcess replica(Map<String, String> changes) {
+    Map<String, String> next = merged(changes);
+    next.put("KEYWARDEN_API_PORT", Integer.toString(QuarkusProcess.freePort()));
+    return QuarkusProcess.of(cluster, "operator", next);
   }
 
   public OperatorFixture start() {
