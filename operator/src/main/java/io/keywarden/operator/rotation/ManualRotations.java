@@ -60,7 +60,10 @@ public class ManualRotations {
           "RotationNotConfigured", message, secret.getMetadata().getGeneration()));
     }
     String trigger = progress != null ? RotationEngine.RESUMED : "manual";
-    engine.rotate(secret, strategy, schedule.map(s -> s.getMetadata().getName()).orElse(null), trigger);
+    // The request is dropped as soon as the rotation it asked for is on record: a crash later on
+    // resumes that rotation, and must not find the annotation still there and rotate once more.
+    engine.rotate(secret, strategy, schedule.map(s -> s.getMetadata().getName()).orElse(null), trigger,
+        started -> clearRequest(secret, requested));
     clearRequest(secret, requested);
     return client.resources(ManagedSecret.class).inNamespace(secret.getMetadata().getNamespace())
         .withName(secret.getMetadata().getName()).get();

@@ -31,6 +31,7 @@ import java.util.UUID;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.locks.ReentrantLock;
+import java.util.function.Consumer;
 import org.jboss.logging.Logger;
 
 /**
@@ -77,6 +78,15 @@ public class RotationEngine {
    * when another thread of this process is already rotating the secret.
    */
   public Optional<Outcome> rotate(ManagedSecret secret, RotationStrategy strategy, String scheduleName, String trigger) {
+    return rotate(secret, strategy, scheduleName, trigger, started -> {});
+  }
+
+  /**
+   * As above; {@code onStarted} runs once a new rotation is persisted in status (not for a resumed
+   * one), when the request that caused it can be forgotten without being lost.
+   */
+  public Optional<Outcome> rotate(ManagedSecret secret, RotationStrategy strategy, String scheduleName, String trigger,
+      Consumer<ManagedSecret> onStarted) {
     ReentrantLock lock = locks.computeIfAbsent(secret.getMetadata().getUid(), k -> new ReentrantLock());
     if (!lock.tryLock()) {
       return Optional.empty();
@@ -87,18 +97,20 @@ public class RotationEngine {
         // Seen in progress through a stale cache, but already finished: nothing to resume.
         return Optional.empty();
       }
-      return Optional.of(run(latest, strategy, scheduleName, trigger));
+      return Optional.of(run(latest, strategy, scheduleName, trigger, onStarted));
     } finally {
       lock.unlock();
     }
   }
 
-  private Outcome run(ManagedSecret secret, RotationStrategy strategy, String scheduleName, String trigger) {
+  private Outcome run(ManagedSecret secret, RotationStrategy strategy, String scheduleName, String trigger,
+      Consumer<ManagedSecret> onStarted) {
     Instant started = Instant.now();
     RotationProgress progress = secret.getStatus().getRotation();
     if (progress == null) {
       secret = start(secret, strategy, scheduleName, trigger);
       progress = secret.getStatus().getRotation();
+      onStarted.accept(secret);
     } else {
       LOG.infof("%s: resuming rotation at step %s", id(secret), progress.getStep());
       started = Instant.parse(progress.getStartedAt());

@@ -113,9 +113,10 @@ class RotationIT {
   void rotationSurvivesAKillAfterEachStep(String step, TestNamespace ns) {
     fixture.operator.stop();
     fixture.restartWith(Map.of("KEYWARDEN_FAULT_PAUSE_AFTER", step));
+    String before;
     try {
       createSynced(ns, "crash");
-      String before = fixture.get(ns.name(), "crash").getStatus().getCurrentVersionId();
+      before = fixture.get(ns.name(), "crash").getStatus().getCurrentVersionId();
       String valueBefore = fixture.awaitSynced(ns.name(), "crash-plain", "value");
       fixture.client.resources(ManagedSecret.class).inNamespace(ns.name()).withName("crash").edit(s -> {
         s.getMetadata().getAnnotations().put(Names.ROTATE_NOW_ANNOTATION, "crash-test");
@@ -140,7 +141,10 @@ class RotationIT {
             && s.getStatus().getPendingVersionId() == null);
     assertThat(done.getStatus().getVersions()).filteredOn(v -> v.getStages().contains("CURRENT")).hasSize(1);
     assertThat(done.getStatus().getVersions()).noneMatch(v -> v.getStages().contains("PENDING"));
-    assertThat(done.getStatus().getPreviousVersionId()).isNotNull();
+    // Exactly one rotation for the one request: the restarted operator must not rotate again
+    // because the rotate-now annotation outlived the kill.
+    assertThat(done.getStatus().getPreviousVersionId()).isEqualTo(before);
+    assertThat(done.getMetadata().getAnnotations()).doesNotContainKey(Names.ROTATE_NOW_ANNOTATION);
     // CURRENT decrypts: the synced copy follows it.
     fixture.client.secrets().inNamespace(ns.name()).withName("crash-plain").delete();
     assertThat(fixture.awaitSynced(ns.name(), "crash-plain", "value")).hasSize(32);
