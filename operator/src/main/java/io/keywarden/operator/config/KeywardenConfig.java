@@ -55,6 +55,13 @@ public interface KeywardenConfig {
     /** The ServiceAccount (in the operator namespace) whose token authenticates the operator to rotation hooks. */
     @WithDefault("keywarden-operator")
     String serviceAccount();
+
+    /**
+     * How many secrets of one schedule rotate at the same time when they fall due together. Each
+     * rotation is a handful of apiserver writes plus the strategy's own calls (hook, database).
+     */
+    @WithDefault("8")
+    int parallelism();
   }
 
   interface Api {

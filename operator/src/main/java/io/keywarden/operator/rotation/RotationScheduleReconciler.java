@@ -29,6 +29,12 @@ import java.util.Comparator;
 import java.util.List;
 import java.util.Objects;
 import java.util.Optional;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.ThreadFactory;
+import java.util.concurrent.atomic.AtomicInteger;
+import jakarta.annotation.PreDestroy;
 
 /**
  * Decides when each target of a RotationSchedule rotates and hands due secrets to the
@@ -47,6 +53,11 @@ public class RotationScheduleReconciler implements Reconciler<RotationSchedule> 
   private final SecretVersions versions;
   private final EventRecorder events;
   private final Duration minimumInterval;
+  private final ExecutorService workers;
+
+  /** A target, what was known of it before this pass, and its rotation if it was due. */
+  private record Plan(ManagedSecret target, Instant last, Instant retryAt,
+      CompletableFuture<Optional<RotationEngine.Outcome>> outcome) {}
 
   public RotationScheduleReconciler(KubernetesClient client, RotationEngine engine, SecretVersions versions,
       EventRecorder events, KeywardenConfig config) {
@@ -55,6 +66,21 @@ public class RotationScheduleReconciler implements Reconciler<RotationSchedule> 
     this.versions = versions;
     this.events = events;
     this.minimumInterval = config.rotation().minimumInterval();
+    this.workers = Executors.newFixedThreadPool(config.rotation().parallelism(), daemonThreads());
+  }
+
+  @PreDestroy
+  void shutdown() {
+    workers.shutdownNow();
+  }
+
+  private static ThreadFactory daemonThreads() {
+    AtomicInteger n = new AtomicInteger();
+    return r -> {
+      Thread t = new Thread(r, "keywarden-rotation-" + n.incrementAndGet());
+      t.setDaemon(true);
+      return t;
+    };
   }
 
   @Override
@@ -89,7 +115,10 @@ public class RotationScheduleReconciler implements Reconciler<RotationSchedule> 
     Instant now = Instant.now();
     Instant anchor = Instant.parse(rs.getMetadata().getCreationTimestamp());
     Instant wake = now.plus(RECHECK);
-    List<TargetStatus> targetStatuses = new ArrayList<>();
+    // First decide who is due, then rotate the due ones concurrently (a selector may name
+    // hundreds of secrets falling due together; one after another they took ~50 ms each), then
+    // record results in target order so status stays deterministic.
+    List<Plan> plans = new ArrayList<>();
     for (ManagedSecret target : targets) {
       if (target.getStatus() == null || target.getStatus().getCurrentVersionId() == null) {
         continue;
@@ -103,18 +132,27 @@ public class RotationScheduleReconciler implements Reconciler<RotationSchedule> 
       boolean inProgress = target.getStatus().getRotation() != null;
       boolean due = inProgress || (!Boolean.TRUE.equals(rs.getSpec().getSuspend())
           && (immediately || timing.isDue(now)) && (retryAt == null || !retryAt.isAfter(now)));
-      if (due) {
-        Optional<RotationEngine.Outcome> outcome = engine.rotate(target, rs.getSpec().getStrategy(), rs.getMetadata().getName(),
-            inProgress ? RotationEngine.RESUMED : immediately ? "rotateImmediately" : "scheduled");
-        if (outcome.isPresent()) {
-          record(status, target.getMetadata().getName(), outcome.get());
-          if (outcome.get().succeeded()) {
-            last = Instant.now();
-            timing = new RotationTiming(schedule, window, anchor, last, target.getMetadata().getUid());
-          }
+      String trigger = inProgress ? RotationEngine.RESUMED : immediately ? "rotateImmediately" : "scheduled";
+      CompletableFuture<Optional<RotationEngine.Outcome>> outcome = due
+          ? CompletableFuture.supplyAsync(() -> engine.rotate(target, rs.getSpec().getStrategy(), rs.getMetadata().getName(), trigger), workers)
+          : CompletableFuture.completedFuture(Optional.empty());
+      plans.add(new Plan(target, last, retryAt, outcome));
+    }
+
+    List<TargetStatus> targetStatuses = new ArrayList<>();
+    for (Plan plan : plans) {
+      ManagedSecret target = plan.target();
+      Instant last = plan.last();
+      Optional<RotationEngine.Outcome> outcome = plan.outcome().join();
+      if (outcome.isPresent()) {
+        record(status, target.getMetadata().getName(), outcome.get());
+        if (outcome.get().succeeded()) {
+          last = Instant.now();
         }
       }
+      RotationTiming timing = new RotationTiming(schedule, window, anchor, last, target.getMetadata().getUid());
       Instant next = timing.rotateAt().orElse(null);
+      Instant retryAt = plan.retryAt();
       if (retryAt != null && retryAt.isAfter(now) && (next == null || retryAt.isAfter(next))) {
         next = retryAt;
       }
