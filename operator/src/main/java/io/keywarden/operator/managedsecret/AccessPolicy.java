@@ -13,11 +13,14 @@ import io.keywarden.api.v1alpha1.AccessRule;
 import io.keywarden.api.v1alpha1.KeywardenApi;
 import io.keywarden.api.v1alpha1.ManagedSecret;
 import jakarta.enterprise.context.ApplicationScoped;
+import java.time.Duration;
+import java.time.Instant;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
 import java.util.TreeMap;
+import java.util.concurrent.ConcurrentHashMap;
 import java.util.stream.Collectors;
 
 /**
@@ -29,7 +32,9 @@ public class AccessPolicy {
 
   public static final String LABEL_POLICY_OF = "keywarden.io/access-policy-of";
   private static final String FIELD_MANAGER = "keywarden-operator";
+  static final Duration REAPPLY_AFTER = Duration.ofMinutes(10);
   private final KubernetesClient client;
+  private final Map<String, Applied> applied = new ConcurrentHashMap<>();
 
   public AccessPolicy(KubernetesClient client) {
     this.client = client;
@@ -38,6 +43,29 @@ public class AccessPolicy {
   public static String objectName(String secretName, AccessRule.Action action) {
     return "keywarden-" + secretName + "-" + action.name();
   }
+
+  /**
+   * Applies the policy when the spec changed since this process last applied it, or after
+   * {@link #REAPPLY_AFTER}: a rotation reconciles a ManagedSecret several times, and re-applying
+   * unchanged Roles each time cost four apiserver requests (two of them LISTs) per reconcile.
+   * A Role or RoleBinding deleted by hand is put back within that period, or at once on restart.
+   */
+  public void applyIfStale(ManagedSecret secret) {
+    Applied last = applied.get(secret.getMetadata().getUid());
+    long generation = secret.getMetadata().getGeneration() == null ? 0 : secret.getMetadata().getGeneration();
+    if (last != null && last.generation() == generation && last.at().plus(REAPPLY_AFTER).isAfter(Instant.now())) {
+      return;
+    }
+    apply(secret);
+    applied.put(secret.getMetadata().getUid(), new Applied(generation, Instant.now()));
+  }
+
+  /** Drops what is remembered of a deleted ManagedSecret. */
+  public void forget(ManagedSecret secret) {
+    applied.remove(secret.getMetadata().getUid());
+  }
+
+  private record Applied(long generation, Instant at) {}
 
   public void apply(ManagedSecret secret) {
     String namespace = secret.getMetadata().getNamespace();

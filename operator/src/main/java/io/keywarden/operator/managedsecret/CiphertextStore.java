@@ -70,10 +70,6 @@ public class CiphertextStore {
     }
   }
 
-  public List<Secret> list(String uid) {
-    return client.secrets().inNamespace(namespace).withLabel(Names.LABEL_SECRET_UID, uid).list().getItems();
-  }
-
   public void delete(String uid, String versionId) {
     client.secrets().inNamespace(namespace).withName(objectName(uid, versionId)).delete();
   }

@@ -99,7 +99,7 @@ public class ManagedSecretReconciler implements Reconciler<ManagedSecret>, Clean
     initialValue.validate(secret.getSpec());
     boolean needsFirst = secret.getStatus() == null || secret.getStatus().getCurrentVersionId() == null;
     SecretVersion created = needsFirst ? createFirstVersion(secret, key) : null;
-    accessPolicy.apply(secret);
+    accessPolicy.applyIfStale(secret);
 
     int keep = secret.getSpec().getVersionsToKeep() == null ? 5 : secret.getSpec().getVersionsToKeep();
     Long generation = secret.getMetadata().getGeneration();
@@ -126,11 +126,12 @@ public class ManagedSecretReconciler implements Reconciler<ManagedSecret>, Clean
       store.delete(secret.getMetadata().getUid(), versionId);
       events.normal(secret, "VersionPruned", "removed deprecated version " + versionId + " beyond versionsToKeep=" + keep);
     }
-    removeOrphans(stored);
-    syncCopy(stored);
+    removeOrphans(stored, cached(context, "ciphertext", secret));
+    boolean hasCopies = !cached(context, "synced", secret).isEmpty();
+    syncCopy(stored, hasCopies);
     if (stored.getStatus().getRotation() != null || rotateNowRequested(stored)) {
       stored = rotations.resumeOrStartManual(stored);
-      syncCopy(stored);
+      syncCopy(stored, hasCopies);
     }
     return UpdateControl.noUpdate();
   }
@@ -140,8 +141,18 @@ public class ManagedSecretReconciler implements Reconciler<ManagedSecret>, Clean
     return annotations != null && annotations.containsKey(Names.ROTATE_NOW_ANNOTATION);
   }
 
-  private void syncCopy(ManagedSecret secret) {
-    if (secret.getSpec().getSyncToSecret() == null && !sync.hasTargets(secret)) {
+  /**
+   * The Secrets an informer of this controller holds for the ManagedSecret: reading the cache
+   * instead of listing keeps a rotation's reconciliations from costing LISTs on the apiserver.
+   */
+  @SuppressWarnings("unchecked")
+  private static Set<Secret> cached(Context<ManagedSecret> context, String eventSource, ManagedSecret secret) {
+    return ((InformerEventSource<Secret, ManagedSecret>) context.eventSourceRetriever()
+        .getEventSourceFor(Secret.class, eventSource)).getSecondaryResources(secret);
+  }
+
+  private void syncCopy(ManagedSecret secret, boolean hasCopies) {
+    if (secret.getSpec().getSyncToSecret() == null && !hasCopies) {
       return;
     }
     SecretValue current = versions.read(secret, secret.getStatus().getCurrentVersionId());
@@ -181,12 +192,12 @@ public class ManagedSecretReconciler implements Reconciler<ManagedSecret>, Clean
         version.getKeyVersion());
   }
 
-  private void removeOrphans(ManagedSecret secret) {
+  private void removeOrphans(ManagedSecret secret, Set<Secret> ciphertext) {
     ManagedSecretStatus status = secret.getStatus();
     Set<String> known = new java.util.HashSet<>();
     status.getVersions().forEach(v -> known.add(v.getVersionId()));
     Instant cutoff = Instant.now().minus(ORPHAN_GRACE);
-    for (Secret stored : store.list(secret.getMetadata().getUid())) {
+    for (Secret stored : ciphertext) {
       String versionId = stored.getMetadata().getAnnotations().get(Names.ANNOTATION_VERSION_ID);
       if (!known.contains(versionId) && Instant.parse(stored.getMetadata().getCreationTimestamp()).isBefore(cutoff)) {
         store.delete(secret.getMetadata().getUid(), versionId);
@@ -279,6 +290,7 @@ public class ManagedSecretReconciler implements Reconciler<ManagedSecret>, Clean
   @Override
   public DeleteControl cleanup(ManagedSecret secret, Context<ManagedSecret> context) {
     store.deleteAll(secret.getMetadata().getUid());
+    accessPolicy.forget(secret);
     LOG.infof("%s/%s: deleted; removed its ciphertext", secret.getMetadata().getNamespace(), secret.getMetadata().getName());
     return DeleteControl.defaultDelete();
   }

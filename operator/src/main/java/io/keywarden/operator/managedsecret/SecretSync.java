@@ -78,12 +78,6 @@ public class SecretSync {
     return data;
   }
 
-  /** Whether a synced Secret exists that may need removing. */
-  public boolean hasTargets(ManagedSecret owner) {
-    return !client.secrets().inNamespace(owner.getMetadata().getNamespace())
-        .withLabel(LABEL_SYNCED_FROM, owner.getMetadata().getName()).list().getItems().isEmpty();
-  }
-
   private void removeStale(ManagedSecret owner, String keep) {
     client.secrets().inNamespace(owner.getMetadata().getNamespace())
         .withLabel(LABEL_SYNCED_FROM, owner.getMetadata().getName()).list().getItems().stream()
