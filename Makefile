@@ -1,5 +1,5 @@
 # Keywarden: the two commands a newcomer needs are `make run` and `make test` (see README.md).
-.PHONY: run test build crds cluster-binaries clean
+.PHONY: run test build crds manifests images cluster-binaries clean
 
 ## Start a local control plane (unless KUBECONFIG names a cluster), install the CRDs and run Keywarden. Ctrl-C stops everything.
 run:
@@ -13,10 +13,24 @@ test:
 build:
 	./mvnw -B -q install -DskipTests
 
-## Regenerate the CRD YAML under crds/ from the Java model.
+## Regenerate the CRD YAML under crds/ from the Java model (and the copies made from it: make manifests).
 crds:
 	./mvnw -B -q install -DskipTests -pl crds -am
 	./mvnw -B -q test -pl crds -Dtest=CrdYamlTest -Dkeywarden.crds.update=true -Dsurefire.failIfNoSpecifiedTests=false
+	@scripts/manifests
+
+## Copy the CRDs into the Helm chart and render deploy/keywarden.yaml from it (tests fail when these drift).
+manifests:
+	@scripts/manifests
+
+## Container images of the operator, injector and agent (needs Docker); IMAGE_PREFIX and IMAGE_TAG override the names.
+IMAGE_PREFIX ?= ghcr.io/keywarden
+IMAGE_TAG ?= 0.1.0
+images:
+	./mvnw -B -q package -DskipTests
+	docker build -f operator/src/main/docker/Dockerfile.jvm -t $(IMAGE_PREFIX)/operator:$(IMAGE_TAG) .
+	docker build -f injector/src/main/docker/Dockerfile.jvm -t $(IMAGE_PREFIX)/injector:$(IMAGE_TAG) .
+	docker build -f agent/src/main/docker/Dockerfile -t $(IMAGE_PREFIX)/agent:$(IMAGE_TAG) .
 
 ## Build etcd, kube-apiserver, kube-controller-manager, kubectl and helm into ~/.cache/keywarden (once).
 cluster-binaries:

@@ -39,7 +39,8 @@ public final class QuarkusProcess implements AutoCloseable {
 
   /**
    * @param module the Maven module (operator, injector) whose target/quarkus-app/quarkus-run.jar to run
-   * @param env extra environment, e.g. POD_NAMESPACE
+   * @param env extra environment, e.g. POD_NAMESPACE; a KUBECONFIG here runs the app under another
+   *     identity (a ServiceAccount token) instead of the cluster admin
    */
   public static QuarkusProcess of(TestCluster cluster, String module, Map<String, String> env) {
     Path root = RepositoryRoot.find();
@@ -48,7 +49,7 @@ public final class QuarkusProcess implements AutoCloseable {
       throw new IllegalStateException(jar + " is missing: integration tests run after `mvn package` (use make test)");
     }
     Map<String, String> all = new HashMap<>(env);
-    all.put("KUBECONFIG", cluster.controlPlane().kubeconfig().toString());
+    all.putIfAbsent("KUBECONFIG", cluster.controlPlane().kubeconfig().toString());
     int port = freePort();
     all.put("QUARKUS_HTTP_PORT", Integer.toString(port));
     Path log = root.resolve(module).resolve("target/it-" + module + "-" + port + ".log");

@@ -1,0 +1,82 @@
+package io.keywarden.helm;
+
+import io.fabric8.kubernetes.api.model.GenericKubernetesResource;
+import io.fabric8.kubernetes.api.model.HasMetadata;
+import io.fabric8.kubernetes.client.KubernetesClient;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Objects;
+
+/**
+ * A helm release of the chart in a test namespace. Its webhook only ever matches namespaces
+ * labelled for this release, so other suites sharing the control plane never reach it (there is
+ * no injector behind its Service here, and its failurePolicy is Fail).
+ */
+final class Release implements AutoCloseable {
+
+  static final String NAME = "keywarden";
+  static final String WEBHOOK_NAMESPACE_LABEL = "keywarden.io/helm-test";
+
+  private final Tools tools;
+  private final String namespace;
+
+  private Release(Tools tools, String namespace) {
+    this.tools = tools;
+    this.namespace = namespace;
+  }
+
+  /** helm install; {@code values} are extra helm arguments (--set, -f). */
+  static Release install(Tools tools, String namespace, String... values) {
+    Release release = new Release(tools, namespace);
+    tools.helm(release.args("install", values)).orFail();
+    return release;
+  }
+
+  Tools.Result upgrade(String... values) {
+    return tools.helm(args("upgrade", values));
+  }
+
+  private String[] args(String action, String... values) {
+    List<String> args = new ArrayList<>(List.of(action, NAME, Tools.CHART.toString(), "--namespace", namespace,
+        "--set-string", "injector.webhook.namespaceSelector.matchLabels." + WEBHOOK_NAMESPACE_LABEL.replace(".", "\\.")
+            + "=" + namespace));
+    args.addAll(List.of(values));
+    return args.toArray(String[]::new);
+  }
+
+  String namespace() {
+    return namespace;
+  }
+
+  /** The objects of the release as helm rendered them (CRDs excluded: helm keeps those apart). */
+  List<HasMetadata> manifest(KubernetesClient client) {
+    String yaml = tools.helm("get", "manifest", NAME, "--namespace", namespace).orFail();
+    List<HasMetadata> objects = new ArrayList<>();
+    for (String document : yaml.split("(?m)^---\\s*$")) {
+      if (document.lines().anyMatch(line -> line.startsWith("kind:"))) {
+        objects.add(client.getKubernetesSerialization().unmarshal(document, GenericKubernetesResource.class));
+      }
+    }
+    return objects;
+  }
+
+  /** The live object, or null. */
+  static GenericKubernetesResource live(KubernetesClient client, HasMetadata object) {
+    var resources = client.genericKubernetesResources(object.getApiVersion(), object.getKind());
+    String ns = object.getMetadata().getNamespace();
+    return ns == null ? resources.withName(object.getMetadata().getName()).get()
+        : resources.inNamespace(ns).withName(object.getMetadata().getName()).get();
+  }
+
+  static String describe(HasMetadata object) {
+    return object.getKind() + " " + (object.getMetadata().getNamespace() == null ? "" : object.getMetadata().getNamespace() + "/")
+        + object.getMetadata().getName();
+  }
+
+  @Override
+  public void close() {
+    Tools.Result result = tools.helm("uninstall", NAME, "--namespace", namespace, "--ignore-not-found");
+    Objects.requireNonNull(result);
+    result.orFail();
+  }
+}
