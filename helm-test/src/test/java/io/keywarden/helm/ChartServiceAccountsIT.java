@@ -118,6 +118,11 @@ class ChartServiceAccountsIT {
   @Test
   void operatorServesEveryFeatureUnderTheChartsRbac(TestNamespace tenant) throws Exception {
     String ns = tenant.name();
+    // The chart turns leader election on: the operator must be able to take its Lease.
+    await().atMost(Duration.ofSeconds(30)).pollInterval(Duration.ofMillis(250)).until(() -> {
+      var lease = admin.leases().inNamespace(SYSTEM).withName("keywarden-operator").get();
+      return lease != null && lease.getSpec().getHolderIdentity() != null;
+    });
     // The examples users start with: generate, and import with spec.access.
     tools.kubectl("apply", "-n", ns, "-f", Tools.ROOT.resolve("examples/managedsecret-generated.yaml").toString(),
         "-f", Tools.ROOT.resolve("examples/managedsecret-imported.yaml").toString()).orFail();
