@@ -177,7 +177,9 @@ public class AwsKmsProvider implements KmsProvider {
       }
       throw mapped;
     }
-    if (metadata.keyUsage() != KeyUsageType.ENCRYPT_DECRYPT || metadata.keySpec() != KeySpec.SYMMETRIC_DEFAULT) {
+    // Checked only when AWS says; moto, for one, leaves KeyUsage out.
+    if ((metadata.keyUsage() != null && metadata.keyUsage() != KeyUsageType.ENCRYPT_DECRYPT)
+        || (metadata.keySpec() != null && metadata.keySpec() != KeySpec.SYMMETRIC_DEFAULT)) {
       throw new KmsException(AwsErrors.KEY_UNUSABLE, "AWS KMS key " + describe(keyId) + " is a " + metadata.keySpecAsString()
           + " key for " + metadata.keyUsageAsString() + "; Keywarden needs a SYMMETRIC_DEFAULT key for ENCRYPT_DECRYPT");
     }
