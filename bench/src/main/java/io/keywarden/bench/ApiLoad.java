@@ -8,6 +8,7 @@ import io.fabric8.kubernetes.api.model.authentication.TokenRequestBuilder;
 import io.fabric8.kubernetes.client.KubernetesClient;
 import io.keywarden.api.v1alpha1.ManagedSecret;
 import io.keywarden.testcluster.ControlPlane;
+import io.keywarden.testcluster.MotoServer;
 import io.keywarden.testcluster.RepositoryRoot;
 import java.io.ByteArrayInputStream;
 import java.io.IOException;
@@ -40,6 +41,11 @@ import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 import javax.net.ssl.SSLContext;
 import javax.net.ssl.TrustManagerFactory;
+import software.amazon.awssdk.auth.credentials.AwsBasicCredentials;
+import software.amazon.awssdk.auth.credentials.StaticCredentialsProvider;
+import software.amazon.awssdk.http.urlconnection.UrlConnectionHttpClient;
+import software.amazon.awssdk.regions.Region;
+import software.amazon.awssdk.services.kms.KmsClient;
 
 /**
  * Load on the secret-value API of one operator process: (a) GetSecretValue throughput and latency
@@ -47,7 +53,8 @@ import javax.net.ssl.TrustManagerFactory;
  * fast all of them answer after one PutSecretValue.
  *
  * <p>Usage: {@code ApiLoad [waiters=10000] [connections=64] [seconds=30]}. Starts a control plane
- * unless KEYWARDEN_TEST_CLUSTER_DIR or KEYWARDEN_TEST_KUBECONFIG names one. Environment:
+ * unless KEYWARDEN_TEST_CLUSTER_DIR or KEYWARDEN_TEST_KUBECONFIG names one; waiters=0 skips (b). Environment:
+ * BENCH_KMS=aws-kms wraps the secret's data key with AWS KMS (a moto server started for the run);
  * BENCH_JFR=1 records the measured wrk run with JFR (profile settings) into bench/target;
  * BENCH_OPERATOR_JVM replaces the operator's JVM flags (default {@code -XX:+UseG1GC -Xmx512m}).
  * Everything, cleanup included, ends within 10 minutes: a watchdog exits the JVM before that.
@@ -67,6 +74,7 @@ public final class ApiLoad {
   private final String secretsNs = "kw-api-load-" + suffix;
   private final AtomicBoolean cleaned = new AtomicBoolean();
   private ControlPlane plane;
+  private MotoServer moto;
   private Process operator;
   private int apiPort;
   private int httpPort;
@@ -123,8 +131,14 @@ public final class ApiLoad {
       Instant launched = Instant.now();
       // Reconcile only the bench namespace: on a shared cluster an all-namespaces operator would
       // also act on other people's ManagedSecrets (and theirs on ours: use a cluster of your own then).
-      operator = Bench.startOperator(jar, plane.kubeconfig(), operatorNs, log, jvm,
-          Map.of("KEYWARDEN_API_PORT", Integer.toString(apiPort), "QUARKUS_OPERATOR_SDK_NAMESPACES", secretsNs), httpPort);
+      Map<String, String> env = new java.util.HashMap<>(Map.of("KEYWARDEN_API_PORT", Integer.toString(apiPort),
+          "QUARKUS_OPERATOR_SDK_NAMESPACES", secretsNs));
+      String kmsKeyId = "default";
+      if ("aws-kms".equals(System.getenv("BENCH_KMS"))) {
+        env.putAll(awsKms());
+        kmsKeyId = "aws";
+      }
+      operator = Bench.startOperator(jar, plane.kubeconfig(), operatorNs, log, jvm, env, httpPort);
       System.out.printf("operator: pid %d, JVM flags %s, ready in %d ms (log %s), RSS %s; API https://127.0.0.1:%d%n",
           operator.pid(), String.join(" ", jvm), Duration.between(launched, Instant.now()).toMillis(), log,
           Bench.rssMiB(operator.pid()), apiPort);
@@ -139,9 +153,10 @@ public final class ApiLoad {
           kind: ManagedSecret
           metadata: {name: %s}
           spec:
+            kmsKeyId: %s
             generate: {passwordLength: 32}
             access: [{name: app, actions: [get]}, {name: writer, actions: [get, update]}]
-          """.formatted(SECRET), ManagedSecret.class);
+          """.formatted(SECRET, kmsKeyId), ManagedSecret.class);
       client.resources(ManagedSecret.class).inNamespace(secretsNs).resource(secret).create();
       String reader = token(client, "app");
       String writer = token(client, "writer");
@@ -154,7 +169,7 @@ public final class ApiLoad {
           first.get("VersionId").asText(), first.get("SecretString").asText().length());
 
       throughput(valuePath, reader, connections, seconds);
-      ok = waiters(control, valuePath, reader, writer, waiters);
+      ok = waiters == 0 || waiters(control, valuePath, reader, writer, waiters);
       System.out.printf("%nload average at the end: %s%n", Bench.loadAverage());
     } finally {
       cleanup();
@@ -672,9 +687,33 @@ public final class ApiLoad {
    * Deletes the secrets' namespace while the operator still runs (its finalizer removes the
    * ciphertext), then stops the operator and deletes its namespace. Runs once, also on exit.
    */
+  /**
+   * BENCH_KMS=aws-kms: the secret's data key is wrapped by AWS KMS, here a moto server started for
+   * the run (its key lives in moto's memory). Returns the operator's extra environment.
+   */
+  private Map<String, String> awsKms() throws IOException {
+    moto = MotoServer.start(root.resolve("bench/target/api-load-moto-" + suffix + ".log"));
+    try (KmsClient admin = KmsClient.builder().region(Region.of("us-east-1")).endpointOverride(moto.endpoint())
+        .credentialsProvider(StaticCredentialsProvider.create(AwsBasicCredentials.create("bench", "bench")))
+        .httpClientBuilder(UrlConnectionHttpClient.builder()).build()) {
+      String keyId = admin.createKey(b -> b.description("keywarden api-load")).keyMetadata().keyId();
+      admin.createAlias(b -> b.aliasName("alias/keywarden-bench").targetKeyId(keyId));
+    }
+    Path config = root.resolve("bench/target/api-load-kms-" + suffix + ".properties");
+    Files.writeString(config, String.join("\n", "keywarden.kms.keys.aws.provider=aws-kms",
+        "keywarden.kms.keys.aws.key-id=alias/keywarden-bench", "keywarden.kms.aws.region=us-east-1",
+        "keywarden.kms.aws.endpoint-override=" + moto.endpoint(), ""));
+    System.out.printf("KMS: aws-kms against moto at %s (alias/keywarden-bench)%n", moto.endpoint());
+    return Map.of("QUARKUS_CONFIG_LOCATIONS", config.toString(), "AWS_ACCESS_KEY_ID", "bench",
+        "AWS_SECRET_ACCESS_KEY", "bench", "AWS_EC2_METADATA_DISABLED", "true");
+  }
+
   private void cleanup() {
     if (!cleaned.compareAndSet(false, true) || plane == null) {
       return;
+    }
+    if (moto != null) {
+      moto.close();
     }
     try {
       if (wrkScript != null) {

@@ -72,7 +72,34 @@ public final class QuarkusProcess implements AutoCloseable {
     return log;
   }
 
+  /** Starts the process and waits until it is ready (/q/health/ready answers 200). */
   public synchronized QuarkusProcess start() {
+    return start("/q/health/ready");
+  }
+
+  /**
+   * Starts the process and waits only until it is live (/q/health/live answers 200): for tests of
+   * a process that is meant not to be ready, e.g. an operator started while its KMS is down.
+   */
+  public synchronized QuarkusProcess startLive() {
+    return start("/q/health/live");
+  }
+
+  /** GET a path of the plain HTTP port (health, metrics): status and body. */
+  public HttpResponse<String> http(String path) {
+    try {
+      return HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(2)).build().send(
+          HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + httpPort + path)).timeout(Duration.ofSeconds(10)).build(),
+          HttpResponse.BodyHandlers.ofString());
+    } catch (IOException e) {
+      throw new UncheckedIOException(e);
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      throw new IllegalStateException(e);
+    }
+  }
+
+  private QuarkusProcess start(String awaitedPath) {
     if (process != null && process.isAlive()) {
       throw new IllegalStateException("already running");
     }
@@ -88,13 +115,13 @@ public final class QuarkusProcess implements AutoCloseable {
     } catch (IOException e) {
       throw new UncheckedIOException(e);
     }
-    awaitReady(Duration.ofSeconds(90));
+    awaitHealthy(awaitedPath, Duration.ofSeconds(90));
     return this;
   }
 
-  private void awaitReady(Duration timeout) {
+  private void awaitHealthy(String path, Duration timeout) {
     HttpClient http = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(2)).build();
-    URI ready = URI.create("http://127.0.0.1:" + httpPort + "/q/health/ready");
+    URI ready = URI.create("http://127.0.0.1:" + httpPort + path);
     Instant deadline = Instant.now().plus(timeout);
     while (Instant.now().isBefore(deadline)) {
       if (!process.isAlive()) {
@@ -112,7 +139,7 @@ public final class QuarkusProcess implements AutoCloseable {
       }
       sleep(200);
     }
-    throw new IllegalStateException(jar + " not ready within " + timeout + "; see " + log);
+    throw new IllegalStateException(jar + ": " + path + " not 200 within " + timeout + "; see " + log);
   }
 
   /** Graceful stop (SIGTERM), as Kubernetes stops a pod. */

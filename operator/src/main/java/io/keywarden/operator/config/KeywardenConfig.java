@@ -2,6 +2,7 @@ package io.keywarden.operator.config;
 
 import io.smallrye.config.ConfigMapping;
 import io.smallrye.config.WithDefault;
+import java.net.URI;
 import java.time.Duration;
 import java.util.List;
 import java.util.Map;
@@ -126,7 +127,37 @@ public interface KeywardenConfig {
     @WithDefault("10000")
     int dekCacheSize();
 
+    /**
+     * How often every configured key is checked (reachable, enabled, permitted). The results feed
+     * readiness, the kms health group and the Degraded condition of the secrets using the key.
+     */
+    @WithDefault("15s")
+    Duration healthInterval();
+
     Local local();
+
+    Aws aws();
+  }
+
+  /** The aws-kms provider; read only when a key names it, so installs without AWS keys need none of it. */
+  interface Aws {
+    /** Region of the keys; when absent the SDK's chain decides (AWS_REGION, profile, instance metadata). */
+    Optional<String> region();
+
+    /** Another endpoint: a VPC interface endpoint, a FIPS endpoint, or a local test server. */
+    Optional<URI> endpointOverride();
+
+    /** Attempts per call in the SDK's standard retry mode (exponential backoff with jitter; throttling is retried). */
+    @WithDefault("3")
+    int maxAttempts();
+
+    /** Upper bound of one call, retries included, so a hung network never holds an API worker for long. */
+    @WithDefault("10s")
+    Duration apiCallTimeout();
+
+    /** Upper bound of one attempt. */
+    @WithDefault("3s")
+    Duration apiCallAttemptTimeout();
   }
 
   interface Key {

@@ -3,6 +3,7 @@ package io.keywarden.operator.kms;
 import io.keywarden.operator.config.KeywardenConfig;
 import jakarta.enterprise.context.ApplicationScoped;
 import jakarta.enterprise.inject.Instance;
+import jakarta.inject.Inject;
 import java.util.HashMap;
 import java.util.Map;
 import java.util.Optional;
@@ -18,7 +19,13 @@ public class KmsKeys {
   private final Map<String, KmsKey> keys;
   private final String defaultAlias;
 
+  @Inject
   public KmsKeys(KeywardenConfig config, Instance<KmsProvider> providers) {
+    this(config, (Iterable<KmsProvider>) providers);
+  }
+
+  /** Outside the container (benchmarks): the providers given. */
+  public KmsKeys(KeywardenConfig config, Iterable<KmsProvider> providers) {
     Map<String, KmsProvider> byType = new HashMap<>();
     providers.forEach(p -> byType.put(p.type(), p));
     Map<String, KmsKey> resolved = new TreeMap<>();

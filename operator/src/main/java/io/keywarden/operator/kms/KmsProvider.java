@@ -35,4 +35,13 @@ public interface KmsProvider {
 
   /** Throws {@link KmsException} when the provider cannot serve requests right now. */
   void checkHealth();
+
+  /**
+   * Throws {@link KmsException} when this key cannot serve requests right now: the provider is
+   * unreachable, or the key is missing, disabled or not permitted. Providers whose keys cannot
+   * fail one by one need not override it.
+   */
+  default void checkKey(String keyId) {
+    checkHealth();
+  }
 }

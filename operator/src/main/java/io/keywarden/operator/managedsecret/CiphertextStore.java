@@ -3,6 +3,7 @@ package io.keywarden.operator.managedsecret;
 import io.fabric8.kubernetes.api.model.Secret;
 import io.fabric8.kubernetes.api.model.SecretBuilder;
 import io.fabric8.kubernetes.client.KubernetesClient;
+import io.fabric8.kubernetes.client.KubernetesClientException;
 import io.keywarden.api.v1alpha1.ManagedSecret;
 import io.keywarden.operator.config.KeywardenConfig;
 import io.keywarden.operator.crypto.CorruptEnvelopeException;
@@ -41,10 +42,33 @@ public class CiphertextStore {
         secret.getMetadata().getUid(), versionId);
   }
 
+  /** An envelope with the resourceVersion of the object it was read from, for a conditional replace. */
+  public record Stored(Envelope envelope, String resourceVersion) {}
+
   public void put(ManagedSecret owner, String versionId, Envelope envelope) {
+    client.secrets().inNamespace(namespace).resource(object(owner, versionId, envelope, null)).createOr(r -> r.update());
+  }
+
+  /**
+   * Replaces the envelope only if its object is still at {@code resourceVersion}. Returns false
+   * when another writer changed it meanwhile (409) or it is gone (404): the caller re-reads.
+   */
+  public boolean replace(ManagedSecret owner, String versionId, Envelope envelope, String resourceVersion) {
+    try {
+      client.secrets().inNamespace(namespace).resource(object(owner, versionId, envelope, resourceVersion)).update();
+      return true;
+    } catch (KubernetesClientException e) {
+      if (e.getCode() == 409 || e.getCode() == 404) {
+        return false;
+      }
+      throw e;
+    }
+  }
+
+  private Secret object(ManagedSecret owner, String versionId, Envelope envelope, String resourceVersion) {
     String uid = owner.getMetadata().getUid();
-    Secret secret = new SecretBuilder().withNewMetadata()
-        .withName(objectName(uid, versionId)).withNamespace(namespace)
+    return new SecretBuilder().withNewMetadata()
+        .withName(objectName(uid, versionId)).withNamespace(namespace).withResourceVersion(resourceVersion)
         .addToLabels(Names.MANAGED_BY, Names.OPERATOR)
         .addToLabels(Names.LABEL_SECRET_UID, uid)
         .addToLabels(Names.LABEL_SECRET_NAMESPACE, owner.getMetadata().getNamespace())
@@ -54,17 +78,21 @@ public class CiphertextStore {
         .withType(Names.CIPHERTEXT_TYPE)
         .addToData(Names.ENVELOPE_KEY, Base64.getEncoder().encodeToString(envelope.encode()))
         .build();
-    client.secrets().inNamespace(namespace).resource(secret).createOr(r -> r.update());
   }
 
   /** The envelope of a version, read from the API server (not a cache), or empty if it is gone. */
   public Optional<Envelope> get(ManagedSecret owner, String versionId) {
+    return getStored(owner, versionId).map(Stored::envelope);
+  }
+
+  public Optional<Stored> getStored(ManagedSecret owner, String versionId) {
     Secret secret = client.secrets().inNamespace(namespace).withName(objectName(owner.getMetadata().getUid(), versionId)).get();
     if (secret == null || secret.getData() == null || !secret.getData().containsKey(Names.ENVELOPE_KEY)) {
       return Optional.empty();
     }
     try {
-      return Optional.of(Envelope.decode(Base64.getDecoder().decode(secret.getData().get(Names.ENVELOPE_KEY))));
+      return Optional.of(new Stored(Envelope.decode(Base64.getDecoder().decode(secret.getData().get(Names.ENVELOPE_KEY))),
+          secret.getMetadata().getResourceVersion()));
     } catch (IllegalArgumentException e) {
       throw new CorruptEnvelopeException("ciphertext of version " + versionId + " is not base64");
     }

@@ -15,6 +15,7 @@ import io.javaoperatorsdk.operator.api.reconciler.Reconciler;
 import io.javaoperatorsdk.operator.api.reconciler.UpdateControl;
 import io.javaoperatorsdk.operator.processing.event.ResourceID;
 import io.javaoperatorsdk.operator.processing.event.source.EventSource;
+import io.javaoperatorsdk.operator.processing.event.source.inbound.SimpleInboundEventSource;
 import io.javaoperatorsdk.operator.processing.event.source.informer.InformerEventSource;
 import io.keywarden.api.v1alpha1.ManagedSecret;
 import io.keywarden.api.v1alpha1.ManagedSecretStatus;
@@ -22,6 +23,7 @@ import io.keywarden.api.v1alpha1.SecretVersion;
 import io.keywarden.operator.crypto.CorruptEnvelopeException;
 import io.keywarden.operator.crypto.SecretValue;
 import io.keywarden.operator.kms.KmsException;
+import io.keywarden.operator.kms.KmsHealth;
 import io.keywarden.operator.kms.KmsKey;
 import io.keywarden.operator.kms.KmsKeys;
 import io.keywarden.operator.kms.UnknownKmsKeyException;
@@ -56,10 +58,15 @@ public class ManagedSecretReconciler implements Reconciler<ManagedSecret>, Clean
   private final SecretSync sync;
   private final EventRecorder events;
   private final ManualRotations rotations;
+  private final EnvelopeRewrapper rewrapper;
+  private final KmsHealth kmsHealth;
 
   public ManagedSecretReconciler(KmsKeys kmsKeys, SecretVersions versions, AccessPolicy accessPolicy, CiphertextStore store,
-      InitialValue initialValue, SecretSync sync, EventRecorder events, ManualRotations rotations) {
+      InitialValue initialValue, SecretSync sync, EventRecorder events, ManualRotations rotations, EnvelopeRewrapper rewrapper,
+      KmsHealth kmsHealth) {
     this.rotations = rotations;
+    this.rewrapper = rewrapper;
+    this.kmsHealth = kmsHealth;
     this.kmsKeys = kmsKeys;
     this.versions = versions;
     this.accessPolicy = accessPolicy;
@@ -90,7 +97,31 @@ public class ManagedSecretReconciler implements Reconciler<ManagedSecret>, Clean
             .map(r -> new ResourceID(r.getName(), s.getMetadata().getNamespace()))
             .collect(java.util.stream.Collectors.toSet()))
         .build();
-    return List.of(new InformerEventSource<>(ciphertext, context), new InformerEventSource<>(synced, context));
+    // A key whose health changes brings the secrets using it back, so Degraded follows the KMS both ways.
+    var kmsChanges = new SimpleInboundEventSource<ManagedSecret>("kms-health");
+    kmsHealth.onChange(aliases -> context.getPrimaryCache().list()
+        .filter(secret -> keysUsedBy(secret, null).stream().anyMatch(aliases::contains))
+        .forEach(secret -> kmsChanges.propagateEvent(ResourceID.fromResource(secret))));
+    return List.of(new InformerEventSource<>(ciphertext, context), new InformerEventSource<>(synced, context), kmsChanges);
+  }
+
+  /** The spec's key and every key a stored version is wrapped with. */
+  private Set<String> keysUsedBy(ManagedSecret secret, KmsKey specKey) {
+    Set<String> aliases = new java.util.TreeSet<>();
+    if (specKey != null) {
+      aliases.add(specKey.alias());
+    } else {
+      try {
+        aliases.add(kmsKeys.resolve(secret.getSpec().getKmsKeyId()).alias());
+      } catch (UnknownKmsKeyException e) {
+        // reported by its own reconciliation
+      }
+    }
+    if (secret.getStatus() != null) {
+      secret.getStatus().getVersions().stream().map(SecretVersion::getKmsKeyId).filter(java.util.Objects::nonNull)
+          .forEach(aliases::add);
+    }
+    return aliases;
   }
 
   @Override
@@ -100,6 +131,10 @@ public class ManagedSecretReconciler implements Reconciler<ManagedSecret>, Clean
     boolean needsFirst = secret.getStatus() == null || secret.getStatus().getCurrentVersionId() == null;
     SecretVersion created = needsFirst ? createFirstVersion(secret, key) : null;
     accessPolicy.applyIfStale(secret);
+    secret = needsFirst ? secret : migrateKey(secret, key);
+    // A key that fails its periodic check degrades the secret even when this reconciliation
+    // needed no KMS call; the retry backoff and the health listener bring it back.
+    kmsHealth.requireHealthy(keysUsedBy(secret, key));
 
     int keep = secret.getSpec().getVersionsToKeep() == null ? 5 : secret.getSpec().getVersionsToKeep();
     Long generation = secret.getMetadata().getGeneration();
@@ -114,7 +149,8 @@ public class ManagedSecretReconciler implements Reconciler<ManagedSecret>, Clean
       pruned.clear();
       pruned.addAll(VersionPruner.prune(status, keep));
       Conditions.set(status.getConditions(), Names.CONDITION_READY, true, "VersionAvailable",
-          "CURRENT is version " + status.getCurrentVersionId(), generation);
+          "CURRENT is version " + status.getCurrentVersionId() + "; data keys wrapped by KMS key '" + key.alias() + "'",
+          generation);
       if (!degradedByRotation(status)) {
         Conditions.set(status.getConditions(), Names.CONDITION_DEGRADED, false, "Healthy", "all checks passed", generation);
       }
@@ -134,6 +170,27 @@ public class ManagedSecretReconciler implements Reconciler<ManagedSecret>, Clean
       syncCopy(stored, hasCopies);
     }
     return UpdateControl.noUpdate();
+  }
+
+  /**
+   * spec.kmsKeyId names another key than some stored versions were wrapped with: their data keys
+   * move to it, in place; values and their ciphertext never change. A failure (say, the new key's
+   * KMS is down) leaves each version readable under whichever key it is wrapped with, and the
+   * next reconciliation continues where this one stopped.
+   */
+  private ManagedSecret migrateKey(ManagedSecret secret, KmsKey key) {
+    if (secret.getStatus().getVersions().stream().allMatch(v -> key.alias().equals(v.getKmsKeyId()))) {
+      return secret;
+    }
+    EnvelopeRewrapper.Result result = rewrapper.rewrap(secret, key, envelope -> !envelope.kmsKeyId().equals(key.alias()));
+    if (result.rewrapped() > 0) {
+      String message = "re-wrapped the data keys of " + result.rewrapped() + " version(s) from KMS key "
+          + String.join(", ", result.fromKeys().stream().map(k -> "'" + k + "'").toList()) + " to '" + key.alias()
+          + "' (spec.kmsKeyId); values unchanged";
+      events.normal(result.secret(), "KmsKeyMigrated", message);
+      LOG.infof("%s/%s: %s", secret.getMetadata().getNamespace(), secret.getMetadata().getName(), message);
+    }
+    return result.secret();
   }
 
   private static boolean rotateNowRequested(ManagedSecret secret) {

@@ -3,19 +3,15 @@ package io.keywarden.operator.rotation;
 import io.fabric8.kubernetes.api.model.Secret;
 import io.fabric8.kubernetes.client.KubernetesClient;
 import io.keywarden.api.v1alpha1.ManagedSecret;
-import io.keywarden.api.v1alpha1.SecretVersion;
 import io.keywarden.operator.crypto.Envelope;
-import io.keywarden.operator.crypto.EnvelopeCipher;
 import io.keywarden.operator.kms.KmsKey;
 import io.keywarden.operator.kms.KmsKeys;
 import io.keywarden.operator.managedsecret.CiphertextStore;
 import io.keywarden.operator.managedsecret.Names;
-import io.keywarden.operator.managedsecret.SecretVersions;
+import io.keywarden.operator.managedsecret.EnvelopeRewrapper;
 import jakarta.enterprise.context.ApplicationScoped;
 import java.util.Base64;
-import java.util.HashMap;
 import java.util.HashSet;
-import java.util.Map;
 import java.util.Set;
 import org.jboss.logging.Logger;
 
@@ -30,17 +26,14 @@ public class EncryptionKeyRotation {
   private static final Logger LOG = Logger.getLogger(EncryptionKeyRotation.class);
   private final KubernetesClient client;
   private final KmsKeys kmsKeys;
-  private final EnvelopeCipher cipher;
   private final CiphertextStore store;
-  private final SecretVersions versions;
+  private final EnvelopeRewrapper rewrapper;
 
-  public EncryptionKeyRotation(KubernetesClient client, KmsKeys kmsKeys, EnvelopeCipher cipher, CiphertextStore store,
-      SecretVersions versions) {
+  public EncryptionKeyRotation(KubernetesClient client, KmsKeys kmsKeys, CiphertextStore store, EnvelopeRewrapper rewrapper) {
     this.client = client;
     this.kmsKeys = kmsKeys;
-    this.cipher = cipher;
     this.store = store;
-    this.versions = versions;
+    this.rewrapper = rewrapper;
   }
 
   public ManagedSecret rewrap(ManagedSecret secret) {
@@ -53,25 +46,9 @@ public class EncryptionKeyRotation {
       primary = key.provider().rotateKey(key.providerKeyId());
       LOG.infof("KMS key %s: new primary version %d", key.alias(), primary);
     }
-    Map<String, Envelope> rewrapped = new HashMap<>();
-    for (SecretVersion version : secret.getStatus().getVersions()) {
-      Envelope envelope = store.get(secret, version.getVersionId()).orElse(null);
-      if (envelope == null) {
-        continue;
-      }
-      if (!envelope.kmsKeyId().equals(key.alias()) || envelope.keyVersion() != primary) {
-        envelope = cipher.rewrap(envelope, CiphertextStore.context(secret, version.getVersionId()), key);
-        store.put(secret, version.getVersionId(), envelope);
-      }
-      rewrapped.put(version.getVersionId(), envelope);
-    }
-    ManagedSecret updated = versions.updateStatus(secret, s -> s.getVersions().forEach(v -> {
-      Envelope envelope = rewrapped.get(v.getVersionId());
-      if (envelope != null) {
-        v.setKmsKeyId(envelope.kmsKeyId());
-        v.setKeyVersion(envelope.keyVersion());
-      }
-    }));
+    int target = primary;
+    ManagedSecret updated = rewrapper.rewrap(secret, key,
+        envelope -> !envelope.kmsKeyId().equals(key.alias()) || envelope.keyVersion() != target).secret();
     retireUnused(key);
     return updated;
   }

@@ -1,6 +1,7 @@
 package io.keywarden.operator.managedsecret;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.awaitility.Awaitility.await;
 
 import io.fabric8.kubernetes.api.model.Condition;
 import io.keywarden.operator.crypto.AesGcm;
@@ -11,6 +12,7 @@ import io.keywarden.testcluster.TestNamespace;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.time.Duration;
 import java.util.Base64;
 import java.util.Map;
 import org.junit.jupiter.api.AfterAll;
@@ -34,7 +36,8 @@ class KmsOutageIT {
   static void startOperator(TestCluster cluster) throws IOException {
     keyFile = keys.resolve("master-keys.properties");
     Files.writeString(keyFile, "default.v1=" + Base64.getEncoder().encodeToString(AesGcm.newKey()) + "\n");
-    fixture = new OperatorFixture(cluster, Map.of("KEYWARDEN_KMS_LOCAL_KEY_FILE", keyFile.toString())).start();
+    fixture = new OperatorFixture(cluster, Map.of("KEYWARDEN_KMS_LOCAL_KEY_FILE", keyFile.toString(),
+        "KEYWARDEN_KMS_HEALTH_INTERVAL", "2s")).start();
   }
 
   @AfterAll
@@ -55,7 +58,14 @@ class KmsOutageIT {
     Path away = keys.resolve("unmounted");
     Files.move(keyFile, away);
     fixture.client.secrets().inNamespace(ns.name()).withName("before-outage-plain").delete();
-    fixture.operator.start();
+    // A replica that has never reached its KMS is live but not ready: it has nothing cached to serve.
+    fixture.operator.startLive();
+    assertThat(fixture.operator.http("/q/health/live").statusCode()).isEqualTo(200);
+    await().atMost(Duration.ofSeconds(30)).untilAsserted(() -> {
+      var ready = fixture.operator.http("/q/health/ready");
+      assertThat(ready.statusCode()).isEqualTo(503);
+      assertThat(ready.body()).contains("kms-local").contains("keywarden.kms.local.key-file");
+    });
     fixture.apply(ns.name(), synced("during-outage"));
 
     Condition degraded = fixture.awaitCondition(ns.name(), "before-outage", "Degraded", "True", "KmsUnavailable");
@@ -65,6 +75,8 @@ class KmsOutageIT {
     assertThat(fixture.get(ns.name(), "during-outage").getStatus().getCurrentVersionId()).isNull();
 
     Files.move(away, keyFile);
+    await().atMost(Duration.ofSeconds(60)).until(() -> fixture.operator.http("/q/health/ready").statusCode() == 200);
+    assertThat(fixture.operator.http("/q/health/group/kms").body()).contains("\"status\": \"UP\"");
 
     fixture.awaitCondition(ns.name(), "before-outage", "Degraded", "False", "Healthy");
     assertThat(fixture.awaitSynced(ns.name(), "before-outage-plain", "value")).isEqualTo(value);
