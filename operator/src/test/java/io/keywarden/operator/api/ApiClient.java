@@ -14,12 +14,12 @@ import javax.net.ssl.SSLContext;
 import javax.net.ssl.TrustManagerFactory;
 
 /** What an application does: HTTPS with the published CA and a bearer ServiceAccount token. */
-final class ApiClient {
+public final class ApiClient {
 
   private final String base;
   private final HttpClient http;
 
-  ApiClient(String base, String caPem) throws Exception {
+  public ApiClient(String base, String caPem) throws Exception {
     this.base = base;
     KeyStore trust = KeyStore.getInstance(KeyStore.getDefaultType());
     trust.load(null, null);
@@ -32,20 +32,20 @@ final class ApiClient {
     this.http = HttpClient.newBuilder().sslContext(ssl).connectTimeout(Duration.ofSeconds(5)).build();
   }
 
-  HttpResponse<String> get(String path, String token) throws Exception {
+  public HttpResponse<String> get(String path, String token) throws Exception {
     return http.send(request(path, token).GET().build(), HttpResponse.BodyHandlers.ofString());
   }
 
-  CompletableFuture<HttpResponse<String>> getAsync(String path, String token) {
+  public CompletableFuture<HttpResponse<String>> getAsync(String path, String token) {
     return http.sendAsync(request(path, token).GET().timeout(Duration.ofSeconds(120)).build(), HttpResponse.BodyHandlers.ofString());
   }
 
-  HttpResponse<String> put(String path, String token, String body) throws Exception {
+  public HttpResponse<String> put(String path, String token, String body) throws Exception {
     return http.send(request(path, token).PUT(HttpRequest.BodyPublishers.ofString(body))
         .header("Content-Type", "application/json").build(), HttpResponse.BodyHandlers.ofString());
   }
 
-  HttpResponse<String> post(String path, String token) throws Exception {
+  public HttpResponse<String> post(String path, String token) throws Exception {
     return http.send(request(path, token).POST(HttpRequest.BodyPublishers.noBody()).build(), HttpResponse.BodyHandlers.ofString());
   }
 
