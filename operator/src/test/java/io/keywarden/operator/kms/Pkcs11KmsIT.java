@@ -31,6 +31,8 @@ import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Disabled;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.CsvSource;
 
 /**
  * The pkcs11 provider in the real operator process against a SoftHSM2 token made for this test:
@@ -138,6 +140,38 @@ class Pkcs11KmsIT {
 
       Files.writeString(wrongPin, PIN + "\n");
       fixture.awaitReady(ns.name(), "locked-out");
+    } finally {
+      fixture.operator.stop();
+      fixture.restartWith(Map.of());
+    }
+  }
+
+  /** Misconfiguration reaches the ManagedSecret's condition with the setting named, not only the log. */
+  @ParameterizedTest(name = "{0}={1} -> {2}")
+  @CsvSource(quoteCharacter = '"', value = {
+      "KEYWARDEN_KMS_PKCS11_LIBRARY, /opt/hsm/libmissing.so, KmsLibraryNotFound, keywarden.kms.pkcs11.library: /opt/hsm/libmissing.so does not exist",
+      "KEYWARDEN_KMS_PKCS11_TOKEN_LABEL, other-token, KmsTokenNotFound, no initialised token labelled 'other-token'",
+      "KEYWARDEN_KMS_PKCS11_CREATE_MISSING_KEYS, false, KmsKeyNotFound, no secret key labelled 'keywarden-hsm.v<N>'",
+  })
+  void misconfigurationIsAConditionThatNamesTheSetting(String variable, String value, String reason, String message,
+      TestNamespace ns) {
+    fixture.operator.stop();
+    Map<String, String> changes = new HashMap<>(Map.of(variable, value));
+    if (reason.equals("KmsKeyNotFound")) {
+      changes.put("KEYWARDEN_KMS_KEYS_HSM_KEY_ID", "keywarden-hsm-" + UUID.randomUUID().toString().substring(0, 8));
+      message = message.replace("keywarden-hsm", changes.get("KEYWARDEN_KMS_KEYS_HSM_KEY_ID"));
+    }
+    fixture.restartWith(changes);
+    try {
+      fixture.apply(ns.name(), """
+          apiVersion: keywarden.io/v1alpha1
+          kind: ManagedSecret
+          metadata: {name: misconfigured}
+          spec: {kmsKeyId: hsm, generate: {}}
+          """);
+
+      Condition notReady = fixture.awaitCondition(ns.name(), "misconfigured", "Ready", "False", reason);
+      assertThat(notReady.getMessage()).contains(message);
     } finally {
       fixture.operator.stop();
       fixture.restartWith(Map.of());
