@@ -5,7 +5,6 @@ import static org.awaitility.Awaitility.await;
 
 import com.fasterxml.jackson.databind.ObjectMapper;
 import io.fabric8.kubernetes.api.model.Condition;
-import io.fabric8.kubernetes.api.model.ServiceAccountBuilder;
 import io.keywarden.api.v1alpha1.ManagedSecret;
 import io.keywarden.api.v1alpha1.RotationSchedule;
 import io.keywarden.api.v1alpha1.SecretVersion;
@@ -232,20 +231,11 @@ class Pkcs11KmsIT {
     });
   }
 
-  /** A ManagedSecret imported from a core Secret (so the test knows the value); ServiceAccount app reads and writes it. */
-  private static String secret(TestNamespace ns, String name, String specLine) {
+  /** A ManagedSecret with a value the test knows; ServiceAccount app reads and writes it. */
+  private static String secret(TestNamespace ns, String name, String moreSpec) {
     String value = "value-" + UUID.randomUUID();
-    fixture.createSecret(ns.name(), name + "-source", "v", value.getBytes(StandardCharsets.UTF_8));
-    fixture.apply(ns.name(), """
-        apiVersion: keywarden.io/v1alpha1
-        kind: ManagedSecret
-        metadata: {name: %s}
-        spec:
-          %s
-          fromSecret: {name: %s-source, key: v}
-          access: [{name: app, actions: [get, update]}]
-        """.formatted(name, specLine, name));
-    fixture.awaitReady(ns.name(), name);
+    fixture.createImported(ns.name(), name, value, moreSpec + (moreSpec.isEmpty() ? "" : ", ")
+        + "access: [{name: app, actions: [get, update]}]");
     return value;
   }
 
@@ -266,11 +256,7 @@ class Pkcs11KmsIT {
   }
 
   private static String token(TestNamespace ns) {
-    if (fixture.client.serviceAccounts().inNamespace(ns.name()).withName("app").get() == null) {
-      fixture.client.serviceAccounts().inNamespace(ns.name()).resource(new ServiceAccountBuilder()
-          .withNewMetadata().withName("app").endMetadata().build()).create();
-    }
-    return fixture.cluster.token(ns.name(), "app", "keywarden.io", 600);
+    return fixture.serviceAccountToken(ns.name(), "app", "keywarden.io");
   }
 
   private static Envelope envelope(ManagedSecret secret, String versionId) {

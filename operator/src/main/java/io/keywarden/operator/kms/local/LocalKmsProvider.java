@@ -29,13 +29,6 @@ public class LocalKmsProvider implements KmsProvider {
   }
 
   @Override
-  public DataKey generateDataKey(String keyId, EncryptionContext context) {
-    byte[] dek = AesGcm.newKey();
-    DataKey wrapped = wrapDataKey(keyId, dek, context);
-    return new DataKey(dek, wrapped.wrapped(), wrapped.keyVersion());
-  }
-
-  @Override
   public DataKey wrapDataKey(String keyId, byte[] plaintextDek, EncryptionContext context) {
     MasterKeyStore.MasterKey master = store.primary(keyId);
     AesGcm.Sealed sealed = AesGcm.encrypt(master.material(), plaintextDek, GcmWrappedKey.aad(context, keyId, master.version()));

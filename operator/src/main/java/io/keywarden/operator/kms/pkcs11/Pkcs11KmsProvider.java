@@ -51,14 +51,6 @@ public class Pkcs11KmsProvider implements KmsProvider {
   }
 
   @Override
-  public DataKey generateDataKey(String keyId, EncryptionContext context) {
-    byte[] dek = AesGcm.newKey();
-    DataKey wrapped = wrapDataKey(keyId, dek, context);
-    wrapped.wipe();
-    return new DataKey(dek, wrapped.wrapped(), wrapped.keyVersion());
-  }
-
-  @Override
   public DataKey wrapDataKey(String keyId, byte[] plaintextDek, EncryptionContext context) {
     return withToken(t -> {
       KeyLabel primary = primary(t, keyId);
