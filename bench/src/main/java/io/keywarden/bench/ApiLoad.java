@@ -25,6 +25,7 @@ import java.security.cert.CertificateFactory;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
+import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.TreeMap;
@@ -46,7 +47,7 @@ import javax.net.ssl.TrustManagerFactory;
  * with wrk (HTTP/1.1 keep-alive over TLS), (b) the memory of N concurrent long-poll waiters and how
  * fast all of them answer after one PutSecretValue.
  *
- * <p>Usage: {@code ApiLoad [waiters=10000] [connections=64] [seconds=30]}. Starts a control plane
+ * <p>Usage: {@code ApiLoad [waiters=10000, 0 skips part b] [connections=64] [seconds=30]}. Starts a control plane
  * unless KEYWARDEN_TEST_CLUSTER_DIR or KEYWARDEN_TEST_KUBECONFIG names one. Environment:
  * BENCH_JFR=1 records the measured wrk run with JFR (profile settings) into bench/target;
  * BENCH_OPERATOR_JVM replaces the operator's JVM flags (default {@code -XX:+UseG1GC -Xmx512m}).
@@ -123,8 +124,10 @@ public final class ApiLoad {
       Instant launched = Instant.now();
       // Reconcile only the bench namespace: on a shared cluster an all-namespaces operator would
       // also act on other people's ManagedSecrets (and theirs on ours: use a cluster of your own then).
-      operator = Bench.startOperator(jar, plane.kubeconfig(), operatorNs, log, jvm,
-          Map.of("KEYWARDEN_API_PORT", Integer.toString(apiPort), "QUARKUS_OPERATOR_SDK_NAMESPACES", secretsNs), httpPort);
+      Map<String, String> operatorEnv = new HashMap<>(Map.of("KEYWARDEN_API_PORT", Integer.toString(apiPort),
+          "QUARKUS_OPERATOR_SDK_NAMESPACES", secretsNs));
+      String kmsKeyId = pkcs11(operatorEnv);
+      operator = Bench.startOperator(jar, plane.kubeconfig(), operatorNs, log, jvm, operatorEnv, httpPort);
       System.out.printf("operator: pid %d, JVM flags %s, ready in %d ms (log %s), RSS %s; API https://127.0.0.1:%d%n",
           operator.pid(), String.join(" ", jvm), Duration.between(launched, Instant.now()).toMillis(), log,
           Bench.rssMiB(operator.pid()), apiPort);
@@ -139,9 +142,10 @@ public final class ApiLoad {
           kind: ManagedSecret
           metadata: {name: %s}
           spec:
+            kmsKeyId: %s
             generate: {passwordLength: 32}
             access: [{name: app, actions: [get]}, {name: writer, actions: [get, update]}]
-          """.formatted(SECRET), ManagedSecret.class);
+          """.formatted(SECRET, kmsKeyId), ManagedSecret.class);
       client.resources(ManagedSecret.class).inNamespace(secretsNs).resource(secret).create();
       String reader = token(client, "app");
       String writer = token(client, "writer");
@@ -154,12 +158,32 @@ public final class ApiLoad {
           first.get("VersionId").asText(), first.get("SecretString").asText().length());
 
       throughput(valuePath, reader, connections, seconds);
-      ok = waiters(control, valuePath, reader, writer, waiters);
+      // 0 waiters: part (a) only, e.g. to compare KMS providers.
+      ok = waiters == 0 || waiters(control, valuePath, reader, writer, waiters);
       System.out.printf("%nload average at the end: %s%n", Bench.loadAverage());
     } finally {
       cleanup();
     }
     return ok;
+  }
+
+  /**
+   * With BENCH_PKCS11_TOKEN (bench/run-api-load with BENCH_KMS=pkcs11 makes the token), the secret's
+   * data key is wrapped by the pkcs11 provider; SOFTHSM2_CONF reaches the operator with the rest of
+   * this process's environment. Returns the spec.kmsKeyId to use.
+   */
+  private static String pkcs11(Map<String, String> operatorEnv) {
+    String token = System.getenv("BENCH_PKCS11_TOKEN");
+    if (token == null || token.isBlank()) {
+      System.out.println("KMS: local");
+      return "default";
+    }
+    operatorEnv.put("KEYWARDEN_KMS_KEYS_HSM_PROVIDER", "pkcs11");
+    operatorEnv.put("KEYWARDEN_KMS_KEYS_HSM_KEY_ID", "keywarden-bench");
+    operatorEnv.put("KEYWARDEN_KMS_PKCS11_TOKEN_LABEL", token);
+    operatorEnv.put("KEYWARDEN_KMS_PKCS11_PIN_FILE", System.getenv("BENCH_PKCS11_PIN_FILE"));
+    System.out.printf("KMS: pkcs11, SoftHSM2 token '%s' (SOFTHSM2_CONF=%s)%n", token, System.getenv("SOFTHSM2_CONF"));
+    return "hsm";
   }
 
   // ---------------------------------------------------------------- (a) throughput with wrk
