@@ -123,7 +123,7 @@ public interface KeywardenConfig {
     /** The token by its label (as softhsm2-util --init-token --label sets it); or use slot. */
     Optional<String> tokenLabel();
 
-    /** The token by slot id; or use token-label. With neither, the first slot that holds a token. */
+    /** The token by slot id; or use token-label. With neither, the first slot the module lists. */
     Optional<Long> slot();
 
     /** A mounted file whose content (trailing newline ignored) is the user PIN; or use pin-secret-name. */

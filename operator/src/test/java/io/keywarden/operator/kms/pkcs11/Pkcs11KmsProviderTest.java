@@ -24,7 +24,6 @@ import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
 import java.util.concurrent.TimeUnit;
 import javax.crypto.SecretKey;
-import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -58,11 +57,6 @@ class Pkcs11KmsProviderTest {
     hsm.initToken(LOGIN_TOKEN, LOGIN_PIN);
     pinFile = Files.writeString(dir.resolve("pin"), PIN + "\n");
     kms = provider(Map.of());
-  }
-
-  @AfterAll
-  static void nothingLeftOpen() {
-    kms = null;
   }
 
   @Test
