@@ -26,6 +26,7 @@ import java.security.cert.CertificateFactory;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
+import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.TreeMap;
@@ -54,7 +55,8 @@ import software.amazon.awssdk.services.kms.KmsClient;
  *
  * <p>Usage: {@code ApiLoad [waiters=10000] [connections=64] [seconds=30]}. Starts a control plane
  * unless KEYWARDEN_TEST_CLUSTER_DIR or KEYWARDEN_TEST_KUBECONFIG names one; waiters=0 skips (b). Environment:
- * BENCH_KMS=aws-kms wraps the secret's data key with AWS KMS (a moto server started for the run);
+ * BENCH_KMS=aws-kms wraps the secret's data key with AWS KMS (a moto server started for the run),
+ * BENCH_KMS=pkcs11 with a SoftHSM2 token (BENCH_PKCS11_TOKEN, set up by bench/run-api-load);
  * BENCH_JFR=1 records the measured wrk run with JFR (profile settings) into bench/target;
  * BENCH_OPERATOR_JVM replaces the operator's JVM flags (default {@code -XX:+UseG1GC -Xmx512m}).
  * Everything, cleanup included, ends within 10 minutes: a watchdog exits the JVM before that.
@@ -133,10 +135,12 @@ public final class ApiLoad {
       // also act on other people's ManagedSecrets (and theirs on ours: use a cluster of your own then).
       Map<String, String> env = new java.util.HashMap<>(Map.of("KEYWARDEN_API_PORT", Integer.toString(apiPort),
           "QUARKUS_OPERATOR_SDK_NAMESPACES", secretsNs));
-      String kmsKeyId = "default";
+      String kmsKeyId;
       if ("aws-kms".equals(System.getenv("BENCH_KMS"))) {
         env.putAll(awsKms());
         kmsKeyId = "aws";
+      } else {
+        kmsKeyId = pkcs11(env);
       }
       operator = Bench.startOperator(jar, plane.kubeconfig(), operatorNs, log, jvm, env, httpPort);
       System.out.printf("operator: pid %d, JVM flags %s, ready in %d ms (log %s), RSS %s; API https://127.0.0.1:%d%n",
@@ -169,12 +173,32 @@ public final class ApiLoad {
           first.get("VersionId").asText(), first.get("SecretString").asText().length());
 
       throughput(valuePath, reader, connections, seconds);
+      // 0 waiters: part (a) only, e.g. to compare KMS providers.
       ok = waiters == 0 || waiters(control, valuePath, reader, writer, waiters);
       System.out.printf("%nload average at the end: %s%n", Bench.loadAverage());
     } finally {
       cleanup();
     }
     return ok;
+  }
+
+  /**
+   * With BENCH_PKCS11_TOKEN (bench/run-api-load with BENCH_KMS=pkcs11 makes the token), the secret's
+   * data key is wrapped by the pkcs11 provider; SOFTHSM2_CONF reaches the operator with the rest of
+   * this process's environment. Returns the spec.kmsKeyId to use.
+   */
+  private static String pkcs11(Map<String, String> operatorEnv) {
+    String token = System.getenv("BENCH_PKCS11_TOKEN");
+    if (token == null || token.isBlank()) {
+      System.out.println("KMS: local");
+      return "default";
+    }
+    operatorEnv.put("KEYWARDEN_KMS_KEYS_HSM_PROVIDER", "pkcs11");
+    operatorEnv.put("KEYWARDEN_KMS_KEYS_HSM_KEY_ID", "keywarden-bench");
+    operatorEnv.put("KEYWARDEN_KMS_PKCS11_TOKEN_LABEL", token);
+    operatorEnv.put("KEYWARDEN_KMS_PKCS11_PIN_FILE", System.getenv("BENCH_PKCS11_PIN_FILE"));
+    System.out.printf("KMS: pkcs11, SoftHSM2 token '%s' (SOFTHSM2_CONF=%s)%n", token, System.getenv("SOFTHSM2_CONF"));
+    return "hsm";
   }
 
   // ---------------------------------------------------------------- (a) throughput with wrk

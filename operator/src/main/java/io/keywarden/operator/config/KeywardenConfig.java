@@ -137,6 +137,8 @@ public interface KeywardenConfig {
     Local local();
 
     Aws aws();
+
+    Pkcs11 pkcs11();
   }
 
   /** The aws-kms provider; read only when a key names it, so installs without AWS keys need none of it. */
@@ -175,5 +177,39 @@ public interface KeywardenConfig {
 
     /** A mounted file with the master keys (properties: name.vN=base64); when set, the Secret is not used. */
     Optional<String> keyFile();
+  }
+
+  /** The pkcs11 provider: one token of one PKCS#11 module, through the JDK's SunPKCS11 (docs/kms.md#pkcs11). */
+  interface Pkcs11 {
+    /** The PKCS#11 module (shared library) of the HSM. */
+    @WithDefault("/usr/lib/softhsm/libsofthsm2.so")
+    String library();
+
+    /** The token by its label (as softhsm2-util --init-token --label sets it); or use slot. */
+    Optional<String> tokenLabel();
+
+    /** The token by slot id; or use token-label. With neither, the first slot the module lists. */
+    Optional<Long> slot();
+
+    /** A mounted file whose content (trailing newline ignored) is the user PIN; or use pin-secret-name. */
+    Optional<String> pinFile();
+
+    /** A Secret in the operator namespace that holds the user PIN; or use pin-file. */
+    Optional<String> pinSecretName();
+
+    @WithDefault("pin")
+    String pinSecretKey();
+
+    /** Generate version 1 of a key in the token when it has none, as the local provider does. */
+    @WithDefault("true")
+    boolean createMissingKeys();
+
+    /** Token operations at once; the rest wait. Keeps within the HSM's session limit. */
+    @WithDefault("8")
+    int maxConcurrentOperations();
+
+    /** How long an operation waits for its turn before it fails with KmsBusy. */
+    @WithDefault("10s")
+    Duration operationTimeout();
   }
 }

@@ -1,5 +1,6 @@
 package io.keywarden.operator.kms;
 
+import io.keywarden.operator.crypto.AesGcm;
 import io.keywarden.operator.crypto.EncryptionContext;
 
 /**
@@ -12,8 +13,17 @@ public interface KmsProvider {
   /** The provider type named in configuration: local, aws-kms, pkcs11. */
   String type();
 
-  /** A fresh 256-bit data key, returned in plaintext and wrapped under the key's primary version. */
-  DataKey generateDataKey(String keyId, EncryptionContext context);
+  /**
+   * A fresh 256-bit data key, returned in plaintext and wrapped under the key's primary version. By
+   * default a random key from this JVM wrapped with {@link #wrapDataKey}, for providers whose KMS
+   * has no data key generation of its own (local, pkcs11).
+   */
+  default DataKey generateDataKey(String keyId, EncryptionContext context) {
+    byte[] dek = AesGcm.newKey();
+    DataKey wrapped = wrapDataKey(keyId, dek, context);
+    wrapped.wipe();
+    return new DataKey(dek, wrapped.wrapped(), wrapped.keyVersion());
+  }
 
   /** Unwraps a data key. Throws {@link KmsException} when the provider refuses or cannot be reached. */
   byte[] decryptDataKey(String keyId, int keyVersion, byte[] wrappedDek, EncryptionContext context);

@@ -6,6 +6,7 @@ import io.fabric8.kubernetes.api.model.Condition;
 import io.fabric8.kubernetes.api.model.NamespaceBuilder;
 import io.fabric8.kubernetes.api.model.Secret;
 import io.fabric8.kubernetes.api.model.SecretBuilder;
+import io.fabric8.kubernetes.api.model.ServiceAccountBuilder;
 import io.fabric8.kubernetes.client.KubernetesClient;
 import io.keywarden.api.v1alpha1.ManagedSecret;
 import io.keywarden.operator.managedsecret.CiphertextStore;
@@ -117,6 +118,30 @@ public final class OperatorFixture implements AutoCloseable {
   public void createSecret(String ns, String name, String key, byte[] value) {
     client.secrets().inNamespace(ns).resource(new SecretBuilder().withNewMetadata().withName(name).endMetadata()
         .addToData(key, Base64.getEncoder().encodeToString(value)).build()).create();
+  }
+
+  /**
+   * A ManagedSecret whose first value is imported from a new core Secret, so the test knows it;
+   * {@code moreSpec} adds flow-style spec fields (e.g. {@code "kmsKeyId: hsm"}). Returns it once Ready.
+   */
+  public ManagedSecret createImported(String ns, String name, String value, String moreSpec) {
+    createSecret(ns, name + "-source", "v", value.getBytes(StandardCharsets.UTF_8));
+    apply(ns, """
+        apiVersion: keywarden.io/v1alpha1
+        kind: ManagedSecret
+        metadata: {name: %s}
+        spec: {fromSecret: {name: %s-source, key: v}%s}
+        """.formatted(name, name, moreSpec.isEmpty() ? "" : ", " + moreSpec));
+    return awaitReady(ns, name);
+  }
+
+  /** A TokenRequest token of the ServiceAccount (created if missing), as a projected token would be. */
+  public String serviceAccountToken(String ns, String serviceAccount, String audience) {
+    if (client.serviceAccounts().inNamespace(ns).withName(serviceAccount).get() == null) {
+      client.serviceAccounts().inNamespace(ns).resource(new ServiceAccountBuilder()
+          .withNewMetadata().withName(serviceAccount).endMetadata().build()).create();
+    }
+    return cluster.token(ns, serviceAccount, audience, 600);
   }
 
   /** The plaintext the operator copied into a syncToSecret target, once it is there. */
