@@ -54,6 +54,16 @@ public final class OperatorFixture implements AutoCloseable {
     return this;
   }
 
+  /**
+   * As {@link #restartWith}, but waits only for liveness: a replica whose KMS cannot answer (wrong
+   * PIN, missing library) is live but, by design, never ready.
+   */
+  public OperatorFixture restartLiveWith(Map<String, String> changes) {
+    operator = QuarkusProcess.of(cluster, "operator", merged(changes));
+    operator.startLive();
+    return this;
+  }
+
   private Map<String, String> merged(Map<String, String> changes) {
     Map<String, String> next = new HashMap<>(env);
     changes.forEach((k, v) -> {

@@ -123,7 +123,7 @@ class Pkcs11KmsIT {
   void wrongPinIsAClearConditionAndACorrectedPinFileHeals(TestNamespace ns) throws Exception {
     Path wrongPin = Files.writeString(dir.resolve("wrong-pin"), "0000\n");
     fixture.operator.stop();
-    fixture.restartWith(Map.of("KEYWARDEN_KMS_PKCS11_PIN_FILE", wrongPin.toString()));
+    fixture.restartLiveWith(Map.of("KEYWARDEN_KMS_PKCS11_PIN_FILE", wrongPin.toString()));
     try {
       fixture.apply(ns.name(), """
           apiVersion: keywarden.io/v1alpha1
@@ -159,7 +159,7 @@ class Pkcs11KmsIT {
       changes.put("KEYWARDEN_KMS_KEYS_HSM_KEY_ID", "keywarden-hsm-" + UUID.randomUUID().toString().substring(0, 8));
       message = message.replace("keywarden-hsm", changes.get("KEYWARDEN_KMS_KEYS_HSM_KEY_ID"));
     }
-    fixture.restartWith(changes);
+    fixture.restartLiveWith(changes);
     try {
       fixture.apply(ns.name(), """
           apiVersion: keywarden.io/v1alpha1
@@ -196,11 +196,7 @@ class Pkcs11KmsIT {
     assertThat(read(ns, "migrating", "?versionStage=PREVIOUS")).isEqualTo(value);
   }
 
-  /**
-   * Needs the re-wrap of stored versions when spec.kmsKeyId changes, which the aws-kms branch adds
-   * to the reconciler; main has only the re-wrap of a rotateEncryptionKey rotation. Enable after
-   * merging it.
-   */
+  /** spec.kmsKeyId moved from the local key to the token: every version's data key is re-wrapped in place. */
   @Test
   void localSecretSwitchedToTheHsmKeyIsRewrappedInPlace(TestNamespace ns) throws Exception {
     String value = secret(ns, "moved", "");
