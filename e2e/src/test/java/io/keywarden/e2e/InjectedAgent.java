@@ -34,8 +34,8 @@ import java.util.concurrent.TimeUnit;
  *       with the projection's audience and expiry, as kubelet writes it;
  *   <li>downward API fieldRefs (metadata.namespace, metadata.name) get the pod's values;
  *   <li>the image's files: the launcher {@value #IMAGE_LAUNCHER} is agent/bin/keywarden-agent of this
- *       checkout, the image's jar is agent/target/keywarden-agent-*.jar, and its Java runtime is the
- *       JDK running the tests (JAVA_HOME).
+ *       checkout, the image's jar is agent/target/keywarden-agent-*.jar, and the launcher finds the
+ *       image's Java runtime and AppCDS archive the build made next to it (agent/target/runtime, .jsa).
  * </ul>
  *
  * Volumes the agent's configuration does not name (the Kubernetes API credentials the ServiceAccount
@@ -106,12 +106,11 @@ final class InjectedAgent implements AutoCloseable {
   InjectedAgent start() throws IOException {
     ProcessBuilder builder = new ProcessBuilder(commandLine()).redirectErrorStream(true)
         .redirectOutput(ProcessBuilder.Redirect.appendTo(log.toFile()));
-    // A container's environment, not the test JVM's: only PATH (for the launcher's sh tools) and the image's runtime.
+    // A container's environment, not the test JVM's: only PATH (for the launcher's sh tools) and the image's jar.
     Map<String, String> env = builder.environment();
     String path = env.get("PATH");
     env.clear();
     env.put("PATH", path);
-    env.put("JAVA_HOME", System.getProperty("java.home"));
     env.put("KEYWARDEN_AGENT_JAR", agentJar().toString());
     env.putAll(environment());
     process = builder.start();
