@@ -12,6 +12,8 @@ import io.fabric8.kubernetes.api.model.ServiceAccountBuilder;
 import io.fabric8.kubernetes.api.model.admissionregistration.v1.MutatingWebhook;
 import io.fabric8.kubernetes.api.model.admissionregistration.v1.MutatingWebhookConfiguration;
 import io.fabric8.kubernetes.client.KubernetesClient;
+import io.fabric8.kubernetes.client.dsl.base.PatchContext;
+import io.fabric8.kubernetes.client.dsl.base.PatchType;
 import io.keywarden.api.v1alpha1.ManagedSecret;
 import io.keywarden.e2e.SecretFiles.Snapshot;
 import io.keywarden.testcluster.KubernetesIT;
@@ -182,13 +184,9 @@ class InjectionEndToEndIT {
     // (3) A rotation (the annotation, as `kubectl annotate` sets it) reaches the files the same way.
     String beforeRotation = jsonField(putValue, "password");
     long rotateRequested = System.nanoTime();
-    admin.resources(ManagedSecret.class).inNamespace(ns).withName("db").edit(s -> {
-      Map<String, String> annotations = new HashMap<>(s.getMetadata().getAnnotations() == null ? Map.of()
-          : s.getMetadata().getAnnotations());
-      annotations.put("keywarden.io/rotate-now", "e2e-" + RUN);
-      s.getMetadata().setAnnotations(annotations);
-      return s;
-    });
+    // A merge patch without resourceVersion, as `kubectl annotate` sends it: the operator writes status meanwhile.
+    admin.resources(ManagedSecret.class).inNamespace(ns).withName("db").patch(PatchContext.of(PatchType.JSON_MERGE),
+        "{\"metadata\":{\"annotations\":{\"keywarden.io/rotate-now\":\"e2e-" + RUN + "\"}}}");
     Snapshot rotated = await().atMost(Duration.ofSeconds(30)).pollInterval(Duration.ofMillis(5))
         .until(files::latest, s -> !s.files().get("password").equals(beforeRotation));
     Duration rotationLatency = Duration.ofNanos(rotated.nanoTime() - rotateRequested);
