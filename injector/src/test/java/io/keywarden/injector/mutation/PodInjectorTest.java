@@ -99,7 +99,7 @@ class PodInjectorTest {
               assertThat(agent.getVolumeMounts()).containsExactly(mount("keywarden-secrets", PATH, null),
                   mount("keywarden-token", "/var/run/secrets/keywarden-token", true));
               assertThat(agent.getResources().getRequests()).containsEntry("cpu", new Quantity("10m"))
-                  .containsEntry("memory", new Quantity("32Mi"));
+                  .containsEntry("memory", new Quantity("48Mi"));
               assertThat(agent.getResources().getLimits()).containsExactly(Map.entry("memory", new Quantity("64Mi")));
               var security = agent.getSecurityContext();
               assertThat(security.getRunAsNonRoot()).isTrue();
