@@ -14,11 +14,14 @@ final class Sidecar implements AutoCloseable {
 
   private final List<Thread> threads = new ArrayList<>();
   private final CountDownLatch closed = new CountDownLatch(1);
+  private final SecretApi api;
 
-  private Sidecar() {}
+  private Sidecar(SecretApi api) {
+    this.api = api;
+  }
 
   static Sidecar start(AgentConfig config, SecretApi api, SecretSync sync, Log log) {
-    Sidecar sidecar = new Sidecar();
+    Sidecar sidecar = new Sidecar(api);
     Random random = new Random();
     for (SecretRef ref : config.secretRefs()) {
       Thread thread = new Thread(new SecretWatcher(ref, config, api, sync, log, random), "watch-" + ref);
@@ -41,6 +44,8 @@ final class Sidecar implements AutoCloseable {
     for (Thread thread : threads) {
       thread.interrupt();
     }
+    // A thread blocked reading a long-poll answer does not see the interrupt; closing its connection ends the read.
+    api.close();
     for (Thread thread : threads) {
       thread.join(5000);
     }

@@ -36,6 +36,10 @@ public final class AgentFootprint {
   private AgentFootprint() {}
 
   public static void main(String[] args) throws Exception {
+    if (args.length > 0 && args[0].equals("rss")) {
+      rss(args.length > 1 ? Integer.parseInt(args[1]) : 20, args.length > 2 ? Integer.parseInt(args[2]) : 10);
+      return;
+    }
     int runs = args.length > 0 ? Integer.parseInt(args[0]) : 10;
     int changes = args.length > 1 ? Integer.parseInt(args[1]) : 50;
     if (!Files.isExecutable(LAUNCHER)) {
@@ -96,6 +100,38 @@ public final class AgentFootprint {
             percentile(latencies, 50), percentile(latencies, 99), latencies.get(latencies.size() - 1), latencies.size());
         System.out.printf("agent log lines: %d, of which WARN/ERROR: %d%n", agent.log().size(),
             agent.log().stream().filter(line -> line.contains(" WARN ") || line.contains(" ERROR ")).count());
+      }
+    }
+  }
+
+  /**
+   * Only the memory figure, for comparing JVM options: one agent (HTTPS, AppCDS, watch) with the environment's
+   * {@code KEYWARDEN_AGENT_JAVA_OPTS} / {@code JAVA_HOME} / {@code KEYWARDEN_AGENT_CDS}, {@code changes} changes,
+   * then {@code idleSeconds} with the long-polls open; prints /proc status and the resident memory by mapping.
+   */
+  private static void rss(int changes, int idleSeconds) throws Exception {
+    TestTls tls = TestTls.get();
+    try (FakeSecretApi server = FakeSecretApi.startHttps(tls.serverContext())) {
+      seed(server);
+      try (Agent agent = Agent.start(server, tls.caPem(), true)) {
+        long firstFile = agent.awaitFirstFile();
+        for (int i = 1; i <= changes; i++) {
+          Thread.sleep(100);
+          server.put("db", db("pw-" + i));
+          agent.awaitContent("password", "pw-" + i);
+        }
+        Thread.sleep(idleSeconds * 1000L);
+        System.out.printf("java opts: %s; JAVA_HOME %s%n", System.getenv().getOrDefault("KEYWARDEN_AGENT_JAVA_OPTS", ""),
+            System.getenv().getOrDefault("JAVA_HOME", "(PATH)"));
+        System.out.printf("first file %d ms; after %d changes and %d s idle: VmRSS %s (RssAnon %s, RssFile %s), VmHWM %s,"
+            + " threads %s%n", firstFile, changes, idleSeconds, agent.status("VmRSS"), agent.status("RssAnon"),
+            agent.status("RssFile"), agent.status("VmHWM"), agent.status("Threads"));
+        agent.smapsSummary().forEach((mapping, kb) -> System.out.printf("  %8d kB  %s%n", kb, mapping));
+        if (System.getenv().getOrDefault("KEYWARDEN_AGENT_JAVA_OPTS", "").contains("NativeMemoryTracking")) {
+          // The JDK's jcmd attaches to the agent's JVM, whatever runtime that is.
+          new ProcessBuilder(Path.of(System.getProperty("java.home"), "bin", "jcmd").toString(),
+              Long.toString(agent.process.pid()), "VM.native_memory", "summary").inheritIO().start().waitFor();
+        }
       }
     }
   }
@@ -204,6 +240,24 @@ public final class AgentFootprint {
         }
       }
       return "?";
+    }
+
+    /** Rss by mapping from /proc/PID/smaps, largest first; anonymous mappings summed as one. */
+    Map<String, Long> smapsSummary() throws IOException {
+      Map<String, Long> rss = new java.util.HashMap<>();
+      String mapping = null;
+      for (String line : Files.readAllLines(Path.of("/proc", Long.toString(process.pid()), "smaps"))) {
+        String[] fields = line.trim().split("\\s+");
+        if (fields.length >= 5 && fields[0].contains("-") && !fields[0].endsWith(":")) {
+          mapping = fields.length >= 6 ? fields[5] : "[anonymous]";
+        } else if (fields[0].equals("Rss:") && mapping != null) {
+          rss.merge(mapping, Long.parseLong(fields[1]), Long::sum);
+        }
+      }
+      Map<String, Long> sorted = new java.util.LinkedHashMap<>();
+      rss.entrySet().stream().filter(e -> e.getValue() >= 256).sorted(Map.Entry.<String, Long>comparingByValue().reversed())
+          .forEach(e -> sorted.put(e.getKey(), e.getValue()));
+      return sorted;
     }
 
     List<String> log() {

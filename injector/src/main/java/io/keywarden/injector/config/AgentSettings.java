@@ -1,19 +1,20 @@
 package io.keywarden.injector.config;
 
-import java.io.IOException;
-import java.io.UncheckedIOException;
-import java.nio.charset.StandardCharsets;
-import java.nio.file.Files;
 import java.util.Objects;
 import java.util.Optional;
 
 /**
- * The injector-wide part of every agent container, resolved once at startup (the CA file is read
- * here, so a wrong path fails the start rather than every admission).
+ * The injector-wide part of every agent container, as one admission sees it: the CA can change
+ * while the injector runs (see {@code ApiCaSource}), so each admission takes a fresh value.
  *
- * @param apiCaPem PEM of the operator API's CA, if configured
+ * @param apiUrl the secret-value API as agents reach it
+ * @param apiCaPem PEM of the CA(s) agents trust for the API; empty: the agent's system trust store
  */
 public record AgentSettings(String image, String apiUrl, Optional<String> apiCaPem, boolean nativeSidecars) {
+
+  /** The operator's Service name; the API's generated serving certificate is issued for it. */
+  public static final String OPERATOR_SERVICE = "keywarden-operator";
+  public static final int API_PORT = 8443;
 
   public AgentSettings {
     Objects.requireNonNull(image, "image");
@@ -21,14 +22,18 @@ public record AgentSettings(String image, String apiUrl, Optional<String> apiCaP
     Objects.requireNonNull(apiCaPem, "apiCaPem");
   }
 
+  /** The settings from the configuration, without a CA. */
   public static AgentSettings from(InjectorConfig config) {
-    Optional<String> ca = config.apiCaFile().map(path -> {
-      try {
-        return Files.readString(path, StandardCharsets.UTF_8).strip() + "\n";
-      } catch (IOException e) {
-        throw new UncheckedIOException("cannot read keywarden.injector.api-ca-file " + path, e);
-      }
-    });
-    return new AgentSettings(config.agentImage(), config.apiUrl(), ca, config.nativeSidecars());
+    return new AgentSettings(config.agentImage(), config.apiUrl().orElseGet(() -> defaultApiUrl(config.operatorNamespace())),
+        Optional.empty(), config.nativeSidecars());
+  }
+
+  /** The operator's Service in its namespace, by the cluster DNS name every pod can resolve. */
+  public static String defaultApiUrl(String operatorNamespace) {
+    return "https://" + OPERATOR_SERVICE + "." + operatorNamespace + ".svc:" + API_PORT;
+  }
+
+  public AgentSettings withApiCa(Optional<String> pem) {
+    return new AgentSettings(image, apiUrl, pem, nativeSidecars);
   }
 }

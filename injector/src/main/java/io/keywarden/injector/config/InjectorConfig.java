@@ -15,16 +15,40 @@ public interface InjectorConfig {
   @WithDefault("ghcr.io/keywarden/agent:0.1.0")
   String agentImage();
 
-  /** The operator's HTTPS API the agent fetches secrets from. */
-  @WithDefault("https://keywarden-operator.keywarden-system.svc:8443")
-  String apiUrl();
-
   /**
-   * PEM file with the CA of the operator API, passed to the agent in KEYWARDEN_API_CA: a ConfigMap
-   * in the operator namespace cannot be projected into tenants' pods. Absent: the agent uses the
-   * system trust store.
+   * The operator's secret-value API as agents reach it. Absent: the operator's Service,
+   * https://keywarden-operator.&lt;operator-namespace&gt;.svc:8443 (a name the API's generated
+   * serving certificate carries).
    */
-  Optional<Path> apiCaFile();
+  Optional<String> apiUrl();
+
+  /** Where the CA that agents trust for the API comes from. */
+  ApiCa apiCa();
+
+  interface ApiCa {
+    /**
+     * config-map: the ConfigMap the operator publishes its generated CA in, watched so a renewed CA
+     * reaches the next pods; file: a PEM file read at start; system: no CA is passed and agents use
+     * their runtime's trust store (an API certificate from a public or corporate CA in the image).
+     */
+    @WithDefault("config-map")
+    Source source();
+
+    /** The ConfigMap in {@link #operatorNamespace()} (source config-map). */
+    @WithDefault("keywarden-api-ca")
+    String configMap();
+
+    /** The key of the PEM in that ConfigMap. */
+    @WithDefault("ca.crt")
+    String key();
+
+    /** PEM file with the CA certificate(s) (source file). */
+    Optional<Path> file();
+
+    enum Source {
+      CONFIG_MAP, FILE, SYSTEM
+    }
+  }
 
   /**
    * Kubernetes 1.29+ native sidecars (init container with restartPolicy Always, KEP-753). False

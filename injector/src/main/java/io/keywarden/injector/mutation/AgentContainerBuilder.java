@@ -16,6 +16,11 @@ public final class AgentContainerBuilder {
   public static final String AGENT = "keywarden-agent";
   /** The one-shot agent that writes the first files on clusters without native sidecars. */
   public static final String AGENT_INIT = "keywarden-agent-init";
+  /**
+   * The launcher in the agent image (agent/bin/keywarden-agent: JVM flags, AppCDS archive), named
+   * in the pod rather than left to the image's entrypoint, so the stored pod says what runs.
+   */
+  public static final String AGENT_COMMAND = "/opt/keywarden/bin/keywarden-agent";
   /** Non-root UID of distroless images, so the agent never needs a root user. */
   public static final long AGENT_UID = 65532;
 
@@ -50,11 +55,13 @@ public final class AgentContainerBuilder {
     return new ContainerBuilder()
         .withName(name)
         .withImage(settings.image())
+        .withCommand(AGENT_COMMAND)
         .withEnv(AgentEnvironment.of(settings, config, oneShot))
         .withVolumeMounts(Volumes.agentSecretsMount(config.mountPath()), Volumes.agentTokenMount())
         .withNewResources()
         .addToRequests("cpu", new Quantity("10m"))
-        .addToRequests("memory", new Quantity("32Mi"))
+        // The agent is resident at about 46 MB (docs/benchmarks.md); the request says what it uses.
+        .addToRequests("memory", new Quantity("48Mi"))
         .addToLimits("memory", new Quantity("64Mi"))
         .endResources()
         // Meets the Pod Security Standards "restricted" profile, so opted-in pods stay admissible everywhere.

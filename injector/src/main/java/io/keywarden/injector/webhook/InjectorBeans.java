@@ -1,8 +1,8 @@
 package io.keywarden.injector.webhook;
 
+import io.keywarden.injector.apica.ApiCaSource;
 import io.keywarden.injector.config.AgentSettings;
 import io.keywarden.injector.config.InjectorConfig;
-import io.keywarden.injector.mutation.PodInjector;
 import jakarta.enterprise.inject.Produces;
 import jakarta.inject.Singleton;
 import java.util.Set;
@@ -14,16 +14,12 @@ public class InjectorBeans {
 
   @Produces
   @Singleton
-  AgentSettings agentSettings(InjectorConfig config) {
-    return AgentSettings.from(config);
-  }
-
-  @Produces
-  @Singleton
-  PodMutator podMutator(AgentSettings settings, InjectorConfig config) {
+  PodMutator podMutator(InjectorConfig config, ApiCaSource apiCa) {
     // Set.of would reject the usual case of operator and injector sharing a namespace.
     Set<String> untouched = Stream.of("kube-system", config.operatorNamespace(), config.namespace())
         .collect(Collectors.toSet());
-    return new PodMutator(new PodInjector(settings), untouched);
+    AgentSettings settings = AgentSettings.from(config);
+    // The CA is read per admission: a renewed one reaches the next pod.
+    return new PodMutator(() -> settings.withApiCa(apiCa.currentPem()), untouched);
   }
 }

@@ -5,6 +5,8 @@ import io.keywarden.injector.Annotations;
 import io.keywarden.injector.InjectionConfig;
 import io.keywarden.injector.InjectionConfigParser;
 import io.keywarden.injector.InvalidAnnotationException;
+import io.keywarden.injector.apica.ApiCaUnavailableException;
+import io.keywarden.injector.config.AgentSettings;
 import io.keywarden.injector.mutation.PodInjector;
 import io.javaoperatorsdk.webhook.admission.NotAllowedException;
 import io.javaoperatorsdk.webhook.admission.Operation;
@@ -12,22 +14,26 @@ import io.javaoperatorsdk.webhook.admission.mutation.Mutator;
 import java.util.Map;
 import java.util.Optional;
 import java.util.Set;
+import java.util.function.Supplier;
 
 /**
  * Decides whether a pod is ours, parses its annotations and injects; a bad annotation becomes a
  * denial whose message is the {@link InvalidAnnotationException} message, naming the annotation.
+ * A pod is also denied while the API CA is unavailable: its agent could not fetch anything.
  */
 public final class PodMutator implements Mutator<Pod> {
 
-  private final PodInjector injector;
+  private final Supplier<AgentSettings> settings;
   private final Set<String> untouchedNamespaces;
 
   /**
    * @param untouchedNamespaces kube-system, the operator's and the injector's own namespace: a
    *     labelled pod there must never depend on the injector (the injector could not start itself)
+   * @param settings the agent settings as of now, asked once per admission; may throw
+   *     {@link ApiCaUnavailableException}
    */
-  public PodMutator(PodInjector injector, Set<String> untouchedNamespaces) {
-    this.injector = injector;
+  public PodMutator(Supplier<AgentSettings> settings, Set<String> untouchedNamespaces) {
+    this.settings = settings;
     this.untouchedNamespaces = Set.copyOf(untouchedNamespaces);
   }
 
@@ -39,8 +45,8 @@ public final class PodMutator implements Mutator<Pod> {
     try {
       Map<String, String> annotations = Optional.ofNullable(pod.getMetadata().getAnnotations()).orElse(Map.of());
       InjectionConfig config = InjectionConfigParser.parse(annotations);
-      return injector.inject(pod, config);
-    } catch (InvalidAnnotationException e) {
+      return new PodInjector(settings.get()).inject(pod, config);
+    } catch (InvalidAnnotationException | ApiCaUnavailableException e) {
       throw new NotAllowedException(e.getMessage());
     }
   }

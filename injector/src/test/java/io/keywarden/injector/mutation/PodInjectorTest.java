@@ -90,14 +90,16 @@ class PodInjectorTest {
               assertThat(agent.getStartupProbe().getFailureThreshold()).isEqualTo(120);
               assertThat(env(agent, "KEYWARDEN_ONE_SHOT")).isNull();
             }),
-        arguments("agent container: image, mounts, resources, restricted security context", NATIVE, pod(ONE_FILE, "app"),
-            (Consumer<Pod>) pod -> {
+        arguments("agent container: image, command, mounts, resources, restricted security context", NATIVE,
+            pod(ONE_FILE, "app"), (Consumer<Pod>) pod -> {
               Container agent = agent(pod);
               assertThat(agent.getImage()).isEqualTo("ghcr.io/keywarden/agent:0.1.0");
+              assertThat(agent.getCommand()).containsExactly("/opt/keywarden/bin/keywarden-agent");
+              assertThat(agent.getArgs()).isEmpty();
               assertThat(agent.getVolumeMounts()).containsExactly(mount("keywarden-secrets", PATH, null),
                   mount("keywarden-token", "/var/run/secrets/keywarden-token", true));
               assertThat(agent.getResources().getRequests()).containsEntry("cpu", new Quantity("10m"))
-                  .containsEntry("memory", new Quantity("32Mi"));
+                  .containsEntry("memory", new Quantity("48Mi"));
               assertThat(agent.getResources().getLimits()).containsExactly(Map.entry("memory", new Quantity("64Mi")));
               var security = agent.getSecurityContext();
               assertThat(security.getRunAsNonRoot()).isTrue();

@@ -4,6 +4,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import static org.awaitility.Awaitility.await;
 
+import io.fabric8.kubernetes.api.model.ConfigMapBuilder;
 import io.fabric8.kubernetes.api.model.Container;
 import io.fabric8.kubernetes.api.model.EnvVar;
 import io.fabric8.kubernetes.api.model.NamespaceBuilder;
@@ -59,7 +60,8 @@ import org.junit.jupiter.api.Test;
  *
  * <p>The registration is the shipped one with two changes: a URL instead of the Service (no
  * Service routing here), and a namespace label only this run's test namespaces carry, so that
- * other suites sharing the control plane never reach this injector.
+ * other suites sharing the control plane never reach this injector. The injector's namespace
+ * doubles as the operator namespace, where the ConfigMap keywarden-api-ca is published.
  */
 @KubernetesIT
 class InjectorWebhookIT {
@@ -73,6 +75,7 @@ class InjectorWebhookIT {
   private static String webhookName;
   private static int httpsPort;
   private static Path apiCaFile;
+  private static String apiCa;
   private static QuarkusProcess injector;
 
   @BeforeAll
@@ -85,8 +88,10 @@ class InjectorWebhookIT {
     httpsPort = QuarkusProcess.freePort();
     admin.admissionRegistration().v1().mutatingWebhookConfigurations().resource(registration()).create();
 
+    apiCa = newCaPem();
+    publishApiCa(apiCa);
     apiCaFile = Files.createTempFile("keywarden-api-ca", ".pem");
-    Files.writeString(apiCaFile, Pem.certificate(new CertificateIssuer().newCa(Instant.now()).certificate()));
+    Files.writeString(apiCaFile, newCaPem());
     injector = QuarkusProcess.of(cluster, "injector", injectorEnv(httpsPort)).start();
   }
 
@@ -133,6 +138,9 @@ class InjectorWebhookIT {
     env.put("KEYWARDEN_INJECTOR_WEBHOOK_CONFIGURATION", "none-" + RUN);
     env.put("KEYWARDEN_INJECTOR_TLS_RENEW_BEFORE", "400d");
     env.put("KEYWARDEN_INJECTOR_TLS_CHECK_INTERVAL", "1s");
+    // The other CA source, which only has to let the injector start here.
+    env.put("KEYWARDEN_INJECTOR_API_CA_SOURCE", "file");
+    env.put("KEYWARDEN_INJECTOR_API_CA_FILE", apiCaFile.toString());
     int port = Integer.parseInt(env.get("KEYWARDEN_INJECTOR_PORT"));
     try (QuarkusProcess renewing = QuarkusProcess.of(cluster, "injector", env).start()) {
       SSLContext ssl = trustingInjectorCa(namespace.name());
@@ -163,7 +171,9 @@ class InjectorWebhookIT {
         .containsExactly("test", "-e", "/var/run/secrets/keywarden/..data");
     assertThat(env(agent, "KEYWARDEN_FILES"))
         .isEqualTo("[{\"file\":\"db\",\"secret\":\"db-password\",\"key\":null,\"format\":\"raw\",\"stage\":\"CURRENT\"}]");
-    assertThat(env(agent, "KEYWARDEN_API_CA")).startsWith("-----BEGIN CERTIFICATE-----");
+    assertThat(env(agent, "KEYWARDEN_API_CA")).isEqualTo(apiCa);
+    assertThat(env(agent, "KEYWARDEN_API_URL")).isEqualTo("https://keywarden-operator." + injectorNamespace + ".svc:8443");
+    assertThat(agent.getCommand()).containsExactly("/opt/keywarden/bin/keywarden-agent");
     assertThat(agent.getSecurityContext().getRunAsNonRoot()).isTrue();
 
     Volume secrets = volume(stored, "keywarden-secrets");
@@ -178,6 +188,28 @@ class InjectorWebhookIT {
     Pod unlabelled = pod("plain", ONE_FILE);
     unlabelled.getMetadata().getLabels().clear();
     assertThat(create(namespace, unlabelled).getSpec().getInitContainers()).isEmpty();
+  }
+
+  @Test
+  void aRenewedApiCaReachesTheNextPodAndAMissingOneDeniesIt(TestNamespace namespace) {
+    enroll(namespace);
+    String renewed = newCaPem();
+    try {
+      publishApiCa(renewed);
+      await().atMost(Duration.ofSeconds(10)).pollInterval(Duration.ofMillis(100)).until(() ->
+          renewed.equals(env(dryRun(namespace, pod("renewed", ONE_FILE)).getSpec().getInitContainers().get(0), "KEYWARDEN_API_CA")));
+
+      admin.configMaps().inNamespace(injectorNamespace).withName("keywarden-api-ca").delete();
+      await().atMost(Duration.ofSeconds(10)).pollInterval(Duration.ofMillis(100)).untilAsserted(() ->
+          assertThatThrownBy(() -> create(namespace, pod("without-ca", ONE_FILE)))
+              .isInstanceOfSatisfying(KubernetesClientException.class, e -> assertThat(e.getCode()).isEqualTo(403))
+              .hasMessageContaining("the operator API's CA is not available: ConfigMap " + injectorNamespace
+                  + "/keywarden-api-ca does not exist"));
+    } finally {
+      publishApiCa(apiCa);
+    }
+    await().atMost(Duration.ofSeconds(10)).pollInterval(Duration.ofMillis(100)).ignoreExceptions().until(() ->
+        apiCa.equals(env(dryRun(namespace, pod("restored", ONE_FILE)).getSpec().getInitContainers().get(0), "KEYWARDEN_API_CA")));
   }
 
   @Test
@@ -250,7 +282,7 @@ class InjectorWebhookIT {
     env.put("KEYWARDEN_INJECTOR_PORT", Integer.toString(port));
     env.put("KEYWARDEN_INJECTOR_TLS_EXTRA_SANS", "127.0.0.1");
     env.put("KEYWARDEN_INJECTOR_WEBHOOK_CONFIGURATION", webhookName);
-    env.put("KEYWARDEN_INJECTOR_API_CA_FILE", apiCaFile.toString());
+    env.put("KEYWARDEN_INJECTOR_OPERATOR_NAMESPACE", injectorNamespace);
     return env;
   }
 
@@ -264,6 +296,21 @@ class InjectorWebhookIT {
     await().atMost(Duration.ofSeconds(60)).pollInterval(Duration.ofMillis(250)).ignoreExceptions().until(() ->
         !admin.pods().inNamespace(namespace.name()).resource(pod("probe", ONE_FILE)).dryRun().create()
             .getSpec().getInitContainers().isEmpty());
+  }
+
+  private static String newCaPem() {
+    return Pem.certificate(new CertificateIssuer().newCa(Instant.now()).certificate());
+  }
+
+  /** What the operator does at start (ServingIdentity): the CA in ConfigMap keywarden-api-ca, key ca.crt. */
+  private static void publishApiCa(String pem) {
+    admin.configMaps().inNamespace(injectorNamespace).resource(new ConfigMapBuilder().withNewMetadata()
+        .withName("keywarden-api-ca").endMetadata().addToData("ca.crt", pem).build())
+        .fieldManager("injector-it").forceConflicts().serverSideApply();
+  }
+
+  private static Pod dryRun(TestNamespace namespace, Pod pod) {
+    return admin.pods().inNamespace(namespace.name()).resource(pod).dryRun().create();
   }
 
   private static Pod create(TestNamespace namespace, Pod pod) {

@@ -11,7 +11,7 @@ import io.fabric8.kubernetes.api.model.Pod;
 import io.fabric8.kubernetes.api.model.admission.v1.AdmissionResponse;
 import io.fabric8.kubernetes.api.model.admission.v1.AdmissionReview;
 import io.fabric8.kubernetes.api.model.admission.v1.AdmissionReviewBuilder;
-import io.keywarden.injector.mutation.PodInjector;
+import io.keywarden.injector.apica.ApiCaUnavailableException;
 import java.util.Base64;
 import java.util.Map;
 import java.util.Set;
@@ -28,7 +28,7 @@ class PodMutatingWebhookTest {
   private static final Map<String, String> ONE_FILE = Map.of("keywarden.io/secret.db", "db-password");
 
   private final PodMutatingWebhook webhook = new PodMutatingWebhook(
-      new PodMutator(new PodInjector(NATIVE), Set.of("kube-system", "keywarden-system", "keywarden-injector")));
+      new PodMutator(() -> NATIVE, Set.of("kube-system", "keywarden-system", "keywarden-injector")));
 
   @Test
   void optedInPodGetsAJsonPatch() throws Exception {
@@ -57,6 +57,22 @@ class PodMutatingWebhookTest {
     assertThat(response.getStatus().getCode()).isEqualTo(403);
     assertThat(response.getStatus().getMessage())
         .isEqualTo("annotation keywarden.io/format.db: unknown format 'xml' (expected raw, json, env or properties)");
+  }
+
+  @Test
+  void unavailableApiCaDeniesOptedInPodsOnly() throws Exception {
+    PodMutatingWebhook withoutCa = new PodMutatingWebhook(new PodMutator(() -> {
+      throw new ApiCaUnavailableException("the operator API's CA is not available: ConfigMap keywarden-system/keywarden-api-ca"
+          + " does not exist");
+    }, Set.of("kube-system")));
+    AdmissionResponse denied = withoutCa.handle(review("CREATE", "apps", pod(ONE_FILE, "app"))).getResponse();
+    assertThat(denied.getAllowed()).isFalse();
+    assertThat(denied.getStatus().getMessage()).contains("ConfigMap keywarden-system/keywarden-api-ca does not exist");
+
+    Pod unlabelled = pod(ONE_FILE, "app");
+    unlabelled.getMetadata().getLabels().clear();
+    AdmissionResponse allowed = withoutCa.handle(review("CREATE", "apps", unlabelled)).getResponse();
+    assertThat(allowed.getAllowed()).isTrue();
   }
 
   static Stream<Arguments> untouched() {
