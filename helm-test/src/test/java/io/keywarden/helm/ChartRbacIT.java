@@ -110,11 +110,14 @@ class ChartRbacIT {
   }
 
   @Test
-  void injectorMayOnlyKeepItsCertificateAndCaBundle() {
+  void injectorMayOnlyKeepItsCertificateAndCaBundleAndReadTheApiCa() {
     List<String> wrong = new ArrayList<>();
     expect(wrong, true, "injector", SYSTEM, "create", "secrets");
     expect(wrong, true, "injector", SYSTEM, "get,update", "secrets/keywarden-injector-tls");
     expect(wrong, true, "injector", "-A", "get,patch", "mutatingwebhookconfigurations.admissionregistration.k8s.io/keywarden-injector");
+    expect(wrong, true, "injector", SYSTEM, "get,list,watch", "configmaps/keywarden-api-ca");
+    expect(wrong, false, "injector", SYSTEM, "list,update", "configmaps");
+    expect(wrong, false, "injector", TENANT, "get", "configmaps/keywarden-api-ca");
 
     // It reads no Secret but its own: not the operator's ciphertext or master keys, nothing of tenants.
     expect(wrong, false, "injector", SYSTEM, "get,list,watch", "secrets");

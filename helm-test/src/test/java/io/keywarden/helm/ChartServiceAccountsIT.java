@@ -200,14 +200,12 @@ class ChartServiceAccountsIT {
   @Test
   void injectorKeepsItsCertificateAndCaBundleUnderTheChartsRbac(TestCluster cluster) throws Exception {
     Map<String, String> env = podEnvironment(deployment("keywarden-injector"));
-    // The operator published its CA, which the pod would mount from the ConfigMap.
-    String ca = await().atMost(Duration.ofSeconds(30)).until(
-        () -> Optional.ofNullable(admin.configMaps().inNamespace(SYSTEM).withName("keywarden-api-ca").get()), Optional::isPresent)
-        .get().getData().get("ca.crt");
-    Path caFile = workDir.resolve("api-ca.crt");
-    Files.writeString(caFile, ca);
-    assertThat(env.get("KEYWARDEN_INJECTOR_API_CA_FILE")).isEqualTo("/etc/keywarden/api-ca/ca.crt");
-    env.put("KEYWARDEN_INJECTOR_API_CA_FILE", caFile.toString());
+    // The operator published its CA; the injector watches that ConfigMap by name under its Role
+    // and is ready only once it has read it.
+    await().atMost(Duration.ofSeconds(30)).until(
+        () -> Optional.ofNullable(admin.configMaps().inNamespace(SYSTEM).withName("keywarden-api-ca").get()), Optional::isPresent);
+    assertThat(env).containsEntry("KEYWARDEN_INJECTOR_API_CA_SOURCE", "config-map")
+        .containsEntry("KEYWARDEN_INJECTOR_API_CA_CONFIG_MAP", "keywarden-api-ca");
     env.put("KEYWARDEN_INJECTOR_PORT", Integer.toString(QuarkusProcess.freePort()));
     env.put("KUBECONFIG", kubeconfigOf(cluster, "keywarden-injector").toString());
 
