@@ -12,6 +12,7 @@ import io.keywarden.operator.managedsecret.SecretVersions;
 import jakarta.enterprise.context.ApplicationScoped;
 import java.util.Map;
 import java.util.Optional;
+import java.util.concurrent.atomic.AtomicBoolean;
 
 /**
  * Rotations the ManagedSecret reconciler drives: the keywarden.io/rotate-now annotation (set by
@@ -62,9 +63,15 @@ public class ManualRotations {
     String trigger = progress != null ? RotationEngine.RESUMED : "manual";
     // The request is dropped as soon as the rotation it asked for is on record: a crash later on
     // resumes that rotation, and must not find the annotation still there and rotate once more.
-    engine.rotate(secret, strategy, schedule.map(s -> s.getMetadata().getName()).orElse(null), trigger,
-        started -> clearRequest(secret, requested));
-    clearRequest(secret, requested);
+    // A resumed rotation (or one another thread runs) never calls back: the request goes after it.
+    AtomicBoolean cleared = new AtomicBoolean();
+    engine.rotate(secret, strategy, schedule.map(s -> s.getMetadata().getName()).orElse(null), trigger, started -> {
+      clearRequest(secret, requested);
+      cleared.set(true);
+    });
+    if (!cleared.get()) {
+      clearRequest(secret, requested);
+    }
     return client.resources(ManagedSecret.class).inNamespace(secret.getMetadata().getNamespace())
         .withName(secret.getMetadata().getName()).get();
   }
