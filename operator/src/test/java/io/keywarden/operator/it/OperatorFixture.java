@@ -1,5 +1,6 @@
 package io.keywarden.operator.it;
 
+import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 
 import io.fabric8.kubernetes.api.model.Condition;
@@ -15,6 +16,7 @@ import io.keywarden.testcluster.TestCluster;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.Base64;
+import java.util.Collection;
 import java.util.HashMap;
 import java.util.Map;
 import java.util.Optional;
@@ -165,6 +167,16 @@ public final class OperatorFixture implements AutoCloseable {
   public Secret ciphertext(ManagedSecret secret, String versionId) {
     return client.secrets().inNamespace(namespace)
         .withName(CiphertextStore.objectName(secret.getMetadata().getUid(), versionId)).get();
+  }
+
+  /** {@link #close()}, then checks that the operator's log never held any of the values read. */
+  public void closeCheckingLogNeverContains(Collection<String> values) {
+    String log = operator.logText();
+    close();
+    assertThat(values).as("values read during the test").isNotEmpty();
+    for (String value : values) {
+      assertThat(log).as("operator log must never contain a value").doesNotContain(value);
+    }
   }
 
   @Override
