@@ -5,6 +5,7 @@ import io.fabric8.kubernetes.api.model.apiextensions.v1.CustomResourceDefinition
 import io.fabric8.kubernetes.client.Config;
 import io.fabric8.kubernetes.client.KubernetesClient;
 import io.fabric8.kubernetes.client.KubernetesClientBuilder;
+import io.keywarden.api.v1alpha1.ManagedSecret;
 import io.keywarden.testcluster.ControlPlane;
 import io.keywarden.testcluster.QuarkusProcess;
 import java.io.IOException;
@@ -22,6 +23,7 @@ import java.util.ArrayList;
 import java.util.Collections;
 import java.util.List;
 import java.util.Map;
+import java.util.concurrent.Callable;
 import java.util.concurrent.TimeUnit;
 import java.util.stream.Stream;
 
@@ -29,6 +31,42 @@ import java.util.stream.Stream;
 final class Bench {
 
   private Bench() {}
+
+  /**
+   * Runs a load generator and exits with 0 when it reports success, 1 when not, 2 when it failed.
+   * The exit is explicit: client threads would keep the JVM alive. The operator and a control
+   * plane the run started are stopped by shutdown hooks.
+   */
+  static void exit(Callable<Boolean> benchmark) {
+    int status;
+    try {
+      status = benchmark.call() ? 0 : 1;
+    } catch (Exception e) {
+      e.printStackTrace();
+      status = 2;
+    }
+    System.exit(status);
+  }
+
+  /**
+   * Deletes the bench's namespace and waits for the finalizers to empty it; when they do not
+   * within {@code timeout}, removes the remaining finalizers, so that no namespace stays stuck in
+   * Terminating on a shared cluster.
+   */
+  static void deleteSecretsNamespace(KubernetesClient client, String ns, Duration timeout) {
+    Instant start = Instant.now();
+    client.namespaces().withName(ns).delete();
+    boolean gone = client.namespaces().withName(ns).informOnCondition(list -> list.isEmpty())
+        .completeOnTimeout(null, timeout.toSeconds(), TimeUnit.SECONDS).join() != null;
+    if (gone) {
+      System.out.printf("cleanup: namespace %s deleted in %.1f s (finalizers ran)%n", ns, seconds(Duration.between(start, Instant.now())));
+    } else {
+      client.resources(ManagedSecret.class).inNamespace(ns).list().getItems().forEach(ms ->
+          client.resources(ManagedSecret.class).inNamespace(ns).withName(ms.getMetadata().getName())
+              .edit(m -> { m.getMetadata().setFinalizers(List.of()); return m; }));
+      System.out.printf("cleanup: namespace %s not gone within %s; removed the remaining finalizers%n", ns, timeout);
+    }
+  }
 
   static KubernetesClient client(ControlPlane plane) throws IOException {
     String yaml = Files.readString(plane.kubeconfig(), StandardCharsets.UTF_8);

@@ -4,12 +4,8 @@ import io.fabric8.kubernetes.api.model.Condition;
 import io.fabric8.kubernetes.api.model.GenericKubernetesResource;
 import io.fabric8.kubernetes.api.model.GenericKubernetesResourceBuilder;
 import io.fabric8.kubernetes.client.KubernetesClient;
-import io.fabric8.kubernetes.client.http.HttpRequest;
 import io.fabric8.kubernetes.client.http.HttpResponse;
 import io.keywarden.api.v1alpha1.ManagedSecret;
-import io.keywarden.testcluster.ControlPlane;
-import io.keywarden.testcluster.RepositoryRoot;
-import java.nio.file.Path;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
@@ -21,7 +17,6 @@ import java.util.TreeMap;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
-import java.util.concurrent.ThreadLocalRandom;
 import java.util.concurrent.TimeUnit;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
@@ -43,56 +38,17 @@ public final class RotationAtScale {
   private static final Pattern LABEL = Pattern.compile("(\\w+)=\"([^\"]*)\"");
 
   public static void main(String[] args) {
-    int status;
-    try {
-      status = benchmark(args) ? 0 : 1;
-    } catch (Exception e) {
-      e.printStackTrace();
-      status = 2;
-    }
-    System.exit(status);
+    Bench.exit(() -> benchmark(args));
   }
 
   private static boolean benchmark(String[] args) throws Exception {
     int count = args.length > 0 ? Integer.parseInt(args[0]) : 1000;
     int threads = args.length > 1 ? Integer.parseInt(args[1]) : 4;
-    Path root = RepositoryRoot.find();
-    Path jar = root.resolve("operator/target/quarkus-app/quarkus-run.jar");
-
-    ControlPlane plane = ControlPlane.fromEnvironment();
-    String suffix = Integer.toString(ThreadLocalRandom.current().nextInt(36 * 36 * 36 * 36), 36);
-    String operatorNs = "kw-bench-op-" + suffix;
-    String secretsNs = "kw-bench-" + suffix;
-    Process operator = null;
-    boolean ok = false;
-    try (KubernetesClient client = Bench.client(plane)) {
-      System.out.printf("control plane: kube-apiserver %s at %s%n", client.getKubernetesVersion().getGitVersion(),
-          client.getMasterUrl());
-      Bench.installCrds(client, root);
-      for (String ns : List.of(operatorNs, secretsNs)) {
-        Bench.createNamespace(client, ns);
-      }
-      Path log = root.resolve("bench/target/rotation-at-scale-operator-" + suffix + ".log");
-      Instant launched = Instant.now();
-      operator = Bench.startOperator(jar, plane.kubeconfig(), operatorNs, log, List.of("-XX:+UseSerialGC", "-Xmx256m"),
-          Map.of("QUARKUS_OPERATOR_SDK_NAMESPACES", secretsNs, "KEYWARDEN_ROTATION_MINIMUM_INTERVAL", "1m"),
-          Bench.freePort());
-      Process started = operator;
-      Runtime.getRuntime().addShutdownHook(new Thread(started::destroyForcibly, "stop-operator"));
-      System.out.printf("operator: pid %d ready in %d ms (log %s), RSS %s%n", operator.pid(),
-          Duration.between(launched, Instant.now()).toMillis(), log, Bench.rssMiB(operator.pid()));
-
-      ok = createAndWaitReady(client, secretsNs, count, threads) && rotate(client, secretsNs, count, operator.pid());
-      cleanup(client, secretsNs);
-    } finally {
-      if (operator != null) {
-        Bench.stop(operator);
-      }
-      try (KubernetesClient client = Bench.client(plane)) {
-        client.namespaces().withName(operatorNs).delete();
-      }
+    try (OperatorSession s = OperatorSession.start("rotation-at-scale", Map.of("KEYWARDEN_ROTATION_MINIMUM_INTERVAL", "1m"))) {
+      boolean ok = createAndWaitReady(s.client, s.secretsNs, count, threads) && rotate(s.client, s.secretsNs, count, s.operator.pid());
+      Bench.deleteSecretsNamespace(s.client, s.secretsNs, CLEANUP);
+      return ok;
     }
-    return ok;
   }
 
   private static boolean createAndWaitReady(KubernetesClient client, String ns, int count, int threads) throws Exception {
@@ -290,21 +246,6 @@ public final class RotationAtScale {
   }
 
   /** Deletes the load while the operator still runs: its finalizer removes each secret's ciphertext. */
-  private static void cleanup(KubernetesClient client, String ns) {
-    Instant start = Instant.now();
-    client.namespaces().withName(ns).delete();
-    boolean gone = client.namespaces().withName(ns).informOnCondition(list -> list.isEmpty())
-        .completeOnTimeout(null, CLEANUP.toSeconds(), TimeUnit.SECONDS).join() != null;
-    if (gone) {
-      System.out.printf("cleanup: namespace %s deleted in %.1f s (finalizers ran)%n", ns, Bench.seconds(Duration.between(start, Instant.now())));
-    } else {
-      client.resources(ManagedSecret.class).inNamespace(ns).list().getItems().forEach(ms ->
-          client.resources(ManagedSecret.class).inNamespace(ns).withName(ms.getMetadata().getName())
-              .edit(m -> { m.getMetadata().setFinalizers(List.of()); return m; }));
-      System.out.printf("cleanup: namespace %s not gone within %s; removed the remaining finalizers%n", ns, CLEANUP);
-    }
-  }
-
   private static String pct(List<Long> sortedMillis, int percentile) {
     if (sortedMillis.isEmpty()) {
       return "n/a";

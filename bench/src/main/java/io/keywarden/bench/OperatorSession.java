@@ -1,0 +1,80 @@
+package io.keywarden.bench;
+
+import io.fabric8.kubernetes.client.KubernetesClient;
+import io.keywarden.testcluster.ControlPlane;
+import io.keywarden.testcluster.RepositoryRoot;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.ThreadLocalRandom;
+
+/**
+ * The set-up of the at-scale load tests: a control plane (started unless KEYWARDEN_TEST_CLUSTER_DIR
+ * or KEYWARDEN_TEST_KUBECONFIG names one), the CRDs, a namespace for the operator and one for the
+ * bench's ManagedSecrets, and the operator process reconciling only the latter. Closing stops the
+ * operator and removes its namespace; the secrets' namespace is the benchmark's to clean up.
+ */
+final class OperatorSession implements AutoCloseable {
+
+  final ControlPlane plane;
+  final KubernetesClient client;
+  final String operatorNs;
+  final String secretsNs;
+  final Process operator;
+
+  private OperatorSession(ControlPlane plane, KubernetesClient client, String operatorNs, String secretsNs, Process operator) {
+    this.plane = plane;
+    this.client = client;
+    this.operatorNs = operatorNs;
+    this.secretsNs = secretsNs;
+    this.operator = operator;
+  }
+
+  /** {@code name} names the operator's log, bench/target/&lt;name&gt;-operator-&lt;suffix&gt;.log. */
+  static OperatorSession start(String name, Map<String, String> operatorEnv) throws Exception {
+    Path root = RepositoryRoot.find();
+    ControlPlane plane = ControlPlane.fromEnvironment();
+    String suffix = Integer.toString(ThreadLocalRandom.current().nextInt(36 * 36 * 36 * 36), 36);
+    String operatorNs = "kw-bench-op-" + suffix;
+    String secretsNs = "kw-bench-" + suffix;
+    KubernetesClient client = Bench.client(plane);
+    try {
+      System.out.printf("control plane: kube-apiserver %s at %s%n", client.getKubernetesVersion().getGitVersion(),
+          client.getMasterUrl());
+      Bench.installCrds(client, root);
+      for (String ns : List.of(operatorNs, secretsNs)) {
+        Bench.createNamespace(client, ns);
+      }
+      Path log = root.resolve("bench/target/" + name + "-operator-" + suffix + ".log");
+      Instant launched = Instant.now();
+      Map<String, String> env = new HashMap<>(operatorEnv);
+      // Leave others' ManagedSecrets alone on a shared cluster.
+      env.put("QUARKUS_OPERATOR_SDK_NAMESPACES", secretsNs);
+      // The JVM flags of the integration tests' QuarkusProcess, so that RSS figures compare.
+      Process operator = Bench.startOperator(root.resolve("operator/target/quarkus-app/quarkus-run.jar"), plane.kubeconfig(),
+          operatorNs, log, List.of("-XX:+UseSerialGC", "-Xmx256m"), env, Bench.freePort());
+      // Also on Ctrl-C or a crash: an orphaned operator would keep reconciling the shared cluster.
+      Runtime.getRuntime().addShutdownHook(new Thread(operator::destroyForcibly, "stop-operator"));
+      System.out.printf("operator: pid %d ready in %d ms (log %s), RSS %s%n", operator.pid(),
+          Duration.between(launched, Instant.now()).toMillis(), log, Bench.rssMiB(operator.pid()));
+      return new OperatorSession(plane, client, operatorNs, secretsNs, operator);
+    } catch (Exception e) {
+      client.namespaces().withName(operatorNs).delete();
+      client.close();
+      throw e;
+    }
+  }
+
+  @Override
+  public void close() throws InterruptedException {
+    try {
+      Bench.stop(operator);
+      client.namespaces().withName(operatorNs).delete();
+    } finally {
+      client.close();
+    }
+  }
+}
