@@ -56,7 +56,7 @@ public class RotationScheduleReconciler implements Reconciler<RotationSchedule> 
   private final ExecutorService workers;
 
   /** A target, what was known of it before this pass, and its rotation if it was due. */
-  private record Plan(ManagedSecret target, Instant last, Instant retryAt,
+  private record Plan(ManagedSecret target, Instant last, RotationTiming timing, Instant retryAt,
       CompletableFuture<Optional<RotationEngine.Outcome>> outcome) {}
 
   public RotationScheduleReconciler(KubernetesClient client, RotationEngine engine, SecretVersions versions,
@@ -136,21 +136,22 @@ public class RotationScheduleReconciler implements Reconciler<RotationSchedule> 
       CompletableFuture<Optional<RotationEngine.Outcome>> outcome = due
           ? CompletableFuture.supplyAsync(() -> engine.rotate(target, rs.getSpec().getStrategy(), rs.getMetadata().getName(), trigger), workers)
           : CompletableFuture.completedFuture(Optional.empty());
-      plans.add(new Plan(target, last, retryAt, outcome));
+      plans.add(new Plan(target, last, timing, retryAt, outcome));
     }
 
     List<TargetStatus> targetStatuses = new ArrayList<>();
     for (Plan plan : plans) {
       ManagedSecret target = plan.target();
       Instant last = plan.last();
+      RotationTiming timing = plan.timing();
       Optional<RotationEngine.Outcome> outcome = plan.outcome().join();
       if (outcome.isPresent()) {
         record(status, target.getMetadata().getName(), outcome.get());
         if (outcome.get().succeeded()) {
           last = Instant.now();
+          timing = new RotationTiming(schedule, window, anchor, last, target.getMetadata().getUid());
         }
       }
-      RotationTiming timing = new RotationTiming(schedule, window, anchor, last, target.getMetadata().getUid());
       Instant next = timing.rotateAt().orElse(null);
       Instant retryAt = plan.retryAt();
       if (retryAt != null && retryAt.isAfter(now) && (next == null || retryAt.isAfter(next))) {
