@@ -6,11 +6,11 @@ import java.io.PrintStream;
 import java.util.Map;
 
 /**
- * Entry point of the agent sidecar: reads {@link AgentConfig} from the environment, writes all secret files
- * once, then keeps them fresh ({@link Sidecar}) or, in one-shot mode, exits.
+ * Entry point of the agent sidecar: reads {@link AgentConfig} from the environment, writes all
+ * secret files once, then keeps them fresh ({@link Sidecar}) or, in one-shot mode, exits.
  *
- * <p>Exit codes: 0 done (one-shot), 1 one-shot could not fetch, render or write, 2 bad configuration or usage.
- * The sidecar itself runs until it is stopped.
+ * <p>Exit codes: 0 done (one-shot), 1 one-shot could not fetch, render or write, 2 bad
+ * configuration or usage. The sidecar itself runs until it is stopped.
  */
 public final class Agent {
 
@@ -29,8 +29,9 @@ public final class Agent {
     }
     if (args.length > 0) {
       System.err.println("keywarden-agent " + version());
-      System.err.println("Usage: keywarden-agent (no arguments; configured by KEYWARDEN_* environment variables,"
-          + " see agent/README.md)");
+      System.err.println(
+          "Usage: keywarden-agent (no arguments; configured by KEYWARDEN_* environment variables,"
+              + " see agent/README.md)");
       System.exit(EXIT_USAGE);
     }
     System.exit(run(System.getenv(), System.err));
@@ -47,9 +48,22 @@ public final class Agent {
       return EXIT_USAGE;
     }
     String version = version();
-    log.info("keywarden-agent " + version + " starting: " + config.files().size() + " files from "
-        + config.secretRefs().size() + " secrets in namespace " + config.namespace() + " via " + config.apiUrl()
-        + ", refresh " + config.refresh() + ", on-change " + config.onChange() + (config.oneShot() ? ", one-shot" : ""));
+    log.info(
+        "keywarden-agent "
+            + version
+            + " starting: "
+            + config.files().size()
+            + " files from "
+            + config.secretRefs().size()
+            + " secrets in namespace "
+            + config.namespace()
+            + " via "
+            + config.apiUrl()
+            + ", refresh "
+            + config.refresh()
+            + ", on-change "
+            + config.onChange()
+            + (config.oneShot() ? ", one-shot" : ""));
     SecretApi api = new SecretApi(config, version);
     SecretSync sync = SecretSync.create(config, log);
     if (config.oneShot()) {
@@ -59,20 +73,28 @@ public final class Agent {
     return EXIT_OK;
   }
 
-  // An init container: kubelet restarts it with its own backoff, so one attempt per secret is enough.
-  private static int oneShot(AgentConfig config, SecretApi api, SecretSync sync, Log log) throws InterruptedException {
+  // An init container: kubelet restarts it with its own backoff, so one attempt per secret is
+  // enough.
+  private static int oneShot(AgentConfig config, SecretApi api, SecretSync sync, Log log)
+      throws InterruptedException {
     for (SecretRef ref : config.secretRefs()) {
       SecretValue value;
       try {
         value = api.fetch(ref);
       } catch (IOException e) {
-        log.error("fetching secret " + ref + " failed: " + SecretWatcher.describe(e) + "; no files written");
+        log.error(
+            "fetching secret "
+                + ref
+                + " failed: "
+                + SecretWatcher.describe(e)
+                + "; no files written");
         return EXIT_FAILED;
       }
       try {
         sync.offer(ref, value);
       } catch (IOException e) {
-        log.error("writing files to " + config.outputDir() + " failed: " + SecretWatcher.describe(e));
+        log.error(
+            "writing files to " + config.outputDir() + " failed: " + SecretWatcher.describe(e));
         return EXIT_FAILED;
       } catch (Renderer.RenderException e) {
         log.error(e.getMessage() + "; no files written");
@@ -82,7 +104,8 @@ public final class Agent {
     return EXIT_OK;
   }
 
-  // maven-jar-plugin writes Implementation-Version into the manifest, which the launcher has already read.
+  // maven-jar-plugin writes Implementation-Version into the manifest, which the launcher has
+  // already read.
   static String version() {
     String version = Agent.class.getPackage().getImplementationVersion();
     return version == null ? "(development build)" : version;

@@ -23,8 +23,8 @@ import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 
 /**
- * The agent's configuration, parsed and validated once from the environment that the mutating webhook
- * sets. The constants below are the reference for every variable; a bad value fails with a
+ * The agent's configuration, parsed and validated once from the environment that the mutating
+ * webhook sets. The constants below are the reference for every variable; a bad value fails with a
  * {@link ConfigException} that names the variable.
  */
 public record AgentConfig(
@@ -42,38 +42,66 @@ public record AgentConfig(
 
   /** Base URL of the secret-value API, {@code https://...}; required. */
   public static final String API_URL = "KEYWARDEN_API_URL";
+
   /** PEM certificates to trust for the API instead of the system trust store; optional. */
   public static final String API_CA = "KEYWARDEN_API_CA";
+
   /** A file with PEM certificates, read once at start; the alternative to {@link #API_CA}. */
   public static final String API_CA_FILE = "KEYWARDEN_API_CA_FILE";
-  /** The projected ServiceAccount token (audience keywarden.io); read on every request; required. */
+
+  /**
+   * The projected ServiceAccount token (audience keywarden.io); read on every request; required.
+   */
   public static final String TOKEN_FILE = "KEYWARDEN_TOKEN_FILE";
+
   /** The pod's namespace, where its ManagedSecrets live; required. */
   public static final String NAMESPACE = "KEYWARDEN_NAMESPACE";
+
   /** The directory the files go to (the shared emptyDir); default {@value #DEFAULT_OUTPUT_DIR}. */
   public static final String OUTPUT_DIR = "KEYWARDEN_OUTPUT_DIR";
+
   /**
-   * JSON array, one object per file: {@code {"file":"db","secret":"db-password","key":null,"format":"raw",
-   * "stage":"CURRENT"}}; {@code file} and {@code secret} are required; required, at least one file.
+   * JSON array, one object per file: {@code
+   * {"file":"db","secret":"db-password","key":null,"format":"raw", "stage":"CURRENT"}}; {@code
+   * file} and {@code secret} are required; required, at least one file.
    */
   public static final String FILES = "KEYWARDEN_FILES";
+
   /** Octal mode of every file, such as {@code 0440}; default {@code 0644}. */
   public static final String FILE_MODE = "KEYWARDEN_FILE_MODE";
-  /** {@code watch} (long-poll, the default), an interval such as {@code 30s}, {@code 5m}, {@code 1h30m}, or {@code none}. */
+
+  /**
+   * {@code watch} (long-poll, the default), an interval such as {@code 30s}, {@code 5m}, {@code
+   * 1h30m}, or {@code none}.
+   */
   public static final String REFRESH = "KEYWARDEN_REFRESH";
-  /** What to do after files changed: {@code signal:SIGHUP} (and other signals), {@code exec:<command>}, or empty. */
+
+  /**
+   * What to do after files changed: {@code signal:SIGHUP} (and other signals), {@code
+   * exec:<command>}, or empty.
+   */
   public static final String ON_CHANGE = "KEYWARDEN_ON_CHANGE";
+
   /** {@code true}: fetch once, write, exit (an init container); default {@code false}. */
   public static final String ONE_SHOT = "KEYWARDEN_ONE_SHOT";
-  /** How long one long-poll may wait, in seconds, 1 to 300; default {@value #DEFAULT_WATCH_TIMEOUT_SECONDS}. */
+
+  /**
+   * How long one long-poll may wait, in seconds, 1 to 300; default {@value
+   * #DEFAULT_WATCH_TIMEOUT_SECONDS}.
+   */
   public static final String WATCH_TIMEOUT_SECONDS = "KEYWARDEN_WATCH_TIMEOUT_SECONDS";
-  /** {@code true} allows an {@code http://} API URL; for tests only, since the token would travel in clear. */
+
+  /**
+   * {@code true} allows an {@code http://} API URL; for tests only, since the token would travel in
+   * clear.
+   */
   public static final String ALLOW_INSECURE_HTTP = "KEYWARDEN_ALLOW_INSECURE_HTTP";
 
   public static final String DEFAULT_OUTPUT_DIR = "/var/run/secrets/keywarden";
   public static final int DEFAULT_FILE_MODE = 0644;
   public static final int DEFAULT_WATCH_TIMEOUT_SECONDS = 60;
   public static final String DEFAULT_STAGE = "CURRENT";
+
   /** The API caps {@code timeoutSeconds} at this. */
   static final int MAX_WATCH_TIMEOUT_SECONDS = 300;
 
@@ -85,7 +113,8 @@ public record AgentConfig(
   private static final Pattern STAGE = Pattern.compile("[A-Za-z0-9._-]{1,256}");
   private static final Pattern FILE_MODE_TEXT = Pattern.compile("0?[0-7]{3}");
   private static final Pattern DURATION = Pattern.compile("(\\d{1,6})(h|m|s)");
-  private static final Set<String> SIGNALS = Set.of("HUP", "INT", "QUIT", "TERM", "USR1", "USR2", "WINCH");
+  private static final Set<String> SIGNALS =
+      Set.of("HUP", "INT", "QUIT", "TERM", "USR1", "USR2", "WINCH");
   private static final Set<String> FILE_FIELDS = Set.of("file", "secret", "key", "format", "stage");
 
   public AgentConfig {
@@ -106,7 +135,11 @@ public record AgentConfig(
 
   /** How the agent notices changes. */
   public record Refresh(Mode mode, Duration interval) {
-    public enum Mode { WATCH, INTERVAL, NONE }
+    public enum Mode {
+      WATCH,
+      INTERVAL,
+      NONE
+    }
 
     static Refresh watch() {
       return new Refresh(Mode.WATCH, null);
@@ -114,13 +147,19 @@ public record AgentConfig(
 
     @Override
     public String toString() {
-      return mode == Mode.INTERVAL ? "every " + interval.toSeconds() + "s" : mode.name().toLowerCase(Locale.ROOT);
+      return mode == Mode.INTERVAL
+          ? "every " + interval.toSeconds() + "s"
+          : mode.name().toLowerCase(Locale.ROOT);
     }
   }
 
   /** What runs after a change: nothing, a signal (name without SIG) or a shell command. */
   public record OnChange(Kind kind, String signal, String command) {
-    public enum Kind { NONE, SIGNAL, EXEC }
+    public enum Kind {
+      NONE,
+      SIGNAL,
+      EXEC
+    }
 
     static final OnChange NOTHING = new OnChange(Kind.NONE, null, null);
 
@@ -169,11 +208,15 @@ public record AgentConfig(
     }
     String scheme = uri.getScheme() == null ? "" : uri.getScheme().toLowerCase(Locale.ROOT);
     if (scheme.equals("http") && !allowInsecure) {
-      throw new ConfigException(API_URL, "must be https:// (the bearer token would travel in clear); "
-          + ALLOW_INSECURE_HTTP + "=true allows http:// for tests");
+      throw new ConfigException(
+          API_URL,
+          "must be https:// (the bearer token would travel in clear); "
+              + ALLOW_INSECURE_HTTP
+              + "=true allows http:// for tests");
     }
     if (!scheme.equals("https") && !scheme.equals("http")) {
-      throw new ConfigException(API_URL, "must be an https:// URL, such as https://keywarden.keywarden-system.svc:8443");
+      throw new ConfigException(
+          API_URL, "must be an https:// URL, such as https://keywarden.keywarden-system.svc:8443");
     }
     if (uri.getHost() == null) {
       throw new ConfigException(API_URL, "has no host");
@@ -188,15 +231,18 @@ public record AgentConfig(
     return URI.create(base);
   }
 
-  private static List<X509Certificate> caCertificates(Map<String, String> env) throws ConfigException {
+  private static List<X509Certificate> caCertificates(Map<String, String> env)
+      throws ConfigException {
     String pem = optional(env, API_CA);
     String file = optional(env, API_CA_FILE);
     if (pem != null && file != null) {
-      throw new ConfigException(API_CA_FILE, "set either " + API_CA + " or " + API_CA_FILE + ", not both");
+      throw new ConfigException(
+          API_CA_FILE, "set either " + API_CA + " or " + API_CA_FILE + ", not both");
     }
     if (file != null) {
       try {
-        return certificates(API_CA_FILE, Files.readString(path(API_CA_FILE, file), StandardCharsets.US_ASCII));
+        return certificates(
+            API_CA_FILE, Files.readString(path(API_CA_FILE, file), StandardCharsets.US_ASCII));
       } catch (IOException e) {
         throw new ConfigException(API_CA_FILE, "cannot read " + file + ": " + e);
       }
@@ -204,11 +250,14 @@ public record AgentConfig(
     return pem == null ? List.of() : certificates(API_CA, pem);
   }
 
-  private static List<X509Certificate> certificates(String variable, String pem) throws ConfigException {
+  private static List<X509Certificate> certificates(String variable, String pem)
+      throws ConfigException {
     List<X509Certificate> certificates = new ArrayList<>();
     try {
       CertificateFactory factory = CertificateFactory.getInstance("X.509");
-      for (var certificate : factory.generateCertificates(new ByteArrayInputStream(pem.getBytes(StandardCharsets.US_ASCII)))) {
+      for (var certificate :
+          factory.generateCertificates(
+              new ByteArrayInputStream(pem.getBytes(StandardCharsets.US_ASCII)))) {
         certificates.add((X509Certificate) certificate);
       }
     } catch (CertificateException e) {
@@ -244,7 +293,8 @@ public record AgentConfig(
       throw new ConfigException(FILES, "not JSON: " + e.getMessage());
     }
     if (!(parsed instanceof List<?> entries) || entries.isEmpty()) {
-      throw new ConfigException(FILES, "must be a non-empty JSON array of {\"file\":...,\"secret\":...} objects");
+      throw new ConfigException(
+          FILES, "must be a non-empty JSON array of {\"file\":...,\"secret\":...} objects");
     }
     List<FileSpec> files = new ArrayList<>();
     Set<String> names = new HashSet<>();
@@ -255,7 +305,8 @@ public record AgentConfig(
       }
       for (Object field : entry.keySet()) {
         if (!FILE_FIELDS.contains(field)) {
-          throw new ConfigException(where + "." + field, "unknown field; known are file, secret, key, format, stage");
+          throw new ConfigException(
+              where + "." + field, "unknown field; known are file, secret, key, format, stage");
         }
       }
       String file = string(entry, where, "file", true);
@@ -273,24 +324,28 @@ public record AgentConfig(
       }
       String key = string(entry, where, "key", false);
       if (key != null && key.isEmpty()) {
-        throw new ConfigException(where + ".key", "must not be empty; use null for the whole secret");
+        throw new ConfigException(
+            where + ".key", "must not be empty; use null for the whole secret");
       }
       String formatName = string(entry, where, "format", false);
       Format format = formatName == null ? Format.RAW : Format.parse(formatName);
       if (format == null) {
-        throw new ConfigException(where + ".format", "must be one of raw, json, env, properties, not " + formatName);
+        throw new ConfigException(
+            where + ".format", "must be one of raw, json, env, properties, not " + formatName);
       }
       String stage = string(entry, where, "stage", false);
       stage = stage == null ? DEFAULT_STAGE : stage;
       if (!STAGE.matcher(stage).matches()) {
-        throw new ConfigException(where + ".stage", "not a staging label such as CURRENT, PREVIOUS, PENDING: " + stage);
+        throw new ConfigException(
+            where + ".stage", "not a staging label such as CURRENT, PREVIOUS, PENDING: " + stage);
       }
       files.add(new FileSpec(file, new SecretRef(secret, stage), key, format));
     }
     return files;
   }
 
-  private static String string(Map<?, ?> entry, String where, String field, boolean required) throws ConfigException {
+  private static String string(Map<?, ?> entry, String where, String field, boolean required)
+      throws ConfigException {
     Object value = entry.get(field);
     if (value == null) {
       if (required) {
@@ -313,7 +368,8 @@ public record AgentConfig(
     }
     int mode = Integer.parseInt(text, 8);
     if ((mode & 0400) == 0) {
-      throw new ConfigException(FILE_MODE, "must let the owner read the files (the agent compares them), not " + text);
+      throw new ConfigException(
+          FILE_MODE, "must let the owner read the files (the agent compares them), not " + text);
     }
     return mode;
   }
@@ -330,16 +386,19 @@ public record AgentConfig(
     int end = 0;
     while (part.lookingAt()) {
       long amount = Long.parseLong(part.group(1));
-      interval = interval.plus(switch (part.group(2)) {
-        case "h" -> Duration.ofHours(amount);
-        case "m" -> Duration.ofMinutes(amount);
-        default -> Duration.ofSeconds(amount);
-      });
+      interval =
+          interval.plus(
+              switch (part.group(2)) {
+                case "h" -> Duration.ofHours(amount);
+                case "m" -> Duration.ofMinutes(amount);
+                default -> Duration.ofSeconds(amount);
+              });
       end = part.end();
       part.region(end, text.length());
     }
     if (end == 0 || end != text.length()) {
-      throw new ConfigException(REFRESH, "must be watch, none or an interval such as 30s, 5m, 1h30m, not " + text);
+      throw new ConfigException(
+          REFRESH, "must be watch, none or an interval such as 30s, 5m, 1h30m, not " + text);
     }
     if (interval.compareTo(Duration.ofSeconds(1)) < 0) {
       throw new ConfigException(REFRESH, "interval must be at least 1s, not " + text);
@@ -355,8 +414,11 @@ public record AgentConfig(
       String name = text.substring("signal:".length()).toUpperCase(Locale.ROOT);
       name = name.startsWith("SIG") ? name.substring(3) : name;
       if (!SIGNALS.contains(name)) {
-        throw new ConfigException(ON_CHANGE, "unsupported signal " + text.substring("signal:".length())
-            + "; use one of SIGHUP, SIGUSR1, SIGUSR2, SIGTERM, SIGINT, SIGQUIT, SIGWINCH");
+        throw new ConfigException(
+            ON_CHANGE,
+            "unsupported signal "
+                + text.substring("signal:".length())
+                + "; use one of SIGHUP, SIGUSR1, SIGUSR2, SIGTERM, SIGINT, SIGQUIT, SIGWINCH");
       }
       return new OnChange(OnChange.Kind.SIGNAL, name, null);
     }
@@ -382,11 +444,13 @@ public record AgentConfig(
     } catch (NumberFormatException e) {
       // reported below
     }
-    throw new ConfigException(WATCH_TIMEOUT_SECONDS, "must be a number of seconds from 1 to " + MAX_WATCH_TIMEOUT_SECONDS
-        + ", not " + text);
+    throw new ConfigException(
+        WATCH_TIMEOUT_SECONDS,
+        "must be a number of seconds from 1 to " + MAX_WATCH_TIMEOUT_SECONDS + ", not " + text);
   }
 
-  private static boolean bool(Map<String, String> env, String variable, boolean fallback) throws ConfigException {
+  private static boolean bool(Map<String, String> env, String variable, boolean fallback)
+      throws ConfigException {
     String text = optional(env, variable);
     if (text == null) {
       return fallback;

@@ -3,7 +3,10 @@ package io.keywarden.agent;
 import java.io.IOException;
 import java.time.Duration;
 
-/** The API answered with an error status; the message is the server's {@code __type} and {@code Message}. */
+/**
+ * The API answered with an error status; the message is the server's {@code __type} and {@code
+ * Message}.
+ */
 public final class ApiException extends IOException {
 
   private final int status;

@@ -23,7 +23,8 @@ import java.util.regex.Pattern;
 
 /**
  * Replaces the complete set of files in a directory at once, the way kubelet's AtomicWriter
- * (pkg/volume/util/atomic_writer.go) updates Secret volumes, so a reader never sees half of a change:
+ * (pkg/volume/util/atomic_writer.go) updates Secret volumes, so a reader never sees half of a
+ * change:
  *
  * <pre>
  * target/..2026_11_29_03_00_00.123456789/  the files of one write
@@ -42,9 +43,11 @@ public final class AtomicWriter {
   private static final Pattern FILE_NAME = Pattern.compile("[A-Za-z0-9._-]{1,253}");
   private static final DateTimeFormatter TIMESTAMP =
       DateTimeFormatter.ofPattern("'..'yyyy_MM_dd_HH_mm_ss.nnnnnnnnn").withZone(ZoneOffset.UTC);
-  private static final Set<PosixFilePermission> PRIVATE_DIR = PosixFilePermissions.fromString("rwx------");
+  private static final Set<PosixFilePermission> PRIVATE_DIR =
+      PosixFilePermissions.fromString("rwx------");
   // Readers run as other users in other containers and must traverse the directory.
-  private static final Set<PosixFilePermission> SHARED_DIR = PosixFilePermissions.fromString("rwxr-xr-x");
+  private static final Set<PosixFilePermission> SHARED_DIR =
+      PosixFilePermissions.fromString("rwxr-xr-x");
 
   private final Path targetDir;
 
@@ -56,7 +59,8 @@ public final class AtomicWriter {
    * Makes {@code files} (plain names to contents) the complete content of the target directory,
    * each file with POSIX {@code mode} (at most 0777, owner-readable).
    *
-   * @return whether anything changed; false when the current files already have these contents and mode
+   * @return whether anything changed; false when the current files already have these contents and
+   *     mode
    */
   public boolean write(Map<String, byte[]> files, int mode) throws IOException {
     files.keySet().forEach(AtomicWriter::checkFileName);
@@ -82,7 +86,8 @@ public final class AtomicWriter {
     return true;
   }
 
-  private Path fillNewDir(Map<String, byte[]> files, Set<PosixFilePermission> permissions) throws IOException {
+  private Path fillNewDir(Map<String, byte[]> files, Set<PosixFilePermission> permissions)
+      throws IOException {
     Path dir = createTimestampDir();
     try {
       for (Map.Entry<String, byte[]> file : files.entrySet()) {
@@ -103,8 +108,10 @@ public final class AtomicWriter {
     Instant now = Instant.now();
     while (true) {
       try {
-        Path dir = Files.createDirectory(targetDir.resolve(TIMESTAMP.format(now)),
-            PosixFilePermissions.asFileAttribute(PRIVATE_DIR));
+        Path dir =
+            Files.createDirectory(
+                targetDir.resolve(TIMESTAMP.format(now)),
+                PosixFilePermissions.asFileAttribute(PRIVATE_DIR));
         Files.setPosixFilePermissions(dir, PRIVATE_DIR);
         return dir;
       } catch (FileAlreadyExistsException e) {
@@ -117,16 +124,20 @@ public final class AtomicWriter {
   // Only a directory this writer made may be read as the current one and later deleted.
   private Path currentDir(Path dataLink) throws IOException {
     Path target = Files.readSymbolicLink(dataLink);
-    if (target.isAbsolute() || target.getNameCount() != 1 || !target.toString().startsWith("..")
+    if (target.isAbsolute()
+        || target.getNameCount() != 1
+        || !target.toString().startsWith("..")
         || target.toString().startsWith(DATA_DIR)) {
-      throw new IOException(dataLink + " points to " + target + ", not to a directory this writer made");
+      throw new IOException(
+          dataLink + " points to " + target + ", not to a directory this writer made");
     }
     return targetDir.resolve(target);
   }
 
   /**
-   * Links each name to {@code ..data/<name>} and removes our links to names no longer written; looks at
-   * the whole directory rather than the previous write so that links left by an interrupted write go too.
+   * Links each name to {@code ..data/<name>} and removes our links to names no longer written;
+   * looks at the whole directory rather than the previous write so that links left by an
+   * interrupted write go too.
    */
   private void syncVisibleLinks(Set<String> names) throws IOException {
     for (String name : names) {
@@ -137,14 +148,16 @@ public final class AtomicWriter {
     }
     for (String name : listFiles(targetDir)) {
       Path link = targetDir.resolve(name);
-      if (!names.contains(name) && Files.isSymbolicLink(link)
+      if (!names.contains(name)
+          && Files.isSymbolicLink(link)
           && Files.readSymbolicLink(link).equals(Path.of(DATA_DIR, name))) {
         Files.delete(link);
       }
     }
   }
 
-  private static boolean sameContent(Path dir, Map<String, byte[]> files, Set<PosixFilePermission> permissions)
+  private static boolean sameContent(
+      Path dir, Map<String, byte[]> files, Set<PosixFilePermission> permissions)
       throws IOException {
     if (!listFiles(dir).equals(files.keySet())) {
       return false;
@@ -175,17 +188,21 @@ public final class AtomicWriter {
     Files.delete(dir);
   }
 
-  /** Refuses anything but a plain file name: no '/', not '.', not starting with '..' (the writer's own names). */
+  /**
+   * Refuses anything but a plain file name: no '/', not '.', not starting with '..' (the writer's
+   * own names).
+   */
   static void checkFileName(String name) {
     if (!FILE_NAME.matcher(name).matches() || name.equals(".") || name.startsWith("..")) {
-      throw new IllegalArgumentException("file name must be a plain name (no '/', not '.', not starting with '..'): "
-          + name);
+      throw new IllegalArgumentException(
+          "file name must be a plain name (no '/', not '.', not starting with '..'): " + name);
     }
   }
 
   private static Set<PosixFilePermission> permissions(int mode) {
     if ((mode & ~0777) != 0 || (mode & 0400) == 0) {
-      throw new IllegalArgumentException("file mode must be at most 0777 and owner-readable: 0" + Integer.toOctalString(mode));
+      throw new IllegalArgumentException(
+          "file mode must be at most 0777 and owner-readable: 0" + Integer.toOctalString(mode));
     }
     Set<PosixFilePermission> permissions = EnumSet.noneOf(PosixFilePermission.class);
     // PosixFilePermission lists OWNER_READ (bit 0400) first and OTHERS_EXECUTE (bit 0001) last.

@@ -4,9 +4,9 @@ import java.time.Duration;
 import java.util.Random;
 
 /**
- * Exponential backoff with full jitter (AWS Architecture Blog, "Exponential Backoff And Jitter"): the
- * n-th consecutive failure waits a random time in [0, min(60 s, 1 s * 2^(n-1))), and at least the
- * server's {@code Retry-After} when it sent one.
+ * Exponential backoff with full jitter (AWS Architecture Blog, "Exponential Backoff And Jitter"):
+ * the n-th consecutive failure waits a random time in [0, min(60 s, 1 s * 2^(n-1))), and at least
+ * the server's {@code Retry-After} when it sent one.
  */
 final class Backoff {
 

@@ -14,19 +14,20 @@ import java.util.Set;
 import java.util.concurrent.TimeUnit;
 
 /**
- * Tells the app that its files changed ({@code KEYWARDEN_ON_CHANGE}); runs after every write that changed
- * files, never after the first one.
+ * Tells the app that its files changed ({@code KEYWARDEN_ON_CHANGE}); runs after every write that
+ * changed files, never after the first one.
  *
  * <ul>
- *   <li>{@code signal:SIGHUP}: with {@code shareProcessNamespace: true} every container's main process is
- *       visible in {@code /proc} with parent pid 0 (its parent, the runtime's shim, lives outside the pod's pid
- *       namespace). The signal goes to each such process except pid 1 (the pause container), the agent
- *       itself and the agent's ancestors, the way {@code docker kill --signal} addresses a container's main
- *       process and not its workers. It is sent with {@code kill(1)}, which the agent image must contain,
- *       because Java can only send SIGTERM and SIGKILL. A process of another user is skipped by the kernel
- *       (EPERM) unless the agent runs as that user.
- *   <li>{@code exec:<command>}: {@code /bin/sh -c <command>} in the agent container, at most 30 seconds, its
- *       output discarded (it could print a value); the exit code is logged.
+ *   <li>{@code signal:SIGHUP}: with {@code shareProcessNamespace: true} every container's main
+ *       process is visible in {@code /proc} with parent pid 0 (its parent, the runtime's shim,
+ *       lives outside the pod's pid namespace). The signal goes to each such process except pid 1
+ *       (the pause container), the agent itself and the agent's ancestors, the way {@code docker
+ *       kill --signal} addresses a container's main process and not its workers. It is sent with
+ *       {@code kill(1)}, which the agent image must contain, because Java can only send SIGTERM and
+ *       SIGKILL. A process of another user is skipped by the kernel (EPERM) unless the agent runs
+ *       as that user.
+ *   <li>{@code exec:<command>}: {@code /bin/sh -c <command>} in the agent container, at most 30
+ *       seconds, its output discarded (it could print a value); the exit code is logged.
  * </ul>
  */
 final class ChangeHook {
@@ -46,11 +47,14 @@ final class ChangeHook {
     this.log = log;
   }
 
-  /** Runs the hook; failures are logged, since the files are already written. Serialised across callers. */
+  /**
+   * Runs the hook; failures are logged, since the files are already written. Serialised across
+   * callers.
+   */
   synchronized void run() {
     try {
       switch (onChange.kind()) {
-        case NONE -> { }
+        case NONE -> {}
         case SIGNAL -> signal();
         case EXEC -> exec();
       }
@@ -64,26 +68,43 @@ final class ChangeHook {
   private void signal() throws IOException, InterruptedException {
     List<Long> pids = signalTargets();
     if (pids.isEmpty()) {
-      log.warn("on-change signal:SIG" + onChange.signal() + ": no other container's process is visible in " + procRoot
-          + "; does the pod set shareProcessNamespace: true?");
+      log.warn(
+          "on-change signal:SIG"
+              + onChange.signal()
+              + ": no other container's process is visible in "
+              + procRoot
+              + "; does the pod set shareProcessNamespace: true?");
       return;
     }
     List<String> command = new ArrayList<>(List.of("kill", "-s", onChange.signal()));
     for (long pid : pids) {
       command.add(Long.toString(pid));
     }
-    Process kill = new ProcessBuilder(command)
-        .redirectInput(ProcessBuilder.Redirect.from(Path.of("/dev/null").toFile()))
-        .redirectOutput(ProcessBuilder.Redirect.DISCARD)
-        .redirectError(ProcessBuilder.Redirect.DISCARD)
-        .start();
+    Process kill =
+        new ProcessBuilder(command)
+            .redirectInput(ProcessBuilder.Redirect.from(Path.of("/dev/null").toFile()))
+            .redirectOutput(ProcessBuilder.Redirect.DISCARD)
+            .redirectError(ProcessBuilder.Redirect.DISCARD)
+            .start();
     if (!kill.waitFor(KILL_TIMEOUT_SECONDS, TimeUnit.SECONDS)) {
       kill.destroyForcibly();
-      log.error("on-change: kill -s " + onChange.signal() + " did not finish within " + KILL_TIMEOUT_SECONDS + " s");
+      log.error(
+          "on-change: kill -s "
+              + onChange.signal()
+              + " did not finish within "
+              + KILL_TIMEOUT_SECONDS
+              + " s");
       return;
     }
     // kill(1) exits 1 when any one pid failed (gone, or another user's); the others were signalled.
-    log.info("on-change: sent SIG" + onChange.signal() + " to pids " + pids + " (kill exit code " + kill.exitValue() + ")");
+    log.info(
+        "on-change: sent SIG"
+            + onChange.signal()
+            + " to pids "
+            + pids
+            + " (kill exit code "
+            + kill.exitValue()
+            + ")");
   }
 
   /** Pids with parent pid 0, without pid 1, the agent and its ancestors; ascending. */
@@ -108,8 +129,9 @@ final class ChangeHook {
 
   // "PPid:\t123" in /proc/<pid>/status; -1 when the process is gone or unreadable.
   private long parentPid(long pid) {
-    try (BufferedReader status = Files.newBufferedReader(procRoot.resolve(Long.toString(pid)).resolve("status"),
-        StandardCharsets.US_ASCII)) {
+    try (BufferedReader status =
+        Files.newBufferedReader(
+            procRoot.resolve(Long.toString(pid)).resolve("status"), StandardCharsets.US_ASCII)) {
       for (String line = status.readLine(); line != null; line = status.readLine()) {
         if (line.startsWith("PPid:")) {
           return Long.parseLong(line.substring("PPid:".length()).strip());
@@ -132,18 +154,21 @@ final class ChangeHook {
 
   private void exec() throws IOException, InterruptedException {
     long start = System.nanoTime();
-    Process process = new ProcessBuilder("/bin/sh", "-c", onChange.command())
-        .redirectInput(ProcessBuilder.Redirect.from(Path.of("/dev/null").toFile()))
-        .redirectOutput(ProcessBuilder.Redirect.DISCARD)
-        .redirectError(ProcessBuilder.Redirect.DISCARD)
-        .start();
+    Process process =
+        new ProcessBuilder("/bin/sh", "-c", onChange.command())
+            .redirectInput(ProcessBuilder.Redirect.from(Path.of("/dev/null").toFile()))
+            .redirectOutput(ProcessBuilder.Redirect.DISCARD)
+            .redirectError(ProcessBuilder.Redirect.DISCARD)
+            .start();
     if (!process.waitFor(EXEC_TIMEOUT_SECONDS, TimeUnit.SECONDS)) {
       process.destroyForcibly();
-      log.error("on-change command did not finish within " + EXEC_TIMEOUT_SECONDS + " s and was killed");
+      log.error(
+          "on-change command did not finish within " + EXEC_TIMEOUT_SECONDS + " s and was killed");
       return;
     }
     long millis = (System.nanoTime() - start) / 1_000_000;
-    String message = "on-change command exited with " + process.exitValue() + " after " + millis + " ms";
+    String message =
+        "on-change command exited with " + process.exitValue() + " after " + millis + " ms";
     if (process.exitValue() == 0) {
       log.info(message);
     } else {

@@ -1,6 +1,9 @@
 package io.keywarden.agent;
 
-/** A configuration variable that is missing or malformed; the message starts with the variable's name. */
+/**
+ * A configuration variable that is missing or malformed; the message starts with the variable's
+ * name.
+ */
 public final class ConfigException extends Exception {
 
   private final String variable;

@@ -2,7 +2,10 @@ package io.keywarden.agent;
 
 import java.util.Locale;
 
-/** How a file renders its secret (annotation {@code keywarden.io/format.<file>}); see {@link Renderer}. */
+/**
+ * How a file renders its secret (annotation {@code keywarden.io/format.<file>}); see {@link
+ * Renderer}.
+ */
 public enum Format {
   /** The secret's bytes, or the selected key's string value. */
   RAW,
@@ -10,7 +13,10 @@ public enum Format {
   JSON,
   /** {@code KEY='value'} lines from a JSON object, for {@code . file} in a shell. */
   ENV,
-  /** {@code key=value} lines from a JSON object, for {@link java.util.Properties#load(java.io.InputStream)}. */
+  /**
+   * {@code key=value} lines from a JSON object, for {@link
+   * java.util.Properties#load(java.io.InputStream)}.
+   */
   PROPERTIES;
 
   /** The lower-case name used in configuration. */

@@ -6,13 +6,15 @@ import java.util.List;
 import java.util.Map;
 
 /**
- * A small RFC 8259 reader and writer, so that the agent jar needs no library. Values map to plain Java:
- * object = {@code Map<String, Object>} (members in document order), array = {@code List<Object>},
- * string = {@link String}, number = {@link Number} (its literal text is kept, so {@code 1e5} is written
- * back as {@code 1e5}), {@code true}/{@code false} = {@link Boolean}, {@code null} = Java {@code null}.
+ * A small RFC 8259 reader and writer, so that the agent jar needs no library. Values map to plain
+ * Java: object = {@code Map<String, Object>} (members in document order), array = {@code
+ * List<Object>}, string = {@link String}, number = {@link Number} (its literal text is kept, so
+ * {@code 1e5} is written back as {@code 1e5}), {@code true}/{@code false} = {@link Boolean}, {@code
+ * null} = Java {@code null}.
  *
- * <p>The reader is strict: one value, no trailing text, no duplicate member names, no comments. Error
- * messages carry the position only, never the text around it, because the text may be a secret.
+ * <p>The reader is strict: one value, no trailing text, no duplicate member names, no comments.
+ * Error messages carry the position only, never the text around it, because the text may be a
+ * secret.
  */
 public final class Json {
 
@@ -47,7 +49,9 @@ public final class Json {
     return value;
   }
 
-  /** Compact JSON of {@code value}; also accepts {@link Integer} and {@link Long} for convenience. */
+  /**
+   * Compact JSON of {@code value}; also accepts {@link Integer} and {@link Long} for convenience.
+   */
   public static String write(Object value) {
     StringBuilder out = new StringBuilder();
     write(value, out);
@@ -81,7 +85,10 @@ public final class Json {
         write(list.get(i), out);
       }
       out.append(']');
-    } else if (value instanceof Boolean || value instanceof Number || value instanceof Integer || value instanceof Long) {
+    } else if (value instanceof Boolean
+        || value instanceof Number
+        || value instanceof Integer
+        || value instanceof Long) {
       out.append(value);
     } else {
       throw new IllegalArgumentException("not a JSON value: " + value.getClass().getName());
@@ -102,7 +109,9 @@ public final class Json {
         case '\f' -> out.append("\\f");
         default -> {
           if (c < 0x20) {
-            out.append("\\u00").append(Character.forDigit(c >> 4, 16)).append(Character.forDigit(c & 0xf, 16));
+            out.append("\\u00")
+                .append(Character.forDigit(c >> 4, 16))
+                .append(Character.forDigit(c & 0xf, 16));
           } else {
             out.append(c);
           }

@@ -4,8 +4,8 @@ import java.io.PrintStream;
 import java.time.Instant;
 
 /**
- * One line per event on stderr: {@code <UTC instant> <LEVEL> <message>}. Callers pass names, versions,
- * statuses and counts, never a secret value or a token.
+ * One line per event on stderr: {@code <UTC instant> <LEVEL> <message>}. Callers pass names,
+ * versions, statuses and counts, never a secret value or a token.
  */
 final class Log {
 

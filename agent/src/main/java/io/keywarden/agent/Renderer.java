@@ -24,7 +24,9 @@ final class Renderer {
   static byte[] render(FileSpec spec, SecretValue value) throws RenderException {
     if (value.isBinary()) {
       if (spec.key() != null || spec.format() != Format.RAW) {
-        throw new RenderException(spec, "the secret is binary (SecretBinary), so it can only be written whole with format raw");
+        throw new RenderException(
+            spec,
+            "the secret is binary (SecretBinary), so it can only be written whole with format raw");
       }
       return value.bytes();
     }
@@ -34,19 +36,21 @@ final class Renderer {
     Object selected = parse(spec, value.string());
     if (spec.key() != null) {
       if (!(selected instanceof Map<?, ?> object)) {
-        throw new RenderException(spec, "key " + spec.key() + " needs a secret that is a JSON object");
+        throw new RenderException(
+            spec, "key " + spec.key() + " needs a secret that is a JSON object");
       }
       if (!object.containsKey(spec.key())) {
         throw new RenderException(spec, "the secret has no top-level key " + spec.key());
       }
       selected = object.get(spec.key());
     }
-    String text = switch (spec.format()) {
-      case RAW -> text(selected);
-      case JSON -> Json.write(selected);
-      case ENV -> env(spec, object(spec, selected));
-      case PROPERTIES -> properties(object(spec, selected));
-    };
+    String text =
+        switch (spec.format()) {
+          case RAW -> text(selected);
+          case JSON -> Json.write(selected);
+          case ENV -> env(spec, object(spec, selected));
+          case PROPERTIES -> properties(object(spec, selected));
+        };
     return text.getBytes(StandardCharsets.UTF_8);
   }
 
@@ -54,8 +58,10 @@ final class Renderer {
     try {
       return Json.parse(string);
     } catch (Json.ParseException e) {
-      String needs = spec.key() != null ? "key " + spec.key() : "format " + spec.format().configName();
-      throw new RenderException(spec, needs + " needs a JSON secret, and this one is not JSON (" + e.getMessage() + ")");
+      String needs =
+          spec.key() != null ? "key " + spec.key() : "format " + spec.format().configName();
+      throw new RenderException(
+          spec, needs + " needs a JSON secret, and this one is not JSON (" + e.getMessage() + ")");
     }
   }
 
@@ -63,8 +69,12 @@ final class Renderer {
     if (value instanceof Map<?, ?> object) {
       return object;
     }
-    throw new RenderException(spec, "format " + spec.format().configName() + " needs a JSON object"
-        + (spec.key() != null ? " at key " + spec.key() : ""));
+    throw new RenderException(
+        spec,
+        "format "
+            + spec.format().configName()
+            + " needs a JSON object"
+            + (spec.key() != null ? " at key " + spec.key() : ""));
   }
 
   /** A field's text: strings as they are, null as nothing, anything else as compact JSON. */
@@ -75,7 +85,8 @@ final class Renderer {
     return value instanceof String string ? string : Json.write(value);
   }
 
-  // KEY='value' lines for POSIX sh: inside single quotes nothing is special except the quote itself.
+  // KEY='value' lines for POSIX sh: inside single quotes nothing is special except the quote
+  // itself.
   private static String env(FileSpec spec, Map<?, ?> object) throws RenderException {
     StringBuilder out = new StringBuilder();
     Map<String, String> namesFrom = new HashMap<>();
@@ -84,14 +95,21 @@ final class Renderer {
       String name = envName(key);
       String clash = namesFrom.put(name, key);
       if (clash != null) {
-        throw new RenderException(spec, "keys " + clash + " and " + key + " both become the variable " + name);
+        throw new RenderException(
+            spec, "keys " + clash + " and " + key + " both become the variable " + name);
       }
-      out.append(name).append("='").append(text(field.getValue()).replace("'", "'\\''")).append("'\n");
+      out.append(name)
+          .append("='")
+          .append(text(field.getValue()).replace("'", "'\\''"))
+          .append("'\n");
     }
     return out.toString();
   }
 
-  /** Upper case, every character outside [A-Z0-9_] as '_', and a leading '_' before a digit or for an empty key. */
+  /**
+   * Upper case, every character outside [A-Z0-9_] as '_', and a leading '_' before a digit or for
+   * an empty key.
+   */
   static String envName(String key) {
     String upper = key.toUpperCase(Locale.ROOT);
     StringBuilder name = new StringBuilder(upper.length() + 1);
@@ -106,8 +124,10 @@ final class Renderer {
     return name.toString();
   }
 
-  // The escaping of Properties.store(OutputStream) (java.util.Properties#saveConvert), without its date
-  // comment so that equal secrets give equal files; ASCII only, so load(InputStream) and load(Reader) agree.
+  // The escaping of Properties.store(OutputStream) (java.util.Properties#saveConvert), without its
+  // date
+  // comment so that equal secrets give equal files; ASCII only, so load(InputStream) and
+  // load(Reader) agree.
   private static String properties(Map<?, ?> object) {
     StringBuilder out = new StringBuilder();
     for (Map.Entry<?, ?> field : object.entrySet()) {

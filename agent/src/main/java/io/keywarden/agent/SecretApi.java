@@ -26,12 +26,14 @@ import javax.net.ssl.TrustManagerFactory;
 /**
  * Client of the secret-value API ({@code GET /v1/namespaces/{ns}/managedsecrets/{name}/value}). The
  * ServiceAccount token file is read for every request, because kubelet rotates projected tokens in
- * place. Nothing here logs; exception messages carry status and the server's message, never a token or value.
+ * place. Nothing here logs; exception messages carry status and the server's message, never a token
+ * or value.
  *
- * <p>Built on {@link HttpURLConnection} (java.base), not {@code java.net.http.HttpClient}: for a few
- * blocking HTTP/1.1 requests the JDK's older client loads about 470 fewer classes and starts no selector
- * or executor threads, which is about 4 MB less resident memory (docs/benchmarks.md). It keeps idle
- * connections alive between requests, and verifies the server's host name against its certificate.
+ * <p>Built on {@link HttpURLConnection} (java.base), not {@code java.net.http.HttpClient}: for a
+ * few blocking HTTP/1.1 requests the JDK's older client loads about 470 fewer classes and starts no
+ * selector or executor threads, which is about 4 MB less resident memory (docs/benchmarks.md). It
+ * keeps idle connections alive between requests, and verifies the server's host name against its
+ * certificate.
  */
 final class SecretApi implements AutoCloseable {
 
@@ -52,7 +54,10 @@ final class SecretApi implements AutoCloseable {
   private volatile boolean closed;
 
   SecretApi(AgentConfig config, String version) {
-    this.sslSocketFactory = config.caCertificates().isEmpty() ? null : trusting(config.caCertificates()).getSocketFactory();
+    this.sslSocketFactory =
+        config.caCertificates().isEmpty()
+            ? null
+            : trusting(config.caCertificates()).getSocketFactory();
     this.apiUrl = config.apiUrl();
     this.namespace = config.namespace();
     this.tokenFile = config.tokenFile();
@@ -73,7 +78,8 @@ final class SecretApi implements AutoCloseable {
    *
    * @return the new value, or null when the server's wait ended without a change (304)
    */
-  SecretValue waitForChange(SecretRef ref, String versionId, int timeoutSeconds) throws IOException, InterruptedException {
+  SecretValue waitForChange(SecretRef ref, String versionId, int timeoutSeconds)
+      throws IOException, InterruptedException {
     String query = "&waitForChange=" + urlEncode(versionId) + "&timeoutSeconds=" + timeoutSeconds;
     return send(ref, query, Duration.ofSeconds(timeoutSeconds).plus(LONG_POLL_GRACE));
   }
@@ -85,13 +91,22 @@ final class SecretApi implements AutoCloseable {
     inFlight.forEach(HttpURLConnection::disconnect);
   }
 
-  private SecretValue send(SecretRef ref, String extraQuery, Duration timeout) throws IOException, InterruptedException {
+  private SecretValue send(SecretRef ref, String extraQuery, Duration timeout)
+      throws IOException, InterruptedException {
     if (closed || Thread.currentThread().isInterrupted()) {
       throw new InterruptedException("the agent is stopping");
     }
     // Names and stages are validated as URL-safe in AgentConfig.
-    URI uri = URI.create(apiUrl + "/v1/namespaces/" + namespace + "/managedsecrets/" + ref.secret()
-        + "/value?versionStage=" + ref.stage() + extraQuery);
+    URI uri =
+        URI.create(
+            apiUrl
+                + "/v1/namespaces/"
+                + namespace
+                + "/managedsecrets/"
+                + ref.secret()
+                + "/value?versionStage="
+                + ref.stage()
+                + extraQuery);
     String authorization = "Bearer " + token();
     // No proxy from system properties: the token must go to the configured address only.
     HttpURLConnection connection = (HttpURLConnection) uri.toURL().openConnection(Proxy.NO_PROXY);
@@ -120,9 +135,13 @@ final class SecretApi implements AutoCloseable {
       if (status == 304) {
         return null;
       }
-      throw new ApiException(status, status + " " + errorMessage(body), retryAfter(connection.getHeaderField("Retry-After")));
+      throw new ApiException(
+          status,
+          status + " " + errorMessage(body),
+          retryAfter(connection.getHeaderField("Retry-After")));
     } catch (IOException | RuntimeException e) {
-      // disconnect() from close() can also surface as a RuntimeException from inside the JDK's client.
+      // disconnect() from close() can also surface as a RuntimeException from inside the JDK's
+      // client.
       if (closed) {
         throw new InterruptedException("the agent is stopping");
       }
@@ -146,7 +165,8 @@ final class SecretApi implements AutoCloseable {
     try {
       token = Files.readString(tokenFile, StandardCharsets.US_ASCII).strip();
     } catch (IOException e) {
-      throw new IOException("cannot read the token file " + tokenFile + ": " + e.getClass().getSimpleName());
+      throw new IOException(
+          "cannot read the token file " + tokenFile + ": " + e.getClass().getSimpleName());
     }
     if (token.isEmpty()) {
       throw new IOException("the token file " + tokenFile + " is empty");
@@ -184,7 +204,9 @@ final class SecretApi implements AutoCloseable {
     }
     try {
       long seconds = Long.parseLong(value.strip());
-      return seconds < 0 ? null : Duration.ofSeconds(Math.min(seconds, MAX_RETRY_AFTER.toSeconds()));
+      return seconds < 0
+          ? null
+          : Duration.ofSeconds(Math.min(seconds, MAX_RETRY_AFTER.toSeconds()));
     } catch (NumberFormatException e) {
       return null;
     }
@@ -201,7 +223,8 @@ final class SecretApi implements AutoCloseable {
       for (int i = 0; i < certificates.size(); i++) {
         trustStore.setCertificateEntry("keywarden-ca-" + i, certificates.get(i));
       }
-      TrustManagerFactory factory = TrustManagerFactory.getInstance(TrustManagerFactory.getDefaultAlgorithm());
+      TrustManagerFactory factory =
+          TrustManagerFactory.getInstance(TrustManagerFactory.getDefaultAlgorithm());
       factory.init(trustStore);
       SSLContext context = SSLContext.getInstance("TLS");
       context.init(null, factory.getTrustManagers(), null);

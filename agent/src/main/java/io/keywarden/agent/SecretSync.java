@@ -9,9 +9,10 @@ import java.util.LinkedHashMap;
 import java.util.Map;
 
 /**
- * The latest value of every secret, and the files made from them: each new value re-renders all files
- * and writes them with one {@link AtomicWriter#write}, so the app sees one consistent change. Nothing is
- * written until every secret has a value, and a value that does not render leaves the files as they were.
+ * The latest value of every secret, and the files made from them: each new value re-renders all
+ * files and writes them with one {@link AtomicWriter#write}, so the app sees one consistent change.
+ * Nothing is written until every secret has a value, and a value that does not render leaves the
+ * files as they were.
  */
 final class SecretSync {
 
@@ -23,10 +24,16 @@ final class SecretSync {
   private final Map<SecretRef, SecretValue> latest = new HashMap<>();
   private boolean written;
 
-  /** The sync for {@code config}: its output directory, its on-change hook with this process's /proc view. */
+  /**
+   * The sync for {@code config}: its output directory, its on-change hook with this process's /proc
+   * view.
+   */
   static SecretSync create(AgentConfig config, Log log) {
-    return new SecretSync(config, new AtomicWriter(config.outputDir()),
-        new ChangeHook(config.onChange(), Path.of("/proc"), ProcessHandle.current().pid(), log), log);
+    return new SecretSync(
+        config,
+        new AtomicWriter(config.outputDir()),
+        new ChangeHook(config.onChange(), Path.of("/proc"), ProcessHandle.current().pid(), log),
+        log);
   }
 
   SecretSync(AgentConfig config, AtomicWriter writer, ChangeHook hook, Log log) {
@@ -38,12 +45,14 @@ final class SecretSync {
   }
 
   /**
-   * Takes a new value of {@code ref} and rewrites the files; runs the on-change hook when a write after the
-   * first one changed them.
+   * Takes a new value of {@code ref} and rewrites the files; runs the on-change hook when a write
+   * after the first one changed them.
    *
    * @return whether the files changed
-   * @throws IOException when the write failed (the previous files stay; retrying the same value is safe)
-   * @throws Renderer.RenderException when a file cannot be made from the values (the previous files stay)
+   * @throws IOException when the write failed (the previous files stay; retrying the same value is
+   *     safe)
+   * @throws Renderer.RenderException when a file cannot be made from the values (the previous files
+   *     stay)
    */
   boolean offer(SecretRef ref, SecretValue value) throws IOException, Renderer.RenderException {
     boolean changed;
@@ -63,9 +72,21 @@ final class SecretSync {
       if (first) {
         log.info("wrote " + files.size() + " files to " + config.outputDir() + sinceStart());
       } else if (changed) {
-        log.info("secret " + ref + " changed to version " + value.versionId() + "; rewrote " + files.size() + " files");
+        log.info(
+            "secret "
+                + ref
+                + " changed to version "
+                + value.versionId()
+                + "; rewrote "
+                + files.size()
+                + " files");
       } else {
-        log.info("secret " + ref + " is now version " + value.versionId() + " with the same content; files unchanged");
+        log.info(
+            "secret "
+                + ref
+                + " is now version "
+                + value.versionId()
+                + " with the same content; files unchanged");
       }
     }
     if (changed && !first) {

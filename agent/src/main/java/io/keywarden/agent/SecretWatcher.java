@@ -6,14 +6,15 @@ import java.io.IOException;
 import java.util.Random;
 
 /**
- * The loop of one secret, on its own thread: fetch it, hand it to {@link SecretSync}, then follow it as
- * {@code KEYWARDEN_REFRESH} says: long-poll ({@code watch}), fetch every interval, or stop ({@code none}).
- * Errors back off with full jitter and honour {@code Retry-After}; the files on disk are never touched by
- * an error.
+ * The loop of one secret, on its own thread: fetch it, hand it to {@link SecretSync}, then follow
+ * it as {@code KEYWARDEN_REFRESH} says: long-poll ({@code watch}), fetch every interval, or stop
+ * ({@code none}). Errors back off with full jitter and honour {@code Retry-After}; the files on
+ * disk are never touched by an error.
  */
 final class SecretWatcher implements Runnable {
 
-  // A server that answers a long-poll at once with the version we already have must not make us spin.
+  // A server that answers a long-poll at once with the version we already have must not make us
+  // spin.
   private static final long SAME_VERSION_PAUSE_MILLIS = 1000;
 
   private final SecretRef ref;
@@ -24,7 +25,8 @@ final class SecretWatcher implements Runnable {
   private final Log log;
   private final Backoff backoff;
 
-  SecretWatcher(SecretRef ref, AgentConfig config, SecretApi api, SecretSync sync, Log log, Random random) {
+  SecretWatcher(
+      SecretRef ref, AgentConfig config, SecretApi api, SecretSync sync, Log log, Random random) {
     this.ref = ref;
     this.refresh = config.refresh();
     this.watchTimeoutSeconds = config.watchTimeoutSeconds();
@@ -63,9 +65,10 @@ final class SecretWatcher implements Runnable {
           delayMillis = refresh.mode() == Refresh.Mode.INTERVAL ? refresh.interval().toMillis() : 0;
           continue;
         }
-        SecretValue next = current == null || refresh.mode() == Refresh.Mode.INTERVAL
-            ? api.fetch(ref)
-            : api.waitForChange(ref, current.versionId(), watchTimeoutSeconds);
+        SecretValue next =
+            current == null || refresh.mode() == Refresh.Mode.INTERVAL
+                ? api.fetch(ref)
+                : api.waitForChange(ref, current.versionId(), watchTimeoutSeconds);
         backoff.reset();
         if (next != null && (current == null || !next.versionId().equals(current.versionId()))) {
           current = next;
@@ -76,9 +79,18 @@ final class SecretWatcher implements Runnable {
           delayMillis = SAME_VERSION_PAUSE_MILLIS;
         }
       } catch (IOException e) {
-        long wait = backoff.next(e instanceof ApiException apiError ? apiError.retryAfter() : null).toMillis();
-        log.warn((pending != null ? "writing files for secret " : "fetching secret ") + ref + " failed: " + describe(e)
-            + "; files kept, retrying in " + wait + " ms");
+        long wait =
+            backoff
+                .next(e instanceof ApiException apiError ? apiError.retryAfter() : null)
+                .toMillis();
+        log.warn(
+            (pending != null ? "writing files for secret " : "fetching secret ")
+                + ref
+                + " failed: "
+                + describe(e)
+                + "; files kept, retrying in "
+                + wait
+                + " ms");
         delayMillis = Math.max(wait, 1);
       }
     }
@@ -96,6 +108,8 @@ final class SecretWatcher implements Runnable {
   static String describe(IOException e) {
     String message = e.getMessage();
     // The JDK's connection errors often carry no message; the class name says enough.
-    return message == null || message.isBlank() ? e.getClass().getSimpleName() : e.getClass().getSimpleName() + ": " + message;
+    return message == null || message.isBlank()
+        ? e.getClass().getSimpleName()
+        : e.getClass().getSimpleName() + ": " + message;
   }
 }

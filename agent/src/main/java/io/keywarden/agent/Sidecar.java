@@ -7,8 +7,9 @@ import java.util.Random;
 import java.util.concurrent.CountDownLatch;
 
 /**
- * The long-running agent: one {@link SecretWatcher} thread per distinct secret (Java 17 has no virtual
- * threads; a handful of platform threads with small stacks is cheap). Runs until {@link #close()}.
+ * The long-running agent: one {@link SecretWatcher} thread per distinct secret (Java 17 has no
+ * virtual threads; a handful of platform threads with small stacks is cheap). Runs until {@link
+ * #close()}.
  */
 final class Sidecar implements AutoCloseable {
 
@@ -24,7 +25,8 @@ final class Sidecar implements AutoCloseable {
     Sidecar sidecar = new Sidecar(api);
     Random random = new Random();
     for (SecretRef ref : config.secretRefs()) {
-      Thread thread = new Thread(new SecretWatcher(ref, config, api, sync, log, random), "watch-" + ref);
+      Thread thread =
+          new Thread(new SecretWatcher(ref, config, api, sync, log, random), "watch-" + ref);
       thread.setDaemon(true);
       sidecar.threads.add(thread);
     }
@@ -34,7 +36,10 @@ final class Sidecar implements AutoCloseable {
     return sidecar;
   }
 
-  /** Blocks until {@link #close()}; with refresh {@code none} the sidecar idles here after the first write. */
+  /**
+   * Blocks until {@link #close()}; with refresh {@code none} the sidecar idles here after the first
+   * write.
+   */
   void await() throws InterruptedException {
     closed.await();
   }
@@ -44,7 +49,8 @@ final class Sidecar implements AutoCloseable {
     for (Thread thread : threads) {
       thread.interrupt();
     }
-    // A thread blocked reading a long-poll answer does not see the interrupt; closing its connection ends the read.
+    // A thread blocked reading a long-poll answer does not see the interrupt; closing its
+    // connection ends the read.
     api.close();
     for (Thread thread : threads) {
       thread.join(5000);

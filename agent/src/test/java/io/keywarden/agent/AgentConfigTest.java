@@ -22,8 +22,7 @@ import org.junit.jupiter.params.provider.MethodSource;
 
 class AgentConfigTest {
 
-  @TempDir
-  Path dir;
+  @TempDir Path dir;
 
   private Map<String, String> env() {
     Map<String, String> env = new HashMap<>();
@@ -31,7 +30,9 @@ class AgentConfigTest {
     env.put("KEYWARDEN_TOKEN_FILE", "/var/run/secrets/tokens/keywarden");
     env.put("KEYWARDEN_NAMESPACE", "shop");
     env.put("KEYWARDEN_OUTPUT_DIR", dir.toString());
-    env.put("KEYWARDEN_FILES", "[{\"file\":\"db\",\"secret\":\"db-password\",\"key\":null,\"format\":\"raw\",\"stage\":\"CURRENT\"}]");
+    env.put(
+        "KEYWARDEN_FILES",
+        "[{\"file\":\"db\",\"secret\":\"db-password\",\"key\":null,\"format\":\"raw\",\"stage\":\"CURRENT\"}]");
     return env;
   }
 
@@ -39,11 +40,14 @@ class AgentConfigTest {
   void minimalEnvironmentGetsTheDocumentedDefaults() throws Exception {
     AgentConfig config = AgentConfig.fromEnv(env());
 
-    assertThat(config.apiUrl()).isEqualTo(URI.create("https://keywarden.keywarden-system.svc:8443"));
+    assertThat(config.apiUrl())
+        .isEqualTo(URI.create("https://keywarden.keywarden-system.svc:8443"));
     assertThat(config.caCertificates()).isEmpty();
     assertThat(config.tokenFile()).isEqualTo(Path.of("/var/run/secrets/tokens/keywarden"));
     assertThat(config.namespace()).isEqualTo("shop");
-    assertThat(config.files()).containsExactly(new FileSpec("db", new SecretRef("db-password", "CURRENT"), null, Format.RAW));
+    assertThat(config.files())
+        .containsExactly(
+            new FileSpec("db", new SecretRef("db-password", "CURRENT"), null, Format.RAW));
     assertThat(config.fileMode()).isEqualTo(0644);
     assertThat(config.refresh().mode()).isEqualTo(Refresh.Mode.WATCH);
     assertThat(config.onChange()).isEqualTo(OnChange.NOTHING);
@@ -54,9 +58,11 @@ class AgentConfigTest {
   @Test
   void everyVariableSet() throws Exception {
     Map<String, String> env = env();
-    env.put("KEYWARDEN_FILES", "[{\"file\":\"db.env\",\"secret\":\"db\",\"format\":\"env\"},"
-        + "{\"file\":\"password\",\"secret\":\"db\",\"key\":\"password\",\"stage\":\"PREVIOUS\"},"
-        + "{\"file\":\"app.properties\",\"secret\":\"app.config\",\"format\":\"properties\"}]");
+    env.put(
+        "KEYWARDEN_FILES",
+        "[{\"file\":\"db.env\",\"secret\":\"db\",\"format\":\"env\"},"
+            + "{\"file\":\"password\",\"secret\":\"db\",\"key\":\"password\",\"stage\":\"PREVIOUS\"},"
+            + "{\"file\":\"app.properties\",\"secret\":\"app.config\",\"format\":\"properties\"}]");
     env.put("KEYWARDEN_FILE_MODE", "0440");
     env.put("KEYWARDEN_REFRESH", "1h30m");
     env.put("KEYWARDEN_ON_CHANGE", "signal:SIGHUP");
@@ -65,12 +71,20 @@ class AgentConfigTest {
 
     AgentConfig config = AgentConfig.fromEnv(env);
 
-    assertThat(config.files()).extracting(FileSpec::file).containsExactly("db.env", "password", "app.properties");
-    assertThat(config.files().get(1)).isEqualTo(new FileSpec("password", new SecretRef("db", "PREVIOUS"), "password", Format.RAW));
-    assertThat(config.secretRefs()).containsExactly(
-        new SecretRef("db", "CURRENT"), new SecretRef("db", "PREVIOUS"), new SecretRef("app.config", "CURRENT"));
+    assertThat(config.files())
+        .extracting(FileSpec::file)
+        .containsExactly("db.env", "password", "app.properties");
+    assertThat(config.files().get(1))
+        .isEqualTo(
+            new FileSpec("password", new SecretRef("db", "PREVIOUS"), "password", Format.RAW));
+    assertThat(config.secretRefs())
+        .containsExactly(
+            new SecretRef("db", "CURRENT"),
+            new SecretRef("db", "PREVIOUS"),
+            new SecretRef("app.config", "CURRENT"));
     assertThat(config.fileMode()).isEqualTo(0440);
-    assertThat(config.refresh()).isEqualTo(new Refresh(Refresh.Mode.INTERVAL, Duration.ofMinutes(90)));
+    assertThat(config.refresh())
+        .isEqualTo(new Refresh(Refresh.Mode.INTERVAL, Duration.ofMinutes(90)));
     assertThat(config.onChange()).isEqualTo(new OnChange(OnChange.Kind.SIGNAL, "HUP", null));
     assertThat(config.oneShot()).isTrue();
     assertThat(config.watchTimeoutSeconds()).isEqualTo(300);
@@ -99,11 +113,12 @@ class AgentConfigTest {
 
     AgentConfig config = AgentConfig.fromEnv(env);
 
-    Object actual = switch (variable) {
-      case "KEYWARDEN_REFRESH" -> config.refresh();
-      case "KEYWARDEN_ON_CHANGE" -> config.onChange();
-      default -> config.fileMode();
-    };
+    Object actual =
+        switch (variable) {
+          case "KEYWARDEN_REFRESH" -> config.refresh();
+          case "KEYWARDEN_ON_CHANGE" -> config.onChange();
+          default -> config.fileMode();
+        };
     assertThat(actual).hasToString(expected);
   }
 
@@ -127,65 +142,138 @@ class AgentConfigTest {
 
   static Stream<Arguments> invalidValues() {
     return Stream.of(
-        // variable to set (null value = remove it), value, the name the message must start with, a hint it contains
+        // variable to set (null value = remove it), value, the name the message must start with, a
+        // hint it contains
         Arguments.of("KEYWARDEN_API_URL", null, "KEYWARDEN_API_URL", "is required"),
         Arguments.of("KEYWARDEN_API_URL", "  ", "KEYWARDEN_API_URL", "is required"),
-        Arguments.of("KEYWARDEN_API_URL", "http://keywarden:8080", "KEYWARDEN_API_URL", "KEYWARDEN_ALLOW_INSECURE_HTTP"),
+        Arguments.of(
+            "KEYWARDEN_API_URL",
+            "http://keywarden:8080",
+            "KEYWARDEN_API_URL",
+            "KEYWARDEN_ALLOW_INSECURE_HTTP"),
         Arguments.of("KEYWARDEN_API_URL", "ftp://keywarden", "KEYWARDEN_API_URL", "https://"),
         Arguments.of("KEYWARDEN_API_URL", "https://", "KEYWARDEN_API_URL", "not a URL"),
         Arguments.of("KEYWARDEN_API_URL", "https:///v1", "KEYWARDEN_API_URL", "no host"),
-        Arguments.of("KEYWARDEN_API_URL", "https://keywarden?x=1", "KEYWARDEN_API_URL", "without user info, query"),
-        Arguments.of("KEYWARDEN_API_URL", "https://user:pw@keywarden", "KEYWARDEN_API_URL", "without user info, query"),
-        Arguments.of("KEYWARDEN_API_CA", "-----BEGIN CERTIFICATE-----\nAAAA\n-----END CERTIFICATE-----\n",
-            "KEYWARDEN_API_CA", "certificates"),
-        Arguments.of("KEYWARDEN_API_CA_FILE", "/nonexistent/ca.crt", "KEYWARDEN_API_CA_FILE", "cannot read"),
+        Arguments.of(
+            "KEYWARDEN_API_URL",
+            "https://keywarden?x=1",
+            "KEYWARDEN_API_URL",
+            "without user info, query"),
+        Arguments.of(
+            "KEYWARDEN_API_URL",
+            "https://user:pw@keywarden",
+            "KEYWARDEN_API_URL",
+            "without user info, query"),
+        Arguments.of(
+            "KEYWARDEN_API_CA",
+            "-----BEGIN CERTIFICATE-----\nAAAA\n-----END CERTIFICATE-----\n",
+            "KEYWARDEN_API_CA",
+            "certificates"),
+        Arguments.of(
+            "KEYWARDEN_API_CA_FILE", "/nonexistent/ca.crt", "KEYWARDEN_API_CA_FILE", "cannot read"),
         Arguments.of("KEYWARDEN_TOKEN_FILE", null, "KEYWARDEN_TOKEN_FILE", "is required"),
         Arguments.of("KEYWARDEN_NAMESPACE", null, "KEYWARDEN_NAMESPACE", "is required"),
         Arguments.of("KEYWARDEN_NAMESPACE", "Shop", "KEYWARDEN_NAMESPACE", "namespace name"),
-        Arguments.of("KEYWARDEN_OUTPUT_DIR", "/nonexistent/keywarden", "KEYWARDEN_OUTPUT_DIR", "not a directory"),
+        Arguments.of(
+            "KEYWARDEN_OUTPUT_DIR",
+            "/nonexistent/keywarden",
+            "KEYWARDEN_OUTPUT_DIR",
+            "not a directory"),
         Arguments.of("KEYWARDEN_FILES", null, "KEYWARDEN_FILES", "is required"),
         Arguments.of("KEYWARDEN_FILES", "db=db-password", "KEYWARDEN_FILES", "not JSON"),
         Arguments.of("KEYWARDEN_FILES", "[]", "KEYWARDEN_FILES", "non-empty JSON array"),
-        Arguments.of("KEYWARDEN_FILES", "{\"file\":\"db\"}", "KEYWARDEN_FILES", "non-empty JSON array"),
+        Arguments.of(
+            "KEYWARDEN_FILES", "{\"file\":\"db\"}", "KEYWARDEN_FILES", "non-empty JSON array"),
         Arguments.of("KEYWARDEN_FILES", "[\"db\"]", "KEYWARDEN_FILES[0]", "must be an object"),
-        Arguments.of("KEYWARDEN_FILES", "[{\"secret\":\"db\"}]", "KEYWARDEN_FILES[0].file", "is required"),
-        Arguments.of("KEYWARDEN_FILES", "[{\"file\":\"db\"}]", "KEYWARDEN_FILES[0].secret", "is required"),
-        Arguments.of("KEYWARDEN_FILES", "[{\"file\":\"../etc/passwd\",\"secret\":\"db\"}]", "KEYWARDEN_FILES[0].file",
+        Arguments.of(
+            "KEYWARDEN_FILES", "[{\"secret\":\"db\"}]", "KEYWARDEN_FILES[0].file", "is required"),
+        Arguments.of(
+            "KEYWARDEN_FILES", "[{\"file\":\"db\"}]", "KEYWARDEN_FILES[0].secret", "is required"),
+        Arguments.of(
+            "KEYWARDEN_FILES",
+            "[{\"file\":\"../etc/passwd\",\"secret\":\"db\"}]",
+            "KEYWARDEN_FILES[0].file",
             "plain name"),
-        Arguments.of("KEYWARDEN_FILES", "[{\"file\":\"..data\",\"secret\":\"db\"}]", "KEYWARDEN_FILES[0].file", "plain name"),
-        Arguments.of("KEYWARDEN_FILES", "[{\"file\":\"a\",\"secret\":\"db\"},{\"file\":\"a\",\"secret\":\"x\"}]",
-            "KEYWARDEN_FILES[1].file", "listed twice"),
-        Arguments.of("KEYWARDEN_FILES", "[{\"file\":\"a\",\"secret\":\"DB/../x\"}]", "KEYWARDEN_FILES[0].secret",
+        Arguments.of(
+            "KEYWARDEN_FILES",
+            "[{\"file\":\"..data\",\"secret\":\"db\"}]",
+            "KEYWARDEN_FILES[0].file",
+            "plain name"),
+        Arguments.of(
+            "KEYWARDEN_FILES",
+            "[{\"file\":\"a\",\"secret\":\"db\"},{\"file\":\"a\",\"secret\":\"x\"}]",
+            "KEYWARDEN_FILES[1].file",
+            "listed twice"),
+        Arguments.of(
+            "KEYWARDEN_FILES",
+            "[{\"file\":\"a\",\"secret\":\"DB/../x\"}]",
+            "KEYWARDEN_FILES[0].secret",
             "not a ManagedSecret name"),
-        Arguments.of("KEYWARDEN_FILES", "[{\"file\":\"a\",\"secret\":1}]", "KEYWARDEN_FILES[0].secret", "must be a string"),
-        Arguments.of("KEYWARDEN_FILES", "[{\"file\":\"a\",\"secret\":\"db\",\"key\":\"\"}]", "KEYWARDEN_FILES[0].key",
+        Arguments.of(
+            "KEYWARDEN_FILES",
+            "[{\"file\":\"a\",\"secret\":1}]",
+            "KEYWARDEN_FILES[0].secret",
+            "must be a string"),
+        Arguments.of(
+            "KEYWARDEN_FILES",
+            "[{\"file\":\"a\",\"secret\":\"db\",\"key\":\"\"}]",
+            "KEYWARDEN_FILES[0].key",
             "must not be empty"),
-        Arguments.of("KEYWARDEN_FILES", "[{\"file\":\"a\",\"secret\":\"db\",\"format\":\"yaml\"}]",
-            "KEYWARDEN_FILES[0].format", "raw, json, env, properties"),
-        Arguments.of("KEYWARDEN_FILES", "[{\"file\":\"a\",\"secret\":\"db\",\"stage\":\"CURRENT&x=1\"}]",
-            "KEYWARDEN_FILES[0].stage", "staging label"),
-        Arguments.of("KEYWARDEN_FILES", "[{\"file\":\"a\",\"secret\":\"db\",\"mode\":\"0400\"}]", "KEYWARDEN_FILES[0].mode",
+        Arguments.of(
+            "KEYWARDEN_FILES",
+            "[{\"file\":\"a\",\"secret\":\"db\",\"format\":\"yaml\"}]",
+            "KEYWARDEN_FILES[0].format",
+            "raw, json, env, properties"),
+        Arguments.of(
+            "KEYWARDEN_FILES",
+            "[{\"file\":\"a\",\"secret\":\"db\",\"stage\":\"CURRENT&x=1\"}]",
+            "KEYWARDEN_FILES[0].stage",
+            "staging label"),
+        Arguments.of(
+            "KEYWARDEN_FILES",
+            "[{\"file\":\"a\",\"secret\":\"db\",\"mode\":\"0400\"}]",
+            "KEYWARDEN_FILES[0].mode",
             "unknown field"),
         Arguments.of("KEYWARDEN_FILE_MODE", "644x", "KEYWARDEN_FILE_MODE", "octal"),
         Arguments.of("KEYWARDEN_FILE_MODE", "0844", "KEYWARDEN_FILE_MODE", "octal"),
         Arguments.of("KEYWARDEN_FILE_MODE", "04755", "KEYWARDEN_FILE_MODE", "octal"),
         Arguments.of("KEYWARDEN_FILE_MODE", "0044", "KEYWARDEN_FILE_MODE", "owner read"),
-        Arguments.of("KEYWARDEN_REFRESH", "always", "KEYWARDEN_REFRESH", "watch, none or an interval"),
+        Arguments.of(
+            "KEYWARDEN_REFRESH", "always", "KEYWARDEN_REFRESH", "watch, none or an interval"),
         Arguments.of("KEYWARDEN_REFRESH", "30", "KEYWARDEN_REFRESH", "watch, none or an interval"),
-        Arguments.of("KEYWARDEN_REFRESH", "5m junk", "KEYWARDEN_REFRESH", "watch, none or an interval"),
+        Arguments.of(
+            "KEYWARDEN_REFRESH", "5m junk", "KEYWARDEN_REFRESH", "watch, none or an interval"),
         Arguments.of("KEYWARDEN_REFRESH", "0s", "KEYWARDEN_REFRESH", "at least 1s"),
-        Arguments.of("KEYWARDEN_ON_CHANGE", "signal:SIGKILL", "KEYWARDEN_ON_CHANGE", "unsupported signal SIGKILL"),
+        Arguments.of(
+            "KEYWARDEN_ON_CHANGE",
+            "signal:SIGKILL",
+            "KEYWARDEN_ON_CHANGE",
+            "unsupported signal SIGKILL"),
         Arguments.of("KEYWARDEN_ON_CHANGE", "exec:", "KEYWARDEN_ON_CHANGE", "needs a command"),
-        Arguments.of("KEYWARDEN_ON_CHANGE", "reload", "KEYWARDEN_ON_CHANGE", "signal:<SIGNAL>, exec:<command>"),
+        Arguments.of(
+            "KEYWARDEN_ON_CHANGE",
+            "reload",
+            "KEYWARDEN_ON_CHANGE",
+            "signal:<SIGNAL>, exec:<command>"),
         Arguments.of("KEYWARDEN_ONE_SHOT", "yes", "KEYWARDEN_ONE_SHOT", "true or false"),
-        Arguments.of("KEYWARDEN_ALLOW_INSECURE_HTTP", "1", "KEYWARDEN_ALLOW_INSECURE_HTTP", "true or false"),
-        Arguments.of("KEYWARDEN_WATCH_TIMEOUT_SECONDS", "301", "KEYWARDEN_WATCH_TIMEOUT_SECONDS", "from 1 to 300"),
-        Arguments.of("KEYWARDEN_WATCH_TIMEOUT_SECONDS", "1m", "KEYWARDEN_WATCH_TIMEOUT_SECONDS", "from 1 to 300"));
+        Arguments.of(
+            "KEYWARDEN_ALLOW_INSECURE_HTTP", "1", "KEYWARDEN_ALLOW_INSECURE_HTTP", "true or false"),
+        Arguments.of(
+            "KEYWARDEN_WATCH_TIMEOUT_SECONDS",
+            "301",
+            "KEYWARDEN_WATCH_TIMEOUT_SECONDS",
+            "from 1 to 300"),
+        Arguments.of(
+            "KEYWARDEN_WATCH_TIMEOUT_SECONDS",
+            "1m",
+            "KEYWARDEN_WATCH_TIMEOUT_SECONDS",
+            "from 1 to 300"));
   }
 
   @ParameterizedTest(name = "{0}={1}")
   @MethodSource("invalidValues")
-  void refusesInvalidValuesNamingTheVariable(String variable, String value, String named, String hint) {
+  void refusesInvalidValuesNamingTheVariable(
+      String variable, String value, String named, String hint) {
     Map<String, String> env = env();
     if (value == null) {
       env.remove(variable);
@@ -205,6 +293,7 @@ class AgentConfigTest {
     env.put("KEYWARDEN_API_CA", TestTls.get().caPem());
     env.put("KEYWARDEN_API_CA_FILE", "/etc/ca.crt");
 
-    assertThatThrownBy(() -> AgentConfig.fromEnv(env)).hasMessageStartingWith("KEYWARDEN_API_CA_FILE: set either");
+    assertThatThrownBy(() -> AgentConfig.fromEnv(env))
+        .hasMessageStartingWith("KEYWARDEN_API_CA_FILE: set either");
   }
 }

@@ -15,12 +15,13 @@ import java.util.concurrent.locks.LockSupport;
 import java.util.stream.Stream;
 
 /**
- * Measures the agent as a pod would run it: the real jar started through {@code agent/bin/keywarden-agent}
- * (the documented JVM flags) against {@link FakeSecretApi}, over HTTPS with a private CA as in a cluster, and
- * over plain HTTP for comparison. Reports (a) process start to the first file readable, (b) steady-state RSS
- * ({@code VmRSS} of the JVM) and (c) the latency from a new version on the server to the new content readable
- * in the file, p50/p99 over a series of changes. Build first ({@code ./mvnw -B -o -q install -pl agent}), then
- * from the repository root:
+ * Measures the agent as a pod would run it: the real jar started through {@code
+ * agent/bin/keywarden-agent} (the documented JVM flags) against {@link FakeSecretApi}, over HTTPS
+ * with a private CA as in a cluster, and over plain HTTP for comparison. Reports (a) process start
+ * to the first file readable, (b) steady-state RSS ({@code VmRSS} of the JVM) and (c) the latency
+ * from a new version on the server to the new content readable in the file, p50/p99 over a series
+ * of changes. Build first ({@code ./mvnw -B -o -q install -pl agent}), then from the repository
+ * root:
  *
  * <pre>
  * agent/bin/keywarden-agent --create-cds-archive
@@ -30,14 +31,17 @@ import java.util.stream.Stream;
 public final class AgentFootprint {
 
   private static final Path LAUNCHER = Path.of("agent", "bin", "keywarden-agent");
-  private static final String FILES = "[{\"file\":\"password\",\"secret\":\"db\",\"key\":\"password\"},"
-      + "{\"file\":\"db.env\",\"secret\":\"db\",\"format\":\"env\"},{\"file\":\"api.key\",\"secret\":\"api-key\"}]";
+  private static final String FILES =
+      "[{\"file\":\"password\",\"secret\":\"db\",\"key\":\"password\"},"
+          + "{\"file\":\"db.env\",\"secret\":\"db\",\"format\":\"env\"},{\"file\":\"api.key\",\"secret\":\"api-key\"}]";
 
   private AgentFootprint() {}
 
   public static void main(String[] args) throws Exception {
     if (args.length > 0 && args[0].equals("rss")) {
-      rss(args.length > 1 ? Integer.parseInt(args[1]) : 20, args.length > 2 ? Integer.parseInt(args[2]) : 10);
+      rss(
+          args.length > 1 ? Integer.parseInt(args[1]) : 20,
+          args.length > 2 ? Integer.parseInt(args[2]) : 10);
       return;
     }
     int runs = args.length > 0 ? Integer.parseInt(args[0]) : 10;
@@ -46,15 +50,19 @@ public final class AgentFootprint {
       throw new IllegalStateException("run from the repository root: " + LAUNCHER + " not found");
     }
     TestTls tls = TestTls.get();
-    System.out.printf("keywarden-agent footprint: %s, %d cores, java %s%n%n", LAUNCHER,
-        Runtime.getRuntime().availableProcessors(), System.getProperty("java.version"));
+    System.out.printf(
+        "keywarden-agent footprint: %s, %d cores, java %s%n%n",
+        LAUNCHER, Runtime.getRuntime().availableProcessors(), System.getProperty("java.version"));
 
-    System.out.printf("(a) process start to first file readable, %d runs each (after 1 warm-up run)%n", runs);
-    System.out.println("| transport | AppCDS archive | min ms | median ms | max ms | of which after main(), median ms |");
+    System.out.printf(
+        "(a) process start to first file readable, %d runs each (after 1 warm-up run)%n", runs);
+    System.out.println(
+        "| transport | AppCDS archive | min ms | median ms | max ms | of which after main(), median ms |");
     System.out.println("|---|---|---|---|---|---|");
     for (boolean https : new boolean[] {true, false}) {
       for (boolean cds : new boolean[] {true, false}) {
-        try (FakeSecretApi server = https ? FakeSecretApi.startHttps(tls.serverContext()) : FakeSecretApi.start()) {
+        try (FakeSecretApi server =
+            https ? FakeSecretApi.startHttps(tls.serverContext()) : FakeSecretApi.start()) {
           seed(server);
           List<Long> external = new ArrayList<>();
           List<Long> internal = new ArrayList<>();
@@ -69,13 +77,21 @@ public final class AgentFootprint {
           }
           Collections.sort(external);
           Collections.sort(internal);
-          System.out.printf("| %s | %s | %d | %d | %d | %d |%n", https ? "HTTPS, private CA" : "HTTP", cds ? "yes" : "no",
-              external.get(0), median(external), external.get(external.size() - 1), median(internal));
+          System.out.printf(
+              "| %s | %s | %d | %d | %d | %d |%n",
+              https ? "HTTPS, private CA" : "HTTP",
+              cds ? "yes" : "no",
+              external.get(0),
+              median(external),
+              external.get(external.size() - 1),
+              median(internal));
         }
       }
     }
 
-    System.out.printf("%n(b) RSS and (c) change-to-file latency over %d changes, HTTPS, AppCDS, refresh watch%n", changes);
+    System.out.printf(
+        "%n(b) RSS and (c) change-to-file latency over %d changes, HTTPS, AppCDS, refresh watch%n",
+        changes);
     try (FakeSecretApi server = FakeSecretApi.startHttps(tls.serverContext())) {
       seed(server);
       try (Agent agent = Agent.start(server, tls.caPem(), true)) {
@@ -93,21 +109,38 @@ public final class AgentFootprint {
         }
         Thread.sleep(5000);
         Collections.sort(latencies);
-        System.out.printf("RSS 1 s after the first write: %s; after %d changes and 5 s idle: VmRSS %s (RssAnon %s, RssFile %s),"
-            + " VmHWM %s, threads %s%n", rssAfterStart, changes, agent.status("VmRSS"), agent.status("RssAnon"),
-            agent.status("RssFile"), agent.status("VmHWM"), agent.status("Threads"));
-        System.out.printf(Locale.ROOT, "change-to-file latency: p50 %.1f ms, p99 %.1f ms, max %.1f ms (n=%d)%n",
-            percentile(latencies, 50), percentile(latencies, 99), latencies.get(latencies.size() - 1), latencies.size());
-        System.out.printf("agent log lines: %d, of which WARN/ERROR: %d%n", agent.log().size(),
-            agent.log().stream().filter(line -> line.contains(" WARN ") || line.contains(" ERROR ")).count());
+        System.out.printf(
+            "RSS 1 s after the first write: %s; after %d changes and 5 s idle: VmRSS %s (RssAnon %s, RssFile %s),"
+                + " VmHWM %s, threads %s%n",
+            rssAfterStart,
+            changes,
+            agent.status("VmRSS"),
+            agent.status("RssAnon"),
+            agent.status("RssFile"),
+            agent.status("VmHWM"),
+            agent.status("Threads"));
+        System.out.printf(
+            Locale.ROOT,
+            "change-to-file latency: p50 %.1f ms, p99 %.1f ms, max %.1f ms (n=%d)%n",
+            percentile(latencies, 50),
+            percentile(latencies, 99),
+            latencies.get(latencies.size() - 1),
+            latencies.size());
+        System.out.printf(
+            "agent log lines: %d, of which WARN/ERROR: %d%n",
+            agent.log().size(),
+            agent.log().stream()
+                .filter(line -> line.contains(" WARN ") || line.contains(" ERROR "))
+                .count());
       }
     }
   }
 
   /**
-   * Only the memory figure, for comparing JVM options: one agent (HTTPS, AppCDS, watch) with the environment's
-   * {@code KEYWARDEN_AGENT_JAVA_OPTS} / {@code JAVA_HOME} / {@code KEYWARDEN_AGENT_CDS}, {@code changes} changes,
-   * then {@code idleSeconds} with the long-polls open; prints /proc status and the resident memory by mapping.
+   * Only the memory figure, for comparing JVM options: one agent (HTTPS, AppCDS, watch) with the
+   * environment's {@code KEYWARDEN_AGENT_JAVA_OPTS} / {@code JAVA_HOME} / {@code
+   * KEYWARDEN_AGENT_CDS}, {@code changes} changes, then {@code idleSeconds} with the long-polls
+   * open; prints /proc status and the resident memory by mapping.
    */
   private static void rss(int changes, int idleSeconds) throws Exception {
     TestTls tls = TestTls.get();
@@ -121,16 +154,36 @@ public final class AgentFootprint {
           agent.awaitContent("password", "pw-" + i);
         }
         Thread.sleep(idleSeconds * 1000L);
-        System.out.printf("java opts: %s; JAVA_HOME %s%n", System.getenv().getOrDefault("KEYWARDEN_AGENT_JAVA_OPTS", ""),
+        System.out.printf(
+            "java opts: %s; JAVA_HOME %s%n",
+            System.getenv().getOrDefault("KEYWARDEN_AGENT_JAVA_OPTS", ""),
             System.getenv().getOrDefault("JAVA_HOME", "(PATH)"));
-        System.out.printf("first file %d ms; after %d changes and %d s idle: VmRSS %s (RssAnon %s, RssFile %s), VmHWM %s,"
-            + " threads %s%n", firstFile, changes, idleSeconds, agent.status("VmRSS"), agent.status("RssAnon"),
-            agent.status("RssFile"), agent.status("VmHWM"), agent.status("Threads"));
-        agent.smapsSummary().forEach((mapping, kb) -> System.out.printf("  %8d kB  %s%n", kb, mapping));
-        if (System.getenv().getOrDefault("KEYWARDEN_AGENT_JAVA_OPTS", "").contains("NativeMemoryTracking")) {
+        System.out.printf(
+            "first file %d ms; after %d changes and %d s idle: VmRSS %s (RssAnon %s, RssFile %s), VmHWM %s,"
+                + " threads %s%n",
+            firstFile,
+            changes,
+            idleSeconds,
+            agent.status("VmRSS"),
+            agent.status("RssAnon"),
+            agent.status("RssFile"),
+            agent.status("VmHWM"),
+            agent.status("Threads"));
+        agent
+            .smapsSummary()
+            .forEach((mapping, kb) -> System.out.printf("  %8d kB  %s%n", kb, mapping));
+        if (System.getenv()
+            .getOrDefault("KEYWARDEN_AGENT_JAVA_OPTS", "")
+            .contains("NativeMemoryTracking")) {
           // The JDK's jcmd attaches to the agent's JVM, whatever runtime that is.
-          new ProcessBuilder(Path.of(System.getProperty("java.home"), "bin", "jcmd").toString(),
-              Long.toString(agent.process.pid()), "VM.native_memory", "summary").inheritIO().start().waitFor();
+          new ProcessBuilder(
+                  Path.of(System.getProperty("java.home"), "bin", "jcmd").toString(),
+                  Long.toString(agent.process.pid()),
+                  "VM.native_memory",
+                  "summary")
+              .inheritIO()
+              .start()
+              .waitFor();
         }
       }
     }
@@ -142,7 +195,9 @@ public final class AgentFootprint {
   }
 
   private static String db(String password) {
-    return "{\"user\":\"app\",\"password\":\"" + password + "\",\"host\":\"db.shop.svc\",\"port\":5432}";
+    return "{\"user\":\"app\",\"password\":\""
+        + password
+        + "\",\"host\":\"db.shop.svc\",\"port\":5432}";
   }
 
   private static long median(List<Long> sorted) {
@@ -175,9 +230,10 @@ public final class AgentFootprint {
       Path dir = Files.createTempDirectory("keywarden-footprint");
       Files.createDirectory(dir.resolve("out"));
       Path token = Files.writeString(dir.resolve("token"), "footprint-token");
-      ProcessBuilder builder = new ProcessBuilder(LAUNCHER.toString())
-          .redirectOutput(dir.resolve("stdout").toFile())
-          .redirectError(dir.resolve("stderr").toFile());
+      ProcessBuilder builder =
+          new ProcessBuilder(LAUNCHER.toString())
+              .redirectOutput(dir.resolve("stdout").toFile())
+              .redirectError(dir.resolve("stderr").toFile());
       Map<String, String> env = builder.environment();
       env.put("KEYWARDEN_API_URL", server.url());
       env.put("KEYWARDEN_ALLOW_INSECURE_HTTP", Boolean.toString(caPem == null));
@@ -213,7 +269,13 @@ public final class AgentFootprint {
           // not there yet
         }
         if (!process.isAlive() || System.nanoTime() > deadline) {
-          throw new IOException("agent did not write " + expected + " to " + file + "; its log:\n" + String.join("\n", log()));
+          throw new IOException(
+              "agent did not write "
+                  + expected
+                  + " to "
+                  + file
+                  + "; its log:\n"
+                  + String.join("\n", log()));
         }
         LockSupport.parkNanos(100_000);
       }
@@ -234,7 +296,8 @@ public final class AgentFootprint {
     }
 
     String status(String field) throws IOException {
-      for (String line : Files.readAllLines(Path.of("/proc", Long.toString(process.pid()), "status"))) {
+      for (String line :
+          Files.readAllLines(Path.of("/proc", Long.toString(process.pid()), "status"))) {
         if (line.startsWith(field + ":")) {
           return line.substring(field.length() + 1).strip();
         }
@@ -246,7 +309,8 @@ public final class AgentFootprint {
     Map<String, Long> smapsSummary() throws IOException {
       Map<String, Long> rss = new java.util.HashMap<>();
       String mapping = null;
-      for (String line : Files.readAllLines(Path.of("/proc", Long.toString(process.pid()), "smaps"))) {
+      for (String line :
+          Files.readAllLines(Path.of("/proc", Long.toString(process.pid()), "smaps"))) {
         String[] fields = line.trim().split("\\s+");
         if (fields.length >= 5 && fields[0].contains("-") && !fields[0].endsWith(":")) {
           mapping = fields.length >= 6 ? fields[5] : "[anonymous]";
@@ -255,7 +319,9 @@ public final class AgentFootprint {
         }
       }
       Map<String, Long> sorted = new java.util.LinkedHashMap<>();
-      rss.entrySet().stream().filter(e -> e.getValue() >= 256).sorted(Map.Entry.<String, Long>comparingByValue().reversed())
+      rss.entrySet().stream()
+          .filter(e -> e.getValue() >= 256)
+          .sorted(Map.Entry.<String, Long>comparingByValue().reversed())
           .forEach(e -> sorted.put(e.getKey(), e.getValue()));
       return sorted;
     }

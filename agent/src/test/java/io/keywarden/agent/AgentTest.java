@@ -18,8 +18,7 @@ import org.junit.jupiter.api.io.TempDir;
 /** One-shot mode (an init container) and the exit codes of {@link Agent#run}. */
 class AgentTest {
 
-  @TempDir
-  Path dir;
+  @TempDir Path dir;
 
   private FakeSecretApi server;
   private Path out;
@@ -44,8 +43,10 @@ class AgentTest {
     env.put("KEYWARDEN_TOKEN_FILE", Files.writeString(dir.resolve("token"), "token-1").toString());
     env.put("KEYWARDEN_NAMESPACE", "shop");
     env.put("KEYWARDEN_OUTPUT_DIR", out.toString());
-    env.put("KEYWARDEN_FILES", "[{\"file\":\"password\",\"secret\":\"db\",\"key\":\"password\"},"
-        + "{\"file\":\"api.key\",\"secret\":\"api-key\"}]");
+    env.put(
+        "KEYWARDEN_FILES",
+        "[{\"file\":\"password\",\"secret\":\"db\",\"key\":\"password\"},"
+            + "{\"file\":\"api.key\",\"secret\":\"api-key\"}]");
     env.put("KEYWARDEN_ONE_SHOT", "true");
     return env;
   }
@@ -68,8 +69,12 @@ class AgentTest {
     assertThat(out.resolve("password")).hasContent("s3cret");
     assertThat(out.resolve("api.key")).hasContent("k-123");
     assertThat(server.requests()).hasSize(2).noneMatch(FakeSecretApi.Request::isLongPoll);
-    assertThat(logged()).contains("INFO keywarden-agent").contains("starting: 2 files from 2 secrets in namespace shop")
-        .contains("INFO wrote 2 files to " + out).doesNotContain("s3cret").doesNotContain("token-1");
+    assertThat(logged())
+        .contains("INFO keywarden-agent")
+        .contains("starting: 2 files from 2 secrets in namespace shop")
+        .contains("INFO wrote 2 files to " + out)
+        .doesNotContain("s3cret")
+        .doesNotContain("token-1");
   }
 
   @Test
@@ -81,7 +86,8 @@ class AgentTest {
     assertThat(run(oneShotEnv())).isEqualTo(1);
 
     assertThat(out).isEmptyDirectory();
-    assertThat(logged()).contains("ERROR fetching secret db failed: ApiException: 403 AccessDeniedException");
+    assertThat(logged())
+        .contains("ERROR fetching secret db failed: ApiException: 403 AccessDeniedException");
   }
 
   @Test
@@ -101,7 +107,8 @@ class AgentTest {
     assertThat(run(oneShotEnv())).isEqualTo(1);
 
     assertThat(out).isEmptyDirectory();
-    assertThat(logged()).contains("ERROR file password (secret db): key password needs a JSON secret");
+    assertThat(logged())
+        .contains("ERROR file password (secret db): key password needs a JSON secret");
   }
 
   @Test
@@ -127,7 +134,9 @@ class AgentTest {
 
     assertThat(run(env)).isEqualTo(2);
 
-    assertThat(logged()).contains("ERROR invalid configuration: KEYWARDEN_REFRESH: must be watch, none or an interval");
+    assertThat(logged())
+        .contains(
+            "ERROR invalid configuration: KEYWARDEN_REFRESH: must be watch, none or an interval");
     assertThat(server.requests()).isEmpty();
   }
 

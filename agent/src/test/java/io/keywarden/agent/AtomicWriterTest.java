@@ -19,19 +19,20 @@ import org.junit.jupiter.params.provider.ValueSource;
 
 class AtomicWriterTest {
 
-  @TempDir
-  Path dir;
+  @TempDir Path dir;
 
   @Test
   void filesAreReadableThroughTheirLinksWithTheirMode() throws IOException {
-    boolean changed = new AtomicWriter(dir).write(Map.of("db", bytes("s3cret"), "api.key", bytes("k")), 0440);
+    boolean changed =
+        new AtomicWriter(dir).write(Map.of("db", bytes("s3cret"), "api.key", bytes("k")), 0440);
 
     assertThat(changed).isTrue();
     assertThat(Files.readString(dir.resolve("db"))).isEqualTo("s3cret");
     assertThat(Files.readString(dir.resolve("api.key"))).isEqualTo("k");
     assertThat(Files.readSymbolicLink(dir.resolve("db"))).isEqualTo(Path.of("..data", "db"));
     assertThat(dataTarget()).matches("\\.\\.\\d{4}_\\d{2}_\\d{2}_\\d{2}_\\d{2}_\\d{2}\\.\\d{9}");
-    assertThat(PosixFilePermissions.toString(Files.getPosixFilePermissions(dir.resolve("db")))).isEqualTo("r--r-----");
+    assertThat(PosixFilePermissions.toString(Files.getPosixFilePermissions(dir.resolve("db"))))
+        .isEqualTo("r--r-----");
     assertThat(PosixFilePermissions.toString(Files.getPosixFilePermissions(dir.resolve("..data"))))
         .isEqualTo("rwxr-xr-x");
   }
@@ -70,7 +71,9 @@ class AtomicWriterTest {
     assertThat(writer.write(Map.of("db", bytes("same")), 0400)).isFalse();
     assertThat(dataTarget()).isEqualTo(first);
 
-    assertThat(writer.write(Map.of("db", bytes("same")), 0440)).as("a new mode is a change").isTrue();
+    assertThat(writer.write(Map.of("db", bytes("same")), 0440))
+        .as("a new mode is a change")
+        .isTrue();
     assertThat(dataTarget()).isNotEqualTo(first);
   }
 
@@ -82,7 +85,8 @@ class AtomicWriterTest {
 
     new AtomicWriter(dir).write(Map.of("db", bytes("x")), 0400);
 
-    assertThat(entries()).containsExactlyInAnyOrder("README", "elsewhere", "..data", dataTarget(), "db");
+    assertThat(entries())
+        .containsExactlyInAnyOrder("README", "elsewhere", "..data", dataTarget(), "db");
   }
 
   @Test
@@ -98,9 +102,22 @@ class AtomicWriterTest {
   }
 
   @ParameterizedTest(name = "file name ''{0}''")
-  @ValueSource(strings = {"a/b", "../etc", "/etc/passwd", "..", ".", "..data", "..hidden", "", "a b", "a\nb"})
+  @ValueSource(
+      strings = {
+        "a/b",
+        "../etc",
+        "/etc/passwd",
+        "..",
+        ".",
+        "..data",
+        "..hidden",
+        "",
+        "a b",
+        "a\nb"
+      })
   void nonPlainFileNamesAreRefusedBeforeAnythingIsWritten(String name) {
-    assertThatThrownBy(() -> new AtomicWriter(dir).write(Map.of("ok", bytes("1"), name, bytes("x")), 0400))
+    assertThatThrownBy(
+            () -> new AtomicWriter(dir).write(Map.of("ok", bytes("1"), name, bytes("x")), 0400))
         .isInstanceOf(IllegalArgumentException.class);
     assertThat(dir).isEmptyDirectory();
   }

@@ -55,7 +55,9 @@ class BackoffTest {
     for (int i = 0; i < 8; i++) {
       late.next(null);
     }
-    assertThat(late.next(Duration.ofSeconds(3)).toSeconds()).as("a longer backoff wins").isEqualTo(59);
+    assertThat(late.next(Duration.ofSeconds(3)).toSeconds())
+        .as("a longer backoff wins")
+        .isEqualTo(59);
   }
 
   @Test

@@ -26,21 +26,29 @@ import javax.net.ssl.SSLContext;
 /**
  * A stand-in for the operator's secret-value API, as the agent's contract describes it: {@code GET
  * /v1/namespaces/{ns}/managedsecrets/{name}/value?versionStage=...[&waitForChange=<id>&timeoutSeconds=N]},
- * bearer token checked, AWS-style JSON errors, 304 at the end of a long-poll. CURRENT is the latest version
- * put, PREVIOUS the one before. Plain HTTP unless started with an {@link SSLContext}.
+ * bearer token checked, AWS-style JSON errors, 304 at the end of a long-poll. CURRENT is the latest
+ * version put, PREVIOUS the one before. Plain HTTP unless started with an {@link SSLContext}.
  */
 final class FakeSecretApi implements AutoCloseable {
 
   static {
-    // The JDK server writes headers and body separately; without TCP_NODELAY, Nagle's algorithm and the
-    // client's delayed ACK add about 40 ms to every answer, which would show up as the agent's latency.
+    // The JDK server writes headers and body separately; without TCP_NODELAY, Nagle's algorithm and
+    // the
+    // client's delayed ACK add about 40 ms to every answer, which would show up as the agent's
+    // latency.
     System.setProperty("sun.net.httpserver.nodelay", "true");
   }
 
-  private static final Pattern PATH = Pattern.compile("/v1/namespaces/([^/]+)/managedsecrets/([^/]+)/value");
+  private static final Pattern PATH =
+      Pattern.compile("/v1/namespaces/([^/]+)/managedsecrets/([^/]+)/value");
 
   /** One request as the server saw it. */
-  record Request(long nanoTime, String namespace, String secret, Map<String, String> query, String authorization,
+  record Request(
+      long nanoTime,
+      String namespace,
+      String secret,
+      Map<String, String> query,
+      String authorization,
       int status) {
     boolean isLongPoll() {
       return query.containsKey("waitForChange");
@@ -52,11 +60,13 @@ final class FakeSecretApi implements AutoCloseable {
   private record Failure(int status, String type, String retryAfter) {}
 
   private final HttpServer server;
-  private final ExecutorService executor = Executors.newCachedThreadPool(runnable -> {
-    Thread thread = new Thread(runnable, "fake-secret-api");
-    thread.setDaemon(true);
-    return thread;
-  });
+  private final ExecutorService executor =
+      Executors.newCachedThreadPool(
+          runnable -> {
+            Thread thread = new Thread(runnable, "fake-secret-api");
+            thread.setDaemon(true);
+            return thread;
+          });
   private final Map<String, List<Version>> secrets = new HashMap<>();
   private final Deque<Failure> failures = new ArrayDeque<>();
   private final List<Request> requests = new ArrayList<>();
@@ -73,11 +83,13 @@ final class FakeSecretApi implements AutoCloseable {
   }
 
   static FakeSecretApi start() throws IOException {
-    return new FakeSecretApi(HttpServer.create(new InetSocketAddress(InetAddress.getLoopbackAddress(), 0), 0));
+    return new FakeSecretApi(
+        HttpServer.create(new InetSocketAddress(InetAddress.getLoopbackAddress(), 0), 0));
   }
 
   static FakeSecretApi startHttps(SSLContext context) throws IOException {
-    HttpsServer server = HttpsServer.create(new InetSocketAddress(InetAddress.getLoopbackAddress(), 0), 0);
+    HttpsServer server =
+        HttpsServer.create(new InetSocketAddress(InetAddress.getLoopbackAddress(), 0), 0);
     server.setHttpsConfigurator(new HttpsConfigurator(context));
     return new FakeSecretApi(server);
   }
@@ -107,7 +119,10 @@ final class FakeSecretApi implements AutoCloseable {
     expectedToken = token;
   }
 
-  /** The next {@code times} requests fail with {@code status} (and {@code Retry-After}, when not null). */
+  /**
+   * The next {@code times} requests fail with {@code status} (and {@code Retry-After}, when not
+   * null).
+   */
   synchronized void failNext(int times, int status, String type, String retryAfter) {
     for (int i = 0; i < times; i++) {
       failures.add(new Failure(status, type, retryAfter));
@@ -143,12 +158,15 @@ final class FakeSecretApi implements AutoCloseable {
       String secret = path.matches() ? path.group(2) : null;
       Response response;
       try {
-        response = respond(exchange.getRequestMethod(), path.matches(), secret, query, authorization);
+        response =
+            respond(exchange.getRequestMethod(), path.matches(), secret, query, authorization);
       } catch (InterruptedException e) {
         response = Response.error(503, "ServiceUnavailableException", null);
       }
       synchronized (this) {
-        requests.add(new Request(System.nanoTime(), namespace, secret, query, authorization, response.status));
+        requests.add(
+            new Request(
+                System.nanoTime(), namespace, secret, query, authorization, response.status));
       }
       if (response.retryAfter != null) {
         exchange.getResponseHeaders().set("Retry-After", response.retryAfter);
@@ -164,8 +182,13 @@ final class FakeSecretApi implements AutoCloseable {
     }
   }
 
-  private synchronized Response respond(String method, boolean pathMatches, String secret, Map<String, String> query,
-      String authorization) throws InterruptedException {
+  private synchronized Response respond(
+      String method,
+      boolean pathMatches,
+      String secret,
+      Map<String, String> query,
+      String authorization)
+      throws InterruptedException {
     if (down) {
       return Response.error(503, "ServiceUnavailableException", null);
     }
@@ -186,7 +209,9 @@ final class FakeSecretApi implements AutoCloseable {
     }
     String waitFor = query.get("waitForChange");
     if (waitFor != null) {
-      long deadline = System.nanoTime() + Long.parseLong(query.getOrDefault("timeoutSeconds", "60")) * 1_000_000_000L;
+      long deadline =
+          System.nanoTime()
+              + Long.parseLong(query.getOrDefault("timeoutSeconds", "60")) * 1_000_000_000L;
       while (version.id().equals(waitFor) && !down && !closed) {
         long left = deadline - System.nanoTime();
         if (left <= 0) {
@@ -231,7 +256,9 @@ final class FakeSecretApi implements AutoCloseable {
         int equals = pair.indexOf('=');
         String name = equals < 0 ? pair : pair.substring(0, equals);
         String value = equals < 0 ? "" : pair.substring(equals + 1);
-        query.put(URLDecoder.decode(name, StandardCharsets.UTF_8), URLDecoder.decode(value, StandardCharsets.UTF_8));
+        query.put(
+            URLDecoder.decode(name, StandardCharsets.UTF_8),
+            URLDecoder.decode(value, StandardCharsets.UTF_8));
       }
     }
     return query;
@@ -239,7 +266,8 @@ final class FakeSecretApi implements AutoCloseable {
 
   private record Response(int status, String body, String retryAfter) {
     static Response error(int status, String type, String retryAfter) {
-      return new Response(status, Json.write(Map.of("__type", type, "Message", "fake " + type)), retryAfter);
+      return new Response(
+          status, Json.write(Map.of("__type", type, "Message", "fake " + type)), retryAfter);
     }
   }
 }

@@ -96,7 +96,9 @@ class JsonTest {
         Arguments.of("string escapes", "\t\"\\\u001f", "\"\\t\\\"\\\\\\u001f\""),
         Arguments.of("number literal kept", new Json.Number("-0.5E-3"), "-0.5E-3"),
         Arguments.of("null", null, "null"),
-        Arguments.of("object in order, compact", object,
+        Arguments.of(
+            "object in order, compact",
+            object,
             "{\"s\":\"a\\\"b\\\\c\\nd\\u0001é\",\"n\":1e5,\"i\":7,\"l\":8,\"b\":false,\"z\":null,\"list\":[\"x\",null,[]]}"));
   }
 
@@ -108,7 +110,8 @@ class JsonTest {
 
   @ParameterizedTest(name = "{0}")
   @MethodSource("documents")
-  void writtenJsonParsesBackToTheSameValue(String name, String text, Object value) throws Exception {
+  void writtenJsonParsesBackToTheSameValue(String name, String text, Object value)
+      throws Exception {
     assertThat(Json.parse(Json.write(value))).isEqualTo(value);
   }
 

@@ -20,65 +20,141 @@ import org.junit.jupiter.params.provider.MethodSource;
 
 class RendererTest {
 
-  private static final String DB = "{\"username\":\"app\",\"password\":\"it's s3cret\",\"port\":5432,\"tls\":true,"
-      + "\"replica\":null,\"hosts\":[\"a\",\"b\"],\"opts\":{\"x\":1}}";
+  private static final String DB =
+      "{\"username\":\"app\",\"password\":\"it's s3cret\",\"port\":5432,\"tls\":true,"
+          + "\"replica\":null,\"hosts\":[\"a\",\"b\"],\"opts\":{\"x\":1}}";
 
   static Stream<Arguments> renderings() {
     return Stream.of(
-        Arguments.of("raw whole secret, bytes as they are", "  not JSON \n", null, Format.RAW, "  not JSON \n"),
-        Arguments.of("raw whole JSON secret is not reformatted", "{ \"a\" : 1 }", null, Format.RAW, "{ \"a\" : 1 }"),
+        Arguments.of(
+            "raw whole secret, bytes as they are",
+            "  not JSON \n",
+            null,
+            Format.RAW,
+            "  not JSON \n"),
+        Arguments.of(
+            "raw whole JSON secret is not reformatted",
+            "{ \"a\" : 1 }",
+            null,
+            Format.RAW,
+            "{ \"a\" : 1 }"),
         Arguments.of("raw key, string without quotes", DB, "password", Format.RAW, "it's s3cret"),
         Arguments.of("raw key, number literal", DB, "port", Format.RAW, "5432"),
         Arguments.of("raw key, boolean", DB, "tls", Format.RAW, "true"),
         Arguments.of("raw key, null is empty", DB, "replica", Format.RAW, ""),
         Arguments.of("raw key, object as compact JSON", DB, "opts", Format.RAW, "{\"x\":1}"),
-        Arguments.of("json whole secret, compact, order kept", "{ \"b\": 1,\n \"a\": [true, null] }", null, Format.JSON,
+        Arguments.of(
+            "json whole secret, compact, order kept",
+            "{ \"b\": 1,\n \"a\": [true, null] }",
+            null,
+            Format.JSON,
             "{\"b\":1,\"a\":[true,null]}"),
         Arguments.of("json key, string quoted", DB, "password", Format.JSON, "\"it's s3cret\""),
         Arguments.of("json key, array", DB, "hosts", Format.JSON, "[\"a\",\"b\"]"),
-        Arguments.of("env", DB, null, Format.ENV,
+        Arguments.of(
+            "env",
+            DB,
+            null,
+            Format.ENV,
             "USERNAME='app'\nPASSWORD='it'\\''s s3cret'\nPORT='5432'\nTLS='true'\nREPLICA=''\nHOSTS='[\"a\",\"b\"]'\n"
                 + "OPTS='{\"x\":1}'\n"),
-        Arguments.of("env names normalised", "{\"db-host\":\"h\",\"api.key\":\"k\",\"9lives\":\"c\",\"ünï\":\"u\"}", null,
-            Format.ENV, "DB_HOST='h'\nAPI_KEY='k'\n_9LIVES='c'\n_N_='u'\n"),
-        Arguments.of("env of a key's object", "{\"db\":{\"user\":\"u\"}}", "db", Format.ENV, "USER='u'\n"),
+        Arguments.of(
+            "env names normalised",
+            "{\"db-host\":\"h\",\"api.key\":\"k\",\"9lives\":\"c\",\"ünï\":\"u\"}",
+            null,
+            Format.ENV,
+            "DB_HOST='h'\nAPI_KEY='k'\n_9LIVES='c'\n_N_='u'\n"),
+        Arguments.of(
+            "env of a key's object", "{\"db\":{\"user\":\"u\"}}", "db", Format.ENV, "USER='u'\n"),
         Arguments.of("env of an empty object", "{}", null, Format.ENV, ""),
-        Arguments.of("properties", "{\"user\":\"app\",\"port\":5432}", null, Format.PROPERTIES, "user=app\nport=5432\n"),
-        Arguments.of("properties escapes", "{\"a key=:#!\":\" lead\\\\back=:#!\\t\\n\\r\\fé€\"}", null, Format.PROPERTIES,
+        Arguments.of(
+            "properties",
+            "{\"user\":\"app\",\"port\":5432}",
+            null,
+            Format.PROPERTIES,
+            "user=app\nport=5432\n"),
+        Arguments.of(
+            "properties escapes",
+            "{\"a key=:#!\":\" lead\\\\back=:#!\\t\\n\\r\\fé€\"}",
+            null,
+            Format.PROPERTIES,
             "a\\ key\\=\\:\\#\\!=\\ lead\\\\back\\=\\:\\#\\!\\t\\n\\r\\f\\u00E9\\u20AC\n"));
   }
 
   @ParameterizedTest(name = "{0}")
   @MethodSource("renderings")
-  void renders(String name, String secret, String key, Format format, String expected) throws Exception {
-    assertThat(new String(Renderer.render(spec(key, format), value(secret)), UTF_8)).isEqualTo(expected);
+  void renders(String name, String secret, String key, Format format, String expected)
+      throws Exception {
+    assertThat(new String(Renderer.render(spec(key, format), value(secret)), UTF_8))
+        .isEqualTo(expected);
   }
 
   @Test
   void binarySecretIsWrittenRawByteForByte() throws Exception {
     byte[] bytes = {0, (byte) 0xff, (byte) 0xc3, 0x28, 10};
 
-    assertThat(Renderer.render(spec(null, Format.RAW), new SecretValue("cert", "v1", null, bytes))).isEqualTo(bytes);
+    assertThat(Renderer.render(spec(null, Format.RAW), new SecretValue("cert", "v1", null, bytes)))
+        .isEqualTo(bytes);
   }
 
   static Stream<Arguments> errors() {
     return Stream.of(
-        Arguments.of("key absent", DB, "pasword", Format.RAW, "the secret has no top-level key pasword"),
-        Arguments.of("key on a secret that is not JSON", "hunter2", "password", Format.RAW, "key password needs a JSON secret"),
-        Arguments.of("key on a JSON array", "[\"hunter2\"]", "password", Format.RAW, "key password needs a secret that is a JSON object"),
-        Arguments.of("key on a JSON string", "\"hunter2\"", "password", Format.JSON, "needs a secret that is a JSON object"),
-        Arguments.of("json of a secret that is not JSON", "hunter2", null, Format.JSON, "format json needs a JSON secret"),
-        Arguments.of("env of a JSON array", "[\"hunter2\"]", null, Format.ENV, "format env needs a JSON object"),
-        Arguments.of("env of a key's string", "{\"p\":\"hunter2\"}", "p", Format.ENV, "format env needs a JSON object at key p"),
-        Arguments.of("properties of plain text", "hunter2", null, Format.PROPERTIES, "format properties needs a JSON secret"),
-        Arguments.of("env names that collide", "{\"db-host\":\"hunter2\",\"db_host\":\"hunter2\"}", null, Format.ENV,
+        Arguments.of(
+            "key absent", DB, "pasword", Format.RAW, "the secret has no top-level key pasword"),
+        Arguments.of(
+            "key on a secret that is not JSON",
+            "hunter2",
+            "password",
+            Format.RAW,
+            "key password needs a JSON secret"),
+        Arguments.of(
+            "key on a JSON array",
+            "[\"hunter2\"]",
+            "password",
+            Format.RAW,
+            "key password needs a secret that is a JSON object"),
+        Arguments.of(
+            "key on a JSON string",
+            "\"hunter2\"",
+            "password",
+            Format.JSON,
+            "needs a secret that is a JSON object"),
+        Arguments.of(
+            "json of a secret that is not JSON",
+            "hunter2",
+            null,
+            Format.JSON,
+            "format json needs a JSON secret"),
+        Arguments.of(
+            "env of a JSON array",
+            "[\"hunter2\"]",
+            null,
+            Format.ENV,
+            "format env needs a JSON object"),
+        Arguments.of(
+            "env of a key's string",
+            "{\"p\":\"hunter2\"}",
+            "p",
+            Format.ENV,
+            "format env needs a JSON object at key p"),
+        Arguments.of(
+            "properties of plain text",
+            "hunter2",
+            null,
+            Format.PROPERTIES,
+            "format properties needs a JSON secret"),
+        Arguments.of(
+            "env names that collide",
+            "{\"db-host\":\"hunter2\",\"db_host\":\"hunter2\"}",
+            null,
+            Format.ENV,
             "keys db-host and db_host both become the variable DB_HOST"));
   }
 
   @ParameterizedTest(name = "{0}")
   @MethodSource("errors")
-  void refusesWhatCannotBeRenderedNamingFileSecretAndKeyButNotTheValue(String name, String secret, String key,
-      Format format, String problem) {
+  void refusesWhatCannotBeRenderedNamingFileSecretAndKeyButNotTheValue(
+      String name, String secret, String key, Format format, String problem) {
     assertThatThrownBy(() -> Renderer.render(spec(key, format), value(secret)))
         .isInstanceOf(Renderer.RenderException.class)
         .hasMessageStartingWith("file db (secret db-password): ")
@@ -89,14 +165,20 @@ class RendererTest {
   @ParameterizedTest(name = "binary secret with {0}")
   @MethodSource("binaryMisuse")
   void binarySecretOnlyRendersWholeAndRaw(String key, Format format) {
-    assertThatThrownBy(() -> Renderer.render(spec(key, format), new SecretValue("cert", "v1", null, new byte[] {1})))
+    assertThatThrownBy(
+            () ->
+                Renderer.render(
+                    spec(key, format), new SecretValue("cert", "v1", null, new byte[] {1})))
         .isInstanceOf(Renderer.RenderException.class)
         .hasMessageContaining("binary");
   }
 
   static Stream<Arguments> binaryMisuse() {
-    return Stream.of(Arguments.of("password", Format.RAW), Arguments.of(null, Format.JSON),
-        Arguments.of(null, Format.ENV), Arguments.of(null, Format.PROPERTIES));
+    return Stream.of(
+        Arguments.of("password", Format.RAW),
+        Arguments.of(null, Format.JSON),
+        Arguments.of(null, Format.ENV),
+        Arguments.of(null, Format.PROPERTIES));
   }
 
   @Test
@@ -122,9 +204,13 @@ class RendererTest {
   void envFileSourcedByShGivesTheExactValues(@TempDir Path dir) throws Exception {
     String tricky = "it's \"quoted\" $HOME `id` \\n\n\ttab; rm -rf / é";
     String secret = Json.write(java.util.Map.of("password", tricky));
-    Path env = Files.write(dir.resolve("db.env"), Renderer.render(spec(null, Format.ENV), value(secret)));
+    Path env =
+        Files.write(dir.resolve("db.env"), Renderer.render(spec(null, Format.ENV), value(secret)));
 
-    Process sh = new ProcessBuilder("/bin/sh", "-c", ". \"$1\" && printf %s \"$PASSWORD\"", "sh", env.toString()).start();
+    Process sh =
+        new ProcessBuilder(
+                "/bin/sh", "-c", ". \"$1\" && printf %s \"$PASSWORD\"", "sh", env.toString())
+            .start();
     String printed = new String(sh.getInputStream().readAllBytes(), UTF_8);
 
     assertThat(sh.waitFor()).isZero();
@@ -134,7 +220,8 @@ class RendererTest {
   @Test
   void sameValueRendersToTheSameBytes() throws Exception {
     for (Format format : Format.values()) {
-      assertThat(Renderer.render(spec(null, format), value(DB))).isEqualTo(Renderer.render(spec(null, format), value(DB)));
+      assertThat(Renderer.render(spec(null, format), value(DB)))
+          .isEqualTo(Renderer.render(spec(null, format), value(DB)));
     }
   }
 

@@ -22,8 +22,7 @@ class SecretApiTest {
 
   private static final SecretRef DB = new SecretRef("db-password", "CURRENT");
 
-  @TempDir
-  Path dir;
+  @TempDir Path dir;
 
   private FakeSecretApi server;
   private Path tokenFile;
@@ -40,13 +39,21 @@ class SecretApiTest {
   }
 
   private SecretApi api(String url, String ca) throws ConfigException {
-    Map<String, String> env = new HashMap<>(Map.of(
-        "KEYWARDEN_API_URL", url,
-        "KEYWARDEN_ALLOW_INSECURE_HTTP", "true",
-        "KEYWARDEN_TOKEN_FILE", tokenFile.toString(),
-        "KEYWARDEN_NAMESPACE", "shop",
-        "KEYWARDEN_OUTPUT_DIR", dir.toString(),
-        "KEYWARDEN_FILES", "[{\"file\":\"db\",\"secret\":\"db-password\"}]"));
+    Map<String, String> env =
+        new HashMap<>(
+            Map.of(
+                "KEYWARDEN_API_URL",
+                url,
+                "KEYWARDEN_ALLOW_INSECURE_HTTP",
+                "true",
+                "KEYWARDEN_TOKEN_FILE",
+                tokenFile.toString(),
+                "KEYWARDEN_NAMESPACE",
+                "shop",
+                "KEYWARDEN_OUTPUT_DIR",
+                dir.toString(),
+                "KEYWARDEN_FILES",
+                "[{\"file\":\"db\",\"secret\":\"db-password\"}]"));
     if (ca != null) {
       env.put("KEYWARDEN_API_CA", ca);
     }
@@ -90,7 +97,8 @@ class SecretApiTest {
     server.expectToken("token-2");
     api.fetch(DB);
 
-    assertThat(server.requests()).extracting(FakeSecretApi.Request::authorization)
+    assertThat(server.requests())
+        .extracting(FakeSecretApi.Request::authorization)
         .containsExactly("Bearer token-1", "Bearer token-2");
   }
 
@@ -100,23 +108,29 @@ class SecretApiTest {
     SecretApi api = api(server.url(), null);
 
     Files.writeString(tokenFile, "\n");
-    assertThatThrownBy(() -> api.fetch(DB)).isInstanceOf(IOException.class).hasMessageContaining("is empty");
+    assertThatThrownBy(() -> api.fetch(DB))
+        .isInstanceOf(IOException.class)
+        .hasMessageContaining("is empty");
     Files.delete(tokenFile);
-    assertThatThrownBy(() -> api.fetch(DB)).isInstanceOf(IOException.class).hasMessageContaining("cannot read the token file");
+    assertThatThrownBy(() -> api.fetch(DB))
+        .isInstanceOf(IOException.class)
+        .hasMessageContaining("cannot read the token file");
     assertThat(server.requests()).isEmpty();
   }
 
   @Test
   void longPollAnswersWithTheNewVersionAsSoonAsItExists() throws Exception {
     String first = server.put("db-password", "one");
-    Thread writer = new Thread(() -> {
-      try {
-        Thread.sleep(200);
-      } catch (InterruptedException e) {
-        return;
-      }
-      server.put("db-password", "two");
-    });
+    Thread writer =
+        new Thread(
+            () -> {
+              try {
+                Thread.sleep(200);
+              } catch (InterruptedException e) {
+                return;
+              }
+              server.put("db-password", "two");
+            });
     writer.start();
 
     long start = System.nanoTime();
@@ -125,7 +139,8 @@ class SecretApiTest {
     assertThat(changed.string()).isEqualTo("two");
     assertThat(Duration.ofNanos(System.nanoTime() - start)).isLessThan(Duration.ofSeconds(5));
     assertThat(server.requests().get(0).query())
-        .containsEntry("waitForChange", first).containsEntry("timeoutSeconds", "30");
+        .containsEntry("waitForChange", first)
+        .containsEntry("timeoutSeconds", "30");
   }
 
   @Test
@@ -138,24 +153,29 @@ class SecretApiTest {
 
   @ParameterizedTest(name = "{0} {1}")
   @CsvSource({
-      "400, ValidationException, , ",
-      "401, UnauthorizedException, , ",
-      "403, AccessDeniedException, , ",
-      "404, ResourceNotFoundException, , ",
-      "429, ThrottlingException, 7, 7",
-      "503, ServiceUnavailableException, 2, 2",
-      "503, ServiceUnavailableException, 'Wed, 21 Oct 2026 07:28:00 GMT', ",
-      "503, ServiceUnavailableException, 86400, 300"})
-  void errorsCarryStatusTypeAndRetryAfter(int status, String type, String retryAfter, Long expectedSeconds) throws Exception {
+    "400, ValidationException, , ",
+    "401, UnauthorizedException, , ",
+    "403, AccessDeniedException, , ",
+    "404, ResourceNotFoundException, , ",
+    "429, ThrottlingException, 7, 7",
+    "503, ServiceUnavailableException, 2, 2",
+    "503, ServiceUnavailableException, 'Wed, 21 Oct 2026 07:28:00 GMT', ",
+    "503, ServiceUnavailableException, 86400, 300"
+  })
+  void errorsCarryStatusTypeAndRetryAfter(
+      int status, String type, String retryAfter, Long expectedSeconds) throws Exception {
     server.put("db-password", "s3cret");
     server.failNext(1, status, type, retryAfter);
 
     assertThatThrownBy(() -> api(server.url(), null).fetch(DB))
-        .isInstanceOfSatisfying(ApiException.class, e -> {
-          assertThat(e.status()).isEqualTo(status);
-          assertThat(e.getMessage()).isEqualTo(status + " " + type + ": fake " + type);
-          assertThat(e.retryAfter()).isEqualTo(expectedSeconds == null ? null : Duration.ofSeconds(expectedSeconds));
-        })
+        .isInstanceOfSatisfying(
+            ApiException.class,
+            e -> {
+              assertThat(e.status()).isEqualTo(status);
+              assertThat(e.getMessage()).isEqualTo(status + " " + type + ": fake " + type);
+              assertThat(e.retryAfter())
+                  .isEqualTo(expectedSeconds == null ? null : Duration.ofSeconds(expectedSeconds));
+            })
         .satisfies(e -> assertThat(e.getMessage()).doesNotContain("token-1"));
   }
 
@@ -166,7 +186,8 @@ class SecretApiTest {
       https.put("db-password", "over-tls");
 
       assertThat(api(https.url(), tls.caPem()).fetch(DB).string()).isEqualTo("over-tls");
-      assertThatThrownBy(() -> api(https.url(), null).fetch(DB)).isInstanceOf(SSLHandshakeException.class);
+      assertThatThrownBy(() -> api(https.url(), null).fetch(DB))
+          .isInstanceOf(SSLHandshakeException.class);
     }
   }
 
@@ -181,6 +202,7 @@ class SecretApiTest {
   @Test
   void successWithoutVersionIdIsRefusedWithoutEchoingTheBody() {
     assertThatThrownBy(() -> SecretValue.fromJson("{\"Name\":\"db\",\"SecretString\":\"hunter2\"}"))
-        .hasMessageContaining("no VersionId").satisfies(e -> assertThat(e.getMessage()).doesNotContain("hunter2"));
+        .hasMessageContaining("no VersionId")
+        .satisfies(e -> assertThat(e.getMessage()).doesNotContain("hunter2"));
   }
 }

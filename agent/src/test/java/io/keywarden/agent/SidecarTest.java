@@ -25,11 +25,11 @@ import org.junit.jupiter.api.io.TempDir;
 /** The agent's fetch loop against the stand-in API: what a pod's files go through. */
 class SidecarTest {
 
-  private static final String DB_FILES = "[{\"file\":\"password\",\"secret\":\"db\",\"key\":\"password\"},"
-      + "{\"file\":\"db.env\",\"secret\":\"db\",\"format\":\"env\"}]";
+  private static final String DB_FILES =
+      "[{\"file\":\"password\",\"secret\":\"db\",\"key\":\"password\"},"
+          + "{\"file\":\"db.env\",\"secret\":\"db\",\"format\":\"env\"}]";
 
-  @TempDir
-  Path dir;
+  @TempDir Path dir;
 
   private FakeSecretApi server;
   private Path out;
@@ -67,7 +67,8 @@ class SidecarTest {
       env.put(moreEnv[i], moreEnv[i + 1]);
     }
     AgentConfig config = AgentConfig.fromEnv(env);
-    sidecar = Sidecar.start(config, new SecretApi(config, "test"), SecretSync.create(config, log), log);
+    sidecar =
+        Sidecar.start(config, new SecretApi(config, "test"), SecretSync.create(config, log), log);
     return sidecar;
   }
 
@@ -80,9 +81,11 @@ class SidecarTest {
     server.put("db", db("one"));
     server.put("api-key", "k-123");
 
-    startAgent("[{\"file\":\"password\",\"secret\":\"db\",\"key\":\"password\"},"
-        + "{\"file\":\"db.json\",\"secret\":\"db\",\"format\":\"json\"},{\"file\":\"api.key\",\"secret\":\"api-key\"}]",
-        "KEYWARDEN_FILE_MODE", "0440");
+    startAgent(
+        "[{\"file\":\"password\",\"secret\":\"db\",\"key\":\"password\"},"
+            + "{\"file\":\"db.json\",\"secret\":\"db\",\"format\":\"json\"},{\"file\":\"api.key\",\"secret\":\"api-key\"}]",
+        "KEYWARDEN_FILE_MODE",
+        "0440");
 
     await(() -> Files.exists(out.resolve("..data")));
     assertThat(out.resolve("password")).hasContent("one");
@@ -95,7 +98,8 @@ class SidecarTest {
   @Test
   void nothingIsWrittenUntilEverySecretHasAValue() throws Exception {
     server.put("db", db("one"));
-    startAgent("[{\"file\":\"password\",\"secret\":\"db\",\"key\":\"password\"},{\"file\":\"api.key\",\"secret\":\"api-key\"}]");
+    startAgent(
+        "[{\"file\":\"password\",\"secret\":\"db\",\"key\":\"password\"},{\"file\":\"api.key\",\"secret\":\"api-key\"}]");
 
     await(() -> server.requests().stream().anyMatch(request -> request.status() == 404));
     assertThat(out).isEmptyDirectory();
@@ -114,19 +118,26 @@ class SidecarTest {
 
     List<String> seen = new CopyOnWriteArrayList<>();
     AtomicBoolean reading = new AtomicBoolean(true);
-    Thread reader = new Thread(() -> {
-      // Reads both files through one resolution of ..data, as an app that opens them one after the other would.
-      while (reading.get()) {
-        try {
-          Path data = out.resolve(Files.readSymbolicLink(out.resolve("..data")));
-          seen.add(Files.readString(data.resolve("password")) + " / " + Files.readString(data.resolve("db.env")));
-        } catch (NoSuchFileException e) {
-          // the old directory was removed between the two reads: the next loop reads the new one
-        } catch (IOException e) {
-          seen.add("error " + e);
-        }
-      }
-    });
+    Thread reader =
+        new Thread(
+            () -> {
+              // Reads both files through one resolution of ..data, as an app that opens them one
+              // after the other would.
+              while (reading.get()) {
+                try {
+                  Path data = out.resolve(Files.readSymbolicLink(out.resolve("..data")));
+                  seen.add(
+                      Files.readString(data.resolve("password"))
+                          + " / "
+                          + Files.readString(data.resolve("db.env")));
+                } catch (NoSuchFileException e) {
+                  // the old directory was removed between the two reads: the next loop reads the
+                  // new one
+                } catch (IOException e) {
+                  seen.add("error " + e);
+                }
+              }
+            });
     reader.start();
     server.put("db", db("two"));
     await(() -> readOrEmpty(out.resolve("password")).equals("two"));
@@ -137,8 +148,12 @@ class SidecarTest {
     assertThat(out.resolve("db.env")).hasContent("USER='app'\nPASSWORD='two'\n");
     assertThat(dataTarget()).isNotEqualTo(firstData);
     assertThat(timestampDirs()).containsExactly(dataTarget());
-    assertThat(seen).isNotEmpty().allMatch(state -> state.equals("one / USER='app'\nPASSWORD='one'\n")
-        || state.equals("two / USER='app'\nPASSWORD='two'\n"));
+    assertThat(seen)
+        .isNotEmpty()
+        .allMatch(
+            state ->
+                state.equals("one / USER='app'\nPASSWORD='one'\n")
+                    || state.equals("two / USER='app'\nPASSWORD='two'\n"));
     assertThat(logLines("secret db changed to version v2; rewrote 2 files")).hasSize(1);
   }
 
@@ -183,7 +198,10 @@ class SidecarTest {
 
     Files.writeString(tokenFile, "token-2");
     server.expectToken("token-2");
-    await(() -> server.requests().stream().anyMatch(request -> "Bearer token-2".equals(request.authorization())));
+    await(
+        () ->
+            server.requests().stream()
+                .anyMatch(request -> "Bearer token-2".equals(request.authorization())));
     server.put("db", db("two"));
 
     await(() -> readOrEmpty(out.resolve("password")).equals("two"));
@@ -199,9 +217,12 @@ class SidecarTest {
 
     await(() -> server.requests().stream().filter(request -> request.status() == 304).count() >= 2);
 
-    assertThat(server.requests()).filteredOn(FakeSecretApi.Request::isLongPoll)
-        .allMatch(request -> request.query().get("waitForChange").equals(version)
-            && request.query().get("timeoutSeconds").equals("1"));
+    assertThat(server.requests())
+        .filteredOn(FakeSecretApi.Request::isLongPoll)
+        .allMatch(
+            request ->
+                request.query().get("waitForChange").equals(version)
+                    && request.query().get("timeoutSeconds").equals("1"));
     assertThat(dataTarget()).isEqualTo(data);
     assertThat(dir.resolve("hook")).doesNotExist();
     assertThat(logLines("WARN")).isEmpty();
@@ -226,7 +247,10 @@ class SidecarTest {
   void onChangeRunsAfterEachChangeButNotAfterTheFirstWrite() throws Exception {
     Path hook = dir.resolve("hook");
     server.put("db", db("one"));
-    startAgent(DB_FILES, "KEYWARDEN_ON_CHANGE", "exec:cat " + out.resolve("password") + " >> " + hook + "; echo >> " + hook);
+    startAgent(
+        DB_FILES,
+        "KEYWARDEN_ON_CHANGE",
+        "exec:cat " + out.resolve("password") + " >> " + hook + "; echo >> " + hook);
     await(() -> Files.exists(out.resolve("..data")));
     Thread.sleep(300);
     assertThat(hook).doesNotExist();
@@ -244,7 +268,10 @@ class SidecarTest {
     await(() -> Files.exists(out.resolve("..data")));
 
     server.put("db", "hunter2, not JSON");
-    await(() -> !logLines("ERROR file password (secret db): key password needs a JSON secret").isEmpty());
+    await(
+        () ->
+            !logLines("ERROR file password (secret db): key password needs a JSON secret")
+                .isEmpty());
     assertThat(out.resolve("password")).hasContent("one");
     assertThat(logged.toString(StandardCharsets.UTF_8)).doesNotContain("hunter2");
 
@@ -284,8 +311,9 @@ class SidecarTest {
   void distinctStagesOfOneSecretAreWatchedSeparately() throws Exception {
     server.put("db", db("one"));
     server.put("db", db("two"));
-    startAgent("[{\"file\":\"current\",\"secret\":\"db\",\"key\":\"password\"},"
-        + "{\"file\":\"previous\",\"secret\":\"db\",\"key\":\"password\",\"stage\":\"PREVIOUS\"}]");
+    startAgent(
+        "[{\"file\":\"current\",\"secret\":\"db\",\"key\":\"password\"},"
+            + "{\"file\":\"previous\",\"secret\":\"db\",\"key\":\"password\",\"stage\":\"PREVIOUS\"}]");
     await(() -> Files.exists(out.resolve("..data")));
     assertThat(out.resolve("current")).hasContent("two");
     assertThat(out.resolve("previous")).hasContent("one");
@@ -302,12 +330,17 @@ class SidecarTest {
   private List<String> timestampDirs() throws IOException {
     try (Stream<Path> list = Files.list(out)) {
       return list.map(path -> path.getFileName().toString())
-          .filter(name -> name.startsWith("..") && !name.equals("..data")).toList();
+          .filter(name -> name.startsWith("..") && !name.equals("..data"))
+          .toList();
     }
   }
 
   private List<String> logLines(String containing) {
-    return logged.toString(StandardCharsets.UTF_8).lines().filter(line -> line.contains(containing)).toList();
+    return logged
+        .toString(StandardCharsets.UTF_8)
+        .lines()
+        .filter(line -> line.contains(containing))
+        .toList();
   }
 
   private static String readOrEmpty(Path file) {

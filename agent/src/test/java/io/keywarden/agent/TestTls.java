@@ -14,8 +14,8 @@ import javax.net.ssl.KeyManagerFactory;
 import javax.net.ssl.SSLContext;
 
 /**
- * A self-signed serving certificate for 127.0.0.1, made once per test JVM with the JDK's keytool, so that
- * TLS is tested the way the agent meets it: a private CA handed over in KEYWARDEN_API_CA.
+ * A self-signed serving certificate for 127.0.0.1, made once per test JVM with the JDK's keytool,
+ * so that TLS is tested the way the agent meets it: a private CA handed over in KEYWARDEN_API_CA.
  */
 record TestTls(SSLContext serverContext, String caPem) {
 
@@ -33,16 +33,44 @@ record TestTls(SSLContext serverContext, String caPem) {
     try {
       Path dir = Files.createTempDirectory("keywarden-test-tls");
       Path keyStore = dir.resolve("server.p12");
-      keytool("-genkeypair", "-alias", "server", "-keyalg", "EC", "-groupname", "secp256r1", "-dname", "CN=keywarden-test",
-          "-ext", "san=ip:127.0.0.1,dns:localhost", "-validity", "2", "-keystore", keyStore.toString(),
-          "-storetype", "PKCS12", "-storepass", PASSWORD, "-keypass", PASSWORD);
-      String pem = keytool("-exportcert", "-rfc", "-alias", "server", "-keystore", keyStore.toString(),
-          "-storepass", PASSWORD);
+      keytool(
+          "-genkeypair",
+          "-alias",
+          "server",
+          "-keyalg",
+          "EC",
+          "-groupname",
+          "secp256r1",
+          "-dname",
+          "CN=keywarden-test",
+          "-ext",
+          "san=ip:127.0.0.1,dns:localhost",
+          "-validity",
+          "2",
+          "-keystore",
+          keyStore.toString(),
+          "-storetype",
+          "PKCS12",
+          "-storepass",
+          PASSWORD,
+          "-keypass",
+          PASSWORD);
+      String pem =
+          keytool(
+              "-exportcert",
+              "-rfc",
+              "-alias",
+              "server",
+              "-keystore",
+              keyStore.toString(),
+              "-storepass",
+              PASSWORD);
       KeyStore store = KeyStore.getInstance("PKCS12");
       try (InputStream in = Files.newInputStream(keyStore)) {
         store.load(in, PASSWORD.toCharArray());
       }
-      KeyManagerFactory keys = KeyManagerFactory.getInstance(KeyManagerFactory.getDefaultAlgorithm());
+      KeyManagerFactory keys =
+          KeyManagerFactory.getInstance(KeyManagerFactory.getDefaultAlgorithm());
       keys.init(store, PASSWORD.toCharArray());
       SSLContext context = SSLContext.getInstance("TLS");
       context.init(keys.getKeyManagers(), null, null);

@@ -26,7 +26,6 @@ import java.security.cert.CertificateFactory;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
-import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.TreeMap;
@@ -54,12 +53,13 @@ import software.amazon.awssdk.services.kms.KmsClient;
  * fast all of them answer after one PutSecretValue.
  *
  * <p>Usage: {@code ApiLoad [waiters=10000] [connections=64] [seconds=30]}. Starts a control plane
- * unless KEYWARDEN_TEST_CLUSTER_DIR or KEYWARDEN_TEST_KUBECONFIG names one; waiters=0 skips (b). Environment:
- * BENCH_KMS=aws-kms wraps the secret's data key with AWS KMS (a moto server started for the run),
- * BENCH_KMS=pkcs11 with a SoftHSM2 token (BENCH_PKCS11_TOKEN, set up by bench/run-api-load);
- * BENCH_JFR=1 records the measured wrk run with JFR (profile settings) into bench/target;
- * BENCH_OPERATOR_JVM replaces the operator's JVM flags (default {@code -XX:+UseG1GC -Xmx512m}).
- * Everything, cleanup included, ends within 10 minutes: a watchdog exits the JVM before that.
+ * unless KEYWARDEN_TEST_CLUSTER_DIR or KEYWARDEN_TEST_KUBECONFIG names one; waiters=0 skips (b).
+ * Environment: BENCH_KMS=aws-kms wraps the secret's data key with AWS KMS (a moto server started
+ * for the run), BENCH_KMS=pkcs11 with a SoftHSM2 token (BENCH_PKCS11_TOKEN, set up by
+ * bench/run-api-load); BENCH_JFR=1 records the measured wrk run with JFR (profile settings) into
+ * bench/target; BENCH_OPERATOR_JVM replaces the operator's JVM flags (default {@code -XX:+UseG1GC
+ * -Xmx512m}). Everything, cleanup included, ends within 10 minutes: a watchdog exits the JVM before
+ * that.
  */
 public final class ApiLoad {
 
@@ -71,7 +71,8 @@ public final class ApiLoad {
   private static final ObjectMapper JSON = new ObjectMapper();
 
   private final Path root = RepositoryRoot.find();
-  private final String suffix = Integer.toString(ThreadLocalRandom.current().nextInt(36 * 36 * 36 * 36), 36);
+  private final String suffix =
+      Integer.toString(ThreadLocalRandom.current().nextInt(36 * 36 * 36 * 36), 36);
   private final String operatorNs = "kw-bench-op-" + suffix;
   private final String secretsNs = "kw-api-load-" + suffix;
   private final AtomicBoolean cleaned = new AtomicBoolean();
@@ -83,18 +84,24 @@ public final class ApiLoad {
   private SSLContext ssl;
   private Path wrkScript;
   private Path log;
-  private final HttpClient metricsHttp = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(5)).build();
+  private final HttpClient metricsHttp =
+      HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(5)).build();
 
   public static void main(String[] args) {
-    Thread watchdog = new Thread(() -> {
-      try {
-        Thread.sleep(BUDGET.toMillis());
-        System.out.printf("%nWATCHDOG: still running after %s; giving up (cleanup runs in the shutdown hook)%n", BUDGET);
-        System.exit(3);
-      } catch (InterruptedException e) {
-        // finished in time
-      }
-    }, "watchdog");
+    Thread watchdog =
+        new Thread(
+            () -> {
+              try {
+                Thread.sleep(BUDGET.toMillis());
+                System.out.printf(
+                    "%nWATCHDOG: still running after %s; giving up (cleanup runs in the shutdown hook)%n",
+                    BUDGET);
+                System.exit(3);
+              } catch (InterruptedException e) {
+                // finished in time
+              }
+            },
+            "watchdog");
     watchdog.setDaemon(true);
     watchdog.start();
     int status;
@@ -113,28 +120,39 @@ public final class ApiLoad {
     int seconds = args.length > 2 ? Integer.parseInt(args[2]) : 30;
     Path jar = root.resolve("operator/target/quarkus-app/quarkus-run.jar");
 
-    System.out.printf("machine: %d CPUs, load average %s, open-files limit %s%n", Runtime.getRuntime().availableProcessors(),
-        Bench.loadAverage(), fileLimit());
+    System.out.printf(
+        "machine: %d CPUs, load average %s, open-files limit %s%n",
+        Runtime.getRuntime().availableProcessors(), Bench.loadAverage(), fileLimit());
     plane = ControlPlane.fromEnvironment();
     Runtime.getRuntime().addShutdownHook(new Thread(this::cleanup, "api-load-cleanup"));
     boolean ok;
     try (KubernetesClient client = Bench.client(plane)) {
-      System.out.printf("control plane: kube-apiserver %s at %s%n", client.getKubernetesVersion().getGitVersion(),
-          client.getMasterUrl());
+      System.out.printf(
+          "control plane: kube-apiserver %s at %s%n",
+          client.getKubernetesVersion().getGitVersion(), client.getMasterUrl());
       Bench.installCrds(client, root);
       Bench.createNamespace(client, operatorNs);
       Bench.createNamespace(client, secretsNs);
 
-      List<String> jvm = System.getenv("BENCH_OPERATOR_JVM") == null || System.getenv("BENCH_OPERATOR_JVM").isBlank()
-          ? List.of("-XX:+UseG1GC", "-Xmx512m") : List.of(System.getenv("BENCH_OPERATOR_JVM").trim().split("\\s+"));
+      List<String> jvm =
+          System.getenv("BENCH_OPERATOR_JVM") == null
+                  || System.getenv("BENCH_OPERATOR_JVM").isBlank()
+              ? List.of("-XX:+UseG1GC", "-Xmx512m")
+              : List.of(System.getenv("BENCH_OPERATOR_JVM").trim().split("\\s+"));
       apiPort = Bench.freePort();
       httpPort = Bench.freePort();
       log = root.resolve("bench/target/api-load-operator-" + suffix + ".log");
       Instant launched = Instant.now();
       // Reconcile only the bench namespace: on a shared cluster an all-namespaces operator would
-      // also act on other people's ManagedSecrets (and theirs on ours: use a cluster of your own then).
-      Map<String, String> env = new java.util.HashMap<>(Map.of("KEYWARDEN_API_PORT", Integer.toString(apiPort),
-          "QUARKUS_OPERATOR_SDK_NAMESPACES", secretsNs));
+      // also act on other people's ManagedSecrets (and theirs on ours: use a cluster of your own
+      // then).
+      Map<String, String> env =
+          new java.util.HashMap<>(
+              Map.of(
+                  "KEYWARDEN_API_PORT",
+                  Integer.toString(apiPort),
+                  "QUARKUS_OPERATOR_SDK_NAMESPACES",
+                  secretsNs));
       String kmsKeyId;
       if ("aws-kms".equals(System.getenv("BENCH_KMS"))) {
         env.putAll(awsKms());
@@ -143,16 +161,29 @@ public final class ApiLoad {
         kmsKeyId = pkcs11(env);
       }
       operator = Bench.startOperator(jar, plane.kubeconfig(), operatorNs, log, jvm, env, httpPort);
-      System.out.printf("operator: pid %d, JVM flags %s, ready in %d ms (log %s), RSS %s; API https://127.0.0.1:%d%n",
-          operator.pid(), String.join(" ", jvm), Duration.between(launched, Instant.now()).toMillis(), log,
-          Bench.rssMiB(operator.pid()), apiPort);
+      System.out.printf(
+          "operator: pid %d, JVM flags %s, ready in %d ms (log %s), RSS %s; API https://127.0.0.1:%d%n",
+          operator.pid(),
+          String.join(" ", jvm),
+          Duration.between(launched, Instant.now()).toMillis(),
+          log,
+          Bench.rssMiB(operator.pid()),
+          apiPort);
 
       ssl = trusting(awaitCa(client));
       for (String sa : List.of("app", "writer")) {
-        client.serviceAccounts().inNamespace(secretsNs).resource(new ServiceAccountBuilder()
-            .withNewMetadata().withName(sa).endMetadata().build()).create();
+        client
+            .serviceAccounts()
+            .inNamespace(secretsNs)
+            .resource(
+                new ServiceAccountBuilder().withNewMetadata().withName(sa).endMetadata().build())
+            .create();
       }
-      ManagedSecret secret = client.getKubernetesSerialization().unmarshal("""
+      ManagedSecret secret =
+          client
+              .getKubernetesSerialization()
+              .unmarshal(
+                  """
           apiVersion: keywarden.io/v1alpha1
           kind: ManagedSecret
           metadata: {name: %s}
@@ -160,17 +191,24 @@ public final class ApiLoad {
             kmsKeyId: %s
             generate: {passwordLength: 32}
             access: [{name: app, actions: [get]}, {name: writer, actions: [get, update]}]
-          """.formatted(SECRET, kmsKeyId), ManagedSecret.class);
+          """
+                      .formatted(SECRET, kmsKeyId),
+                  ManagedSecret.class);
       client.resources(ManagedSecret.class).inNamespace(secretsNs).resource(secret).create();
       String reader = token(client, "app");
       String writer = token(client, "writer");
-      HttpClient control = HttpClient.newBuilder().sslContext(ssl).connectTimeout(Duration.ofSeconds(5)).build();
+      HttpClient control =
+          HttpClient.newBuilder().sslContext(ssl).connectTimeout(Duration.ofSeconds(5)).build();
       String valuePath = "/v1/namespaces/" + secretsNs + "/managedsecrets/" + SECRET + "/value";
       // Ready, Role and RoleBinding written, and RBAC seen by the apiserver's authorizer.
       JsonNode first = JSON.readTree(awaitOk(control, valuePath, reader).body());
       awaitOk(control, valuePath, writer);
-      System.out.printf("ManagedSecret %s/%s readable by SA app: version %s, %d-char value%n", secretsNs, SECRET,
-          first.get("VersionId").asText(), first.get("SecretString").asText().length());
+      System.out.printf(
+          "ManagedSecret %s/%s readable by SA app: version %s, %d-char value%n",
+          secretsNs,
+          SECRET,
+          first.get("VersionId").asText(),
+          first.get("SecretString").asText().length());
 
       throughput(valuePath, reader, connections, seconds);
       // 0 waiters: part (a) only, e.g. to compare KMS providers.
@@ -183,9 +221,9 @@ public final class ApiLoad {
   }
 
   /**
-   * With BENCH_PKCS11_TOKEN (bench/run-api-load with BENCH_KMS=pkcs11 makes the token), the secret's
-   * data key is wrapped by the pkcs11 provider; SOFTHSM2_CONF reaches the operator with the rest of
-   * this process's environment. Returns the spec.kmsKeyId to use.
+   * With BENCH_PKCS11_TOKEN (bench/run-api-load with BENCH_KMS=pkcs11 makes the token), the
+   * secret's data key is wrapped by the pkcs11 provider; SOFTHSM2_CONF reaches the operator with
+   * the rest of this process's environment. Returns the spec.kmsKeyId to use.
    */
   private static String pkcs11(Map<String, String> operatorEnv) {
     String token = System.getenv("BENCH_PKCS11_TOKEN");
@@ -197,26 +235,35 @@ public final class ApiLoad {
     operatorEnv.put("KEYWARDEN_KMS_KEYS_HSM_KEY_ID", "keywarden-bench");
     operatorEnv.put("KEYWARDEN_KMS_PKCS11_TOKEN_LABEL", token);
     operatorEnv.put("KEYWARDEN_KMS_PKCS11_PIN_FILE", System.getenv("BENCH_PKCS11_PIN_FILE"));
-    System.out.printf("KMS: pkcs11, SoftHSM2 token '%s' (SOFTHSM2_CONF=%s)%n", token, System.getenv("SOFTHSM2_CONF"));
+    System.out.printf(
+        "KMS: pkcs11, SoftHSM2 token '%s' (SOFTHSM2_CONF=%s)%n",
+        token, System.getenv("SOFTHSM2_CONF"));
     return "hsm";
   }
 
   // ---------------------------------------------------------------- (a) throughput with wrk
 
-  private void throughput(String valuePath, String token, int connections, int seconds) throws Exception {
-    // The header goes in through a Lua script (mode 600), not the command line, so `ps` does not show the token.
+  private void throughput(String valuePath, String token, int connections, int seconds)
+      throws Exception {
+    // The header goes in through a Lua script (mode 600), not the command line, so `ps` does not
+    // show the token.
     wrkScript = root.resolve("bench/target/api-load-" + suffix + ".lua");
     Files.deleteIfExists(wrkScript);
-    Files.createFile(wrkScript, PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rw-------")));
+    Files.createFile(
+        wrkScript,
+        PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rw-------")));
     Files.writeString(wrkScript, "wrk.headers[\"Authorization\"] = \"Bearer " + token + "\"\n");
     String url = "https://127.0.0.1:" + apiPort + valuePath;
-    List<String> command = List.of("wrk", "-t2", "-c" + connections, "--latency", "-s", wrkScript.toString(), url);
+    List<String> command =
+        List.of("wrk", "-t2", "-c" + connections, "--latency", "-s", wrkScript.toString(), url);
 
-    System.out.printf("%n== (a) GetSecretValue throughput: wrk -t2 -c%d --latency -H 'Authorization: Bearer <token>' %s%n",
+    System.out.printf(
+        "%n== (a) GetSecretValue throughput: wrk -t2 -c%d --latency -H 'Authorization: Bearer <token>' %s%n",
         connections, url);
     WrkResult warm = wrk(command, 10);
-    System.out.printf("warm-up 10 s: %.0f requests/s, p50 %.2f ms, p99 %.2f ms, non-2xx %d%n", warm.rps, warm.p50, warm.p99,
-        warm.non2xx);
+    System.out.printf(
+        "warm-up 10 s: %.0f requests/s, p50 %.2f ms, p99 %.2f ms, non-2xx %d%n",
+        warm.rps, warm.p50, warm.p99, warm.non2xx);
 
     boolean jfr = "1".equals(System.getenv("BENCH_JFR"));
     Path recording = root.resolve("bench/target/api-load-" + suffix + ".jfr");
@@ -239,8 +286,12 @@ public final class ApiLoad {
     Map<String, Double> after = metrics();
     if (jfr) {
       jcmd("JFR.stop", "name=api-load");
-      System.out.println("JFR recording of the measured run: " + recording
-          + " (summarise with bench/run-jfr-top " + recording + ")");
+      System.out.println(
+          "JFR recording of the measured run: "
+              + recording
+              + " (summarise with bench/run-jfr-top "
+              + recording
+              + ")");
     }
 
     double busy = machineAfter[0] - machineBefore[0];
@@ -249,21 +300,38 @@ public final class ApiLoad {
     System.out.println();
     System.out.println(run.raw.strip());
     System.out.println();
-    System.out.printf("RESULT throughput   %.0f requests/s over %d s, %d connections, %d requests, %d non-2xx/3xx, %d socket errors%n",
+    System.out.printf(
+        "RESULT throughput   %.0f requests/s over %d s, %d connections, %d requests, %d non-2xx/3xx, %d socket errors%n",
         run.rps, seconds, connections, run.requests, run.non2xx, run.socketErrors);
-    System.out.printf("RESULT latency      p50 %.2f ms  p75 %.2f ms  p90 %.2f ms  p99 %.2f ms  (wrk, per request)%n",
+    System.out.printf(
+        "RESULT latency      p50 %.2f ms  p75 %.2f ms  p90 %.2f ms  p99 %.2f ms  (wrk, per request)%n",
         run.p50, run.p75, run.p90, run.p99);
-    System.out.printf("RESULT server count GetSecretValue answers during the run by status: %s%n",
+    System.out.printf(
+        "RESULT server count GetSecretValue answers during the run by status: %s%n",
         delta(before, after, "keywarden_api_requests_total", "GetSecretValue"));
-    System.out.printf("RESULT cpu          machine %.0f%% busy of %d CPUs; operator %.2f CPUs, etcd+apiserver+controller-manager %.2f CPUs, "
+    System.out.printf(
+        "RESULT cpu          machine %.0f%% busy of %d CPUs; operator %.2f CPUs, etcd+apiserver+controller-manager %.2f CPUs, "
             + "rest (wrk and anything else) %.2f CPUs; load average %s -> %s%n",
-        100 * busy / total, (int) cpus, cpus * opTicks / total, cpus * otherTicks / total,
-        cpus * (busy - opTicks - otherTicks) / total, loadBefore, Bench.loadAverage());
+        100 * busy / total,
+        (int) cpus,
+        cpus * opTicks / total,
+        cpus * otherTicks / total,
+        cpus * (busy - opTicks - otherTicks) / total,
+        loadBefore,
+        Bench.loadAverage());
     Files.deleteIfExists(wrkScript);
   }
 
-  private record WrkResult(String raw, double rps, long requests, long non2xx, long socketErrors, double p50, double p75,
-      double p90, double p99) {}
+  private record WrkResult(
+      String raw,
+      double rps,
+      long requests,
+      long non2xx,
+      long socketErrors,
+      double p50,
+      double p75,
+      double p90,
+      double p99) {}
 
   private WrkResult wrk(List<String> base, int seconds) throws Exception {
     List<String> command = new ArrayList<>(base);
@@ -280,13 +348,23 @@ public final class ApiLoad {
     if (process.exitValue() != 0) {
       throw new IllegalStateException("wrk failed (" + process.exitValue() + "): " + raw);
     }
-    return new WrkResult(raw, number(raw, "Requests/sec:\\s+([0-9.]+)"), (long) number(raw, "([0-9]+) requests in"),
+    return new WrkResult(
+        raw,
+        number(raw, "Requests/sec:\\s+([0-9.]+)"),
+        (long) number(raw, "([0-9]+) requests in"),
         (long) numberOr(raw, "Non-2xx or 3xx responses:\\s+([0-9]+)", 0),
-        socketErrors(raw), latency(raw, "50%"), latency(raw, "75%"), latency(raw, "90%"), latency(raw, "99%"));
+        socketErrors(raw),
+        latency(raw, "50%"),
+        latency(raw, "75%"),
+        latency(raw, "90%"),
+        latency(raw, "99%"));
   }
 
   private static long socketErrors(String raw) {
-    Matcher m = Pattern.compile("Socket errors: connect ([0-9]+), read ([0-9]+), write ([0-9]+), timeout ([0-9]+)").matcher(raw);
+    Matcher m =
+        Pattern.compile(
+                "Socket errors: connect ([0-9]+), read ([0-9]+), write ([0-9]+), timeout ([0-9]+)")
+            .matcher(raw);
     if (!m.find()) {
       return 0;
     }
@@ -297,9 +375,13 @@ public final class ApiLoad {
     return sum;
   }
 
-  /** A latency-distribution line of wrk in milliseconds ("99%   7.80ms", units us, ms, s, m). */
+  /** A latency-distribution line of wrk in milliseconds ("99% 7.80ms", units us, ms, s, m). */
   private static double latency(String raw, String percentile) {
-    Matcher m = Pattern.compile("^\\s*" + Pattern.quote(percentile) + "\\s+([0-9.]+)(us|ms|s|m)\\s*$", Pattern.MULTILINE).matcher(raw);
+    Matcher m =
+        Pattern.compile(
+                "^\\s*" + Pattern.quote(percentile) + "\\s+([0-9.]+)(us|ms|s|m)\\s*$",
+                Pattern.MULTILINE)
+            .matcher(raw);
     if (!m.find()) {
       return Double.NaN;
     }
@@ -327,10 +409,15 @@ public final class ApiLoad {
 
   // ---------------------------------------------------------------- (b) long-poll waiters
 
-  private boolean waiters(HttpClient control, String valuePath, String reader, String writer, int count) throws Exception {
-    System.out.printf("%n== (b) %d concurrent long-polls (GET %s?waitForChange=<CURRENT>&timeoutSeconds=%d), "
-        + "each on its own HTTP/1.1 TLS connection (JDK HttpClient)%n", count, valuePath, WAITER_TIMEOUT_SECONDS);
-    String current = JSON.readTree(get(control, valuePath, writer).body()).get("VersionId").asText();
+  private boolean waiters(
+      HttpClient control, String valuePath, String reader, String writer, int count)
+      throws Exception {
+    System.out.printf(
+        "%n== (b) %d concurrent long-polls (GET %s?waitForChange=<CURRENT>&timeoutSeconds=%d), "
+            + "each on its own HTTP/1.1 TLS connection (JDK HttpClient)%n",
+        count, valuePath, WAITER_TIMEOUT_SECONDS);
+    String current =
+        JSON.readTree(get(control, valuePath, writer).body()).get("VersionId").asText();
     long pid = operator.pid();
 
     jcmd("GC.run");
@@ -338,16 +425,32 @@ public final class ApiLoad {
     Memory base = memory(pid);
     System.out.printf("before (after a full GC): %s%n", base);
 
-    // One selector thread plus two workers for TLS and callbacks; a connection per request on HTTP/1.1.
-    ExecutorService executor = Executors.newFixedThreadPool(2, r -> {
-      Thread t = new Thread(r, "waiter-client");
-      t.setDaemon(true);
-      return t;
-    });
-    HttpClient http = HttpClient.newBuilder().version(HttpClient.Version.HTTP_1_1).sslContext(ssl).executor(executor)
-        .connectTimeout(Duration.ofSeconds(30)).build();
-    URI uri = URI.create("https://127.0.0.1:" + apiPort + valuePath + "?waitForChange=" + current + "&timeoutSeconds="
-        + WAITER_TIMEOUT_SECONDS);
+    // One selector thread plus two workers for TLS and callbacks; a connection per request on
+    // HTTP/1.1.
+    ExecutorService executor =
+        Executors.newFixedThreadPool(
+            2,
+            r -> {
+              Thread t = new Thread(r, "waiter-client");
+              t.setDaemon(true);
+              return t;
+            });
+    HttpClient http =
+        HttpClient.newBuilder()
+            .version(HttpClient.Version.HTTP_1_1)
+            .sslContext(ssl)
+            .executor(executor)
+            .connectTimeout(Duration.ofSeconds(30))
+            .build();
+    URI uri =
+        URI.create(
+            "https://127.0.0.1:"
+                + apiPort
+                + valuePath
+                + "?waitForChange="
+                + current
+                + "&timeoutSeconds="
+                + WAITER_TIMEOUT_SECONDS);
     ConcurrentLinkedQueue<Answer> answers = new ConcurrentLinkedQueue<>();
     AtomicInteger done = new AtomicInteger();
     Instant rampStart = Instant.now();
@@ -356,14 +459,26 @@ public final class ApiLoad {
     while (sent < count) {
       int batch = Math.min(RAMP_BATCH, count - sent);
       for (int i = 0; i < batch; i++) {
-        HttpRequest request = HttpRequest.newBuilder(uri).header("Authorization", "Bearer " + reader)
-            .timeout(Duration.ofSeconds(WAITER_TIMEOUT_SECONDS + 60)).GET().build();
-        http.sendAsync(request, HttpResponse.BodyHandlers.ofString()).whenComplete((response, error) -> {
-          long at = System.nanoTime();
-          answers.add(new Answer(at, response == null ? -1 : response.statusCode(), response == null ? null : response.body(),
-              error == null ? null : error.getClass().getSimpleName() + ": " + error.getMessage()));
-          done.incrementAndGet();
-        });
+        HttpRequest request =
+            HttpRequest.newBuilder(uri)
+                .header("Authorization", "Bearer " + reader)
+                .timeout(Duration.ofSeconds(WAITER_TIMEOUT_SECONDS + 60))
+                .GET()
+                .build();
+        http.sendAsync(request, HttpResponse.BodyHandlers.ofString())
+            .whenComplete(
+                (response, error) -> {
+                  long at = System.nanoTime();
+                  answers.add(
+                      new Answer(
+                          at,
+                          response == null ? -1 : response.statusCode(),
+                          response == null ? null : response.body(),
+                          error == null
+                              ? null
+                              : error.getClass().getSimpleName() + ": " + error.getMessage()));
+                  done.incrementAndGet();
+                });
       }
       sent += batch;
       // Pace the ramp by what the server has registered, so that the handshakes do not pile up
@@ -377,8 +492,9 @@ public final class ApiLoad {
         Thread.sleep(100);
       }
       if (sent % 2000 == 0 || sent == count) {
-        System.out.printf("  %6d sent, %6d waiting on the server, %d answered early, %.1f s%n", sent, gauge, done.get(),
-            Bench.seconds(Duration.between(rampStart, Instant.now())));
+        System.out.printf(
+            "  %6d sent, %6d waiting on the server, %d answered early, %.1f s%n",
+            sent, gauge, done.get(), Bench.seconds(Duration.between(rampStart, Instant.now())));
       }
     }
     Instant deadline = Instant.now().plusSeconds(60);
@@ -393,42 +509,67 @@ public final class ApiLoad {
     Thread.sleep(1000);
     Memory held = memory(pid);
     int early = done.get();
-    System.out.printf("with %d waiting: RSS %.0f MiB before the full GC; after it: %s%n", (int) held.waiters,
-        rssBeforeGc / 1024.0, held);
+    System.out.printf(
+        "with %d waiting: RSS %.0f MiB before the full GC; after it: %s%n",
+        (int) held.waiters, rssBeforeGc / 1024.0, held);
     if (early > 0) {
       Map<String, Integer> why = new TreeMap<>();
-      answers.forEach(a -> why.merge(a.error != null ? a.error : "HTTP " + a.status, 1, Integer::sum));
+      answers.forEach(
+          a -> why.merge(a.error != null ? a.error : "HTTP " + a.status, 1, Integer::sum));
       System.out.printf("answered before the put (should be none): %d %s%n", early, why);
     }
     double n = Math.max(1, held.waiters);
-    System.out.printf("RESULT waiters      %d registered (gauge keywarden_api_waiters) in %.1f s (%.0f/s); %d answered early%n",
-        (int) held.waiters, Bench.seconds(ramp), held.waiters / Math.max(0.001, Bench.seconds(ramp)), early);
-    System.out.printf("RESULT memory       RSS %.0f -> %.0f MiB (+%.1f KiB per waiter; %.0f MiB before the GC = +%.1f KiB); "
+    System.out.printf(
+        "RESULT waiters      %d registered (gauge keywarden_api_waiters) in %.1f s (%.0f/s); %d answered early%n",
+        (int) held.waiters,
+        Bench.seconds(ramp),
+        held.waiters / Math.max(0.001, Bench.seconds(ramp)),
+        early);
+    System.out.printf(
+        "RESULT memory       RSS %.0f -> %.0f MiB (+%.1f KiB per waiter; %.0f MiB before the GC = +%.1f KiB); "
             + "heap used after full GC %.1f -> %.1f MiB (+%.1f KiB per waiter); direct buffers %.1f -> %.1f MiB; threads %d -> %d%n",
-        base.rssKiB / 1024.0, held.rssKiB / 1024.0, (held.rssKiB - base.rssKiB) / n, rssBeforeGc / 1024.0,
-        (rssBeforeGc - base.rssKiB) / n, base.heap / 1048576, held.heap / 1048576, (held.heap - base.heap) / 1024 / n,
-        base.direct / 1048576, held.direct / 1048576, (int) base.threads, (int) held.threads);
+        base.rssKiB / 1024.0,
+        held.rssKiB / 1024.0,
+        (held.rssKiB - base.rssKiB) / n,
+        rssBeforeGc / 1024.0,
+        (rssBeforeGc - base.rssKiB) / n,
+        base.heap / 1048576,
+        held.heap / 1048576,
+        (held.heap - base.heap) / 1024 / n,
+        base.direct / 1048576,
+        held.direct / 1048576,
+        (int) base.threads,
+        (int) held.threads);
 
     // One PutSecretValue; every waiter must answer 200 with the new value.
     String value = randomValue(32);
     answers.clear();
     Instant putWall = Instant.now();
     long putStart = System.nanoTime();
-    HttpResponse<String> put = control.send(HttpRequest.newBuilder(URI.create("https://127.0.0.1:" + apiPort + valuePath))
-        .header("Authorization", "Bearer " + writer).header("Content-Type", "application/json").timeout(Duration.ofSeconds(30))
-        .PUT(HttpRequest.BodyPublishers.ofString(JSON.writeValueAsString(Map.of("SecretString", value)))).build(),
-        HttpResponse.BodyHandlers.ofString());
+    HttpResponse<String> put =
+        control.send(
+            HttpRequest.newBuilder(URI.create("https://127.0.0.1:" + apiPort + valuePath))
+                .header("Authorization", "Bearer " + writer)
+                .header("Content-Type", "application/json")
+                .timeout(Duration.ofSeconds(30))
+                .PUT(
+                    HttpRequest.BodyPublishers.ofString(
+                        JSON.writeValueAsString(Map.of("SecretString", value))))
+                .build(),
+            HttpResponse.BodyHandlers.ofString());
     long putDone = System.nanoTime();
     if (put.statusCode() != 200) {
       throw new IllegalStateException("PUT answered " + put.statusCode() + ": " + put.body());
     }
     String newVersion = JSON.readTree(put.body()).get("VersionId").asText();
     int expected = count - early;
-    // Until all have answered, or nothing more has come for 20 s (a waiter the server dropped never answers).
+    // Until all have answered, or nothing more has come for 20 s (a waiter the server dropped never
+    // answers).
     deadline = Instant.now().plusSeconds(WAITER_TIMEOUT_SECONDS + 30);
     int seen = -1;
     Instant progress = Instant.now();
-    while (answers.size() < expected && Instant.now().isBefore(deadline)
+    while (answers.size() < expected
+        && Instant.now().isBefore(deadline)
         && Duration.between(progress, Instant.now()).toSeconds() < 20) {
       if (answers.size() != seen) {
         seen = answers.size();
@@ -440,9 +581,12 @@ public final class ApiLoad {
     List<Double> afterPut = new ArrayList<>();
     Map<String, Integer> outcomes = new TreeMap<>();
     for (Answer a : answers) {
-      String kind = a.error != null ? a.error.replaceAll("[0-9]+", "N")
-          : a.status == 200 && a.body.contains(value) && a.body.contains(newVersion) ? "200 new value"
-          : "HTTP " + a.status;
+      String kind =
+          a.error != null
+              ? a.error.replaceAll("[0-9]+", "N")
+              : a.status == 200 && a.body.contains(value) && a.body.contains(newVersion)
+                  ? "200 new value"
+                  : "HTTP " + a.status;
       outcomes.merge(kind, 1, Integer::sum);
       if ("200 new value".equals(kind)) {
         afterPut.add((a.at - putDone) / 1e6);
@@ -450,19 +594,34 @@ public final class ApiLoad {
     }
     int correct = outcomes.getOrDefault("200 new value", 0);
     Memory end = memory(pid);
-    System.out.printf("PUT took %.0f ms (new version %s)%n", (putDone - putStart) / 1e6, newVersion);
-    System.out.printf("RESULT wake-up      %d of %d answered with the new value; after the PUT returned: first %.0f ms  p50 %.0f ms  "
+    System.out.printf(
+        "PUT took %.0f ms (new version %s)%n", (putDone - putStart) / 1e6, newVersion);
+    System.out.printf(
+        "RESULT wake-up      %d of %d answered with the new value; after the PUT returned: first %.0f ms  p50 %.0f ms  "
             + "p90 %.0f ms  p99 %.0f ms  last %.0f ms; outcomes %s%n",
-        correct, expected, Bench.percentile(afterPut, 0), Bench.percentile(afterPut, 50), Bench.percentile(afterPut, 90), Bench.percentile(afterPut, 99),
-        Bench.percentile(afterPut, 100), outcomes);
+        correct,
+        expected,
+        Bench.percentile(afterPut, 0),
+        Bench.percentile(afterPut, 50),
+        Bench.percentile(afterPut, 90),
+        Bench.percentile(afterPut, 99),
+        Bench.percentile(afterPut, 100),
+        outcomes);
     if (silent > 0) {
-      System.out.printf("RESULT lost         %d waiters got NO answer (no 200, no 304) %.0f s after the PUT; connections still open%n",
+      System.out.printf(
+          "RESULT lost         %d waiters got NO answer (no 200, no 304) %.0f s after the PUT; connections still open%n",
           silent, (System.nanoTime() - putDone) / 1e9);
     }
     List<Double> server = serverAnswers(putWall.plusNanos(putDone - putStart));
-    System.out.printf("RESULT server side  %d GetSecretValue 200s audited after the PUT; audit time after the PUT returned: "
-            + "first %.0f ms  p50 %.0f ms  p90 %.0f ms  p99 %.0f ms  last %.0f ms%n", server.size(), Bench.percentile(server, 0),
-        Bench.percentile(server, 50), Bench.percentile(server, 90), Bench.percentile(server, 99), Bench.percentile(server, 100));
+    System.out.printf(
+        "RESULT server side  %d GetSecretValue 200s audited after the PUT; audit time after the PUT returned: "
+            + "first %.0f ms  p50 %.0f ms  p90 %.0f ms  p99 %.0f ms  last %.0f ms%n",
+        server.size(),
+        Bench.percentile(server, 0),
+        Bench.percentile(server, 50),
+        Bench.percentile(server, 90),
+        Bench.percentile(server, 99),
+        Bench.percentile(server, 100));
     System.out.printf("after the answers: %s%n", end);
     System.out.printf("operator log: %s%n", logSummary());
     executor.shutdownNow();
@@ -471,31 +630,50 @@ public final class ApiLoad {
 
   private record Answer(long at, int status, String body, String error) {}
 
-  private record Memory(long rssKiB, double heap, double nonHeap, double direct, double threads, double waiters) {
+  private record Memory(
+      long rssKiB, double heap, double nonHeap, double direct, double threads, double waiters) {
     @Override
     public String toString() {
-      return String.format("RSS %.0f MiB, heap used %.1f MiB, non-heap %.1f MiB, direct buffers %.1f MiB, %d threads, waiters gauge %d",
-          rssKiB / 1024.0, heap / 1048576, nonHeap / 1048576, direct / 1048576, (int) threads, (int) waiters);
+      return String.format(
+          "RSS %.0f MiB, heap used %.1f MiB, non-heap %.1f MiB, direct buffers %.1f MiB, %d threads, waiters gauge %d",
+          rssKiB / 1024.0,
+          heap / 1048576,
+          nonHeap / 1048576,
+          direct / 1048576,
+          (int) threads,
+          (int) waiters);
     }
   }
 
   private Memory memory(long pid) throws Exception {
     Map<String, Double> m = metrics();
-    return new Memory(Bench.rssKiB(pid), m.getOrDefault("heap", 0.0), m.getOrDefault("nonheap", 0.0),
-        m.getOrDefault("direct", 0.0), m.getOrDefault("jvm_threads_live_threads", 0.0), m.getOrDefault("keywarden_api_waiters", 0.0));
+    return new Memory(
+        Bench.rssKiB(pid),
+        m.getOrDefault("heap", 0.0),
+        m.getOrDefault("nonheap", 0.0),
+        m.getOrDefault("direct", 0.0),
+        m.getOrDefault("jvm_threads_live_threads", 0.0),
+        m.getOrDefault("keywarden_api_waiters", 0.0));
   }
 
   // ---------------------------------------------------------------- helpers
 
-  private static final Pattern SAMPLE = Pattern.compile("^([a-zA-Z_:][a-zA-Z0-9_:]*)(\\{([^}]*)\\})?\\s+(\\S+)");
+  private static final Pattern SAMPLE =
+      Pattern.compile("^([a-zA-Z_:][a-zA-Z0-9_:]*)(\\{([^}]*)\\})?\\s+(\\S+)");
 
   /**
    * A few figures from /q/metrics: gauges by name, heap/nonheap/direct sums, and counters of API
    * requests keyed "keywarden_api_requests_total|action|status".
    */
   private Map<String, Double> metrics() throws Exception {
-    String text = metricsHttp.send(HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + httpPort + "/q/metrics"))
-        .timeout(Duration.ofSeconds(20)).build(), HttpResponse.BodyHandlers.ofString()).body();
+    String text =
+        metricsHttp
+            .send(
+                HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + httpPort + "/q/metrics"))
+                    .timeout(Duration.ofSeconds(20))
+                    .build(),
+                HttpResponse.BodyHandlers.ofString())
+            .body();
     Map<String, Double> out = new ConcurrentHashMap<>();
     for (String line : text.split("\n")) {
       Matcher m = SAMPLE.matcher(line);
@@ -512,15 +690,19 @@ public final class ApiLoad {
       }
       switch (name) {
         case "keywarden_api_waiters", "jvm_threads_live_threads" -> out.put(name, v);
-        case "jvm_memory_used_bytes" -> out.merge(labels.contains("area=\"heap\"") ? "heap" : "nonheap", v, Double::sum);
+        case "jvm_memory_used_bytes" ->
+            out.merge(labels.contains("area=\"heap\"") ? "heap" : "nonheap", v, Double::sum);
         case "jvm_buffer_memory_used_bytes" -> {
           if (labels.contains("id=\"direct\"")) {
             out.put("direct", v);
           }
         }
-        case "keywarden_api_requests_total" -> out.merge(name + "|" + label(labels, "action") + "|" + label(labels, "status"),
-            v, Double::sum);
-        default -> { }
+        case "keywarden_api_requests_total" ->
+            out.merge(
+                name + "|" + label(labels, "action") + "|" + label(labels, "status"),
+                v,
+                Double::sum);
+        default -> {}
       }
     }
     return out;
@@ -531,23 +713,28 @@ public final class ApiLoad {
     return m.find() ? m.group(1) : "";
   }
 
-  private static Map<String, Long> delta(Map<String, Double> before, Map<String, Double> after, String metric, String action) {
+  private static Map<String, Long> delta(
+      Map<String, Double> before, Map<String, Double> after, String metric, String action) {
     Map<String, Long> out = new TreeMap<>();
-    after.forEach((k, v) -> {
-      String[] parts = k.split("\\|");
-      if (parts.length == 3 && parts[0].equals(metric) && parts[1].equals(action)) {
-        long d = Math.round(v - before.getOrDefault(k, 0.0));
-        if (d != 0) {
-          out.put(parts[2], d);
-        }
-      }
-    });
+    after.forEach(
+        (k, v) -> {
+          String[] parts = k.split("\\|");
+          if (parts.length == 3 && parts[0].equals(metric) && parts[1].equals(action)) {
+            long d = Math.round(v - before.getOrDefault(k, 0.0));
+            if (d != 0) {
+              out.put(parts[2], d);
+            }
+          }
+        });
     return out;
   }
 
   private void jcmd(String... command) throws Exception {
-    List<String> line = new ArrayList<>(List.of(Path.of(System.getProperty("java.home"), "bin", "jcmd").toString(),
-        Long.toString(operator.pid())));
+    List<String> line =
+        new ArrayList<>(
+            List.of(
+                Path.of(System.getProperty("java.home"), "bin", "jcmd").toString(),
+                Long.toString(operator.pid())));
     line.addAll(List.of(command));
     Process p = new ProcessBuilder(line).redirectErrorStream(true).start();
     String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
@@ -558,20 +745,29 @@ public final class ApiLoad {
 
   private static final Pattern AUDIT_TIME = Pattern.compile("\"time\":\"([^\"]+)\"");
 
-  /** Milliseconds after {@code since} of the audit lines of 200 GetSecretValue answers written after it (the server's view). */
+  /**
+   * Milliseconds after {@code since} of the audit lines of 200 GetSecretValue answers written after
+   * it (the server's view).
+   */
   private List<Double> serverAnswers(Instant since) throws IOException {
     List<Double> out = new ArrayList<>();
     try (var lines = Files.lines(log, StandardCharsets.UTF_8)) {
-      lines.filter(l -> l.startsWith("{") && l.contains("\"action\":\"GetSecretValue\"") && l.contains("\"status\":200"))
-          .forEach(l -> {
-            Matcher m = AUDIT_TIME.matcher(l);
-            if (m.find()) {
-              Instant at = Instant.parse(m.group(1));
-              if (!at.isBefore(since.minusSeconds(1))) {
-                out.add(Duration.between(since, at).toNanos() / 1e6);
-              }
-            }
-          });
+      lines
+          .filter(
+              l ->
+                  l.startsWith("{")
+                      && l.contains("\"action\":\"GetSecretValue\"")
+                      && l.contains("\"status\":200"))
+          .forEach(
+              l -> {
+                Matcher m = AUDIT_TIME.matcher(l);
+                if (m.find()) {
+                  Instant at = Instant.parse(m.group(1));
+                  if (!at.isBefore(since.minusSeconds(1))) {
+                    out.add(Duration.between(since, at).toNanos() / 1e6);
+                  }
+                }
+              });
     }
     return out;
   }
@@ -579,24 +775,38 @@ public final class ApiLoad {
   /** Counts of the operator log's WARN/ERROR lines by logger and exception, and of audit lines. */
   private String logSummary() throws IOException {
     Map<String, Integer> counts = new TreeMap<>();
-    Pattern level = Pattern.compile("^\\S+ (WARN|ERROR) +\\[([^]]+)\\] ([^:]*(?:Exception|Error)?)");
+    Pattern level =
+        Pattern.compile("^\\S+ (WARN|ERROR) +\\[([^]]+)\\] ([^:]*(?:Exception|Error)?)");
     try (var lines = Files.lines(log, StandardCharsets.UTF_8)) {
-      lines.forEach(line -> {
-        if (line.startsWith("{")) {
-          counts.merge("audit lines", 1, Integer::sum);
-          return;
-        }
-        Matcher m = level.matcher(line);
-        if (m.find()) {
-          String what = line.contains("RejectedExecutionException") ? "RejectedExecutionException" : m.group(3);
-          counts.merge(m.group(1) + " [" + m.group(2) + "] " + (what.length() > 80 ? what.substring(0, 80) : what), 1, Integer::sum);
-        }
-      });
+      lines.forEach(
+          line -> {
+            if (line.startsWith("{")) {
+              counts.merge("audit lines", 1, Integer::sum);
+              return;
+            }
+            Matcher m = level.matcher(line);
+            if (m.find()) {
+              String what =
+                  line.contains("RejectedExecutionException")
+                      ? "RejectedExecutionException"
+                      : m.group(3);
+              counts.merge(
+                  m.group(1)
+                      + " ["
+                      + m.group(2)
+                      + "] "
+                      + (what.length() > 80 ? what.substring(0, 80) : what),
+                  1,
+                  Integer::sum);
+            }
+          });
     }
     return counts.toString();
   }
 
-  /** Drops the audit lines (one per request: over a million) so that bench/target keeps a small log. */
+  /**
+   * Drops the audit lines (one per request: over a million) so that bench/target keeps a small log.
+   */
   private void shrinkLog() {
     if (log == null || !Files.exists(log) || "1".equals(System.getenv("BENCH_KEEP_LOG"))) {
       return;
@@ -604,9 +814,11 @@ public final class ApiLoad {
     try {
       Path small = log.resolveSibling(log.getFileName() + ".tmp");
       long[] audit = new long[1];
-      try (var lines = Files.lines(log, StandardCharsets.UTF_8); var out = Files.newBufferedWriter(small, StandardCharsets.UTF_8)) {
+      try (var lines = Files.lines(log, StandardCharsets.UTF_8);
+          var out = Files.newBufferedWriter(small, StandardCharsets.UTF_8)) {
         for (String line : (Iterable<String>) lines::iterator) {
-          if (line.startsWith("{\"audit\"") || line.startsWith("{") && line.contains("\"audit\":")) {
+          if (line.startsWith("{\"audit\"")
+              || line.startsWith("{") && line.contains("\"audit\":")) {
             audit[0]++;
           } else {
             out.write(line);
@@ -622,18 +834,23 @@ public final class ApiLoad {
     }
   }
 
-  /** The control plane's processes when test-cluster/up started it (pids/ in its state directory). */
+  /**
+   * The control plane's processes when test-cluster/up started it (pids/ in its state directory).
+   */
   private List<Long> otherPids() {
     List<Long> pids = new ArrayList<>();
-    plane.stateDir().ifPresent(dir -> {
-      try (var files = Files.list(dir.resolve("pids"))) {
-        for (Path f : files.toList()) {
-          pids.add(Long.parseLong(Files.readString(f).trim()));
-        }
-      } catch (IOException | RuntimeException e) {
-        // unknown: counted under "rest"
-      }
-    });
+    plane
+        .stateDir()
+        .ifPresent(
+            dir -> {
+              try (var files = Files.list(dir.resolve("pids"))) {
+                for (Path f : files.toList()) {
+                  pids.add(Long.parseLong(Files.readString(f).trim()));
+                }
+              } catch (IOException | RuntimeException e) {
+                // unknown: counted under "rest"
+              }
+            });
     return pids;
   }
 
@@ -652,9 +869,13 @@ public final class ApiLoad {
   private static SSLContext trusting(String caPem) throws Exception {
     KeyStore trust = KeyStore.getInstance(KeyStore.getDefaultType());
     trust.load(null, null);
-    trust.setCertificateEntry("keywarden-api-ca", CertificateFactory.getInstance("X.509")
-        .generateCertificate(new ByteArrayInputStream(caPem.getBytes(StandardCharsets.US_ASCII))));
-    TrustManagerFactory tmf = TrustManagerFactory.getInstance(TrustManagerFactory.getDefaultAlgorithm());
+    trust.setCertificateEntry(
+        "keywarden-api-ca",
+        CertificateFactory.getInstance("X.509")
+            .generateCertificate(
+                new ByteArrayInputStream(caPem.getBytes(StandardCharsets.US_ASCII))));
+    TrustManagerFactory tmf =
+        TrustManagerFactory.getInstance(TrustManagerFactory.getDefaultAlgorithm());
     tmf.init(trust);
     SSLContext context = SSLContext.getInstance("TLS");
     context.init(null, tmf.getTrustManagers(), null);
@@ -662,18 +883,34 @@ public final class ApiLoad {
   }
 
   private String token(KubernetesClient client, String serviceAccount) {
-    TokenRequest request = new TokenRequestBuilder().withNewSpec().withAudiences(AUDIENCE).withExpirationSeconds(3600L)
-        .endSpec().build();
-    return client.serviceAccounts().inNamespace(secretsNs).withName(serviceAccount).tokenRequest(request).getStatus().getToken();
+    TokenRequest request =
+        new TokenRequestBuilder()
+            .withNewSpec()
+            .withAudiences(AUDIENCE)
+            .withExpirationSeconds(3600L)
+            .endSpec()
+            .build();
+    return client
+        .serviceAccounts()
+        .inNamespace(secretsNs)
+        .withName(serviceAccount)
+        .tokenRequest(request)
+        .getStatus()
+        .getToken();
   }
 
   private HttpResponse<String> get(HttpClient http, String path, String token) throws Exception {
-    return http.send(HttpRequest.newBuilder(URI.create("https://127.0.0.1:" + apiPort + path))
-        .header("Authorization", "Bearer " + token).timeout(Duration.ofSeconds(30)).build(), HttpResponse.BodyHandlers.ofString());
+    return http.send(
+        HttpRequest.newBuilder(URI.create("https://127.0.0.1:" + apiPort + path))
+            .header("Authorization", "Bearer " + token)
+            .timeout(Duration.ofSeconds(30))
+            .build(),
+        HttpResponse.BodyHandlers.ofString());
   }
 
   /** Until the secret is Ready and RBAC lets the token read it (60 s at most). */
-  private HttpResponse<String> awaitOk(HttpClient http, String path, String token) throws Exception {
+  private HttpResponse<String> awaitOk(HttpClient http, String path, String token)
+      throws Exception {
     Instant deadline = Instant.now().plusSeconds(60);
     HttpResponse<String> last = null;
     while (Instant.now().isBefore(deadline)) {
@@ -683,9 +920,13 @@ public final class ApiLoad {
       }
       Thread.sleep(200);
     }
-    throw new IllegalStateException("GET " + path + " still answers " + (last == null ? "nothing" : last.statusCode() + ": "
-        + last.body()) + " (a 404 for a missing ciphertext means another operator on this cluster reconciled the secret too:"
-        + " run without KEYWARDEN_TEST_CLUSTER_DIR so that the bench starts its own control plane)");
+    throw new IllegalStateException(
+        "GET "
+            + path
+            + " still answers "
+            + (last == null ? "nothing" : last.statusCode() + ": " + last.body())
+            + " (a 404 for a missing ciphertext means another operator on this cluster reconciled the secret too:"
+            + " run without KEYWARDEN_TEST_CLUSTER_DIR so that the bench starts its own control plane)");
   }
 
   private static String randomValue(int length) {
@@ -700,8 +941,11 @@ public final class ApiLoad {
 
   private static String fileLimit() {
     try {
-      return Files.readAllLines(Path.of("/proc/self/limits")).stream().filter(l -> l.startsWith("Max open files"))
-          .map(l -> l.replaceAll("Max open files\\s+(\\S+)\\s+(\\S+).*", "$1 (hard $2)")).findFirst().orElse("?");
+      return Files.readAllLines(Path.of("/proc/self/limits")).stream()
+          .filter(l -> l.startsWith("Max open files"))
+          .map(l -> l.replaceAll("Max open files\\s+(\\S+)\\s+(\\S+).*", "$1 (hard $2)"))
+          .findFirst()
+          .orElse("?");
     } catch (IOException e) {
       return "?";
     }
@@ -717,19 +961,38 @@ public final class ApiLoad {
    */
   private Map<String, String> awsKms() throws IOException {
     moto = MotoServer.start(root.resolve("bench/target/api-load-moto-" + suffix + ".log"));
-    try (KmsClient admin = KmsClient.builder().region(Region.of("us-east-1")).endpointOverride(moto.endpoint())
-        .credentialsProvider(StaticCredentialsProvider.create(AwsBasicCredentials.create("bench", "bench")))
-        .httpClientBuilder(UrlConnectionHttpClient.builder()).build()) {
-      String keyId = admin.createKey(b -> b.description("keywarden api-load")).keyMetadata().keyId();
+    try (KmsClient admin =
+        KmsClient.builder()
+            .region(Region.of("us-east-1"))
+            .endpointOverride(moto.endpoint())
+            .credentialsProvider(
+                StaticCredentialsProvider.create(AwsBasicCredentials.create("bench", "bench")))
+            .httpClientBuilder(UrlConnectionHttpClient.builder())
+            .build()) {
+      String keyId =
+          admin.createKey(b -> b.description("keywarden api-load")).keyMetadata().keyId();
       admin.createAlias(b -> b.aliasName("alias/keywarden-bench").targetKeyId(keyId));
     }
     Path config = root.resolve("bench/target/api-load-kms-" + suffix + ".properties");
-    Files.writeString(config, String.join("\n", "keywarden.kms.keys.aws.provider=aws-kms",
-        "keywarden.kms.keys.aws.key-id=alias/keywarden-bench", "keywarden.kms.aws.region=us-east-1",
-        "keywarden.kms.aws.endpoint-override=" + moto.endpoint(), ""));
+    Files.writeString(
+        config,
+        String.join(
+            "\n",
+            "keywarden.kms.keys.aws.provider=aws-kms",
+            "keywarden.kms.keys.aws.key-id=alias/keywarden-bench",
+            "keywarden.kms.aws.region=us-east-1",
+            "keywarden.kms.aws.endpoint-override=" + moto.endpoint(),
+            ""));
     System.out.printf("KMS: aws-kms against moto at %s (alias/keywarden-bench)%n", moto.endpoint());
-    return Map.of("QUARKUS_CONFIG_LOCATIONS", config.toString(), "AWS_ACCESS_KEY_ID", "bench",
-        "AWS_SECRET_ACCESS_KEY", "bench", "AWS_EC2_METADATA_DISABLED", "true");
+    return Map.of(
+        "QUARKUS_CONFIG_LOCATIONS",
+        config.toString(),
+        "AWS_ACCESS_KEY_ID",
+        "bench",
+        "AWS_SECRET_ACCESS_KEY",
+        "bench",
+        "AWS_EC2_METADATA_DISABLED",
+        "true");
   }
 
   private void cleanup() {
@@ -748,20 +1011,39 @@ public final class ApiLoad {
     }
     try (KubernetesClient client = Bench.client(plane)) {
       client.namespaces().withName(secretsNs).delete();
-      boolean gone = operator != null && operator.isAlive() && client.namespaces().withName(secretsNs)
-          .informOnCondition(List::isEmpty).completeOnTimeout(null, 30, TimeUnit.SECONDS).join() != null;
+      boolean gone =
+          operator != null
+              && operator.isAlive()
+              && client
+                      .namespaces()
+                      .withName(secretsNs)
+                      .informOnCondition(List::isEmpty)
+                      .completeOnTimeout(null, 30, TimeUnit.SECONDS)
+                      .join()
+                  != null;
       if (!gone) {
-        client.resources(ManagedSecret.class).inNamespace(secretsNs).list().getItems().forEach(ms ->
-            client.resources(ManagedSecret.class).inNamespace(secretsNs).withName(ms.getMetadata().getName())
-                .edit(m -> {
-                  m.getMetadata().setFinalizers(List.of());
-                  return m;
-                }));
+        client
+            .resources(ManagedSecret.class)
+            .inNamespace(secretsNs)
+            .list()
+            .getItems()
+            .forEach(
+                ms ->
+                    client
+                        .resources(ManagedSecret.class)
+                        .inNamespace(secretsNs)
+                        .withName(ms.getMetadata().getName())
+                        .edit(
+                            m -> {
+                              m.getMetadata().setFinalizers(List.of());
+                              return m;
+                            }));
       }
       Bench.stop(operator);
       client.namespaces().withName(operatorNs).delete();
-      System.out.printf("cleanup: namespaces %s and %s deleted%s, operator stopped%n", secretsNs, operatorNs,
-          gone ? "" : " (finalizers removed by hand)");
+      System.out.printf(
+          "cleanup: namespaces %s and %s deleted%s, operator stopped%n",
+          secretsNs, operatorNs, gone ? "" : " (finalizers removed by hand)");
       shrinkLog();
     } catch (Exception e) {
       System.out.println("cleanup failed: " + e);

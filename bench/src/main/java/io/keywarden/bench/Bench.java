@@ -27,15 +27,18 @@ import java.util.concurrent.Callable;
 import java.util.concurrent.TimeUnit;
 import java.util.stream.Stream;
 
-/** What the load generators share: a client for the control plane, the CRDs, the operator as a process, /proc readings. */
+/**
+ * What the load generators share: a client for the control plane, the CRDs, the operator as a
+ * process, /proc readings.
+ */
 final class Bench {
 
   private Bench() {}
 
   /**
    * Runs a load generator and exits with 0 when it reports success, 1 when not, 2 when it failed.
-   * The exit is explicit: client threads would keep the JVM alive. The operator and a control
-   * plane the run started are stopped by shutdown hooks.
+   * The exit is explicit: client threads would keep the JVM alive. The operator and a control plane
+   * the run started are stopped by shutdown hooks.
    */
   static void exit(Callable<Boolean> benchmark) {
     int status;
@@ -49,22 +52,45 @@ final class Bench {
   }
 
   /**
-   * Deletes the bench's namespace and waits for the finalizers to empty it; when they do not
-   * within {@code timeout}, removes the remaining finalizers, so that no namespace stays stuck in
+   * Deletes the bench's namespace and waits for the finalizers to empty it; when they do not within
+   * {@code timeout}, removes the remaining finalizers, so that no namespace stays stuck in
    * Terminating on a shared cluster.
    */
   static void deleteSecretsNamespace(KubernetesClient client, String ns, Duration timeout) {
     Instant start = Instant.now();
     client.namespaces().withName(ns).delete();
-    boolean gone = client.namespaces().withName(ns).informOnCondition(list -> list.isEmpty())
-        .completeOnTimeout(null, timeout.toSeconds(), TimeUnit.SECONDS).join() != null;
+    boolean gone =
+        client
+                .namespaces()
+                .withName(ns)
+                .informOnCondition(list -> list.isEmpty())
+                .completeOnTimeout(null, timeout.toSeconds(), TimeUnit.SECONDS)
+                .join()
+            != null;
     if (gone) {
-      System.out.printf("cleanup: namespace %s deleted in %.1f s (finalizers ran)%n", ns, seconds(Duration.between(start, Instant.now())));
+      System.out.printf(
+          "cleanup: namespace %s deleted in %.1f s (finalizers ran)%n",
+          ns, seconds(Duration.between(start, Instant.now())));
     } else {
-      client.resources(ManagedSecret.class).inNamespace(ns).list().getItems().forEach(ms ->
-          client.resources(ManagedSecret.class).inNamespace(ns).withName(ms.getMetadata().getName())
-              .edit(m -> { m.getMetadata().setFinalizers(List.of()); return m; }));
-      System.out.printf("cleanup: namespace %s not gone within %s; removed the remaining finalizers%n", ns, timeout);
+      client
+          .resources(ManagedSecret.class)
+          .inNamespace(ns)
+          .list()
+          .getItems()
+          .forEach(
+              ms ->
+                  client
+                      .resources(ManagedSecret.class)
+                      .inNamespace(ns)
+                      .withName(ms.getMetadata().getName())
+                      .edit(
+                          m -> {
+                            m.getMetadata().setFinalizers(List.of());
+                            return m;
+                          }));
+      System.out.printf(
+          "cleanup: namespace %s not gone within %s; removed the remaining finalizers%n",
+          ns, timeout);
     }
   }
 
@@ -74,8 +100,16 @@ final class Bench {
   }
 
   static void createNamespace(KubernetesClient client, String name) {
-    client.namespaces().resource(new NamespaceBuilder().withNewMetadata().withName(name)
-        .addToLabels("keywarden.io/bench", "true").endMetadata().build()).create();
+    client
+        .namespaces()
+        .resource(
+            new NamespaceBuilder()
+                .withNewMetadata()
+                .withName(name)
+                .addToLabels("keywarden.io/bench", "true")
+                .endMetadata()
+                .build())
+        .create();
   }
 
   /** Applies crds/*.yml server-side, as users do, and waits until the apiserver serves them. */
@@ -83,20 +117,49 @@ final class Bench {
     try (Stream<Path> files = Files.list(root.resolve("crds"))) {
       for (Path file : files.filter(f -> f.toString().endsWith(".yml")).sorted().toList()) {
         try (InputStream in = Files.newInputStream(file)) {
-          CustomResourceDefinition crd = client.getKubernetesSerialization().unmarshal(in, CustomResourceDefinition.class);
-          client.apiextensions().v1().customResourceDefinitions().resource(crd)
-              .forceConflicts().fieldManager("keywarden-bench").serverSideApply();
-          client.apiextensions().v1().customResourceDefinitions().withName(crd.getMetadata().getName())
-              .waitUntilCondition(c -> c != null && c.getStatus() != null && c.getStatus().getConditions().stream()
-                  .anyMatch(k -> "Established".equals(k.getType()) && "True".equals(k.getStatus())), 60, TimeUnit.SECONDS);
+          CustomResourceDefinition crd =
+              client.getKubernetesSerialization().unmarshal(in, CustomResourceDefinition.class);
+          client
+              .apiextensions()
+              .v1()
+              .customResourceDefinitions()
+              .resource(crd)
+              .forceConflicts()
+              .fieldManager("keywarden-bench")
+              .serverSideApply();
+          client
+              .apiextensions()
+              .v1()
+              .customResourceDefinitions()
+              .withName(crd.getMetadata().getName())
+              .waitUntilCondition(
+                  c ->
+                      c != null
+                          && c.getStatus() != null
+                          && c.getStatus().getConditions().stream()
+                              .anyMatch(
+                                  k ->
+                                      "Established".equals(k.getType())
+                                          && "True".equals(k.getStatus())),
+                  60,
+                  TimeUnit.SECONDS);
         }
       }
     }
   }
 
-  /** The operator jar as its own JVM, like a pod runs it; returns once /q/health/ready answers 200. */
-  static Process startOperator(Path jar, Path kubeconfig, String namespace, Path log, List<String> jvmFlags,
-      Map<String, String> extraEnv, int httpPort) throws Exception {
+  /**
+   * The operator jar as its own JVM, like a pod runs it; returns once /q/health/ready answers 200.
+   */
+  static Process startOperator(
+      Path jar,
+      Path kubeconfig,
+      String namespace,
+      Path log,
+      List<String> jvmFlags,
+      Map<String, String> extraEnv,
+      int httpPort)
+      throws Exception {
     if (!Files.exists(jar)) {
       throw new IllegalStateException(jar + " is missing; build the operator first");
     }
@@ -105,7 +168,8 @@ final class Bench {
     command.add(Path.of(System.getProperty("java.home"), "bin", "java").toString());
     command.addAll(jvmFlags);
     command.addAll(List.of("-jar", jar.toString()));
-    ProcessBuilder builder = new ProcessBuilder(command).redirectErrorStream(true).redirectOutput(log.toFile());
+    ProcessBuilder builder =
+        new ProcessBuilder(command).redirectErrorStream(true).redirectOutput(log.toFile());
     builder.environment().putAll(extraEnv);
     builder.environment().put("KUBECONFIG", kubeconfig.toString());
     builder.environment().put("POD_NAMESPACE", namespace);
@@ -116,10 +180,13 @@ final class Bench {
     Instant deadline = Instant.now().plusSeconds(90);
     while (Instant.now().isBefore(deadline)) {
       if (!process.isAlive()) {
-        throw new IllegalStateException("operator exited with " + process.exitValue() + "; see " + log);
+        throw new IllegalStateException(
+            "operator exited with " + process.exitValue() + "; see " + log);
       }
       try {
-        if (http.send(HttpRequest.newBuilder(ready).build(), HttpResponse.BodyHandlers.discarding()).statusCode() == 200) {
+        if (http.send(HttpRequest.newBuilder(ready).build(), HttpResponse.BodyHandlers.discarding())
+                .statusCode()
+            == 200) {
           return process;
         }
       } catch (IOException e) {

@@ -39,7 +39,8 @@ import org.openjdk.jmh.annotations.Warmup;
 @State(Scope.Thread)
 @BenchmarkMode(Mode.AverageTime)
 @OutputTimeUnit(TimeUnit.MICROSECONDS)
-// Defaults sized for a 2-core machine (about 2.5 minutes for all 8 runs); the command line may override them.
+// Defaults sized for a 2-core machine (about 2.5 minutes for all 8 runs); the command line may
+// override them.
 @Fork(1)
 @Warmup(iterations = 3, time = 2)
 @Measurement(iterations = 5, time = 2)
@@ -64,7 +65,9 @@ public class EnvelopeBenchmark {
     masterKey = AesGcm.newKey();
     value = new byte[valueBytes];
     RANDOM.nextBytes(value);
-    context = new EncryptionContext("team-a", "db-password", "7f1c2a9e-0d4b-4c55-9a57-2b1f6f1e9c11", "v1");
+    context =
+        new EncryptionContext(
+            "team-a", "db-password", "7f1c2a9e-0d4b-4c55-9a57-2b1f6f1e9c11", "v1");
     jdkSealed = jdkSeal();
     bcSealed = bcSeal();
     // GCM is GCM: each side must open the other's envelope, or the comparison is meaningless.
@@ -80,7 +83,12 @@ public class EnvelopeBenchmark {
     try {
       AesGcm.Sealed wrapped = AesGcm.encrypt(masterKey, dek, wrapAad(aad));
       AesGcm.Sealed sealed = AesGcm.encrypt(dek, value, aad);
-      return new Envelope(KEY_ID, KEY_VERSION, concat(wrapped.nonce(), wrapped.ciphertext()), sealed.nonce(), sealed.ciphertext());
+      return new Envelope(
+          KEY_ID,
+          KEY_VERSION,
+          concat(wrapped.nonce(), wrapped.ciphertext()),
+          sealed.nonce(),
+          sealed.ciphertext());
     } finally {
       Arrays.fill(dek, (byte) 0);
     }
@@ -99,7 +107,12 @@ public class EnvelopeBenchmark {
       byte[] wrapNonce = nonce();
       byte[] wrapped = bc(true, masterKey, wrapNonce, dek, wrapAad(aad));
       byte[] valueNonce = nonce();
-      return new Envelope(KEY_ID, KEY_VERSION, concat(wrapNonce, wrapped), valueNonce, bc(true, dek, valueNonce, value, aad));
+      return new Envelope(
+          KEY_ID,
+          KEY_VERSION,
+          concat(wrapNonce, wrapped),
+          valueNonce,
+          bc(true, dek, valueNonce, value, aad));
     } finally {
       Arrays.fill(dek, (byte) 0);
     }
@@ -113,8 +126,12 @@ public class EnvelopeBenchmark {
   private byte[] jdkUnseal(Envelope envelope) {
     byte[] aad = context.toAad();
     byte[] wrapped = envelope.wrappedDek();
-    byte[] dek = AesGcm.decrypt(masterKey, Arrays.copyOf(wrapped, AesGcm.NONCE_BYTES),
-        Arrays.copyOfRange(wrapped, AesGcm.NONCE_BYTES, wrapped.length), wrapAad(aad));
+    byte[] dek =
+        AesGcm.decrypt(
+            masterKey,
+            Arrays.copyOf(wrapped, AesGcm.NONCE_BYTES),
+            Arrays.copyOfRange(wrapped, AesGcm.NONCE_BYTES, wrapped.length),
+            wrapAad(aad));
     try {
       return AesGcm.decrypt(dek, envelope.nonce(), envelope.ciphertext(), aad);
     } finally {
@@ -125,8 +142,13 @@ public class EnvelopeBenchmark {
   private byte[] bcUnseal(Envelope envelope) {
     byte[] aad = context.toAad();
     byte[] wrapped = envelope.wrappedDek();
-    byte[] dek = bc(false, masterKey, Arrays.copyOf(wrapped, AesGcm.NONCE_BYTES),
-        Arrays.copyOfRange(wrapped, AesGcm.NONCE_BYTES, wrapped.length), wrapAad(aad));
+    byte[] dek =
+        bc(
+            false,
+            masterKey,
+            Arrays.copyOf(wrapped, AesGcm.NONCE_BYTES),
+            Arrays.copyOfRange(wrapped, AesGcm.NONCE_BYTES, wrapped.length),
+            wrapAad(aad));
     try {
       return bc(false, dek, envelope.nonce(), envelope.ciphertext(), aad);
     } finally {

@@ -14,8 +14,8 @@ import jdk.jfr.consumer.RecordingFile;
 /**
  * A cheap hot-spot summary of a JFR recording (JDK 17 has no {@code jfr view}): CPU samples by
  * thread group, by top frame (self time) and by method anywhere on the stack (inclusive), plus
- * contended monitors, garbage collections, sampled allocation. Usage:
- * {@code JfrTop recording.jfr [rows=25] [class.method]}: with a method, also what it calls directly.
+ * contended monitors, garbage collections, sampled allocation. Usage: {@code JfrTop recording.jfr
+ * [rows=25] [class.method]}: with a method, also what it calls directly.
  */
 public final class JfrTop {
 
@@ -63,10 +63,19 @@ public final class JfrTop {
             }
           }
         }
-        String thread = e.getThread("sampledThread") == null ? "?" : e.getThread("sampledThread").getJavaName();
-        threads.merge(thread == null ? "?" : thread.replaceAll("[-#]?[0-9]+$", "-N").replaceAll("[0-9]+", "N"), 1, Integer::sum);
-      } else if (type.equals("jdk.JavaMonitorEnter") && stack != null && !stack.getFrames().isEmpty()) {
-        String key = e.getClass("monitorClass").getName() + " at " + frame(stack.getFrames().get(0));
+        String thread =
+            e.getThread("sampledThread") == null ? "?" : e.getThread("sampledThread").getJavaName();
+        threads.merge(
+            thread == null
+                ? "?"
+                : thread.replaceAll("[-#]?[0-9]+$", "-N").replaceAll("[0-9]+", "N"),
+            1,
+            Integer::sum);
+      } else if (type.equals("jdk.JavaMonitorEnter")
+          && stack != null
+          && !stack.getFrames().isEmpty()) {
+        String key =
+            e.getClass("monitorClass").getName() + " at " + frame(stack.getFrames().get(0));
         monitors.merge(key, e.getDuration().toNanos(), Long::sum);
       } else if (type.equals("jdk.GarbageCollection")) {
         String name = e.getString("name");
@@ -79,8 +88,13 @@ public final class JfrTop {
         if (last == null || e.getEndTime().isAfter(last)) {
           last = e.getEndTime();
         }
-      } else if ((type.equals("jdk.ObjectAllocationSample")) && stack != null && !stack.getFrames().isEmpty()) {
-        String key = e.getClass("objectClass").getName() + " from " + firstApplicationFrame(stack.getFrames());
+      } else if ((type.equals("jdk.ObjectAllocationSample"))
+          && stack != null
+          && !stack.getFrames().isEmpty()) {
+        String key =
+            e.getClass("objectClass").getName()
+                + " from "
+                + firstApplicationFrame(stack.getFrames());
         allocations.merge(key, e.getLong("weight"), Long::sum);
       }
     }
@@ -90,27 +104,49 @@ public final class JfrTop {
     print("top frame (self)", self, samples, rows);
     print("on the stack (inclusive)", inclusive, samples, rows * 2);
     if (focus != null) {
-      print("direct callees of " + focus + " (" + focusSamples + " samples; share of all samples)", callees, samples, rows);
+      print(
+          "direct callees of " + focus + " (" + focusSamples + " samples; share of all samples)",
+          callees,
+          samples,
+          rows);
     }
     System.out.println("\ngarbage collections");
-    gcCount.forEach((name, n) -> System.out.printf("  %-24s %5d collections, pauses %.0f ms in all, longest %.1f ms%n", name, n,
-        gcPause.get(name) / 1e6, gcLongest.get(name) / 1e6));
+    gcCount.forEach(
+        (name, n) ->
+            System.out.printf(
+                "  %-24s %5d collections, pauses %.0f ms in all, longest %.1f ms%n",
+                name, n, gcPause.get(name) / 1e6, gcLongest.get(name) / 1e6));
     if (first != null) {
-      System.out.printf("  (first to last collection: %.1f s)%n", java.time.Duration.between(first, last).toMillis() / 1000.0);
+      System.out.printf(
+          "  (first to last collection: %.1f s)%n",
+          java.time.Duration.between(first, last).toMillis() / 1000.0);
     }
     System.out.println("\ncontended monitors (total blocked time)");
-    monitors.entrySet().stream().sorted(Map.Entry.<String, Long>comparingByValue().reversed()).limit(rows)
+    monitors.entrySet().stream()
+        .sorted(Map.Entry.<String, Long>comparingByValue().reversed())
+        .limit(rows)
         .forEach(en -> System.out.printf("  %10.1f ms  %s%n", en.getValue() / 1e6, en.getKey()));
     long allocTotal = allocations.values().stream().mapToLong(Long::longValue).sum();
     System.out.printf("%nallocation (sampled weight, %.0f MiB in all)%n", allocTotal / 1048576.0);
-    allocations.entrySet().stream().sorted(Map.Entry.<String, Long>comparingByValue().reversed()).limit(rows)
-        .forEach(en -> System.out.printf("  %5.1f%%  %s%n", 100.0 * en.getValue() / Math.max(1, allocTotal), en.getKey()));
+    allocations.entrySet().stream()
+        .sorted(Map.Entry.<String, Long>comparingByValue().reversed())
+        .limit(rows)
+        .forEach(
+            en ->
+                System.out.printf(
+                    "  %5.1f%%  %s%n",
+                    100.0 * en.getValue() / Math.max(1, allocTotal), en.getKey()));
   }
 
   private static void print(String title, Map<String, Integer> counts, int total, int rows) {
     System.out.printf("%n%s%n", title);
-    counts.entrySet().stream().sorted(Map.Entry.<String, Integer>comparingByValue().reversed()).limit(rows)
-        .forEach(en -> System.out.printf("  %5.1f%%  %s%n", 100.0 * en.getValue() / Math.max(1, total), en.getKey()));
+    counts.entrySet().stream()
+        .sorted(Map.Entry.<String, Integer>comparingByValue().reversed())
+        .limit(rows)
+        .forEach(
+            en ->
+                System.out.printf(
+                    "  %5.1f%%  %s%n", 100.0 * en.getValue() / Math.max(1, total), en.getKey()));
   }
 
   private static String method(RecordedFrame f) {

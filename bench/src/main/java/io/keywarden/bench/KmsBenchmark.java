@@ -54,8 +54,8 @@ import software.amazon.awssdk.services.kms.KmsClient;
  * (EnvelopeCipher, KmsKeys and the providers): {@code wrap} is generateDataKey (the KMS step of
  * every seal), {@code unwrap} is decryptDataKey, {@code seal} is what the operator does for a new
  * version, {@code unsealCold} unwraps the data key through the KMS every time (DEK cache off:
- * keywarden.kms.dek-cache-ttl=0) and {@code unsealCached} is the same read with the cache warm.
- * 1 KiB values.
+ * keywarden.kms.dek-cache-ttl=0) and {@code unsealCached} is the same read with the cache warm. 1
+ * KiB values.
  *
  * <p>aws-kms runs against a moto server started for the run on loopback: its figures measure moto
  * (a Python HTTP server) plus the SDK's request signing and HTTP round trip, not AWS KMS. pkcs11
@@ -66,7 +66,9 @@ import software.amazon.awssdk.services.kms.KmsClient;
 @BenchmarkMode(Mode.SampleTime)
 @OutputTimeUnit(TimeUnit.MICROSECONDS)
 // The fork exports the JDK's PKCS#11 wrapper as the operator jar's manifest does (token by label).
-@Fork(value = 1, jvmArgsAppend = "--add-exports=jdk.crypto.cryptoki/sun.security.pkcs11.wrapper=ALL-UNNAMED")
+@Fork(
+    value = 1,
+    jvmArgsAppend = "--add-exports=jdk.crypto.cryptoki/sun.security.pkcs11.wrapper=ALL-UNNAMED")
 @Warmup(iterations = 2, time = 3)
 @Measurement(iterations = 3, time = 3)
 public class KmsBenchmark {
@@ -92,31 +94,39 @@ public class KmsBenchmark {
     properties.put("keywarden.namespace", "keywarden-bench");
     properties.put("keywarden.kms.default-key-id", ALIAS);
     properties.put("keywarden.kms.keys." + ALIAS + ".provider", provider);
-    properties.put("keywarden.kms.keys." + ALIAS + ".key-id", switch (provider) {
-      case LocalKmsProvider.TYPE -> localKey(properties);
-      case AwsKmsProvider.TYPE -> awsKey(properties);
-      case Pkcs11KmsProvider.TYPE -> pkcs11Key(properties);
-      default -> throw new IllegalArgumentException("provider " + provider);
-    });
+    properties.put(
+        "keywarden.kms.keys." + ALIAS + ".key-id",
+        switch (provider) {
+          case LocalKmsProvider.TYPE -> localKey(properties);
+          case AwsKmsProvider.TYPE -> awsKey(properties);
+          case Pkcs11KmsProvider.TYPE -> pkcs11Key(properties);
+          default -> throw new IllegalArgumentException("provider " + provider);
+        });
     KeywardenConfig config = config(properties);
-    KmsProvider kms = switch (provider) {
-      case LocalKmsProvider.TYPE -> new LocalKmsProvider(new MasterKeyStore(null, config));
-      case AwsKmsProvider.TYPE -> new AwsKmsProvider(config);
-      default -> new Pkcs11KmsProvider(new TokenConnector(config, new PinSource(null, config)), config);
-    };
+    KmsProvider kms =
+        switch (provider) {
+          case LocalKmsProvider.TYPE -> new LocalKmsProvider(new MasterKeyStore(null, config));
+          case AwsKmsProvider.TYPE -> new AwsKmsProvider(config);
+          default ->
+              new Pkcs11KmsProvider(
+                  new TokenConnector(config, new PinSource(null, config)), config);
+        };
     KmsKeys keys = new KmsKeys(config, List.of(kms));
     key = keys.resolve(ALIAS);
     cached = new EnvelopeCipher(keys, config);
     properties.put("keywarden.kms.dek-cache-ttl", "0s");
     uncached = new EnvelopeCipher(keys, config(properties));
 
-    context = new EncryptionContext("team-a", "db-password", "7f1c2a9e-0d4b-4c55-9a57-2b1f6f1e9c11", "v1");
+    context =
+        new EncryptionContext(
+            "team-a", "db-password", "7f1c2a9e-0d4b-4c55-9a57-2b1f6f1e9c11", "v1");
     wrapped = key.provider().generateDataKey(key.providerKeyId(), context);
     byte[] bytes = new byte[1024];
     new SecureRandom().nextBytes(bytes);
     value = SecretValue.of(bytes);
     sealed = cached.seal(key, context, value);
-    if (!cached.unseal(sealed, context).sameAs(value) || !uncached.unseal(sealed, context).sameAs(value)) {
+    if (!cached.unseal(sealed, context).sameAs(value)
+        || !uncached.unseal(sealed, context).sameAs(value)) {
       throw new IllegalStateException("an envelope does not open to its value");
     }
   }
@@ -135,7 +145,8 @@ public class KmsBenchmark {
 
   @Benchmark
   public byte[] unwrap() {
-    return key.provider().decryptDataKey(key.providerKeyId(), wrapped.keyVersion(), wrapped.wrapped(), context);
+    return key.provider()
+        .decryptDataKey(key.providerKeyId(), wrapped.keyVersion(), wrapped.wrapped(), context);
   }
 
   @Benchmark
@@ -156,16 +167,22 @@ public class KmsBenchmark {
   private static String localKey(Map<String, String> properties) throws IOException {
     Path keyFile = Files.createTempFile("keywarden-bench-keys", ".properties");
     keyFile.toFile().deleteOnExit();
-    Files.writeString(keyFile, "bench.v1=" + Base64.getEncoder().encodeToString(AesGcm.newKey()) + "\n");
+    Files.writeString(
+        keyFile, "bench.v1=" + Base64.getEncoder().encodeToString(AesGcm.newKey()) + "\n");
     properties.put("keywarden.kms.local.key-file", keyFile.toString());
     return "bench";
   }
 
   private String awsKey(Map<String, String> properties) {
     moto = MotoServer.start(RepositoryRoot.find().resolve("bench/target/kms-bench-moto.log"));
-    try (KmsClient admin = KmsClient.builder().region(Region.of(REGION)).endpointOverride(moto.endpoint())
-        .credentialsProvider(StaticCredentialsProvider.create(AwsBasicCredentials.create("bench", "bench")))
-        .httpClientBuilder(UrlConnectionHttpClient.builder()).build()) {
+    try (KmsClient admin =
+        KmsClient.builder()
+            .region(Region.of(REGION))
+            .endpointOverride(moto.endpoint())
+            .credentialsProvider(
+                StaticCredentialsProvider.create(AwsBasicCredentials.create("bench", "bench")))
+            .httpClientBuilder(UrlConnectionHttpClient.builder())
+            .build()) {
       String keyId = admin.createKey(b -> b.description("keywarden bench")).keyMetadata().keyId();
       admin.createAlias(b -> b.aliasName("alias/keywarden-bench").targetKeyId(keyId));
     }
@@ -186,16 +203,19 @@ public class KmsBenchmark {
   private static String env(String name) {
     String value = System.getenv(name);
     if (value == null || value.isBlank()) {
-      throw new IllegalStateException(name + " is not set: run the pkcs11 cases through bench/run-kms, which makes a token");
+      throw new IllegalStateException(
+          name + " is not set: run the pkcs11 cases through bench/run-kms, which makes a token");
     }
     return value;
   }
 
   private static KeywardenConfig config(Map<String, String> properties) {
     // Quarkus' own duration syntax (5m, 2s), as in application.properties.
-    return new SmallRyeConfigBuilder().withMapping(KeywardenConfig.class)
+    return new SmallRyeConfigBuilder()
+        .withMapping(KeywardenConfig.class)
         .withConverter(Duration.class, 200, new DurationConverter())
-        .withSources(new PropertiesConfigSource(Map.copyOf(properties), "bench", 500)).build()
+        .withSources(new PropertiesConfigSource(Map.copyOf(properties), "bench", 500))
+        .build()
         .getConfigMapping(KeywardenConfig.class);
   }
 }

@@ -25,7 +25,12 @@ final class OperatorSession implements AutoCloseable {
   final String secretsNs;
   final Process operator;
 
-  private OperatorSession(ControlPlane plane, KubernetesClient client, String operatorNs, String secretsNs, Process operator) {
+  private OperatorSession(
+      ControlPlane plane,
+      KubernetesClient client,
+      String operatorNs,
+      String secretsNs,
+      Process operator) {
     this.plane = plane;
     this.client = client;
     this.operatorNs = operatorNs;
@@ -33,7 +38,9 @@ final class OperatorSession implements AutoCloseable {
     this.operator = operator;
   }
 
-  /** {@code name} names the operator's log, bench/target/&lt;name&gt;-operator-&lt;suffix&gt;.log. */
+  /**
+   * {@code name} names the operator's log, bench/target/&lt;name&gt;-operator-&lt;suffix&gt;.log.
+   */
   static OperatorSession start(String name, Map<String, String> operatorEnv) throws Exception {
     Path root = RepositoryRoot.find();
     ControlPlane plane = ControlPlane.fromEnvironment();
@@ -42,8 +49,9 @@ final class OperatorSession implements AutoCloseable {
     String secretsNs = "kw-bench-" + suffix;
     KubernetesClient client = Bench.client(plane);
     try {
-      System.out.printf("control plane: kube-apiserver %s at %s%n", client.getKubernetesVersion().getGitVersion(),
-          client.getMasterUrl());
+      System.out.printf(
+          "control plane: kube-apiserver %s at %s%n",
+          client.getKubernetesVersion().getGitVersion(), client.getMasterUrl());
       Bench.installCrds(client, root);
       for (String ns : List.of(operatorNs, secretsNs)) {
         Bench.createNamespace(client, ns);
@@ -54,12 +62,23 @@ final class OperatorSession implements AutoCloseable {
       // Leave others' ManagedSecrets alone on a shared cluster.
       env.put("QUARKUS_OPERATOR_SDK_NAMESPACES", secretsNs);
       // The JVM flags of the integration tests' QuarkusProcess, so that RSS figures compare.
-      Process operator = Bench.startOperator(root.resolve("operator/target/quarkus-app/quarkus-run.jar"), plane.kubeconfig(),
-          operatorNs, log, List.of("-XX:+UseSerialGC", "-Xmx256m"), env, Bench.freePort());
+      Process operator =
+          Bench.startOperator(
+              root.resolve("operator/target/quarkus-app/quarkus-run.jar"),
+              plane.kubeconfig(),
+              operatorNs,
+              log,
+              List.of("-XX:+UseSerialGC", "-Xmx256m"),
+              env,
+              Bench.freePort());
       // Also on Ctrl-C or a crash: an orphaned operator would keep reconciling the shared cluster.
       Runtime.getRuntime().addShutdownHook(new Thread(operator::destroyForcibly, "stop-operator"));
-      System.out.printf("operator: pid %d ready in %d ms (log %s), RSS %s%n", operator.pid(),
-          Duration.between(launched, Instant.now()).toMillis(), log, Bench.rssMiB(operator.pid()));
+      System.out.printf(
+          "operator: pid %d ready in %d ms (log %s), RSS %s%n",
+          operator.pid(),
+          Duration.between(launched, Instant.now()).toMillis(),
+          log,
+          Bench.rssMiB(operator.pid()));
       return new OperatorSession(plane, client, operatorNs, secretsNs, operator);
     } catch (Exception e) {
       client.namespaces().withName(operatorNs).delete();

@@ -42,31 +42,41 @@ public final class ReadyAtScale {
     }
   }
 
-  private static boolean run(KubernetesClient client, String ns, int count, int threads, long operatorPid)
+  private static boolean run(
+      KubernetesClient client, String ns, int count, int threads, long operatorPid)
       throws Exception {
-    var resources = client.genericKubernetesResources("keywarden.io/v1alpha1", "ManagedSecret").inNamespace(ns);
+    var resources =
+        client.genericKubernetesResources("keywarden.io/v1alpha1", "ManagedSecret").inNamespace(ns);
     Map<String, Instant> createdAt = new ConcurrentHashMap<>();
     Map<String, Instant> seenReadyAt = new ConcurrentHashMap<>();
 
-    // Create from a few threads while the main thread already polls, as a burst of kubectl applies would.
+    // Create from a few threads while the main thread already polls, as a burst of kubectl applies
+    // would.
     Instant start = Instant.now();
     ExecutorService pool = Executors.newFixedThreadPool(threads);
     List<Future<?>> creates = new ArrayList<>();
     for (int t = 0; t < threads; t++) {
       int first = t;
-      creates.add(pool.submit(() -> {
-        for (int i = first; i < count; i += threads) {
-          String name = String.format("bench-%05d", i);
-          GenericKubernetesResource resource = new GenericKubernetesResourceBuilder()
-              .withApiVersion("keywarden.io/v1alpha1").withKind("ManagedSecret")
-              .withNewMetadata().withName(name).endMetadata()
-              .addToAdditionalProperties("spec", Map.of("generate", Map.of("passwordLength", 32)))
-              .build();
-          resources.resource(resource).create();
-          createdAt.put(name, Instant.now());
-        }
-        return null;
-      }));
+      creates.add(
+          pool.submit(
+              () -> {
+                for (int i = first; i < count; i += threads) {
+                  String name = String.format("bench-%05d", i);
+                  GenericKubernetesResource resource =
+                      new GenericKubernetesResourceBuilder()
+                          .withApiVersion("keywarden.io/v1alpha1")
+                          .withKind("ManagedSecret")
+                          .withNewMetadata()
+                          .withName(name)
+                          .endMetadata()
+                          .addToAdditionalProperties(
+                              "spec", Map.of("generate", Map.of("passwordLength", 32)))
+                          .build();
+                  resources.resource(resource).create();
+                  createdAt.put(name, Instant.now());
+                }
+                return null;
+              }));
     }
     pool.shutdown();
 
@@ -101,35 +111,60 @@ public final class ReadyAtScale {
 
     System.out.println();
     System.out.printf("N                          %d (client threads %d)%n", count, threads);
-    System.out.printf("time to create all         %s%n", createTime == null ? "did not finish" : String.format("%.1f s", seconds(createTime)));
-    System.out.printf("time to all Ready          %s%n", readyTime == null
-        ? String.format("NOT REACHED within %s: %d of %d Ready", GIVE_UP, seenReadyAt.size(), count)
-        : String.format("%.1f s (first create to the poll that saw the last Ready; polls every %d ms)", seconds(readyTime), POLL.toMillis()));
+    System.out.printf(
+        "time to create all         %s%n",
+        createTime == null ? "did not finish" : String.format("%.1f s", seconds(createTime)));
+    System.out.printf(
+        "time to all Ready          %s%n",
+        readyTime == null
+            ? String.format(
+                "NOT REACHED within %s: %d of %d Ready", GIVE_UP, seenReadyAt.size(), count)
+            : String.format(
+                "%.1f s (first create to the poll that saw the last Ready; polls every %d ms)",
+                seconds(readyTime), POLL.toMillis()));
 
     // Server-side latency: both timestamps have one-second resolution, so p50/p99 are +-1 s.
     List<Long> server = new ArrayList<>();
     for (ManagedSecret ms : last) {
-      readyCondition(ms).ifPresent(c -> server.add(Duration.between(
-          Instant.parse(ms.getMetadata().getCreationTimestamp()), Instant.parse(c.getLastTransitionTime())).toMillis()));
+      readyCondition(ms)
+          .ifPresent(
+              c ->
+                  server.add(
+                      Duration.between(
+                              Instant.parse(ms.getMetadata().getCreationTimestamp()),
+                              Instant.parse(c.getLastTransitionTime()))
+                          .toMillis()));
     }
     List<Long> observed = new ArrayList<>();
-    createdAt.forEach((name, created) -> Optional.ofNullable(seenReadyAt.get(name))
-        .ifPresent(ready -> observed.add(Math.max(0, Duration.between(created, ready).toMillis()))));
-    System.out.printf("create->Ready (server)     p50 %s  p99 %s  max %s  (Ready lastTransitionTime - creationTimestamp, 1 s resolution)%n",
+    createdAt.forEach(
+        (name, created) ->
+            Optional.ofNullable(seenReadyAt.get(name))
+                .ifPresent(
+                    ready ->
+                        observed.add(Math.max(0, Duration.between(created, ready).toMillis()))));
+    System.out.printf(
+        "create->Ready (server)     p50 %s  p99 %s  max %s  (Ready lastTransitionTime - creationTimestamp, 1 s resolution)%n",
         pct(server, 50), pct(server, 99), pct(server, 100));
-    System.out.printf("create->Ready (observed)   p50 %s  p99 %s  max %s  (create call returned -> first poll that saw Ready)%n",
+    System.out.printf(
+        "create->Ready (observed)   p50 %s  p99 %s  max %s  (create call returned -> first poll that saw Ready)%n",
         pct(observed, 50), pct(observed, 99), pct(observed, 100));
-    System.out.printf("operator RSS               %.0f MiB at the end, %.0f MiB peak while polling (VmRSS)%n",
+    System.out.printf(
+        "operator RSS               %.0f MiB at the end, %.0f MiB peak while polling (VmRSS)%n",
         Bench.rssKiB(operatorPid) / 1024.0, peakRssKiB / 1024.0);
     return readyTime != null;
   }
 
   private static Optional<Condition> readyCondition(ManagedSecret ms) {
-    return ms.getStatus() == null ? Optional.empty() : ms.getStatus().getConditions().stream()
-        .filter(c -> "Ready".equals(c.getType()) && "True".equals(c.getStatus())).findFirst();
+    return ms.getStatus() == null
+        ? Optional.empty()
+        : ms.getStatus().getConditions().stream()
+            .filter(c -> "Ready".equals(c.getType()) && "True".equals(c.getStatus()))
+            .findFirst();
   }
 
-  /** Deletes the load while the operator still runs: its finalizer removes each secret's ciphertext. */
+  /**
+   * Deletes the load while the operator still runs: its finalizer removes each secret's ciphertext.
+   */
   private static String pct(List<Long> millis, int percentile) {
     if (millis.isEmpty()) {
       return "n/a";

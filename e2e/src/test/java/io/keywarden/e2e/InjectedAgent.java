@@ -24,23 +24,24 @@ import java.util.concurrent.TimeUnit;
 
 /**
  * The agent container of a pod as the apiserver stored it, run as a local process the way kubelet
- * would run it, since this control plane has no kubelet. Everything comes from the stored spec;
- * the translation is only what a node would provide, and nothing else:
+ * would run it, since this control plane has no kubelet. Everything comes from the stored spec; the
+ * translation is only what a node would provide, and nothing else:
  *
  * <ul>
  *   <li>each volume the container mounts becomes a temporary directory, and every environment value
- *       and probe argument under a mount path is rewritten to it: an emptyDir is an empty directory,
- *       a projected ServiceAccount token is a real TokenRequest token for the pod's ServiceAccount
- *       with the projection's audience and expiry, as kubelet writes it;
+ *       and probe argument under a mount path is rewritten to it: an emptyDir is an empty
+ *       directory, a projected ServiceAccount token is a real TokenRequest token for the pod's
+ *       ServiceAccount with the projection's audience and expiry, as kubelet writes it;
  *   <li>downward API fieldRefs (metadata.namespace, metadata.name) get the pod's values;
- *   <li>the image's files: the launcher {@value #IMAGE_LAUNCHER} is agent/bin/keywarden-agent of this
- *       checkout, the image's jar is agent/target/keywarden-agent-*.jar, and the launcher finds the
- *       image's Java runtime and AppCDS archive the build made next to it (agent/target/runtime, .jsa).
+ *   <li>the image's files: the launcher {@value #IMAGE_LAUNCHER} is agent/bin/keywarden-agent of
+ *       this checkout, the image's jar is agent/target/keywarden-agent-*.jar, and the launcher
+ *       finds the image's Java runtime and AppCDS archive the build made next to it
+ *       (agent/target/runtime, .jsa).
  * </ul>
  *
- * Volumes the agent's configuration does not name (the Kubernetes API credentials the ServiceAccount
- * admission plugin mounts into every container) stay empty. Not reproduced: the image's user
- * (65532) and read-only root file system, and resource limits.
+ * Volumes the agent's configuration does not name (the Kubernetes API credentials the
+ * ServiceAccount admission plugin mounts into every container) stay empty. Not reproduced: the
+ * image's user (65532) and read-only root file system, and resource limits.
  */
 final class InjectedAgent implements AutoCloseable {
 
@@ -57,8 +58,12 @@ final class InjectedAgent implements AutoCloseable {
   InjectedAgent(TestCluster cluster, Pod pod, String containerName, Path root) throws IOException {
     this.cluster = cluster;
     this.pod = pod;
-    this.container = containers(pod).stream().filter(c -> c.getName().equals(containerName)).findFirst()
-        .orElseThrow(() -> new IllegalArgumentException("pod has no container " + containerName));
+    this.container =
+        containers(pod).stream()
+            .filter(c -> c.getName().equals(containerName))
+            .findFirst()
+            .orElseThrow(
+                () -> new IllegalArgumentException("pod has no container " + containerName));
     this.root = Files.createDirectories(root);
     this.log = root.resolve("agent.log");
     for (VolumeMount mount : container.getVolumeMounts()) {
@@ -80,7 +85,8 @@ final class InjectedAgent implements AutoCloseable {
     List<String> command = new ArrayList<>();
     List<String> entrypoint = container.getCommand();
     if (entrypoint == null || entrypoint.isEmpty() || !entrypoint.get(0).equals(IMAGE_LAUNCHER)) {
-      throw new IllegalStateException("the agent container should run " + IMAGE_LAUNCHER + ", not " + entrypoint);
+      throw new IllegalStateException(
+          "the agent container should run " + IMAGE_LAUNCHER + ", not " + entrypoint);
     }
     command.add(RepositoryRoot.find().resolve("agent/bin/keywarden-agent").toString());
     entrypoint.stream().skip(1).map(this::translate).forEach(command::add);
@@ -97,16 +103,20 @@ final class InjectedAgent implements AutoCloseable {
       if (variable.getValueFrom() != null) {
         env.put(variable.getName(), fieldRef(variable.getValueFrom().getFieldRef().getFieldPath()));
       } else {
-        env.put(variable.getName(), variable.getValue() == null ? "" : translate(variable.getValue()));
+        env.put(
+            variable.getName(), variable.getValue() == null ? "" : translate(variable.getValue()));
       }
     }
     return env;
   }
 
   InjectedAgent start() throws IOException {
-    ProcessBuilder builder = new ProcessBuilder(commandLine()).redirectErrorStream(true)
-        .redirectOutput(ProcessBuilder.Redirect.appendTo(log.toFile()));
-    // A container's environment, not the test JVM's: only PATH (for the launcher's sh tools) and the image's jar.
+    ProcessBuilder builder =
+        new ProcessBuilder(commandLine())
+            .redirectErrorStream(true)
+            .redirectOutput(ProcessBuilder.Redirect.appendTo(log.toFile()));
+    // A container's environment, not the test JVM's: only PATH (for the launcher's sh tools) and
+    // the image's jar.
     Map<String, String> env = builder.environment();
     String path = env.get("PATH");
     env.clear();
@@ -119,7 +129,8 @@ final class InjectedAgent implements AutoCloseable {
 
   /** Runs the container's startup probe (an exec probe) once; true when it passes. */
   boolean startupProbePasses() throws IOException, InterruptedException {
-    List<String> probe = container.getStartupProbe().getExec().getCommand().stream().map(this::translate).toList();
+    List<String> probe =
+        container.getStartupProbe().getExec().getCommand().stream().map(this::translate).toList();
     return new ProcessBuilder(probe).start().waitFor() == 0;
   }
 
@@ -168,17 +179,29 @@ final class InjectedAgent implements AutoCloseable {
       for (VolumeProjection source : volume.getProjected().getSources()) {
         ServiceAccountTokenProjection token = source.getServiceAccountToken();
         if (token == null) {
-          throw new IllegalStateException("volume " + volume.getName() + ": only serviceAccountToken projections are provided here");
+          throw new IllegalStateException(
+              "volume "
+                  + volume.getName()
+                  + ": only serviceAccountToken projections are provided here");
         }
-        String value = cluster.token(pod.getMetadata().getNamespace(), pod.getSpec().getServiceAccountName(),
-            token.getAudience(), token.getExpirationSeconds());
+        String value =
+            cluster.token(
+                pod.getMetadata().getNamespace(),
+                pod.getSpec().getServiceAccountName(),
+                token.getAudience(),
+                token.getExpirationSeconds());
         Path tmp = dir.resolve(".." + token.getPath() + ".tmp");
         Files.writeString(tmp, value, StandardCharsets.US_ASCII);
-        Files.move(tmp, dir.resolve(token.getPath()), StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
+        Files.move(
+            tmp,
+            dir.resolve(token.getPath()),
+            StandardCopyOption.ATOMIC_MOVE,
+            StandardCopyOption.REPLACE_EXISTING);
       }
       return;
     }
-    throw new IllegalStateException("volume " + volume.getName() + " is of a kind this test does not provide");
+    throw new IllegalStateException(
+        "volume " + volume.getName() + " is of a kind this test does not provide");
   }
 
   /**
@@ -201,12 +224,15 @@ final class InjectedAgent implements AutoCloseable {
 
   private VolumeMount tokenMount() {
     return container.getVolumeMounts().stream()
-        .filter(m -> volume(m.getName()).getProjected() != null && referenced(m.getMountPath())).findFirst()
+        .filter(m -> volume(m.getName()).getProjected() != null && referenced(m.getMountPath()))
+        .findFirst()
         .orElseThrow(() -> new IllegalStateException("the agent mounts no projected token"));
   }
 
   private Volume volume(String name) {
-    return pod.getSpec().getVolumes().stream().filter(v -> v.getName().equals(name)).findFirst()
+    return pod.getSpec().getVolumes().stream()
+        .filter(v -> v.getName().equals(name))
+        .findFirst()
         .orElseThrow(() -> new IllegalStateException("pod has no volume " + name));
   }
 
@@ -228,7 +254,9 @@ final class InjectedAgent implements AutoCloseable {
     return switch (fieldPath) {
       case "metadata.namespace" -> pod.getMetadata().getNamespace();
       case "metadata.name" -> pod.getMetadata().getName();
-      default -> throw new IllegalStateException("downward API field " + fieldPath + " is not provided here");
+      default ->
+          throw new IllegalStateException(
+              "downward API field " + fieldPath + " is not provided here");
     };
   }
 
@@ -241,7 +269,8 @@ final class InjectedAgent implements AutoCloseable {
     } catch (java.nio.file.NoSuchFileException e) {
       // reported below
     }
-    throw new IllegalStateException("no agent jar in " + target + ": the e2e tests run after the agent is packaged");
+    throw new IllegalStateException(
+        "no agent jar in " + target + ": the e2e tests run after the agent is packaged");
   }
 
   private static List<Container> containers(Pod pod) {

@@ -28,7 +28,6 @@ import java.nio.file.attribute.PosixFilePermissions;
 import java.time.Duration;
 import java.util.HashMap;
 import java.util.List;
-import java.util.Locale;
 import java.util.Map;
 import java.util.UUID;
 import java.util.concurrent.ThreadLocalRandom;
@@ -50,7 +49,8 @@ import org.junit.jupiter.api.Test;
 @KubernetesIT
 class InjectionEndToEndIT {
 
-  private static final String RUN = Integer.toString(ThreadLocalRandom.current().nextInt(36 * 36 * 36 * 36), 36);
+  private static final String RUN =
+      Integer.toString(ThreadLocalRandom.current().nextInt(36 * 36 * 36 * 36), 36);
   private static final String RUN_LABEL = "keywarden.io/e2e";
   private static final Duration UPDATE_GOAL = Duration.ofSeconds(2);
   private static final Pattern ENV_PASSWORD = Pattern.compile("(?m)^PASSWORD='([^']*)'$");
@@ -74,7 +74,12 @@ class InjectionEndToEndIT {
       agent.close();
     }
     if (admin != null && webhookName != null) {
-      admin.admissionRegistration().v1().mutatingWebhookConfigurations().withName(webhookName).delete();
+      admin
+          .admissionRegistration()
+          .v1()
+          .mutatingWebhookConfigurations()
+          .withName(webhookName)
+          .delete();
     }
     if (injector != null) {
       injector.stop();
@@ -88,8 +93,8 @@ class InjectionEndToEndIT {
   }
 
   @Test
-  void anAnnotatedPodsAgentKeepsItsFilesFreshThroughPutsRotationsOutagesAndTokenChanges(TestCluster cluster,
-      TestNamespace namespace) throws Exception {
+  void anAnnotatedPodsAgentKeepsItsFilesFreshThroughPutsRotationsOutagesAndTokenChanges(
+      TestCluster cluster, TestNamespace namespace) throws Exception {
     admin = cluster.admin();
     String ns = namespace.name();
     int apiPort = startOperator(cluster, ns);
@@ -97,10 +102,13 @@ class InjectionEndToEndIT {
     startInjector(cluster, apiPort);
     enroll(ns);
 
-    // The tenant: two ServiceAccounts, a JSON secret (username fixed, password generated) and a plain one.
+    // The tenant: two ServiceAccounts, a JSON secret (username fixed, password generated) and a
+    // plain one.
     serviceAccount(ns, "app");
     serviceAccount(ns, "writer");
-    managedSecret(ns, """
+    managedSecret(
+        ns,
+        """
         apiVersion: keywarden.io/v1alpha1
         kind: ManagedSecret
         metadata: {name: db}
@@ -114,7 +122,9 @@ class InjectionEndToEndIT {
             - {name: app, actions: [get]}
             - {name: writer, actions: [get, update]}
         """);
-    managedSecret(ns, """
+    managedSecret(
+        ns,
+        """
         apiVersion: keywarden.io/v1alpha1
         kind: ManagedSecret
         metadata: {name: api-key}
@@ -127,23 +137,54 @@ class InjectionEndToEndIT {
     String writer = cluster.token(ns, "writer", "keywarden.io", 600);
 
     // The pod as a user writes it; the apiserver stores it mutated by the injector.
-    Pod stored = admin.pods().inNamespace(ns).resource(new PodBuilder()
-        .withNewMetadata().withName("web").addToLabels("keywarden.io/inject", "true")
-        .withAnnotations(Map.of(
-            "keywarden.io/secret.username", "db", "keywarden.io/key.username", "username",
-            "keywarden.io/secret.password", "db", "keywarden.io/key.password", "password",
-            "keywarden.io/secret.db.env", "db", "keywarden.io/format.db.env", "env",
-            "keywarden.io/secret.api-key", "api-key",
-            "keywarden.io/file-mode", "0440"))
-        .endMetadata()
-        .withNewSpec().withServiceAccountName("app")
-        .addNewContainer().withName("app").withImage("example/app:1").endContainer().endSpec()
-        .build()).create();
+    Pod stored =
+        admin
+            .pods()
+            .inNamespace(ns)
+            .resource(
+                new PodBuilder()
+                    .withNewMetadata()
+                    .withName("web")
+                    .addToLabels("keywarden.io/inject", "true")
+                    .withAnnotations(
+                        Map.of(
+                            "keywarden.io/secret.username",
+                            "db",
+                            "keywarden.io/key.username",
+                            "username",
+                            "keywarden.io/secret.password",
+                            "db",
+                            "keywarden.io/key.password",
+                            "password",
+                            "keywarden.io/secret.db.env",
+                            "db",
+                            "keywarden.io/format.db.env",
+                            "env",
+                            "keywarden.io/secret.api-key",
+                            "api-key",
+                            "keywarden.io/file-mode",
+                            "0440"))
+                    .endMetadata()
+                    .withNewSpec()
+                    .withServiceAccountName("app")
+                    .addNewContainer()
+                    .withName("app")
+                    .withImage("example/app:1")
+                    .endContainer()
+                    .endSpec()
+                    .build())
+            .create();
     Container injected = stored.getSpec().getInitContainers().get(0);
     assertThat(injected.getName()).isEqualTo("keywarden-agent");
-    assertThat(env(injected, "KEYWARDEN_API_CA")).as("the CA the operator published").isEqualTo(apiCa.strip() + "\n");
-    String appMountPath = stored.getSpec().getContainers().get(0).getVolumeMounts().stream()
-        .filter(m -> m.getName().equals("keywarden-secrets")).findFirst().orElseThrow().getMountPath();
+    assertThat(env(injected, "KEYWARDEN_API_CA"))
+        .as("the CA the operator published")
+        .isEqualTo(apiCa.strip() + "\n");
+    String appMountPath =
+        stored.getSpec().getContainers().get(0).getVolumeMounts().stream()
+            .filter(m -> m.getName().equals("keywarden-secrets"))
+            .findFirst()
+            .orElseThrow()
+            .getMountPath();
 
     // Run it as kubelet would; the app's view of the files is the same memory volume.
     agent = new InjectedAgent(cluster, stored, "keywarden-agent", Path.of("target", "e2e-" + RUN));
@@ -154,17 +195,25 @@ class InjectionEndToEndIT {
     files = new SecretFiles(dir, FILES);
 
     // (1) The first files: all there at once, right content, right mode, startup probe passes.
-    Snapshot first = await().atMost(Duration.ofSeconds(30)).pollInterval(Duration.ofMillis(10))
-        .until(files::latest, s -> s != null);
+    Snapshot first =
+        await()
+            .atMost(Duration.ofSeconds(30))
+            .pollInterval(Duration.ofMillis(10))
+            .until(files::latest, s -> s != null);
     long firstMillis = (first.nanoTime() - started) / 1_000_000;
     String dbValue = api.get(writer, ns, "db");
     String password = jsonField(dbValue, "password");
-    assertThat(first.files()).containsEntry("username", "orders").containsEntry("password", password)
-        .containsEntry("api-key", api.get(cluster.token(ns, "app", "keywarden.io", 600), ns, "api-key"));
-    assertThat(first.files().get("db.env")).isEqualTo("USERNAME='orders'\nPASSWORD='" + password + "'\n");
+    assertThat(first.files())
+        .containsEntry("username", "orders")
+        .containsEntry("password", password)
+        .containsEntry(
+            "api-key", api.get(cluster.token(ns, "app", "keywarden.io", 600), ns, "api-key"));
+    assertThat(first.files().get("db.env"))
+        .isEqualTo("USERNAME='orders'\nPASSWORD='" + password + "'\n");
     for (String name : FILES) {
       assertThat(Files.readSymbolicLink(dir.resolve(name))).isEqualTo(Path.of("..data", name));
-      assertThat(PosixFilePermissions.toString(Files.getPosixFilePermissions(dir.resolve(name)))).isEqualTo("r--r-----");
+      assertThat(PosixFilePermissions.toString(Files.getPosixFilePermissions(dir.resolve(name))))
+          .isEqualTo("r--r-----");
     }
     assertThat(agent.startupProbePasses()).isTrue();
     System.out.printf("agent start to first files: %d ms%n", firstMillis);
@@ -177,90 +226,140 @@ class InjectionEndToEndIT {
     Snapshot afterPut = awaitPassword(jsonField(putValue, "password"), Duration.ofSeconds(10));
     // From sending the put: the agent's long-poll answer can overtake the put's own answer.
     Duration putLatency = Duration.ofNanos(afterPut.nanoTime() - beforePut);
-    System.out.printf("put sent: the API answered after %d ms, the files switched after %d ms%n",
+    System.out.printf(
+        "put sent: the API answered after %d ms, the files switched after %d ms%n",
         (putAnswered - beforePut) / 1_000_000, putLatency.toMillis());
     assertThat(putLatency).isLessThan(UPDATE_GOAL);
     assertOneSwitch(beforePut, password, jsonField(putValue, "password"));
 
-    // (3) A rotation (the annotation, as `kubectl annotate` sets it) reaches the files the same way.
+    // (3) A rotation (the annotation, as `kubectl annotate` sets it) reaches the files the same
+    // way.
     String beforeRotation = jsonField(putValue, "password");
     long rotateRequested = System.nanoTime();
-    // A merge patch without resourceVersion, as `kubectl annotate` sends it: the operator writes status meanwhile.
-    admin.resources(ManagedSecret.class).inNamespace(ns).withName("db").patch(PatchContext.of(PatchType.JSON_MERGE),
-        "{\"metadata\":{\"annotations\":{\"keywarden.io/rotate-now\":\"e2e-" + RUN + "\"}}}");
-    Snapshot rotated = await().atMost(Duration.ofSeconds(30)).pollInterval(Duration.ofMillis(5))
-        .until(files::latest, s -> !s.files().get("password").equals(beforeRotation));
+    // A merge patch without resourceVersion, as `kubectl annotate` sends it: the operator writes
+    // status meanwhile.
+    admin
+        .resources(ManagedSecret.class)
+        .inNamespace(ns)
+        .withName("db")
+        .patch(
+            PatchContext.of(PatchType.JSON_MERGE),
+            "{\"metadata\":{\"annotations\":{\"keywarden.io/rotate-now\":\"e2e-" + RUN + "\"}}}");
+    Snapshot rotated =
+        await()
+            .atMost(Duration.ofSeconds(30))
+            .pollInterval(Duration.ofMillis(5))
+            .until(files::latest, s -> !s.files().get("password").equals(beforeRotation));
     Duration rotationLatency = Duration.ofNanos(rotated.nanoTime() - rotateRequested);
     String rotatedPassword = rotated.files().get("password");
     assertThat(rotated.files().get("username")).isEqualTo("orders");
     assertThat(jsonField(api.get(writer, ns, "db"), "password")).isEqualTo(rotatedPassword);
     assertOneSwitch(rotateRequested, beforeRotation, rotatedPassword);
-    System.out.printf("rotate-now annotation to files switched: %d ms%n", rotationLatency.toMillis());
+    System.out.printf(
+        "rotate-now annotation to files switched: %d ms%n", rotationLatency.toMillis());
     assertThat(rotationLatency).isLessThan(UPDATE_GOAL);
-    // The rotation's last steps (clearing the request) come after the new CURRENT; an operator stopped before
-    // them would rotate once more when it is back (crash resume), which is not what step (4) is about.
-    await().atMost(Duration.ofSeconds(30)).pollInterval(Duration.ofMillis(100)).until(() -> {
-      ManagedSecret db = admin.resources(ManagedSecret.class).inNamespace(ns).withName("db").get();
-      return (db.getMetadata().getAnnotations() == null || !db.getMetadata().getAnnotations().containsKey("keywarden.io/rotate-now"))
-          && db.getStatus().getRotation() == null;
-    });
+    // The rotation's last steps (clearing the request) come after the new CURRENT; an operator
+    // stopped before
+    // them would rotate once more when it is back (crash resume), which is not what step (4) is
+    // about.
+    await()
+        .atMost(Duration.ofSeconds(30))
+        .pollInterval(Duration.ofMillis(100))
+        .until(
+            () -> {
+              ManagedSecret db =
+                  admin.resources(ManagedSecret.class).inNamespace(ns).withName("db").get();
+              return (db.getMetadata().getAnnotations() == null
+                      || !db.getMetadata().getAnnotations().containsKey("keywarden.io/rotate-now"))
+                  && db.getStatus().getRotation() == null;
+            });
 
-    // (4) With the API gone the files stay and the agent keeps retrying; when it is back, changes flow again.
+    // (4) With the API gone the files stay and the agent keeps retrying; when it is back, changes
+    // flow again.
     Snapshot beforeOutage = files.latest();
     operator.stop();
     long outageStart = System.nanoTime();
-    await().atMost(Duration.ofSeconds(30)).until(() -> agent.logText().contains("files kept, retrying"));
+    await()
+        .atMost(Duration.ofSeconds(30))
+        .until(() -> agent.logText().contains("files kept, retrying"));
     Thread.sleep(5000);
     assertThat(agent.isAlive()).isTrue();
     assertThat(files.latest()).isEqualTo(beforeOutage);
     assertThat(files.since(outageStart)).isEmpty();
     assertThat(count(agent.logText(), "files kept, retrying")).isGreaterThanOrEqualTo(2);
     operator = QuarkusProcess.of(cluster, "operator", operatorEnv).start();
-    String afterOutage = "{\"username\":\"orders\",\"password\":\"after-outage-" + UUID.randomUUID() + "\"}";
+    String afterOutage =
+        "{\"username\":\"orders\",\"password\":\"after-outage-" + UUID.randomUUID() + "\"}";
     long restarted = System.nanoTime();
     api.put(writer, ns, "db", afterOutage);
     Snapshot recovered = awaitPassword(jsonField(afterOutage, "password"), Duration.ofSeconds(90));
-    System.out.printf("API down %d s; after its restart, a put reached the files in %d ms (agent backoff)%n",
+    System.out.printf(
+        "API down %d s; after its restart, a put reached the files in %d ms (agent backoff)%n",
         (restarted - outageStart) / 1_000_000_000, (recovered.nanoTime() - restarted) / 1_000_000);
 
-    // (5) A revoked token: the ServiceAccount is deleted and made again, so the old token fails TokenReview
+    // (5) A revoked token: the ServiceAccount is deleted and made again, so the old token fails
+    // TokenReview
     // (a new uid). The agent keeps its files and retries; a fresh token in the file (what kubelet
     // writes) is picked up without a restart.
     admin.serviceAccounts().inNamespace(ns).withName("app").delete();
-    await().atMost(Duration.ofSeconds(30)).until(() -> admin.serviceAccounts().inNamespace(ns).withName("app").get() == null);
+    await()
+        .atMost(Duration.ofSeconds(30))
+        .until(() -> admin.serviceAccounts().inNamespace(ns).withName("app").get() == null);
     serviceAccount(ns, "app");
     int unauthorizedBefore = count(agent.logText(), " 401 ");
-    // A put ends the agent's open long-poll (authorized before the revocation); its next request is refused.
-    api.put(writer, ns, "db", "{\"username\":\"orders\",\"password\":\"revoked-" + UUID.randomUUID() + "\"}");
-    await().atMost(Duration.ofSeconds(90)).pollInterval(Duration.ofMillis(100))
+    // A put ends the agent's open long-poll (authorized before the revocation); its next request is
+    // refused.
+    api.put(
+        writer,
+        ns,
+        "db",
+        "{\"username\":\"orders\",\"password\":\"revoked-" + UUID.randomUUID() + "\"}");
+    await()
+        .atMost(Duration.ofSeconds(90))
+        .pollInterval(Duration.ofMillis(100))
         .until(() -> count(agent.logText(), " 401 ") > unauthorizedBefore);
     Snapshot duringRevocation = files.latest();
     Thread.sleep(4000);
     assertThat(agent.isAlive()).isTrue();
-    assertThat(files.latest()).as("files kept while the token is refused").isEqualTo(duringRevocation);
-    assertThat(count(agent.logText(), " 401 ")).as("the agent keeps retrying").isGreaterThan(unauthorizedBefore + 1);
+    assertThat(files.latest())
+        .as("files kept while the token is refused")
+        .isEqualTo(duringRevocation);
+    assertThat(count(agent.logText(), " 401 "))
+        .as("the agent keeps retrying")
+        .isGreaterThan(unauthorizedBefore + 1);
     long newToken = System.nanoTime();
     agent.refreshToken();
-    String afterToken = "{\"username\":\"orders\",\"password\":\"new-token-" + UUID.randomUUID() + "\"}";
+    String afterToken =
+        "{\"username\":\"orders\",\"password\":\"new-token-" + UUID.randomUUID() + "\"}";
     api.put(writer, ns, "db", afterToken);
     Snapshot last = awaitPassword(jsonField(afterToken, "password"), Duration.ofSeconds(90));
-    System.out.printf("fresh token written; with it, the next put reached the files %d ms later (agent backoff)%n",
+    System.out.printf(
+        "fresh token written; with it, the next put reached the files %d ms later (agent backoff)%n",
         (last.nanoTime() - newToken) / 1_000_000);
 
-    // Across the whole run: every state any reader could see was consistent, and nothing secret was logged.
+    // Across the whole run: every state any reader could see was consistent, and nothing secret was
+    // logged.
     for (Snapshot snapshot : files.history()) {
-      assertThat(envPassword(snapshot)).as("db.env and password in %s", snapshot.dataDir())
+      assertThat(envPassword(snapshot))
+          .as("db.env and password in %s", snapshot.dataDir())
           .isEqualTo(snapshot.files().get("password"));
     }
     String log = agent.logText();
     for (Snapshot snapshot : files.history()) {
-      assertThat(log).doesNotContain(snapshot.files().get("password")).doesNotContain(snapshot.files().get("api-key"));
+      assertThat(log)
+          .doesNotContain(snapshot.files().get("password"))
+          .doesNotContain(snapshot.files().get("api-key"));
     }
-    assertThat(log).doesNotContain(Files.readString(agent.volumeAt("/var/run/secrets/keywarden-token").resolve("token")));
+    assertThat(log)
+        .doesNotContain(
+            Files.readString(agent.volumeAt("/var/run/secrets/keywarden-token").resolve("token")));
     System.out.printf("agent log (%s):%n%s", agent.log(), log);
   }
 
-  /** All states seen since {@code since}: the old password, then the new one, with one ..data switch and no mix. */
+  /**
+   * All states seen since {@code since}: the old password, then the new one, with one ..data switch
+   * and no mix.
+   */
   private void assertOneSwitch(long since, String oldPassword, String newPassword) {
     List<Snapshot> states = files.since(since);
     assertThat(states).as("states seen after the change").hasSize(1);
@@ -271,37 +370,64 @@ class InjectionEndToEndIT {
   }
 
   private Snapshot awaitPassword(String password, Duration atMost) {
-    return await().atMost(atMost).pollInterval(Duration.ofMillis(5))
+    return await()
+        .atMost(atMost)
+        .pollInterval(Duration.ofMillis(5))
         .until(files::latest, s -> s != null && password.equals(s.files().get("password")));
   }
 
   private int startOperator(TestCluster cluster, String appNamespace) {
     operatorNamespace = "kw-e2e-operator-" + RUN;
-    admin.namespaces().resource(new NamespaceBuilder().withNewMetadata().withName(operatorNamespace)
-        .addToLabels("keywarden.io/test", "true").endMetadata().build()).create();
+    admin
+        .namespaces()
+        .resource(
+            new NamespaceBuilder()
+                .withNewMetadata()
+                .withName(operatorNamespace)
+                .addToLabels("keywarden.io/test", "true")
+                .endMetadata()
+                .build())
+        .create();
     cluster.installCrds();
     int apiPort = QuarkusProcess.freePort();
     operatorEnv = new HashMap<>();
     operatorEnv.put("POD_NAMESPACE", operatorNamespace);
     operatorEnv.put("KEYWARDEN_API_PORT", Integer.toString(apiPort));
-    // Only this test's namespace: other suites on the same control plane run operators of their own.
+    // Only this test's namespace: other suites on the same control plane run operators of their
+    // own.
     operatorEnv.put("QUARKUS_OPERATOR_SDK_NAMESPACES", appNamespace);
-    // A reviewed token is normally reused for up to 60 s; 1 s lets step (5) see the revocation at once.
+    // A reviewed token is normally reused for up to 60 s; 1 s lets step (5) see the revocation at
+    // once.
     operatorEnv.put("KEYWARDEN_API_TOKEN_CACHE_TTL", "1s");
     operator = QuarkusProcess.of(cluster, "operator", operatorEnv).start();
     return apiPort;
   }
 
   private String awaitPublishedApiCa() {
-    ConfigMap published = await().atMost(Duration.ofSeconds(60)).pollInterval(Duration.ofMillis(200))
-        .until(() -> admin.configMaps().inNamespace(operatorNamespace).withName("keywarden-api-ca").get(), c -> c != null);
+    ConfigMap published =
+        await()
+            .atMost(Duration.ofSeconds(60))
+            .pollInterval(Duration.ofMillis(200))
+            .until(
+                () ->
+                    admin
+                        .configMaps()
+                        .inNamespace(operatorNamespace)
+                        .withName("keywarden-api-ca")
+                        .get(),
+                c -> c != null);
     return published.getData().get("ca.crt");
   }
 
   private void startInjector(TestCluster cluster, int apiPort) throws Exception {
     webhookName = "keywarden-injector-e2e-" + RUN;
     int port = QuarkusProcess.freePort();
-    admin.admissionRegistration().v1().mutatingWebhookConfigurations().resource(registration(port)).create();
+    admin
+        .admissionRegistration()
+        .v1()
+        .mutatingWebhookConfigurations()
+        .resource(registration(port))
+        .create();
     Map<String, String> env = new HashMap<>();
     env.put("KEYWARDEN_INJECTOR_NAMESPACE", operatorNamespace);
     env.put("KEYWARDEN_INJECTOR_OPERATOR_NAMESPACE", operatorNamespace);
@@ -313,12 +439,17 @@ class InjectionEndToEndIT {
     injector = QuarkusProcess.of(cluster, "injector", env).start();
   }
 
-  /** The shipped registration, by URL instead of the Service, and only for this run's namespaces. */
+  /**
+   * The shipped registration, by URL instead of the Service, and only for this run's namespaces.
+   */
   private MutatingWebhookConfiguration registration(int port) throws Exception {
-    Path shipped = RepositoryRoot.find().resolve("injector/src/main/resources/kubernetes/mutating-webhook.yaml");
+    Path shipped =
+        RepositoryRoot.find()
+            .resolve("injector/src/main/resources/kubernetes/mutating-webhook.yaml");
     MutatingWebhookConfiguration registration;
     try (InputStream in = Files.newInputStream(shipped)) {
-      registration = admin.getKubernetesSerialization().unmarshal(in, MutatingWebhookConfiguration.class);
+      registration =
+          admin.getKubernetesSerialization().unmarshal(in, MutatingWebhookConfiguration.class);
     }
     registration.getMetadata().setName(webhookName);
     for (MutatingWebhook webhook : registration.getWebhooks()) {
@@ -329,31 +460,76 @@ class InjectionEndToEndIT {
     return registration;
   }
 
-  /** Labels the namespace for this run's registration and waits until the apiserver calls the injector. */
+  /**
+   * Labels the namespace for this run's registration and waits until the apiserver calls the
+   * injector.
+   */
   private void enroll(String ns) {
-    admin.namespaces().withName(ns).edit(n -> new NamespaceBuilder(n).editMetadata().addToLabels(RUN_LABEL, RUN)
-        .endMetadata().build());
-    Pod probe = new PodBuilder().withNewMetadata().withName("probe").addToLabels("keywarden.io/inject", "true")
-        .addToAnnotations("keywarden.io/secret.db", "db").endMetadata()
-        .withNewSpec().addNewContainer().withName("app").withImage("example/app:1").endContainer().endSpec().build();
-    await().atMost(Duration.ofSeconds(60)).pollInterval(Duration.ofMillis(250)).ignoreExceptions().until(() ->
-        !admin.pods().inNamespace(ns).resource(probe).dryRun().create().getSpec().getInitContainers().isEmpty());
+    admin
+        .namespaces()
+        .withName(ns)
+        .edit(
+            n ->
+                new NamespaceBuilder(n)
+                    .editMetadata()
+                    .addToLabels(RUN_LABEL, RUN)
+                    .endMetadata()
+                    .build());
+    Pod probe =
+        new PodBuilder()
+            .withNewMetadata()
+            .withName("probe")
+            .addToLabels("keywarden.io/inject", "true")
+            .addToAnnotations("keywarden.io/secret.db", "db")
+            .endMetadata()
+            .withNewSpec()
+            .addNewContainer()
+            .withName("app")
+            .withImage("example/app:1")
+            .endContainer()
+            .endSpec()
+            .build();
+    await()
+        .atMost(Duration.ofSeconds(60))
+        .pollInterval(Duration.ofMillis(250))
+        .ignoreExceptions()
+        .until(
+            () ->
+                !admin
+                    .pods()
+                    .inNamespace(ns)
+                    .resource(probe)
+                    .dryRun()
+                    .create()
+                    .getSpec()
+                    .getInitContainers()
+                    .isEmpty());
   }
 
   private void serviceAccount(String ns, String name) {
-    admin.serviceAccounts().inNamespace(ns).resource(new ServiceAccountBuilder().withNewMetadata().withName(name)
-        .endMetadata().build()).create();
+    admin
+        .serviceAccounts()
+        .inNamespace(ns)
+        .resource(
+            new ServiceAccountBuilder().withNewMetadata().withName(name).endMetadata().build())
+        .create();
   }
 
   private void managedSecret(String ns, String yaml) {
     ManagedSecret secret = admin.getKubernetesSerialization().unmarshal(yaml, ManagedSecret.class);
     admin.resources(ManagedSecret.class).inNamespace(ns).resource(secret).create();
     String name = secret.getMetadata().getName();
-    await().atMost(Duration.ofSeconds(60)).pollInterval(Duration.ofMillis(200)).until(() -> {
-      ManagedSecret current = admin.resources(ManagedSecret.class).inNamespace(ns).withName(name).get();
-      return current.getStatus() != null && current.getStatus().getConditions().stream()
-          .anyMatch(c -> c.getType().equals("Ready") && c.getStatus().equals("True"));
-    });
+    await()
+        .atMost(Duration.ofSeconds(60))
+        .pollInterval(Duration.ofMillis(200))
+        .until(
+            () -> {
+              ManagedSecret current =
+                  admin.resources(ManagedSecret.class).inNamespace(ns).withName(name).get();
+              return current.getStatus() != null
+                  && current.getStatus().getConditions().stream()
+                      .anyMatch(c -> c.getType().equals("Ready") && c.getStatus().equals("True"));
+            });
   }
 
   private static String envPassword(Snapshot snapshot) {
@@ -366,7 +542,11 @@ class InjectionEndToEndIT {
   }
 
   private static String env(Container container, String name) {
-    return container.getEnv().stream().filter(e -> e.getName().equals(name)).findFirst().map(e -> e.getValue()).orElse(null);
+    return container.getEnv().stream()
+        .filter(e -> e.getName().equals(name))
+        .findFirst()
+        .map(e -> e.getValue())
+        .orElse(null);
   }
 
   private static int count(String text, String needle) {

@@ -14,9 +14,9 @@ import java.util.regex.Pattern;
 import org.junit.jupiter.api.Test;
 
 /**
- * The README's first command as a newcomer runs it: no cluster configured, so `make run` starts
- * its own control plane, runs operator and injector, tours the examples and keeps running until
- * it is told to stop, after which none of its processes or files may remain.
+ * The README's first command as a newcomer runs it: no cluster configured, so `make run` starts its
+ * own control plane, runs operator and injector, tours the examples and keeps running until it is
+ * told to stop, after which none of its processes or files may remain.
  */
 class MakeRunIT {
 
@@ -26,8 +26,11 @@ class MakeRunIT {
   void makeRunToursTheProductAndLeavesNothingBehindWhenStopped() throws Exception {
     Path root = RepositoryRoot.find();
     Path output = Files.createTempFile("keywarden-make-run", ".log");
-    ProcessBuilder builder = new ProcessBuilder("make", "--no-print-directory", "run").directory(root.toFile())
-        .redirectErrorStream(true).redirectOutput(output.toFile());
+    ProcessBuilder builder =
+        new ProcessBuilder("make", "--no-print-directory", "run")
+            .directory(root.toFile())
+            .redirectErrorStream(true)
+            .redirectOutput(output.toFile());
     builder.environment().remove("KUBECONFIG");
     builder.environment().remove("KEYWARDEN_TEST_CLUSTER_DIR");
     // The reactor has just built the jars this run starts.
@@ -41,11 +44,17 @@ class MakeRunIT {
       assertThat(text).containsPattern("(?m)^api-key\\s+\\S+\\s+True");
       assertThat(text).contains("condition Ready=True (VersionAvailable)");
       // The value read through the API with the ServiceAccount's token:
-      assertThat(text).containsPattern("\"SecretString\":\"\\{\\\\\"username\\\\\":\\\\\"orders\\\\\",\\\\\"password\\\\\":");
+      assertThat(text)
+          .containsPattern(
+              "\"SecretString\":\"\\{\\\\\"username\\\\\":\\\\\"orders\\\\\",\\\\\"password\\\\\":");
       // The mutated pod: the agent as a native sidecar, the files mounted read-only into the app.
-      assertThat(text).contains("initContainer keywarden-agent:", "restartPolicy=Always startupProbe=yes",
-          "/var/run/secrets/keywarden (ro)", "volume keywarden-secrets: emptyDir {\"medium\": \"Memory\"",
-          "\"audience\": \"keywarden.io\"");
+      assertThat(text)
+          .contains(
+              "initContainer keywarden-agent:",
+              "restartPolicy=Always startupProbe=yes",
+              "/var/run/secrets/keywarden (ro)",
+              "volume keywarden-secrets: emptyDir {\"medium\": \"Memory\"",
+              "\"audience\": \"keywarden.io\"");
       assertThat(text).containsPattern("CURRENT moved: [0-9a-f-]{36} -> [0-9a-f-]{36}");
       assertThat(text).contains("RotationSucceeded: generate rotation finished");
 
@@ -57,20 +66,43 @@ class MakeRunIT {
       // Ctrl-C and SIGTERM run the same trap in scripts/run. SIGTERM is sent because a test runner
       // started in the background hands its children SIGINT already ignored, and bash cannot trap
       // a signal ignored at entry. Only the script is signalled: it must stop its children itself.
-      ProcessHandle script = make.descendants().filter(p -> p.info().commandLine()
-          .filter(c -> c.contains("scripts/run")).isPresent()).findFirst().orElseThrow();
-      new ProcessBuilder("kill", "-TERM", Long.toString(script.pid())).inheritIO().start().waitFor();
+      ProcessHandle script =
+          make.descendants()
+              .filter(
+                  p -> p.info().commandLine().filter(c -> c.contains("scripts/run")).isPresent())
+              .findFirst()
+              .orElseThrow();
+      new ProcessBuilder("kill", "-TERM", Long.toString(script.pid()))
+          .inheritIO()
+          .start()
+          .waitFor();
       assertThat(make.waitFor(90, TimeUnit.SECONDS)).as("make run ended when stopped").isTrue();
       String end = Files.readString(output);
       assertThat(make.exitValue()).as("exit code when stopped; output:%n%s", end).isZero();
-      assertThat(end).contains("make run: local control plane stopped and removed", "make run: stopped; nothing left running");
+      assertThat(end)
+          .contains(
+              "make run: local control plane stopped and removed",
+              "make run: stopped; nothing left running");
       for (long pid : pids) {
-        assertThat(ProcessHandle.of(pid).filter(ProcessHandle::isAlive)).as("process %d", pid).isEmpty();
+        assertThat(ProcessHandle.of(pid).filter(ProcessHandle::isAlive))
+            .as("process %d", pid)
+            .isEmpty();
       }
       assertThat(clusterDir).doesNotExist();
-      assertThat(ProcessHandle.allProcesses().filter(p -> p.info().commandLine()
-          .filter(c -> c.contains(clusterDir.toString()) || c.contains("keywarden-run.")).isPresent()).toList())
-          .as("processes of the run's control plane or state").isEmpty();
+      assertThat(
+              ProcessHandle.allProcesses()
+                  .filter(
+                      p ->
+                          p.info()
+                              .commandLine()
+                              .filter(
+                                  c ->
+                                      c.contains(clusterDir.toString())
+                                          || c.contains("keywarden-run."))
+                              .isPresent())
+                  .toList())
+          .as("processes of the run's control plane or state")
+          .isEmpty();
     } finally {
       if (make.isAlive()) {
         make.descendants().forEach(ProcessHandle::destroyForcibly);
@@ -88,11 +120,13 @@ class MakeRunIT {
         return text;
       }
       if (!make.isAlive()) {
-        throw new AssertionError("make run ended (exit " + make.exitValue() + ") before '" + marker + "':\n" + text);
+        throw new AssertionError(
+            "make run ended (exit " + make.exitValue() + ") before '" + marker + "':\n" + text);
       }
       Thread.sleep(500);
     }
-    throw new AssertionError("no '" + marker + "' within " + TOUR_TIMEOUT + ":\n" + Files.readString(output));
+    throw new AssertionError(
+        "no '" + marker + "' within " + TOUR_TIMEOUT + ":\n" + Files.readString(output));
   }
 
   private static List<Long> pids(String text) {

@@ -2,8 +2,8 @@ package io.keywarden.e2e;
 
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
-import java.nio.file.NoSuchFileException;
 import java.nio.file.Files;
+import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
@@ -12,10 +12,10 @@ import java.util.Map;
 import java.util.concurrent.locks.LockSupport;
 
 /**
- * Watches the agent's output directory the way an application reads it, sampling about every
- * 0.2 ms on a thread of its own: each sample resolves {@code ..data} once and reads every file of
- * that one directory, which is what "all files of a change switch together" promises a reader.
- * A sample is kept when it differs from the previous one, with the time it was first seen.
+ * Watches the agent's output directory the way an application reads it, sampling about every 0.2 ms
+ * on a thread of its own: each sample resolves {@code ..data} once and reads every file of that one
+ * directory, which is what "all files of a change switch together" promises a reader. A sample is
+ * kept when it differs from the previous one, with the time it was first seen.
  */
 final class SecretFiles implements AutoCloseable {
 
@@ -56,7 +56,9 @@ final class SecretFiles implements AutoCloseable {
 
   private synchronized void record(Snapshot snapshot) {
     Snapshot last = seen.isEmpty() ? null : seen.get(seen.size() - 1);
-    if (last == null || !last.dataDir().equals(snapshot.dataDir()) || !last.files().equals(snapshot.files())) {
+    if (last == null
+        || !last.dataDir().equals(snapshot.dataDir())
+        || !last.files().equals(snapshot.files())) {
       seen.add(snapshot);
     }
   }

@@ -31,7 +31,9 @@ class ChartFilesTest {
     Map<String, String> inChart = files(Tools.CHART.resolve("crds"));
 
     assertThat(generated).as("generated CRDs in crds/").isNotEmpty();
-    assertThat(inChart).as("helm/keywarden/crds/ must equal crds/*.yml; run `make manifests`").isEqualTo(generated);
+    assertThat(inChart)
+        .as("helm/keywarden/crds/ must equal crds/*.yml; run `make manifests`")
+        .isEqualTo(generated);
   }
 
   @Test
@@ -42,7 +44,9 @@ class ChartFilesTest {
     List<String> problems = new ArrayList<>();
     checkObject(schema, schema, values, "", problems);
 
-    assertThat(problems).as("values.yaml keys without a schema, or schema objects open to any key").isEmpty();
+    assertThat(problems)
+        .as("values.yaml keys without a schema, or schema objects open to any key")
+        .isEmpty();
   }
 
   @Test
@@ -54,39 +58,64 @@ class ChartFilesTest {
     List<String> paths = new ArrayList<>();
     leafPaths(schema, schema, values, "", paths);
 
-    assertThat(paths).isNotEmpty().allSatisfy(path ->
-        assertThat(readme).as("helm/keywarden/README.md documents `%s`", path).contains("| `" + path + "` |"));
+    assertThat(paths)
+        .isNotEmpty()
+        .allSatisfy(
+            path ->
+                assertThat(readme)
+                    .as("helm/keywarden/README.md documents `%s`", path)
+                    .contains("| `" + path + "` |"));
   }
 
-  /** Every key of an object in values.yaml must be a declared property of a closed schema object. */
-  private static void checkObject(JsonNode root, JsonNode schema, JsonNode value, String path, List<String> problems) {
+  /**
+   * Every key of an object in values.yaml must be a declared property of a closed schema object.
+   */
+  private static void checkObject(
+      JsonNode root, JsonNode schema, JsonNode value, String path, List<String> problems) {
     JsonNode resolved = resolve(root, schema);
     if (!value.isObject() || !resolved.has("properties")) {
       return;
     }
-    if (!resolved.path("additionalProperties").isBoolean() || resolved.path("additionalProperties").asBoolean()) {
+    if (!resolved.path("additionalProperties").isBoolean()
+        || resolved.path("additionalProperties").asBoolean()) {
       problems.add(path.isEmpty() ? "(root)" : path + ": additionalProperties must be false");
     }
-    value.fields().forEachRemaining(field -> {
-      String child = path.isEmpty() ? field.getKey() : path + "." + field.getKey();
-      JsonNode property = resolved.path("properties").path(field.getKey());
-      if (property.isMissingNode()) {
-        problems.add(child + ": not in values.schema.json");
-      } else {
-        checkObject(root, property, field.getValue(), child, problems);
-      }
-    });
+    value
+        .fields()
+        .forEachRemaining(
+            field -> {
+              String child = path.isEmpty() ? field.getKey() : path + "." + field.getKey();
+              JsonNode property = resolved.path("properties").path(field.getKey());
+              if (property.isMissingNode()) {
+                problems.add(child + ": not in values.schema.json");
+              } else {
+                checkObject(root, property, field.getValue(), child, problems);
+              }
+            });
   }
 
   /**
-   * The paths a user sets: keys of closed schema objects, recursively; an object whose keys are
-   * the user's (labels, kms.keys, resources) is one entry.
+   * The paths a user sets: keys of closed schema objects, recursively; an object whose keys are the
+   * user's (labels, kms.keys, resources) is one entry.
    */
-  private static void leafPaths(JsonNode root, JsonNode schema, JsonNode value, String path, List<String> out) {
+  private static void leafPaths(
+      JsonNode root, JsonNode schema, JsonNode value, String path, List<String> out) {
     JsonNode resolved = resolve(root, schema);
-    if (value != null && value.isObject() && !value.isEmpty() && resolved.has("properties") && !isOpenKubernetesObject(path)) {
-      value.fields().forEachRemaining(field -> leafPaths(root, resolved.path("properties").path(field.getKey()),
-          field.getValue(), path.isEmpty() ? field.getKey() : path + "." + field.getKey(), out));
+    if (value != null
+        && value.isObject()
+        && !value.isEmpty()
+        && resolved.has("properties")
+        && !isOpenKubernetesObject(path)) {
+      value
+          .fields()
+          .forEachRemaining(
+              field ->
+                  leafPaths(
+                      root,
+                      resolved.path("properties").path(field.getKey()),
+                      field.getValue(),
+                      path.isEmpty() ? field.getKey() : path + "." + field.getKey(),
+                      out));
     } else {
       out.add(path);
     }
@@ -109,13 +138,15 @@ class ChartFilesTest {
   private static Map<String, String> files(Path dir) throws IOException {
     Map<String, String> files = new TreeMap<>();
     try (Stream<Path> list = Files.list(dir)) {
-      list.filter(f -> f.toString().endsWith(".yml") || f.toString().endsWith(".yaml")).forEach(f -> {
-        try {
-          files.put(f.getFileName().toString(), Files.readString(f));
-        } catch (IOException e) {
-          throw new UncheckedIOException(e);
-        }
-      });
+      list.filter(f -> f.toString().endsWith(".yml") || f.toString().endsWith(".yaml"))
+          .forEach(
+              f -> {
+                try {
+                  files.put(f.getFileName().toString(), Files.readString(f));
+                } catch (IOException e) {
+                  throw new UncheckedIOException(e);
+                }
+              });
     }
     return files;
   }

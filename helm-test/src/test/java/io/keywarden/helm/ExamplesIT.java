@@ -20,7 +20,8 @@ import org.junit.jupiter.api.Test;
 /**
  * Every file in examples/ is accepted by the apiserver with the CRDs installed: files without
  * namespaces are applied for real into a fresh namespace (so a Pod finds its ServiceAccount), files
- * that name their namespaces with a server-side dry run. Reaching Ready is the operator tests' part.
+ * that name their namespaces with a server-side dry run. Reaching Ready is the operator tests'
+ * part.
  */
 @KubernetesIT
 class ExamplesIT {
@@ -31,7 +32,11 @@ class ExamplesIT {
     Tools tools = new Tools(cluster);
     List<Path> examples;
     try (Stream<Path> files = Files.list(Tools.ROOT.resolve("examples"))) {
-      examples = files.filter(f -> f.toString().endsWith(".yaml") || f.toString().endsWith(".yml")).sorted().toList();
+      examples =
+          files
+              .filter(f -> f.toString().endsWith(".yaml") || f.toString().endsWith(".yml"))
+              .sorted()
+              .toList();
     }
     assertThat(examples).isNotEmpty();
 
@@ -44,7 +49,14 @@ class ExamplesIT {
       } else {
         List<String> created = ensureNamespaces(cluster.admin(), namespaces);
         try {
-          result = tools.kubectl("apply", "--server-side", "--force-conflicts", "--dry-run=server", "-f", example.toString());
+          result =
+              tools.kubectl(
+                  "apply",
+                  "--server-side",
+                  "--force-conflicts",
+                  "--dry-run=server",
+                  "-f",
+                  example.toString());
         } finally {
           created.forEach(name -> cluster.admin().namespaces().withName(name).delete());
         }
@@ -56,14 +68,19 @@ class ExamplesIT {
     assertThat(failures).as("examples the apiserver refused").isEmpty();
   }
 
-  private static Set<String> namespacesNamedIn(KubernetesClient client, Path example) throws IOException {
+  private static Set<String> namespacesNamedIn(KubernetesClient client, Path example)
+      throws IOException {
     Set<String> namespaces = new TreeSet<>();
     try (var in = Files.newInputStream(example)) {
-      client.load(in).items().forEach(object -> {
-        if (object.getMetadata().getNamespace() != null) {
-          namespaces.add(object.getMetadata().getNamespace());
-        }
-      });
+      client
+          .load(in)
+          .items()
+          .forEach(
+              object -> {
+                if (object.getMetadata().getNamespace() != null) {
+                  namespaces.add(object.getMetadata().getNamespace());
+                }
+              });
     }
     return namespaces;
   }
@@ -73,8 +90,16 @@ class ExamplesIT {
     List<String> created = new ArrayList<>();
     for (String name : namespaces) {
       if (admin.namespaces().withName(name).get() == null) {
-        admin.namespaces().resource(new NamespaceBuilder().withNewMetadata().withName(name)
-            .addToLabels("keywarden.io/test", "true").endMetadata().build()).create();
+        admin
+            .namespaces()
+            .resource(
+                new NamespaceBuilder()
+                    .withNewMetadata()
+                    .withName(name)
+                    .addToLabels("keywarden.io/test", "true")
+                    .endMetadata()
+                    .build())
+            .create();
         created.add(name);
       }
     }

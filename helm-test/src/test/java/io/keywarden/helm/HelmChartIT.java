@@ -27,18 +27,26 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.CsvSource;
 
-/** The chart as users meet it: lint, render, apply, install, upgrade, uninstall, on the real apiserver. */
+/**
+ * The chart as users meet it: lint, render, apply, install, upgrade, uninstall, on the real
+ * apiserver.
+ */
 @KubernetesIT
 class HelmChartIT {
 
-  private static final Path ALL_OPTIONS = Tools.ROOT.resolve("helm-test/src/test/resources/all-options.yaml");
+  private static final Path ALL_OPTIONS =
+      Tools.ROOT.resolve("helm-test/src/test/resources/all-options.yaml");
 
   @Test
   void lintPassesInStrictModeWithDefaultsAndWithEveryOption(TestCluster cluster) {
     Tools tools = new Tools(cluster);
 
-    assertThat(tools.helm("lint", "--strict", Tools.CHART.toString()).orFail()).contains("0 chart(s) failed");
-    assertThat(tools.helm("lint", "--strict", Tools.CHART.toString(), "-f", ALL_OPTIONS.toString()).orFail())
+    assertThat(tools.helm("lint", "--strict", Tools.CHART.toString()).orFail())
+        .contains("0 chart(s) failed");
+    assertThat(
+            tools
+                .helm("lint", "--strict", Tools.CHART.toString(), "-f", ALL_OPTIONS.toString())
+                .orFail())
         .contains("0 chart(s) failed");
   }
 
@@ -48,20 +56,43 @@ class HelmChartIT {
     installServiceMonitorStandIn(cluster.admin());
 
     for (List<String> values : List.of(List.<String>of(), List.of("-f", ALL_OPTIONS.toString()))) {
-      String rendered = tools.helm(concat(List.of("template", Release.NAME, Tools.CHART.toString(), "--namespace", ns.name()),
-          values)).orFail();
+      String rendered =
+          tools
+              .helm(
+                  concat(
+                      List.of(
+                          "template",
+                          Release.NAME,
+                          Tools.CHART.toString(),
+                          "--namespace",
+                          ns.name()),
+                      values))
+              .orFail();
       // Force: in a shared cluster the CRDs and cluster-wide objects may have other field managers.
-      String applied = tools.kubectlWithInput(rendered, "apply", "--server-side", "--force-conflicts", "--dry-run=server",
-          "-f", "-").orFail();
+      String applied =
+          tools
+              .kubectlWithInput(
+                  rendered,
+                  "apply",
+                  "--server-side",
+                  "--force-conflicts",
+                  "--dry-run=server",
+                  "-f",
+                  "-")
+              .orFail();
 
       long objects = rendered.lines().filter(line -> line.startsWith("kind:")).count();
       assertThat(applied.lines().filter(line -> line.endsWith("(server dry run)")).count())
-          .as("objects accepted with values %s:%n%s", values, applied).isEqualTo(objects);
+          .as("objects accepted with values %s:%n%s", values, applied)
+          .isEqualTo(objects);
     }
   }
 
   @ParameterizedTest(name = "{0} is refused, naming {1}")
-  @CsvSource(delimiter = '|', textBlock = """
+  @CsvSource(
+      delimiter = '|',
+      textBlock =
+          """
       operator.replicas=0                          | /operator/replicas
       operator.replikas=3                          | replikas
       injector.webhook.failurePolicy=Sometimes     | /injector/webhook/failurePolicy
@@ -75,18 +106,25 @@ class HelmChartIT {
   void schemaRefusesABadValueNamingIt(String setting, String named, TestCluster cluster) {
     Tools tools = new Tools(cluster);
 
-    Tools.Result result = tools.helm("template", Release.NAME, Tools.CHART.toString(), "--set", setting);
+    Tools.Result result =
+        tools.helm("template", Release.NAME, Tools.CHART.toString(), "--set", setting);
 
     assertThat(result.exitCode()).as("helm template --set %s", setting).isNotZero();
-    assertThat(result.stderr()).contains("values don't meet the specifications of the schema").contains(named);
+    assertThat(result.stderr())
+        .contains("values don't meet the specifications of the schema")
+        .contains(named);
   }
 
   @Test
   void defaultKeyMustBeAConfiguredKey(TestCluster cluster) {
-    Tools.Result result = new Tools(cluster).helm("template", Release.NAME, Tools.CHART.toString(), "--set", "kms.defaultKeyId=prod");
+    Tools.Result result =
+        new Tools(cluster)
+            .helm(
+                "template", Release.NAME, Tools.CHART.toString(), "--set", "kms.defaultKeyId=prod");
 
     assertThat(result.exitCode()).isNotZero();
-    assertThat(result.stderr()).contains("kms.defaultKeyId: \"prod\" is not one of kms.keys (default)");
+    assertThat(result.stderr())
+        .contains("kms.defaultKeyId: \"prod\" is not one of kms.keys (default)");
   }
 
   @Test
@@ -97,10 +135,22 @@ class HelmChartIT {
       tools.script("scripts/manifests", "--output", fresh.toString()).orFail();
       String committed = Tools.read(Tools.ROOT.resolve("deploy/keywarden.yaml"));
 
-      assertThat(committed).as("deploy/keywarden.yaml is out of date; run `make manifests`").isEqualTo(Tools.read(fresh));
-      String chart = tools.helm("template", Release.NAME, Tools.CHART.toString(), "--namespace", "keywarden-system",
-          "--include-crds").orFail();
-      assertThat(committed).as("deploy/keywarden.yaml holds the chart rendered with default values").endsWith(chart);
+      assertThat(committed)
+          .as("deploy/keywarden.yaml is out of date; run `make manifests`")
+          .isEqualTo(Tools.read(fresh));
+      String chart =
+          tools
+              .helm(
+                  "template",
+                  Release.NAME,
+                  Tools.CHART.toString(),
+                  "--namespace",
+                  "keywarden-system",
+                  "--include-crds")
+              .orFail();
+      assertThat(committed)
+          .as("deploy/keywarden.yaml holds the chart rendered with default values")
+          .endsWith(chart);
     } finally {
       Files.deleteIfExists(fresh);
     }
@@ -113,17 +163,38 @@ class HelmChartIT {
     // A server dry run creates nothing, so the namespace the file creates first must exist already.
     boolean created = admin.namespaces().withName("keywarden-system").get() == null;
     if (created) {
-      admin.namespaces().resource(new NamespaceBuilder().withNewMetadata().withName("keywarden-system").endMetadata().build())
+      admin
+          .namespaces()
+          .resource(
+              new NamespaceBuilder()
+                  .withNewMetadata()
+                  .withName("keywarden-system")
+                  .endMetadata()
+                  .build())
           .create();
     }
     try {
       String manifests = Tools.ROOT.resolve("deploy/keywarden.yaml").toString();
-      String applied = tools.kubectl("apply", "--server-side", "--force-conflicts", "--dry-run=server", "-f", manifests).orFail();
+      String applied =
+          tools
+              .kubectl(
+                  "apply",
+                  "--server-side",
+                  "--force-conflicts",
+                  "--dry-run=server",
+                  "-f",
+                  manifests)
+              .orFail();
 
-      long objects = Tools.read(Path.of(manifests)).lines().filter(line -> line.startsWith("kind:")).count();
-      assertThat(applied.lines().filter(line -> line.endsWith("(server dry run)")).count()).isEqualTo(objects);
-      assertThat(applied).contains("customresourcedefinition.apiextensions.k8s.io/managedsecrets.keywarden.io",
-          "deployment.apps/keywarden-operator", "mutatingwebhookconfiguration.admissionregistration.k8s.io/keywarden-injector");
+      long objects =
+          Tools.read(Path.of(manifests)).lines().filter(line -> line.startsWith("kind:")).count();
+      assertThat(applied.lines().filter(line -> line.endsWith("(server dry run)")).count())
+          .isEqualTo(objects);
+      assertThat(applied)
+          .contains(
+              "customresourcedefinition.apiextensions.k8s.io/managedsecrets.keywarden.io",
+              "deployment.apps/keywarden-operator",
+              "mutatingwebhookconfiguration.admissionregistration.k8s.io/keywarden-injector");
     } finally {
       if (created) {
         admin.namespaces().withName("keywarden-system").delete();
@@ -135,12 +206,27 @@ class HelmChartIT {
   @Test
   void webhookRegistrationMatchesTheInjectorsOwn(TestCluster cluster) throws Exception {
     KubernetesClient admin = cluster.admin();
-    String rendered = new Tools(cluster).helm("template", Release.NAME, Tools.CHART.toString(), "--namespace", "keywarden-system",
-        "--show-only", "templates/injector-webhook.yaml").orFail();
-    MutatingWebhookConfiguration chart = admin.getKubernetesSerialization().unmarshal(rendered, MutatingWebhookConfiguration.class);
-    MutatingWebhookConfiguration shipped = admin.getKubernetesSerialization().unmarshal(
-        Files.newInputStream(Tools.ROOT.resolve("injector/src/main/resources/kubernetes/mutating-webhook.yaml")),
-        MutatingWebhookConfiguration.class);
+    String rendered =
+        new Tools(cluster)
+            .helm(
+                "template",
+                Release.NAME,
+                Tools.CHART.toString(),
+                "--namespace",
+                "keywarden-system",
+                "--show-only",
+                "templates/injector-webhook.yaml")
+            .orFail();
+    MutatingWebhookConfiguration chart =
+        admin.getKubernetesSerialization().unmarshal(rendered, MutatingWebhookConfiguration.class);
+    MutatingWebhookConfiguration shipped =
+        admin
+            .getKubernetesSerialization()
+            .unmarshal(
+                Files.newInputStream(
+                    Tools.ROOT.resolve(
+                        "injector/src/main/resources/kubernetes/mutating-webhook.yaml")),
+                MutatingWebhookConfiguration.class);
 
     assertThat(chart.getMetadata().getName()).isEqualTo(shipped.getMetadata().getName());
     assertThat(chart.getWebhooks()).usingRecursiveComparison().isEqualTo(shipped.getWebhooks());
@@ -152,27 +238,46 @@ class HelmChartIT {
   }
 
   @Test
-  void installCreatesEveryObjectAndUpgradeChangesThemKeepingTheCaBundle(TestCluster cluster, TestNamespace ns) {
+  void installCreatesEveryObjectAndUpgradeChangesThemKeepingTheCaBundle(
+      TestCluster cluster, TestNamespace ns) {
     Tools tools = new Tools(cluster);
     KubernetesClient admin = cluster.admin();
-    String caBundle = Base64.getEncoder().encodeToString("-----BEGIN CERTIFICATE-----\nstand-in\n".getBytes(StandardCharsets.UTF_8));
+    String caBundle =
+        Base64.getEncoder()
+            .encodeToString(
+                "-----BEGIN CERTIFICATE-----\nstand-in\n".getBytes(StandardCharsets.UTF_8));
 
     try (Release release = Release.install(tools, ns.name())) {
       List<HasMetadata> objects = release.manifest(admin);
-      assertThat(objects.stream().map(Release::describe).collect(Collectors.toSet())).containsExactlyInAnyOrderElementsOf(Set.of(
-          "ServiceAccount " + ns + "/keywarden-operator", "ServiceAccount " + ns + "/keywarden-injector",
-          "ConfigMap " + ns + "/keywarden-operator-config",
-          "ClusterRole keywarden-operator", "ClusterRole keywarden-injector",
-          "ClusterRoleBinding keywarden-operator", "ClusterRoleBinding keywarden-injector",
-          "Role " + ns + "/keywarden-operator", "Role " + ns + "/keywarden-injector",
-          "RoleBinding " + ns + "/keywarden-operator", "RoleBinding " + ns + "/keywarden-injector",
-          "Service " + ns + "/keywarden-operator", "Service " + ns + "/keywarden-injector",
-          "Deployment " + ns + "/keywarden-operator", "Deployment " + ns + "/keywarden-injector",
-          "PodDisruptionBudget " + ns + "/keywarden-operator", "PodDisruptionBudget " + ns + "/keywarden-injector",
-          "MutatingWebhookConfiguration keywarden-injector"));
-      assertThat(objects).allSatisfy(object -> assertThat(Release.live(admin, object)).as(Release.describe(object)).isNotNull());
+      assertThat(objects.stream().map(Release::describe).collect(Collectors.toSet()))
+          .containsExactlyInAnyOrderElementsOf(
+              Set.of(
+                  "ServiceAccount " + ns + "/keywarden-operator",
+                  "ServiceAccount " + ns + "/keywarden-injector",
+                  "ConfigMap " + ns + "/keywarden-operator-config",
+                  "ClusterRole keywarden-operator",
+                  "ClusterRole keywarden-injector",
+                  "ClusterRoleBinding keywarden-operator",
+                  "ClusterRoleBinding keywarden-injector",
+                  "Role " + ns + "/keywarden-operator",
+                  "Role " + ns + "/keywarden-injector",
+                  "RoleBinding " + ns + "/keywarden-operator",
+                  "RoleBinding " + ns + "/keywarden-injector",
+                  "Service " + ns + "/keywarden-operator",
+                  "Service " + ns + "/keywarden-injector",
+                  "Deployment " + ns + "/keywarden-operator",
+                  "Deployment " + ns + "/keywarden-injector",
+                  "PodDisruptionBudget " + ns + "/keywarden-operator",
+                  "PodDisruptionBudget " + ns + "/keywarden-injector",
+                  "MutatingWebhookConfiguration keywarden-injector"));
+      assertThat(objects)
+          .allSatisfy(
+              object ->
+                  assertThat(Release.live(admin, object)).as(Release.describe(object)).isNotNull());
       for (String crd : List.of("managedsecrets.keywarden.io", "rotationschedules.keywarden.io")) {
-        assertThat(admin.apiextensions().v1().customResourceDefinitions().withName(crd).get()).as(crd).isNotNull();
+        assertThat(admin.apiextensions().v1().customResourceDefinitions().withName(crd).get())
+            .as(crd)
+            .isNotNull();
       }
 
       Deployment operator = deployment(admin, ns, "keywarden-operator");
@@ -183,31 +288,71 @@ class HelmChartIT {
       assertThat(container.getReadinessProbe().getHttpGet().getPath()).isEqualTo("/q/health/ready");
       assertThat(container.getSecurityContext().getReadOnlyRootFilesystem()).isTrue();
       assertThat(container.getSecurityContext().getCapabilities().getDrop()).containsExactly("ALL");
-      assertThat(container.getVolumeMounts()).anySatisfy(mount -> assertThat(mount.getMountPath()).isEqualTo("/tmp"));
-      assertThat(operator.getSpec().getTemplate().getSpec().getSecurityContext().getRunAsNonRoot()).isTrue();
-      String checksum = operator.getSpec().getTemplate().getMetadata().getAnnotations().get("checksum/config");
+      assertThat(container.getVolumeMounts())
+          .anySatisfy(mount -> assertThat(mount.getMountPath()).isEqualTo("/tmp"));
+      assertThat(operator.getSpec().getTemplate().getSpec().getSecurityContext().getRunAsNonRoot())
+          .isTrue();
+      String checksum =
+          operator.getSpec().getTemplate().getMetadata().getAnnotations().get("checksum/config");
 
       // What the injector does at startup: patch the caBundle. An upgrade must not take it away.
-      admin.admissionRegistration().v1().mutatingWebhookConfigurations().withName("keywarden-injector").edit(configuration -> {
-        configuration.getWebhooks().forEach(webhook -> webhook.getClientConfig().setCaBundle(caBundle));
-        return configuration;
-      });
+      admin
+          .admissionRegistration()
+          .v1()
+          .mutatingWebhookConfigurations()
+          .withName("keywarden-injector")
+          .edit(
+              configuration -> {
+                configuration
+                    .getWebhooks()
+                    .forEach(webhook -> webhook.getClientConfig().setCaBundle(caBundle));
+                return configuration;
+              });
 
-      release.upgrade("--set", "operator.replicas=3", "--set", "networkPolicy.enabled=true",
-          "--set", "kms.keys.second.provider=local", "--set", "kms.defaultKeyId=second").orFail();
+      release
+          .upgrade(
+              "--set",
+              "operator.replicas=3",
+              "--set",
+              "networkPolicy.enabled=true",
+              "--set",
+              "kms.keys.second.provider=local",
+              "--set",
+              "kms.defaultKeyId=second")
+          .orFail();
 
       operator = deployment(admin, ns, "keywarden-operator");
       assertThat(operator.getSpec().getReplicas()).isEqualTo(3);
-      assertThat(operator.getSpec().getTemplate().getMetadata().getAnnotations().get("checksum/config"))
-          .as("a configuration change rolls the pods").isNotEqualTo(checksum);
+      assertThat(
+              operator
+                  .getSpec()
+                  .getTemplate()
+                  .getMetadata()
+                  .getAnnotations()
+                  .get("checksum/config"))
+          .as("a configuration change rolls the pods")
+          .isNotEqualTo(checksum);
       assertThat(admin.network().networkPolicies().inNamespace(ns.name()).list().getItems())
-          .extracting(policy -> policy.getMetadata().getName()).containsExactlyInAnyOrder("keywarden-operator", "keywarden-injector");
-      ConfigMap config = admin.configMaps().inNamespace(ns.name()).withName("keywarden-operator-config").get();
+          .extracting(policy -> policy.getMetadata().getName())
+          .containsExactlyInAnyOrder("keywarden-operator", "keywarden-injector");
+      ConfigMap config =
+          admin.configMaps().inNamespace(ns.name()).withName("keywarden-operator-config").get();
       assertThat(config.getData().get("keywarden.properties"))
-          .contains("keywarden.kms.keys.second.provider=local", "keywarden.kms.default-key-id=second");
-      assertThat(admin.admissionRegistration().v1().mutatingWebhookConfigurations().withName("keywarden-injector").get()
-          .getWebhooks()).extracting(webhook -> webhook.getClientConfig().getCaBundle()).containsOnly(caBundle);
-      assertThat(tools.helm("history", Release.NAME, "--namespace", ns.name(), "--max", "1").orFail()).contains("deployed");
+          .contains(
+              "keywarden.kms.keys.second.provider=local", "keywarden.kms.default-key-id=second");
+      assertThat(
+              admin
+                  .admissionRegistration()
+                  .v1()
+                  .mutatingWebhookConfigurations()
+                  .withName("keywarden-injector")
+                  .get()
+                  .getWebhooks())
+          .extracting(webhook -> webhook.getClientConfig().getCaBundle())
+          .containsOnly(caBundle);
+      assertThat(
+              tools.helm("history", Release.NAME, "--namespace", ns.name(), "--max", "1").orFail())
+          .contains("deployed");
 
       // A bad value on upgrade changes nothing.
       Tools.Result refused = release.upgrade("--set", "operator.replicas=-1");
@@ -216,10 +361,26 @@ class HelmChartIT {
       assertThat(deployment(admin, ns, "keywarden-operator").getSpec().getReplicas()).isEqualTo(3);
     }
 
-    assertThat(admin.rbac().clusterRoles().withName("keywarden-operator").get()).as("removed by helm uninstall").isNull();
-    assertThat(admin.admissionRegistration().v1().mutatingWebhookConfigurations().withName("keywarden-injector").get()).isNull();
-    assertThat(admin.apiextensions().v1().customResourceDefinitions().withName("managedsecrets.keywarden.io").get())
-        .as("helm never deletes CRDs").isNotNull();
+    assertThat(admin.rbac().clusterRoles().withName("keywarden-operator").get())
+        .as("removed by helm uninstall")
+        .isNull();
+    assertThat(
+            admin
+                .admissionRegistration()
+                .v1()
+                .mutatingWebhookConfigurations()
+                .withName("keywarden-injector")
+                .get())
+        .isNull();
+    assertThat(
+            admin
+                .apiextensions()
+                .v1()
+                .customResourceDefinitions()
+                .withName("managedsecrets.keywarden.io")
+                .get())
+        .as("helm never deletes CRDs")
+        .isNotNull();
   }
 
   static Deployment deployment(KubernetesClient admin, TestNamespace ns, String name) {
@@ -228,19 +389,41 @@ class HelmChartIT {
 
   static Map<String, String> env(Deployment deployment) {
     return deployment.getSpec().getTemplate().getSpec().getContainers().get(0).getEnv().stream()
-        .filter(e -> e.getValue() != null).collect(Collectors.toMap(EnvVar::getName, EnvVar::getValue));
+        .filter(e -> e.getValue() != null)
+        .collect(Collectors.toMap(EnvVar::getName, EnvVar::getValue));
   }
 
   private static void installServiceMonitorStandIn(KubernetesClient admin) {
-    try (var in = Files.newInputStream(Tools.ROOT.resolve("helm-test/src/test/resources/servicemonitor-crd.yaml"))) {
-      CustomResourceDefinition crd = admin.getKubernetesSerialization().unmarshal(in, CustomResourceDefinition.class);
-      if (admin.apiextensions().v1().customResourceDefinitions().withName(crd.getMetadata().getName()).get() == null) {
+    try (var in =
+        Files.newInputStream(
+            Tools.ROOT.resolve("helm-test/src/test/resources/servicemonitor-crd.yaml"))) {
+      CustomResourceDefinition crd =
+          admin.getKubernetesSerialization().unmarshal(in, CustomResourceDefinition.class);
+      if (admin
+              .apiextensions()
+              .v1()
+              .customResourceDefinitions()
+              .withName(crd.getMetadata().getName())
+              .get()
+          == null) {
         admin.apiextensions().v1().customResourceDefinitions().resource(crd).create();
       }
-      admin.apiextensions().v1().customResourceDefinitions().withName(crd.getMetadata().getName())
-          .waitUntilCondition(c -> c != null && c.getStatus() != null && c.getStatus().getConditions().stream()
-              .anyMatch(condition -> "Established".equals(condition.getType()) && "True".equals(condition.getStatus())),
-              60, TimeUnit.SECONDS);
+      admin
+          .apiextensions()
+          .v1()
+          .customResourceDefinitions()
+          .withName(crd.getMetadata().getName())
+          .waitUntilCondition(
+              c ->
+                  c != null
+                      && c.getStatus() != null
+                      && c.getStatus().getConditions().stream()
+                          .anyMatch(
+                              condition ->
+                                  "Established".equals(condition.getType())
+                                      && "True".equals(condition.getStatus())),
+              60,
+              TimeUnit.SECONDS);
     } catch (java.io.IOException e) {
       throw new java.io.UncheckedIOException(e);
     }

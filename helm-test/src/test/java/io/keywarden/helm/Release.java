@@ -9,8 +9,8 @@ import java.util.Objects;
 
 /**
  * A helm release of the chart in a test namespace. Its webhook only ever matches namespaces
- * labelled for this release, so other suites sharing the control plane never reach it (there is
- * no injector behind its Service here, and its failurePolicy is Fail).
+ * labelled for this release, so other suites sharing the control plane never reach it (there is no
+ * injector behind its Service here, and its failurePolicy is Fail).
  */
 final class Release implements AutoCloseable {
 
@@ -37,9 +37,19 @@ final class Release implements AutoCloseable {
   }
 
   private String[] args(String action, String... values) {
-    List<String> args = new ArrayList<>(List.of(action, NAME, Tools.CHART.toString(), "--namespace", namespace,
-        "--set-string", "injector.webhook.namespaceSelector.matchLabels." + WEBHOOK_NAMESPACE_LABEL.replace(".", "\\.")
-            + "=" + namespace));
+    List<String> args =
+        new ArrayList<>(
+            List.of(
+                action,
+                NAME,
+                Tools.CHART.toString(),
+                "--namespace",
+                namespace,
+                "--set-string",
+                "injector.webhook.namespaceSelector.matchLabels."
+                    + WEBHOOK_NAMESPACE_LABEL.replace(".", "\\.")
+                    + "="
+                    + namespace));
     args.addAll(List.of(values));
     return args.toArray(String[]::new);
   }
@@ -54,7 +64,10 @@ final class Release implements AutoCloseable {
     List<HasMetadata> objects = new ArrayList<>();
     for (String document : yaml.split("(?m)^---\\s*$")) {
       if (document.lines().anyMatch(line -> line.startsWith("kind:"))) {
-        objects.add(client.getKubernetesSerialization().unmarshal(document, GenericKubernetesResource.class));
+        objects.add(
+            client
+                .getKubernetesSerialization()
+                .unmarshal(document, GenericKubernetesResource.class));
       }
     }
     return objects;
@@ -64,18 +77,24 @@ final class Release implements AutoCloseable {
   static GenericKubernetesResource live(KubernetesClient client, HasMetadata object) {
     var resources = client.genericKubernetesResources(object.getApiVersion(), object.getKind());
     String ns = object.getMetadata().getNamespace();
-    return ns == null ? resources.withName(object.getMetadata().getName()).get()
+    return ns == null
+        ? resources.withName(object.getMetadata().getName()).get()
         : resources.inNamespace(ns).withName(object.getMetadata().getName()).get();
   }
 
   static String describe(HasMetadata object) {
-    return object.getKind() + " " + (object.getMetadata().getNamespace() == null ? "" : object.getMetadata().getNamespace() + "/")
+    return object.getKind()
+        + " "
+        + (object.getMetadata().getNamespace() == null
+            ? ""
+            : object.getMetadata().getNamespace() + "/")
         + object.getMetadata().getName();
   }
 
   @Override
   public void close() {
-    Tools.Result result = tools.helm("uninstall", NAME, "--namespace", namespace, "--ignore-not-found");
+    Tools.Result result =
+        tools.helm("uninstall", NAME, "--namespace", namespace, "--ignore-not-found");
     Objects.requireNonNull(result);
     result.orFail();
   }

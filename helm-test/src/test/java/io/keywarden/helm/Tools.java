@@ -29,7 +29,8 @@ final class Tools {
     /** The output, failing with everything the command said when it did not succeed. */
     String orFail() {
       if (!ok()) {
-        throw new AssertionError(String.join(" ", command) + " exited with " + exitCode + "\n" + stderr + stdout);
+        throw new AssertionError(
+            String.join(" ", command) + " exited with " + exitCode + "\n" + stderr + stdout);
       }
       return stdout;
     }
@@ -48,7 +49,8 @@ final class Tools {
 
   /** The binaries of test-cluster/build, for a cluster that test-cluster/up did not start. */
   private static Path builtBinDir() {
-    Result built = run(List.of(ROOT.resolve("test-cluster/build").toString(), "--print-dir"), Map.of(), null);
+    Result built =
+        run(List.of(ROOT.resolve("test-cluster/build").toString(), "--print-dir"), Map.of(), null);
     return Path.of(built.orFail().strip());
   }
 
@@ -84,11 +86,14 @@ final class Tools {
     command.addAll(List.of(args));
     // Helm keeps its cache and config under HOME by default; a private one keeps runs apart.
     Path helmHome = ROOT.resolve("helm-test/target/helm-home");
-    return run(command, Map.of(
-        "KUBECONFIG", cluster.controlPlane().kubeconfig().toString(),
-        "HELM_CACHE_HOME", helmHome.resolve("cache").toString(),
-        "HELM_CONFIG_HOME", helmHome.resolve("config").toString(),
-        "HELM_DATA_HOME", helmHome.resolve("data").toString()), stdin);
+    return run(
+        command,
+        Map.of(
+            "KUBECONFIG", cluster.controlPlane().kubeconfig().toString(),
+            "HELM_CACHE_HOME", helmHome.resolve("cache").toString(),
+            "HELM_CONFIG_HOME", helmHome.resolve("config").toString(),
+            "HELM_DATA_HOME", helmHome.resolve("data").toString()),
+        stdin);
   }
 
   static Result run(List<String> command, Map<String, String> env, String stdin) {
@@ -117,13 +122,14 @@ final class Tools {
   }
 
   private static CompletableFuture<String> drain(java.io.InputStream stream) {
-    return CompletableFuture.supplyAsync(() -> {
-      try (stream) {
-        return new String(stream.readAllBytes(), StandardCharsets.UTF_8);
-      } catch (IOException e) {
-        throw new UncheckedIOException(e);
-      }
-    });
+    return CompletableFuture.supplyAsync(
+        () -> {
+          try (stream) {
+            return new String(stream.readAllBytes(), StandardCharsets.UTF_8);
+          } catch (IOException e) {
+            throw new UncheckedIOException(e);
+          }
+        });
   }
 
   static String read(Path file) {

@@ -15,9 +15,9 @@ public final class Annotations {
   public static final String PREFIX = "keywarden.io/";
 
   /**
-   * Pod label (not an annotation) that opts a pod in; the only accepted value is {@link #INJECT_ENABLED}.
-   * A label, so the webhook's objectSelector sends only opted-in pods and can fail closed without
-   * affecting any other pod during an injector outage.
+   * Pod label (not an annotation) that opts a pod in; the only accepted value is {@link
+   * #INJECT_ENABLED}. A label, so the webhook's objectSelector sends only opted-in pods and can
+   * fail closed without affecting any other pod during an injector outage.
    */
   public static final String INJECT_LABEL = PREFIX + "inject";
 
@@ -25,8 +25,8 @@ public final class Annotations {
   public static final String INJECT_ENABLED = "true";
 
   /**
-   * {@code keywarden.io/secret.<file>: <managedsecret>} writes the ManagedSecret (same namespace,
-   * a DNS-1123 subdomain) to {@code <mount-path>/<file>}. At least one is required.
+   * {@code keywarden.io/secret.<file>: <managedsecret>} writes the ManagedSecret (same namespace, a
+   * DNS-1123 subdomain) to {@code <mount-path>/<file>}. At least one is required.
    */
   public static final String SECRET_PREFIX = PREFIX + "secret.";
 
@@ -38,8 +38,8 @@ public final class Annotations {
 
   /**
    * {@code keywarden.io/format.<file>}: {@code raw} (default, the value as stored), {@code json},
-   * {@code env} ({@code KEY=value} lines) or {@code properties}. Requires the matching
-   * {@code keywarden.io/secret.<file>}.
+   * {@code env} ({@code KEY=value} lines) or {@code properties}. Requires the matching {@code
+   * keywarden.io/secret.<file>}.
    */
   public static final String FORMAT_PREFIX = PREFIX + "format.";
 
@@ -51,8 +51,8 @@ public final class Annotations {
   public static final String STAGE_PREFIX = PREFIX + "stage.";
 
   /**
-   * Pod-wide directory where the files appear in the app containers; absolute and normalised,
-   * never {@code /}. Default {@link #DEFAULT_MOUNT_PATH}.
+   * Pod-wide directory where the files appear in the app containers; absolute and normalised, never
+   * {@code /}. Default {@link #DEFAULT_MOUNT_PATH}.
    */
   public static final String MOUNT_PATH = PREFIX + "mount-path";
 
@@ -60,8 +60,8 @@ public final class Annotations {
   public static final String DEFAULT_MOUNT_PATH = "/var/run/secrets/keywarden";
 
   /**
-   * Pod-wide POSIX mode of the files, four octal digits such as {@code 0400} or {@code 0440}; at most
-   * {@code 0777} (no setuid, setgid or sticky bit) and always owner-readable, since the agent
+   * Pod-wide POSIX mode of the files, four octal digits such as {@code 0400} or {@code 0440}; at
+   * most {@code 0777} (no setuid, setgid or sticky bit) and always owner-readable, since the agent
    * reads its files back to skip unchanged writes. Default {@link #DEFAULT_FILE_MODE}.
    */
   public static final String FILE_MODE = PREFIX + "file-mode";

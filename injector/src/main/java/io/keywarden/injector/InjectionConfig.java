@@ -6,8 +6,8 @@ import java.util.Objects;
 import java.util.Optional;
 
 /**
- * A pod's validated injection settings, parsed once from its annotations by
- * {@link InjectionConfigParser}; nothing after the parser sees an annotation string.
+ * A pod's validated injection settings, parsed once from its annotations by {@link
+ * InjectionConfigParser}; nothing after the parser sees an annotation string.
  *
  * @param files at least one, sorted by file name
  * @param mountPath absolute, normalised directory in the app containers

@@ -30,9 +30,9 @@ import java.util.regex.Pattern;
 import java.util.stream.Collectors;
 
 /**
- * Turns a pod's annotations into an {@link InjectionConfig}, or denies the pod with an
- * {@link InvalidAnnotationException} naming the first bad annotation in key order, so the same pod
- * always gets the same message. Annotations outside {@code keywarden.io/} are ignored.
+ * Turns a pod's annotations into an {@link InjectionConfig}, or denies the pod with an {@link
+ * InvalidAnnotationException} naming the first bad annotation in key order, so the same pod always
+ * gets the same message. Annotations outside {@code keywarden.io/} are ignored.
  */
 public final class InjectionConfigParser {
 
@@ -46,21 +46,24 @@ public final class InjectionConfigParser {
   // Six digits reach 999999h (about 114 years) and cannot overflow a Duration.
   private static final Pattern INTERVAL = Pattern.compile("([1-9][0-9]{0,5})([smh])");
   private static final Pattern CONTROL = Pattern.compile("\\p{Cntrl}");
-  private static final Set<String> SIGNALS = Set.of("SIGHUP", "SIGUSR1", "SIGUSR2", "SIGTERM", "SIGINT");
+  private static final Set<String> SIGNALS =
+      Set.of("SIGHUP", "SIGUSR1", "SIGUSR2", "SIGTERM", "SIGINT");
 
   private InjectionConfigParser() {}
 
   public static InjectionConfig parse(Map<String, String> annotations) {
     SortedMap<String, String> ours = new TreeMap<>();
-    annotations.forEach((key, value) -> {
-      if (key.startsWith(PREFIX)) {
-        ours.put(key, value == null ? "" : value);
-      }
-    });
-    Set<String> declaredFiles = ours.keySet().stream()
-        .filter(key -> key.startsWith(SECRET_PREFIX))
-        .map(key -> key.substring(SECRET_PREFIX.length()))
-        .collect(Collectors.toSet());
+    annotations.forEach(
+        (key, value) -> {
+          if (key.startsWith(PREFIX)) {
+            ours.put(key, value == null ? "" : value);
+          }
+        });
+    Set<String> declaredFiles =
+        ours.keySet().stream()
+            .filter(key -> key.startsWith(SECRET_PREFIX))
+            .map(key -> key.substring(SECRET_PREFIX.length()))
+            .collect(Collectors.toSet());
 
     SortedMap<String, String> secretNames = new TreeMap<>();
     Map<String, String> keys = new TreeMap<>();
@@ -86,7 +89,8 @@ public final class InjectionConfigParser {
       } else if (annotation.equals(CONTAINERS)) {
         containers = containers(annotation, value);
       } else if (annotation.startsWith(SECRET_PREFIX)) {
-        secretNames.put(fileName(annotation, SECRET_PREFIX, declaredFiles), secretName(annotation, value));
+        secretNames.put(
+            fileName(annotation, SECRET_PREFIX, declaredFiles), secretName(annotation, value));
       } else if (annotation.startsWith(KEY_PREFIX)) {
         keys.put(fileName(annotation, KEY_PREFIX, declaredFiles), key(annotation, value));
       } else if (annotation.startsWith(FORMAT_PREFIX)) {
@@ -94,22 +98,34 @@ public final class InjectionConfigParser {
       } else if (annotation.startsWith(STAGE_PREFIX)) {
         stages.put(fileName(annotation, STAGE_PREFIX, declaredFiles), stage(annotation, value));
       } else if (annotation.equals(INJECT_LABEL)) {
-        throw new InvalidAnnotationException(annotation, "opting in is the pod label " + INJECT_LABEL
-            + "=" + Annotations.INJECT_ENABLED + ", not an annotation; remove the annotation");
+        throw new InvalidAnnotationException(
+            annotation,
+            "opting in is the pod label "
+                + INJECT_LABEL
+                + "="
+                + Annotations.INJECT_ENABLED
+                + ", not an annotation; remove the annotation");
       } else {
         throw new InvalidAnnotationException(annotation, "unknown Keywarden annotation");
       }
     }
     if (secretNames.isEmpty()) {
-      throw new InvalidAnnotationException(SECRET_PREFIX + "<file>",
+      throw new InvalidAnnotationException(
+          SECRET_PREFIX + "<file>",
           "the pod opted in to injection but names no secret; add one annotation per file, "
               + "its value the ManagedSecret name");
     }
 
     List<SecretFile> files = new ArrayList<>();
-    secretNames.forEach((file, secretName) -> files.add(new SecretFile(file, secretName,
-        Optional.ofNullable(keys.get(file)), formats.getOrDefault(file, Format.RAW),
-        stages.getOrDefault(file, Stage.CURRENT))));
+    secretNames.forEach(
+        (file, secretName) ->
+            files.add(
+                new SecretFile(
+                    file,
+                    secretName,
+                    Optional.ofNullable(keys.get(file)),
+                    formats.getOrDefault(file, Format.RAW),
+                    stages.getOrDefault(file, Stage.CURRENT))));
     return new InjectionConfig(files, mountPath, fileMode, refresh, onChange, containers);
   }
 
@@ -117,28 +133,39 @@ public final class InjectionConfigParser {
     String file = annotation.substring(prefix.length());
     // Names starting with ".." are the atomic writer's own (..data, ..<timestamp>).
     if (!FILE_NAME.matcher(file).matches() || file.equals(".") || file.startsWith("..")) {
-      throw new InvalidAnnotationException(annotation, "file name " + quote(file)
-          + " must be a plain name of letters, digits, '.', '_' and '-' (no '/', not '.', not starting with '..')");
+      throw new InvalidAnnotationException(
+          annotation,
+          "file name "
+              + quote(file)
+              + " must be a plain name of letters, digits, '.', '_' and '-' (no '/', not '.', not starting with '..')");
     }
     if (!prefix.equals(SECRET_PREFIX) && !declaredFiles.contains(file)) {
-      throw new InvalidAnnotationException(annotation, "no matching " + SECRET_PREFIX + file
-          + " annotation names the ManagedSecret for this file");
+      throw new InvalidAnnotationException(
+          annotation,
+          "no matching "
+              + SECRET_PREFIX
+              + file
+              + " annotation names the ManagedSecret for this file");
     }
     return file;
   }
 
   private static String secretName(String annotation, String value) {
     if (value.length() > 253 || !DNS1123_SUBDOMAIN.matcher(value).matches()) {
-      throw new InvalidAnnotationException(annotation, "ManagedSecret name " + quote(value)
-          + " is not a DNS-1123 subdomain (lower-case letters, digits, '-' and '.', at most 253 characters)");
+      throw new InvalidAnnotationException(
+          annotation,
+          "ManagedSecret name "
+              + quote(value)
+              + " is not a DNS-1123 subdomain (lower-case letters, digits, '-' and '.', at most 253 characters)");
     }
     return value;
   }
 
   private static String key(String annotation, String value) {
     if (value.isEmpty() || CONTROL.matcher(value).find()) {
-      throw new InvalidAnnotationException(annotation, "key " + quote(value)
-          + " must be a non-empty JSON key without control characters");
+      throw new InvalidAnnotationException(
+          annotation,
+          "key " + quote(value) + " must be a non-empty JSON key without control characters");
     }
     return value;
   }
@@ -147,39 +174,58 @@ public final class InjectionConfigParser {
     return Arrays.stream(Format.values())
         .filter(format -> format.annotationValue().equals(value))
         .findFirst()
-        .orElseThrow(() -> new InvalidAnnotationException(annotation,
-            "unknown format " + quote(value) + " (expected raw, json, env or properties)"));
+        .orElseThrow(
+            () ->
+                new InvalidAnnotationException(
+                    annotation,
+                    "unknown format " + quote(value) + " (expected raw, json, env or properties)"));
   }
 
   private static Stage stage(String annotation, String value) {
     return Arrays.stream(Stage.values())
         .filter(stage -> stage.name().equals(value))
         .findFirst()
-        .orElseThrow(() -> new InvalidAnnotationException(annotation,
-            "unknown stage " + quote(value) + " (expected CURRENT, PREVIOUS or PENDING)"));
+        .orElseThrow(
+            () ->
+                new InvalidAnnotationException(
+                    annotation,
+                    "unknown stage " + quote(value) + " (expected CURRENT, PREVIOUS or PENDING)"));
   }
 
   private static String mountPath(String annotation, String value) {
-    boolean normalised = PATH_CHARS.matcher(value).matches() && value.startsWith("/") && !value.endsWith("/")
-        && Arrays.stream(value.substring(1).split("/", -1))
-            .noneMatch(segment -> segment.isEmpty() || segment.equals(".") || segment.equals(".."));
+    boolean normalised =
+        PATH_CHARS.matcher(value).matches()
+            && value.startsWith("/")
+            && !value.endsWith("/")
+            && Arrays.stream(value.substring(1).split("/", -1))
+                .noneMatch(
+                    segment -> segment.isEmpty() || segment.equals(".") || segment.equals(".."));
     if (!normalised) {
-      throw new InvalidAnnotationException(annotation, "mount path " + quote(value)
-          + " must be an absolute, normalised directory other than '/' (letters, digits, '.', '_', '-';"
-          + " no '.', '..' or empty segments, no trailing '/')");
+      throw new InvalidAnnotationException(
+          annotation,
+          "mount path "
+              + quote(value)
+              + " must be an absolute, normalised directory other than '/' (letters, digits, '.', '_', '-';"
+              + " no '.', '..' or empty segments, no trailing '/')");
     }
     return value;
   }
 
   private static int fileMode(String annotation, String value) {
     if (!FILE_MODE_VALUE.matcher(value).matches()) {
-      throw new InvalidAnnotationException(annotation, "file mode " + quote(value)
-          + " must be four octal digits up to 0777, such as 0440 (no setuid, setgid or sticky bit)");
+      throw new InvalidAnnotationException(
+          annotation,
+          "file mode "
+              + quote(value)
+              + " must be four octal digits up to 0777, such as 0440 (no setuid, setgid or sticky bit)");
     }
     int mode = Integer.parseInt(value, 8);
     if ((mode & 0400) == 0) {
-      throw new InvalidAnnotationException(annotation, "file mode " + quote(value)
-          + " must let the owner read the files (the agent reads them back to skip unchanged writes)");
+      throw new InvalidAnnotationException(
+          annotation,
+          "file mode "
+              + quote(value)
+              + " must let the owner read the files (the agent reads them back to skip unchanged writes)");
     }
     return mode;
   }
@@ -193,15 +239,17 @@ public final class InjectionConfigParser {
     }
     Matcher interval = INTERVAL.matcher(value);
     if (!interval.matches()) {
-      throw new InvalidAnnotationException(annotation, "refresh " + quote(value)
-          + " must be watch, none, or an interval such as 30s, 5m or 1h");
+      throw new InvalidAnnotationException(
+          annotation,
+          "refresh " + quote(value) + " must be watch, none, or an interval such as 30s, 5m or 1h");
     }
     long amount = Long.parseLong(interval.group(1));
-    return new Refresh.Every(switch (interval.group(2)) {
-      case "s" -> Duration.ofSeconds(amount);
-      case "m" -> Duration.ofMinutes(amount);
-      default -> Duration.ofHours(amount);
-    });
+    return new Refresh.Every(
+        switch (interval.group(2)) {
+          case "s" -> Duration.ofSeconds(amount);
+          case "m" -> Duration.ofMinutes(amount);
+          default -> Duration.ofHours(amount);
+        });
   }
 
   private static OnChange onChange(String annotation, String value) {
@@ -214,9 +262,12 @@ public final class InjectionConfigParser {
         return new OnChange.Exec(command);
       }
     }
-    throw new InvalidAnnotationException(annotation, "on-change " + quote(value)
-        + " must be signal:<SIGHUP, SIGUSR1, SIGUSR2, SIGTERM or SIGINT> or exec:<command>"
-        + " (a non-blank command on one line)");
+    throw new InvalidAnnotationException(
+        annotation,
+        "on-change "
+            + quote(value)
+            + " must be signal:<SIGHUP, SIGUSR1, SIGUSR2, SIGTERM or SIGINT> or exec:<command>"
+            + " (a non-blank command on one line)");
   }
 
   private static List<String> containers(String annotation, String value) {
@@ -224,18 +275,25 @@ public final class InjectionConfigParser {
     for (String raw : value.split(",", -1)) {
       String name = raw.strip();
       if (name.length() > 63 || !DNS1123_LABEL.matcher(name).matches()) {
-        throw new InvalidAnnotationException(annotation, "container name " + quote(name)
-            + " is not a DNS-1123 label (lower-case letters, digits and '-', at most 63 characters)");
+        throw new InvalidAnnotationException(
+            annotation,
+            "container name "
+                + quote(name)
+                + " is not a DNS-1123 label (lower-case letters, digits and '-', at most 63 characters)");
       }
       if (names.contains(name)) {
-        throw new InvalidAnnotationException(annotation, "container " + quote(name) + " is listed twice");
+        throw new InvalidAnnotationException(
+            annotation, "container " + quote(name) + " is listed twice");
       }
       names.add(name);
     }
     return names;
   }
 
-  /** Annotation values may be up to 256 KiB and multi-line; keep the admission message short and on one line. */
+  /**
+   * Annotation values may be up to 256 KiB and multi-line; keep the admission message short and on
+   * one line.
+   */
   private static String quote(String value) {
     String shown = value.length() > 64 ? value.substring(0, 64) + "..." : value;
     return "'" + CONTROL.matcher(shown).replaceAll("?") + "'";

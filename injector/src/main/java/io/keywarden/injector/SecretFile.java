@@ -5,7 +5,8 @@ import java.util.Objects;
 import java.util.Optional;
 
 /** One file the agent writes: which ManagedSecret, which part of it, and how it is rendered. */
-public record SecretFile(String fileName, String secretName, Optional<String> key, Format format, Stage stage) {
+public record SecretFile(
+    String fileName, String secretName, Optional<String> key, Format format, Stage stage) {
 
   public SecretFile {
     Objects.requireNonNull(fileName, "fileName");
@@ -17,7 +18,10 @@ public record SecretFile(String fileName, String secretName, Optional<String> ke
 
   /** How the value is rendered into the file; see {@link Annotations#FORMAT_PREFIX}. */
   public enum Format {
-    RAW, JSON, ENV, PROPERTIES;
+    RAW,
+    JSON,
+    ENV,
+    PROPERTIES;
 
     /** The spelling used in the annotation. */
     public String annotationValue() {
@@ -27,6 +31,8 @@ public record SecretFile(String fileName, String secretName, Optional<String> ke
 
   /** Staging label of the version to write, as in AWS Secrets Manager (without its AWS prefix). */
   public enum Stage {
-    CURRENT, PREVIOUS, PENDING
+    CURRENT,
+    PREVIOUS,
+    PENDING
   }
 }

@@ -25,60 +25,142 @@ class InjectionConfigParserTest {
 
   static Stream<Arguments> validConfigs() {
     return Stream.of(
-        arguments("one file, all defaults",
+        arguments(
+            "one file, all defaults",
             Map.of("keywarden.io/secret.db-password", "db-password"),
-            new InjectionConfig(List.of(file("db-password", "db-password")), DEFAULT_PATH, 0644,
-                new Refresh.Watch(), Optional.empty(), List.of())),
-        arguments("other annotations are ignored",
-            Map.of("keywarden.io/secret.token", "api-token", "prometheus.io/scrape", "true",
-                "other.keywarden.io/whatever", "x"),
-            new InjectionConfig(List.of(file("token", "api-token")), DEFAULT_PATH, 0644,
-                new Refresh.Watch(), Optional.empty(), List.of())),
-        arguments("per-file key, format and stage; files sorted by name",
-            Map.of("keywarden.io/secret.z.json", "db.credentials",
-                "keywarden.io/key.z.json", "password",
-                "keywarden.io/format.z.json", "json",
-                "keywarden.io/stage.z.json", "PREVIOUS",
-                "keywarden.io/secret.app.env", "app-config",
-                "keywarden.io/format.app.env", "env",
-                "keywarden.io/stage.app.env", "PENDING",
-                "keywarden.io/secret.A_b-1", "plain",
-                "keywarden.io/format.A_b-1", "properties"),
-            new InjectionConfig(List.of(
-                new SecretFile("A_b-1", "plain", Optional.empty(), Format.PROPERTIES, Stage.CURRENT),
-                new SecretFile("app.env", "app-config", Optional.empty(), Format.ENV, Stage.PENDING),
-                new SecretFile("z.json", "db.credentials", Optional.of("password"), Format.JSON, Stage.PREVIOUS)),
-                DEFAULT_PATH, 0644, new Refresh.Watch(), Optional.empty(), List.of())),
-        arguments("every pod-wide annotation",
-            Map.of("keywarden.io/secret.tls.key", "tls",
-                "keywarden.io/mount-path", "/etc/app/secrets",
-                "keywarden.io/file-mode", "0440",
-                "keywarden.io/refresh", "5m",
-                "keywarden.io/on-change", "signal:SIGHUP",
-                "keywarden.io/containers", "app, worker"),
-            new InjectionConfig(List.of(file("tls.key", "tls")), "/etc/app/secrets", 0440,
-                new Refresh.Every(Duration.ofMinutes(5)), Optional.of(new OnChange.Signal("SIGHUP")),
+            new InjectionConfig(
+                List.of(file("db-password", "db-password")),
+                DEFAULT_PATH,
+                0644,
+                new Refresh.Watch(),
+                Optional.empty(),
+                List.of())),
+        arguments(
+            "other annotations are ignored",
+            Map.of(
+                "keywarden.io/secret.token",
+                "api-token",
+                "prometheus.io/scrape",
+                "true",
+                "other.keywarden.io/whatever",
+                "x"),
+            new InjectionConfig(
+                List.of(file("token", "api-token")),
+                DEFAULT_PATH,
+                0644,
+                new Refresh.Watch(),
+                Optional.empty(),
+                List.of())),
+        arguments(
+            "per-file key, format and stage; files sorted by name",
+            Map.of(
+                "keywarden.io/secret.z.json",
+                "db.credentials",
+                "keywarden.io/key.z.json",
+                "password",
+                "keywarden.io/format.z.json",
+                "json",
+                "keywarden.io/stage.z.json",
+                "PREVIOUS",
+                "keywarden.io/secret.app.env",
+                "app-config",
+                "keywarden.io/format.app.env",
+                "env",
+                "keywarden.io/stage.app.env",
+                "PENDING",
+                "keywarden.io/secret.A_b-1",
+                "plain",
+                "keywarden.io/format.A_b-1",
+                "properties"),
+            new InjectionConfig(
+                List.of(
+                    new SecretFile(
+                        "A_b-1", "plain", Optional.empty(), Format.PROPERTIES, Stage.CURRENT),
+                    new SecretFile(
+                        "app.env", "app-config", Optional.empty(), Format.ENV, Stage.PENDING),
+                    new SecretFile(
+                        "z.json",
+                        "db.credentials",
+                        Optional.of("password"),
+                        Format.JSON,
+                        Stage.PREVIOUS)),
+                DEFAULT_PATH,
+                0644,
+                new Refresh.Watch(),
+                Optional.empty(),
+                List.of())),
+        arguments(
+            "every pod-wide annotation",
+            Map.of(
+                "keywarden.io/secret.tls.key",
+                "tls",
+                "keywarden.io/mount-path",
+                "/etc/app/secrets",
+                "keywarden.io/file-mode",
+                "0440",
+                "keywarden.io/refresh",
+                "5m",
+                "keywarden.io/on-change",
+                "signal:SIGHUP",
+                "keywarden.io/containers",
+                "app, worker"),
+            new InjectionConfig(
+                List.of(file("tls.key", "tls")),
+                "/etc/app/secrets",
+                0440,
+                new Refresh.Every(Duration.ofMinutes(5)),
+                Optional.of(new OnChange.Signal("SIGHUP")),
                 List.of("app", "worker"))),
-        arguments("refresh none, seconds interval alternative, exec on change, mode 0400",
-            Map.of("keywarden.io/secret.a", "a",
-                "keywarden.io/refresh", "none",
-                "keywarden.io/file-mode", "0400",
-                "keywarden.io/on-change", "exec:/bin/reload --graceful"),
-            new InjectionConfig(List.of(file("a", "a")), DEFAULT_PATH, 0400,
-                new Refresh.Never(), Optional.of(new OnChange.Exec("/bin/reload --graceful")), List.of())),
-        arguments("interval in seconds and hours",
+        arguments(
+            "refresh none, seconds interval alternative, exec on change, mode 0400",
+            Map.of(
+                "keywarden.io/secret.a",
+                "a",
+                "keywarden.io/refresh",
+                "none",
+                "keywarden.io/file-mode",
+                "0400",
+                "keywarden.io/on-change",
+                "exec:/bin/reload --graceful"),
+            new InjectionConfig(
+                List.of(file("a", "a")),
+                DEFAULT_PATH,
+                0400,
+                new Refresh.Never(),
+                Optional.of(new OnChange.Exec("/bin/reload --graceful")),
+                List.of())),
+        arguments(
+            "interval in seconds and hours",
             Map.of("keywarden.io/secret.a", "a", "keywarden.io/refresh", "30s"),
-            new InjectionConfig(List.of(file("a", "a")), DEFAULT_PATH, 0644,
-                new Refresh.Every(Duration.ofSeconds(30)), Optional.empty(), List.of())),
-        arguments("maximum mode 0777 and hourly refresh",
-            Map.of("keywarden.io/secret.a", "a", "keywarden.io/file-mode", "0777", "keywarden.io/refresh", "1h"),
-            new InjectionConfig(List.of(file("a", "a")), DEFAULT_PATH, 0777,
-                new Refresh.Every(Duration.ofHours(1)), Optional.empty(), List.of())));
+            new InjectionConfig(
+                List.of(file("a", "a")),
+                DEFAULT_PATH,
+                0644,
+                new Refresh.Every(Duration.ofSeconds(30)),
+                Optional.empty(),
+                List.of())),
+        arguments(
+            "maximum mode 0777 and hourly refresh",
+            Map.of(
+                "keywarden.io/secret.a",
+                "a",
+                "keywarden.io/file-mode",
+                "0777",
+                "keywarden.io/refresh",
+                "1h"),
+            new InjectionConfig(
+                List.of(file("a", "a")),
+                DEFAULT_PATH,
+                0777,
+                new Refresh.Every(Duration.ofHours(1)),
+                Optional.empty(),
+                List.of())));
   }
 
   @ParameterizedTest(name = "{0}")
   @MethodSource("validConfigs")
-  void parsesValidAnnotations(String name, Map<String, String> annotations, InjectionConfig expected) {
+  void parsesValidAnnotations(
+      String name, Map<String, String> annotations, InjectionConfig expected) {
     assertThat(InjectionConfigParser.parse(annotations)).isEqualTo(expected);
   }
 
@@ -120,17 +202,34 @@ class InjectionConfigParserTest {
         invalid("upper-case container name", "keywarden.io/containers", "App"),
         invalid("empty container entry", "keywarden.io/containers", "app,,worker"),
         invalid("container listed twice", "keywarden.io/containers", "app,app"),
-        arguments("key without a secret annotation",
-            Map.of("keywarden.io/secret.db", "db", "keywarden.io/key.dbb", "password"), "keywarden.io/key.dbb"),
-        arguments("format without a secret annotation",
-            Map.of("keywarden.io/secret.db", "db", "keywarden.io/format.other", "json"), "keywarden.io/format.other"),
-        arguments("stage without a secret annotation",
-            Map.of("keywarden.io/secret.db", "db", "keywarden.io/stage.other", "CURRENT"), "keywarden.io/stage.other"),
-        arguments("no secret annotation at all",
-            Map.of("keywarden.io/refresh", "watch"), "keywarden.io/secret.<file>"),
-        arguments("first bad annotation in key order is reported",
-            Map.of("keywarden.io/secret.db", "db", "keywarden.io/refresh", "soon",
-                "keywarden.io/format.db", "xml", "keywarden.io/zzz", "1"), "keywarden.io/format.db"));
+        arguments(
+            "key without a secret annotation",
+            Map.of("keywarden.io/secret.db", "db", "keywarden.io/key.dbb", "password"),
+            "keywarden.io/key.dbb"),
+        arguments(
+            "format without a secret annotation",
+            Map.of("keywarden.io/secret.db", "db", "keywarden.io/format.other", "json"),
+            "keywarden.io/format.other"),
+        arguments(
+            "stage without a secret annotation",
+            Map.of("keywarden.io/secret.db", "db", "keywarden.io/stage.other", "CURRENT"),
+            "keywarden.io/stage.other"),
+        arguments(
+            "no secret annotation at all",
+            Map.of("keywarden.io/refresh", "watch"),
+            "keywarden.io/secret.<file>"),
+        arguments(
+            "first bad annotation in key order is reported",
+            Map.of(
+                "keywarden.io/secret.db",
+                "db",
+                "keywarden.io/refresh",
+                "soon",
+                "keywarden.io/format.db",
+                "xml",
+                "keywarden.io/zzz",
+                "1"),
+            "keywarden.io/format.db"));
   }
 
   /** One bad annotation next to an otherwise valid file {@code db}. */
@@ -145,23 +244,28 @@ class InjectionConfigParserTest {
   @MethodSource("invalidConfigs")
   void refusesNamingTheAnnotation(String name, Map<String, String> annotations, String annotation) {
     assertThatThrownBy(() -> InjectionConfigParser.parse(annotations))
-        .isInstanceOfSatisfying(InvalidAnnotationException.class,
-            e -> assertThat(e.annotation()).isEqualTo(annotation))
+        .isInstanceOfSatisfying(
+            InvalidAnnotationException.class, e -> assertThat(e.annotation()).isEqualTo(annotation))
         .hasMessageStartingWith("annotation " + annotation + ": ");
   }
 
   @Test
   void messageSaysWhatToFix() {
-    assertThatThrownBy(() -> InjectionConfigParser.parse(
-        Map.of("keywarden.io/secret.db", "db", "keywarden.io/format.db", "xml")))
-        .hasMessage("annotation keywarden.io/format.db: unknown format 'xml' (expected raw, json, env or properties)");
+    assertThatThrownBy(
+            () ->
+                InjectionConfigParser.parse(
+                    Map.of("keywarden.io/secret.db", "db", "keywarden.io/format.db", "xml")))
+        .hasMessage(
+            "annotation keywarden.io/format.db: unknown format 'xml' (expected raw, json, env or properties)");
   }
 
   @Test
   void longMultiLineValuesAreShortenedToOneLineInTheMessage() {
     String value = "exec:" + "x".repeat(100) + "\n" + "y".repeat(100);
-    assertThatThrownBy(() -> InjectionConfigParser.parse(
-        Map.of("keywarden.io/secret.db", "db", "keywarden.io/on-change", value)))
+    assertThatThrownBy(
+            () ->
+                InjectionConfigParser.parse(
+                    Map.of("keywarden.io/secret.db", "db", "keywarden.io/on-change", value)))
         .message()
         .doesNotContain("\n", "yyy")
         .contains("'exec:" + "x".repeat(59) + "...'");

@@ -19,6 +19,7 @@ public final class ControlPlane implements AutoCloseable {
 
   /** Use this cluster instead of starting one. */
   public static final String KUBECONFIG_ENV = "KEYWARDEN_TEST_KUBECONFIG";
+
   /** Attach to a control plane already started by test-cluster/up (what {@code make test} does). */
   public static final String CLUSTER_DIR_ENV = "KEYWARDEN_TEST_CLUSTER_DIR";
 
@@ -28,8 +29,12 @@ public final class ControlPlane implements AutoCloseable {
   private final Optional<Path> binDir;
   private final boolean owned;
 
-  private ControlPlane(Path kubeconfig, Optional<Path> stateDir, Optional<String> etcdEndpoint,
-      Optional<Path> binDir, boolean owned) {
+  private ControlPlane(
+      Path kubeconfig,
+      Optional<Path> stateDir,
+      Optional<String> etcdEndpoint,
+      Optional<Path> binDir,
+      boolean owned) {
     this.kubeconfig = kubeconfig;
     this.stateDir = stateDir;
     this.etcdEndpoint = etcdEndpoint;
@@ -41,7 +46,8 @@ public final class ControlPlane implements AutoCloseable {
   public static ControlPlane fromEnvironment() {
     String kubeconfig = System.getenv(KUBECONFIG_ENV);
     if (kubeconfig != null && !kubeconfig.isBlank()) {
-      return new ControlPlane(Path.of(kubeconfig), Optional.empty(), Optional.empty(), Optional.empty(), false);
+      return new ControlPlane(
+          Path.of(kubeconfig), Optional.empty(), Optional.empty(), Optional.empty(), false);
     }
     String dir = System.getenv(CLUSTER_DIR_ENV);
     if (dir != null && !dir.isBlank()) {
@@ -50,7 +56,10 @@ public final class ControlPlane implements AutoCloseable {
     return start();
   }
 
-  /** Starts a new control plane with test-cluster/up; it stops when this JVM exits, however it exits. */
+  /**
+   * Starts a new control plane with test-cluster/up; it stops when this JVM exits, however it
+   * exits.
+   */
   public static ControlPlane start() {
     Path up = RepositoryRoot.find().resolve("test-cluster/up");
     String pid = Long.toString(ProcessHandle.current().pid());
@@ -64,8 +73,12 @@ public final class ControlPlane implements AutoCloseable {
 
   private static ControlPlane attach(Path dir, boolean owned) {
     Map<String, String> env = readEnv(dir.resolve("cluster.env"));
-    return new ControlPlane(Path.of(env.get("KUBECONFIG")), Optional.of(dir),
-        Optional.ofNullable(env.get("ETCD_ENDPOINT")), Optional.ofNullable(env.get("KEYWARDEN_BIN")).map(Path::of), owned);
+    return new ControlPlane(
+        Path.of(env.get("KUBECONFIG")),
+        Optional.of(dir),
+        Optional.ofNullable(env.get("ETCD_ENDPOINT")),
+        Optional.ofNullable(env.get("KEYWARDEN_BIN")).map(Path::of),
+        owned);
   }
 
   private static Map<String, String> readEnv(Path file) {

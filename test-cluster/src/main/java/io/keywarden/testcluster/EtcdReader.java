@@ -1,5 +1,7 @@
 package io.keywarden.testcluster;
 
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.net.URI;
@@ -11,12 +13,10 @@ import java.util.Base64;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
-import com.fasterxml.jackson.databind.JsonNode;
-import com.fasterxml.jackson.databind.ObjectMapper;
 
 /**
- * Reads every key of the test cluster's etcd through its v3 JSON gateway, below the apiserver,
- * so that tests see exactly the bytes at rest.
+ * Reads every key of the test cluster's etcd through its v3 JSON gateway, below the apiserver, so
+ * that tests see exactly the bytes at rest.
  */
 public final class EtcdReader {
 
@@ -35,16 +35,22 @@ public final class EtcdReader {
     end[end.length - 1]++;
     String body = "{\"key\":\"" + b64(start) + "\",\"range_end\":\"" + b64(end) + "\"}";
     try {
-      HttpResponse<String> response = http.send(HttpRequest.newBuilder(endpoint.resolve("/v3/kv/range"))
-          .POST(HttpRequest.BodyPublishers.ofString(body)).header("Content-Type", "application/json").build(),
-          HttpResponse.BodyHandlers.ofString());
+      HttpResponse<String> response =
+          http.send(
+              HttpRequest.newBuilder(endpoint.resolve("/v3/kv/range"))
+                  .POST(HttpRequest.BodyPublishers.ofString(body))
+                  .header("Content-Type", "application/json")
+                  .build(),
+              HttpResponse.BodyHandlers.ofString());
       if (response.statusCode() != 200) {
-        throw new IllegalStateException("etcd range failed: " + response.statusCode() + " " + response.body());
+        throw new IllegalStateException(
+            "etcd range failed: " + response.statusCode() + " " + response.body());
       }
       Map<String, byte[]> result = new LinkedHashMap<>();
       JsonNode kvs = json.readTree(response.body()).path("kvs");
       for (JsonNode kv : kvs.isArray() ? kvs : json.createArrayNode()) {
-        result.put(new String(Base64.getDecoder().decode(kv.path("key").asText()), StandardCharsets.UTF_8),
+        result.put(
+            new String(Base64.getDecoder().decode(kv.path("key").asText()), StandardCharsets.UTF_8),
             Base64.getDecoder().decode(kv.path("value").asText()));
       }
       return result;
@@ -60,7 +66,8 @@ public final class EtcdReader {
   public List<String> keysContaining(String prefix, List<byte[]> needles) {
     return readAll(prefix).entrySet().stream()
         .filter(e -> needles.stream().anyMatch(n -> indexOf(e.getValue(), n) >= 0))
-        .map(Map.Entry::getKey).toList();
+        .map(Map.Entry::getKey)
+        .toList();
   }
 
   static int indexOf(byte[] haystack, byte[] needle) {

@@ -8,8 +8,8 @@ import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.extension.ExtendWith;
 
 /**
- * Marks a test class that runs against the real control plane. Test methods may take a
- * {@link TestCluster} (shared by the whole run) and a {@link TestNamespace} (fresh per test).
+ * Marks a test class that runs against the real control plane. Test methods may take a {@link
+ * TestCluster} (shared by the whole run) and a {@link TestNamespace} (fresh per test).
  */
 @Target(ElementType.TYPE)
 @Retention(RetentionPolicy.RUNTIME)

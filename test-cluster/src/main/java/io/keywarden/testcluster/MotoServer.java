@@ -13,11 +13,11 @@ import java.util.List;
 import java.util.concurrent.TimeUnit;
 
 /**
- * A private moto server (a local implementation of the AWS APIs, KMS and STS among them) on a
- * free loopback port, started for a test and stopped after it. moto keeps everything in memory,
- * so stopping it loses every key: to simulate an outage, put a {@link TcpProxy} in front of it.
- * The server comes from PyPI ({@code moto[server]}) in a venv that {@code .ci/run} creates; a
- * missing server fails the test with what to run, it never skips it.
+ * A private moto server (a local implementation of the AWS APIs, KMS and STS among them) on a free
+ * loopback port, started for a test and stopped after it. moto keeps everything in memory, so
+ * stopping it loses every key: to simulate an outage, put a {@link TcpProxy} in front of it. The
+ * server comes from PyPI ({@code moto[server]}) in a venv that {@code .ci/run} creates; a missing
+ * server fails the test with what to run, it never skips it.
  */
 public final class MotoServer implements AutoCloseable {
 
@@ -38,8 +38,12 @@ public final class MotoServer implements AutoCloseable {
     String cache = System.getenv("KEYWARDEN_CACHE");
     if (cache == null || cache.isBlank()) {
       String xdg = System.getenv("XDG_CACHE_HOME");
-      cache = (xdg == null || xdg.isBlank() ? Path.of(System.getProperty("user.home"), ".cache") : Path.of(xdg))
-          .resolve("keywarden").toString();
+      cache =
+          (xdg == null || xdg.isBlank()
+                  ? Path.of(System.getProperty("user.home"), ".cache")
+                  : Path.of(xdg))
+              .resolve("keywarden")
+              .toString();
     }
     return Path.of(cache, "moto", "bin", "moto_server");
   }
@@ -48,16 +52,26 @@ public final class MotoServer implements AutoCloseable {
   public static MotoServer start(Path log) {
     Path executable = executable();
     if (!Files.isExecutable(executable)) {
-      throw new IllegalStateException("moto_server is missing at " + executable + ": run .ci/run, or install it with"
-          + " `python3 -m venv " + executable.getParent().getParent() + " && " + executable.getParent()
-          + "/pip install 'moto[server]'` (or set KEYWARDEN_MOTO_SERVER)");
+      throw new IllegalStateException(
+          "moto_server is missing at "
+              + executable
+              + ": run .ci/run, or install it with"
+              + " `python3 -m venv "
+              + executable.getParent().getParent()
+              + " && "
+              + executable.getParent()
+              + "/pip install 'moto[server]'` (or set KEYWARDEN_MOTO_SERVER)");
     }
     int port = QuarkusProcess.freePort();
     Process process;
     try {
       Files.createDirectories(log.getParent());
-      process = new ProcessBuilder(List.of(executable.toString(), "-H", "127.0.0.1", "-p", Integer.toString(port)))
-          .redirectErrorStream(true).redirectOutput(ProcessBuilder.Redirect.appendTo(log.toFile())).start();
+      process =
+          new ProcessBuilder(
+                  List.of(executable.toString(), "-H", "127.0.0.1", "-p", Integer.toString(port)))
+              .redirectErrorStream(true)
+              .redirectOutput(ProcessBuilder.Redirect.appendTo(log.toFile()))
+              .start();
     } catch (IOException e) {
       throw new UncheckedIOException("cannot start " + executable, e);
     }
@@ -80,7 +94,8 @@ public final class MotoServer implements AutoCloseable {
     Instant deadline = Instant.now().plus(timeout);
     while (Instant.now().isBefore(deadline)) {
       if (!process.isAlive()) {
-        throw new IllegalStateException("moto_server exited with " + process.exitValue() + "; see " + log);
+        throw new IllegalStateException(
+            "moto_server exited with " + process.exitValue() + "; see " + log);
       }
       try (Socket socket = new Socket()) {
         socket.connect(new InetSocketAddress("127.0.0.1", port), 500);
@@ -90,7 +105,8 @@ public final class MotoServer implements AutoCloseable {
       }
     }
     close();
-    throw new IllegalStateException("moto_server did not listen on port " + port + " within " + timeout + "; see " + log);
+    throw new IllegalStateException(
+        "moto_server did not listen on port " + port + " within " + timeout + "; see " + log);
   }
 
   @Override

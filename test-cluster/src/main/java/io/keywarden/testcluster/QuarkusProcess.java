@@ -18,9 +18,9 @@ import java.util.Map;
 import java.util.concurrent.TimeUnit;
 
 /**
- * A Keywarden Quarkus application (operator or injector) run as a real OS process against the
- * test control plane, exactly as users run the jar: so tests can stop it, kill it with SIGKILL
- * and start it again.
+ * A Keywarden Quarkus application (operator or injector) run as a real OS process against the test
+ * control plane, exactly as users run the jar: so tests can stop it, kill it with SIGKILL and start
+ * it again.
  */
 public final class QuarkusProcess implements AutoCloseable {
 
@@ -38,7 +38,8 @@ public final class QuarkusProcess implements AutoCloseable {
   }
 
   /**
-   * @param module the Maven module (operator, injector) whose target/quarkus-app/quarkus-run.jar to run
+   * @param module the Maven module (operator, injector) whose target/quarkus-app/quarkus-run.jar to
+   *     run
    * @param env extra environment, e.g. POD_NAMESPACE; a KUBECONFIG here runs the app under another
    *     identity (a ServiceAccount token) instead of the cluster admin
    */
@@ -46,7 +47,8 @@ public final class QuarkusProcess implements AutoCloseable {
     Path root = RepositoryRoot.find();
     Path jar = root.resolve(module).resolve("target/quarkus-app/quarkus-run.jar");
     if (!Files.exists(jar)) {
-      throw new IllegalStateException(jar + " is missing: integration tests run after `mvn package` (use make test)");
+      throw new IllegalStateException(
+          jar + " is missing: integration tests run after `mvn package` (use make test)");
     }
     Map<String, String> all = new HashMap<>(env);
     all.putIfAbsent("KUBECONFIG", cluster.controlPlane().kubeconfig().toString());
@@ -78,8 +80,8 @@ public final class QuarkusProcess implements AutoCloseable {
   }
 
   /**
-   * Starts the process and waits only until it is live (/q/health/live answers 200): for tests of
-   * a process that is meant not to be ready, e.g. an operator started while its KMS is down.
+   * Starts the process and waits only until it is live (/q/health/live answers 200): for tests of a
+   * process that is meant not to be ready, e.g. an operator started while its KMS is down.
    */
   public synchronized QuarkusProcess startLive() {
     return start("/q/health/live");
@@ -88,9 +90,14 @@ public final class QuarkusProcess implements AutoCloseable {
   /** GET a path of the plain HTTP port (health, metrics): status and body. */
   public HttpResponse<String> http(String path) {
     try {
-      return HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(2)).build().send(
-          HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + httpPort + path)).timeout(Duration.ofSeconds(10)).build(),
-          HttpResponse.BodyHandlers.ofString());
+      return HttpClient.newBuilder()
+          .connectTimeout(Duration.ofSeconds(2))
+          .build()
+          .send(
+              HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + httpPort + path))
+                  .timeout(Duration.ofSeconds(10))
+                  .build(),
+              HttpResponse.BodyHandlers.ofString());
     } catch (IOException e) {
       throw new UncheckedIOException(e);
     } catch (InterruptedException e) {
@@ -103,12 +110,18 @@ public final class QuarkusProcess implements AutoCloseable {
     if (process != null && process.isAlive()) {
       throw new IllegalStateException("already running");
     }
-    List<String> command = new ArrayList<>(List.of(
-        Path.of(System.getProperty("java.home"), "bin", "java").toString(),
-        "-XX:+UseSerialGC", "-Xmx256m", "-jar", jar.toString()));
-    ProcessBuilder builder = new ProcessBuilder(command)
-        .redirectErrorStream(true)
-        .redirectOutput(ProcessBuilder.Redirect.appendTo(log.toFile()));
+    List<String> command =
+        new ArrayList<>(
+            List.of(
+                Path.of(System.getProperty("java.home"), "bin", "java").toString(),
+                "-XX:+UseSerialGC",
+                "-Xmx256m",
+                "-jar",
+                jar.toString()));
+    ProcessBuilder builder =
+        new ProcessBuilder(command)
+            .redirectErrorStream(true)
+            .redirectOutput(ProcessBuilder.Redirect.appendTo(log.toFile()));
     builder.environment().putAll(env);
     try {
       process = builder.start();
@@ -125,10 +138,13 @@ public final class QuarkusProcess implements AutoCloseable {
     Instant deadline = Instant.now().plus(timeout);
     while (Instant.now().isBefore(deadline)) {
       if (!process.isAlive()) {
-        throw new IllegalStateException(jar.getFileName() + " exited with " + process.exitValue() + "; see " + log);
+        throw new IllegalStateException(
+            jar.getFileName() + " exited with " + process.exitValue() + "; see " + log);
       }
       try {
-        if (http.send(HttpRequest.newBuilder(ready).build(), HttpResponse.BodyHandlers.discarding()).statusCode() == 200) {
+        if (http.send(HttpRequest.newBuilder(ready).build(), HttpResponse.BodyHandlers.discarding())
+                .statusCode()
+            == 200) {
           return;
         }
       } catch (IOException e) {
@@ -139,7 +155,8 @@ public final class QuarkusProcess implements AutoCloseable {
       }
       sleep(200);
     }
-    throw new IllegalStateException(jar + ": " + path + " not 200 within " + timeout + "; see " + log);
+    throw new IllegalStateException(
+        jar + ": " + path + " not 200 within " + timeout + "; see " + log);
   }
 
   /** Graceful stop (SIGTERM), as Kubernetes stops a pod. */

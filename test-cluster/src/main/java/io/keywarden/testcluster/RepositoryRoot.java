@@ -18,7 +18,9 @@ public final class RepositoryRoot {
         return dir;
       }
     }
-    throw new IllegalStateException("cannot find the Keywarden checkout (test-cluster/up) above "
-        + Path.of("").toAbsolutePath() + "; set -Dkeywarden.root");
+    throw new IllegalStateException(
+        "cannot find the Keywarden checkout (test-cluster/up) above "
+            + Path.of("").toAbsolutePath()
+            + "; set -Dkeywarden.root");
   }
 }

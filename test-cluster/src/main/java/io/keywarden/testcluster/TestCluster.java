@@ -1,5 +1,6 @@
 package io.keywarden.testcluster;
 
+import io.fabric8.kubernetes.api.model.apiextensions.v1.CustomResourceDefinition;
 import io.fabric8.kubernetes.api.model.authentication.TokenRequest;
 import io.fabric8.kubernetes.api.model.authentication.TokenRequestBuilder;
 import io.fabric8.kubernetes.client.Config;
@@ -7,14 +8,13 @@ import io.fabric8.kubernetes.client.KubernetesClient;
 import io.fabric8.kubernetes.client.KubernetesClientBuilder;
 import io.fabric8.kubernetes.client.VersionInfo;
 import java.io.IOException;
+import java.io.InputStream;
 import java.io.UncheckedIOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.io.InputStream;
 import java.util.concurrent.TimeUnit;
 import java.util.stream.Stream;
-import io.fabric8.kubernetes.api.model.apiextensions.v1.CustomResourceDefinition;
 
 /** The control plane of this test run and an admin client for it. */
 public final class TestCluster implements AutoCloseable {
@@ -50,18 +50,34 @@ public final class TestCluster implements AutoCloseable {
   }
 
   /** A bound ServiceAccount token from the TokenRequest API. */
-  public String token(String namespace, String serviceAccount, String audience, long expirationSeconds) {
-    TokenRequest request = new TokenRequestBuilder().withNewSpec()
-        .withAudiences(audience).withExpirationSeconds(expirationSeconds).endSpec().build();
-    return admin.serviceAccounts().inNamespace(namespace).withName(serviceAccount)
-        .tokenRequest(request).getStatus().getToken();
+  public String token(
+      String namespace, String serviceAccount, String audience, long expirationSeconds) {
+    TokenRequest request =
+        new TokenRequestBuilder()
+            .withNewSpec()
+            .withAudiences(audience)
+            .withExpirationSeconds(expirationSeconds)
+            .endSpec()
+            .build();
+    return admin
+        .serviceAccounts()
+        .inNamespace(namespace)
+        .withName(serviceAccount)
+        .tokenRequest(request)
+        .getStatus()
+        .getToken();
   }
 
   /** A client that authenticates with the given bearer token instead of the admin certificate. */
   public KubernetesClient clientWithToken(String token) {
-    Config config = new io.fabric8.kubernetes.client.ConfigBuilder(admin.getConfiguration())
-        .withClientCertData(null).withClientKeyData(null).withClientCertFile(null).withClientKeyFile(null)
-        .withOauthToken(token).build();
+    Config config =
+        new io.fabric8.kubernetes.client.ConfigBuilder(admin.getConfiguration())
+            .withClientCertData(null)
+            .withClientKeyData(null)
+            .withClientCertFile(null)
+            .withClientKeyFile(null)
+            .withOauthToken(token)
+            .build();
     return new KubernetesClientBuilder().withConfig(config).build();
   }
 
@@ -74,10 +90,21 @@ public final class TestCluster implements AutoCloseable {
     try (Stream<Path> files = Files.list(dir)) {
       for (Path file : files.filter(f -> f.toString().endsWith(".yml")).sorted().toList()) {
         try (InputStream in = Files.newInputStream(file)) {
-          CustomResourceDefinition crd = admin.getKubernetesSerialization().unmarshal(in, CustomResourceDefinition.class);
-          admin.apiextensions().v1().customResourceDefinitions().resource(crd)
-              .forceConflicts().fieldManager("keywarden-tests").serverSideApply();
-          admin.apiextensions().v1().customResourceDefinitions().withName(crd.getMetadata().getName())
+          CustomResourceDefinition crd =
+              admin.getKubernetesSerialization().unmarshal(in, CustomResourceDefinition.class);
+          admin
+              .apiextensions()
+              .v1()
+              .customResourceDefinitions()
+              .resource(crd)
+              .forceConflicts()
+              .fieldManager("keywarden-tests")
+              .serverSideApply();
+          admin
+              .apiextensions()
+              .v1()
+              .customResourceDefinitions()
+              .withName(crd.getMetadata().getName())
               .waitUntilCondition(TestCluster::established, 60, TimeUnit.SECONDS);
         }
       }
@@ -87,8 +114,10 @@ public final class TestCluster implements AutoCloseable {
   }
 
   private static boolean established(CustomResourceDefinition crd) {
-    return crd != null && crd.getStatus() != null && crd.getStatus().getConditions().stream()
-        .anyMatch(c -> "Established".equals(c.getType()) && "True".equals(c.getStatus()));
+    return crd != null
+        && crd.getStatus() != null
+        && crd.getStatus().getConditions().stream()
+            .anyMatch(c -> "Established".equals(c.getType()) && "True".equals(c.getStatus()));
   }
 
   @Override

@@ -12,28 +12,38 @@ import org.junit.jupiter.api.extension.ParameterContext;
 import org.junit.jupiter.api.extension.ParameterResolver;
 
 /**
- * Starts the control plane once per test run (kept in the root store, which JUnit closes at the
- * end of the run, also when tests failed) and gives each test that asks a fresh namespace.
+ * Starts the control plane once per test run (kept in the root store, which JUnit closes at the end
+ * of the run, also when tests failed) and gives each test that asks a fresh namespace.
  */
 public final class TestClusterExtension implements ParameterResolver, AfterEachCallback {
 
-  private static final ExtensionContext.Namespace STORE = ExtensionContext.Namespace.create(TestClusterExtension.class);
+  private static final ExtensionContext.Namespace STORE =
+      ExtensionContext.Namespace.create(TestClusterExtension.class);
   private static final Duration SERVICE_ACCOUNT_TIMEOUT = Duration.ofSeconds(60);
 
   public static TestCluster cluster(ExtensionContext context) {
-    return context.getRoot().getStore(STORE).getOrComputeIfAbsent(TestCluster.class, key -> {
-      TestCluster cluster = new TestCluster(ControlPlane.fromEnvironment());
-      var version = cluster.version();
-      System.out.printf("Keywarden integration tests run against kube-apiserver %s (%s)%n",
-          version.getGitVersion(), cluster.admin().getMasterUrl());
-      return cluster;
-    }, TestCluster.class);
+    return context
+        .getRoot()
+        .getStore(STORE)
+        .getOrComputeIfAbsent(
+            TestCluster.class,
+            key -> {
+              TestCluster cluster = new TestCluster(ControlPlane.fromEnvironment());
+              var version = cluster.version();
+              System.out.printf(
+                  "Keywarden integration tests run against kube-apiserver %s (%s)%n",
+                  version.getGitVersion(), cluster.admin().getMasterUrl());
+              return cluster;
+            },
+            TestCluster.class);
   }
 
   @Override
   public boolean supportsParameter(ParameterContext parameter, ExtensionContext context) {
     Class<?> type = parameter.getParameter().getType();
-    return type == TestCluster.class || type == TestNamespace.class || type == KubernetesClient.class;
+    return type == TestCluster.class
+        || type == TestNamespace.class
+        || type == KubernetesClient.class;
   }
 
   @Override
@@ -46,31 +56,55 @@ public final class TestClusterExtension implements ParameterResolver, AfterEachC
     if (type == KubernetesClient.class) {
       return cluster.admin();
     }
-    return context.getStore(STORE).getOrComputeIfAbsent(TestNamespace.class, key -> create(cluster, context),
-        TestNamespace.class);
+    return context
+        .getStore(STORE)
+        .getOrComputeIfAbsent(
+            TestNamespace.class, key -> create(cluster, context), TestNamespace.class);
   }
 
   private static TestNamespace create(TestCluster cluster, ExtensionContext context) {
     String method = context.getTestMethod().map(m -> m.getName()).orElse("test");
-    String base = method.replaceAll("([a-z])([A-Z])", "$1-$2").toLowerCase(Locale.ROOT).replaceAll("[^a-z0-9-]", "-");
+    String base =
+        method
+            .replaceAll("([a-z])([A-Z])", "$1-$2")
+            .toLowerCase(Locale.ROOT)
+            .replaceAll("[^a-z0-9-]", "-");
     if (base.length() > 40) {
       base = base.substring(0, 40);
     }
-    String name = "kw-" + base.replaceAll("-+$", "") + "-" + Integer.toString(ThreadLocalRandom.current().nextInt(36 * 36 * 36 * 36), 36);
+    String name =
+        "kw-"
+            + base.replaceAll("-+$", "")
+            + "-"
+            + Integer.toString(ThreadLocalRandom.current().nextInt(36 * 36 * 36 * 36), 36);
     KubernetesClient admin = cluster.admin();
-    admin.namespaces().resource(new NamespaceBuilder().withNewMetadata().withName(name)
-        .addToLabels("keywarden.io/test", "true").endMetadata().build()).create();
-    // Pods and token requests need the namespace's default ServiceAccount, which the controller manager adds.
+    admin
+        .namespaces()
+        .resource(
+            new NamespaceBuilder()
+                .withNewMetadata()
+                .withName(name)
+                .addToLabels("keywarden.io/test", "true")
+                .endMetadata()
+                .build())
+        .create();
+    // Pods and token requests need the namespace's default ServiceAccount, which the controller
+    // manager adds.
     if (cluster.controlPlane().stateDir().isPresent()) {
-      admin.serviceAccounts().inNamespace(name).withName("default")
-          .waitUntilCondition(sa -> sa != null, SERVICE_ACCOUNT_TIMEOUT.toSeconds(), TimeUnit.SECONDS);
+      admin
+          .serviceAccounts()
+          .inNamespace(name)
+          .withName("default")
+          .waitUntilCondition(
+              sa -> sa != null, SERVICE_ACCOUNT_TIMEOUT.toSeconds(), TimeUnit.SECONDS);
     }
     return new TestNamespace(name);
   }
 
   @Override
   public void afterEach(ExtensionContext context) {
-    TestNamespace namespace = context.getStore(STORE).remove(TestNamespace.class, TestNamespace.class);
+    TestNamespace namespace =
+        context.getStore(STORE).remove(TestNamespace.class, TestNamespace.class);
     if (namespace != null) {
       cluster(context).admin().namespaces().withName(namespace.name()).delete();
     }

@@ -22,7 +22,8 @@ class ControlPlaneTest {
 
   @Test
   void failingScriptReportsItsExitCode() {
-    assertThatThrownBy(() -> Scripts.run(List.of("sh", "-c", "echo oops >&2; exit 3"), 10, TimeUnit.SECONDS))
+    assertThatThrownBy(
+            () -> Scripts.run(List.of("sh", "-c", "echo oops >&2; exit 3"), 10, TimeUnit.SECONDS))
         .hasMessageContaining("exit code 3");
   }
 
@@ -31,7 +32,8 @@ class ControlPlaneTest {
     Path keep = Files.writeString(dir.resolve("precious.txt"), "x");
     Path down = RepositoryRoot.find().resolve("test-cluster/down");
 
-    assertThatThrownBy(() -> Scripts.run(List.of(down.toString(), dir.toString()), 10, TimeUnit.SECONDS))
+    assertThatThrownBy(
+            () -> Scripts.run(List.of(down.toString(), dir.toString()), 10, TimeUnit.SECONDS))
         .hasMessageContaining("exit code 1");
     assertThat(keep).exists();
   }

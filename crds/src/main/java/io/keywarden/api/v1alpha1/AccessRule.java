@@ -18,9 +18,17 @@ import java.util.List;
     reason = "FieldValueForbidden")
 public class AccessRule {
 
-  public enum SubjectKind { ServiceAccount, User, Group }
+  public enum SubjectKind {
+    ServiceAccount,
+    User,
+    Group
+  }
 
-  public enum Action { get, update, rotate }
+  public enum Action {
+    get,
+    update,
+    rotate
+  }
 
   @JsonPropertyDescription("RBAC subject kind.")
   @Default("ServiceAccount")
@@ -31,21 +39,46 @@ public class AccessRule {
   @Size(min = 1, max = 253)
   private String name;
 
-  @JsonPropertyDescription("Namespace of a ServiceAccount; empty means the ManagedSecret's namespace.")
+  @JsonPropertyDescription(
+      "Namespace of a ServiceAccount; empty means the ManagedSecret's namespace.")
   @Size(max = 63)
   private String namespace;
 
-  @JsonPropertyDescription("What the subject may do with the value: get (read), update (put a new value), rotate.")
+  @JsonPropertyDescription(
+      "What the subject may do with the value: get (read), update (put a new value), rotate.")
   @Size(min = 1, max = 3)
   @Default("[\"get\"]")
   private List<Action> actions = new ArrayList<>(List.of(Action.get));
 
-  public SubjectKind getKind() { return kind; }
-  public void setKind(SubjectKind kind) { this.kind = kind; }
-  public String getName() { return name; }
-  public void setName(String name) { this.name = name; }
-  public String getNamespace() { return namespace; }
-  public void setNamespace(String namespace) { this.namespace = namespace; }
-  public List<Action> getActions() { return actions; }
-  public void setActions(List<Action> actions) { this.actions = actions; }
+  public SubjectKind getKind() {
+    return kind;
+  }
+
+  public void setKind(SubjectKind kind) {
+    this.kind = kind;
+  }
+
+  public String getName() {
+    return name;
+  }
+
+  public void setName(String name) {
+    this.name = name;
+  }
+
+  public String getNamespace() {
+    return namespace;
+  }
+
+  public void setNamespace(String namespace) {
+    this.namespace = namespace;
+  }
+
+  public List<Action> getActions() {
+    return actions;
+  }
+
+  public void setActions(List<Action> actions) {
+    this.actions = actions;
+  }
 }

@@ -16,13 +16,16 @@ import java.util.List;
  */
 @JsonInclude(JsonInclude.Include.NON_NULL)
 @ValidationRule(
-    value = "!(self.excludeNumbers && self.excludePunctuation && self.excludeUppercase && self.excludeLowercase && !self.includeSpace)",
-    message = "spec.generate excludes every character type: allow at least one of numbers, punctuation, uppercase, lowercase or space",
+    value =
+        "!(self.excludeNumbers && self.excludePunctuation && self.excludeUppercase && self.excludeLowercase && !self.includeSpace)",
+    message =
+        "spec.generate excludes every character type: allow at least one of numbers, punctuation, uppercase, lowercase or space",
     reason = "FieldValueInvalid")
 @ValidationRule(
-    value = "!self.requireEachIncludedType || self.passwordLength >= "
-        + "(self.excludeNumbers ? 0 : 1) + (self.excludePunctuation ? 0 : 1) + (self.excludeUppercase ? 0 : 1) "
-        + "+ (self.excludeLowercase ? 0 : 1) + (self.includeSpace ? 1 : 0)",
+    value =
+        "!self.requireEachIncludedType || self.passwordLength >= "
+            + "(self.excludeNumbers ? 0 : 1) + (self.excludePunctuation ? 0 : 1) + (self.excludeUppercase ? 0 : 1) "
+            + "+ (self.excludeLowercase ? 0 : 1) + (self.includeSpace ? 1 : 0)",
     message = "spec.generate.passwordLength is shorter than the number of required character types",
     fieldPath = ".passwordLength",
     reason = "FieldValueInvalid")
@@ -45,12 +48,16 @@ public class GenerateSpec {
 
   @Default("false")
   private Boolean excludeNumbers = false;
+
   @Default("false")
   private Boolean excludePunctuation = false;
+
   @Default("false")
   private Boolean excludeUppercase = false;
+
   @Default("false")
   private Boolean excludeLowercase = false;
+
   @Default("false")
   private Boolean includeSpace = false;
 
@@ -58,34 +65,95 @@ public class GenerateSpec {
   @Default("true")
   private Boolean requireEachIncludedType = true;
 
-  @JsonPropertyDescription("A JSON object whose keys are kept as they are, e.g. {\"username\":\"app\"}. "
-      + "With it the value is JSON and generateStringKeys name the keys that get generated strings.")
+  @JsonPropertyDescription(
+      "A JSON object whose keys are kept as they are, e.g. {\"username\":\"app\"}. "
+          + "With it the value is JSON and generateStringKeys name the keys that get generated strings.")
   @Size(max = 16384)
   private String secretStringTemplate;
 
-  @JsonPropertyDescription("Keys of secretStringTemplate whose values are generated (and regenerated on rotation).")
+  @JsonPropertyDescription(
+      "Keys of secretStringTemplate whose values are generated (and regenerated on rotation).")
   @Size(max = 32)
   @Default("[]")
   private List<String> generateStringKeys = new ArrayList<>();
 
-  public Integer getPasswordLength() { return passwordLength; }
-  public void setPasswordLength(Integer passwordLength) { this.passwordLength = passwordLength; }
-  public String getExcludeCharacters() { return excludeCharacters; }
-  public void setExcludeCharacters(String excludeCharacters) { this.excludeCharacters = excludeCharacters; }
-  public Boolean getExcludeNumbers() { return excludeNumbers; }
-  public void setExcludeNumbers(Boolean excludeNumbers) { this.excludeNumbers = excludeNumbers; }
-  public Boolean getExcludePunctuation() { return excludePunctuation; }
-  public void setExcludePunctuation(Boolean excludePunctuation) { this.excludePunctuation = excludePunctuation; }
-  public Boolean getExcludeUppercase() { return excludeUppercase; }
-  public void setExcludeUppercase(Boolean excludeUppercase) { this.excludeUppercase = excludeUppercase; }
-  public Boolean getExcludeLowercase() { return excludeLowercase; }
-  public void setExcludeLowercase(Boolean excludeLowercase) { this.excludeLowercase = excludeLowercase; }
-  public Boolean getIncludeSpace() { return includeSpace; }
-  public void setIncludeSpace(Boolean includeSpace) { this.includeSpace = includeSpace; }
-  public Boolean getRequireEachIncludedType() { return requireEachIncludedType; }
-  public void setRequireEachIncludedType(Boolean requireEachIncludedType) { this.requireEachIncludedType = requireEachIncludedType; }
-  public String getSecretStringTemplate() { return secretStringTemplate; }
-  public void setSecretStringTemplate(String secretStringTemplate) { this.secretStringTemplate = secretStringTemplate; }
-  public List<String> getGenerateStringKeys() { return generateStringKeys; }
-  public void setGenerateStringKeys(List<String> generateStringKeys) { this.generateStringKeys = generateStringKeys; }
+  public Integer getPasswordLength() {
+    return passwordLength;
+  }
+
+  public void setPasswordLength(Integer passwordLength) {
+    this.passwordLength = passwordLength;
+  }
+
+  public String getExcludeCharacters() {
+    return excludeCharacters;
+  }
+
+  public void setExcludeCharacters(String excludeCharacters) {
+    this.excludeCharacters = excludeCharacters;
+  }
+
+  public Boolean getExcludeNumbers() {
+    return excludeNumbers;
+  }
+
+  public void setExcludeNumbers(Boolean excludeNumbers) {
+    this.excludeNumbers = excludeNumbers;
+  }
+
+  public Boolean getExcludePunctuation() {
+    return excludePunctuation;
+  }
+
+  public void setExcludePunctuation(Boolean excludePunctuation) {
+    this.excludePunctuation = excludePunctuation;
+  }
+
+  public Boolean getExcludeUppercase() {
+    return excludeUppercase;
+  }
+
+  public void setExcludeUppercase(Boolean excludeUppercase) {
+    this.excludeUppercase = excludeUppercase;
+  }
+
+  public Boolean getExcludeLowercase() {
+    return excludeLowercase;
+  }
+
+  public void setExcludeLowercase(Boolean excludeLowercase) {
+    this.excludeLowercase = excludeLowercase;
+  }
+
+  public Boolean getIncludeSpace() {
+    return includeSpace;
+  }
+
+  public void setIncludeSpace(Boolean includeSpace) {
+    this.includeSpace = includeSpace;
+  }
+
+  public Boolean getRequireEachIncludedType() {
+    return requireEachIncludedType;
+  }
+
+  public void setRequireEachIncludedType(Boolean requireEachIncludedType) {
+    this.requireEachIncludedType = requireEachIncludedType;
+  }
+
+  public String getSecretStringTemplate() {
+    return secretStringTemplate;
+  }
+
+  public void setSecretStringTemplate(String secretStringTemplate) {
+    this.secretStringTemplate = secretStringTemplate;
+  }
+
+  public List<String> getGenerateStringKeys() {
+    return generateStringKeys;
+  }
+
+  public void setGenerateStringKeys(List<String> generateStringKeys) {
+    this.generateStringKeys = generateStringKeys;
+  }
 }

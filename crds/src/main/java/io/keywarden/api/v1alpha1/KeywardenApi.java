@@ -6,7 +6,10 @@ public final class KeywardenApi {
   public static final String VERSION = "v1alpha1";
   public static final String API_VERSION = GROUP + "/" + VERSION;
 
-  /** The virtual resource that RBAC rules name to grant access to values (verbs get, update, rotate). */
+  /**
+   * The virtual resource that RBAC rules name to grant access to values (verbs get, update,
+   * rotate).
+   */
   public static final String VALUE_RESOURCE = "managedsecrets/value";
 
   /** Values are at most 65,536 bytes, the AWS Secrets Manager limit. */

@@ -16,11 +16,24 @@ import io.fabric8.kubernetes.model.annotation.Version;
 @Version(KeywardenApi.VERSION)
 @Kind("ManagedSecret")
 @ShortNames("msec")
-@AdditionalPrinterColumn(name = "Current", jsonPath = ".status.currentVersionId", type = AdditionalPrinterColumn.Type.STRING)
-@AdditionalPrinterColumn(name = "Last Rotated", jsonPath = ".status.lastRotatedAt", type = AdditionalPrinterColumn.Type.DATE)
-@AdditionalPrinterColumn(name = "Ready", jsonPath = ".status.conditions[?(@.type==\"Ready\")].status", type = AdditionalPrinterColumn.Type.STRING)
-@AdditionalPrinterColumn(name = "Age", jsonPath = ".metadata.creationTimestamp", type = AdditionalPrinterColumn.Type.DATE)
-public class ManagedSecret extends CustomResource<ManagedSecretSpec, ManagedSecretStatus> implements Namespaced {
+@AdditionalPrinterColumn(
+    name = "Current",
+    jsonPath = ".status.currentVersionId",
+    type = AdditionalPrinterColumn.Type.STRING)
+@AdditionalPrinterColumn(
+    name = "Last Rotated",
+    jsonPath = ".status.lastRotatedAt",
+    type = AdditionalPrinterColumn.Type.DATE)
+@AdditionalPrinterColumn(
+    name = "Ready",
+    jsonPath = ".status.conditions[?(@.type==\"Ready\")].status",
+    type = AdditionalPrinterColumn.Type.STRING)
+@AdditionalPrinterColumn(
+    name = "Age",
+    jsonPath = ".metadata.creationTimestamp",
+    type = AdditionalPrinterColumn.Type.DATE)
+public class ManagedSecret extends CustomResource<ManagedSecretSpec, ManagedSecretStatus>
+    implements Namespaced {
 
   @Override
   protected ManagedSecretStatus initStatus() {

@@ -16,8 +16,10 @@ import java.util.List;
     message = "exactly one of spec.generate or spec.fromSecret must be set",
     reason = "FieldValueInvalid")
 @ValidationRule(
-    value = "!has(oldSelf.fromSecret) || (has(self.fromSecret) && self.fromSecret == oldSelf.fromSecret)",
-    message = "spec.fromSecret is imported once and cannot be changed; put a new value through the API instead",
+    value =
+        "!has(oldSelf.fromSecret) || (has(self.fromSecret) && self.fromSecret == oldSelf.fromSecret)",
+    message =
+        "spec.fromSecret is imported once and cannot be changed; put a new value through the API instead",
     reason = "FieldValueForbidden")
 public class ManagedSecretSpec {
 
@@ -25,44 +27,91 @@ public class ManagedSecretSpec {
   @Size(max = 2048)
   private String description;
 
-  @JsonPropertyDescription("Alias of a configured KMS key that wraps this secret's data keys. Empty means the default key. "
-      + "Changing it re-wraps every version under the new key.")
+  @JsonPropertyDescription(
+      "Alias of a configured KMS key that wraps this secret's data keys. Empty means the default key. "
+          + "Changing it re-wraps every version under the new key.")
   @Size(max = 253)
   private String kmsKeyId;
 
-  @JsonPropertyDescription("Generate the first value randomly (parameters of AWS GetRandomPassword).")
+  @JsonPropertyDescription(
+      "Generate the first value randomly (parameters of AWS GetRandomPassword).")
   private GenerateSpec generate;
 
-  @JsonPropertyDescription("Import the first value once from a key of a core Secret in the same namespace.")
+  @JsonPropertyDescription(
+      "Import the first value once from a key of a core Secret in the same namespace.")
   private FromSecretSpec fromSecret;
 
-  @JsonPropertyDescription("Resource-based policy: subjects and the actions they may perform on the value. "
-      + "Mapped to a Role and RoleBinding owned by this ManagedSecret.")
+  @JsonPropertyDescription(
+      "Resource-based policy: subjects and the actions they may perform on the value. "
+          + "Mapped to a Role and RoleBinding owned by this ManagedSecret.")
   @Size(max = 64)
   private List<AccessRule> access = new ArrayList<>();
 
-  @JsonPropertyDescription("How many versions to keep, counting those with a staging label. Older deprecated versions are pruned.")
+  @JsonPropertyDescription(
+      "How many versions to keep, counting those with a staging label. Older deprecated versions are pruned.")
   @Min(2)
   @Max(100)
   @Default("5")
   private Integer versionsToKeep = 5;
 
-  @JsonPropertyDescription("Opt-in copy of the CURRENT plaintext into a core Secret, for apps that need env vars. "
-      + "The value is then readable by anyone who can read that Secret.")
+  @JsonPropertyDescription(
+      "Opt-in copy of the CURRENT plaintext into a core Secret, for apps that need env vars. "
+          + "The value is then readable by anyone who can read that Secret.")
   private SyncToSecretSpec syncToSecret;
 
-  public String getDescription() { return description; }
-  public void setDescription(String description) { this.description = description; }
-  public String getKmsKeyId() { return kmsKeyId; }
-  public void setKmsKeyId(String kmsKeyId) { this.kmsKeyId = kmsKeyId; }
-  public GenerateSpec getGenerate() { return generate; }
-  public void setGenerate(GenerateSpec generate) { this.generate = generate; }
-  public FromSecretSpec getFromSecret() { return fromSecret; }
-  public void setFromSecret(FromSecretSpec fromSecret) { this.fromSecret = fromSecret; }
-  public List<AccessRule> getAccess() { return access; }
-  public void setAccess(List<AccessRule> access) { this.access = access; }
-  public Integer getVersionsToKeep() { return versionsToKeep; }
-  public void setVersionsToKeep(Integer versionsToKeep) { this.versionsToKeep = versionsToKeep; }
-  public SyncToSecretSpec getSyncToSecret() { return syncToSecret; }
-  public void setSyncToSecret(SyncToSecretSpec syncToSecret) { this.syncToSecret = syncToSecret; }
+  public String getDescription() {
+    return description;
+  }
+
+  public void setDescription(String description) {
+    this.description = description;
+  }
+
+  public String getKmsKeyId() {
+    return kmsKeyId;
+  }
+
+  public void setKmsKeyId(String kmsKeyId) {
+    this.kmsKeyId = kmsKeyId;
+  }
+
+  public GenerateSpec getGenerate() {
+    return generate;
+  }
+
+  public void setGenerate(GenerateSpec generate) {
+    this.generate = generate;
+  }
+
+  public FromSecretSpec getFromSecret() {
+    return fromSecret;
+  }
+
+  public void setFromSecret(FromSecretSpec fromSecret) {
+    this.fromSecret = fromSecret;
+  }
+
+  public List<AccessRule> getAccess() {
+    return access;
+  }
+
+  public void setAccess(List<AccessRule> access) {
+    this.access = access;
+  }
+
+  public Integer getVersionsToKeep() {
+    return versionsToKeep;
+  }
+
+  public void setVersionsToKeep(Integer versionsToKeep) {
+    this.versionsToKeep = versionsToKeep;
+  }
+
+  public SyncToSecretSpec getSyncToSecret() {
+    return syncToSecret;
+  }
+
+  public void setSyncToSecret(SyncToSecretSpec syncToSecret) {
+    this.syncToSecret = syncToSecret;
+  }
 }

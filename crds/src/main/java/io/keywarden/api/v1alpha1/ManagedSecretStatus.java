@@ -14,46 +14,115 @@ public class ManagedSecretStatus {
   private String previousVersionId;
   private String pendingVersionId;
 
-  @JsonPropertyDescription("Every stored version, newest first, with its staging labels; never a value.")
+  @JsonPropertyDescription(
+      "Every stored version, newest first, with its staging labels; never a value.")
   private List<SecretVersion> versions = new ArrayList<>();
 
   private String lastRotatedAt;
   private String nextRotationAt;
 
-  @JsonPropertyDescription("A rotation in progress: the AWS step reached, so that it resumes after a restart.")
+  @JsonPropertyDescription(
+      "A rotation in progress: the AWS step reached, so that it resumes after a restart.")
   private RotationProgress rotation;
 
-  @JsonPropertyDescription("Failed rotation attempts since the last success; retries back off exponentially.")
+  @JsonPropertyDescription(
+      "Failed rotation attempts since the last success; retries back off exponentially.")
   private Integer rotationFailures;
 
   @JsonPropertyDescription("No new rotation attempt before this time (backoff after a failure).")
   private String retryRotationAt;
 
-  @JsonPropertyDescription("Ready, Rotating and Degraded, following the Kubernetes condition conventions.")
+  @JsonPropertyDescription(
+      "Ready, Rotating and Degraded, following the Kubernetes condition conventions.")
   private List<Condition> conditions = new ArrayList<>();
 
   private Long observedGeneration;
 
-  public String getCurrentVersionId() { return currentVersionId; }
-  public void setCurrentVersionId(String currentVersionId) { this.currentVersionId = currentVersionId; }
-  public String getPreviousVersionId() { return previousVersionId; }
-  public void setPreviousVersionId(String previousVersionId) { this.previousVersionId = previousVersionId; }
-  public String getPendingVersionId() { return pendingVersionId; }
-  public void setPendingVersionId(String pendingVersionId) { this.pendingVersionId = pendingVersionId; }
-  public List<SecretVersion> getVersions() { return versions; }
-  public void setVersions(List<SecretVersion> versions) { this.versions = versions; }
-  public String getLastRotatedAt() { return lastRotatedAt; }
-  public void setLastRotatedAt(String lastRotatedAt) { this.lastRotatedAt = lastRotatedAt; }
-  public String getNextRotationAt() { return nextRotationAt; }
-  public void setNextRotationAt(String nextRotationAt) { this.nextRotationAt = nextRotationAt; }
-  public RotationProgress getRotation() { return rotation; }
-  public void setRotation(RotationProgress rotation) { this.rotation = rotation; }
-  public Integer getRotationFailures() { return rotationFailures; }
-  public void setRotationFailures(Integer rotationFailures) { this.rotationFailures = rotationFailures; }
-  public String getRetryRotationAt() { return retryRotationAt; }
-  public void setRetryRotationAt(String retryRotationAt) { this.retryRotationAt = retryRotationAt; }
-  public List<Condition> getConditions() { return conditions; }
-  public void setConditions(List<Condition> conditions) { this.conditions = conditions; }
-  public Long getObservedGeneration() { return observedGeneration; }
-  public void setObservedGeneration(Long observedGeneration) { this.observedGeneration = observedGeneration; }
+  public String getCurrentVersionId() {
+    return currentVersionId;
+  }
+
+  public void setCurrentVersionId(String currentVersionId) {
+    this.currentVersionId = currentVersionId;
+  }
+
+  public String getPreviousVersionId() {
+    return previousVersionId;
+  }
+
+  public void setPreviousVersionId(String previousVersionId) {
+    this.previousVersionId = previousVersionId;
+  }
+
+  public String getPendingVersionId() {
+    return pendingVersionId;
+  }
+
+  public void setPendingVersionId(String pendingVersionId) {
+    this.pendingVersionId = pendingVersionId;
+  }
+
+  public List<SecretVersion> getVersions() {
+    return versions;
+  }
+
+  public void setVersions(List<SecretVersion> versions) {
+    this.versions = versions;
+  }
+
+  public String getLastRotatedAt() {
+    return lastRotatedAt;
+  }
+
+  public void setLastRotatedAt(String lastRotatedAt) {
+    this.lastRotatedAt = lastRotatedAt;
+  }
+
+  public String getNextRotationAt() {
+    return nextRotationAt;
+  }
+
+  public void setNextRotationAt(String nextRotationAt) {
+    this.nextRotationAt = nextRotationAt;
+  }
+
+  public RotationProgress getRotation() {
+    return rotation;
+  }
+
+  public void setRotation(RotationProgress rotation) {
+    this.rotation = rotation;
+  }
+
+  public Integer getRotationFailures() {
+    return rotationFailures;
+  }
+
+  public void setRotationFailures(Integer rotationFailures) {
+    this.rotationFailures = rotationFailures;
+  }
+
+  public String getRetryRotationAt() {
+    return retryRotationAt;
+  }
+
+  public void setRetryRotationAt(String retryRotationAt) {
+    this.retryRotationAt = retryRotationAt;
+  }
+
+  public List<Condition> getConditions() {
+    return conditions;
+  }
+
+  public void setConditions(List<Condition> conditions) {
+    this.conditions = conditions;
+  }
+
+  public Long getObservedGeneration() {
+    return observedGeneration;
+  }
+
+  public void setObservedGeneration(Long observedGeneration) {
+    this.observedGeneration = observedGeneration;
+  }
 }

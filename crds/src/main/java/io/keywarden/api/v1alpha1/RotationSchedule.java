@@ -13,12 +13,28 @@ import io.fabric8.kubernetes.model.annotation.Version;
 @Version(KeywardenApi.VERSION)
 @Kind("RotationSchedule")
 @ShortNames("rsched")
-@AdditionalPrinterColumn(name = "Schedule", jsonPath = ".spec.schedule", type = AdditionalPrinterColumn.Type.STRING)
-@AdditionalPrinterColumn(name = "Strategy", jsonPath = ".spec.strategy.type", type = AdditionalPrinterColumn.Type.STRING)
-@AdditionalPrinterColumn(name = "Next", jsonPath = ".status.nextRotationTime", type = AdditionalPrinterColumn.Type.DATE)
-@AdditionalPrinterColumn(name = "Last Result", jsonPath = ".status.lastResult.result", type = AdditionalPrinterColumn.Type.STRING)
-@AdditionalPrinterColumn(name = "Age", jsonPath = ".metadata.creationTimestamp", type = AdditionalPrinterColumn.Type.DATE)
-public class RotationSchedule extends CustomResource<RotationScheduleSpec, RotationScheduleStatus> implements Namespaced {
+@AdditionalPrinterColumn(
+    name = "Schedule",
+    jsonPath = ".spec.schedule",
+    type = AdditionalPrinterColumn.Type.STRING)
+@AdditionalPrinterColumn(
+    name = "Strategy",
+    jsonPath = ".spec.strategy.type",
+    type = AdditionalPrinterColumn.Type.STRING)
+@AdditionalPrinterColumn(
+    name = "Next",
+    jsonPath = ".status.nextRotationTime",
+    type = AdditionalPrinterColumn.Type.DATE)
+@AdditionalPrinterColumn(
+    name = "Last Result",
+    jsonPath = ".status.lastResult.result",
+    type = AdditionalPrinterColumn.Type.STRING)
+@AdditionalPrinterColumn(
+    name = "Age",
+    jsonPath = ".metadata.creationTimestamp",
+    type = AdditionalPrinterColumn.Type.DATE)
+public class RotationSchedule extends CustomResource<RotationScheduleSpec, RotationScheduleStatus>
+    implements Namespaced {
 
   @Override
   protected RotationScheduleStatus initStatus() {

@@ -16,20 +16,61 @@ public class RotationScheduleStatus {
   private List<Condition> conditions = new ArrayList<>();
   private Long observedGeneration;
 
-  public String getLastRotationTime() { return lastRotationTime; }
-  public void setLastRotationTime(String lastRotationTime) { this.lastRotationTime = lastRotationTime; }
-  public String getNextRotationTime() { return nextRotationTime; }
-  public void setNextRotationTime(String nextRotationTime) { this.nextRotationTime = nextRotationTime; }
-  public RotationResult getLastResult() { return lastResult; }
-  public void setLastResult(RotationResult lastResult) { this.lastResult = lastResult; }
-  public List<RotationResult> getHistory() { return history; }
-  public void setHistory(List<RotationResult> history) { this.history = history; }
-  public List<TargetStatus> getSecrets() { return secrets; }
-  public void setSecrets(List<TargetStatus> secrets) { this.secrets = secrets; }
-  public List<Condition> getConditions() { return conditions; }
-  public void setConditions(List<Condition> conditions) { this.conditions = conditions; }
-  public Long getObservedGeneration() { return observedGeneration; }
-  public void setObservedGeneration(Long observedGeneration) { this.observedGeneration = observedGeneration; }
+  public String getLastRotationTime() {
+    return lastRotationTime;
+  }
+
+  public void setLastRotationTime(String lastRotationTime) {
+    this.lastRotationTime = lastRotationTime;
+  }
+
+  public String getNextRotationTime() {
+    return nextRotationTime;
+  }
+
+  public void setNextRotationTime(String nextRotationTime) {
+    this.nextRotationTime = nextRotationTime;
+  }
+
+  public RotationResult getLastResult() {
+    return lastResult;
+  }
+
+  public void setLastResult(RotationResult lastResult) {
+    this.lastResult = lastResult;
+  }
+
+  public List<RotationResult> getHistory() {
+    return history;
+  }
+
+  public void setHistory(List<RotationResult> history) {
+    this.history = history;
+  }
+
+  public List<TargetStatus> getSecrets() {
+    return secrets;
+  }
+
+  public void setSecrets(List<TargetStatus> secrets) {
+    this.secrets = secrets;
+  }
+
+  public List<Condition> getConditions() {
+    return conditions;
+  }
+
+  public void setConditions(List<Condition> conditions) {
+    this.conditions = conditions;
+  }
+
+  public Long getObservedGeneration() {
+    return observedGeneration;
+  }
+
+  public void setObservedGeneration(Long observedGeneration) {
+    this.observedGeneration = observedGeneration;
+  }
 
   /** Per target secret: when this schedule last rotated it and when it will next. */
   @JsonInclude(JsonInclude.Include.NON_NULL)
@@ -46,17 +87,38 @@ public class RotationScheduleStatus {
       this.nextRotationTime = nextRotationTime;
     }
 
-    public String getName() { return name; }
-    public void setName(String name) { this.name = name; }
-    public String getLastRotationTime() { return lastRotationTime; }
-    public void setLastRotationTime(String lastRotationTime) { this.lastRotationTime = lastRotationTime; }
-    public String getNextRotationTime() { return nextRotationTime; }
-    public void setNextRotationTime(String nextRotationTime) { this.nextRotationTime = nextRotationTime; }
+    public String getName() {
+      return name;
+    }
+
+    public void setName(String name) {
+      this.name = name;
+    }
+
+    public String getLastRotationTime() {
+      return lastRotationTime;
+    }
+
+    public void setLastRotationTime(String lastRotationTime) {
+      this.lastRotationTime = lastRotationTime;
+    }
+
+    public String getNextRotationTime() {
+      return nextRotationTime;
+    }
+
+    public void setNextRotationTime(String nextRotationTime) {
+      this.nextRotationTime = nextRotationTime;
+    }
   }
 
   @JsonInclude(JsonInclude.Include.NON_NULL)
   public static class RotationResult {
-    public enum Result { Succeeded, Failed, RolledBack }
+    public enum Result {
+      Succeeded,
+      Failed,
+      RolledBack
+    }
 
     private String secret;
     private String versionId;
@@ -66,19 +128,60 @@ public class RotationScheduleStatus {
     private String startedAt;
     private String finishedAt;
 
-    public String getSecret() { return secret; }
-    public void setSecret(String secret) { this.secret = secret; }
-    public String getVersionId() { return versionId; }
-    public void setVersionId(String versionId) { this.versionId = versionId; }
-    public Result getResult() { return result; }
-    public void setResult(Result result) { this.result = result; }
-    public String getReason() { return reason; }
-    public void setReason(String reason) { this.reason = reason; }
-    public String getMessage() { return message; }
-    public void setMessage(String message) { this.message = message; }
-    public String getStartedAt() { return startedAt; }
-    public void setStartedAt(String startedAt) { this.startedAt = startedAt; }
-    public String getFinishedAt() { return finishedAt; }
-    public void setFinishedAt(String finishedAt) { this.finishedAt = finishedAt; }
+    public String getSecret() {
+      return secret;
+    }
+
+    public void setSecret(String secret) {
+      this.secret = secret;
+    }
+
+    public String getVersionId() {
+      return versionId;
+    }
+
+    public void setVersionId(String versionId) {
+      this.versionId = versionId;
+    }
+
+    public Result getResult() {
+      return result;
+    }
+
+    public void setResult(Result result) {
+      this.result = result;
+    }
+
+    public String getReason() {
+      return reason;
+    }
+
+    public void setReason(String reason) {
+      this.reason = reason;
+    }
+
+    public String getMessage() {
+      return message;
+    }
+
+    public void setMessage(String message) {
+      this.message = message;
+    }
+
+    public String getStartedAt() {
+      return startedAt;
+    }
+
+    public void setStartedAt(String startedAt) {
+      this.startedAt = startedAt;
+    }
+
+    public String getFinishedAt() {
+      return finishedAt;
+    }
+
+    public void setFinishedAt(String finishedAt) {
+      this.finishedAt = finishedAt;
+    }
   }
 }

@@ -16,7 +16,12 @@ public class SecretVersion {
 
   public SecretVersion() {}
 
-  public SecretVersion(String versionId, List<String> stages, String createdDate, String kmsKeyId, Integer keyVersion) {
+  public SecretVersion(
+      String versionId,
+      List<String> stages,
+      String createdDate,
+      String kmsKeyId,
+      Integer keyVersion) {
     this.versionId = versionId;
     this.stages = new ArrayList<>(stages);
     this.createdDate = createdDate;
@@ -24,14 +29,43 @@ public class SecretVersion {
     this.keyVersion = keyVersion;
   }
 
-  public String getVersionId() { return versionId; }
-  public void setVersionId(String versionId) { this.versionId = versionId; }
-  public List<String> getStages() { return stages; }
-  public void setStages(List<String> stages) { this.stages = stages; }
-  public String getCreatedDate() { return createdDate; }
-  public void setCreatedDate(String createdDate) { this.createdDate = createdDate; }
-  public String getKmsKeyId() { return kmsKeyId; }
-  public void setKmsKeyId(String kmsKeyId) { this.kmsKeyId = kmsKeyId; }
-  public Integer getKeyVersion() { return keyVersion; }
-  public void setKeyVersion(Integer keyVersion) { this.keyVersion = keyVersion; }
+  public String getVersionId() {
+    return versionId;
+  }
+
+  public void setVersionId(String versionId) {
+    this.versionId = versionId;
+  }
+
+  public List<String> getStages() {
+    return stages;
+  }
+
+  public void setStages(List<String> stages) {
+    this.stages = stages;
+  }
+
+  public String getCreatedDate() {
+    return createdDate;
+  }
+
+  public void setCreatedDate(String createdDate) {
+    this.createdDate = createdDate;
+  }
+
+  public String getKmsKeyId() {
+    return kmsKeyId;
+  }
+
+  public void setKmsKeyId(String kmsKeyId) {
+    this.kmsKeyId = kmsKeyId;
+  }
+
+  public Integer getKeyVersion() {
+    return keyVersion;
+  }
+
+  public void setKeyVersion(Integer keyVersion) {
+    this.keyVersion = keyVersion;
+  }
 }

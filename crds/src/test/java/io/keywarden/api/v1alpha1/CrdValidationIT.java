@@ -12,7 +12,10 @@ import io.keywarden.testcluster.TestNamespace;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 
-/** The committed CRDs, applied to a real apiserver, accept good resources and name the field of bad ones. */
+/**
+ * The committed CRDs, applied to a real apiserver, accept good resources and name the field of bad
+ * ones.
+ */
 @KubernetesIT
 class CrdValidationIT {
 
@@ -23,65 +26,112 @@ class CrdValidationIT {
 
   @Test
   void validManagedSecretIsStoredWithDefaults(KubernetesClient client, TestNamespace ns) {
-    ManagedSecret created = client.resources(ManagedSecret.class).inNamespace(ns.name())
-        .resource(managedSecret(client, "db-password", """
-            {"generate": {"passwordLength": 24}, "access": [{"name": "app"}]}""")).create();
+    ManagedSecret created =
+        client
+            .resources(ManagedSecret.class)
+            .inNamespace(ns.name())
+            .resource(
+                managedSecret(
+                    client,
+                    "db-password",
+                    """
+            {"generate": {"passwordLength": 24}, "access": [{"name": "app"}]}"""))
+            .create();
 
     assertThat(created.getSpec().getVersionsToKeep()).isEqualTo(5);
     assertThat(created.getSpec().getGenerate().getRequireEachIncludedType()).isTrue();
-    assertThat(created.getSpec().getAccess().get(0).getActions()).containsExactly(AccessRule.Action.get);
-    assertThat(created.getSpec().getAccess().get(0).getKind()).isEqualTo(AccessRule.SubjectKind.ServiceAccount);
+    assertThat(created.getSpec().getAccess().get(0).getActions())
+        .containsExactly(AccessRule.Action.get);
+    assertThat(created.getSpec().getAccess().get(0).getKind())
+        .isEqualTo(AccessRule.SubjectKind.ServiceAccount);
   }
 
   @Test
   void bothValueSourcesAreRefused(KubernetesClient client, TestNamespace ns) {
-    assertRefused(client, ns, """
+    assertRefused(
+        client,
+        ns,
+        """
         {"generate": {}, "fromSecret": {"name": "src", "key": "password"}}""",
         "exactly one of spec.generate or spec.fromSecret must be set");
   }
 
   @Test
   void outOfRangeLengthIsRefusedNamingTheField(KubernetesClient client, TestNamespace ns) {
-    assertRefused(client, ns, """
-        {"generate": {"passwordLength": 0}}""", "spec.generate.passwordLength");
+    assertRefused(
+        client,
+        ns,
+        """
+        {"generate": {"passwordLength": 0}}""",
+        "spec.generate.passwordLength");
   }
 
   @Test
   void generatorThatExcludesEverythingIsRefused(KubernetesClient client, TestNamespace ns) {
-    assertRefused(client, ns, """
+    assertRefused(
+        client,
+        ns,
+        """
         {"generate": {"excludeNumbers": true, "excludePunctuation": true, "excludeUppercase": true, "excludeLowercase": true}}""",
         "spec.generate excludes every character type");
   }
 
   @Test
   void unknownAccessActionIsRefusedNamingTheField(KubernetesClient client, TestNamespace ns) {
-    assertRefused(client, ns, """
-        {"generate": {}, "access": [{"name": "app", "actions": ["delete"]}]}""", "spec.access[0].actions[0]");
+    assertRefused(
+        client,
+        ns,
+        """
+        {"generate": {}, "access": [{"name": "app", "actions": ["delete"]}]}""",
+        "spec.access[0].actions[0]");
   }
 
   @Test
   void rotationScheduleWithoutStrategyIsRefused(KubernetesClient client, TestNamespace ns) {
-    RotationSchedule schedule = client.getKubernetesSerialization().unmarshal("""
+    RotationSchedule schedule =
+        client
+            .getKubernetesSerialization()
+            .unmarshal(
+                """
         {"apiVersion": "keywarden.io/v1alpha1", "kind": "RotationSchedule", "metadata": {"name": "nightly"},
-         "spec": {"secretRef": {"name": "db-password"}, "schedule": "rate(1 day)"}}""", RotationSchedule.class);
+         "spec": {"secretRef": {"name": "db-password"}, "schedule": "rate(1 day)"}}""",
+                RotationSchedule.class);
 
-    assertThatThrownBy(() -> client.resources(RotationSchedule.class).inNamespace(ns.name()).resource(schedule).create())
+    assertThatThrownBy(
+            () ->
+                client
+                    .resources(RotationSchedule.class)
+                    .inNamespace(ns.name())
+                    .resource(schedule)
+                    .create())
         .isInstanceOf(KubernetesClientException.class)
         .hasMessageContaining("spec.strategy");
   }
 
-  /** Sends the JSON as written, so that values the Java model could not even hold reach the apiserver. */
-  private static void assertRefused(KubernetesClient client, TestNamespace ns, String spec, String expected) {
-    GenericKubernetesResource resource = client.getKubernetesSerialization().unmarshal(json("bad", spec),
-        GenericKubernetesResource.class);
-    assertThatThrownBy(() -> client.genericKubernetesResources(KeywardenApi.API_VERSION, "ManagedSecret")
-        .inNamespace(ns.name()).resource(resource).create())
+  /**
+   * Sends the JSON as written, so that values the Java model could not even hold reach the
+   * apiserver.
+   */
+  private static void assertRefused(
+      KubernetesClient client, TestNamespace ns, String spec, String expected) {
+    GenericKubernetesResource resource =
+        client
+            .getKubernetesSerialization()
+            .unmarshal(json("bad", spec), GenericKubernetesResource.class);
+    assertThatThrownBy(
+            () ->
+                client
+                    .genericKubernetesResources(KeywardenApi.API_VERSION, "ManagedSecret")
+                    .inNamespace(ns.name())
+                    .resource(resource)
+                    .create())
         .isInstanceOf(KubernetesClientException.class)
         .satisfies(e -> assertThat(((KubernetesClientException) e).getCode()).isEqualTo(422))
         .hasMessageContaining(expected);
   }
 
-  private static ManagedSecret managedSecret(KubernetesClient client, String name, String specJson) {
+  private static ManagedSecret managedSecret(
+      KubernetesClient client, String name, String specJson) {
     return client.getKubernetesSerialization().unmarshal(json(name, specJson), ManagedSecret.class);
   }
 

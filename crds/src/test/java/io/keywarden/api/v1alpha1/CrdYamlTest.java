@@ -17,7 +17,8 @@ import org.junit.jupiter.api.io.TempDir;
 
 /**
  * The CRD YAML committed under crds/ is what users apply; it must be exactly what the model
- * generates. Run {@code make crds} (this test with -Dkeywarden.crds.update=true) after changing the model.
+ * generates. Run {@code make crds} (this test with -Dkeywarden.crds.update=true) after changing the
+ * model.
  */
 class CrdYamlTest {
 
@@ -32,8 +33,10 @@ class CrdYamlTest {
         .generate();
 
     List<Path> files = yamlFiles(generated);
-    assertThat(files).extracting(f -> f.getFileName().toString())
-        .containsExactly("managedsecrets.keywarden.io-v1.yml", "rotationschedules.keywarden.io-v1.yml");
+    assertThat(files)
+        .extracting(f -> f.getFileName().toString())
+        .containsExactly(
+            "managedsecrets.keywarden.io-v1.yml", "rotationschedules.keywarden.io-v1.yml");
 
     if (Boolean.getBoolean("keywarden.crds.update")) {
       for (Path file : yamlFiles(COMMITTED)) {
@@ -50,26 +53,31 @@ class CrdYamlTest {
           .as("crds/%s is stale: run `make crds` and commit the result", file.getFileName())
           .isEqualTo(Files.readString(file, StandardCharsets.UTF_8));
     }
-    assertThat(yamlFiles(COMMITTED)).as("CRD files under crds/ that the model no longer generates")
+    assertThat(yamlFiles(COMMITTED))
+        .as("CRD files under crds/ that the model no longer generates")
         .hasSameSizeAs(files);
   }
 
   @Test
   void managedSecretCrdCarriesTheRulesUsersRelyOn() throws IOException {
     CustomResourceDefinition crd;
-    try (InputStream in = Files.newInputStream(COMMITTED.resolve("managedsecrets.keywarden.io-v1.yml"))) {
+    try (InputStream in =
+        Files.newInputStream(COMMITTED.resolve("managedsecrets.keywarden.io-v1.yml"))) {
       crd = new KubernetesSerialization().unmarshal(in, CustomResourceDefinition.class);
     }
     assertThat(crd.getSpec().getNames().getShortNames()).containsExactly("msec");
     var version = crd.getSpec().getVersions().get(0);
     assertThat(version.getSubresources().getStatus()).isNotNull();
-    assertThat(version.getAdditionalPrinterColumns()).extracting(c -> c.getName())
+    assertThat(version.getAdditionalPrinterColumns())
+        .extracting(c -> c.getName())
         .contains("Current", "Last Rotated", "Ready", "Age");
     var spec = version.getSchema().getOpenAPIV3Schema().getProperties().get("spec");
-    assertThat(spec.getXKubernetesValidations()).extracting(v -> v.getMessage())
+    assertThat(spec.getXKubernetesValidations())
+        .extracting(v -> v.getMessage())
         .contains("exactly one of spec.generate or spec.fromSecret must be set");
     assertThat(spec.getProperties().get("versionsToKeep").getMaximum()).isEqualTo(100.0);
-    assertThat(version.getSchema().getOpenAPIV3Schema().getProperties().get("status").getProperties())
+    assertThat(
+            version.getSchema().getOpenAPIV3Schema().getProperties().get("status").getProperties())
         .containsKeys("currentVersionId", "versions", "conditions", "observedGeneration")
         .doesNotContainKeys("value", "secretString");
   }

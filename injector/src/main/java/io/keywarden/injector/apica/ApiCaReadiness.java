@@ -6,9 +6,9 @@ import org.eclipse.microprofile.health.HealthCheckResponse;
 import org.eclipse.microprofile.health.Readiness;
 
 /**
- * Ready once the API CA source has been read, so no replica answers admissions before it knows
- * the CA. A missing ConfigMap does not make the injector unready: pods are then denied with a
- * message that says what is missing, which is clearer than an unreachable webhook.
+ * Ready once the API CA source has been read, so no replica answers admissions before it knows the
+ * CA. A missing ConfigMap does not make the injector unready: pods are then denied with a message
+ * that says what is missing, which is clearer than an unreachable webhook.
  */
 @Readiness
 @ApplicationScoped

@@ -14,20 +14,29 @@ import java.util.List;
  */
 public record CaBundle(String pem, List<X509Certificate> certificates) {
 
-  /** Parses {@code pem}; throws {@link IllegalArgumentException} naming {@code origin} when it holds no certificate. */
+  /**
+   * Parses {@code pem}; throws {@link IllegalArgumentException} naming {@code origin} when it holds
+   * no certificate.
+   */
   public static CaBundle parse(String pem, String origin) {
     if (pem == null || pem.isBlank()) {
       throw new IllegalArgumentException(origin + " is empty");
     }
     Collection<? extends java.security.cert.Certificate> parsed;
     try {
-      parsed = CertificateFactory.getInstance("X.509")
-          .generateCertificates(new ByteArrayInputStream(pem.getBytes(StandardCharsets.US_ASCII)));
+      parsed =
+          CertificateFactory.getInstance("X.509")
+              .generateCertificates(
+                  new ByteArrayInputStream(pem.getBytes(StandardCharsets.US_ASCII)));
     } catch (CertificateException e) {
-      throw new IllegalArgumentException(origin + " is not a PEM certificate bundle: " + e.getMessage());
+      throw new IllegalArgumentException(
+          origin + " is not a PEM certificate bundle: " + e.getMessage());
     }
-    List<X509Certificate> certificates = parsed.stream().filter(X509Certificate.class::isInstance)
-        .map(X509Certificate.class::cast).toList();
+    List<X509Certificate> certificates =
+        parsed.stream()
+            .filter(X509Certificate.class::isInstance)
+            .map(X509Certificate.class::cast)
+            .toList();
     if (certificates.isEmpty()) {
       throw new IllegalArgumentException(origin + " holds no X.509 certificate");
     }
@@ -36,7 +45,14 @@ public record CaBundle(String pem, List<X509Certificate> certificates) {
 
   /** Subjects and expiry, for log lines. */
   public String describe() {
-    return certificates.stream().map(c -> c.getSubjectX500Principal().getName() + " (until " + c.getNotAfter().toInstant() + ")")
-        .toList().toString();
+    return certificates.stream()
+        .map(
+            c ->
+                c.getSubjectX500Principal().getName()
+                    + " (until "
+                    + c.getNotAfter().toInstant()
+                    + ")")
+        .toList()
+        .toString();
   }
 }

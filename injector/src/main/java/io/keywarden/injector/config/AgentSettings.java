@@ -10,10 +10,12 @@ import java.util.Optional;
  * @param apiUrl the secret-value API as agents reach it
  * @param apiCaPem PEM of the CA(s) agents trust for the API; empty: the agent's system trust store
  */
-public record AgentSettings(String image, String apiUrl, Optional<String> apiCaPem, boolean nativeSidecars) {
+public record AgentSettings(
+    String image, String apiUrl, Optional<String> apiCaPem, boolean nativeSidecars) {
 
   /** The operator's Service name; the API's generated serving certificate is issued for it. */
   public static final String OPERATOR_SERVICE = "keywarden-operator";
+
   public static final int API_PORT = 8443;
 
   public AgentSettings {
@@ -24,8 +26,11 @@ public record AgentSettings(String image, String apiUrl, Optional<String> apiCaP
 
   /** The settings from the configuration, without a CA. */
   public static AgentSettings from(InjectorConfig config) {
-    return new AgentSettings(config.agentImage(), config.apiUrl().orElseGet(() -> defaultApiUrl(config.operatorNamespace())),
-        Optional.empty(), config.nativeSidecars());
+    return new AgentSettings(
+        config.agentImage(),
+        config.apiUrl().orElseGet(() -> defaultApiUrl(config.operatorNamespace())),
+        Optional.empty(),
+        config.nativeSidecars());
   }
 
   /** The operator's Service in its namespace, by the cluster DNS name every pod can resolve. */

@@ -46,13 +46,15 @@ public interface InjectorConfig {
     Optional<Path> file();
 
     enum Source {
-      CONFIG_MAP, FILE, SYSTEM
+      CONFIG_MAP,
+      FILE,
+      SYSTEM
     }
   }
 
   /**
-   * Kubernetes 1.29+ native sidecars (init container with restartPolicy Always, KEP-753). False
-   * for older clusters: a one-shot init container plus a classic sidecar.
+   * Kubernetes 1.29+ native sidecars (init container with restartPolicy Always, KEP-753). False for
+   * older clusters: a one-shot init container plus a classic sidecar.
    */
   @WithDefault("true")
   boolean nativeSidecars();
@@ -80,7 +82,10 @@ public interface InjectorConfig {
   Tls tls();
 
   interface Tls {
-    /** Secret in {@link #namespace()} holding the CA and the serving certificate, shared by replicas. */
+    /**
+     * Secret in {@link #namespace()} holding the CA and the serving certificate, shared by
+     * replicas.
+     */
     @WithDefault("keywarden-injector-tls")
     String secretName();
 

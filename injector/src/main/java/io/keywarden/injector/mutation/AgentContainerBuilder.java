@@ -12,15 +12,21 @@ import java.util.List;
 /** Builds the agent container in its three shapes; all share one base so they never drift apart. */
 public final class AgentContainerBuilder {
 
-  /** The long-running agent, native or classic sidecar; also how the injector recognises its own pods. */
+  /**
+   * The long-running agent, native or classic sidecar; also how the injector recognises its own
+   * pods.
+   */
   public static final String AGENT = "keywarden-agent";
+
   /** The one-shot agent that writes the first files on clusters without native sidecars. */
   public static final String AGENT_INIT = "keywarden-agent-init";
+
   /**
    * The launcher in the agent image (agent/bin/keywarden-agent: JVM flags, AppCDS archive), named
    * in the pod rather than left to the image's entrypoint, so the stored pod says what runs.
    */
   public static final String AGENT_COMMAND = "/opt/keywarden/bin/keywarden-agent";
+
   /** Non-root UID of distroless images, so the agent never needs a root user. */
   public static final long AGENT_UID = 65532;
 
@@ -64,21 +70,31 @@ public final class AgentContainerBuilder {
         .addToRequests("memory", new Quantity("48Mi"))
         .addToLimits("memory", new Quantity("64Mi"))
         .endResources()
-        // Meets the Pod Security Standards "restricted" profile, so opted-in pods stay admissible everywhere.
+        // Meets the Pod Security Standards "restricted" profile, so opted-in pods stay admissible
+        // everywhere.
         .withNewSecurityContext()
         .withRunAsNonRoot(true)
         .withRunAsUser(AGENT_UID)
         .withReadOnlyRootFilesystem(true)
         .withAllowPrivilegeEscalation(false)
-        .withNewCapabilities().withDrop("ALL").endCapabilities()
-        .withNewSeccompProfile().withType("RuntimeDefault").endSeccompProfile()
+        .withNewCapabilities()
+        .withDrop("ALL")
+        .endCapabilities()
+        .withNewSeccompProfile()
+        .withType("RuntimeDefault")
+        .endSeccompProfile()
         .endSecurityContext();
   }
 
-  /** ..data is the symlink the agent swaps last (kubelet's atomic writer), so it exists only once all files do. */
+  /**
+   * ..data is the symlink the agent swaps last (kubelet's atomic writer), so it exists only once
+   * all files do.
+   */
   private Probe startupProbe() {
     return new ProbeBuilder()
-        .withNewExec().withCommand(List.of("test", "-e", config.mountPath() + "/..data")).endExec()
+        .withNewExec()
+        .withCommand(List.of("test", "-e", config.mountPath() + "/..data"))
+        .endExec()
         .withPeriodSeconds(1)
         .withFailureThreshold(120)
         .build();

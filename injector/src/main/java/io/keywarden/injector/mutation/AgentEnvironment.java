@@ -19,7 +19,8 @@ import java.util.Map;
  *
  * <ul>
  *   <li>KEYWARDEN_API_URL, KEYWARDEN_API_CA (PEM, only when configured), KEYWARDEN_TOKEN_FILE
- *   <li>KEYWARDEN_OUTPUT_DIR: the mount path; KEYWARDEN_NAMESPACE: the pod's namespace (downward API)
+ *   <li>KEYWARDEN_OUTPUT_DIR: the mount path; KEYWARDEN_NAMESPACE: the pod's namespace (downward
+ *       API)
  *   <li>KEYWARDEN_FILES: compact JSON array of {file, secret, key (or null), format, stage}
  *   <li>KEYWARDEN_FILE_MODE: four octal digits; KEYWARDEN_REFRESH: watch, none, or an ISO-8601
  *       interval in seconds such as 300s; KEYWARDEN_ON_CHANGE: signal:SIGHUP, exec:cmd, or empty
@@ -38,15 +39,25 @@ final class AgentEnvironment {
     settings.apiCaPem().ifPresent(pem -> env.add(value("KEYWARDEN_API_CA", pem)));
     env.add(value("KEYWARDEN_TOKEN_FILE", Volumes.TOKEN_FILE));
     env.add(value("KEYWARDEN_OUTPUT_DIR", config.mountPath()));
-    env.add(new EnvVarBuilder().withName("KEYWARDEN_NAMESPACE")
-        .withNewValueFrom().withNewFieldRef().withApiVersion("v1").withFieldPath("metadata.namespace")
-        .endFieldRef().endValueFrom().build());
+    env.add(
+        new EnvVarBuilder()
+            .withName("KEYWARDEN_NAMESPACE")
+            .withNewValueFrom()
+            .withNewFieldRef()
+            .withApiVersion("v1")
+            .withFieldPath("metadata.namespace")
+            .endFieldRef()
+            .endValueFrom()
+            .build());
     env.add(value("KEYWARDEN_FILES", files(config.files())));
     env.add(value("KEYWARDEN_FILE_MODE", String.format("%04o", config.fileMode())));
     env.add(value("KEYWARDEN_REFRESH", refresh(config.refresh())));
     // An empty value is stored without "value"; null keeps the built and the stored variable equal.
-    env.add(new EnvVarBuilder().withName("KEYWARDEN_ON_CHANGE")
-        .withValue(config.onChange().map(AgentEnvironment::onChange).orElse(null)).build());
+    env.add(
+        new EnvVarBuilder()
+            .withName("KEYWARDEN_ON_CHANGE")
+            .withValue(config.onChange().map(AgentEnvironment::onChange).orElse(null))
+            .build());
     if (oneShot) {
       env.add(value("KEYWARDEN_ONE_SHOT", "true"));
     }
@@ -54,15 +65,19 @@ final class AgentEnvironment {
   }
 
   static String files(List<SecretFile> files) {
-    List<Map<String, Object>> list = files.stream().map(file -> {
-      Map<String, Object> entry = new LinkedHashMap<>();
-      entry.put("file", file.fileName());
-      entry.put("secret", file.secretName());
-      entry.put("key", file.key().orElse(null));
-      entry.put("format", file.format().annotationValue());
-      entry.put("stage", file.stage().name());
-      return entry;
-    }).toList();
+    List<Map<String, Object>> list =
+        files.stream()
+            .map(
+                file -> {
+                  Map<String, Object> entry = new LinkedHashMap<>();
+                  entry.put("file", file.fileName());
+                  entry.put("secret", file.secretName());
+                  entry.put("key", file.key().orElse(null));
+                  entry.put("format", file.format().annotationValue());
+                  entry.put("stage", file.stage().name());
+                  return entry;
+                })
+            .toList();
     try {
       return JSON.writeValueAsString(list);
     } catch (JsonProcessingException e) {

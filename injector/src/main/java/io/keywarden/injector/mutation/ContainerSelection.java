@@ -11,13 +11,14 @@ import java.util.Set;
 import java.util.stream.Stream;
 
 /**
- * Which of the pod's own containers mount the files: every app container by default, or those
- * named in keywarden.io/containers, which may also name init containers (the native sidecar starts
- * first, so they see the files too).
+ * Which of the pod's own containers mount the files: every app container by default, or those named
+ * in keywarden.io/containers, which may also name init containers (the native sidecar starts first,
+ * so they see the files too).
  */
 final class ContainerSelection {
 
-  private static final Set<String> OURS = Set.of(AgentContainerBuilder.AGENT, AgentContainerBuilder.AGENT_INIT);
+  private static final Set<String> OURS =
+      Set.of(AgentContainerBuilder.AGENT, AgentContainerBuilder.AGENT_INIT);
 
   private ContainerSelection() {}
 
@@ -30,15 +31,27 @@ final class ContainerSelection {
 
   static List<Container> selected(PodSpec spec, InjectionConfig config) {
     if (config.containers().isEmpty()) {
-      return spec.getContainers().stream().filter(container -> !OURS.contains(container.getName())).toList();
+      return spec.getContainers().stream()
+          .filter(container -> !OURS.contains(container.getName()))
+          .toList();
     }
     List<Container> candidates = podContainers(spec);
     List<Container> selected = new ArrayList<>();
     for (String name : config.containers()) {
-      Container container = candidates.stream().filter(c -> name.equals(c.getName())).findFirst()
-          .orElseThrow(() -> new InvalidAnnotationException(Annotations.CONTAINERS, "the pod has no container '"
-              + name + "' (its containers: " + String.join(", ", candidates.stream().map(Container::getName).toList())
-              + ")"));
+      Container container =
+          candidates.stream()
+              .filter(c -> name.equals(c.getName()))
+              .findFirst()
+              .orElseThrow(
+                  () ->
+                      new InvalidAnnotationException(
+                          Annotations.CONTAINERS,
+                          "the pod has no container '"
+                              + name
+                              + "' (its containers: "
+                              + String.join(
+                                  ", ", candidates.stream().map(Container::getName).toList())
+                              + ")"));
       selected.add(container);
     }
     return selected;

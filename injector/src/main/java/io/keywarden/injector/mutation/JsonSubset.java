@@ -10,8 +10,8 @@ import java.util.Map;
  * stores is not byte-equal to what the injector built: defaulting adds fields
  * (terminationMessagePath, a projected volume's defaultMode, fieldRef apiVersion) and admission
  * plugins append (the ServiceAccount plugin's token mount). Neither changes or reorders what was
- * there, so "every field we set is present with the same value, arrays compared as prefixes" is
- * the test that makes a second mutation of a stored pod an empty patch.
+ * there, so "every field we set is present with the same value, arrays compared as prefixes" is the
+ * test that makes a second mutation of a stored pod an empty patch.
  */
 final class JsonSubset {
 

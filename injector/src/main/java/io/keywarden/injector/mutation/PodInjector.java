@@ -31,13 +31,16 @@ public final class PodInjector {
     this.settings = settings;
   }
 
-  /** Mutates {@code pod} in place and returns it; throws {@link InvalidAnnotationException} to deny. */
+  /**
+   * Mutates {@code pod} in place and returns it; throws {@link InvalidAnnotationException} to deny.
+   */
   public Pod inject(Pod pod, InjectionConfig config) {
     PodSpec spec = pod.getSpec();
     ensureLists(spec);
     List<Container> selected = ContainerSelection.selected(spec, config);
     checkMountPath(config.mountPath(), selected);
-    Set<String> selectedNames = selected.stream().map(Container::getName).collect(Collectors.toSet());
+    Set<String> selectedNames =
+        selected.stream().map(Container::getName).collect(Collectors.toSet());
 
     NamedElements.put(spec.getVolumes(), Volumes.secrets(), Volume::getName, false);
     NamedElements.put(spec.getVolumes(), Volumes.token(), Volume::getName, false);
@@ -47,14 +50,18 @@ public final class PodInjector {
         container.setVolumeMounts(new ArrayList<>());
       }
       if (selectedNames.contains(container.getName())) {
-        NamedElements.put(container.getVolumeMounts(), Volumes.appSecretsMount(config.mountPath()),
-            VolumeMount::getName, false);
+        NamedElements.put(
+            container.getVolumeMounts(),
+            Volumes.appSecretsMount(config.mountPath()),
+            VolumeMount::getName,
+            false);
       } else {
         NamedElements.remove(container.getVolumeMounts(), Volumes.SECRETS, VolumeMount::getName);
       }
     }
     if (config.onChange().filter(InjectionConfig.OnChange.Signal.class::isInstance).isPresent()) {
-      // The agent can only signal the app's processes when it sees them. Never reset: the user may want it.
+      // The agent can only signal the app's processes when it sees them. Never reset: the user may
+      // want it.
       spec.setShareProcessNamespace(true);
     }
     return pod;
@@ -64,12 +71,15 @@ public final class PodInjector {
     if (settings.nativeSidecars()) {
       // First, so that the app's own init containers also start after the files exist.
       NamedElements.put(spec.getInitContainers(), agent.nativeSidecar(), Container::getName, true);
-      NamedElements.remove(spec.getInitContainers(), AgentContainerBuilder.AGENT_INIT, Container::getName);
+      NamedElements.remove(
+          spec.getInitContainers(), AgentContainerBuilder.AGENT_INIT, Container::getName);
       NamedElements.remove(spec.getContainers(), AgentContainerBuilder.AGENT, Container::getName);
     } else {
       NamedElements.put(spec.getInitContainers(), agent.oneShotInit(), Container::getName, true);
-      NamedElements.remove(spec.getInitContainers(), AgentContainerBuilder.AGENT, Container::getName);
-      // Last, so that tools defaulting to the first container (kubectl logs, exec) keep finding the app.
+      NamedElements.remove(
+          spec.getInitContainers(), AgentContainerBuilder.AGENT, Container::getName);
+      // Last, so that tools defaulting to the first container (kubectl logs, exec) keep finding the
+      // app.
       NamedElements.put(spec.getContainers(), agent.classicSidecar(), Container::getName, false);
     }
   }
@@ -80,8 +90,13 @@ public final class PodInjector {
    */
   private static void checkMountPath(String mountPath, List<Container> selected) {
     if (overlaps(mountPath, Volumes.TOKEN_DIR)) {
-      throw new InvalidAnnotationException(Annotations.MOUNT_PATH, "mount path '" + mountPath
-          + "' overlaps the agent's token directory " + Volumes.TOKEN_DIR + "; choose another directory");
+      throw new InvalidAnnotationException(
+          Annotations.MOUNT_PATH,
+          "mount path '"
+              + mountPath
+              + "' overlaps the agent's token directory "
+              + Volumes.TOKEN_DIR
+              + "; choose another directory");
     }
     for (Container container : selected) {
       if (container.getVolumeMounts() == null) {
@@ -89,8 +104,15 @@ public final class PodInjector {
       }
       for (VolumeMount mount : container.getVolumeMounts()) {
         if (mountPath.equals(mount.getMountPath()) && !Volumes.SECRETS.equals(mount.getName())) {
-          throw new InvalidAnnotationException(Annotations.MOUNT_PATH, "container '" + container.getName()
-              + "' already mounts volume '" + mount.getName() + "' at '" + mountPath + "'; choose another directory");
+          throw new InvalidAnnotationException(
+              Annotations.MOUNT_PATH,
+              "container '"
+                  + container.getName()
+                  + "' already mounts volume '"
+                  + mount.getName()
+                  + "' at '"
+                  + mountPath
+                  + "'; choose another directory");
         }
       }
     }

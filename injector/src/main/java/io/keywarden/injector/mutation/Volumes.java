@@ -11,40 +11,63 @@ public final class Volumes {
 
   /** Memory-backed emptyDir the agent writes the files to: secrets never touch the node's disk. */
   public static final String SECRETS = "keywarden-secrets";
+
   /** Projected ServiceAccount token the agent authenticates with. */
   public static final String TOKEN = "keywarden-token";
+
   /** Audience of the token, so it is useless against the Kubernetes API and any other service. */
   public static final String TOKEN_AUDIENCE = "keywarden.io";
+
   public static final long TOKEN_EXPIRATION_SECONDS = 3600;
+
   /**
    * Outside the default secrets mount path on purpose: a token mount nested in the agent's output
    * directory would appear as an empty "token" directory in the app's mount and clash with a file
    * named "token".
    */
   public static final String TOKEN_DIR = "/var/run/secrets/keywarden-token";
+
   public static final String TOKEN_FILE = TOKEN_DIR + "/token";
-  /** Bounds what a runaway agent can take from the pod's memory; far above any realistic secret set. */
+
+  /**
+   * Bounds what a runaway agent can take from the pod's memory; far above any realistic secret set.
+   */
   public static final String SECRETS_SIZE_LIMIT = "8Mi";
 
   private Volumes() {}
 
   public static Volume secrets() {
-    return new VolumeBuilder().withName(SECRETS)
-        .withNewEmptyDir().withMedium("Memory").withSizeLimit(new Quantity(SECRETS_SIZE_LIMIT)).endEmptyDir()
+    return new VolumeBuilder()
+        .withName(SECRETS)
+        .withNewEmptyDir()
+        .withMedium("Memory")
+        .withSizeLimit(new Quantity(SECRETS_SIZE_LIMIT))
+        .endEmptyDir()
         .build();
   }
 
   public static Volume token() {
-    return new VolumeBuilder().withName(TOKEN)
-        .withNewProjected().addNewSource().withNewServiceAccountToken()
-        .withAudience(TOKEN_AUDIENCE).withExpirationSeconds(TOKEN_EXPIRATION_SECONDS).withPath("token")
-        .endServiceAccountToken().endSource().endProjected()
+    return new VolumeBuilder()
+        .withName(TOKEN)
+        .withNewProjected()
+        .addNewSource()
+        .withNewServiceAccountToken()
+        .withAudience(TOKEN_AUDIENCE)
+        .withExpirationSeconds(TOKEN_EXPIRATION_SECONDS)
+        .withPath("token")
+        .endServiceAccountToken()
+        .endSource()
+        .endProjected()
         .build();
   }
 
   /** What app containers see: read-only, so only the agent can change the files. */
   public static VolumeMount appSecretsMount(String mountPath) {
-    return new VolumeMountBuilder().withName(SECRETS).withMountPath(mountPath).withReadOnly(true).build();
+    return new VolumeMountBuilder()
+        .withName(SECRETS)
+        .withMountPath(mountPath)
+        .withReadOnly(true)
+        .build();
   }
 
   /**
@@ -56,6 +79,10 @@ public final class Volumes {
   }
 
   public static VolumeMount agentTokenMount() {
-    return new VolumeMountBuilder().withName(TOKEN).withMountPath(TOKEN_DIR).withReadOnly(true).build();
+    return new VolumeMountBuilder()
+        .withName(TOKEN)
+        .withMountPath(TOKEN_DIR)
+        .withReadOnly(true)
+        .build();
   }
 }

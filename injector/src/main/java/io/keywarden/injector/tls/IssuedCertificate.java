@@ -19,6 +19,10 @@ public record IssuedCertificate(X509Certificate certificate, PrivateKey key) {
 
   @Override
   public String toString() {
-    return "IssuedCertificate[" + certificate.getSubjectX500Principal() + ", notAfter=" + notAfter() + ", key=<redacted>]";
+    return "IssuedCertificate["
+        + certificate.getSubjectX500Principal()
+        + ", notAfter="
+        + notAfter()
+        + ", key=<redacted>]";
   }
 }

@@ -14,9 +14,9 @@ import java.util.Optional;
 import java.util.Set;
 
 /**
- * Decides whether the stored certificates can stay, and makes the new ones when not. The CA is
- * kept across serving-certificate renewals, so the caBundle in the webhook configuration rarely
- * changes; it is rotated only when it could no longer sign a full-length serving certificate.
+ * Decides whether the stored certificates can stay, and makes the new ones when not. The CA is kept
+ * across serving-certificate renewals, so the caBundle in the webhook configuration rarely changes;
+ * it is rotated only when it could no longer sign a full-length serving certificate.
  */
 public final class RenewalPolicy {
 
@@ -35,7 +35,8 @@ public final class RenewalPolicy {
   private final SubjectAlternativeNames names;
   private final Duration renewBefore;
 
-  public RenewalPolicy(CertificateIssuer issuer, SubjectAlternativeNames names, Duration renewBefore) {
+  public RenewalPolicy(
+      CertificateIssuer issuer, SubjectAlternativeNames names, Duration renewBefore) {
     this.issuer = issuer;
     this.names = names;
     this.renewBefore = renewBefore;
@@ -47,11 +48,15 @@ public final class RenewalPolicy {
     }
     TlsMaterial material = current.get();
     Instant renewalDeadline = now.plus(renewBefore);
-    if (material.ca().notAfter().isBefore(renewalDeadline.plus(CertificateIssuer.SERVING_VALIDITY))) {
+    if (material
+        .ca()
+        .notAfter()
+        .isBefore(renewalDeadline.plus(CertificateIssuer.SERVING_VALIDITY))) {
       return Action.ROTATE_CA;
     }
     X509Certificate serving = material.serving().certificate();
-    if (material.serving().notAfter().isBefore(renewalDeadline) || !coversNames(serving)
+    if (material.serving().notAfter().isBefore(renewalDeadline)
+        || !coversNames(serving)
         || !signedBy(serving, material.ca().certificate())) {
       return Action.RENEW_SERVING;
     }
@@ -62,11 +67,16 @@ public final class RenewalPolicy {
   public TlsMaterial renew(Optional<TlsMaterial> current, Instant now) {
     return switch (decide(current, now)) {
       case KEEP -> current.orElseThrow();
-      case RENEW_SERVING -> new TlsMaterial(current.orElseThrow().ca(),
-          issuer.issueServing(current.orElseThrow().ca(), names, now), current.orElseThrow().previousCa());
+      case RENEW_SERVING ->
+          new TlsMaterial(
+              current.orElseThrow().ca(),
+              issuer.issueServing(current.orElseThrow().ca(), names, now),
+              current.orElseThrow().previousCa());
       case ROTATE_CA -> {
         IssuedCertificate ca = issuer.newCa(now);
-        yield new TlsMaterial(ca, issuer.issueServing(ca, names, now),
+        yield new TlsMaterial(
+            ca,
+            issuer.issueServing(ca, names, now),
             Optional.of(current.orElseThrow().ca().certificate()));
       }
       case NEW_CA -> {
@@ -99,7 +109,10 @@ public final class RenewalPolicy {
         && ips.containsAll(names.ipAddresses().stream().map(RenewalPolicy::normalise).toList());
   }
 
-  /** IP literals only (never a lookup), in the JDK's spelling, so ::1 and 0:0:0:0:0:0:0:1 compare equal. */
+  /**
+   * IP literals only (never a lookup), in the JDK's spelling, so ::1 and 0:0:0:0:0:0:0:1 compare
+   * equal.
+   */
   private static String normalise(String ip) {
     try {
       return InetAddress.getByName(ip).getHostAddress();

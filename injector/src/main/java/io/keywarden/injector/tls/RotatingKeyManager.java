@@ -65,7 +65,10 @@ final class RotatingKeyManager extends X509ExtendedKeyManager {
     return entry == null ? null : entry.key();
   }
 
-  /** Only for the key's own algorithm ("EC"); any other answer would make the handshake sign with the wrong key type. */
+  /**
+   * Only for the key's own algorithm ("EC"); any other answer would make the handshake sign with
+   * the wrong key type.
+   */
   private String aliasFor(String keyType) {
     String alias = currentAlias;
     Entry entry = alias == null ? null : entries.get(alias);

@@ -20,8 +20,11 @@ public record SubjectAlternativeNames(List<String> dnsNames, List<String> ipAddr
    * cluster.local form is for clients that use the full name.
    */
   public static SubjectAlternativeNames of(String service, String namespace, List<String> extras) {
-    List<String> dns = new ArrayList<>(List.of(service + "." + namespace + ".svc",
-        service + "." + namespace + ".svc.cluster.local"));
+    List<String> dns =
+        new ArrayList<>(
+            List.of(
+                service + "." + namespace + ".svc",
+                service + "." + namespace + ".svc.cluster.local"));
     List<String> ips = new ArrayList<>();
     for (String extra : extras) {
       String name = extra.strip();

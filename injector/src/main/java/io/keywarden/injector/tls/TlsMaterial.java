@@ -10,12 +10,13 @@ import java.util.Objects;
 import java.util.Optional;
 
 /**
- * Everything the webhook's TLS needs, as stored in the Secret (base64 of PEM):
- * {@code tls.crt}/{@code tls.key} (serving; the kubernetes.io/tls keys), {@code ca.crt}/{@code
- * ca.key}, and {@code ca-previous.crt} after a CA rotation, so that replicas still serving a
- * certificate of the old CA stay trusted until they reload.
+ * Everything the webhook's TLS needs, as stored in the Secret (base64 of PEM): {@code
+ * tls.crt}/{@code tls.key} (serving; the kubernetes.io/tls keys), {@code ca.crt}/{@code ca.key},
+ * and {@code ca-previous.crt} after a CA rotation, so that replicas still serving a certificate of
+ * the old CA stay trusted until they reload.
  */
-public record TlsMaterial(IssuedCertificate ca, IssuedCertificate serving, Optional<X509Certificate> previousCa) {
+public record TlsMaterial(
+    IssuedCertificate ca, IssuedCertificate serving, Optional<X509Certificate> previousCa) {
 
   static final String TLS_CRT = "tls.crt";
   static final String TLS_KEY = "tls.key";
@@ -29,7 +30,9 @@ public record TlsMaterial(IssuedCertificate ca, IssuedCertificate serving, Optio
     Objects.requireNonNull(previousCa, "previousCa");
   }
 
-  /** The caBundle for the webhook configuration: the CA, plus the previous one while it is valid. */
+  /**
+   * The caBundle for the webhook configuration: the CA, plus the previous one while it is valid.
+   */
   public String caBundlePem(Instant now) {
     String bundle = Pem.certificate(ca.certificate());
     if (previousCa.isPresent() && previousCa.get().getNotAfter().toInstant().isAfter(now)) {
@@ -50,16 +53,22 @@ public record TlsMaterial(IssuedCertificate ca, IssuedCertificate serving, Optio
 
   /** Empty when a key is missing or unreadable: the caller then issues new material. */
   public static Optional<TlsMaterial> fromSecretData(Map<String, String> data) {
-    if (data == null || !data.keySet().containsAll(java.util.List.of(TLS_CRT, TLS_KEY, CA_CRT, CA_KEY))) {
+    if (data == null
+        || !data.keySet().containsAll(java.util.List.of(TLS_CRT, TLS_KEY, CA_CRT, CA_KEY))) {
       return Optional.empty();
     }
     try {
-      IssuedCertificate ca = new IssuedCertificate(Pem.parseCertificate(decode(data.get(CA_CRT))),
-          Pem.parsePrivateKey(decode(data.get(CA_KEY))));
-      IssuedCertificate serving = new IssuedCertificate(Pem.parseCertificate(decode(data.get(TLS_CRT))),
-          Pem.parsePrivateKey(decode(data.get(TLS_KEY))));
-      Optional<X509Certificate> previous = Optional.ofNullable(data.get(PREVIOUS_CA_CRT))
-          .map(value -> Pem.parseCertificate(decode(value)));
+      IssuedCertificate ca =
+          new IssuedCertificate(
+              Pem.parseCertificate(decode(data.get(CA_CRT))),
+              Pem.parsePrivateKey(decode(data.get(CA_KEY))));
+      IssuedCertificate serving =
+          new IssuedCertificate(
+              Pem.parseCertificate(decode(data.get(TLS_CRT))),
+              Pem.parsePrivateKey(decode(data.get(TLS_KEY))));
+      Optional<X509Certificate> previous =
+          Optional.ofNullable(data.get(PREVIOUS_CA_CRT))
+              .map(value -> Pem.parseCertificate(decode(value)));
       return Optional.of(new TlsMaterial(ca, serving, previous));
     } catch (IllegalArgumentException e) {
       return Optional.empty();

@@ -32,21 +32,25 @@ public final class TlsSecretStore {
     if (secret == null) {
       return new Stored(Optional.empty(), Optional.empty());
     }
-    return new Stored(TlsMaterial.fromSecretData(secret.getData()),
+    return new Stored(
+        TlsMaterial.fromSecretData(secret.getData()),
         Optional.ofNullable(secret.getMetadata().getResourceVersion()));
   }
 
   /** False when another replica wrote first; the caller reads again. */
   public boolean write(TlsMaterial material, Optional<String> resourceVersion) {
-    Secret secret = new SecretBuilder()
-        .withNewMetadata().withName(name).withNamespace(namespace)
-        .addToLabels("app.kubernetes.io/name", "keywarden-injector")
-        .addToLabels("app.kubernetes.io/component", "webhook-tls")
-        .withResourceVersion(resourceVersion.orElse(null))
-        .endMetadata()
-        .withType("kubernetes.io/tls")
-        .withData(material.toSecretData())
-        .build();
+    Secret secret =
+        new SecretBuilder()
+            .withNewMetadata()
+            .withName(name)
+            .withNamespace(namespace)
+            .addToLabels("app.kubernetes.io/name", "keywarden-injector")
+            .addToLabels("app.kubernetes.io/component", "webhook-tls")
+            .withResourceVersion(resourceVersion.orElse(null))
+            .endMetadata()
+            .withType("kubernetes.io/tls")
+            .withData(material.toSecretData())
+            .build();
     try {
       if (resourceVersion.isPresent()) {
         client.secrets().inNamespace(namespace).resource(secret).update();

@@ -50,8 +50,9 @@ public class WebhookCertificates implements KeyStoreProvider {
     this.config = config;
     this.store = new TlsSecretStore(client, config.namespace(), config.tls().secretName());
     this.caBundle = new CaBundlePatcher(client, config.webhookConfiguration());
-    SubjectAlternativeNames names = SubjectAlternativeNames.of(config.serviceName(), config.namespace(),
-        config.tls().extraSans().orElse(List.of()));
+    SubjectAlternativeNames names =
+        SubjectAlternativeNames.of(
+            config.serviceName(), config.namespace(), config.tls().extraSans().orElse(List.of()));
     this.policy = new RenewalPolicy(new CertificateIssuer(), names, config.tls().renewBefore());
   }
 
@@ -60,10 +61,14 @@ public class WebhookCertificates implements KeyStoreProvider {
   public KeyStoreAndKeyCertOptions getKeyStore(Vertx vertx) {
     TlsMaterial material = current == null ? refresh() : current;
     try {
-      // The key store is for whoever inspects the TLS configuration; the server uses the key manager.
+      // The key store is for whoever inspects the TLS configuration; the server uses the key
+      // manager.
       KeyStore keyStore = KeyStore.getInstance("PKCS12");
       keyStore.load(null, null);
-      keyStore.setKeyEntry(TLS_CONFIGURATION, material.serving().key(), new char[0],
+      keyStore.setKeyEntry(
+          TLS_CONFIGURATION,
+          material.serving().key(),
+          new char[0],
           new Certificate[] {material.serving().certificate(), material.ca().certificate()});
       return new KeyStoreAndKeyCertOptions(keyStore, KeyCertOptions.wrap(keyManager));
     } catch (Exception e) {
@@ -72,11 +77,13 @@ public class WebhookCertificates implements KeyStoreProvider {
   }
 
   void startChecks(@Observes StartupEvent event) {
-    scheduler = Executors.newSingleThreadScheduledExecutor(runnable -> {
-      Thread thread = new Thread(runnable, "keywarden-webhook-tls");
-      thread.setDaemon(true);
-      return thread;
-    });
+    scheduler =
+        Executors.newSingleThreadScheduledExecutor(
+            runnable -> {
+              Thread thread = new Thread(runnable, "keywarden-webhook-tls");
+              thread.setDaemon(true);
+              return thread;
+            });
     long interval = config.tls().checkInterval().toMillis();
     scheduler.scheduleWithFixedDelay(this::check, interval, interval, TimeUnit.MILLISECONDS);
   }
@@ -93,10 +100,12 @@ public class WebhookCertificates implements KeyStoreProvider {
       TlsMaterial before = current;
       TlsMaterial after = refresh();
       if (before != null && !before.serving().certificate().equals(after.serving().certificate())) {
-        LOG.infof("webhook serving certificate swapped, valid until %s", after.serving().notAfter());
+        LOG.infof(
+            "webhook serving certificate swapped, valid until %s", after.serving().notAfter());
       }
     } catch (RuntimeException e) {
-      LOG.errorf(e, "webhook certificate check failed; retrying in %s", config.tls().checkInterval());
+      LOG.errorf(
+          e, "webhook certificate check failed; retrying in %s", config.tls().checkInterval());
     }
   }
 
@@ -112,12 +121,14 @@ public class WebhookCertificates implements KeyStoreProvider {
       TlsMaterial material = policy.renew(stored.material(), now);
       if (action == RenewalPolicy.Action.KEEP || store.write(material, stored.resourceVersion())) {
         if (action != RenewalPolicy.Action.KEEP) {
-          LOG.infof("webhook TLS %s: serving certificate valid until %s, CA until %s", action,
-              material.serving().notAfter(), material.ca().notAfter());
+          LOG.infof(
+              "webhook TLS %s: serving certificate valid until %s, CA until %s",
+              action, material.serving().notAfter(), material.ca().notAfter());
         }
         caBundle.patch(material.caBundlePem(now));
         // Also when another replica renewed: serve what the Secret has.
-        if (current == null || !current.serving().certificate().equals(material.serving().certificate())) {
+        if (current == null
+            || !current.serving().certificate().equals(material.serving().certificate())) {
           keyManager.use(material.serving(), material.ca().certificate());
         }
         current = material;
@@ -125,7 +136,11 @@ public class WebhookCertificates implements KeyStoreProvider {
       }
       LOG.debugf("Secret %s changed concurrently; reading it again", config.tls().secretName());
     }
-    throw new IllegalStateException("could not store the webhook certificate in Secret "
-        + config.tls().secretName() + " after " + WRITE_ATTEMPTS + " attempts");
+    throw new IllegalStateException(
+        "could not store the webhook certificate in Secret "
+            + config.tls().secretName()
+            + " after "
+            + WRITE_ATTEMPTS
+            + " attempts");
   }
 }

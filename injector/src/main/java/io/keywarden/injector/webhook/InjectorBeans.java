@@ -16,8 +16,9 @@ public class InjectorBeans {
   @Singleton
   PodMutator podMutator(InjectorConfig config, ApiCaSource apiCa) {
     // Set.of would reject the usual case of operator and injector sharing a namespace.
-    Set<String> untouched = Stream.of("kube-system", config.operatorNamespace(), config.namespace())
-        .collect(Collectors.toSet());
+    Set<String> untouched =
+        Stream.of("kube-system", config.operatorNamespace(), config.namespace())
+            .collect(Collectors.toSet());
     AgentSettings settings = AgentSettings.from(config);
     // The CA is read per admission: a renewed one reaches the next pod.
     return new PodMutator(() -> settings.withApiCa(apiCa.currentPem()), untouched);

@@ -18,8 +18,8 @@ import jakarta.ws.rs.core.Context;
 import jakarta.ws.rs.core.MediaType;
 
 /**
- * The mutating admission webhook (admission.k8s.io/v1). The framework clones the pod, lets
- * {@link PodMutator} change it and answers with the JSONPatch between the two.
+ * The mutating admission webhook (admission.k8s.io/v1). The framework clones the pod, lets {@link
+ * PodMutator} change it and answers with the JSONPatch between the two.
  */
 @Path(PodMutatingWebhook.PATH)
 public class PodMutatingWebhook {

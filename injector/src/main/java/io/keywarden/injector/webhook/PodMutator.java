@@ -1,6 +1,9 @@
 package io.keywarden.injector.webhook;
 
 import io.fabric8.kubernetes.api.model.Pod;
+import io.javaoperatorsdk.webhook.admission.NotAllowedException;
+import io.javaoperatorsdk.webhook.admission.Operation;
+import io.javaoperatorsdk.webhook.admission.mutation.Mutator;
 import io.keywarden.injector.Annotations;
 import io.keywarden.injector.InjectionConfig;
 import io.keywarden.injector.InjectionConfigParser;
@@ -8,9 +11,6 @@ import io.keywarden.injector.InvalidAnnotationException;
 import io.keywarden.injector.apica.ApiCaUnavailableException;
 import io.keywarden.injector.config.AgentSettings;
 import io.keywarden.injector.mutation.PodInjector;
-import io.javaoperatorsdk.webhook.admission.NotAllowedException;
-import io.javaoperatorsdk.webhook.admission.Operation;
-import io.javaoperatorsdk.webhook.admission.mutation.Mutator;
 import java.util.Map;
 import java.util.Optional;
 import java.util.Set;
@@ -18,8 +18,8 @@ import java.util.function.Supplier;
 
 /**
  * Decides whether a pod is ours, parses its annotations and injects; a bad annotation becomes a
- * denial whose message is the {@link InvalidAnnotationException} message, naming the annotation.
- * A pod is also denied while the API CA is unavailable: its agent could not fetch anything.
+ * denial whose message is the {@link InvalidAnnotationException} message, naming the annotation. A
+ * pod is also denied while the API CA is unavailable: its agent could not fetch anything.
  */
 public final class PodMutator implements Mutator<Pod> {
 
@@ -29,8 +29,8 @@ public final class PodMutator implements Mutator<Pod> {
   /**
    * @param untouchedNamespaces kube-system, the operator's and the injector's own namespace: a
    *     labelled pod there must never depend on the injector (the injector could not start itself)
-   * @param settings the agent settings as of now, asked once per admission; may throw
-   *     {@link ApiCaUnavailableException}
+   * @param settings the agent settings as of now, asked once per admission; may throw {@link
+   *     ApiCaUnavailableException}
    */
   public PodMutator(Supplier<AgentSettings> settings, Set<String> untouchedNamespaces) {
     this.settings = settings;
@@ -39,11 +39,14 @@ public final class PodMutator implements Mutator<Pod> {
 
   @Override
   public Pod mutate(Pod pod, Operation operation) throws NotAllowedException {
-    if (operation != Operation.CREATE || !optedIn(pod) || untouchedNamespaces.contains(pod.getMetadata().getNamespace())) {
+    if (operation != Operation.CREATE
+        || !optedIn(pod)
+        || untouchedNamespaces.contains(pod.getMetadata().getNamespace())) {
       return pod;
     }
     try {
-      Map<String, String> annotations = Optional.ofNullable(pod.getMetadata().getAnnotations()).orElse(Map.of());
+      Map<String, String> annotations =
+          Optional.ofNullable(pod.getMetadata().getAnnotations()).orElse(Map.of());
       InjectionConfig config = InjectionConfigParser.parse(annotations);
       return new PodInjector(settings.get()).inject(pod, config);
     } catch (InvalidAnnotationException | ApiCaUnavailableException e) {
@@ -51,9 +54,13 @@ public final class PodMutator implements Mutator<Pod> {
     }
   }
 
-  /** The webhook's objectSelector already filters on the label; checked again for a misconfigured webhook. */
+  /**
+   * The webhook's objectSelector already filters on the label; checked again for a misconfigured
+   * webhook.
+   */
   private static boolean optedIn(Pod pod) {
     Map<String, String> labels = pod.getMetadata().getLabels();
-    return labels != null && Annotations.INJECT_ENABLED.equals(labels.get(Annotations.INJECT_LABEL));
+    return labels != null
+        && Annotations.INJECT_ENABLED.equals(labels.get(Annotations.INJECT_LABEL));
   }
 }

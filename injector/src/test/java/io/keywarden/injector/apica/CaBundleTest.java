@@ -12,14 +12,19 @@ import org.junit.jupiter.params.provider.CsvSource;
 
 class CaBundleTest {
 
-  private static final String CA_1 = Pem.certificate(new CertificateIssuer().newCa(Instant.now()).certificate());
-  private static final String CA_2 = Pem.certificate(new CertificateIssuer().newCa(Instant.now()).certificate());
+  private static final String CA_1 =
+      Pem.certificate(new CertificateIssuer().newCa(Instant.now()).certificate());
+  private static final String CA_2 =
+      Pem.certificate(new CertificateIssuer().newCa(Instant.now()).certificate());
 
   @Test
   void oneCertificateIsKeptAsPemWithOneTrailingNewline() {
-    CaBundle bundle = CaBundle.parse("\n" + CA_1 + "\n\n", "ConfigMap ns/keywarden-api-ca key ca.crt");
+    CaBundle bundle =
+        CaBundle.parse("\n" + CA_1 + "\n\n", "ConfigMap ns/keywarden-api-ca key ca.crt");
     assertThat(bundle.certificates()).hasSize(1);
-    assertThat(bundle.pem()).startsWith("-----BEGIN CERTIFICATE-----").endsWith("-----END CERTIFICATE-----\n");
+    assertThat(bundle.pem())
+        .startsWith("-----BEGIN CERTIFICATE-----")
+        .endsWith("-----END CERTIFICATE-----\n");
   }
 
   @Test
@@ -28,13 +33,17 @@ class CaBundleTest {
   }
 
   @ParameterizedTest(name = "{0}")
-  @CsvSource(delimiter = '|', value = {
-      "empty      | ''    | origin is empty",
-      "blank      | '  '  | origin is empty",
-      "not PEM    | hello | origin is not a PEM certificate bundle",
-      "broken PEM | '-----BEGIN CERTIFICATE-----\\nAAAA\\n-----END CERTIFICATE-----' | origin is not a PEM certificate bundle"})
+  @CsvSource(
+      delimiter = '|',
+      value = {
+        "empty      | ''    | origin is empty",
+        "blank      | '  '  | origin is empty",
+        "not PEM    | hello | origin is not a PEM certificate bundle",
+        "broken PEM | '-----BEGIN CERTIFICATE-----\\nAAAA\\n-----END CERTIFICATE-----' | origin is not a PEM certificate bundle"
+      })
   void unusableInputNamesItsOrigin(String name, String pem, String message) {
     assertThatThrownBy(() -> CaBundle.parse(pem.replace("\\n", "\n"), "origin"))
-        .isInstanceOf(IllegalArgumentException.class).hasMessageStartingWith(message);
+        .isInstanceOf(IllegalArgumentException.class)
+        .hasMessageStartingWith(message);
   }
 }

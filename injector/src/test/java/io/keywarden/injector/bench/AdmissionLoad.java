@@ -21,8 +21,8 @@ import javax.net.ssl.TrustManagerFactory;
 /**
  * Load generator for a running injector: N client threads post AdmissionReviews of an opted-in pod
  * over HTTPS (HTTP/1.1 keep-alive from one pooled client, about one connection per thread, as the
- * apiserver's webhook client does) for a fixed time, after a warm-up that is not measured, then prints latency percentiles
- * and throughput. JDK only, so it runs from target/test-classes:
+ * apiserver's webhook client does) for a fixed time, after a warm-up that is not measured, then
+ * prints latency percentiles and throughput. JDK only, so it runs from target/test-classes:
  *
  * <pre>
  * java -cp injector/target/test-classes io.keywarden.injector.bench.AdmissionLoad \
@@ -32,7 +32,8 @@ import javax.net.ssl.TrustManagerFactory;
 public final class AdmissionLoad {
 
   /** A Deployment-created pod: two containers, two files, a few options. */
-  private static final String REVIEW = """
+  private static final String REVIEW =
+      """
       {"apiVersion":"admission.k8s.io/v1","kind":"AdmissionReview","request":{"uid":"%s",
       "kind":{"group":"","version":"v1","kind":"Pod"},"resource":{"group":"","version":"v1","resource":"pods"},
       "namespace":"shop","operation":"CREATE","userInfo":{"username":"system:serviceaccount:kube-system:replicaset-controller"},
@@ -55,15 +56,20 @@ public final class AdmissionLoad {
 
   public static void main(String[] args) throws Exception {
     if (args.length < 2) {
-      System.err.println("usage: AdmissionLoad <url> <ca.pem> [threads=50] [seconds=20] [warmupSeconds=5]");
+      System.err.println(
+          "usage: AdmissionLoad <url> <ca.pem> [threads=50] [seconds=20] [warmupSeconds=5]");
       System.exit(2);
     }
     URI url = URI.create(args[0]);
     int threads = args.length > 2 ? Integer.parseInt(args[2]) : 50;
     Duration measured = Duration.ofSeconds(args.length > 3 ? Long.parseLong(args[3]) : 20);
     Duration warmup = Duration.ofSeconds(args.length > 4 ? Long.parseLong(args[4]) : 5);
-    HttpClient http = HttpClient.newBuilder().version(HttpClient.Version.HTTP_1_1)
-        .sslContext(trusting(Path.of(args[1]))).connectTimeout(Duration.ofSeconds(5)).build();
+    HttpClient http =
+        HttpClient.newBuilder()
+            .version(HttpClient.Version.HTTP_1_1)
+            .sslContext(trusting(Path.of(args[1])))
+            .connectTimeout(Duration.ofSeconds(5))
+            .build();
 
     long start = System.nanoTime();
     long measureFrom = start + warmup.toNanos();
@@ -74,44 +80,60 @@ public final class AdmissionLoad {
     for (int t = 0; t < threads; t++) {
       LatencyLog log = new LatencyLog();
       int id = t;
-      Thread worker = new Thread(() -> {
-        try {
-          long n = 0;
-          while (System.nanoTime() < end) {
-            HttpRequest request = HttpRequest.newBuilder(url).header("Content-Type", "application/json")
-                .timeout(Duration.ofSeconds(10))
-                .POST(HttpRequest.BodyPublishers.ofString(REVIEW.formatted("bench-" + id + "-" + n++))).build();
-            long sent = System.nanoTime();
-            try {
-              HttpResponse<String> response = http.send(request, HttpResponse.BodyHandlers.ofString());
-              long took = System.nanoTime() - sent;
-              if (response.statusCode() != 200 || !response.body().contains("\"allowed\":true")) {
-                errors.incrementAndGet();
-              } else if (sent >= measureFrom) {
-                log.add(took);
-              }
-            } catch (Exception e) {
-              errors.incrementAndGet();
-            }
-          }
-        } finally {
-          synchronized (perThread) {
-            perThread.add(log.toArray());
-          }
-          done.countDown();
-        }
-      }, "load-" + t);
+      Thread worker =
+          new Thread(
+              () -> {
+                try {
+                  long n = 0;
+                  while (System.nanoTime() < end) {
+                    HttpRequest request =
+                        HttpRequest.newBuilder(url)
+                            .header("Content-Type", "application/json")
+                            .timeout(Duration.ofSeconds(10))
+                            .POST(
+                                HttpRequest.BodyPublishers.ofString(
+                                    REVIEW.formatted("bench-" + id + "-" + n++)))
+                            .build();
+                    long sent = System.nanoTime();
+                    try {
+                      HttpResponse<String> response =
+                          http.send(request, HttpResponse.BodyHandlers.ofString());
+                      long took = System.nanoTime() - sent;
+                      if (response.statusCode() != 200
+                          || !response.body().contains("\"allowed\":true")) {
+                        errors.incrementAndGet();
+                      } else if (sent >= measureFrom) {
+                        log.add(took);
+                      }
+                    } catch (Exception e) {
+                      errors.incrementAndGet();
+                    }
+                  }
+                } finally {
+                  synchronized (perThread) {
+                    perThread.add(log.toArray());
+                  }
+                  done.countDown();
+                }
+              },
+              "load-" + t);
       worker.start();
     }
     done.await();
 
     long[] all = perThread.stream().flatMapToLong(Arrays::stream).sorted().toArray();
     double seconds = measured.toNanos() / 1e9;
-    System.out.printf("threads=%d measured=%ss (after %ss warm-up) requests=%d errors=%d%n",
+    System.out.printf(
+        "threads=%d measured=%ss (after %ss warm-up) requests=%d errors=%d%n",
         threads, measured.toSeconds(), warmup.toSeconds(), all.length, errors.get());
-    System.out.printf("throughput=%.0f req/s  p50=%.2f ms  p90=%.2f ms  p99=%.2f ms  p99.9=%.2f ms  max=%.2f ms%n",
-        all.length / seconds, ms(percentile(all, 50)), ms(percentile(all, 90)), ms(percentile(all, 99)),
-        ms(percentile(all, 99.9)), ms(all.length == 0 ? 0 : all[all.length - 1]));
+    System.out.printf(
+        "throughput=%.0f req/s  p50=%.2f ms  p90=%.2f ms  p99=%.2f ms  p99.9=%.2f ms  max=%.2f ms%n",
+        all.length / seconds,
+        ms(percentile(all, 50)),
+        ms(percentile(all, 90)),
+        ms(percentile(all, 99)),
+        ms(percentile(all, 99.9)),
+        ms(all.length == 0 ? 0 : all[all.length - 1]));
   }
 
   private static long percentile(long[] sorted, double p) {
@@ -135,7 +157,8 @@ public final class AdmissionLoad {
         trust.setCertificateEntry("ca" + i++, certificate);
       }
     }
-    TrustManagerFactory factory = TrustManagerFactory.getInstance(TrustManagerFactory.getDefaultAlgorithm());
+    TrustManagerFactory factory =
+        TrustManagerFactory.getInstance(TrustManagerFactory.getDefaultAlgorithm());
     factory.init(trust);
     SSLContext ssl = SSLContext.getInstance("TLS");
     ssl.init(null, factory.getTrustManagers(), null);

@@ -1,5 +1,6 @@
 package io.keywarden.injector.mutation;
 
+import com.fasterxml.jackson.databind.ObjectMapper;
 import io.fabric8.kubernetes.api.model.Container;
 import io.fabric8.kubernetes.api.model.ContainerBuilder;
 import io.fabric8.kubernetes.api.model.Pod;
@@ -7,7 +8,6 @@ import io.fabric8.kubernetes.api.model.PodBuilder;
 import io.fabric8.kubernetes.api.model.Volume;
 import io.fabric8.kubernetes.api.model.VolumeBuilder;
 import io.fabric8.kubernetes.api.model.VolumeMountBuilder;
-import com.fasterxml.jackson.databind.ObjectMapper;
 import io.keywarden.injector.config.AgentSettings;
 import java.util.List;
 import java.util.Map;
@@ -17,12 +17,24 @@ import java.util.stream.Stream;
 /** Pods and settings for the mutation tests. */
 public final class TestPods {
 
-  public static final AgentSettings NATIVE = new AgentSettings("ghcr.io/keywarden/agent:0.1.0",
-      "https://keywarden-operator.keywarden-system.svc:8443", Optional.empty(), true);
-  public static final AgentSettings CLASSIC = new AgentSettings("ghcr.io/keywarden/agent:0.1.0",
-      "https://keywarden-operator.keywarden-system.svc:8443", Optional.empty(), false);
-  public static final AgentSettings WITH_CA = new AgentSettings("registry.example/agent:1",
-      "https://api.example:8443", Optional.of("-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n"), true);
+  public static final AgentSettings NATIVE =
+      new AgentSettings(
+          "ghcr.io/keywarden/agent:0.1.0",
+          "https://keywarden-operator.keywarden-system.svc:8443",
+          Optional.empty(),
+          true);
+  public static final AgentSettings CLASSIC =
+      new AgentSettings(
+          "ghcr.io/keywarden/agent:0.1.0",
+          "https://keywarden-operator.keywarden-system.svc:8443",
+          Optional.empty(),
+          false);
+  public static final AgentSettings WITH_CA =
+      new AgentSettings(
+          "registry.example/agent:1",
+          "https://api.example:8443",
+          Optional.of("-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n"),
+          true);
 
   private static final ObjectMapper JSON = new ObjectMapper();
 
@@ -31,8 +43,12 @@ public final class TestPods {
   /** A labelled pod in namespace "apps" with the given annotations and app containers. */
   public static Pod pod(Map<String, String> annotations, String... containers) {
     return new PodBuilder()
-        .withNewMetadata().withName("web").withNamespace("apps")
-        .addToLabels("keywarden.io/inject", "true").withAnnotations(annotations).endMetadata()
+        .withNewMetadata()
+        .withName("web")
+        .withNamespace("apps")
+        .addToLabels("keywarden.io/inject", "true")
+        .withAnnotations(annotations)
+        .endMetadata()
         .withNewSpec()
         .withContainers(Stream.of(containers).map(TestPods::container).toList())
         .endSpec()
@@ -59,13 +75,22 @@ public final class TestPods {
   public static Pod asStored(Pod pod) {
     Pod stored = copy(pod);
     String tokenVolume = "kube-api-access-x7k2p";
-    for (Container container : Stream.concat(stored.getSpec().getInitContainers().stream(),
-        stored.getSpec().getContainers().stream()).toList()) {
+    for (Container container :
+        Stream.concat(
+                stored.getSpec().getInitContainers().stream(),
+                stored.getSpec().getContainers().stream())
+            .toList()) {
       container.setTerminationMessagePath("/dev/termination-log");
       container.setTerminationMessagePolicy("File");
       container.setImagePullPolicy("IfNotPresent");
-      container.getVolumeMounts().add(new VolumeMountBuilder().withName(tokenVolume)
-          .withMountPath("/var/run/secrets/kubernetes.io/serviceaccount").withReadOnly(true).build());
+      container
+          .getVolumeMounts()
+          .add(
+              new VolumeMountBuilder()
+                  .withName(tokenVolume)
+                  .withMountPath("/var/run/secrets/kubernetes.io/serviceaccount")
+                  .withReadOnly(true)
+                  .build());
       if (container.getStartupProbe() != null) {
         container.getStartupProbe().setTimeoutSeconds(1);
         container.getStartupProbe().setSuccessThreshold(1);
@@ -76,9 +101,22 @@ public final class TestPods {
         volume.getProjected().setDefaultMode(420);
       }
     }
-    stored.getSpec().getVolumes().add(new VolumeBuilder().withName(tokenVolume)
-        .withNewProjected().withDefaultMode(420).addNewSource().withNewServiceAccountToken()
-        .withExpirationSeconds(3607L).withPath("token").endServiceAccountToken().endSource().endProjected().build());
+    stored
+        .getSpec()
+        .getVolumes()
+        .add(
+            new VolumeBuilder()
+                .withName(tokenVolume)
+                .withNewProjected()
+                .withDefaultMode(420)
+                .addNewSource()
+                .withNewServiceAccountToken()
+                .withExpirationSeconds(3607L)
+                .withPath("token")
+                .endServiceAccountToken()
+                .endSource()
+                .endProjected()
+                .build());
     stored.getSpec().setRestartPolicy("Always");
     stored.getSpec().setDnsPolicy("ClusterFirst");
     return stored;

@@ -18,26 +18,55 @@ import org.junit.jupiter.params.provider.MethodSource;
 class RenewalPolicyTest {
 
   private static final Instant ISSUED = Instant.parse("2026-01-01T00:00:00Z");
-  private static final SubjectAlternativeNames NAMES = SubjectAlternativeNames.of("keywarden-injector", "kw", List.of("127.0.0.1"));
+  private static final SubjectAlternativeNames NAMES =
+      SubjectAlternativeNames.of("keywarden-injector", "kw", List.of("127.0.0.1"));
   private static final CertificateIssuer ISSUER = new CertificateIssuer();
   private static final IssuedCertificate CA = ISSUER.newCa(ISSUED);
-  private static final TlsMaterial FRESH = new TlsMaterial(CA, ISSUER.issueServing(CA, NAMES, ISSUED), Optional.empty());
+  private static final TlsMaterial FRESH =
+      new TlsMaterial(CA, ISSUER.issueServing(CA, NAMES, ISSUED), Optional.empty());
   private static final RenewalPolicy POLICY = new RenewalPolicy(ISSUER, NAMES, Duration.ofDays(30));
 
   static Stream<Arguments> decisions() {
     IssuedCertificate otherCa = ISSUER.newCa(ISSUED);
     return Stream.of(
         arguments("nothing stored", Optional.empty(), ISSUED, Action.NEW_CA),
-        arguments("fresh material", Optional.of(FRESH), ISSUED.plus(Duration.ofDays(1)), Action.KEEP),
-        arguments("31 days before expiry", Optional.of(FRESH), ISSUED.plus(Duration.ofDays(365 - 31)), Action.KEEP),
-        arguments("29 days before expiry", Optional.of(FRESH), ISSUED.plus(Duration.ofDays(365 - 29)), Action.RENEW_SERVING),
-        arguments("expired", Optional.of(FRESH), ISSUED.plus(Duration.ofDays(400)), Action.RENEW_SERVING),
-        arguments("a configured name is missing", Optional.of(new TlsMaterial(CA, ISSUER.issueServing(CA,
-            SubjectAlternativeNames.of("keywarden-injector", "kw", List.of()), ISSUED), Optional.empty())), ISSUED, Action.RENEW_SERVING),
-        arguments("serving certificate from another CA", Optional.of(new TlsMaterial(CA,
-            ISSUER.issueServing(otherCa, NAMES, ISSUED), Optional.empty())), ISSUED, Action.RENEW_SERVING),
-        arguments("CA could not sign a full year any more", Optional.of(FRESH),
-            ISSUED.plus(Duration.ofDays(5 * 365 - 365 - 29)), Action.ROTATE_CA));
+        arguments(
+            "fresh material", Optional.of(FRESH), ISSUED.plus(Duration.ofDays(1)), Action.KEEP),
+        arguments(
+            "31 days before expiry",
+            Optional.of(FRESH),
+            ISSUED.plus(Duration.ofDays(365 - 31)),
+            Action.KEEP),
+        arguments(
+            "29 days before expiry",
+            Optional.of(FRESH),
+            ISSUED.plus(Duration.ofDays(365 - 29)),
+            Action.RENEW_SERVING),
+        arguments(
+            "expired", Optional.of(FRESH), ISSUED.plus(Duration.ofDays(400)), Action.RENEW_SERVING),
+        arguments(
+            "a configured name is missing",
+            Optional.of(
+                new TlsMaterial(
+                    CA,
+                    ISSUER.issueServing(
+                        CA,
+                        SubjectAlternativeNames.of("keywarden-injector", "kw", List.of()),
+                        ISSUED),
+                    Optional.empty())),
+            ISSUED,
+            Action.RENEW_SERVING),
+        arguments(
+            "serving certificate from another CA",
+            Optional.of(
+                new TlsMaterial(CA, ISSUER.issueServing(otherCa, NAMES, ISSUED), Optional.empty())),
+            ISSUED,
+            Action.RENEW_SERVING),
+        arguments(
+            "CA could not sign a full year any more",
+            Optional.of(FRESH),
+            ISSUED.plus(Duration.ofDays(5 * 365 - 365 - 29)),
+            Action.ROTATE_CA));
   }
 
   @ParameterizedTest(name = "{0}: {3}")
@@ -61,8 +90,10 @@ class RenewalPolicyTest {
     TlsMaterial rotated = POLICY.renew(Optional.of(FRESH), now);
     assertThat(rotated.ca()).isNotEqualTo(CA);
     assertThat(rotated.previousCa()).contains(CA.certificate());
-    assertThat(rotated.caBundlePem(now)).contains(Pem.certificate(CA.certificate()), Pem.certificate(rotated.ca().certificate()));
-    assertThat(rotated.caBundlePem(now.plus(Duration.ofDays(400)))).doesNotContain(Pem.certificate(CA.certificate()));
+    assertThat(rotated.caBundlePem(now))
+        .contains(Pem.certificate(CA.certificate()), Pem.certificate(rotated.ca().certificate()));
+    assertThat(rotated.caBundlePem(now.plus(Duration.ofDays(400))))
+        .doesNotContain(Pem.certificate(CA.certificate()));
     assertThat(POLICY.decide(Optional.of(rotated), now)).isEqualTo(Action.KEEP);
   }
 
@@ -73,7 +104,10 @@ class RenewalPolicyTest {
 
   @Test
   void unreadableSecretDataCountsAsNothingStored() {
-    assertThat(TlsMaterial.fromSecretData(Map.of("tls.crt", "bm9wZQ==", "tls.key", "x", "ca.crt", "x", "ca.key", "x"))).isEmpty();
+    assertThat(
+            TlsMaterial.fromSecretData(
+                Map.of("tls.crt", "bm9wZQ==", "tls.key", "x", "ca.crt", "x", "ca.key", "x")))
+        .isEmpty();
     assertThat(TlsMaterial.fromSecretData(Map.of("tls.crt", "x"))).isEmpty();
   }
 }

@@ -11,7 +11,8 @@ class RotatingKeyManagerTest {
   private static final Instant NOW = Instant.parse("2026-11-28T12:00:00Z");
   private final CertificateIssuer issuer = new CertificateIssuer();
   private final IssuedCertificate ca = issuer.newCa(NOW);
-  private final SubjectAlternativeNames names = SubjectAlternativeNames.of("keywarden-injector", "kw", List.of());
+  private final SubjectAlternativeNames names =
+      SubjectAlternativeNames.of("keywarden-injector", "kw", List.of());
   private final RotatingKeyManager keyManager = new RotatingKeyManager();
 
   @Test
@@ -19,7 +20,8 @@ class RotatingKeyManagerTest {
     IssuedCertificate serving = issuer.issueServing(ca, names, NOW);
     keyManager.use(serving, ca.certificate());
     String alias = keyManager.chooseEngineServerAlias("EC", null, null);
-    assertThat(keyManager.getCertificateChain(alias)).containsExactly(serving.certificate(), ca.certificate());
+    assertThat(keyManager.getCertificateChain(alias))
+        .containsExactly(serving.certificate(), ca.certificate());
     assertThat(keyManager.getPrivateKey(alias)).isEqualTo(serving.key());
   }
 
@@ -38,7 +40,9 @@ class RotatingKeyManagerTest {
     assertThat(keyManager.getCertificateChain(next)[0]).isEqualTo(second.certificate());
 
     keyManager.use(issuer.issueServing(ca, names, NOW), ca.certificate());
-    assertThat(keyManager.getPrivateKey(chosen)).as("only the previous certificate is kept").isNull();
+    assertThat(keyManager.getPrivateKey(chosen))
+        .as("only the previous certificate is kept")
+        .isNull();
   }
 
   @Test

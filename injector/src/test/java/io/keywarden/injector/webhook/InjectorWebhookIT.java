@@ -28,6 +28,7 @@ import io.keywarden.testcluster.QuarkusProcess;
 import io.keywarden.testcluster.TestCluster;
 import io.keywarden.testcluster.TestNamespace;
 import java.io.InputStream;
+import java.math.BigInteger;
 import java.net.URI;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
@@ -35,19 +36,18 @@ import java.net.http.HttpResponse;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.math.BigInteger;
 import java.security.KeyStore;
 import java.security.cert.X509Certificate;
-import java.util.HashSet;
-import java.util.Set;
-import javax.net.ssl.SSLSocket;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.Base64;
 import java.util.HashMap;
+import java.util.HashSet;
 import java.util.Map;
+import java.util.Set;
 import java.util.concurrent.ThreadLocalRandom;
 import javax.net.ssl.SSLContext;
+import javax.net.ssl.SSLSocket;
 import javax.net.ssl.TrustManagerFactory;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
@@ -55,20 +55,22 @@ import org.junit.jupiter.api.Test;
 
 /**
  * The injector as users run it: its jar as a process, registered with the real apiserver through
- * the shipped MutatingWebhookConfiguration, pods created with the admin client. Pods never run
- * (no kubelet); what the apiserver stores is what is checked.
+ * the shipped MutatingWebhookConfiguration, pods created with the admin client. Pods never run (no
+ * kubelet); what the apiserver stores is what is checked.
  *
- * <p>The registration is the shipped one with two changes: a URL instead of the Service (no
- * Service routing here), and a namespace label only this run's test namespaces carry, so that
- * other suites sharing the control plane never reach this injector. The injector's namespace
- * doubles as the operator namespace, where the ConfigMap keywarden-api-ca is published.
+ * <p>The registration is the shipped one with two changes: a URL instead of the Service (no Service
+ * routing here), and a namespace label only this run's test namespaces carry, so that other suites
+ * sharing the control plane never reach this injector. The injector's namespace doubles as the
+ * operator namespace, where the ConfigMap keywarden-api-ca is published.
  */
 @KubernetesIT
 class InjectorWebhookIT {
 
-  private static final String RUN = Integer.toString(ThreadLocalRandom.current().nextInt(36 * 36 * 36 * 36), 36);
+  private static final String RUN =
+      Integer.toString(ThreadLocalRandom.current().nextInt(36 * 36 * 36 * 36), 36);
   private static final String RUN_LABEL = "keywarden.io/injector-it";
-  private static final Map<String, String> ONE_FILE = Map.of("keywarden.io/secret.db", "db-password");
+  private static final Map<String, String> ONE_FILE =
+      Map.of("keywarden.io/secret.db", "db-password");
 
   private static KubernetesClient admin;
   private static String injectorNamespace;
@@ -83,10 +85,23 @@ class InjectorWebhookIT {
     admin = cluster.admin();
     injectorNamespace = "kw-injector-it-" + RUN;
     webhookName = "keywarden-injector-it-" + RUN;
-    admin.namespaces().resource(new NamespaceBuilder().withNewMetadata().withName(injectorNamespace)
-        .addToLabels("keywarden.io/test", "true").endMetadata().build()).create();
+    admin
+        .namespaces()
+        .resource(
+            new NamespaceBuilder()
+                .withNewMetadata()
+                .withName(injectorNamespace)
+                .addToLabels("keywarden.io/test", "true")
+                .endMetadata()
+                .build())
+        .create();
     httpsPort = QuarkusProcess.freePort();
-    admin.admissionRegistration().v1().mutatingWebhookConfigurations().resource(registration()).create();
+    admin
+        .admissionRegistration()
+        .v1()
+        .mutatingWebhookConfigurations()
+        .resource(registration())
+        .create();
 
     apiCa = newCaPem();
     publishApiCa(apiCa);
@@ -99,7 +114,12 @@ class InjectorWebhookIT {
   static void stopInjector() throws Exception {
     // The registration first: with failurePolicy Fail it would otherwise outlive its server.
     if (admin != null) {
-      admin.admissionRegistration().v1().mutatingWebhookConfigurations().withName(webhookName).delete();
+      admin
+          .admissionRegistration()
+          .v1()
+          .mutatingWebhookConfigurations()
+          .withName(webhookName)
+          .delete();
     }
     if (injector != null) {
       injector.stop();
@@ -113,25 +133,35 @@ class InjectorWebhookIT {
   }
 
   @Test
-  void injectorKeepsItsCertificateInASecretAndPatchesTheCaBundle(TestCluster cluster) throws Exception {
+  void injectorKeepsItsCertificateInASecretAndPatchesTheCaBundle(TestCluster cluster)
+      throws Exception {
     Secret tls = tlsSecret();
     assertThat(tls.getType()).isEqualTo("kubernetes.io/tls");
     assertThat(tls.getData()).containsKeys("tls.crt", "tls.key", "ca.crt", "ca.key");
-    MutatingWebhookConfiguration registration = admin.admissionRegistration().v1().mutatingWebhookConfigurations()
-        .withName(webhookName).get();
-    assertThat(registration.getWebhooks()).extracting(webhook -> webhook.getClientConfig().getCaBundle())
+    MutatingWebhookConfiguration registration =
+        admin
+            .admissionRegistration()
+            .v1()
+            .mutatingWebhookConfigurations()
+            .withName(webhookName)
+            .get();
+    assertThat(registration.getWebhooks())
+        .extracting(webhook -> webhook.getClientConfig().getCaBundle())
         .containsOnly(tls.getData().get("ca.crt"));
     // Trusting only that CA, with hostname verification against the IP SAN 127.0.0.1:
     assertThat(post(httpsPort, review("apps", pod("probe", ONE_FILE))).statusCode()).isEqualTo(200);
 
     // A second replica adopts the stored certificate instead of issuing its own.
-    try (QuarkusProcess second = QuarkusProcess.of(cluster, "injector", injectorEnv(QuarkusProcess.freePort())).start()) {
-      assertThat(tlsSecret().getMetadata().getResourceVersion()).isEqualTo(tls.getMetadata().getResourceVersion());
+    try (QuarkusProcess second =
+        QuarkusProcess.of(cluster, "injector", injectorEnv(QuarkusProcess.freePort())).start()) {
+      assertThat(tlsSecret().getMetadata().getResourceVersion())
+          .isEqualTo(tls.getMetadata().getResourceVersion());
     }
   }
 
   @Test
-  void renewalSwapsTheServedCertificateWithoutFailingRequests(TestCluster cluster, TestNamespace namespace) throws Exception {
+  void renewalSwapsTheServedCertificateWithoutFailingRequests(
+      TestCluster cluster, TestNamespace namespace) throws Exception {
     // A renew-before longer than the serving validity makes every check (each second) renew.
     Map<String, String> env = injectorEnv(QuarkusProcess.freePort());
     env.put("KEYWARDEN_INJECTOR_NAMESPACE", namespace.name());
@@ -144,17 +174,21 @@ class InjectorWebhookIT {
     int port = Integer.parseInt(env.get("KEYWARDEN_INJECTOR_PORT"));
     try (QuarkusProcess renewing = QuarkusProcess.of(cluster, "injector", env).start()) {
       SSLContext ssl = trustingInjectorCa(namespace.name());
-      HttpClient keepAlive = HttpClient.newBuilder().sslContext(ssl).version(HttpClient.Version.HTTP_1_1).build();
+      HttpClient keepAlive =
+          HttpClient.newBuilder().sslContext(ssl).version(HttpClient.Version.HTTP_1_1).build();
       X509Certificate first = servedCertificate(ssl, port);
       Set<BigInteger> served = new HashSet<>(Set.of(first.getSerialNumber()));
       int requests = 0;
       Instant end = Instant.now().plusSeconds(6);
       while (Instant.now().isBefore(end)) {
-        assertThat(post(keepAlive, port, review("apps", pod("probe", ONE_FILE))).statusCode()).isEqualTo(200);
+        assertThat(post(keepAlive, port, review("apps", pod("probe", ONE_FILE))).statusCode())
+            .isEqualTo(200);
         requests++;
         served.add(servedCertificate(ssl, port).getSerialNumber());
       }
-      assertThat(served).as("serving certificates seen over %d requests", requests).hasSizeGreaterThan(2);
+      assertThat(served)
+          .as("serving certificates seen over %d requests", requests)
+          .hasSizeGreaterThan(2);
       assertThat(renewing.logText()).contains("webhook serving certificate swapped");
     }
   }
@@ -170,18 +204,29 @@ class InjectorWebhookIT {
     assertThat(agent.getStartupProbe().getExec().getCommand())
         .containsExactly("test", "-e", "/var/run/secrets/keywarden/..data");
     assertThat(env(agent, "KEYWARDEN_FILES"))
-        .isEqualTo("[{\"file\":\"db\",\"secret\":\"db-password\",\"key\":null,\"format\":\"raw\",\"stage\":\"CURRENT\"}]");
+        .isEqualTo(
+            "[{\"file\":\"db\",\"secret\":\"db-password\",\"key\":null,\"format\":\"raw\",\"stage\":\"CURRENT\"}]");
     assertThat(env(agent, "KEYWARDEN_API_CA")).isEqualTo(apiCa);
-    assertThat(env(agent, "KEYWARDEN_API_URL")).isEqualTo("https://keywarden-operator." + injectorNamespace + ".svc:8443");
+    assertThat(env(agent, "KEYWARDEN_API_URL"))
+        .isEqualTo("https://keywarden-operator." + injectorNamespace + ".svc:8443");
     assertThat(agent.getCommand()).containsExactly("/opt/keywarden/bin/keywarden-agent");
     assertThat(agent.getSecurityContext().getRunAsNonRoot()).isTrue();
 
     Volume secrets = volume(stored, "keywarden-secrets");
     assertThat(secrets.getEmptyDir().getMedium()).isEqualTo("Memory");
-    assertThat(volume(stored, "keywarden-token").getProjected().getSources().get(0).getServiceAccountToken().getAudience())
+    assertThat(
+            volume(stored, "keywarden-token")
+                .getProjected()
+                .getSources()
+                .get(0)
+                .getServiceAccountToken()
+                .getAudience())
         .isEqualTo("keywarden.io");
-    VolumeMount mount = stored.getSpec().getContainers().get(0).getVolumeMounts().stream()
-        .filter(m -> m.getName().equals("keywarden-secrets")).findFirst().orElseThrow();
+    VolumeMount mount =
+        stored.getSpec().getContainers().get(0).getVolumeMounts().stream()
+            .filter(m -> m.getName().equals("keywarden-secrets"))
+            .findFirst()
+            .orElseThrow();
     assertThat(mount.getMountPath()).isEqualTo("/var/run/secrets/keywarden");
     assertThat(mount.getReadOnly()).isTrue();
 
@@ -196,29 +241,62 @@ class InjectorWebhookIT {
     String renewed = newCaPem();
     try {
       publishApiCa(renewed);
-      await().atMost(Duration.ofSeconds(10)).pollInterval(Duration.ofMillis(100)).until(() ->
-          renewed.equals(env(dryRun(namespace, pod("renewed", ONE_FILE)).getSpec().getInitContainers().get(0), "KEYWARDEN_API_CA")));
+      await()
+          .atMost(Duration.ofSeconds(10))
+          .pollInterval(Duration.ofMillis(100))
+          .until(
+              () ->
+                  renewed.equals(
+                      env(
+                          dryRun(namespace, pod("renewed", ONE_FILE))
+                              .getSpec()
+                              .getInitContainers()
+                              .get(0),
+                          "KEYWARDEN_API_CA")));
 
       admin.configMaps().inNamespace(injectorNamespace).withName("keywarden-api-ca").delete();
-      await().atMost(Duration.ofSeconds(10)).pollInterval(Duration.ofMillis(100)).untilAsserted(() ->
-          assertThatThrownBy(() -> create(namespace, pod("without-ca", ONE_FILE)))
-              .isInstanceOfSatisfying(KubernetesClientException.class, e -> assertThat(e.getCode()).isEqualTo(403))
-              .hasMessageContaining("the operator API's CA is not available: ConfigMap " + injectorNamespace
-                  + "/keywarden-api-ca does not exist"));
+      await()
+          .atMost(Duration.ofSeconds(10))
+          .pollInterval(Duration.ofMillis(100))
+          .untilAsserted(
+              () ->
+                  assertThatThrownBy(() -> create(namespace, pod("without-ca", ONE_FILE)))
+                      .isInstanceOfSatisfying(
+                          KubernetesClientException.class,
+                          e -> assertThat(e.getCode()).isEqualTo(403))
+                      .hasMessageContaining(
+                          "the operator API's CA is not available: ConfigMap "
+                              + injectorNamespace
+                              + "/keywarden-api-ca does not exist"));
     } finally {
       publishApiCa(apiCa);
     }
-    await().atMost(Duration.ofSeconds(10)).pollInterval(Duration.ofMillis(100)).ignoreExceptions().until(() ->
-        apiCa.equals(env(dryRun(namespace, pod("restored", ONE_FILE)).getSpec().getInitContainers().get(0), "KEYWARDEN_API_CA")));
+    await()
+        .atMost(Duration.ofSeconds(10))
+        .pollInterval(Duration.ofMillis(100))
+        .ignoreExceptions()
+        .until(
+            () ->
+                apiCa.equals(
+                    env(
+                        dryRun(namespace, pod("restored", ONE_FILE))
+                            .getSpec()
+                            .getInitContainers()
+                            .get(0),
+                        "KEYWARDEN_API_CA")));
   }
 
   @Test
   void malformedAnnotationDeniesThePodNamingTheAnnotation(TestNamespace namespace) {
     enroll(namespace);
-    Pod malformed = pod("bad", Map.of("keywarden.io/secret.db", "db-password", "keywarden.io/format.db", "xml"));
+    Pod malformed =
+        pod(
+            "bad",
+            Map.of("keywarden.io/secret.db", "db-password", "keywarden.io/format.db", "xml"));
 
     assertThatThrownBy(() -> create(namespace, malformed))
-        .isInstanceOfSatisfying(KubernetesClientException.class, e -> assertThat(e.getCode()).isEqualTo(403))
+        .isInstanceOfSatisfying(
+            KubernetesClientException.class, e -> assertThat(e.getCode()).isEqualTo(403))
         .hasMessageContaining("denied the request")
         .hasMessageContaining("annotation keywarden.io/format.db: unknown format 'xml'");
     assertThat(admin.pods().inNamespace(namespace.name()).withName("bad").get()).isNull();
@@ -232,7 +310,9 @@ class InjectorWebhookIT {
     try {
       Pod stored = admin.pods().inNamespace("kube-system").resource(pod).create();
       assertThat(stored.getSpec().getInitContainers()).isEmpty();
-      assertThat(stored.getSpec().getVolumes()).extracting(Volume::getName).noneMatch(v -> v.startsWith("keywarden-"));
+      assertThat(stored.getSpec().getVolumes())
+          .extracting(Volume::getName)
+          .noneMatch(v -> v.startsWith("keywarden-"));
     } finally {
       admin.pods().inNamespace("kube-system").withName(name).withGracePeriod(0).delete();
     }
@@ -247,11 +327,16 @@ class InjectorWebhookIT {
     enroll(namespace);
     Pod first = create(namespace, pod("first", ONE_FILE));
 
-    Pod again = new PodBuilder(first)
-        .withMetadata(new ObjectMetaBuilder().withName("second").withLabels(first.getMetadata().getLabels())
-            .withAnnotations(first.getMetadata().getAnnotations()).build())
-        .withStatus(null)
-        .build();
+    Pod again =
+        new PodBuilder(first)
+            .withMetadata(
+                new ObjectMetaBuilder()
+                    .withName("second")
+                    .withLabels(first.getMetadata().getLabels())
+                    .withAnnotations(first.getMetadata().getAnnotations())
+                    .build())
+            .withStatus(null)
+            .build();
     Pod second = create(namespace, again);
 
     assertThat(second.getSpec()).isEqualTo(first.getSpec());
@@ -264,8 +349,10 @@ class InjectorWebhookIT {
 
   private static MutatingWebhookConfiguration registration() throws Exception {
     MutatingWebhookConfiguration registration;
-    try (InputStream in = InjectorWebhookIT.class.getResourceAsStream("/kubernetes/mutating-webhook.yaml")) {
-      registration = admin.getKubernetesSerialization().unmarshal(in, MutatingWebhookConfiguration.class);
+    try (InputStream in =
+        InjectorWebhookIT.class.getResourceAsStream("/kubernetes/mutating-webhook.yaml")) {
+      registration =
+          admin.getKubernetesSerialization().unmarshal(in, MutatingWebhookConfiguration.class);
     }
     registration.getMetadata().setName(webhookName);
     for (MutatingWebhook webhook : registration.getWebhooks()) {
@@ -291,22 +378,55 @@ class InjectorWebhookIT {
    * injector for it: the apiserver picks up registrations and caBundles asynchronously.
    */
   private static void enroll(TestNamespace namespace) {
-    admin.namespaces().withName(namespace.name()).edit(ns -> new NamespaceBuilder(ns).editMetadata()
-        .addToLabels(RUN_LABEL, RUN).endMetadata().build());
-    await().atMost(Duration.ofSeconds(60)).pollInterval(Duration.ofMillis(250)).ignoreExceptions().until(() ->
-        !admin.pods().inNamespace(namespace.name()).resource(pod("probe", ONE_FILE)).dryRun().create()
-            .getSpec().getInitContainers().isEmpty());
+    admin
+        .namespaces()
+        .withName(namespace.name())
+        .edit(
+            ns ->
+                new NamespaceBuilder(ns)
+                    .editMetadata()
+                    .addToLabels(RUN_LABEL, RUN)
+                    .endMetadata()
+                    .build());
+    await()
+        .atMost(Duration.ofSeconds(60))
+        .pollInterval(Duration.ofMillis(250))
+        .ignoreExceptions()
+        .until(
+            () ->
+                !admin
+                    .pods()
+                    .inNamespace(namespace.name())
+                    .resource(pod("probe", ONE_FILE))
+                    .dryRun()
+                    .create()
+                    .getSpec()
+                    .getInitContainers()
+                    .isEmpty());
   }
 
   private static String newCaPem() {
     return Pem.certificate(new CertificateIssuer().newCa(Instant.now()).certificate());
   }
 
-  /** What the operator does at start (ServingIdentity): the CA in ConfigMap keywarden-api-ca, key ca.crt. */
+  /**
+   * What the operator does at start (ServingIdentity): the CA in ConfigMap keywarden-api-ca, key
+   * ca.crt.
+   */
   private static void publishApiCa(String pem) {
-    admin.configMaps().inNamespace(injectorNamespace).resource(new ConfigMapBuilder().withNewMetadata()
-        .withName("keywarden-api-ca").endMetadata().addToData("ca.crt", pem).build())
-        .fieldManager("injector-it").forceConflicts().serverSideApply();
+    admin
+        .configMaps()
+        .inNamespace(injectorNamespace)
+        .resource(
+            new ConfigMapBuilder()
+                .withNewMetadata()
+                .withName("keywarden-api-ca")
+                .endMetadata()
+                .addToData("ca.crt", pem)
+                .build())
+        .fieldManager("injector-it")
+        .forceConflicts()
+        .serverSideApply();
   }
 
   private static Pod dryRun(TestNamespace namespace, Pod pod) {
@@ -319,9 +439,17 @@ class InjectorWebhookIT {
 
   private static Pod pod(String name, Map<String, String> annotations) {
     return new PodBuilder()
-        .withNewMetadata().withName(name).addToLabels("keywarden.io/inject", "true")
-        .withAnnotations(new HashMap<>(annotations)).endMetadata()
-        .withNewSpec().addNewContainer().withName("app").withImage("example/app:1").endContainer().endSpec()
+        .withNewMetadata()
+        .withName(name)
+        .addToLabels("keywarden.io/inject", "true")
+        .withAnnotations(new HashMap<>(annotations))
+        .endMetadata()
+        .withNewSpec()
+        .addNewContainer()
+        .withName("app")
+        .withImage("example/app:1")
+        .endContainer()
+        .endSpec()
         .build();
   }
 
@@ -330,42 +458,61 @@ class InjectorWebhookIT {
   }
 
   private static AdmissionReview review(String namespace, Pod pod) {
-    return new AdmissionReviewBuilder().withNewRequest()
-        .withUid("it-" + RUN).withOperation("CREATE").withNamespace(namespace)
-        .withNewKind("", "Pod", "v1").withNewResource("", "pods", "v1").withObject(pod)
-        .endRequest().build();
+    return new AdmissionReviewBuilder()
+        .withNewRequest()
+        .withUid("it-" + RUN)
+        .withOperation("CREATE")
+        .withNamespace(namespace)
+        .withNewKind("", "Pod", "v1")
+        .withNewResource("", "pods", "v1")
+        .withObject(pod)
+        .endRequest()
+        .build();
   }
 
   private static AdmissionResponse admit(AdmissionReview review) throws Exception {
     HttpResponse<String> response = post(httpsPort, review);
     assertThat(response.statusCode()).isEqualTo(200);
-    return admin.getKubernetesSerialization().unmarshal(response.body(), AdmissionReview.class).getResponse();
+    return admin
+        .getKubernetesSerialization()
+        .unmarshal(response.body(), AdmissionReview.class)
+        .getResponse();
   }
 
   private static HttpResponse<String> post(int port, AdmissionReview review) throws Exception {
     return post(https(injectorNamespace), port, review);
   }
 
-  private static HttpResponse<String> post(HttpClient http, int port, AdmissionReview review) throws Exception {
-    HttpRequest request = HttpRequest.newBuilder(URI.create("https://127.0.0.1:" + port + PodMutatingWebhook.PATH))
-        .header("Content-Type", "application/json")
-        .POST(HttpRequest.BodyPublishers.ofString(admin.getKubernetesSerialization().asJson(review)))
-        .build();
+  private static HttpResponse<String> post(HttpClient http, int port, AdmissionReview review)
+      throws Exception {
+    HttpRequest request =
+        HttpRequest.newBuilder(URI.create("https://127.0.0.1:" + port + PodMutatingWebhook.PATH))
+            .header("Content-Type", "application/json")
+            .POST(
+                HttpRequest.BodyPublishers.ofString(
+                    admin.getKubernetesSerialization().asJson(review)))
+            .build();
     return http.send(request, HttpResponse.BodyHandlers.ofString());
   }
 
   /** HTTPS trusting nothing but the CA in the Secret of the injector in {@code namespace}. */
   private static HttpClient https(String namespace) throws Exception {
-    return HttpClient.newBuilder().sslContext(trustingInjectorCa(namespace)).connectTimeout(Duration.ofSeconds(5)).build();
+    return HttpClient.newBuilder()
+        .sslContext(trustingInjectorCa(namespace))
+        .connectTimeout(Duration.ofSeconds(5))
+        .build();
   }
 
   private static SSLContext trustingInjectorCa(String namespace) throws Exception {
     Secret secret = admin.secrets().inNamespace(namespace).withName("keywarden-injector-tls").get();
-    String caPem = new String(Base64.getDecoder().decode(secret.getData().get("ca.crt")), StandardCharsets.UTF_8);
+    String caPem =
+        new String(
+            Base64.getDecoder().decode(secret.getData().get("ca.crt")), StandardCharsets.UTF_8);
     KeyStore trust = KeyStore.getInstance("PKCS12");
     trust.load(null, null);
     trust.setCertificateEntry("ca", Pem.parseCertificate(caPem));
-    TrustManagerFactory factory = TrustManagerFactory.getInstance(TrustManagerFactory.getDefaultAlgorithm());
+    TrustManagerFactory factory =
+        TrustManagerFactory.getInstance(TrustManagerFactory.getDefaultAlgorithm());
     factory.init(trust);
     SSLContext ssl = SSLContext.getInstance("TLS");
     ssl.init(null, factory.getTrustManagers(), null);
@@ -385,10 +532,17 @@ class InjectorWebhookIT {
   }
 
   private static Volume volume(Pod pod, String name) {
-    return pod.getSpec().getVolumes().stream().filter(v -> v.getName().equals(name)).findFirst().orElseThrow();
+    return pod.getSpec().getVolumes().stream()
+        .filter(v -> v.getName().equals(name))
+        .findFirst()
+        .orElseThrow();
   }
 
   private static String env(Container container, String name) {
-    return container.getEnv().stream().filter(e -> e.getName().equals(name)).findFirst().map(EnvVar::getValue).orElse(null);
+    return container.getEnv().stream()
+        .filter(e -> e.getName().equals(name))
+        .findFirst()
+        .map(EnvVar::getValue)
+        .orElse(null);
   }
 }

@@ -18,7 +18,8 @@ class MutatingWebhookManifestTest {
   void onlyOptedInPodsOutsideSystemNamespacesAreSent() throws Exception {
     MutatingWebhookConfiguration configuration;
     try (InputStream in = getClass().getResourceAsStream("/kubernetes/mutating-webhook.yaml")) {
-      configuration = new KubernetesSerialization().unmarshal(in, MutatingWebhookConfiguration.class);
+      configuration =
+          new KubernetesSerialization().unmarshal(in, MutatingWebhookConfiguration.class);
     }
     assertThat(configuration.getMetadata().getName()).isEqualTo("keywarden-injector");
     MutatingWebhook webhook = configuration.getWebhooks().get(0);
@@ -27,13 +28,21 @@ class MutatingWebhookManifestTest {
     assertThat(webhook.getTimeoutSeconds()).isEqualTo(5);
     assertThat(webhook.getAdmissionReviewVersions()).containsExactly("v1");
     assertThat(webhook.getReinvocationPolicy()).isEqualTo("IfNeeded");
-    assertThat(webhook.getObjectSelector().getMatchLabels()).isEqualTo(Map.of("keywarden.io/inject", "true"));
-    assertThat(webhook.getNamespaceSelector().getMatchExpressions()).containsExactly(new LabelSelectorRequirement(
-        "kubernetes.io/metadata.name", "NotIn", List.of("kube-system", "keywarden-system")));
-    assertThat(webhook.getRules()).singleElement().satisfies(rule -> {
-      assertThat(rule.getOperations()).containsExactly("CREATE");
-      assertThat(rule.getResources()).containsExactly("pods");
-    });
+    assertThat(webhook.getObjectSelector().getMatchLabels())
+        .isEqualTo(Map.of("keywarden.io/inject", "true"));
+    assertThat(webhook.getNamespaceSelector().getMatchExpressions())
+        .containsExactly(
+            new LabelSelectorRequirement(
+                "kubernetes.io/metadata.name",
+                "NotIn",
+                List.of("kube-system", "keywarden-system")));
+    assertThat(webhook.getRules())
+        .singleElement()
+        .satisfies(
+            rule -> {
+              assertThat(rule.getOperations()).containsExactly("CREATE");
+              assertThat(rule.getResources()).containsExactly("pods");
+            });
     assertThat(webhook.getClientConfig().getService().getPath()).isEqualTo(PodMutatingWebhook.PATH);
   }
 }

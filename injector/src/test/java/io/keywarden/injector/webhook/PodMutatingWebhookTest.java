@@ -25,10 +25,13 @@ import org.junit.jupiter.params.provider.MethodSource;
 class PodMutatingWebhookTest {
 
   private static final ObjectMapper JSON = new ObjectMapper();
-  private static final Map<String, String> ONE_FILE = Map.of("keywarden.io/secret.db", "db-password");
+  private static final Map<String, String> ONE_FILE =
+      Map.of("keywarden.io/secret.db", "db-password");
 
-  private final PodMutatingWebhook webhook = new PodMutatingWebhook(
-      new PodMutator(() -> NATIVE, Set.of("kube-system", "keywarden-system", "keywarden-injector")));
+  private final PodMutatingWebhook webhook =
+      new PodMutatingWebhook(
+          new PodMutator(
+              () -> NATIVE, Set.of("kube-system", "keywarden-system", "keywarden-injector")));
 
   @Test
   void optedInPodGetsAJsonPatch() throws Exception {
@@ -37,7 +40,8 @@ class PodMutatingWebhookTest {
     assertThat(response.getUid()).isEqualTo("uid-1");
     assertThat(response.getPatchType()).isEqualTo("JSONPatch");
     JsonNode patch = patch(response);
-    assertThat(patch).extracting(op -> op.get("path").asText())
+    assertThat(patch)
+        .extracting(op -> op.get("path").asText())
         .contains("/spec/initContainers", "/spec/volumes", "/spec/containers/0/volumeMounts");
   }
 
@@ -50,28 +54,40 @@ class PodMutatingWebhookTest {
 
   @Test
   void malformedAnnotationDeniesWithTheParserMessage() {
-    AdmissionResponse response = send("CREATE", "apps",
-        pod(Map.of("keywarden.io/secret.db", "db", "keywarden.io/format.db", "xml"), "app"));
+    AdmissionResponse response =
+        send(
+            "CREATE",
+            "apps",
+            pod(Map.of("keywarden.io/secret.db", "db", "keywarden.io/format.db", "xml"), "app"));
     assertThat(response.getAllowed()).isFalse();
     assertThat(response.getPatch()).isNull();
     assertThat(response.getStatus().getCode()).isEqualTo(403);
     assertThat(response.getStatus().getMessage())
-        .isEqualTo("annotation keywarden.io/format.db: unknown format 'xml' (expected raw, json, env or properties)");
+        .isEqualTo(
+            "annotation keywarden.io/format.db: unknown format 'xml' (expected raw, json, env or properties)");
   }
 
   @Test
   void unavailableApiCaDeniesOptedInPodsOnly() throws Exception {
-    PodMutatingWebhook withoutCa = new PodMutatingWebhook(new PodMutator(() -> {
-      throw new ApiCaUnavailableException("the operator API's CA is not available: ConfigMap keywarden-system/keywarden-api-ca"
-          + " does not exist");
-    }, Set.of("kube-system")));
-    AdmissionResponse denied = withoutCa.handle(review("CREATE", "apps", pod(ONE_FILE, "app"))).getResponse();
+    PodMutatingWebhook withoutCa =
+        new PodMutatingWebhook(
+            new PodMutator(
+                () -> {
+                  throw new ApiCaUnavailableException(
+                      "the operator API's CA is not available: ConfigMap keywarden-system/keywarden-api-ca"
+                          + " does not exist");
+                },
+                Set.of("kube-system")));
+    AdmissionResponse denied =
+        withoutCa.handle(review("CREATE", "apps", pod(ONE_FILE, "app"))).getResponse();
     assertThat(denied.getAllowed()).isFalse();
-    assertThat(denied.getStatus().getMessage()).contains("ConfigMap keywarden-system/keywarden-api-ca does not exist");
+    assertThat(denied.getStatus().getMessage())
+        .contains("ConfigMap keywarden-system/keywarden-api-ca does not exist");
 
     Pod unlabelled = pod(ONE_FILE, "app");
     unlabelled.getMetadata().getLabels().clear();
-    AdmissionResponse allowed = withoutCa.handle(review("CREATE", "apps", unlabelled)).getResponse();
+    AdmissionResponse allowed =
+        withoutCa.handle(review("CREATE", "apps", unlabelled)).getResponse();
     assertThat(allowed.getAllowed()).isTrue();
   }
 
@@ -86,9 +102,16 @@ class PodMutatingWebhookTest {
         arguments("kube-system", "CREATE", "kube-system", pod(ONE_FILE, "app")),
         arguments("the operator namespace", "CREATE", "keywarden-system", pod(ONE_FILE, "app")),
         arguments("the injector namespace", "CREATE", "keywarden-injector", pod(ONE_FILE, "app")),
-        arguments("namespace only in the request, kube-system", "CREATE", "kube-system", withoutNamespace(pod(ONE_FILE, "app"))),
+        arguments(
+            "namespace only in the request, kube-system",
+            "CREATE",
+            "kube-system",
+            withoutNamespace(pod(ONE_FILE, "app"))),
         arguments("an update", "UPDATE", "apps", pod(ONE_FILE, "app")),
-        arguments("malformed annotations in kube-system are not even parsed", "CREATE", "kube-system",
+        arguments(
+            "malformed annotations in kube-system are not even parsed",
+            "CREATE",
+            "kube-system",
             pod(Map.of("keywarden.io/format.db", "xml"), "app")));
   }
 
@@ -102,7 +125,9 @@ class PodMutatingWebhookTest {
 
   private AdmissionResponse send(String operation, String namespace, Pod pod) {
     // Through JSON, as over the wire: the framework must find a Pod in request.object.
-    AdmissionReview review = JSON.convertValue(JSON.valueToTree(review(operation, namespace, pod)), AdmissionReview.class);
+    AdmissionReview review =
+        JSON.convertValue(
+            JSON.valueToTree(review(operation, namespace, pod)), AdmissionReview.class);
     return webhook.handle(review).getResponse();
   }
 
@@ -110,11 +135,16 @@ class PodMutatingWebhookTest {
     if (pod.getMetadata().getNamespace() != null) {
       pod.getMetadata().setNamespace(namespace);
     }
-    return new AdmissionReviewBuilder().withNewRequest()
-        .withUid("uid-1").withOperation(operation).withNamespace(namespace)
-        .withNewKind("", "Pod", "v1").withNewResource("", "pods", "v1")
+    return new AdmissionReviewBuilder()
+        .withNewRequest()
+        .withUid("uid-1")
+        .withOperation(operation)
+        .withNamespace(namespace)
+        .withNewKind("", "Pod", "v1")
+        .withNewResource("", "pods", "v1")
         .withObject(pod)
-        .endRequest().build();
+        .endRequest()
+        .build();
   }
 
   private static Pod withoutNamespace(Pod pod) {

@@ -4,7 +4,8 @@ import java.util.List;
 import java.util.Map;
 
 /** Who is calling, as TokenReview established it. Holds no credential. */
-public record Caller(String username, String uid, List<String> groups, Map<String, List<String>> extra) {
+public record Caller(
+    String username, String uid, List<String> groups, Map<String, List<String>> extra) {
 
   public Caller {
     groups = List.copyOf(groups);

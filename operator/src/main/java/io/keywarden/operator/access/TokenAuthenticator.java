@@ -42,48 +42,72 @@ public class TokenAuthenticator {
     this.audience = config.api().audience();
     this.ttl = config.api().tokenCacheTtl();
     this.json = json;
-    this.cache = Caffeine.newBuilder().maximumSize(100_000).recordStats()
-        .expireAfter(new Expiry<ByteBuffer, Cached>() {
-          @Override
-          public long expireAfterCreate(ByteBuffer key, Cached value, long now) {
-            return Math.max(0, Duration.between(Instant.now(), value.expires()).toNanos());
-          }
+    this.cache =
+        Caffeine.newBuilder()
+            .maximumSize(100_000)
+            .recordStats()
+            .expireAfter(
+                new Expiry<ByteBuffer, Cached>() {
+                  @Override
+                  public long expireAfterCreate(ByteBuffer key, Cached value, long now) {
+                    return Math.max(0, Duration.between(Instant.now(), value.expires()).toNanos());
+                  }
 
-          @Override
-          public long expireAfterUpdate(ByteBuffer key, Cached value, long now, long current) {
-            return expireAfterCreate(key, value, now);
-          }
+                  @Override
+                  public long expireAfterUpdate(
+                      ByteBuffer key, Cached value, long now, long current) {
+                    return expireAfterCreate(key, value, now);
+                  }
 
-          @Override
-          public long expireAfterRead(ByteBuffer key, Cached value, long now, long current) {
-            return current;
-          }
-        }).build();
+                  @Override
+                  public long expireAfterRead(
+                      ByteBuffer key, Cached value, long now, long current) {
+                    return current;
+                  }
+                })
+            .build();
   }
 
   public Caller authenticate(String token) {
     if (token == null || token.isBlank()) {
-      throw new AccessDeniedException(false, "missing bearer token: send Authorization: Bearer <ServiceAccount token with audience "
-          + audience + ">");
+      throw new AccessDeniedException(
+          false,
+          "missing bearer token: send Authorization: Bearer <ServiceAccount token with audience "
+              + audience
+              + ">");
     }
     ByteBuffer key = digest(token);
     Cached cached = cache.getIfPresent(key);
     if (cached != null && cached.expires().isAfter(Instant.now())) {
       return cached.caller();
     }
-    TokenReview review = client.resource(new TokenReviewBuilder().withNewSpec().withToken(token)
-        .withAudiences(audience).endSpec().build()).create();
+    TokenReview review =
+        client
+            .resource(
+                new TokenReviewBuilder()
+                    .withNewSpec()
+                    .withToken(token)
+                    .withAudiences(audience)
+                    .endSpec()
+                    .build())
+            .create();
     var status = review.getStatus();
     if (status == null || !Boolean.TRUE.equals(status.getAuthenticated())) {
-      String why = status == null || status.getError() == null ? "not authenticated" : status.getError();
-      throw new AccessDeniedException(false, "token rejected by TokenReview for audience " + audience + ": " + why);
+      String why =
+          status == null || status.getError() == null ? "not authenticated" : status.getError();
+      throw new AccessDeniedException(
+          false, "token rejected by TokenReview for audience " + audience + ": " + why);
     }
     if (status.getAudiences() == null || !status.getAudiences().contains(audience)) {
       throw new AccessDeniedException(false, "token is not bound to audience " + audience);
     }
     UserInfo user = status.getUser();
-    Caller caller = new Caller(user.getUsername(), user.getUid() == null ? "" : user.getUid(),
-        user.getGroups() == null ? List.of() : user.getGroups(), user.getExtra() == null ? Map.of() : user.getExtra());
+    Caller caller =
+        new Caller(
+            user.getUsername(),
+            user.getUid() == null ? "" : user.getUid(),
+            user.getGroups() == null ? List.of() : user.getGroups(),
+            user.getExtra() == null ? Map.of() : user.getExtra());
     Instant expires = Instant.now().plus(ttl);
     Instant tokenExpiry = expiry(token);
     if (tokenExpiry != null && tokenExpiry.isBefore(expires)) {
@@ -97,7 +121,10 @@ public class TokenAuthenticator {
     return cache;
   }
 
-  /** The exp claim of a JWT, read without verification: only to bound the cache; TokenReview did the verifying. */
+  /**
+   * The exp claim of a JWT, read without verification: only to bound the cache; TokenReview did the
+   * verifying.
+   */
   private Instant expiry(String token) {
     String[] parts = token.split("\\.");
     if (parts.length < 2) {
@@ -113,7 +140,8 @@ public class TokenAuthenticator {
 
   private static ByteBuffer digest(String token) {
     try {
-      return ByteBuffer.wrap(MessageDigest.getInstance("SHA-256").digest(token.getBytes(StandardCharsets.UTF_8)));
+      return ByteBuffer.wrap(
+          MessageDigest.getInstance("SHA-256").digest(token.getBytes(StandardCharsets.UTF_8)));
     } catch (NoSuchAlgorithmException e) {
       throw new IllegalStateException(e);
     }

@@ -1,8 +1,8 @@
 package io.keywarden.operator.api;
 
 /**
- * An error answer: HTTP status, an AWS-style error type, and a message for the user. Messages
- * never contain values or tokens.
+ * An error answer: HTTP status, an AWS-style error type, and a message for the user. Messages never
+ * contain values or tokens.
  */
 public class ApiException extends RuntimeException {
 

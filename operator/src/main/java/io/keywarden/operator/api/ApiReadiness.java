@@ -6,7 +6,10 @@ import org.eclipse.microprofile.health.HealthCheck;
 import org.eclipse.microprofile.health.HealthCheckResponse;
 import org.eclipse.microprofile.health.Readiness;
 
-/** Ready once the API listens and its watch caches have synced, so no replica answers 404 from an empty cache. */
+/**
+ * Ready once the API listens and its watch caches have synced, so no replica answers 404 from an
+ * empty cache.
+ */
 @Readiness
 @ApplicationScoped
 public class ApiReadiness implements HealthCheck {
@@ -21,6 +24,8 @@ public class ApiReadiness implements HealthCheck {
 
   @Override
   public HealthCheckResponse call() {
-    return HealthCheckResponse.named("secret-value-api").status(!config.api().enabled() || server.ready()).build();
+    return HealthCheckResponse.named("secret-value-api")
+        .status(!config.api().enabled() || server.ready())
+        .build();
   }
 }

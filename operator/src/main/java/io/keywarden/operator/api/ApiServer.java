@@ -35,26 +35,22 @@ import io.vertx.ext.web.RoutingContext;
 import io.vertx.ext.web.handler.BodyHandler;
 import jakarta.enterprise.context.ApplicationScoped;
 import jakarta.enterprise.event.Observes;
-import java.time.Duration;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.UUID;
 import java.util.concurrent.ArrayBlockingQueue;
-import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.RejectedExecutionException;
 import java.util.concurrent.ThreadPoolExecutor;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicInteger;
-import java.util.function.Function;
 import org.jboss.logging.Logger;
 
 /**
- * The HTTPS secret-value API on its own port (HTTP/2 and HTTP/1.1), apart from the plain
- * health and metrics port. The event loop only routes; TokenReview, SubjectAccessReview and
- * decryption run on a bounded pool, and a full pool answers 503 with Retry-After instead of
- * queueing without end.
+ * The HTTPS secret-value API on its own port (HTTP/2 and HTTP/1.1), apart from the plain health and
+ * metrics port. The event loop only routes; TokenReview, SubjectAccessReview and decryption run on
+ * a bounded pool, and a full pool answers 503 with Retry-After instead of queueing without end.
  */
 @ApplicationScoped
 public class ApiServer {
@@ -81,9 +77,17 @@ public class ApiServer {
   private ThreadPoolExecutor pool;
   private HttpServer server;
 
-  public ApiServer(KeywardenConfig config, KubernetesClient client, Vertx vertx, TokenAuthenticator authenticator,
-      AccessReviewer reviewer, SecretVersions versions, CiphertextStore store, EnvelopeCipher cipher,
-      MeterRegistry registry, ObjectMapper json) {
+  public ApiServer(
+      KeywardenConfig config,
+      KubernetesClient client,
+      Vertx vertx,
+      TokenAuthenticator authenticator,
+      AccessReviewer reviewer,
+      SecretVersions versions,
+      CiphertextStore store,
+      EnvelopeCipher cipher,
+      MeterRegistry registry,
+      ObjectMapper json) {
     this.config = config;
     this.client = client;
     this.vertx = vertx;
@@ -102,27 +106,46 @@ public class ApiServer {
     if (!config.api().enabled()) {
       return;
     }
-    catalog = new SecretCatalog(client, store, s -> waiters.notifyChanged(s.getMetadata().getNamespace(), s.getMetadata().getName()));
+    catalog =
+        new SecretCatalog(
+            client,
+            store,
+            s -> waiters.notifyChanged(s.getMetadata().getNamespace(), s.getMetadata().getName()));
     api = new SecretValueApi(client, catalog, versions, reviewer, json);
     AtomicInteger threads = new AtomicInteger();
-    pool = new ThreadPoolExecutor(config.api().workerThreads(), config.api().workerThreads(), 60, TimeUnit.SECONDS,
-        new ArrayBlockingQueue<>(config.api().maxQueued()), r -> {
-          Thread t = new Thread(r, "keywarden-api-" + threads.incrementAndGet());
-          t.setDaemon(true);
-          return t;
-        });
+    pool =
+        new ThreadPoolExecutor(
+            config.api().workerThreads(),
+            config.api().workerThreads(),
+            60,
+            TimeUnit.SECONDS,
+            new ArrayBlockingQueue<>(config.api().maxQueued()),
+            r -> {
+              Thread t = new Thread(r, "keywarden-api-" + threads.incrementAndGet());
+              t.setDaemon(true);
+              return t;
+            });
     registerMetrics();
 
     ServingIdentity.Material tls = ServingIdentity.load(client, config);
-    HttpServerOptions options = new HttpServerOptions().setHost(config.api().host()).setPort(config.api().port())
-        .setSsl(true).setUseAlpn(true).setAlpnVersions(List.of(HttpVersion.HTTP_2, HttpVersion.HTTP_1_1))
-        .setKeyCertOptions(new PemKeyCertOptions().addCertValue(Buffer.buffer(tls.certificateChain()))
-            .addKeyValue(Buffer.buffer(tls.privateKey())))
-        .setIdleTimeout(MAX_TIMEOUT_SECONDS + 60).setIdleTimeoutUnit(TimeUnit.SECONDS);
+    HttpServerOptions options =
+        new HttpServerOptions()
+            .setHost(config.api().host())
+            .setPort(config.api().port())
+            .setSsl(true)
+            .setUseAlpn(true)
+            .setAlpnVersions(List.of(HttpVersion.HTTP_2, HttpVersion.HTTP_1_1))
+            .setKeyCertOptions(
+                new PemKeyCertOptions()
+                    .addCertValue(Buffer.buffer(tls.certificateChain()))
+                    .addKeyValue(Buffer.buffer(tls.privateKey())))
+            .setIdleTimeout(MAX_TIMEOUT_SECONDS + 60)
+            .setIdleTimeoutUnit(TimeUnit.SECONDS);
     server = vertx.createHttpServer(options).requestHandler(router());
     server.listen().toCompletionStage().toCompletableFuture().join();
     listening.set(true);
-    LOG.infof("secret-value API listening on https://%s:%d", config.api().host(), server.actualPort());
+    LOG.infof(
+        "secret-value API listening on https://%s:%d", config.api().host(), server.actualPort());
   }
 
   void stop(@Observes ShutdownEvent event) {
@@ -140,42 +163,107 @@ public class ApiServer {
   private Router router() {
     Router router = Router.router(vertx);
     router.route().handler(BodyHandler.create().setBodyLimit(4L * 65_536));
-    router.get(PREFIX + "/value").handler(ctx -> {
-      if (ctx.queryParams().contains("waitForChange")) {
-        longPoll(ctx);
-      } else {
-        blocking(ctx, "GetSecretValue", caller -> {
-          var answer = api.getValue(caller, ns(ctx), name(ctx), ctx.queryParams().get("versionStage"),
-              ctx.queryParams().get("versionId"));
-          return new Result(200, answer.body(), answer.versionId());
-        });
-      }
-    });
-    router.put(PREFIX + "/value").handler(ctx -> blocking(ctx, "PutSecretValue", caller -> {
-      ObjectNode body = api.putValue(caller, ns(ctx), name(ctx), parse(ctx));
-      return new Result(200, body, body.get("VersionId").asText());
-    }));
-    router.get(PREFIX + "/versions").handler(ctx -> blocking(ctx, "ListSecretVersionIds",
-        caller -> new Result(200, api.listVersions(caller, ns(ctx), name(ctx)), null)));
-    router.post(PREFIX + "/rotate").handler(ctx -> blocking(ctx, "RotateSecret",
-        caller -> new Result(202, api.rotate(caller, ns(ctx), name(ctx)), null)));
-    router.get(PREFIX).handler(ctx -> blocking(ctx, "DescribeSecret",
-        caller -> new Result(200, api.describe(caller, ns(ctx), name(ctx)), null)));
-    router.get("/v1/random-password").handler(ctx -> blocking(ctx, "GetRandomPassword", caller -> {
-      Map<String, String> params = new HashMap<>();
-      ctx.queryParams().forEach(e -> params.put(e.getKey(), e.getValue()));
-      return new Result(200, api.randomPassword(params), null);
-    }));
-    router.route().last().handler(ctx -> {
-      ctx.response().setStatusCode(404).putHeader("Content-Type", "application/json")
-          .end(error("UnknownOperationException", "no such operation: " + ctx.request().method() + " " + ctx.request().path()));
-    });
-    router.route().failureHandler(ctx -> {
-      int status = ctx.statusCode() > 0 ? ctx.statusCode() : 500;
-      String type = status == 413 ? "PayloadTooLargeException" : status == 400 ? "InvalidRequestException" : "InternalServiceError";
-      String message = status == 413 ? "the request body is larger than the limit" : "request failed";
-      ctx.response().setStatusCode(status).putHeader("Content-Type", "application/json").end(error(type, message));
-    });
+    router
+        .get(PREFIX + "/value")
+        .handler(
+            ctx -> {
+              if (ctx.queryParams().contains("waitForChange")) {
+                longPoll(ctx);
+              } else {
+                blocking(
+                    ctx,
+                    "GetSecretValue",
+                    caller -> {
+                      var answer =
+                          api.getValue(
+                              caller,
+                              ns(ctx),
+                              name(ctx),
+                              ctx.queryParams().get("versionStage"),
+                              ctx.queryParams().get("versionId"));
+                      return new Result(200, answer.body(), answer.versionId());
+                    });
+              }
+            });
+    router
+        .put(PREFIX + "/value")
+        .handler(
+            ctx ->
+                blocking(
+                    ctx,
+                    "PutSecretValue",
+                    caller -> {
+                      ObjectNode body = api.putValue(caller, ns(ctx), name(ctx), parse(ctx));
+                      return new Result(200, body, body.get("VersionId").asText());
+                    }));
+    router
+        .get(PREFIX + "/versions")
+        .handler(
+            ctx ->
+                blocking(
+                    ctx,
+                    "ListSecretVersionIds",
+                    caller -> new Result(200, api.listVersions(caller, ns(ctx), name(ctx)), null)));
+    router
+        .post(PREFIX + "/rotate")
+        .handler(
+            ctx ->
+                blocking(
+                    ctx,
+                    "RotateSecret",
+                    caller -> new Result(202, api.rotate(caller, ns(ctx), name(ctx)), null)));
+    router
+        .get(PREFIX)
+        .handler(
+            ctx ->
+                blocking(
+                    ctx,
+                    "DescribeSecret",
+                    caller -> new Result(200, api.describe(caller, ns(ctx), name(ctx)), null)));
+    router
+        .get("/v1/random-password")
+        .handler(
+            ctx ->
+                blocking(
+                    ctx,
+                    "GetRandomPassword",
+                    caller -> {
+                      Map<String, String> params = new HashMap<>();
+                      ctx.queryParams().forEach(e -> params.put(e.getKey(), e.getValue()));
+                      return new Result(200, api.randomPassword(params), null);
+                    }));
+    router
+        .route()
+        .last()
+        .handler(
+            ctx -> {
+              ctx.response()
+                  .setStatusCode(404)
+                  .putHeader("Content-Type", "application/json")
+                  .end(
+                      error(
+                          "UnknownOperationException",
+                          "no such operation: "
+                              + ctx.request().method()
+                              + " "
+                              + ctx.request().path()));
+            });
+    router
+        .route()
+        .failureHandler(
+            ctx -> {
+              int status = ctx.statusCode() > 0 ? ctx.statusCode() : 500;
+              String type =
+                  status == 413
+                      ? "PayloadTooLargeException"
+                      : status == 400 ? "InvalidRequestException" : "InternalServiceError";
+              String message =
+                  status == 413 ? "the request body is larger than the limit" : "request failed";
+              ctx.response()
+                  .setStatusCode(status)
+                  .putHeader("Content-Type", "application/json")
+                  .end(error(type, message));
+            });
     return router;
   }
 
@@ -190,30 +278,43 @@ public class ApiServer {
     Request request = new Request(ctx, action);
     Context context = vertx.getOrCreateContext();
     try {
-      pool.execute(() -> {
-        Outcome outcome = request.run(operation);
-        context.runOnContext(v -> request.respond(outcome));
-      });
+      pool.execute(
+          () -> {
+            Outcome outcome = request.run(operation);
+            context.runOnContext(v -> request.respond(outcome));
+          });
     } catch (RejectedExecutionException e) {
       request.respond(request.failure(overloaded()));
     }
   }
 
-  /** GetSecretValue with waitForChange: answers as soon as CURRENT differs, or 304 at the timeout. */
+  /**
+   * GetSecretValue with waitForChange: answers as soon as CURRENT differs, or 304 at the timeout.
+   */
   private void longPoll(RoutingContext ctx) {
     String known = ctx.queryParams().get("waitForChange");
     int timeout;
     try {
-      timeout = Integer.parseInt(ctx.queryParams().get("timeoutSeconds") == null ? "60" : ctx.queryParams().get("timeoutSeconds"));
+      timeout =
+          Integer.parseInt(
+              ctx.queryParams().get("timeoutSeconds") == null
+                  ? "60"
+                  : ctx.queryParams().get("timeoutSeconds"));
     } catch (NumberFormatException e) {
       timeout = -1;
     }
     String stage = ctx.queryParams().get("versionStage");
     Request request = new Request(ctx, "GetSecretValue");
-    if (timeout < 1 || timeout > MAX_TIMEOUT_SECONDS || (stage != null && !"CURRENT".equals(stage))
+    if (timeout < 1
+        || timeout > MAX_TIMEOUT_SECONDS
+        || (stage != null && !"CURRENT".equals(stage))
         || ctx.queryParams().contains("versionId")) {
-      request.respond(request.failure(ApiException.badRequest(
-          "waitForChange needs timeoutSeconds between 1 and " + MAX_TIMEOUT_SECONDS + " and works on the CURRENT stage only")));
+      request.respond(
+          request.failure(
+              ApiException.badRequest(
+                  "waitForChange needs timeoutSeconds between 1 and "
+                      + MAX_TIMEOUT_SECONDS
+                      + " and works on the CURRENT stage only")));
       return;
     }
     int seconds = timeout;
@@ -221,67 +322,94 @@ public class ApiServer {
     String ns = ns(ctx);
     String name = name(ctx);
     try {
-      pool.execute(() -> {
-        Outcome first = request.run(caller -> {
-          api.authorize(caller, "get", ns, name, "value");
-          String current = api.currentVersion(ns, name);
-          if (current != null && !current.equals(known)) {
-            var answer = api.getValue(caller, ns, name, null, null);
-            return new Result(200, answer.body(), answer.versionId());
-          }
-          return null;
-        });
-        context.runOnContext(v -> {
-          if (first.result() != null || first.error() != null) {
-            request.respond(first);
-            return;
-          }
-          waitForChange(request, context, ns, name, known, seconds);
-        });
-      });
+      pool.execute(
+          () -> {
+            Outcome first =
+                request.run(
+                    caller -> {
+                      api.authorize(caller, "get", ns, name, "value");
+                      String current = api.currentVersion(ns, name);
+                      if (current != null && !current.equals(known)) {
+                        var answer = api.getValue(caller, ns, name, null, null);
+                        return new Result(200, answer.body(), answer.versionId());
+                      }
+                      return null;
+                    });
+            context.runOnContext(
+                v -> {
+                  if (first.result() != null || first.error() != null) {
+                    request.respond(first);
+                    return;
+                  }
+                  waitForChange(request, context, ns, name, known, seconds);
+                });
+          });
     } catch (RejectedExecutionException e) {
       request.respond(request.failure(overloaded()));
     }
   }
 
-  private void waitForChange(Request request, Context context, String ns, String name, String known, int seconds) {
+  private void waitForChange(
+      Request request, Context context, String ns, String name, String known, int seconds) {
     AtomicBoolean done = new AtomicBoolean();
     long[] timer = new long[1];
-    ChangeWaiters.Waiter waiter = () -> context.runOnContext(v -> {
-      if (done.compareAndSet(false, true)) {
-        vertx.cancelTimer(timer[0]);
-        try {
-          pool.execute(() -> {
-            Outcome outcome = request.run(caller -> {
-              var answer = api.getValue(caller, ns, name, null, null);
-              return new Result(200, answer.body(), answer.versionId());
-            });
-            context.runOnContext(x -> request.respond(outcome));
-          });
-        } catch (RejectedExecutionException e) {
-          // Thousands of waiters wake at once; those that find no thread are told to come back, never left hanging.
-          request.respond(request.failure(overloaded()));
-        }
-      }
-    });
+    ChangeWaiters.Waiter waiter =
+        () ->
+            context.runOnContext(
+                v -> {
+                  if (done.compareAndSet(false, true)) {
+                    vertx.cancelTimer(timer[0]);
+                    try {
+                      pool.execute(
+                          () -> {
+                            Outcome outcome =
+                                request.run(
+                                    caller -> {
+                                      var answer = api.getValue(caller, ns, name, null, null);
+                                      return new Result(200, answer.body(), answer.versionId());
+                                    });
+                            context.runOnContext(x -> request.respond(outcome));
+                          });
+                    } catch (RejectedExecutionException e) {
+                      // Thousands of waiters wake at once; those that find no thread are told to
+                      // come back, never left hanging.
+                      request.respond(request.failure(overloaded()));
+                    }
+                  }
+                });
     if (!waiters.add(ns, name, waiter)) {
-      request.respond(request.failure(new ApiException(429, "ThrottlingException", "too many waiting requests; retry shortly", 5)));
+      request.respond(
+          request.failure(
+              new ApiException(
+                  429, "ThrottlingException", "too many waiting requests; retry shortly", 5)));
       return;
     }
-    timer[0] = vertx.setTimer(seconds * 1000L, t -> {
-      if (done.compareAndSet(false, true)) {
-        waiters.remove(ns, name, waiter);
-        request.respond(new Outcome(new Result(304, null, known), null, true, "unchanged"));
-      }
-    });
-    request.ctx.request().connection().closeHandler(v -> {
-      if (done.compareAndSet(false, true)) {
-        vertx.cancelTimer(timer[0]);
-        waiters.remove(ns, name, waiter);
-      }
-    });
+    timer[0] =
+        vertx.setTimer(
+            seconds * 1000L,
+            t -> {
+              if (done.compareAndSet(false, true)) {
+                waiters.remove(ns, name, waiter);
+                request.respond(new Outcome(new Result(304, null, known), null, true, "unchanged"));
+              }
+            });
+    request
+        .ctx
+        .request()
+        .connection()
+        .closeHandler(
+            v -> {
+              if (done.compareAndSet(false, true)) {
+                vertx.cancelTimer(timer[0]);
+                waiters.remove(ns, name, waiter);
+              }
+            });
     // The version may have changed between the check and the registration.
-    String current = catalog.find(ns, name).map(s -> s.getStatus() == null ? null : s.getStatus().getCurrentVersionId()).orElse(null);
+    String current =
+        catalog
+            .find(ns, name)
+            .map(s -> s.getStatus() == null ? null : s.getStatus().getCurrentVersionId())
+            .orElse(null);
     if (current == null || !current.equals(known)) {
       waiters.notifyChanged(ns, name);
     }
@@ -345,19 +473,46 @@ public class ApiServer {
       }
       double latencyMs = (System.nanoTime() - started) / 1e6;
       String outcomeTag = outcome.error() == null ? "ok" : outcome.allowed() ? "error" : "denied";
-      registry.counter("keywarden.api.requests", "action", action, "outcome", outcomeTag, "status", Integer.toString(status))
+      registry
+          .counter(
+              "keywarden.api.requests",
+              "action",
+              action,
+              "outcome",
+              outcomeTag,
+              "status",
+              Integer.toString(status))
           .increment();
-      Timer.builder("keywarden.api.request.duration").tag("action", action).tag("outcome", outcomeTag)
-          .publishPercentileHistogram().register(registry).record(System.nanoTime() - started, TimeUnit.NANOSECONDS);
-      audit.record(new AuditLog.Entry(id, subject, ctx.pathParam("namespace"), ctx.pathParam("name"), versionId, action,
-          outcome.allowed(), outcome.reason(), status, latencyMs, ctx.request().remoteAddress() == null ? null
-              : ctx.request().remoteAddress().hostAddress()));
+      Timer.builder("keywarden.api.request.duration")
+          .tag("action", action)
+          .tag("outcome", outcomeTag)
+          .publishPercentileHistogram()
+          .register(registry)
+          .record(System.nanoTime() - started, TimeUnit.NANOSECONDS);
+      audit.record(
+          new AuditLog.Entry(
+              id,
+              subject,
+              ctx.pathParam("namespace"),
+              ctx.pathParam("name"),
+              versionId,
+              action,
+              outcome.allowed(),
+              outcome.reason(),
+              status,
+              latencyMs,
+              ctx.request().remoteAddress() == null
+                  ? null
+                  : ctx.request().remoteAddress().hostAddress()));
     }
   }
 
-  /** No worker thread is free: the client should come back shortly rather than queue without end. */
+  /**
+   * No worker thread is free: the client should come back shortly rather than queue without end.
+   */
   private static ApiException overloaded() {
-    return new ApiException(503, "ServiceUnavailableException", "the API is overloaded; retry shortly", 1);
+    return new ApiException(
+        503, "ServiceUnavailableException", "the API is overloaded; retry shortly", 1);
   }
 
   private ApiException map(RuntimeException e) {
@@ -370,8 +525,11 @@ public class ApiServer {
           : new ApiException(401, "UnrecognizedClientException", denied.getMessage());
     }
     if (e instanceof KmsException kms) {
-      return new ApiException(503, "ServiceUnavailableException", "the KMS cannot unwrap this value right now (" + kms.reason()
-          + "); retry later", 5);
+      return new ApiException(
+          503,
+          "ServiceUnavailableException",
+          "the KMS cannot unwrap this value right now (" + kms.reason() + "); retry later",
+          5);
     }
     if (e instanceof UnknownKmsKeyException unknown) {
       return new ApiException(503, "ServiceUnavailableException", unknown.getMessage(), 30);
@@ -379,8 +537,13 @@ public class ApiServer {
     if (e instanceof CorruptEnvelopeException corrupt) {
       return new ApiException(500, "DecryptionFailure", corrupt.getMessage());
     }
-    if (e instanceof KubernetesClientException k && (k.getCode() == 0 || k.getCode() >= 500 || k.getCode() == 429)) {
-      return new ApiException(503, "ServiceUnavailableException", "the Kubernetes API is unavailable; retry shortly", 2);
+    if (e instanceof KubernetesClientException k
+        && (k.getCode() == 0 || k.getCode() >= 500 || k.getCode() == 429)) {
+      return new ApiException(
+          503,
+          "ServiceUnavailableException",
+          "the Kubernetes API is unavailable; retry shortly",
+          2);
     }
     LOG.errorf(e, "unexpected error in the secret-value API");
     return new ApiException(500, "InternalServiceError", "internal error; see the operator log");
@@ -395,7 +558,9 @@ public class ApiServer {
 
   private JsonNode parse(RoutingContext ctx) {
     try {
-      return ctx.body() == null || ctx.body().buffer() == null ? null : json.readTree(ctx.body().buffer().getBytes());
+      return ctx.body() == null || ctx.body().buffer() == null
+          ? null
+          : json.readTree(ctx.body().buffer().getBytes());
     } catch (java.io.IOException e) {
       throw ApiException.badRequest("the body is not valid JSON");
     }
@@ -418,16 +583,28 @@ public class ApiServer {
   }
 
   private void registerMetrics() {
-    Gauge.builder("keywarden.api.waiters", waiters, ChangeWaiters::size).description("long-poll requests waiting").register(registry);
-    Gauge.builder("keywarden.api.queue", pool, p -> p.getQueue().size()).description("requests waiting for a thread").register(registry);
+    Gauge.builder("keywarden.api.waiters", waiters, ChangeWaiters::size)
+        .description("long-poll requests waiting")
+        .register(registry);
+    Gauge.builder("keywarden.api.queue", pool, p -> p.getQueue().size())
+        .description("requests waiting for a thread")
+        .register(registry);
     cacheMetrics("token", authenticator.cache());
     cacheMetrics("decision", reviewer.cache());
-    FunctionCounter.builder("keywarden.cache.hits", cipher, c -> c.dekCacheStats().hitCount()).tag("cache", "dek").register(registry);
-    FunctionCounter.builder("keywarden.cache.misses", cipher, c -> c.dekCacheStats().missCount()).tag("cache", "dek").register(registry);
+    FunctionCounter.builder("keywarden.cache.hits", cipher, c -> c.dekCacheStats().hitCount())
+        .tag("cache", "dek")
+        .register(registry);
+    FunctionCounter.builder("keywarden.cache.misses", cipher, c -> c.dekCacheStats().missCount())
+        .tag("cache", "dek")
+        .register(registry);
   }
 
   private void cacheMetrics(String name, com.github.benmanes.caffeine.cache.Cache<?, ?> cache) {
-    FunctionCounter.builder("keywarden.cache.hits", cache, c -> c.stats().hitCount()).tag("cache", name).register(registry);
-    FunctionCounter.builder("keywarden.cache.misses", cache, c -> c.stats().missCount()).tag("cache", name).register(registry);
+    FunctionCounter.builder("keywarden.cache.hits", cache, c -> c.stats().hitCount())
+        .tag("cache", name)
+        .register(registry);
+    FunctionCounter.builder("keywarden.cache.misses", cache, c -> c.stats().missCount())
+        .tag("cache", name)
+        .register(registry);
   }
 }

@@ -6,8 +6,8 @@ import java.time.Instant;
 import org.jboss.logging.Logger;
 
 /**
- * One JSON line per API request on the logger keywarden.audit: who, which secret and version,
- * what, allowed or denied and why, and how long it took. Never a value or a token.
+ * One JSON line per API request on the logger keywarden.audit: who, which secret and version, what,
+ * allowed or denied and why, and how long it took. Never a value or a token.
  */
 public final class AuditLog {
 
@@ -18,8 +18,18 @@ public final class AuditLog {
     this.json = json;
   }
 
-  public record Entry(String requestId, String subject, String namespace, String secret, String versionId, String action,
-      boolean allowed, String reason, int status, double latencyMs, String remote) {}
+  public record Entry(
+      String requestId,
+      String subject,
+      String namespace,
+      String secret,
+      String versionId,
+      String action,
+      boolean allowed,
+      String reason,
+      int status,
+      double latencyMs,
+      String remote) {}
 
   public void record(Entry entry) {
     ObjectNode line = json.createObjectNode();

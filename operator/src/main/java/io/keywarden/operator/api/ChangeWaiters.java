@@ -30,7 +30,9 @@ public final class ChangeWaiters {
       count.decrementAndGet();
       return false;
     }
-    bySecret.computeIfAbsent(namespace + "/" + name, k -> ConcurrentHashMap.newKeySet()).add(waiter);
+    bySecret
+        .computeIfAbsent(namespace + "/" + name, k -> ConcurrentHashMap.newKeySet())
+        .add(waiter);
     return true;
   }
 

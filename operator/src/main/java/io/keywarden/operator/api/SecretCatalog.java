@@ -23,27 +23,34 @@ public final class SecretCatalog implements AutoCloseable {
   private final SharedIndexInformer<Secret> ciphertext;
   private final CiphertextStore store;
 
-  public SecretCatalog(KubernetesClient client, CiphertextStore store, Consumer<ManagedSecret> onCurrentChanged) {
+  public SecretCatalog(
+      KubernetesClient client, CiphertextStore store, Consumer<ManagedSecret> onCurrentChanged) {
     this.store = store;
-    this.secrets = client.resources(ManagedSecret.class).inAnyNamespace().inform(new ResourceEventHandler<>() {
-      @Override
-      public void onAdd(ManagedSecret secret) {
-        onCurrentChanged.accept(secret);
-      }
+    this.secrets =
+        client
+            .resources(ManagedSecret.class)
+            .inAnyNamespace()
+            .inform(
+                new ResourceEventHandler<>() {
+                  @Override
+                  public void onAdd(ManagedSecret secret) {
+                    onCurrentChanged.accept(secret);
+                  }
 
-      @Override
-      public void onUpdate(ManagedSecret before, ManagedSecret after) {
-        if (!Objects.equals(current(before), current(after))) {
-          onCurrentChanged.accept(after);
-        }
-      }
+                  @Override
+                  public void onUpdate(ManagedSecret before, ManagedSecret after) {
+                    if (!Objects.equals(current(before), current(after))) {
+                      onCurrentChanged.accept(after);
+                    }
+                  }
 
-      @Override
-      public void onDelete(ManagedSecret secret, boolean unknownFinalState) {
-        onCurrentChanged.accept(secret);
-      }
-    });
-    this.ciphertext = client.secrets().inNamespace(store.namespace()).withLabel(Names.LABEL_SECRET_UID).inform();
+                  @Override
+                  public void onDelete(ManagedSecret secret, boolean unknownFinalState) {
+                    onCurrentChanged.accept(secret);
+                  }
+                });
+    this.ciphertext =
+        client.secrets().inNamespace(store.namespace()).withLabel(Names.LABEL_SECRET_UID).inform();
   }
 
   private static String current(ManagedSecret secret) {
@@ -54,12 +61,18 @@ public final class SecretCatalog implements AutoCloseable {
     return Optional.ofNullable(secrets.getIndexer().getByKey(namespace + "/" + name));
   }
 
-  /** The envelope of a version: from the watch cache, or straight from the apiserver when the watch lags behind a write. */
+  /**
+   * The envelope of a version: from the watch cache, or straight from the apiserver when the watch
+   * lags behind a write.
+   */
   public Optional<Envelope> envelope(ManagedSecret secret, String versionId) {
     String name = CiphertextStore.objectName(secret.getMetadata().getUid(), versionId);
     Secret cached = ciphertext.getIndexer().getByKey(store.namespace() + "/" + name);
-    if (cached != null && cached.getData() != null && cached.getData().containsKey(Names.ENVELOPE_KEY)) {
-      return Optional.of(Envelope.decode(Base64.getDecoder().decode(cached.getData().get(Names.ENVELOPE_KEY))));
+    if (cached != null
+        && cached.getData() != null
+        && cached.getData().containsKey(Names.ENVELOPE_KEY)) {
+      return Optional.of(
+          Envelope.decode(Base64.getDecoder().decode(cached.getData().get(Names.ENVELOPE_KEY))));
     }
     return store.get(secret, versionId);
   }

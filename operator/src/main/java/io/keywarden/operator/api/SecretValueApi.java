@@ -34,7 +34,8 @@ import java.util.Set;
  */
 public final class SecretValueApi {
 
-  private static final Set<String> STAGES = Set.of(Names.STAGE_CURRENT, Names.STAGE_PREVIOUS, Names.STAGE_PENDING);
+  private static final Set<String> STAGES =
+      Set.of(Names.STAGE_CURRENT, Names.STAGE_PREVIOUS, Names.STAGE_PENDING);
 
   /** A value answer, with the version it is for (the audit line records it). */
   public record ValueAnswer(String versionId, ObjectNode body) {}
@@ -45,7 +46,11 @@ public final class SecretValueApi {
   private final AccessReviewer reviewer;
   private final ObjectMapper json;
 
-  public SecretValueApi(KubernetesClient client, SecretCatalog catalog, SecretVersions versions, AccessReviewer reviewer,
+  public SecretValueApi(
+      KubernetesClient client,
+      SecretCatalog catalog,
+      SecretVersions versions,
+      AccessReviewer reviewer,
       ObjectMapper json) {
     this.client = client;
     this.catalog = catalog;
@@ -54,7 +59,8 @@ public final class SecretValueApi {
     this.json = json;
   }
 
-  public void authorize(Caller caller, String verb, String namespace, String name, String subresource) {
+  public void authorize(
+      Caller caller, String verb, String namespace, String name, String subresource) {
     AccessReviewer.Decision decision = reviewer.review(caller, verb, namespace, name, subresource);
     if (!decision.allowed()) {
       throw new AccessDeniedException(true, decision.reason());
@@ -62,13 +68,24 @@ public final class SecretValueApi {
   }
 
   /** GetSecretValue. */
-  public ValueAnswer getValue(Caller caller, String namespace, String name, String versionStage, String versionId) {
+  public ValueAnswer getValue(
+      Caller caller, String namespace, String name, String versionStage, String versionId) {
     authorize(caller, "get", namespace, name, "value");
     ManagedSecret secret = find(namespace, name);
     SecretVersion version = resolve(secret, versionStage, versionId);
-    Envelope envelope = catalog.envelope(secret, version.getVersionId())
-        .orElseThrow(() -> ApiException.notFound("version " + version.getVersionId() + " of " + namespace + "/" + name
-            + " has no stored ciphertext"));
+    Envelope envelope =
+        catalog
+            .envelope(secret, version.getVersionId())
+            .orElseThrow(
+                () ->
+                    ApiException.notFound(
+                        "version "
+                            + version.getVersionId()
+                            + " of "
+                            + namespace
+                            + "/"
+                            + name
+                            + " has no stored ciphertext"));
     SecretValue value = versions.unseal(secret, version.getVersionId(), envelope);
     ObjectNode body = json.createObjectNode();
     body.put("ARN", arn(namespace, name));
@@ -90,7 +107,10 @@ public final class SecretValueApi {
     return new ValueAnswer(version.getVersionId(), body);
   }
 
-  /** The CURRENT version id, for long-polls; authorization is checked by the caller of this method first. */
+  /**
+   * The CURRENT version id, for long-polls; authorization is checked by the caller of this method
+   * first.
+   */
   public String currentVersion(String namespace, String name) {
     ManagedSecret secret = find(namespace, name);
     return secret.getStatus() == null ? null : secret.getStatus().getCurrentVersionId();
@@ -105,17 +125,22 @@ public final class SecretValueApi {
     body.put("Name", name);
     body.put("Namespace", namespace);
     body.put("Description", secret.getSpec().getDescription());
-    body.put("KmsKeyId", secret.getSpec().getKmsKeyId() == null ? "default" : secret.getSpec().getKmsKeyId());
+    body.put(
+        "KmsKeyId",
+        secret.getSpec().getKmsKeyId() == null ? "default" : secret.getSpec().getKmsKeyId());
     body.put("CreatedDate", secret.getMetadata().getCreationTimestamp());
     var status = secret.getStatus();
     if (status != null) {
       body.put("LastRotatedDate", status.getLastRotatedAt());
       body.put("NextRotationDate", status.getNextRotationAt());
       ObjectNode map = body.putObject("VersionIdsToStages");
-      status.getVersions().forEach(v -> {
-        ArrayNode stages = map.putArray(v.getVersionId());
-        v.getStages().forEach(stages::add);
-      });
+      status
+          .getVersions()
+          .forEach(
+              v -> {
+                ArrayNode stages = map.putArray(v.getVersionId());
+                v.getStages().forEach(stages::add);
+              });
     }
     return body;
   }
@@ -146,13 +171,20 @@ public final class SecretValueApi {
   public ObjectNode putValue(Caller caller, String namespace, String name, JsonNode request) {
     authorize(caller, "update", namespace, name, "value");
     SecretValue value = valueOf(request);
-    ManagedSecret secret = client.resources(ManagedSecret.class).inNamespace(namespace).withName(name).get();
+    ManagedSecret secret =
+        client.resources(ManagedSecret.class).inNamespace(namespace).withName(name).get();
     if (secret == null) {
       throw ApiException.notFound("ManagedSecret " + namespace + "/" + name + " does not exist");
     }
     if (secret.getStatus() == null || secret.getStatus().getCurrentVersionId() == null) {
-      throw new ApiException(409, "InvalidRequestException", "ManagedSecret " + namespace + "/" + name
-          + " has no CURRENT version yet; wait until it is Ready");
+      throw new ApiException(
+          409,
+          "InvalidRequestException",
+          "ManagedSecret "
+              + namespace
+              + "/"
+              + name
+              + " has no CURRENT version yet; wait until it is Ready");
     }
     SecretVersion version;
     try {
@@ -173,14 +205,18 @@ public final class SecretValueApi {
     authorize(caller, "rotate", namespace, name, "value");
     find(namespace, name);
     String requested = Instant.now().toString();
-    client.resources(ManagedSecret.class).inNamespace(namespace).withName(name)
-        .edit(s -> {
-          if (s.getMetadata().getAnnotations() == null) {
-            s.getMetadata().setAnnotations(new java.util.HashMap<>());
-          }
-          s.getMetadata().getAnnotations().put(Names.ROTATE_NOW_ANNOTATION, requested);
-          return s;
-        });
+    client
+        .resources(ManagedSecret.class)
+        .inNamespace(namespace)
+        .withName(name)
+        .edit(
+            s -> {
+              if (s.getMetadata().getAnnotations() == null) {
+                s.getMetadata().setAnnotations(new java.util.HashMap<>());
+              }
+              s.getMetadata().getAnnotations().put(Names.ROTATE_NOW_ANNOTATION, requested);
+              return s;
+            });
     ObjectNode body = json.createObjectNode();
     body.put("ARN", arn(namespace, name));
     body.put("Name", name);
@@ -204,13 +240,18 @@ public final class SecretValueApi {
     spec.setExcludeUppercase(bool(params, "ExcludeUppercase"));
     spec.setExcludeLowercase(bool(params, "ExcludeLowercase"));
     spec.setIncludeSpace(bool(params, "IncludeSpace"));
-    spec.setRequireEachIncludedType(!params.containsKey("RequireEachIncludedType") || bool(params, "RequireEachIncludedType"));
+    spec.setRequireEachIncludedType(
+        !params.containsKey("RequireEachIncludedType") || bool(params, "RequireEachIncludedType"));
     PasswordPolicy policy;
     try {
       policy = PasswordPolicy.from(spec, "request");
     } catch (InvalidSpecException e) {
-      throw ApiException.badRequest(e.getMessage().replaceFirst("^request\\.?", "").replace("passwordLength", "PasswordLength")
-          .replace("excludeCharacters", "ExcludeCharacters").strip());
+      throw ApiException.badRequest(
+          e.getMessage()
+              .replaceFirst("^request\\.?", "")
+              .replace("passwordLength", "PasswordLength")
+              .replace("excludeCharacters", "ExcludeCharacters")
+              .strip());
     }
     ObjectNode body = json.createObjectNode();
     body.put("RandomPassword", PasswordGenerator.generate(policy));
@@ -230,7 +271,8 @@ public final class SecretValueApi {
 
   private SecretValue valueOf(JsonNode request) {
     if (request == null || !request.isObject()) {
-      throw ApiException.badRequest("the body must be a JSON object with SecretString or SecretBinary");
+      throw ApiException.badRequest(
+          "the body must be a JSON object with SecretString or SecretBinary");
     }
     boolean string = request.hasNonNull("SecretString");
     boolean binary = request.hasNonNull("SecretBinary");
@@ -248,8 +290,10 @@ public final class SecretValueApi {
       }
     }
     if (bytes.length > KeywardenApi.MAX_VALUE_BYTES) {
-      throw new ApiException(413, "PayloadTooLargeException", "the value is " + bytes.length + " bytes; the limit is "
-          + KeywardenApi.MAX_VALUE_BYTES);
+      throw new ApiException(
+          413,
+          "PayloadTooLargeException",
+          "the value is " + bytes.length + " bytes; the limit is " + KeywardenApi.MAX_VALUE_BYTES);
     }
     if (bytes.length == 0) {
       throw ApiException.badRequest("the value is empty");
@@ -260,33 +304,51 @@ public final class SecretValueApi {
   }
 
   private ManagedSecret find(String namespace, String name) {
-    return catalog.find(namespace, name)
-        .orElseThrow(() -> ApiException.notFound("ManagedSecret " + namespace + "/" + name + " does not exist"));
+    return catalog
+        .find(namespace, name)
+        .orElseThrow(
+            () ->
+                ApiException.notFound(
+                    "ManagedSecret " + namespace + "/" + name + " does not exist"));
   }
 
-  private static SecretVersion resolve(ManagedSecret secret, String versionStage, String versionId) {
+  private static SecretVersion resolve(
+      ManagedSecret secret, String versionStage, String versionId) {
     String where = secret.getMetadata().getNamespace() + "/" + secret.getMetadata().getName();
     if (versionStage != null && !STAGES.contains(versionStage)) {
       throw ApiException.badRequest("versionStage must be one of CURRENT, PREVIOUS, PENDING");
     }
-    var all = secret.getStatus() == null ? java.util.List.<SecretVersion>of() : secret.getStatus().getVersions();
+    var all =
+        secret.getStatus() == null
+            ? java.util.List.<SecretVersion>of()
+            : secret.getStatus().getVersions();
     if (versionId != null) {
-      SecretVersion version = all.stream().filter(v -> v.getVersionId().equals(versionId)).findFirst()
-          .orElseThrow(() -> ApiException.notFound(where + " has no version " + versionId));
+      SecretVersion version =
+          all.stream()
+              .filter(v -> v.getVersionId().equals(versionId))
+              .findFirst()
+              .orElseThrow(() -> ApiException.notFound(where + " has no version " + versionId));
       if (versionStage != null && !version.getStages().contains(versionStage)) {
-        throw ApiException.badRequest("version " + versionId + " does not have stage " + versionStage);
+        throw ApiException.badRequest(
+            "version " + versionId + " does not have stage " + versionStage);
       }
       return version;
     }
     String stage = versionStage == null ? Names.STAGE_CURRENT : versionStage;
-    return all.stream().filter(v -> v.getStages().contains(stage)).findFirst()
+    return all.stream()
+        .filter(v -> v.getStages().contains(stage))
+        .findFirst()
         .orElseThrow(() -> ApiException.notFound(where + " has no version with stage " + stage));
   }
 
   private static String utf8(byte[] bytes) {
     try {
-      return StandardCharsets.UTF_8.newDecoder().onMalformedInput(CodingErrorAction.REPORT)
-          .onUnmappableCharacter(CodingErrorAction.REPORT).decode(ByteBuffer.wrap(bytes)).toString();
+      return StandardCharsets.UTF_8
+          .newDecoder()
+          .onMalformedInput(CodingErrorAction.REPORT)
+          .onUnmappableCharacter(CodingErrorAction.REPORT)
+          .decode(ByteBuffer.wrap(bytes))
+          .toString();
     } catch (CharacterCodingException e) {
       return null;
     }

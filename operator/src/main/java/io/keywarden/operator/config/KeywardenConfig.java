@@ -8,7 +8,10 @@ import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 
-/** Operator configuration (application.properties, env KEYWARDEN_*). Defaults documented in docs/configuration.md. */
+/**
+ * Operator configuration (application.properties, env KEYWARDEN_*). Defaults documented in
+ * docs/configuration.md.
+ */
 @ConfigMapping(prefix = "keywarden")
 public interface KeywardenConfig {
 
@@ -27,7 +30,8 @@ public interface KeywardenConfig {
     /**
      * Run the controllers on one replica at a time, chosen through a coordination.k8s.io Lease in
      * the operator namespace. Off by default so a single local process starts without waiting for
-     * an old lease to expire; the Helm chart turns it on. The secret-value API serves on every replica.
+     * an old lease to expire; the Helm chart turns it on. The secret-value API serves on every
+     * replica.
      */
     @WithDefault("false")
     boolean enabled();
@@ -35,7 +39,10 @@ public interface KeywardenConfig {
     @WithDefault("keywarden-operator")
     String leaseName();
 
-    /** This candidate's name in the Lease; defaults to the host (pod) name plus a per-process suffix. */
+    /**
+     * This candidate's name in the Lease; defaults to the host (pod) name plus a per-process
+     * suffix.
+     */
     Optional<String> identity();
 
     @WithDefault("15s")
@@ -53,7 +60,10 @@ public interface KeywardenConfig {
     @WithDefault("1h")
     Duration minimumInterval();
 
-    /** The ServiceAccount (in the operator namespace) whose token authenticates the operator to rotation hooks. */
+    /**
+     * The ServiceAccount (in the operator namespace) whose token authenticates the operator to
+     * rotation hooks.
+     */
     @WithDefault("keywarden-operator")
     String serviceAccount();
 
@@ -80,7 +90,10 @@ public interface KeywardenConfig {
     @WithDefault("keywarden.io")
     String audience();
 
-    /** PEM certificate and PKCS#8 key to serve with; when absent a CA and certificate are generated and shared through a Secret. */
+    /**
+     * PEM certificate and PKCS#8 key to serve with; when absent a CA and certificate are generated
+     * and shared through a Secret.
+     */
     Optional<String> certFile();
 
     Optional<String> keyFile();
@@ -107,7 +120,10 @@ public interface KeywardenConfig {
     @WithDefault("60s")
     Duration tokenCacheTtl();
 
-    /** How long an authorization decision is reused; a removed RoleBinding stops working after at most this. */
+    /**
+     * How long an authorization decision is reused; a removed RoleBinding stops working after at
+     * most this.
+     */
     @WithDefault("2s")
     Duration decisionCacheTtl();
   }
@@ -141,19 +157,31 @@ public interface KeywardenConfig {
     Pkcs11 pkcs11();
   }
 
-  /** The aws-kms provider; read only when a key names it, so installs without AWS keys need none of it. */
+  /**
+   * The aws-kms provider; read only when a key names it, so installs without AWS keys need none of
+   * it.
+   */
   interface Aws {
-    /** Region of the keys; when absent the SDK's chain decides (AWS_REGION, profile, instance metadata). */
+    /**
+     * Region of the keys; when absent the SDK's chain decides (AWS_REGION, profile, instance
+     * metadata).
+     */
     Optional<String> region();
 
     /** Another endpoint: a VPC interface endpoint, a FIPS endpoint, or a local test server. */
     Optional<URI> endpointOverride();
 
-    /** Attempts per call in the SDK's standard retry mode (exponential backoff with jitter; throttling is retried). */
+    /**
+     * Attempts per call in the SDK's standard retry mode (exponential backoff with jitter;
+     * throttling is retried).
+     */
     @WithDefault("3")
     int maxAttempts();
 
-    /** Upper bound of one call, retries included, so a hung network never holds an API worker for long. */
+    /**
+     * Upper bound of one call, retries included, so a hung network never holds an API worker for
+     * long.
+     */
     @WithDefault("10s")
     Duration apiCallTimeout();
 
@@ -171,15 +199,23 @@ public interface KeywardenConfig {
   }
 
   interface Local {
-    /** Secret in the operator namespace that holds the local master keys; created on first start. */
+    /**
+     * Secret in the operator namespace that holds the local master keys; created on first start.
+     */
     @WithDefault("keywarden-master-keys")
     String secretName();
 
-    /** A mounted file with the master keys (properties: name.vN=base64); when set, the Secret is not used. */
+    /**
+     * A mounted file with the master keys (properties: name.vN=base64); when set, the Secret is not
+     * used.
+     */
     Optional<String> keyFile();
   }
 
-  /** The pkcs11 provider: one token of one PKCS#11 module, through the JDK's SunPKCS11 (docs/kms.md#pkcs11). */
+  /**
+   * The pkcs11 provider: one token of one PKCS#11 module, through the JDK's SunPKCS11
+   * (docs/kms.md#pkcs11).
+   */
   interface Pkcs11 {
     /** The PKCS#11 module (shared library) of the HSM. */
     @WithDefault("/usr/lib/softhsm/libsofthsm2.so")
@@ -191,7 +227,10 @@ public interface KeywardenConfig {
     /** The token by slot id; or use token-label. With neither, the first slot the module lists. */
     Optional<Long> slot();
 
-    /** A mounted file whose content (trailing newline ignored) is the user PIN; or use pin-secret-name. */
+    /**
+     * A mounted file whose content (trailing newline ignored) is the user PIN; or use
+     * pin-secret-name.
+     */
     Optional<String> pinFile();
 
     /** A Secret in the operator namespace that holds the user PIN; or use pin-file. */

@@ -11,12 +11,12 @@ import org.jboss.logging.Logger;
 
 /**
  * Hands the Java Operator SDK its leader election settings. The SDK looks the bean up once at
- * start; a null bean means no election, so one binary serves both the single local process and
- * a replicated Deployment.
+ * start; a null bean means no election, so one binary serves both the single local process and a
+ * replicated Deployment.
  *
  * <p>Only the controllers (reconciliation and rotation) wait for leadership. A replica that loses
- * the Lease exits, so it can never keep rotating beside the new leader; Kubernetes restarts it as
- * a fresh candidate.
+ * the Lease exits, so it can never keep rotating beside the new leader; Kubernetes restarts it as a
+ * fresh candidate.
  */
 public class LeaderElectionProducer {
 
@@ -29,8 +29,14 @@ public class LeaderElectionProducer {
     if (!election.enabled()) {
       return null;
     }
-    String identity = election.identity().filter(s -> !s.isBlank()).orElseGet(LeaderElectionProducer::defaultIdentity);
-    LOG.infof("leader election on: Lease %s/%s, candidate %s", config.namespace(), election.leaseName(), identity);
+    String identity =
+        election
+            .identity()
+            .filter(s -> !s.isBlank())
+            .orElseGet(LeaderElectionProducer::defaultIdentity);
+    LOG.infof(
+        "leader election on: Lease %s/%s, candidate %s",
+        config.namespace(), election.leaseName(), identity);
     return LeaderElectionConfigurationBuilder.aLeaderElectionConfiguration(election.leaseName())
         .withLeaseNamespace(config.namespace())
         .withIdentity(identity)
@@ -43,7 +49,10 @@ public class LeaderElectionProducer {
   // A per-process suffix: a restarted pod with the same name is a new candidate, and two local
   // processes on one host do not share an identity.
   private static String defaultIdentity() {
-    String host = Optional.ofNullable(System.getenv("HOSTNAME")).filter(s -> !s.isBlank()).orElse("keywarden");
+    String host =
+        Optional.ofNullable(System.getenv("HOSTNAME"))
+            .filter(s -> !s.isBlank())
+            .orElse("keywarden");
     byte[] suffix = new byte[4];
     ThreadLocalRandom.current().nextBytes(suffix);
     return host + "-" + HexFormat.of().formatHex(suffix);

@@ -8,8 +8,8 @@ import javax.crypto.spec.GCMParameterSpec;
 import javax.crypto.spec.SecretKeySpec;
 
 /**
- * AES-256-GCM through the JDK provider (AES-NI), with a fresh 96-bit random nonce per message.
- * The one bulk-cipher path of Keywarden: values and locally wrapped data keys both use it.
+ * AES-256-GCM through the JDK provider (AES-NI), with a fresh 96-bit random nonce per message. The
+ * one bulk-cipher path of Keywarden: values and locally wrapped data keys both use it.
  */
 public final class AesGcm {
 
@@ -33,7 +33,10 @@ public final class AesGcm {
     RANDOM.nextBytes(nonce);
     try {
       Cipher cipher = Cipher.getInstance("AES/GCM/NoPadding");
-      cipher.init(Cipher.ENCRYPT_MODE, new SecretKeySpec(key, "AES"), new GCMParameterSpec(TAG_BITS, nonce));
+      cipher.init(
+          Cipher.ENCRYPT_MODE,
+          new SecretKeySpec(key, "AES"),
+          new GCMParameterSpec(TAG_BITS, nonce));
       cipher.updateAAD(aad);
       return new Sealed(nonce, cipher.doFinal(plaintext));
     } catch (GeneralSecurityException e) {
@@ -41,17 +44,26 @@ public final class AesGcm {
     }
   }
 
-  /** Throws {@link CorruptEnvelopeException} when the tag does not verify: wrong key, AAD or altered bytes. */
+  /**
+   * Throws {@link CorruptEnvelopeException} when the tag does not verify: wrong key, AAD or altered
+   * bytes.
+   */
   public static byte[] decrypt(byte[] key, byte[] nonce, byte[] ciphertext, byte[] aad) {
     try {
       Cipher cipher = Cipher.getInstance("AES/GCM/NoPadding");
-      cipher.init(Cipher.DECRYPT_MODE, new SecretKeySpec(key, "AES"), new GCMParameterSpec(TAG_BITS, nonce));
+      cipher.init(
+          Cipher.DECRYPT_MODE,
+          new SecretKeySpec(key, "AES"),
+          new GCMParameterSpec(TAG_BITS, nonce));
       cipher.updateAAD(aad);
       return cipher.doFinal(ciphertext);
     } catch (AEADBadTagException e) {
-      throw new CorruptEnvelopeException("authentication tag mismatch: the ciphertext was altered or belongs to another secret or version", e);
+      throw new CorruptEnvelopeException(
+          "authentication tag mismatch: the ciphertext was altered or belongs to another secret or version",
+          e);
     } catch (GeneralSecurityException e) {
-      throw new CorruptEnvelopeException("AES-GCM decryption failed: " + e.getClass().getSimpleName(), e);
+      throw new CorruptEnvelopeException(
+          "AES-GCM decryption failed: " + e.getClass().getSimpleName(), e);
     }
   }
 }

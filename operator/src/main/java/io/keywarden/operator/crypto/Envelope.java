@@ -5,18 +5,22 @@ import java.nio.ByteBuffer;
 import java.nio.charset.StandardCharsets;
 
 /**
- * The only form in which a value is stored: the wrapped data key, the KMS key that wrapped it,
- * and the AES-GCM nonce and ciphertext (tag included). The binary layout starts with a format
- * byte so that it can evolve; every later field is length-prefixed.
+ * The only form in which a value is stored: the wrapped data key, the KMS key that wrapped it, and
+ * the AES-GCM nonce and ciphertext (tag included). The binary layout starts with a format byte so
+ * that it can evolve; every later field is length-prefixed.
  */
-public record Envelope(String kmsKeyId, int keyVersion, byte[] wrappedDek, byte[] nonce, byte[] ciphertext) {
+public record Envelope(
+    String kmsKeyId, int keyVersion, byte[] wrappedDek, byte[] nonce, byte[] ciphertext) {
 
   public static final int FORMAT_V1 = 1;
 
   public byte[] encode() {
     byte[] keyId = kmsKeyId.getBytes(StandardCharsets.UTF_8);
-    ByteArrayOutputStream out = new ByteArrayOutputStream(16 + keyId.length + wrappedDek.length + nonce.length + ciphertext.length);
-    ByteBuffer header = ByteBuffer.allocate(1 + 2 + keyId.length + 4 + 2 + wrappedDek.length + 1 + nonce.length);
+    ByteArrayOutputStream out =
+        new ByteArrayOutputStream(
+            16 + keyId.length + wrappedDek.length + nonce.length + ciphertext.length);
+    ByteBuffer header =
+        ByteBuffer.allocate(1 + 2 + keyId.length + 4 + 2 + wrappedDek.length + 1 + nonce.length);
     header.put((byte) FORMAT_V1);
     header.putShort((short) keyId.length).put(keyId);
     header.putInt(keyVersion);
@@ -43,7 +47,8 @@ public record Envelope(String kmsKeyId, int keyVersion, byte[] wrappedDek, byte[
       in.get(nonce);
       byte[] ciphertext = new byte[in.remaining()];
       in.get(ciphertext);
-      return new Envelope(new String(keyId, StandardCharsets.UTF_8), keyVersion, wrapped, nonce, ciphertext);
+      return new Envelope(
+          new String(keyId, StandardCharsets.UTF_8), keyVersion, wrapped, nonce, ciphertext);
     } catch (java.nio.BufferUnderflowException e) {
       throw new CorruptEnvelopeException("truncated envelope");
     }
@@ -55,6 +60,12 @@ public record Envelope(String kmsKeyId, int keyVersion, byte[] wrappedDek, byte[
 
   @Override
   public String toString() {
-    return "Envelope[kmsKeyId=" + kmsKeyId + ", keyVersion=" + keyVersion + ", ciphertext=" + ciphertext.length + " bytes]";
+    return "Envelope[kmsKeyId="
+        + kmsKeyId
+        + ", keyVersion="
+        + keyVersion
+        + ", ciphertext="
+        + ciphertext.length
+        + " bytes]";
   }
 }

@@ -26,18 +26,20 @@ public class EnvelopeCipher {
 
   public EnvelopeCipher(KmsKeys kmsKeys, KeywardenConfig config) {
     this.kmsKeys = kmsKeys;
-    this.dekCache = Caffeine.newBuilder()
-        .expireAfterWrite(config.kms().dekCacheTtl())
-        .maximumSize(config.kms().dekCacheTtl().isZero() ? 0 : config.kms().dekCacheSize())
-        .recordStats()
-        .build();
+    this.dekCache =
+        Caffeine.newBuilder()
+            .expireAfterWrite(config.kms().dekCacheTtl())
+            .maximumSize(config.kms().dekCacheTtl().isZero() ? 0 : config.kms().dekCacheSize())
+            .recordStats()
+            .build();
   }
 
   public Envelope seal(KmsKey key, EncryptionContext context, SecretValue value) {
     DataKey dek = key.provider().generateDataKey(key.providerKeyId(), context);
     try {
       AesGcm.Sealed sealed = AesGcm.encrypt(dek.plaintext(), value.bytes(), context.toAad());
-      return new Envelope(key.alias(), dek.keyVersion(), dek.wrapped(), sealed.nonce(), sealed.ciphertext());
+      return new Envelope(
+          key.alias(), dek.keyVersion(), dek.wrapped(), sealed.nonce(), sealed.ciphertext());
     } finally {
       dek.wipe();
     }
@@ -45,9 +47,18 @@ public class EnvelopeCipher {
 
   public SecretValue unseal(Envelope envelope, EncryptionContext context) {
     KmsKey key = kmsKeys.resolve(envelope.kmsKeyId());
-    byte[] dek = dekCache.get(cacheKey(envelope, context),
-        k -> key.provider().decryptDataKey(key.providerKeyId(), envelope.keyVersion(), envelope.wrappedDek(), context));
-    byte[] plaintext = AesGcm.decrypt(dek, envelope.nonce(), envelope.ciphertext(), context.toAad());
+    byte[] dek =
+        dekCache.get(
+            cacheKey(envelope, context),
+            k ->
+                key.provider()
+                    .decryptDataKey(
+                        key.providerKeyId(),
+                        envelope.keyVersion(),
+                        envelope.wrappedDek(),
+                        context));
+    byte[] plaintext =
+        AesGcm.decrypt(dek, envelope.nonce(), envelope.ciphertext(), context.toAad());
     try {
       return SecretValue.of(plaintext);
     } finally {
@@ -61,7 +72,11 @@ public class EnvelopeCipher {
    */
   public Envelope rewrap(Envelope envelope, EncryptionContext context, KmsKey target) {
     KmsKey source = kmsKeys.resolve(envelope.kmsKeyId());
-    byte[] dek = source.provider().decryptDataKey(source.providerKeyId(), envelope.keyVersion(), envelope.wrappedDek(), context);
+    byte[] dek =
+        source
+            .provider()
+            .decryptDataKey(
+                source.providerKeyId(), envelope.keyVersion(), envelope.wrappedDek(), context);
     try {
       DataKey rewrapped = target.provider().wrapDataKey(target.providerKeyId(), dek, context);
       rewrapped.wipe();

@@ -6,9 +6,9 @@ import java.util.ArrayList;
 import java.util.List;
 
 /**
- * GetRandomPassword parameters, validated into the character classes to draw from. Follows the
- * AWS Secrets Manager semantics: punctuation is the 32 ASCII punctuation characters, space only
- * when asked for, and with requireEachIncludedType every included class appears at least once.
+ * GetRandomPassword parameters, validated into the character classes to draw from. Follows the AWS
+ * Secrets Manager semantics: punctuation is the 32 ASCII punctuation characters, space only when
+ * asked for, and with requireEachIncludedType every included class appears at least once.
  */
 public record PasswordPolicy(int length, List<String> classes, boolean requireEach) {
 
@@ -26,28 +26,69 @@ public record PasswordPolicy(int length, List<String> classes, boolean requireEa
   public static PasswordPolicy from(GenerateSpec spec, String field) {
     int length = spec.getPasswordLength() == null ? 32 : spec.getPasswordLength();
     if (length < 1 || length > MAX_LENGTH) {
-      throw new InvalidSpecException(field + ".passwordLength", "must be between 1 and " + MAX_LENGTH + ", got " + length);
+      throw new InvalidSpecException(
+          field + ".passwordLength", "must be between 1 and " + MAX_LENGTH + ", got " + length);
     }
     String excluded = spec.getExcludeCharacters() == null ? "" : spec.getExcludeCharacters();
     boolean requireEach = !Boolean.FALSE.equals(spec.getRequireEachIncludedType());
     List<String> classes = new ArrayList<>();
-    add(classes, !isTrue(spec.getExcludeLowercase()), LOWERCASE, excluded, requireEach, field, "lowercase letters");
-    add(classes, !isTrue(spec.getExcludeUppercase()), UPPERCASE, excluded, requireEach, field, "uppercase letters");
-    add(classes, !isTrue(spec.getExcludeNumbers()), NUMBERS, excluded, requireEach, field, "numbers");
-    add(classes, !isTrue(spec.getExcludePunctuation()), PUNCTUATION, excluded, requireEach, field, "punctuation");
+    add(
+        classes,
+        !isTrue(spec.getExcludeLowercase()),
+        LOWERCASE,
+        excluded,
+        requireEach,
+        field,
+        "lowercase letters");
+    add(
+        classes,
+        !isTrue(spec.getExcludeUppercase()),
+        UPPERCASE,
+        excluded,
+        requireEach,
+        field,
+        "uppercase letters");
+    add(
+        classes,
+        !isTrue(spec.getExcludeNumbers()),
+        NUMBERS,
+        excluded,
+        requireEach,
+        field,
+        "numbers");
+    add(
+        classes,
+        !isTrue(spec.getExcludePunctuation()),
+        PUNCTUATION,
+        excluded,
+        requireEach,
+        field,
+        "punctuation");
     add(classes, isTrue(spec.getIncludeSpace()), SPACE, excluded, requireEach, field, "space");
     if (classes.isEmpty()) {
-      throw new InvalidSpecException(field, "excludes every character; allow at least one character type");
+      throw new InvalidSpecException(
+          field, "excludes every character; allow at least one character type");
     }
     if (requireEach && length < classes.size()) {
-      throw new InvalidSpecException(field + ".passwordLength", "is " + length + " but requireEachIncludedType needs at least "
-          + classes.size() + " characters, one of each included type");
+      throw new InvalidSpecException(
+          field + ".passwordLength",
+          "is "
+              + length
+              + " but requireEachIncludedType needs at least "
+              + classes.size()
+              + " characters, one of each included type");
     }
     return new PasswordPolicy(length, classes, requireEach);
   }
 
-  private static void add(List<String> classes, boolean included, String chars, String excluded, boolean requireEach,
-      String field, String label) {
+  private static void add(
+      List<String> classes,
+      boolean included,
+      String chars,
+      String excluded,
+      boolean requireEach,
+      String field,
+      String label) {
     if (!included) {
       return;
     }
@@ -55,8 +96,11 @@ public record PasswordPolicy(int length, List<String> classes, boolean requireEa
     chars.chars().filter(c -> excluded.indexOf(c) < 0).forEach(c -> kept.append((char) c));
     if (kept.isEmpty()) {
       if (requireEach) {
-        throw new InvalidSpecException(field + ".excludeCharacters", "removes all " + label
-            + " but requireEachIncludedType needs one; exclude the type instead or set requireEachIncludedType to false");
+        throw new InvalidSpecException(
+            field + ".excludeCharacters",
+            "removes all "
+                + label
+                + " but requireEachIncludedType needs one; exclude the type instead or set requireEachIncludedType to false");
       }
       return;
     }

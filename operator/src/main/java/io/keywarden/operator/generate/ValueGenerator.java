@@ -14,9 +14,9 @@ import java.util.HashSet;
 import java.util.Optional;
 
 /**
- * The value of spec.generate: a random string, or, with a secretStringTemplate, a JSON object
- * whose generateStringKeys are random strings (CloudFormation GenerateSecretString semantics).
- * On rotation only the generated keys change.
+ * The value of spec.generate: a random string, or, with a secretStringTemplate, a JSON object whose
+ * generateStringKeys are random strings (CloudFormation GenerateSecretString semantics). On
+ * rotation only the generated keys change.
  */
 @ApplicationScoped
 public class ValueGenerator {
@@ -28,7 +28,10 @@ public class ValueGenerator {
     this.json = json;
   }
 
-  /** Checks the parameters without generating, so that bad input is reported before anything is stored. */
+  /**
+   * Checks the parameters without generating, so that bad input is reported before anything is
+   * stored.
+   */
   public void validate(GenerateSpec spec) {
     PasswordPolicy.from(spec, FIELD);
     template(spec);
@@ -38,7 +41,10 @@ public class ValueGenerator {
     return generate(spec, Optional.empty());
   }
 
-  /** A new value; with a JSON template, keys other than the generated ones keep their current values. */
+  /**
+   * A new value; with a JSON template, keys other than the generated ones keep their current
+   * values.
+   */
   public SecretValue generate(GenerateSpec spec, Optional<SecretValue> current) {
     PasswordPolicy policy = PasswordPolicy.from(spec, FIELD);
     Optional<ObjectNode> template = template(spec);
@@ -51,8 +57,12 @@ public class ValueGenerator {
     }
     byte[] bytes = value.toString().getBytes(StandardCharsets.UTF_8);
     if (bytes.length > KeywardenApi.MAX_VALUE_BYTES) {
-      throw new InvalidSpecException(FIELD, "produces a value of " + bytes.length + " bytes; the limit is "
-          + KeywardenApi.MAX_VALUE_BYTES);
+      throw new InvalidSpecException(
+          FIELD,
+          "produces a value of "
+              + bytes.length
+              + " bytes; the limit is "
+              + KeywardenApi.MAX_VALUE_BYTES);
     }
     return SecretValue.of(bytes);
   }
@@ -60,7 +70,8 @@ public class ValueGenerator {
   private Optional<ObjectNode> template(GenerateSpec spec) {
     if (spec.getSecretStringTemplate() == null) {
       if (!spec.getGenerateStringKeys().isEmpty()) {
-        throw new InvalidSpecException(FIELD + ".generateStringKeys", "needs spec.generate.secretStringTemplate");
+        throw new InvalidSpecException(
+            FIELD + ".generateStringKeys", "needs spec.generate.secretStringTemplate");
       }
       return Optional.empty();
     }
@@ -68,14 +79,20 @@ public class ValueGenerator {
     try {
       node = json.readTree(spec.getSecretStringTemplate());
     } catch (JsonProcessingException e) {
-      throw new InvalidSpecException(FIELD + ".secretStringTemplate", "is not valid JSON (line "
-          + e.getLocation().getLineNr() + ", column " + e.getLocation().getColumnNr() + ")");
+      throw new InvalidSpecException(
+          FIELD + ".secretStringTemplate",
+          "is not valid JSON (line "
+              + e.getLocation().getLineNr()
+              + ", column "
+              + e.getLocation().getColumnNr()
+              + ")");
     }
     if (!(node instanceof ObjectNode object)) {
       throw new InvalidSpecException(FIELD + ".secretStringTemplate", "must be a JSON object");
     }
     if (spec.getGenerateStringKeys().isEmpty()) {
-      throw new InvalidSpecException(FIELD + ".generateStringKeys", "must name at least one key to generate");
+      throw new InvalidSpecException(
+          FIELD + ".generateStringKeys", "must name at least one key to generate");
     }
     if (new HashSet<>(spec.getGenerateStringKeys()).size() != spec.getGenerateStringKeys().size()) {
       throw new InvalidSpecException(FIELD + ".generateStringKeys", "names a key twice");
@@ -85,7 +102,9 @@ public class ValueGenerator {
 
   private Optional<ObjectNode> parseObject(SecretValue value) {
     try {
-      return json.readTree(value.bytes()) instanceof ObjectNode o ? Optional.of(o) : Optional.empty();
+      return json.readTree(value.bytes()) instanceof ObjectNode o
+          ? Optional.of(o)
+          : Optional.empty();
     } catch (java.io.IOException e) {
       return Optional.empty();
     }

@@ -9,9 +9,9 @@ import java.util.Arrays;
 
 /**
  * A data key wrapped with AES-GCM by a provider that holds AES master keys (local, pkcs11): stored
- * as {@code nonce || ciphertext-with-tag}. Both providers authenticate the same additional data, the
- * encryption context plus the master key id and version, so a wrapped key cannot be moved to another
- * secret, version or master key.
+ * as {@code nonce || ciphertext-with-tag}. Both providers authenticate the same additional data,
+ * the encryption context plus the master key id and version, so a wrapped key cannot be moved to
+ * another secret, version or master key.
  */
 public record GcmWrappedKey(byte[] nonce, byte[] ciphertext) {
 
@@ -25,7 +25,8 @@ public record GcmWrappedKey(byte[] nonce, byte[] ciphertext) {
     if (wrapped.length <= AesGcm.NONCE_BYTES) {
       throw new CorruptEnvelopeException("wrapped data key is truncated");
     }
-    return new GcmWrappedKey(Arrays.copyOf(wrapped, AesGcm.NONCE_BYTES),
+    return new GcmWrappedKey(
+        Arrays.copyOf(wrapped, AesGcm.NONCE_BYTES),
         Arrays.copyOfRange(wrapped, AesGcm.NONCE_BYTES, wrapped.length));
   }
 

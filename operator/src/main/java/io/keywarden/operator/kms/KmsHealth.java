@@ -24,29 +24,43 @@ import org.jboss.logging.Logger;
 /**
  * Checks every configured key on a fixed interval ({@code keywarden.kms.health-interval}) and
  * remembers the outcome. Readiness, the {@code kms} health group and the Degraded condition all
- * read this memory, so neither a probe nor a reconciliation waits on a hung KMS, and a KMS is
- * asked once per key and interval however many secrets use the key.
+ * read this memory, so neither a probe nor a reconciliation waits on a hung KMS, and a KMS is asked
+ * once per key and interval however many secrets use the key.
  */
 @ApplicationScoped
 public class KmsHealth {
 
   private static final Logger LOG = Logger.getLogger(KmsHealth.class);
+
   /** A throttled check says nothing about the key: the previous outcome stands. */
   private static final String INCONCLUSIVE = "KmsThrottled";
+
   /**
    * Problems of one key rather than of the provider: the provider answered, so it is reachable.
    * They degrade the secrets using the key, never the readiness of the replica.
    */
-  private static final Set<String> KEY_PROBLEMS = Set.of("KmsKeyNotFound", "KmsKeyDisabled", "KmsKeyUnusable",
-      "KmsAccessDenied", "KeyVersionNotFound", "InvalidKeyId");
+  private static final Set<String> KEY_PROBLEMS =
+      Set.of(
+          "KmsKeyNotFound",
+          "KmsKeyDisabled",
+          "KmsKeyUnusable",
+          "KmsAccessDenied",
+          "KeyVersionNotFound",
+          "InvalidKeyId");
 
   /**
    * The last outcome for one key alias.
    *
    * @param problem empty when the key served the last check
-   * @param everReachable whether the provider answered for this key since start (see {@link #reachable()})
+   * @param everReachable whether the provider answered for this key since start (see {@link
+   *     #reachable()})
    */
-  public record KeyHealth(String alias, String provider, Optional<KmsException> problem, Instant since, boolean everReachable) {
+  public record KeyHealth(
+      String alias,
+      String provider,
+      Optional<KmsException> problem,
+      Instant since,
+      boolean everReachable) {
     public boolean healthy() {
       return problem.isEmpty();
     }
@@ -57,7 +71,9 @@ public class KmsHealth {
     }
 
     public String describe() {
-      return problem.map(p -> p.reason() + " since " + since + ": " + p.getMessage()).orElse("ok since " + since);
+      return problem
+          .map(p -> p.reason() + " since " + since + ": " + p.getMessage())
+          .orElse("ok since " + since);
     }
   }
 
@@ -73,11 +89,13 @@ public class KmsHealth {
   }
 
   void start(@Observes StartupEvent event) {
-    scheduler = Executors.newSingleThreadScheduledExecutor(r -> {
-      Thread thread = new Thread(r, "keywarden-kms-health");
-      thread.setDaemon(true);
-      return thread;
-    });
+    scheduler =
+        Executors.newSingleThreadScheduledExecutor(
+            r -> {
+              Thread thread = new Thread(r, "keywarden-kms-health");
+              thread.setDaemon(true);
+              return thread;
+            });
     long interval = config.kms().healthInterval().toMillis();
     scheduler.scheduleWithFixedDelay(this::checkAll, 0, interval, TimeUnit.MILLISECONDS);
   }
@@ -96,8 +114,12 @@ public class KmsHealth {
   /** Every configured key, by provider type; a key not yet checked is absent. */
   public Map<String, List<KeyHealth>> byProvider() {
     Map<String, List<KeyHealth>> result = new TreeMap<>();
-    keys.all().values().forEach(k -> result.computeIfAbsent(k.provider().type(), t -> new java.util.ArrayList<>()));
-    health.values().stream().sorted(java.util.Comparator.comparing(KeyHealth::alias))
+    keys.all()
+        .values()
+        .forEach(
+            k -> result.computeIfAbsent(k.provider().type(), t -> new java.util.ArrayList<>()));
+    health.values().stream()
+        .sorted(java.util.Comparator.comparing(KeyHealth::alias))
         .forEach(h -> result.get(h.provider()).add(h));
     return result;
   }
@@ -105,22 +127,39 @@ public class KmsHealth {
   /** Aliases per provider type, checked or not. */
   public Map<String, List<String>> aliasesByProvider() {
     Map<String, List<String>> result = new TreeMap<>();
-    keys.all().values().forEach(k -> result.computeIfAbsent(k.provider().type(), t -> new java.util.ArrayList<>()).add(k.alias()));
+    keys.all()
+        .values()
+        .forEach(
+            k ->
+                result
+                    .computeIfAbsent(k.provider().type(), t -> new java.util.ArrayList<>())
+                    .add(k.alias()));
     return result;
   }
 
   /**
-   * Throws the problem of the first of these keys that failed its last check. Keys not checked
-   * yet and unknown aliases pass: the operation itself will tell.
+   * Throws the problem of the first of these keys that failed its last check. Keys not checked yet
+   * and unknown aliases pass: the operation itself will tell.
    */
   public void requireHealthy(Collection<String> aliases) {
     for (String alias : new java.util.TreeSet<>(aliases)) {
       KeyHealth key = health.get(alias);
       if (key != null && key.problem().isPresent()) {
         KmsException problem = key.problem().get();
-        throw new KmsException(problem.reason(), "KMS key '" + alias + "' (" + key.provider() + ") fails its health check"
-            + " since " + key.since() + ": " + problem.getMessage() + "; values whose data key is cached are still served,"
-            + " others answer 503 until it recovers", problem);
+        throw new KmsException(
+            problem.reason(),
+            "KMS key '"
+                + alias
+                + "' ("
+                + key.provider()
+                + ") fails its health check"
+                + " since "
+                + key.since()
+                + ": "
+                + problem.getMessage()
+                + "; values whose data key is cached are still served,"
+                + " others answer 503 until it recovers",
+            problem);
       }
     }
   }
@@ -154,14 +193,23 @@ public class KmsHealth {
     if (problem.isPresent() && INCONCLUSIVE.equals(problem.get().reason()) && before != null) {
       return false;
     }
-    boolean same = before != null && before.healthy() == problem.isEmpty()
-        && (problem.isEmpty() || problem.get().reason().equals(before.problem().get().reason()));
+    boolean same =
+        before != null
+            && before.healthy() == problem.isEmpty()
+            && (problem.isEmpty()
+                || problem.get().reason().equals(before.problem().get().reason()));
     if (same) {
       return false;
     }
     Instant now = Instant.now().truncatedTo(ChronoUnit.SECONDS);
     KeyHealth after = new KeyHealth(key.alias(), key.provider().type(), problem, now, false);
-    after = new KeyHealth(after.alias(), after.provider(), problem, now, after.reachable() || (before != null && before.everReachable()));
+    after =
+        new KeyHealth(
+            after.alias(),
+            after.provider(),
+            problem,
+            now,
+            after.reachable() || (before != null && before.everReachable()));
     health.put(key.alias(), after);
     if (problem.isPresent()) {
       LOG.warnf("KMS key %s (%s): %s", key.alias(), key.provider().type(), after.describe());

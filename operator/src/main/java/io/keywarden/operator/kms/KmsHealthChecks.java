@@ -20,12 +20,12 @@ import org.eclipse.microprofile.health.Readiness;
  *       A key the provider refuses (missing, disabled, not permitted) does not count against
  *       readiness: it degrades the secrets that use it and shows in the data. A later outage is
  *       reported in the check's data but keeps the replica ready: it still serves every value whose
- *       data key it has cached and answers 503 with Retry-After for the rest, whereas an outage of a
- *       shared KMS would otherwise take every replica out of the Service at once and turn those 503s
- *       into refused connections. Liveness never includes the KMS: a restart cannot fix a KMS outage
- *       and would throw the cached data keys away.</li>
+ *       data key it has cached and answers 503 with Retry-After for the rest, whereas an outage of
+ *       a shared KMS would otherwise take every replica out of the Service at once and turn those
+ *       503s into refused connections. Liveness never includes the KMS: a restart cannot fix a KMS
+ *       outage and would throw the cached data keys away.
  *   <li>the group {@code kms} ({@code /q/health/group/kms}): DOWN whenever a key fails its latest
- *       check, for monitoring and alerts.</li>
+ *       check, for monitoring and alerts.
  * </ul>
  */
 @ApplicationScoped
@@ -52,13 +52,25 @@ public class KmsHealthChecks {
     List<KmsHealth.KeyHealth> checked = health.byProvider().getOrDefault(provider, List.of());
     boolean allChecked = checked.size() == aliases.size();
     boolean healthyNow = allChecked && checked.stream().allMatch(KmsHealth.KeyHealth::healthy);
-    boolean up = readiness ? allChecked && checked.stream().allMatch(KmsHealth.KeyHealth::everReachable) : healthyNow;
-    HealthCheckResponseBuilder response = HealthCheckResponse.named("kms-" + provider).status(up)
-        .withData("provider", provider)
-        .withData("reachable", allChecked && checked.stream().allMatch(KmsHealth.KeyHealth::reachable));
+    boolean up =
+        readiness
+            ? allChecked && checked.stream().allMatch(KmsHealth.KeyHealth::everReachable)
+            : healthyNow;
+    HealthCheckResponseBuilder response =
+        HealthCheckResponse.named("kms-" + provider)
+            .status(up)
+            .withData("provider", provider)
+            .withData(
+                "reachable",
+                allChecked && checked.stream().allMatch(KmsHealth.KeyHealth::reachable));
     for (String alias : aliases) {
-      response.withData("key." + alias, checked.stream().filter(k -> k.alias().equals(alias)).findFirst()
-          .map(KmsHealth.KeyHealth::describe).orElse("not checked yet"));
+      response.withData(
+          "key." + alias,
+          checked.stream()
+              .filter(k -> k.alias().equals(alias))
+              .findFirst()
+              .map(KmsHealth.KeyHealth::describe)
+              .orElse("not checked yet"));
     }
     return response.build();
   }

@@ -29,19 +29,31 @@ public class KmsKeys {
     Map<String, KmsProvider> byType = new HashMap<>();
     providers.forEach(p -> byType.put(p.type(), p));
     Map<String, KmsKey> resolved = new TreeMap<>();
-    config.kms().keys().forEach((alias, key) -> {
-      KmsProvider provider = byType.get(key.provider());
-      if (provider == null) {
-        throw new IllegalStateException("keywarden.kms.keys." + alias + ".provider: unknown provider '" + key.provider()
-            + "'; available: " + String.join(", ", new TreeMap<>(byType).keySet()));
-      }
-      resolved.put(alias, new KmsKey(alias, provider, key.keyId().orElse(alias)));
-    });
+    config
+        .kms()
+        .keys()
+        .forEach(
+            (alias, key) -> {
+              KmsProvider provider = byType.get(key.provider());
+              if (provider == null) {
+                throw new IllegalStateException(
+                    "keywarden.kms.keys."
+                        + alias
+                        + ".provider: unknown provider '"
+                        + key.provider()
+                        + "'; available: "
+                        + String.join(", ", new TreeMap<>(byType).keySet()));
+              }
+              resolved.put(alias, new KmsKey(alias, provider, key.keyId().orElse(alias)));
+            });
     this.keys = Map.copyOf(resolved);
     this.defaultAlias = config.kms().defaultKeyId();
     if (!keys.containsKey(defaultAlias)) {
-      throw new IllegalStateException("keywarden.kms.default-key-id: '" + defaultAlias + "' is not one of keywarden.kms.keys "
-          + keys.keySet());
+      throw new IllegalStateException(
+          "keywarden.kms.default-key-id: '"
+              + defaultAlias
+              + "' is not one of keywarden.kms.keys "
+              + keys.keySet());
     }
   }
 

@@ -25,7 +25,9 @@ public interface KmsProvider {
     return new DataKey(dek, wrapped.wrapped(), wrapped.keyVersion());
   }
 
-  /** Unwraps a data key. Throws {@link KmsException} when the provider refuses or cannot be reached. */
+  /**
+   * Unwraps a data key. Throws {@link KmsException} when the provider refuses or cannot be reached.
+   */
   byte[] decryptDataKey(String keyId, int keyVersion, byte[] wrappedDek, EncryptionContext context);
 
   /** Wraps an existing data key under the key's primary version (used to re-wrap and migrate). */
@@ -48,8 +50,8 @@ public interface KmsProvider {
 
   /**
    * Throws {@link KmsException} when this key cannot serve requests right now: the provider is
-   * unreachable, or the key is missing, disabled or not permitted. Providers whose keys cannot
-   * fail one by one need not override it.
+   * unreachable, or the key is missing, disabled or not permitted. Providers whose keys cannot fail
+   * one by one need not override it.
    */
   default void checkKey(String keyId) {
     checkHealth();

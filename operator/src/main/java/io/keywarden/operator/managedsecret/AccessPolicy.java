@@ -24,8 +24,8 @@ import java.util.concurrent.ConcurrentHashMap;
 import java.util.stream.Collectors;
 
 /**
- * The resource-based policy: spec.access becomes one Role and RoleBinding per action, owned by
- * the ManagedSecret, so that RBAC alone decides access and {@code kubectl auth can-i} tells the truth.
+ * The resource-based policy: spec.access becomes one Role and RoleBinding per action, owned by the
+ * ManagedSecret, so that RBAC alone decides access and {@code kubectl auth can-i} tells the truth.
  */
 @ApplicationScoped
 public class AccessPolicy {
@@ -45,15 +45,18 @@ public class AccessPolicy {
   }
 
   /**
-   * Applies the policy when the spec changed since this process last applied it, or after
-   * {@link #REAPPLY_AFTER}: a rotation reconciles a ManagedSecret several times, and re-applying
-   * unchanged Roles each time cost four apiserver requests (two of them LISTs) per reconcile.
-   * A Role or RoleBinding deleted by hand is put back within that period, or at once on restart.
+   * Applies the policy when the spec changed since this process last applied it, or after {@link
+   * #REAPPLY_AFTER}: a rotation reconciles a ManagedSecret several times, and re-applying unchanged
+   * Roles each time cost four apiserver requests (two of them LISTs) per reconcile. A Role or
+   * RoleBinding deleted by hand is put back within that period, or at once on restart.
    */
   public void applyIfStale(ManagedSecret secret) {
     Applied last = applied.get(secret.getMetadata().getUid());
-    long generation = secret.getMetadata().getGeneration() == null ? 0 : secret.getMetadata().getGeneration();
-    if (last != null && last.generation() == generation && last.at().plus(REAPPLY_AFTER).isAfter(Instant.now())) {
+    long generation =
+        secret.getMetadata().getGeneration() == null ? 0 : secret.getMetadata().getGeneration();
+    if (last != null
+        && last.generation() == generation
+        && last.at().plus(REAPPLY_AFTER).isAfter(Instant.now())) {
       return;
     }
     apply(secret);
@@ -73,23 +76,62 @@ public class AccessPolicy {
     Map<AccessRule.Action, List<Subject>> desired = subjectsByAction(secret);
     for (var entry : desired.entrySet()) {
       String objectName = objectName(name, entry.getKey());
-      client.rbac().roles().inNamespace(namespace).resource(role(secret, entry.getKey(), objectName))
-          .fieldManager(FIELD_MANAGER).forceConflicts().serverSideApply();
-      client.rbac().roleBindings().inNamespace(namespace).resource(new RoleBindingBuilder()
-          .withNewMetadata().withName(objectName).withNamespace(namespace).withLabels(labels(name))
-          .withOwnerReferences(owner(secret)).endMetadata()
-          .withNewRoleRef().withApiGroup("rbac.authorization.k8s.io").withKind("Role").withName(objectName).endRoleRef()
-          .withSubjects(entry.getValue()).build())
-          .fieldManager(FIELD_MANAGER).forceConflicts().serverSideApply();
+      client
+          .rbac()
+          .roles()
+          .inNamespace(namespace)
+          .resource(role(secret, entry.getKey(), objectName))
+          .fieldManager(FIELD_MANAGER)
+          .forceConflicts()
+          .serverSideApply();
+      client
+          .rbac()
+          .roleBindings()
+          .inNamespace(namespace)
+          .resource(
+              new RoleBindingBuilder()
+                  .withNewMetadata()
+                  .withName(objectName)
+                  .withNamespace(namespace)
+                  .withLabels(labels(name))
+                  .withOwnerReferences(owner(secret))
+                  .endMetadata()
+                  .withNewRoleRef()
+                  .withApiGroup("rbac.authorization.k8s.io")
+                  .withKind("Role")
+                  .withName(objectName)
+                  .endRoleRef()
+                  .withSubjects(entry.getValue())
+                  .build())
+          .fieldManager(FIELD_MANAGER)
+          .forceConflicts()
+          .serverSideApply();
     }
-    Set<String> keep = desired.keySet().stream().map(a -> objectName(name, a)).collect(Collectors.toSet());
-    for (RoleBinding binding : client.rbac().roleBindings().inNamespace(namespace).withLabel(LABEL_POLICY_OF, labelValue(name)).list().getItems()) {
-      if (!keep.contains(binding.getMetadata().getName()) && ownedBy(binding.getMetadata().getOwnerReferences(), secret)) {
+    Set<String> keep =
+        desired.keySet().stream().map(a -> objectName(name, a)).collect(Collectors.toSet());
+    for (RoleBinding binding :
+        client
+            .rbac()
+            .roleBindings()
+            .inNamespace(namespace)
+            .withLabel(LABEL_POLICY_OF, labelValue(name))
+            .list()
+            .getItems()) {
+      if (!keep.contains(binding.getMetadata().getName())
+          && ownedBy(binding.getMetadata().getOwnerReferences(), secret)) {
         client.resource(binding).delete();
       }
     }
-    for (Role role : client.rbac().roles().inNamespace(namespace).withLabel(LABEL_POLICY_OF, labelValue(name)).list().getItems()) {
-      if (!keep.contains(role.getMetadata().getName()) && ownedBy(role.getMetadata().getOwnerReferences(), secret)) {
+    for (Role role :
+        client
+            .rbac()
+            .roles()
+            .inNamespace(namespace)
+            .withLabel(LABEL_POLICY_OF, labelValue(name))
+            .list()
+            .getItems()) {
+      if (!keep.contains(role.getMetadata().getName())
+          && ownedBy(role.getMetadata().getOwnerReferences(), secret)) {
         client.resource(role).delete();
       }
     }
@@ -110,10 +152,14 @@ public class AccessPolicy {
   }
 
   private static Subject subject(AccessRule rule, String defaultNamespace) {
-    AccessRule.SubjectKind kind = rule.getKind() == null ? AccessRule.SubjectKind.ServiceAccount : rule.getKind();
+    AccessRule.SubjectKind kind =
+        rule.getKind() == null ? AccessRule.SubjectKind.ServiceAccount : rule.getKind();
     SubjectBuilder builder = new SubjectBuilder().withKind(kind.name()).withName(rule.getName());
     if (kind == AccessRule.SubjectKind.ServiceAccount) {
-      builder.withNamespace(rule.getNamespace() == null || rule.getNamespace().isBlank() ? defaultNamespace : rule.getNamespace());
+      builder.withNamespace(
+          rule.getNamespace() == null || rule.getNamespace().isBlank()
+              ? defaultNamespace
+              : rule.getNamespace());
     } else {
       builder.withApiGroup("rbac.authorization.k8s.io");
     }
@@ -121,15 +167,29 @@ public class AccessPolicy {
   }
 
   private static Role role(ManagedSecret secret, AccessRule.Action action, String objectName) {
-    RoleBuilder builder = new RoleBuilder().withNewMetadata().withName(objectName)
-        .withNamespace(secret.getMetadata().getNamespace()).withLabels(labels(secret.getMetadata().getName()))
-        .withOwnerReferences(owner(secret)).endMetadata()
-        .addNewRule().withApiGroups(KeywardenApi.GROUP).withResources(KeywardenApi.VALUE_RESOURCE)
-        .withResourceNames(secret.getMetadata().getName()).withVerbs(action.name()).endRule();
+    RoleBuilder builder =
+        new RoleBuilder()
+            .withNewMetadata()
+            .withName(objectName)
+            .withNamespace(secret.getMetadata().getNamespace())
+            .withLabels(labels(secret.getMetadata().getName()))
+            .withOwnerReferences(owner(secret))
+            .endMetadata()
+            .addNewRule()
+            .withApiGroups(KeywardenApi.GROUP)
+            .withResources(KeywardenApi.VALUE_RESOURCE)
+            .withResourceNames(secret.getMetadata().getName())
+            .withVerbs(action.name())
+            .endRule();
     if (action == AccessRule.Action.get) {
       // Readers may also describe the secret and list its versions.
-      builder.addNewRule().withApiGroups(KeywardenApi.GROUP).withResources("managedsecrets")
-          .withResourceNames(secret.getMetadata().getName()).withVerbs("get").endRule();
+      builder
+          .addNewRule()
+          .withApiGroups(KeywardenApi.GROUP)
+          .withResources("managedsecrets")
+          .withResourceNames(secret.getMetadata().getName())
+          .withVerbs("get")
+          .endRule();
     }
     return builder.build();
   }
@@ -138,15 +198,23 @@ public class AccessPolicy {
     return Map.of(Names.MANAGED_BY, Names.OPERATOR, LABEL_POLICY_OF, labelValue(secretName));
   }
 
-  /** Label values are at most 63 characters; longer names are not selectable and fall back to owner checks only. */
+  /**
+   * Label values are at most 63 characters; longer names are not selectable and fall back to owner
+   * checks only.
+   */
   private static String labelValue(String name) {
     return name.length() <= 63 ? name : name.substring(0, 63).replaceAll("[^a-zA-Z0-9]+$", "");
   }
 
   private static OwnerReference owner(ManagedSecret secret) {
-    return new OwnerReferenceBuilder().withApiVersion(KeywardenApi.API_VERSION).withKind("ManagedSecret")
-        .withName(secret.getMetadata().getName()).withUid(secret.getMetadata().getUid())
-        .withController(true).withBlockOwnerDeletion(false).build();
+    return new OwnerReferenceBuilder()
+        .withApiVersion(KeywardenApi.API_VERSION)
+        .withKind("ManagedSecret")
+        .withName(secret.getMetadata().getName())
+        .withUid(secret.getMetadata().getUid())
+        .withController(true)
+        .withBlockOwnerDeletion(false)
+        .build();
   }
 
   private static boolean ownedBy(List<OwnerReference> refs, ManagedSecret secret) {

@@ -11,12 +11,11 @@ import io.keywarden.operator.crypto.EncryptionContext;
 import io.keywarden.operator.crypto.Envelope;
 import jakarta.enterprise.context.ApplicationScoped;
 import java.util.Base64;
-import java.util.List;
 import java.util.Optional;
 
 /**
- * Envelopes in core Secrets of the operator namespace, one Secret per version: tenants cannot
- * edit them, and 100 versions of 64 KiB never meet etcd's 1.5 MiB object limit.
+ * Envelopes in core Secrets of the operator namespace, one Secret per version: tenants cannot edit
+ * them, and 100 versions of 64 KiB never meet etcd's 1.5 MiB object limit.
  */
 @ApplicationScoped
 public class CiphertextStore {
@@ -38,24 +37,38 @@ public class CiphertextStore {
   }
 
   public static EncryptionContext context(ManagedSecret secret, String versionId) {
-    return new EncryptionContext(secret.getMetadata().getNamespace(), secret.getMetadata().getName(),
-        secret.getMetadata().getUid(), versionId);
+    return new EncryptionContext(
+        secret.getMetadata().getNamespace(),
+        secret.getMetadata().getName(),
+        secret.getMetadata().getUid(),
+        versionId);
   }
 
-  /** An envelope with the resourceVersion of the object it was read from, for a conditional replace. */
+  /**
+   * An envelope with the resourceVersion of the object it was read from, for a conditional replace.
+   */
   public record Stored(Envelope envelope, String resourceVersion) {}
 
   public void put(ManagedSecret owner, String versionId, Envelope envelope) {
-    client.secrets().inNamespace(namespace).resource(object(owner, versionId, envelope, null)).createOr(r -> r.update());
+    client
+        .secrets()
+        .inNamespace(namespace)
+        .resource(object(owner, versionId, envelope, null))
+        .createOr(r -> r.update());
   }
 
   /**
    * Replaces the envelope only if its object is still at {@code resourceVersion}. Returns false
    * when another writer changed it meanwhile (409) or it is gone (404): the caller re-reads.
    */
-  public boolean replace(ManagedSecret owner, String versionId, Envelope envelope, String resourceVersion) {
+  public boolean replace(
+      ManagedSecret owner, String versionId, Envelope envelope, String resourceVersion) {
     try {
-      client.secrets().inNamespace(namespace).resource(object(owner, versionId, envelope, resourceVersion)).update();
+      client
+          .secrets()
+          .inNamespace(namespace)
+          .resource(object(owner, versionId, envelope, resourceVersion))
+          .update();
       return true;
     } catch (KubernetesClientException e) {
       if (e.getCode() == 409 || e.getCode() == 404) {
@@ -65,10 +78,14 @@ public class CiphertextStore {
     }
   }
 
-  private Secret object(ManagedSecret owner, String versionId, Envelope envelope, String resourceVersion) {
+  private Secret object(
+      ManagedSecret owner, String versionId, Envelope envelope, String resourceVersion) {
     String uid = owner.getMetadata().getUid();
-    return new SecretBuilder().withNewMetadata()
-        .withName(objectName(uid, versionId)).withNamespace(namespace).withResourceVersion(resourceVersion)
+    return new SecretBuilder()
+        .withNewMetadata()
+        .withName(objectName(uid, versionId))
+        .withNamespace(namespace)
+        .withResourceVersion(resourceVersion)
         .addToLabels(Names.MANAGED_BY, Names.OPERATOR)
         .addToLabels(Names.LABEL_SECRET_UID, uid)
         .addToLabels(Names.LABEL_SECRET_NAMESPACE, owner.getMetadata().getNamespace())
@@ -86,13 +103,22 @@ public class CiphertextStore {
   }
 
   public Optional<Stored> getStored(ManagedSecret owner, String versionId) {
-    Secret secret = client.secrets().inNamespace(namespace).withName(objectName(owner.getMetadata().getUid(), versionId)).get();
-    if (secret == null || secret.getData() == null || !secret.getData().containsKey(Names.ENVELOPE_KEY)) {
+    Secret secret =
+        client
+            .secrets()
+            .inNamespace(namespace)
+            .withName(objectName(owner.getMetadata().getUid(), versionId))
+            .get();
+    if (secret == null
+        || secret.getData() == null
+        || !secret.getData().containsKey(Names.ENVELOPE_KEY)) {
       return Optional.empty();
     }
     try {
-      return Optional.of(new Stored(Envelope.decode(Base64.getDecoder().decode(secret.getData().get(Names.ENVELOPE_KEY))),
-          secret.getMetadata().getResourceVersion()));
+      return Optional.of(
+          new Stored(
+              Envelope.decode(Base64.getDecoder().decode(secret.getData().get(Names.ENVELOPE_KEY))),
+              secret.getMetadata().getResourceVersion()));
     } catch (IllegalArgumentException e) {
       throw new CorruptEnvelopeException("ciphertext of version " + versionId + " is not base64");
     }

@@ -18,9 +18,9 @@ import java.util.function.Predicate;
 /**
  * Wraps the data keys of a secret's stored versions again under a KMS key. The value's nonce and
  * ciphertext never change, only the wrapped data key and the key it names. Each envelope is
- * replaced only if its object is unchanged since it was read (resourceVersion), so a re-wrap
- * racing another one (a rotation, another replica) re-reads instead of overwriting; the status
- * then lists each version's key as stored. Serves spec.kmsKeyId migration and rotateEncryptionKey.
+ * replaced only if its object is unchanged since it was read (resourceVersion), so a re-wrap racing
+ * another one (a rotation, another replica) re-reads instead of overwriting; the status then lists
+ * each version's key as stored. Serves spec.kmsKeyId migration and rotateEncryptionKey.
  */
 @ApplicationScoped
 public class EnvelopeRewrapper {
@@ -40,7 +40,10 @@ public class EnvelopeRewrapper {
     this.versions = versions;
   }
 
-  /** Re-wraps every stored version whose envelope {@code stale} selects under {@code target}'s primary version. */
+  /**
+   * Re-wraps every stored version whose envelope {@code stale} selects under {@code target}'s
+   * primary version.
+   */
   public Result rewrap(ManagedSecret secret, KmsKey target, Predicate<Envelope> stale) {
     Map<String, Envelope> stored = new HashMap<>();
     Set<String> from = new TreeSet<>();
@@ -65,23 +68,37 @@ public class EnvelopeRewrapper {
           break;
         }
         if (attempt >= CONFLICT_RETRIES) {
-          throw new KubernetesClientException("the ciphertext of version " + versionId + " keeps changing during a re-wrap",
-              409, null);
+          throw new KubernetesClientException(
+              "the ciphertext of version " + versionId + " keeps changing during a re-wrap",
+              409,
+              null);
         }
       }
     }
-    boolean statusAgrees = secret.getStatus().getVersions().stream().allMatch(v -> {
-      Envelope envelope = stored.get(v.getVersionId());
-      return envelope == null || (envelope.kmsKeyId().equals(v.getKmsKeyId())
-          && Objects.equals(envelope.keyVersion(), v.getKeyVersion()));
-    });
-    ManagedSecret updated = statusAgrees ? secret : versions.updateStatus(secret, s -> s.getVersions().forEach(v -> {
-      Envelope envelope = stored.get(v.getVersionId());
-      if (envelope != null) {
-        v.setKmsKeyId(envelope.kmsKeyId());
-        v.setKeyVersion(envelope.keyVersion());
-      }
-    }));
+    boolean statusAgrees =
+        secret.getStatus().getVersions().stream()
+            .allMatch(
+                v -> {
+                  Envelope envelope = stored.get(v.getVersionId());
+                  return envelope == null
+                      || (envelope.kmsKeyId().equals(v.getKmsKeyId())
+                          && Objects.equals(envelope.keyVersion(), v.getKeyVersion()));
+                });
+    ManagedSecret updated =
+        statusAgrees
+            ? secret
+            : versions.updateStatus(
+                secret,
+                s ->
+                    s.getVersions()
+                        .forEach(
+                            v -> {
+                              Envelope envelope = stored.get(v.getVersionId());
+                              if (envelope != null) {
+                                v.setKmsKeyId(envelope.kmsKeyId());
+                                v.setKeyVersion(envelope.keyVersion());
+                              }
+                            }));
     return new Result(updated, rewrapped, from);
   }
 }

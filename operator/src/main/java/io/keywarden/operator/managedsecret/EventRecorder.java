@@ -31,20 +31,43 @@ public class EventRecorder {
   private void record(HasMetadata object, String type, String reason, String message) {
     String now = Instant.now().toString();
     try {
-      client.v1().events().inNamespace(object.getMetadata().getNamespace()).resource(new EventBuilder()
-          .withNewMetadata().withName(object.getMetadata().getName() + "." + UUID.randomUUID().toString().substring(0, 8))
-          .endMetadata()
-          .withNewInvolvedObject().withApiVersion(object.getApiVersion()).withKind(object.getKind())
-          .withName(object.getMetadata().getName()).withNamespace(object.getMetadata().getNamespace())
-          .withUid(object.getMetadata().getUid()).withResourceVersion(object.getMetadata().getResourceVersion())
-          .endInvolvedObject()
-          .withType(type).withReason(reason).withMessage(message)
-          .withFirstTimestamp(now).withLastTimestamp(now).withCount(1)
-          .withNewSource().withComponent("keywarden-operator").withHost(hostname()).endSource()
-          .build()).create();
+      client
+          .v1()
+          .events()
+          .inNamespace(object.getMetadata().getNamespace())
+          .resource(
+              new EventBuilder()
+                  .withNewMetadata()
+                  .withName(
+                      object.getMetadata().getName()
+                          + "."
+                          + UUID.randomUUID().toString().substring(0, 8))
+                  .endMetadata()
+                  .withNewInvolvedObject()
+                  .withApiVersion(object.getApiVersion())
+                  .withKind(object.getKind())
+                  .withName(object.getMetadata().getName())
+                  .withNamespace(object.getMetadata().getNamespace())
+                  .withUid(object.getMetadata().getUid())
+                  .withResourceVersion(object.getMetadata().getResourceVersion())
+                  .endInvolvedObject()
+                  .withType(type)
+                  .withReason(reason)
+                  .withMessage(message)
+                  .withFirstTimestamp(now)
+                  .withLastTimestamp(now)
+                  .withCount(1)
+                  .withNewSource()
+                  .withComponent("keywarden-operator")
+                  .withHost(hostname())
+                  .endSource()
+                  .build())
+          .create();
     } catch (KubernetesClientException e) {
       // Events are best effort; a failure to record one must not fail the reconciliation.
-      LOG.warnf("cannot record event %s on %s: %s", reason, object.getMetadata().getName(), e.getMessage());
+      LOG.warnf(
+          "cannot record event %s on %s: %s",
+          reason, object.getMetadata().getName(), e.getMessage());
     }
   }
 

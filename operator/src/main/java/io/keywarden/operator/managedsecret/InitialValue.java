@@ -49,29 +49,66 @@ public class InitialValue {
     try {
       source = client.secrets().inNamespace(namespace).withName(from.getName()).get();
     } catch (KubernetesClientException e) {
-      throw new InvalidSpecException("spec.fromSecret.name", "Secret " + namespace + "/" + from.getName()
-          + " cannot be read: " + e.getCode() + " " + (e.getStatus() == null ? "" : e.getStatus().getReason()), "SourceSecretUnreadable");
+      throw new InvalidSpecException(
+          "spec.fromSecret.name",
+          "Secret "
+              + namespace
+              + "/"
+              + from.getName()
+              + " cannot be read: "
+              + e.getCode()
+              + " "
+              + (e.getStatus() == null ? "" : e.getStatus().getReason()),
+          "SourceSecretUnreadable");
     }
     if (source == null) {
-      throw new InvalidSpecException("spec.fromSecret.name", "Secret " + namespace + "/" + from.getName() + " does not exist",
+      throw new InvalidSpecException(
+          "spec.fromSecret.name",
+          "Secret " + namespace + "/" + from.getName() + " does not exist",
           "SourceSecretNotFound");
     }
     String encoded = source.getData() == null ? null : source.getData().get(from.getKey());
     if (encoded == null) {
-      var keys = source.getData() == null ? new TreeSet<String>() : new TreeSet<>(source.getData().keySet());
-      throw new InvalidSpecException("spec.fromSecret.key", "Secret " + namespace + "/" + from.getName() + " has no key '"
-          + from.getKey() + "' (keys: " + String.join(", ", keys) + ")", "SourceKeyNotFound");
+      var keys =
+          source.getData() == null
+              ? new TreeSet<String>()
+              : new TreeSet<>(source.getData().keySet());
+      throw new InvalidSpecException(
+          "spec.fromSecret.key",
+          "Secret "
+              + namespace
+              + "/"
+              + from.getName()
+              + " has no key '"
+              + from.getKey()
+              + "' (keys: "
+              + String.join(", ", keys)
+              + ")",
+          "SourceKeyNotFound");
     }
     byte[] bytes = Base64.getDecoder().decode(encoded);
     if (bytes.length > KeywardenApi.MAX_VALUE_BYTES) {
       int size = bytes.length;
       java.util.Arrays.fill(bytes, (byte) 0);
-      throw new InvalidSpecException("spec.fromSecret", "value of Secret " + namespace + "/" + from.getName() + " key '"
-          + from.getKey() + "' is " + size + " bytes; the limit is " + KeywardenApi.MAX_VALUE_BYTES, "ValueTooLarge");
+      throw new InvalidSpecException(
+          "spec.fromSecret",
+          "value of Secret "
+              + namespace
+              + "/"
+              + from.getName()
+              + " key '"
+              + from.getKey()
+              + "' is "
+              + size
+              + " bytes; the limit is "
+              + KeywardenApi.MAX_VALUE_BYTES,
+          "ValueTooLarge");
     }
     if (bytes.length == 0) {
-      throw new InvalidSpecException("spec.fromSecret.key", "Secret " + namespace + "/" + from.getName() + " key '"
-          + from.getKey() + "' is empty", "SourceKeyEmpty");
+      throw new InvalidSpecException(
+          "spec.fromSecret.key",
+          "Secret " + namespace + "/" + from.getName() + " key '" + from.getKey() + "' is empty",
+          "SourceKeyEmpty");
     }
     SecretValue value = SecretValue.of(bytes);
     java.util.Arrays.fill(bytes, (byte) 0);

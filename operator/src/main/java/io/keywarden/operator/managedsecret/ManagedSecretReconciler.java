@@ -2,15 +2,15 @@ package io.keywarden.operator.managedsecret;
 
 import io.fabric8.kubernetes.api.model.Secret;
 import io.fabric8.kubernetes.client.KubernetesClientException;
-import io.javaoperatorsdk.operator.api.config.informer.InformerEventSourceConfiguration;
 import io.javaoperatorsdk.operator.api.config.informer.Informer;
+import io.javaoperatorsdk.operator.api.config.informer.InformerEventSourceConfiguration;
 import io.javaoperatorsdk.operator.api.reconciler.Cleaner;
 import io.javaoperatorsdk.operator.api.reconciler.Context;
 import io.javaoperatorsdk.operator.api.reconciler.ControllerConfiguration;
 import io.javaoperatorsdk.operator.api.reconciler.DeleteControl;
 import io.javaoperatorsdk.operator.api.reconciler.ErrorStatusUpdateControl;
-import io.javaoperatorsdk.operator.api.reconciler.PrimaryUpdateAndCacheUtils;
 import io.javaoperatorsdk.operator.api.reconciler.EventSourceContext;
+import io.javaoperatorsdk.operator.api.reconciler.PrimaryUpdateAndCacheUtils;
 import io.javaoperatorsdk.operator.api.reconciler.Reconciler;
 import io.javaoperatorsdk.operator.api.reconciler.UpdateControl;
 import io.javaoperatorsdk.operator.processing.event.ResourceID;
@@ -37,17 +37,25 @@ import java.util.Set;
 import org.jboss.logging.Logger;
 
 /**
- * Keeps a ManagedSecret's versions: creates the first one from spec, stores only envelopes,
- * prunes deprecated versions beyond versionsToKeep, syncs the opt-in core Secret, and reports
- * it all in the status, written once per reconciliation.
+ * Keeps a ManagedSecret's versions: creates the first one from spec, stores only envelopes, prunes
+ * deprecated versions beyond versionsToKeep, syncs the opt-in core Secret, and reports it all in
+ * the status, written once per reconciliation.
  */
-@ControllerConfiguration(name = "managedsecret", finalizerName = Names.FINALIZER, generationAwareEventProcessing = false,
+@ControllerConfiguration(
+    name = "managedsecret",
+    finalizerName = Names.FINALIZER,
+    generationAwareEventProcessing = false,
     informer = @Informer(onUpdateFilter = ReconcileTrigger.class))
 public class ManagedSecretReconciler implements Reconciler<ManagedSecret>, Cleaner<ManagedSecret> {
 
   private static final Logger LOG = Logger.getLogger(ManagedSecretReconciler.class);
-  /** A ciphertext Secret not (yet) in the status is an orphan only after this long: the status write may be in flight. */
+
+  /**
+   * A ciphertext Secret not (yet) in the status is an orphan only after this long: the status write
+   * may be in flight.
+   */
   private static final Duration ORPHAN_GRACE = Duration.ofMinutes(2);
+
   private static final Duration RECHECK_INVALID = Duration.ofSeconds(30);
 
   private final KmsKeys kmsKeys;
@@ -61,8 +69,16 @@ public class ManagedSecretReconciler implements Reconciler<ManagedSecret>, Clean
   private final EnvelopeRewrapper rewrapper;
   private final KmsHealth kmsHealth;
 
-  public ManagedSecretReconciler(KmsKeys kmsKeys, SecretVersions versions, AccessPolicy accessPolicy, CiphertextStore store,
-      InitialValue initialValue, SecretSync sync, EventRecorder events, ManualRotations rotations, EnvelopeRewrapper rewrapper,
+  public ManagedSecretReconciler(
+      KmsKeys kmsKeys,
+      SecretVersions versions,
+      AccessPolicy accessPolicy,
+      CiphertextStore store,
+      InitialValue initialValue,
+      SecretSync sync,
+      EventRecorder events,
+      ManualRotations rotations,
+      EnvelopeRewrapper rewrapper,
       KmsHealth kmsHealth) {
     this.rotations = rotations;
     this.rewrapper = rewrapper;
@@ -77,32 +93,48 @@ public class ManagedSecretReconciler implements Reconciler<ManagedSecret>, Clean
   }
 
   @Override
-  public List<EventSource<?, ManagedSecret>> prepareEventSources(EventSourceContext<ManagedSecret> context) {
+  public List<EventSource<?, ManagedSecret>> prepareEventSources(
+      EventSourceContext<ManagedSecret> context) {
     // Changes to the ciphertext (deleted, altered) bring the owner back for a check.
-    var ciphertext = InformerEventSourceConfiguration.from(Secret.class, ManagedSecret.class)
-        .withName("ciphertext")
-        .withNamespaces(Set.of(store.namespace()))
-        .withLabelSelector(Names.LABEL_SECRET_UID)
-        .withSecondaryToPrimaryMapper(s -> Set.of(new ResourceID(
-            s.getMetadata().getAnnotations().get(Names.ANNOTATION_SECRET_NAME),
-            s.getMetadata().getLabels().get(Names.LABEL_SECRET_NAMESPACE))))
-        .build();
+    var ciphertext =
+        InformerEventSourceConfiguration.from(Secret.class, ManagedSecret.class)
+            .withName("ciphertext")
+            .withNamespaces(Set.of(store.namespace()))
+            .withLabelSelector(Names.LABEL_SECRET_UID)
+            .withSecondaryToPrimaryMapper(
+                s ->
+                    Set.of(
+                        new ResourceID(
+                            s.getMetadata().getAnnotations().get(Names.ANNOTATION_SECRET_NAME),
+                            s.getMetadata().getLabels().get(Names.LABEL_SECRET_NAMESPACE))))
+            .build();
     // A synced copy that is deleted or edited by hand is put back.
-    var synced = InformerEventSourceConfiguration.from(Secret.class, ManagedSecret.class)
-        .withName("synced")
-        .withWatchAllNamespaces()
-        .withLabelSelector(SecretSync.LABEL_SYNCED_FROM)
-        .withSecondaryToPrimaryMapper(s -> s.getMetadata().getOwnerReferences().stream()
-            .filter(r -> "ManagedSecret".equals(r.getKind()))
-            .map(r -> new ResourceID(r.getName(), s.getMetadata().getNamespace()))
-            .collect(java.util.stream.Collectors.toSet()))
-        .build();
-    // A key whose health changes brings the secrets using it back, so Degraded follows the KMS both ways.
+    var synced =
+        InformerEventSourceConfiguration.from(Secret.class, ManagedSecret.class)
+            .withName("synced")
+            .withWatchAllNamespaces()
+            .withLabelSelector(SecretSync.LABEL_SYNCED_FROM)
+            .withSecondaryToPrimaryMapper(
+                s ->
+                    s.getMetadata().getOwnerReferences().stream()
+                        .filter(r -> "ManagedSecret".equals(r.getKind()))
+                        .map(r -> new ResourceID(r.getName(), s.getMetadata().getNamespace()))
+                        .collect(java.util.stream.Collectors.toSet()))
+            .build();
+    // A key whose health changes brings the secrets using it back, so Degraded follows the KMS both
+    // ways.
     var kmsChanges = new SimpleInboundEventSource<ManagedSecret>("kms-health");
-    kmsHealth.onChange(aliases -> context.getPrimaryCache().list()
-        .filter(secret -> keysUsedBy(secret, null).stream().anyMatch(aliases::contains))
-        .forEach(secret -> kmsChanges.propagateEvent(ResourceID.fromResource(secret))));
-    return List.of(new InformerEventSource<>(ciphertext, context), new InformerEventSource<>(synced, context), kmsChanges);
+    kmsHealth.onChange(
+        aliases ->
+            context
+                .getPrimaryCache()
+                .list()
+                .filter(secret -> keysUsedBy(secret, null).stream().anyMatch(aliases::contains))
+                .forEach(secret -> kmsChanges.propagateEvent(ResourceID.fromResource(secret))));
+    return List.of(
+        new InformerEventSource<>(ciphertext, context),
+        new InformerEventSource<>(synced, context),
+        kmsChanges);
   }
 
   /** The spec's key and every key a stored version is wrapped with. */
@@ -118,17 +150,21 @@ public class ManagedSecretReconciler implements Reconciler<ManagedSecret>, Clean
       }
     }
     if (secret.getStatus() != null) {
-      secret.getStatus().getVersions().stream().map(SecretVersion::getKmsKeyId).filter(java.util.Objects::nonNull)
+      secret.getStatus().getVersions().stream()
+          .map(SecretVersion::getKmsKeyId)
+          .filter(java.util.Objects::nonNull)
           .forEach(aliases::add);
     }
     return aliases;
   }
 
   @Override
-  public UpdateControl<ManagedSecret> reconcile(ManagedSecret secret, Context<ManagedSecret> context) {
+  public UpdateControl<ManagedSecret> reconcile(
+      ManagedSecret secret, Context<ManagedSecret> context) {
     KmsKey key = kmsKeys.resolve(secret.getSpec().getKmsKeyId());
     initialValue.validate(secret.getSpec());
-    boolean needsFirst = secret.getStatus() == null || secret.getStatus().getCurrentVersionId() == null;
+    boolean needsFirst =
+        secret.getStatus() == null || secret.getStatus().getCurrentVersionId() == null;
     SecretVersion created = needsFirst ? createFirstVersion(secret, key) : null;
     accessPolicy.applyIfStale(secret);
     secret = needsFirst ? secret : migrateKey(secret, key);
@@ -136,31 +172,55 @@ public class ManagedSecretReconciler implements Reconciler<ManagedSecret>, Clean
     // needed no KMS call; the retry backoff and the health listener bring it back.
     kmsHealth.requireHealthy(keysUsedBy(secret, key));
 
-    int keep = secret.getSpec().getVersionsToKeep() == null ? 5 : secret.getSpec().getVersionsToKeep();
+    int keep =
+        secret.getSpec().getVersionsToKeep() == null ? 5 : secret.getSpec().getVersionsToKeep();
     Long generation = secret.getMetadata().getGeneration();
     List<String> pruned = new ArrayList<>();
-    // Applied to the latest stored status, re-applied on conflict: other writers (API, rotation) are never overwritten.
-    ManagedSecret stored = PrimaryUpdateAndCacheUtils.updateStatusAndCacheResource(secret, context, fresh -> {
-      ManagedSecretStatus status = fresh.getStatus() == null ? new ManagedSecretStatus() : fresh.getStatus();
-      if (created != null && status.getCurrentVersionId() == null) {
-        status.getVersions().add(0, withStages(created, List.of(Names.STAGE_CURRENT)));
-        status.setCurrentVersionId(created.getVersionId());
-      }
-      pruned.clear();
-      pruned.addAll(VersionPruner.prune(status, keep));
-      Conditions.set(status.getConditions(), Names.CONDITION_READY, true, "VersionAvailable",
-          "CURRENT is version " + status.getCurrentVersionId() + "; data keys wrapped by KMS key '" + key.alias() + "'",
-          generation);
-      if (!degradedByRotation(status)) {
-        Conditions.set(status.getConditions(), Names.CONDITION_DEGRADED, false, "Healthy", "all checks passed", generation);
-      }
-      status.setObservedGeneration(generation);
-      fresh.setStatus(status);
-      return fresh;
-    });
+    // Applied to the latest stored status, re-applied on conflict: other writers (API, rotation)
+    // are never overwritten.
+    ManagedSecret stored =
+        PrimaryUpdateAndCacheUtils.updateStatusAndCacheResource(
+            secret,
+            context,
+            fresh -> {
+              ManagedSecretStatus status =
+                  fresh.getStatus() == null ? new ManagedSecretStatus() : fresh.getStatus();
+              if (created != null && status.getCurrentVersionId() == null) {
+                status.getVersions().add(0, withStages(created, List.of(Names.STAGE_CURRENT)));
+                status.setCurrentVersionId(created.getVersionId());
+              }
+              pruned.clear();
+              pruned.addAll(VersionPruner.prune(status, keep));
+              Conditions.set(
+                  status.getConditions(),
+                  Names.CONDITION_READY,
+                  true,
+                  "VersionAvailable",
+                  "CURRENT is version "
+                      + status.getCurrentVersionId()
+                      + "; data keys wrapped by KMS key '"
+                      + key.alias()
+                      + "'",
+                  generation);
+              if (!degradedByRotation(status)) {
+                Conditions.set(
+                    status.getConditions(),
+                    Names.CONDITION_DEGRADED,
+                    false,
+                    "Healthy",
+                    "all checks passed",
+                    generation);
+              }
+              status.setObservedGeneration(generation);
+              fresh.setStatus(status);
+              return fresh;
+            });
     for (String versionId : pruned) {
       store.delete(secret.getMetadata().getUid(), versionId);
-      events.normal(secret, "VersionPruned", "removed deprecated version " + versionId + " beyond versionsToKeep=" + keep);
+      events.normal(
+          secret,
+          "VersionPruned",
+          "removed deprecated version " + versionId + " beyond versionsToKeep=" + keep);
     }
     removeOrphans(stored, cached(context, "ciphertext", secret));
     boolean hasCopies = !cached(context, "synced", secret).isEmpty();
@@ -175,20 +235,29 @@ public class ManagedSecretReconciler implements Reconciler<ManagedSecret>, Clean
   /**
    * spec.kmsKeyId names another key than some stored versions were wrapped with: their data keys
    * move to it, in place; values and their ciphertext never change. A failure (say, the new key's
-   * KMS is down) leaves each version readable under whichever key it is wrapped with, and the
-   * next reconciliation continues where this one stopped.
+   * KMS is down) leaves each version readable under whichever key it is wrapped with, and the next
+   * reconciliation continues where this one stopped.
    */
   private ManagedSecret migrateKey(ManagedSecret secret, KmsKey key) {
-    if (secret.getStatus().getVersions().stream().allMatch(v -> key.alias().equals(v.getKmsKeyId()))) {
+    if (secret.getStatus().getVersions().stream()
+        .allMatch(v -> key.alias().equals(v.getKmsKeyId()))) {
       return secret;
     }
-    EnvelopeRewrapper.Result result = rewrapper.rewrap(secret, key, envelope -> !envelope.kmsKeyId().equals(key.alias()));
+    EnvelopeRewrapper.Result result =
+        rewrapper.rewrap(secret, key, envelope -> !envelope.kmsKeyId().equals(key.alias()));
     if (result.rewrapped() > 0) {
-      String message = "re-wrapped the data keys of " + result.rewrapped() + " version(s) from KMS key "
-          + String.join(", ", result.fromKeys().stream().map(k -> "'" + k + "'").toList()) + " to '" + key.alias()
-          + "' (spec.kmsKeyId); values unchanged";
+      String message =
+          "re-wrapped the data keys of "
+              + result.rewrapped()
+              + " version(s) from KMS key "
+              + String.join(", ", result.fromKeys().stream().map(k -> "'" + k + "'").toList())
+              + " to '"
+              + key.alias()
+              + "' (spec.kmsKeyId); values unchanged";
       events.normal(result.secret(), "KmsKeyMigrated", message);
-      LOG.infof("%s/%s: %s", secret.getMetadata().getNamespace(), secret.getMetadata().getName(), message);
+      LOG.infof(
+          "%s/%s: %s",
+          secret.getMetadata().getNamespace(), secret.getMetadata().getName(), message);
     }
     return result.secret();
   }
@@ -203,9 +272,11 @@ public class ManagedSecretReconciler implements Reconciler<ManagedSecret>, Clean
    * instead of listing keeps a rotation's reconciliations from costing LISTs on the apiserver.
    */
   @SuppressWarnings("unchecked")
-  private static Set<Secret> cached(Context<ManagedSecret> context, String eventSource, ManagedSecret secret) {
-    return ((InformerEventSource<Secret, ManagedSecret>) context.eventSourceRetriever()
-        .getEventSourceFor(Secret.class, eventSource)).getSecondaryResources(secret);
+  private static Set<Secret> cached(
+      Context<ManagedSecret> context, String eventSource, ManagedSecret secret) {
+    return ((InformerEventSource<Secret, ManagedSecret>)
+            context.eventSourceRetriever().getEventSourceFor(Secret.class, eventSource))
+        .getSecondaryResources(secret);
   }
 
   private void syncCopy(ManagedSecret secret, boolean hasCopies) {
@@ -215,8 +286,13 @@ public class ManagedSecretReconciler implements Reconciler<ManagedSecret>, Clean
     SecretValue current = versions.read(secret, secret.getStatus().getCurrentVersionId());
     try {
       if (sync.apply(secret, current)) {
-        events.normal(secret, "Synced", "copied CURRENT version " + secret.getStatus().getCurrentVersionId()
-            + " to Secret " + secret.getSpec().getSyncToSecret().getName());
+        events.normal(
+            secret,
+            "Synced",
+            "copied CURRENT version "
+                + secret.getStatus().getCurrentVersionId()
+                + " to Secret "
+                + secret.getSpec().getSyncToSecret().getName());
       }
     } finally {
       current.wipe();
@@ -225,8 +301,13 @@ public class ManagedSecretReconciler implements Reconciler<ManagedSecret>, Clean
 
   /** Rotation failures keep their own Degraded reason until the next rotation succeeds. */
   private static boolean degradedByRotation(ManagedSecretStatus status) {
-    return status.getConditions().stream().anyMatch(c -> Names.CONDITION_DEGRADED.equals(c.getType())
-        && "True".equals(c.getStatus()) && c.getReason() != null && c.getReason().startsWith("Rotation"));
+    return status.getConditions().stream()
+        .anyMatch(
+            c ->
+                Names.CONDITION_DEGRADED.equals(c.getType())
+                    && "True".equals(c.getStatus())
+                    && c.getReason() != null
+                    && c.getReason().startsWith("Rotation"));
   }
 
   private SecretVersion createFirstVersion(ManagedSecret secret, KmsKey key) {
@@ -238,14 +319,25 @@ public class ManagedSecretReconciler implements Reconciler<ManagedSecret>, Clean
       value.wipe();
     }
     String source = secret.getSpec().getGenerate() != null ? "spec.generate" : "spec.fromSecret";
-    events.normal(secret, "VersionCreated", "created version " + version.getVersionId() + " (CURRENT) from " + source);
-    LOG.infof("%s/%s: created version %s from %s", secret.getMetadata().getNamespace(), secret.getMetadata().getName(),
-        version.getVersionId(), source);
+    events.normal(
+        secret,
+        "VersionCreated",
+        "created version " + version.getVersionId() + " (CURRENT) from " + source);
+    LOG.infof(
+        "%s/%s: created version %s from %s",
+        secret.getMetadata().getNamespace(),
+        secret.getMetadata().getName(),
+        version.getVersionId(),
+        source);
     return version;
   }
 
   private static SecretVersion withStages(SecretVersion version, List<String> stages) {
-    return new SecretVersion(version.getVersionId(), stages, version.getCreatedDate(), version.getKmsKeyId(),
+    return new SecretVersion(
+        version.getVersionId(),
+        stages,
+        version.getCreatedDate(),
+        version.getKmsKeyId(),
         version.getKeyVersion());
   }
 
@@ -256,18 +348,21 @@ public class ManagedSecretReconciler implements Reconciler<ManagedSecret>, Clean
     Instant cutoff = Instant.now().minus(ORPHAN_GRACE);
     for (Secret stored : ciphertext) {
       String versionId = stored.getMetadata().getAnnotations().get(Names.ANNOTATION_VERSION_ID);
-      if (!known.contains(versionId) && Instant.parse(stored.getMetadata().getCreationTimestamp()).isBefore(cutoff)) {
+      if (!known.contains(versionId)
+          && Instant.parse(stored.getMetadata().getCreationTimestamp()).isBefore(cutoff)) {
         store.delete(secret.getMetadata().getUid(), versionId);
-        LOG.infof("%s/%s: removed orphaned ciphertext of version %s", secret.getMetadata().getNamespace(),
-            secret.getMetadata().getName(), versionId);
+        LOG.infof(
+            "%s/%s: removed orphaned ciphertext of version %s",
+            secret.getMetadata().getNamespace(), secret.getMetadata().getName(), versionId);
       }
     }
   }
 
   @Override
-  public ErrorStatusUpdateControl<ManagedSecret> updateErrorStatus(ManagedSecret secret, Context<ManagedSecret> context,
-      Exception e) {
-    ManagedSecretStatus status = secret.getStatus() == null ? new ManagedSecretStatus() : secret.getStatus();
+  public ErrorStatusUpdateControl<ManagedSecret> updateErrorStatus(
+      ManagedSecret secret, Context<ManagedSecret> context, Exception e) {
+    ManagedSecretStatus status =
+        secret.getStatus() == null ? new ManagedSecretStatus() : secret.getStatus();
     Long generation = secret.getMetadata().getGeneration();
     if (e instanceof KubernetesClientException k && k.getCode() == 409) {
       return ErrorStatusUpdateControl.defaultErrorProcessing();
@@ -276,11 +371,29 @@ public class ManagedSecretReconciler implements Reconciler<ManagedSecret>, Clean
     String previous = conditionMessage(status);
     ErrorStatusUpdateControl<ManagedSecret> control;
     if (cause instanceof InvalidSpecException invalid) {
-      Conditions.set(status.getConditions(), Names.CONDITION_READY, false, invalid.reason(), invalid.getMessage(), generation);
-      control = ErrorStatusUpdateControl.<ManagedSecret>noStatusUpdate().withNoRetry().rescheduleAfter(RECHECK_INVALID);
+      Conditions.set(
+          status.getConditions(),
+          Names.CONDITION_READY,
+          false,
+          invalid.reason(),
+          invalid.getMessage(),
+          generation);
+      control =
+          ErrorStatusUpdateControl.<ManagedSecret>noStatusUpdate()
+              .withNoRetry()
+              .rescheduleAfter(RECHECK_INVALID);
     } else if (cause instanceof UnknownKmsKeyException unknown) {
-      Conditions.set(status.getConditions(), Names.CONDITION_READY, false, "UnknownKmsKey", unknown.getMessage(), generation);
-      control = ErrorStatusUpdateControl.<ManagedSecret>noStatusUpdate().withNoRetry().rescheduleAfter(RECHECK_INVALID);
+      Conditions.set(
+          status.getConditions(),
+          Names.CONDITION_READY,
+          false,
+          "UnknownKmsKey",
+          unknown.getMessage(),
+          generation);
+      control =
+          ErrorStatusUpdateControl.<ManagedSecret>noStatusUpdate()
+              .withNoRetry()
+              .rescheduleAfter(RECHECK_INVALID);
     } else if (cause instanceof KmsException kms) {
       degrade(status, kms.reason(), kms.getMessage(), generation);
       control = ErrorStatusUpdateControl.defaultErrorProcessing();
@@ -294,22 +407,33 @@ public class ManagedSecretReconciler implements Reconciler<ManagedSecret>, Clean
     status.setObservedGeneration(generation);
     List<io.fabric8.kubernetes.api.model.Condition> conditions = status.getConditions();
     try {
-      versions.updateStatus(secret, latest -> {
-        for (var condition : List.copyOf(conditions)) {
-          latest.getConditions().removeIf(c -> c.getType().equals(condition.getType()));
-          latest.getConditions().add(condition);
-        }
-        latest.getConditions().sort(java.util.Comparator.comparing(io.fabric8.kubernetes.api.model.Condition::getType));
-        latest.setObservedGeneration(generation);
-      });
+      versions.updateStatus(
+          secret,
+          latest -> {
+            for (var condition : List.copyOf(conditions)) {
+              latest.getConditions().removeIf(c -> c.getType().equals(condition.getType()));
+              latest.getConditions().add(condition);
+            }
+            latest
+                .getConditions()
+                .sort(
+                    java.util.Comparator.comparing(
+                        io.fabric8.kubernetes.api.model.Condition::getType));
+            latest.setObservedGeneration(generation);
+          });
     } catch (RuntimeException writeFailed) {
-      LOG.warnf("%s/%s: cannot record the error in the status: %s", secret.getMetadata().getNamespace(),
-          secret.getMetadata().getName(), writeFailed.getMessage());
+      LOG.warnf(
+          "%s/%s: cannot record the error in the status: %s",
+          secret.getMetadata().getNamespace(),
+          secret.getMetadata().getName(),
+          writeFailed.getMessage());
     }
     String message = conditionMessage(status);
     if (!message.equals(previous)) {
       events.warning(secret, reasonOf(status), message);
-      LOG.warnf("%s/%s: %s", secret.getMetadata().getNamespace(), secret.getMetadata().getName(), message);
+      LOG.warnf(
+          "%s/%s: %s",
+          secret.getMetadata().getNamespace(), secret.getMetadata().getName(), message);
     }
     return control;
   }
@@ -317,26 +441,41 @@ public class ManagedSecretReconciler implements Reconciler<ManagedSecret>, Clean
   /** The first of our own exceptions in the cause chain (JOSDK wraps them), else the root cause. */
   private static Throwable unwrap(Throwable e) {
     Throwable t = e;
-    while (t.getCause() != null && t != t.getCause() && !(t instanceof InvalidSpecException) && !(t instanceof KmsException)
-        && !(t instanceof CorruptEnvelopeException) && !(t instanceof UnknownKmsKeyException)) {
+    while (t.getCause() != null
+        && t != t.getCause()
+        && !(t instanceof InvalidSpecException)
+        && !(t instanceof KmsException)
+        && !(t instanceof CorruptEnvelopeException)
+        && !(t instanceof UnknownKmsKeyException)) {
       t = t.getCause();
     }
     return t;
   }
 
-  /** The value stays where it is: Degraded says we cannot serve it right now, Ready goes False only without a version. */
-  private static void degrade(ManagedSecretStatus status, String reason, String message, Long generation) {
-    Conditions.set(status.getConditions(), Names.CONDITION_DEGRADED, true, reason, message, generation);
+  /**
+   * The value stays where it is: Degraded says we cannot serve it right now, Ready goes False only
+   * without a version.
+   */
+  private static void degrade(
+      ManagedSecretStatus status, String reason, String message, Long generation) {
+    Conditions.set(
+        status.getConditions(), Names.CONDITION_DEGRADED, true, reason, message, generation);
     if (status.getCurrentVersionId() == null) {
-      Conditions.set(status.getConditions(), Names.CONDITION_READY, false, reason, message, generation);
+      Conditions.set(
+          status.getConditions(), Names.CONDITION_READY, false, reason, message, generation);
     }
   }
 
   private static String conditionMessage(ManagedSecretStatus status) {
     return status.getConditions().stream()
-        .filter(c -> ("Ready".equals(c.getType()) && "False".equals(c.getStatus()))
-            || ("Degraded".equals(c.getType()) && "True".equals(c.getStatus())))
-        .map(c -> c.getReason() + ": " + c.getMessage()).sorted().findFirst().orElse("");
+        .filter(
+            c ->
+                ("Ready".equals(c.getType()) && "False".equals(c.getStatus()))
+                    || ("Degraded".equals(c.getType()) && "True".equals(c.getStatus())))
+        .map(c -> c.getReason() + ": " + c.getMessage())
+        .sorted()
+        .findFirst()
+        .orElse("");
   }
 
   private static String reasonOf(ManagedSecretStatus status) {
@@ -348,7 +487,9 @@ public class ManagedSecretReconciler implements Reconciler<ManagedSecret>, Clean
   public DeleteControl cleanup(ManagedSecret secret, Context<ManagedSecret> context) {
     store.deleteAll(secret.getMetadata().getUid());
     accessPolicy.forget(secret);
-    LOG.infof("%s/%s: deleted; removed its ciphertext", secret.getMetadata().getNamespace(), secret.getMetadata().getName());
+    LOG.infof(
+        "%s/%s: deleted; removed its ciphertext",
+        secret.getMetadata().getNamespace(), secret.getMetadata().getName());
     return DeleteControl.defaultDelete();
   }
 

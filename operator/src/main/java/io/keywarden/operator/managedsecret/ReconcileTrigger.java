@@ -17,7 +17,8 @@ public class ReconcileTrigger implements OnUpdateFilter<ManagedSecret> {
     return !Objects.equals(updated.getMetadata().getGeneration(), old.getMetadata().getGeneration())
         || !Objects.equals(rotateNow(updated), rotateNow(old))
         || !Objects.equals(current(updated), current(old))
-        || !Objects.equals(updated.getMetadata().getDeletionTimestamp(), old.getMetadata().getDeletionTimestamp());
+        || !Objects.equals(
+            updated.getMetadata().getDeletionTimestamp(), old.getMetadata().getDeletionTimestamp());
   }
 
   private static String current(ManagedSecret secret) {

@@ -42,19 +42,42 @@ public class SecretSync {
     Map<String, String> data = data(spec, value);
     Secret existing = client.secrets().inNamespace(namespace).withName(spec.getName()).get();
     if (existing != null && !ownedBy(existing, owner)) {
-      throw new InvalidSpecException("spec.syncToSecret.name", "Secret " + namespace + "/" + spec.getName()
-          + " exists and is not managed by this ManagedSecret", "SyncTargetConflict");
+      throw new InvalidSpecException(
+          "spec.syncToSecret.name",
+          "Secret "
+              + namespace
+              + "/"
+              + spec.getName()
+              + " exists and is not managed by this ManagedSecret",
+          "SyncTargetConflict");
     }
     if (existing != null && Objects.equals(existing.getData(), data)) {
       return false;
     }
-    client.secrets().inNamespace(namespace).resource(new SecretBuilder().withNewMetadata()
-        .withName(spec.getName()).withNamespace(namespace)
-        .addToLabels(Names.MANAGED_BY, Names.OPERATOR).addToLabels(LABEL_SYNCED_FROM, owner.getMetadata().getName())
-        .withOwnerReferences(new OwnerReferenceBuilder().withApiVersion(owner.getApiVersion()).withKind(owner.getKind())
-            .withName(owner.getMetadata().getName()).withUid(owner.getMetadata().getUid()).withController(true)
-            .withBlockOwnerDeletion(false).build())
-        .endMetadata().withType("Opaque").withData(data).build()).createOr(r -> r.update());
+    client
+        .secrets()
+        .inNamespace(namespace)
+        .resource(
+            new SecretBuilder()
+                .withNewMetadata()
+                .withName(spec.getName())
+                .withNamespace(namespace)
+                .addToLabels(Names.MANAGED_BY, Names.OPERATOR)
+                .addToLabels(LABEL_SYNCED_FROM, owner.getMetadata().getName())
+                .withOwnerReferences(
+                    new OwnerReferenceBuilder()
+                        .withApiVersion(owner.getApiVersion())
+                        .withKind(owner.getKind())
+                        .withName(owner.getMetadata().getName())
+                        .withUid(owner.getMetadata().getUid())
+                        .withController(true)
+                        .withBlockOwnerDeletion(false)
+                        .build())
+                .endMetadata()
+                .withType("Opaque")
+                .withData(data)
+                .build())
+        .createOr(r -> r.update());
     return true;
   }
 
@@ -66,11 +89,18 @@ public class SecretSync {
     try {
       JsonNode node = json.readTree(value.bytes());
       if (node != null && node.isObject()) {
-        node.fields().forEachRemaining(e -> {
-          if (e.getValue().isValueNode() && e.getKey().matches("[-._a-zA-Z0-9]+")) {
-            data.putIfAbsent(e.getKey(), b64.encodeToString(e.getValue().asText().getBytes(java.nio.charset.StandardCharsets.UTF_8)));
-          }
-        });
+        node.fields()
+            .forEachRemaining(
+                e -> {
+                  if (e.getValue().isValueNode() && e.getKey().matches("[-._a-zA-Z0-9]+")) {
+                    data.putIfAbsent(
+                        e.getKey(),
+                        b64.encodeToString(
+                            e.getValue()
+                                .asText()
+                                .getBytes(java.nio.charset.StandardCharsets.UTF_8)));
+                  }
+                });
       }
     } catch (java.io.IOException notJson) {
       // A plain value: the single key is all there is.
@@ -79,13 +109,19 @@ public class SecretSync {
   }
 
   private void removeStale(ManagedSecret owner, String keep) {
-    client.secrets().inNamespace(owner.getMetadata().getNamespace())
-        .withLabel(LABEL_SYNCED_FROM, owner.getMetadata().getName()).list().getItems().stream()
+    client
+        .secrets()
+        .inNamespace(owner.getMetadata().getNamespace())
+        .withLabel(LABEL_SYNCED_FROM, owner.getMetadata().getName())
+        .list()
+        .getItems()
+        .stream()
         .filter(s -> ownedBy(s, owner) && !s.getMetadata().getName().equals(keep))
         .forEach(s -> client.resource(s).delete());
   }
 
   private static boolean ownedBy(Secret secret, ManagedSecret owner) {
-    return secret.getMetadata().getOwnerReferences().stream().anyMatch(r -> owner.getMetadata().getUid().equals(r.getUid()));
+    return secret.getMetadata().getOwnerReferences().stream()
+        .anyMatch(r -> owner.getMetadata().getUid().equals(r.getUid()));
   }
 }

@@ -18,9 +18,9 @@ import java.util.function.Consumer;
 import org.jboss.logging.Logger;
 
 /**
- * Reads and adds versions. Every status write goes through {@link #updateStatus} with the
- * object's resourceVersion, so concurrent writers (reconciler, API replicas, rotation) never
- * overwrite each other's versions: a conflict re-reads and re-applies the change.
+ * Reads and adds versions. Every status write goes through {@link #updateStatus} with the object's
+ * resourceVersion, so concurrent writers (reconciler, API replicas, rotation) never overwrite each
+ * other's versions: a conflict re-reads and re-applies the change.
  */
 @ApplicationScoped
 public class SecretVersions {
@@ -33,7 +33,8 @@ public class SecretVersions {
   private final EnvelopeCipher cipher;
   private final CiphertextStore store;
 
-  public SecretVersions(KubernetesClient client, KmsKeys kmsKeys, EnvelopeCipher cipher, CiphertextStore store) {
+  public SecretVersions(
+      KubernetesClient client, KmsKeys kmsKeys, EnvelopeCipher cipher, CiphertextStore store) {
     this.client = client;
     this.kmsKeys = kmsKeys;
     this.cipher = cipher;
@@ -42,8 +43,16 @@ public class SecretVersions {
 
   /** Decrypts a version; a missing or altered envelope is an error that names the version. */
   public SecretValue read(ManagedSecret secret, String versionId) {
-    Envelope envelope = store.get(secret, versionId).orElseThrow(() -> new CorruptEnvelopeException(
-        "ciphertext of version " + versionId + " is missing from namespace " + store.namespace()));
+    Envelope envelope =
+        store
+            .get(secret, versionId)
+            .orElseThrow(
+                () ->
+                    new CorruptEnvelopeException(
+                        "ciphertext of version "
+                            + versionId
+                            + " is missing from namespace "
+                            + store.namespace()));
     return unseal(secret, versionId, envelope);
   }
 
@@ -55,38 +64,69 @@ public class SecretVersions {
     }
   }
 
-  /** Encrypts and stores a new version without any label yet; the caller records it in the status. */
+  /**
+   * Encrypts and stores a new version without any label yet; the caller records it in the status.
+   */
   public SecretVersion store(ManagedSecret secret, SecretValue value) {
     return storeAs(secret, UUID.randomUUID().toString(), value);
   }
 
-  /** Encrypts and stores a value under a version id reserved earlier (rotation reserves it first). */
+  /**
+   * Encrypts and stores a value under a version id reserved earlier (rotation reserves it first).
+   */
   public SecretVersion storeAs(ManagedSecret secret, String versionId, SecretValue value) {
     KmsKey key = kmsKeys.resolve(secret.getSpec().getKmsKeyId());
     Envelope envelope = cipher.seal(key, CiphertextStore.context(secret, versionId), value);
     store.put(secret, versionId, envelope);
-    return new SecretVersion(versionId, List.of(), ManagedSecretReconciler.now(), key.alias(), envelope.keyVersion());
+    return new SecretVersion(
+        versionId, List.of(), ManagedSecretReconciler.now(), key.alias(), envelope.keyVersion());
   }
 
   /** A stored version as the status lists it with the PENDING label, from its envelope. */
   public SecretVersion describeStored(ManagedSecret secret, String versionId) {
-    Envelope envelope = store.get(secret, versionId).orElseThrow(() -> new CorruptEnvelopeException(
-        "ciphertext of version " + versionId + " is missing from namespace " + store.namespace()));
-    return new SecretVersion(versionId, List.of(Names.STAGE_PENDING), ManagedSecretReconciler.now(), envelope.kmsKeyId(),
+    Envelope envelope =
+        store
+            .get(secret, versionId)
+            .orElseThrow(
+                () ->
+                    new CorruptEnvelopeException(
+                        "ciphertext of version "
+                            + versionId
+                            + " is missing from namespace "
+                            + store.namespace()));
+    return new SecretVersion(
+        versionId,
+        List.of(Names.STAGE_PENDING),
+        ManagedSecretReconciler.now(),
+        envelope.kmsKeyId(),
         envelope.keyVersion());
   }
 
   /** PutSecretValue: a new version that becomes CURRENT; the old CURRENT becomes PREVIOUS. */
   public SecretVersion putCurrent(ManagedSecret secret, SecretValue value) {
     SecretVersion version = store(secret, value);
-    updateStatus(secret, status -> {
-      if (status.getVersions().stream().noneMatch(v -> v.getVersionId().equals(version.getVersionId()))) {
-        status.getVersions().add(0, new SecretVersion(version.getVersionId(), List.of(), version.getCreatedDate(),
-            version.getKmsKeyId(), version.getKeyVersion()));
-      }
-      Stages.promote(status, version.getVersionId());
-    });
-    LOG.infof("%s/%s: new CURRENT version %s", secret.getMetadata().getNamespace(), secret.getMetadata().getName(),
+    updateStatus(
+        secret,
+        status -> {
+          if (status.getVersions().stream()
+              .noneMatch(v -> v.getVersionId().equals(version.getVersionId()))) {
+            status
+                .getVersions()
+                .add(
+                    0,
+                    new SecretVersion(
+                        version.getVersionId(),
+                        List.of(),
+                        version.getCreatedDate(),
+                        version.getKmsKeyId(),
+                        version.getKeyVersion()));
+          }
+          Stages.promote(status, version.getVersionId());
+        });
+    LOG.infof(
+        "%s/%s: new CURRENT version %s",
+        secret.getMetadata().getNamespace(),
+        secret.getMetadata().getName(),
         version.getVersionId());
     return version;
   }
@@ -98,7 +138,8 @@ public class SecretVersions {
   public ManagedSecret updateStatus(ManagedSecret secret, Consumer<ManagedSecretStatus> change) {
     ManagedSecret current = secret;
     for (int attempt = 0; ; attempt++) {
-      ManagedSecretStatus status = current.getStatus() == null ? new ManagedSecretStatus() : current.getStatus();
+      ManagedSecretStatus status =
+          current.getStatus() == null ? new ManagedSecretStatus() : current.getStatus();
       change.accept(status);
       current.setStatus(status);
       try {
@@ -107,10 +148,15 @@ public class SecretVersions {
         if (e.getCode() != 409 || attempt >= CONFLICT_RETRIES) {
           throw e;
         }
-        current = client.resources(ManagedSecret.class).inNamespace(secret.getMetadata().getNamespace())
-            .withName(secret.getMetadata().getName()).get();
+        current =
+            client
+                .resources(ManagedSecret.class)
+                .inNamespace(secret.getMetadata().getNamespace())
+                .withName(secret.getMetadata().getName())
+                .get();
         if (current == null) {
-          throw new KubernetesClientException("ManagedSecret " + secret.getMetadata().getName() + " was deleted", 404, null);
+          throw new KubernetesClientException(
+              "ManagedSecret " + secret.getMetadata().getName() + " was deleted", 404, null);
         }
       }
     }

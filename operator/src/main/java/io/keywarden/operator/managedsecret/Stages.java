@@ -6,14 +6,17 @@ import java.util.ArrayList;
 import java.util.List;
 
 /**
- * Moves AWS staging labels between versions. Each label is on at most one version; a version
- * that loses its last label is deprecated (and later pruned).
+ * Moves AWS staging labels between versions. Each label is on at most one version; a version that
+ * loses its last label is deprecated (and later pruned).
  */
 public final class Stages {
 
   private Stages() {}
 
-  /** Makes {@code versionId} CURRENT; the old CURRENT becomes PREVIOUS, the old PREVIOUS loses its label. */
+  /**
+   * Makes {@code versionId} CURRENT; the old CURRENT becomes PREVIOUS, the old PREVIOUS loses its
+   * label.
+   */
   public static void promote(ManagedSecretStatus status, String versionId) {
     String oldCurrent = status.getCurrentVersionId();
     if (versionId.equals(oldCurrent)) {
@@ -40,7 +43,10 @@ public final class Stages {
 
   /** The version holding a stage, if any. */
   public static String versionWith(ManagedSecretStatus status, String stage) {
-    return status.getVersions().stream().filter(v -> v.getStages().contains(stage))
-        .map(SecretVersion::getVersionId).findFirst().orElse(null);
+    return status.getVersions().stream()
+        .filter(v -> v.getStages().contains(stage))
+        .map(SecretVersion::getVersionId)
+        .findFirst()
+        .orElse(null);
   }
 }

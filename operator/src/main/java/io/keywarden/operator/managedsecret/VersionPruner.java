@@ -13,7 +13,10 @@ final class VersionPruner {
 
   private VersionPruner() {}
 
-  /** Removes the versions from the status and returns their ids, for the caller to delete their ciphertext. */
+  /**
+   * Removes the versions from the status and returns their ids, for the caller to delete their
+   * ciphertext.
+   */
   static List<String> prune(ManagedSecretStatus status, int keep) {
     List<SecretVersion> versions = status.getVersions();
     List<String> removed = new ArrayList<>();

@@ -7,8 +7,8 @@ import io.keywarden.operator.crypto.Envelope;
 import io.keywarden.operator.kms.KmsKey;
 import io.keywarden.operator.kms.KmsKeys;
 import io.keywarden.operator.managedsecret.CiphertextStore;
-import io.keywarden.operator.managedsecret.Names;
 import io.keywarden.operator.managedsecret.EnvelopeRewrapper;
+import io.keywarden.operator.managedsecret.Names;
 import jakarta.enterprise.context.ApplicationScoped;
 import java.util.Base64;
 import java.util.HashSet;
@@ -17,8 +17,8 @@ import org.jboss.logging.Logger;
 
 /**
  * rotateEncryptionKey: a new version of the KMS key, every stored version of the secret re-wrapped
- * under it (values and their ciphertext unchanged), and older key versions retired once no
- * envelope of any secret uses them. Also moves versions to a changed spec.kmsKeyId.
+ * under it (values and their ciphertext unchanged), and older key versions retired once no envelope
+ * of any secret uses them. Also moves versions to a changed spec.kmsKeyId.
  */
 @ApplicationScoped
 public class EncryptionKeyRotation {
@@ -29,7 +29,11 @@ public class EncryptionKeyRotation {
   private final CiphertextStore store;
   private final EnvelopeRewrapper rewrapper;
 
-  public EncryptionKeyRotation(KubernetesClient client, KmsKeys kmsKeys, CiphertextStore store, EnvelopeRewrapper rewrapper) {
+  public EncryptionKeyRotation(
+      KubernetesClient client,
+      KmsKeys kmsKeys,
+      CiphertextStore store,
+      EnvelopeRewrapper rewrapper) {
     this.client = client;
     this.kmsKeys = kmsKeys;
     this.store = store;
@@ -39,16 +43,27 @@ public class EncryptionKeyRotation {
   public ManagedSecret rewrap(ManagedSecret secret) {
     KmsKey key = kmsKeys.resolve(secret.getSpec().getKmsKeyId());
     int current = key.provider().primaryKeyVersion(key.providerKeyId());
-    boolean allAtPrimary = secret.getStatus().getVersions().stream()
-        .allMatch(v -> key.alias().equals(v.getKmsKeyId()) && v.getKeyVersion() != null && v.getKeyVersion() == current);
+    boolean allAtPrimary =
+        secret.getStatus().getVersions().stream()
+            .allMatch(
+                v ->
+                    key.alias().equals(v.getKmsKeyId())
+                        && v.getKeyVersion() != null
+                        && v.getKeyVersion() == current);
     int primary = current;
     if (allAtPrimary) {
       primary = key.provider().rotateKey(key.providerKeyId());
       LOG.infof("KMS key %s: new primary version %d", key.alias(), primary);
     }
     int target = primary;
-    ManagedSecret updated = rewrapper.rewrap(secret, key,
-        envelope -> !envelope.kmsKeyId().equals(key.alias()) || envelope.keyVersion() != target).secret();
+    ManagedSecret updated =
+        rewrapper
+            .rewrap(
+                secret,
+                key,
+                envelope ->
+                    !envelope.kmsKeyId().equals(key.alias()) || envelope.keyVersion() != target)
+            .secret();
     retireUnused(key);
     return updated;
   }
@@ -56,7 +71,13 @@ public class EncryptionKeyRotation {
   /** Key versions are retired only when no envelope of any secret still names them. */
   private void retireUnused(KmsKey key) {
     Set<Integer> inUse = new HashSet<>();
-    for (Secret stored : client.secrets().inNamespace(store.namespace()).withLabel(Names.LABEL_SECRET_UID).list().getItems()) {
+    for (Secret stored :
+        client
+            .secrets()
+            .inNamespace(store.namespace())
+            .withLabel(Names.LABEL_SECRET_UID)
+            .list()
+            .getItems()) {
       String data = stored.getData() == null ? null : stored.getData().get(Names.ENVELOPE_KEY);
       if (data == null) {
         continue;

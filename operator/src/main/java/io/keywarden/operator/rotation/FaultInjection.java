@@ -4,14 +4,15 @@ import java.util.Optional;
 import org.jboss.logging.Logger;
 
 /**
- * Test-only: with KEYWARDEN_FAULT_PAUSE_AFTER=<step> the rotation stops dead right after that
- * step is persisted and logs a marker, so a crash test can SIGKILL the process at exactly that
- * point. Never set it in production.
+ * Test-only: with KEYWARDEN_FAULT_PAUSE_AFTER=<step> the rotation stops dead right after that step
+ * is persisted and logs a marker, so a crash test can SIGKILL the process at exactly that point.
+ * Never set it in production.
  */
 final class FaultInjection {
 
   private static final Logger LOG = Logger.getLogger(FaultInjection.class);
-  private static final Optional<String> PAUSE_AFTER = Optional.ofNullable(System.getenv("KEYWARDEN_FAULT_PAUSE_AFTER"));
+  private static final Optional<String> PAUSE_AFTER =
+      Optional.ofNullable(System.getenv("KEYWARDEN_FAULT_PAUSE_AFTER"));
 
   private FaultInjection() {}
 

@@ -32,8 +32,11 @@ public class GenerateRotation implements RotationHandler {
   static SecretValue regenerate(ValueGenerator generator, RotationContext context) {
     var spec = context.secret().getSpec().getGenerate();
     if (spec == null) {
-      throw new RotationFailedException("RotationNotConfigured", "spec.generate of ManagedSecret " + context.name()
-          + " is required to generate rotated values (it was imported with spec.fromSecret)");
+      throw new RotationFailedException(
+          "RotationNotConfigured",
+          "spec.generate of ManagedSecret "
+              + context.name()
+              + " is required to generate rotated values (it was imported with spec.fromSecret)");
     }
     SecretValue current = context.current().get();
     try {

@@ -36,7 +36,11 @@ public class HookRotation implements RotationHandler {
   private final KeywardenConfig config;
   private final ObjectMapper json;
 
-  public HookRotation(ValueGenerator generator, KubernetesClient client, KeywardenConfig config, ObjectMapper json) {
+  public HookRotation(
+      ValueGenerator generator,
+      KubernetesClient client,
+      KeywardenConfig config,
+      ObjectMapper json) {
     this.generator = generator;
     this.client = client;
     this.config = config;
@@ -81,23 +85,37 @@ public class HookRotation implements RotationHandler {
     try {
       body.put("pendingValue", pending.asString());
       body.put("currentValue", current.asString());
-      HttpRequest request = HttpRequest.newBuilder(URI.create(hook.getUrl()))
-          .timeout(Duration.ofSeconds(hook.getTimeoutSeconds() == null ? 30 : hook.getTimeoutSeconds()))
-          .header("Content-Type", "application/json")
-          .header("Authorization", "Bearer " + token(hook))
-          .POST(HttpRequest.BodyPublishers.ofString(body.toString())).build();
-      HttpResponse<Void> response = http(hook).send(request, HttpResponse.BodyHandlers.discarding());
+      HttpRequest request =
+          HttpRequest.newBuilder(URI.create(hook.getUrl()))
+              .timeout(
+                  Duration.ofSeconds(
+                      hook.getTimeoutSeconds() == null ? 30 : hook.getTimeoutSeconds()))
+              .header("Content-Type", "application/json")
+              .header("Authorization", "Bearer " + token(hook))
+              .POST(HttpRequest.BodyPublishers.ofString(body.toString()))
+              .build();
+      HttpResponse<Void> response =
+          http(hook).send(request, HttpResponse.BodyHandlers.discarding());
       if (response.statusCode() / 100 != 2) {
         // The body is not repeated: a hook might echo what it was sent.
-        throw new RotationFailedException("RotationHookFailed", "spec.strategy.hook.url: " + step + " answered HTTP "
-            + response.statusCode());
+        throw new RotationFailedException(
+            "RotationHookFailed",
+            "spec.strategy.hook.url: " + step + " answered HTTP " + response.statusCode());
       }
     } catch (IOException e) {
-      throw new RotationFailedException("RotationHookUnreachable", "spec.strategy.hook.url: " + hook.getUrl()
-          + " is unreachable (" + e.getClass().getSimpleName() + (e.getMessage() == null ? "" : ": " + e.getMessage()) + ")", e);
+      throw new RotationFailedException(
+          "RotationHookUnreachable",
+          "spec.strategy.hook.url: "
+              + hook.getUrl()
+              + " is unreachable ("
+              + e.getClass().getSimpleName()
+              + (e.getMessage() == null ? "" : ": " + e.getMessage())
+              + ")",
+          e);
     } catch (InterruptedException e) {
       Thread.currentThread().interrupt();
-      throw new RotationFailedException("RotationHookFailed", "interrupted while calling the hook", e);
+      throw new RotationFailedException(
+          "RotationHookFailed", "interrupted while calling the hook", e);
     } finally {
       body.removeAll();
       pending.wipe();
@@ -106,15 +124,37 @@ public class HookRotation implements RotationHandler {
   }
 
   private String token(RotationStrategy.HookStrategy hook) {
-    String audience = hook.getAudience() == null || hook.getAudience().isBlank() ? DEFAULT_AUDIENCE : hook.getAudience();
+    String audience =
+        hook.getAudience() == null || hook.getAudience().isBlank()
+            ? DEFAULT_AUDIENCE
+            : hook.getAudience();
     String account = config.rotation().serviceAccount();
     try {
-      return client.serviceAccounts().inNamespace(config.namespace()).withName(account)
-          .tokenRequest(new TokenRequestBuilder().withNewSpec().withAudiences(audience).withExpirationSeconds(600L).endSpec().build())
-          .getStatus().getToken();
+      return client
+          .serviceAccounts()
+          .inNamespace(config.namespace())
+          .withName(account)
+          .tokenRequest(
+              new TokenRequestBuilder()
+                  .withNewSpec()
+                  .withAudiences(audience)
+                  .withExpirationSeconds(600L)
+                  .endSpec()
+                  .build())
+          .getStatus()
+          .getToken();
     } catch (KubernetesClientException e) {
-      throw new RotationFailedException("RotationHookAuthFailed", "cannot get a token of ServiceAccount " + config.namespace()
-          + "/" + account + " for audience " + audience + ": " + e.getCode(), e);
+      throw new RotationFailedException(
+          "RotationHookAuthFailed",
+          "cannot get a token of ServiceAccount "
+              + config.namespace()
+              + "/"
+              + account
+              + " for audience "
+              + audience
+              + ": "
+              + e.getCode(),
+          e);
     }
   }
 
@@ -130,13 +170,15 @@ public class HookRotation implements RotationHandler {
             trust.setCertificateEntry("ca-" + i++, Certificates.certificate(pem.strip()));
           }
         }
-        TrustManagerFactory tmf = TrustManagerFactory.getInstance(TrustManagerFactory.getDefaultAlgorithm());
+        TrustManagerFactory tmf =
+            TrustManagerFactory.getInstance(TrustManagerFactory.getDefaultAlgorithm());
         tmf.init(trust);
         SSLContext ssl = SSLContext.getInstance("TLS");
         ssl.init(null, tmf.getTrustManagers(), null);
         builder.sslContext(ssl);
       } catch (Exception e) {
-        throw new RotationFailedException("RotationHookFailed", "spec.strategy.hook.caBundle is not a PEM certificate bundle", e);
+        throw new RotationFailedException(
+            "RotationHookFailed", "spec.strategy.hook.caBundle is not a PEM certificate bundle", e);
       }
     }
     return builder.build();

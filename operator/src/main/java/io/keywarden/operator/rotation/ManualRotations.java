@@ -16,8 +16,8 @@ import java.util.concurrent.atomic.AtomicBoolean;
 
 /**
  * Rotations the ManagedSecret reconciler drives: the keywarden.io/rotate-now annotation (set by
- * users or by the API's rotate action), and rotations left half-way by a crash, which resume on
- * the first reconciliation after a restart. The strategy is the targeting RotationSchedule's, or
+ * users or by the API's rotate action), and rotations left half-way by a crash, which resume on the
+ * first reconciliation after a restart. The strategy is the targeting RotationSchedule's, or
  * generate when no schedule targets the secret and it has spec.generate.
  */
 @ApplicationScoped
@@ -28,7 +28,11 @@ public class ManualRotations {
   private final SecretVersions versions;
   private final EventRecorder events;
 
-  public ManualRotations(KubernetesClient client, RotationEngine engine, SecretVersions versions, EventRecorder events) {
+  public ManualRotations(
+      KubernetesClient client,
+      RotationEngine engine,
+      SecretVersions versions,
+      EventRecorder events) {
     this.client = client;
     this.engine = engine;
     this.versions = versions;
@@ -37,12 +41,19 @@ public class ManualRotations {
 
   public ManagedSecret resumeOrStartManual(ManagedSecret secret) {
     var progress = secret.getStatus().getRotation();
-    String requested = secret.getMetadata().getAnnotations() == null ? null
-        : secret.getMetadata().getAnnotations().get(Names.ROTATE_NOW_ANNOTATION);
-    Optional<RotationSchedule> schedule = progress != null && progress.getSchedule() != null
-        ? Optional.ofNullable(client.resources(RotationSchedule.class).inNamespace(secret.getMetadata().getNamespace())
-            .withName(progress.getSchedule()).get())
-        : targeting(secret);
+    String requested =
+        secret.getMetadata().getAnnotations() == null
+            ? null
+            : secret.getMetadata().getAnnotations().get(Names.ROTATE_NOW_ANNOTATION);
+    Optional<RotationSchedule> schedule =
+        progress != null && progress.getSchedule() != null
+            ? Optional.ofNullable(
+                client
+                    .resources(RotationSchedule.class)
+                    .inNamespace(secret.getMetadata().getNamespace())
+                    .withName(progress.getSchedule())
+                    .get())
+            : targeting(secret);
     RotationStrategy strategy = schedule.map(s -> s.getSpec().getStrategy()).orElse(null);
     if (strategy == null && progress != null && progress.getStrategy() != null) {
       strategy = new RotationStrategy();
@@ -53,27 +64,45 @@ public class ManualRotations {
       strategy.setType(RotationStrategy.Type.generate);
     }
     if (strategy == null) {
-      String message = Names.ROTATE_NOW_ANNOTATION + ": no RotationSchedule targets this secret and it has no spec.generate,"
-          + " so there is no way to make a new value; create a RotationSchedule";
+      String message =
+          Names.ROTATE_NOW_ANNOTATION
+              + ": no RotationSchedule targets this secret and it has no spec.generate,"
+              + " so there is no way to make a new value; create a RotationSchedule";
       events.warning(secret, "RotationNotConfigured", message);
       clearRequest(secret, requested);
-      return versions.updateStatus(secret, s -> Conditions.set(s.getConditions(), Names.CONDITION_DEGRADED, true,
-          "RotationNotConfigured", message, secret.getMetadata().getGeneration()));
+      return versions.updateStatus(
+          secret,
+          s ->
+              Conditions.set(
+                  s.getConditions(),
+                  Names.CONDITION_DEGRADED,
+                  true,
+                  "RotationNotConfigured",
+                  message,
+                  secret.getMetadata().getGeneration()));
     }
     String trigger = progress != null ? RotationEngine.RESUMED : "manual";
     // The request is dropped as soon as the rotation it asked for is on record: a crash later on
     // resumes that rotation, and must not find the annotation still there and rotate once more.
     // A resumed rotation (or one another thread runs) never calls back: the request goes after it.
     AtomicBoolean cleared = new AtomicBoolean();
-    engine.rotate(secret, strategy, schedule.map(s -> s.getMetadata().getName()).orElse(null), trigger, started -> {
-      clearRequest(secret, requested);
-      cleared.set(true);
-    });
+    engine.rotate(
+        secret,
+        strategy,
+        schedule.map(s -> s.getMetadata().getName()).orElse(null),
+        trigger,
+        started -> {
+          clearRequest(secret, requested);
+          cleared.set(true);
+        });
     if (!cleared.get()) {
       clearRequest(secret, requested);
     }
-    return client.resources(ManagedSecret.class).inNamespace(secret.getMetadata().getNamespace())
-        .withName(secret.getMetadata().getName()).get();
+    return client
+        .resources(ManagedSecret.class)
+        .inNamespace(secret.getMetadata().getNamespace())
+        .withName(secret.getMetadata().getName())
+        .get();
   }
 
   /** The request is removed only if nobody asked again meanwhile. */
@@ -81,22 +110,35 @@ public class ManualRotations {
     if (requested == null) {
       return;
     }
-    client.resources(ManagedSecret.class).inNamespace(secret.getMetadata().getNamespace())
-        .withName(secret.getMetadata().getName()).edit(s -> {
-          if (s.getMetadata().getAnnotations() != null
-              && requested.equals(s.getMetadata().getAnnotations().get(Names.ROTATE_NOW_ANNOTATION))) {
-            s.getMetadata().getAnnotations().remove(Names.ROTATE_NOW_ANNOTATION);
-          }
-          return s;
-        });
+    client
+        .resources(ManagedSecret.class)
+        .inNamespace(secret.getMetadata().getNamespace())
+        .withName(secret.getMetadata().getName())
+        .edit(
+            s -> {
+              if (s.getMetadata().getAnnotations() != null
+                  && requested.equals(
+                      s.getMetadata().getAnnotations().get(Names.ROTATE_NOW_ANNOTATION))) {
+                s.getMetadata().getAnnotations().remove(Names.ROTATE_NOW_ANNOTATION);
+              }
+              return s;
+            });
   }
 
   private Optional<RotationSchedule> targeting(ManagedSecret secret) {
-    Map<String, String> labels = secret.getMetadata().getLabels() == null ? Map.of() : secret.getMetadata().getLabels();
-    return client.resources(RotationSchedule.class).inNamespace(secret.getMetadata().getNamespace()).list().getItems().stream()
-        .filter(s -> s.getSpec().getSecretRef() != null
-            ? secret.getMetadata().getName().equals(s.getSpec().getSecretRef().getName())
-            : matches(s.getSpec().getSelector(), labels))
+    Map<String, String> labels =
+        secret.getMetadata().getLabels() == null ? Map.of() : secret.getMetadata().getLabels();
+    return client
+        .resources(RotationSchedule.class)
+        .inNamespace(secret.getMetadata().getNamespace())
+        .list()
+        .getItems()
+        .stream()
+        .filter(
+            s ->
+                s.getSpec().getSecretRef() != null
+                    ? secret.getMetadata().getName().equals(s.getSpec().getSecretRef().getName())
+                    : matches(s.getSpec().getSelector(), labels))
         .sorted(java.util.Comparator.comparing(s -> s.getMetadata().getName()))
         .findFirst();
   }
@@ -106,19 +148,21 @@ public class ManualRotations {
       return false;
     }
     if (selector.getMatchLabels() != null
-        && !selector.getMatchLabels().entrySet().stream().allMatch(e -> e.getValue().equals(labels.get(e.getKey())))) {
+        && !selector.getMatchLabels().entrySet().stream()
+            .allMatch(e -> e.getValue().equals(labels.get(e.getKey())))) {
       return false;
     }
     if (selector.getMatchExpressions() != null) {
       for (var expression : selector.getMatchExpressions()) {
         String value = labels.get(expression.getKey());
-        boolean ok = switch (expression.getOperator()) {
-          case "In" -> value != null && expression.getValues().contains(value);
-          case "NotIn" -> value == null || !expression.getValues().contains(value);
-          case "Exists" -> value != null;
-          case "DoesNotExist" -> value == null;
-          default -> false;
-        };
+        boolean ok =
+            switch (expression.getOperator()) {
+              case "In" -> value != null && expression.getValues().contains(value);
+              case "NotIn" -> value == null || !expression.getValues().contains(value);
+              case "Exists" -> value != null;
+              case "DoesNotExist" -> value == null;
+              default -> false;
+            };
         if (!ok) {
           return false;
         }

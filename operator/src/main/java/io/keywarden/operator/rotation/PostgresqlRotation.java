@@ -18,8 +18,8 @@ import org.postgresql.PGConnection;
 /**
  * Built-in rotator for a PostgreSQL role: setSecret changes the role's password as the admin
  * (credentials from another ManagedSecret), testSecret logs in as the role with the new password,
- * rollbackSecret restores the CURRENT password after a failed test. The password travels as a
- * SCRAM verifier computed by the driver, so it never appears in server logs or pg_stat_activity.
+ * rollbackSecret restores the CURRENT password after a failed test. The password travels as a SCRAM
+ * verifier computed by the driver, so it never appears in server logs or pg_stat_activity.
  */
 @ApplicationScoped
 public class PostgresqlRotation implements RotationHandler {
@@ -29,7 +29,11 @@ public class PostgresqlRotation implements RotationHandler {
   private final SecretVersions versions;
   private final ObjectMapper json;
 
-  public PostgresqlRotation(ValueGenerator generator, KubernetesClient client, SecretVersions versions, ObjectMapper json) {
+  public PostgresqlRotation(
+      ValueGenerator generator,
+      KubernetesClient client,
+      SecretVersions versions,
+      ObjectMapper json) {
     this.generator = generator;
     this.client = client;
     this.versions = versions;
@@ -63,9 +67,21 @@ public class PostgresqlRotation implements RotationHandler {
     try (Connection connection = connect(pg, pg.getRole(), password(pending))) {
       connection.createStatement().execute("SELECT 1");
     } catch (SQLException e) {
-      throw new RotationFailedException("RotationTestFailed", "spec.strategy.postgresql: role " + pg.getRole()
-          + " cannot log in to " + pg.getHost() + ":" + pg.getPort() + "/" + pg.getDatabase() + " with the new password: "
-          + e.getSQLState() + " " + firstLine(e.getMessage()), e);
+      throw new RotationFailedException(
+          "RotationTestFailed",
+          "spec.strategy.postgresql: role "
+              + pg.getRole()
+              + " cannot log in to "
+              + pg.getHost()
+              + ":"
+              + pg.getPort()
+              + "/"
+              + pg.getDatabase()
+              + " with the new password: "
+              + e.getSQLState()
+              + " "
+              + firstLine(e.getMessage()),
+          e);
     } finally {
       pending.wipe();
     }
@@ -83,11 +99,22 @@ public class PostgresqlRotation implements RotationHandler {
 
   private void changePassword(RotationContext context, SecretValue value) {
     RotationStrategy.PostgresqlStrategy pg = context.strategy().getPostgresql();
-    ManagedSecret adminSecret = client.resources(ManagedSecret.class).inNamespace(context.namespace())
-        .withName(pg.getAdminSecretRef()).get();
-    if (adminSecret == null || adminSecret.getStatus() == null || adminSecret.getStatus().getCurrentVersionId() == null) {
-      throw new RotationFailedException("RotationSetFailed", "spec.strategy.postgresql.adminSecretRef: ManagedSecret "
-          + context.namespace() + "/" + pg.getAdminSecretRef() + " does not exist or is not Ready");
+    ManagedSecret adminSecret =
+        client
+            .resources(ManagedSecret.class)
+            .inNamespace(context.namespace())
+            .withName(pg.getAdminSecretRef())
+            .get();
+    if (adminSecret == null
+        || adminSecret.getStatus() == null
+        || adminSecret.getStatus().getCurrentVersionId() == null) {
+      throw new RotationFailedException(
+          "RotationSetFailed",
+          "spec.strategy.postgresql.adminSecretRef: ManagedSecret "
+              + context.namespace()
+              + "/"
+              + pg.getAdminSecretRef()
+              + " does not exist or is not Ready");
     }
     SecretValue admin = versions.read(adminSecret, adminSecret.getStatus().getCurrentVersionId());
     String adminUser;
@@ -103,14 +130,28 @@ public class PostgresqlRotation implements RotationHandler {
       admin.wipe();
     }
     if (adminUser == null || adminPassword == null) {
-      throw new RotationFailedException("RotationSetFailed", "spec.strategy.postgresql.adminSecretRef: the value of "
-          + pg.getAdminSecretRef() + " must be JSON with username and password");
+      throw new RotationFailedException(
+          "RotationSetFailed",
+          "spec.strategy.postgresql.adminSecretRef: the value of "
+              + pg.getAdminSecretRef()
+              + " must be JSON with username and password");
     }
     try (Connection connection = connect(pg, adminUser, adminPassword)) {
-      connection.unwrap(PGConnection.class).alterUserPassword(pg.getRole(), password(value).toCharArray(), null);
+      connection
+          .unwrap(PGConnection.class)
+          .alterUserPassword(pg.getRole(), password(value).toCharArray(), null);
     } catch (SQLException e) {
-      throw new RotationFailedException("RotationSetFailed", "spec.strategy.postgresql: cannot change the password of role "
-          + pg.getRole() + " as " + adminUser + ": " + e.getSQLState() + " " + firstLine(e.getMessage()), e);
+      throw new RotationFailedException(
+          "RotationSetFailed",
+          "spec.strategy.postgresql: cannot change the password of role "
+              + pg.getRole()
+              + " as "
+              + adminUser
+              + ": "
+              + e.getSQLState()
+              + " "
+              + firstLine(e.getMessage()),
+          e);
     }
   }
 
@@ -127,15 +168,21 @@ public class PostgresqlRotation implements RotationHandler {
     return value.asString();
   }
 
-  private static Connection connect(RotationStrategy.PostgresqlStrategy pg, String user, String password) throws SQLException {
+  private static Connection connect(
+      RotationStrategy.PostgresqlStrategy pg, String user, String password) throws SQLException {
     Properties properties = new Properties();
     properties.setProperty("user", user);
     properties.setProperty("password", password);
     properties.setProperty("sslmode", pg.getSslMode() == null ? "prefer" : pg.getSslMode());
     properties.setProperty("connectTimeout", "10");
     properties.setProperty("ApplicationName", "keywarden-rotation");
-    String url = "jdbc:postgresql://" + pg.getHost() + ":" + (pg.getPort() == null ? 5432 : pg.getPort()) + "/"
-        + (pg.getDatabase() == null ? "postgres" : pg.getDatabase());
+    String url =
+        "jdbc:postgresql://"
+            + pg.getHost()
+            + ":"
+            + (pg.getPort() == null ? 5432 : pg.getPort())
+            + "/"
+            + (pg.getDatabase() == null ? "postgres" : pg.getDatabase());
     return DriverManager.getConnection(url, properties);
   }
 

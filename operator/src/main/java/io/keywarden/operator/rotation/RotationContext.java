@@ -7,8 +7,13 @@ import java.util.Optional;
 import java.util.function.Supplier;
 
 /** What a strategy sees during one rotation. Values are decrypted on demand and never printed. */
-public record RotationContext(ManagedSecret secret, RotationStrategy strategy, String currentVersionId,
-    String pendingVersionId, Supplier<SecretValue> current, Supplier<Optional<SecretValue>> pending) {
+public record RotationContext(
+    ManagedSecret secret,
+    RotationStrategy strategy,
+    String currentVersionId,
+    String pendingVersionId,
+    Supplier<SecretValue> current,
+    Supplier<Optional<SecretValue>> pending) {
 
   public String namespace() {
     return secret.getMetadata().getNamespace();
@@ -19,7 +24,12 @@ public record RotationContext(ManagedSecret secret, RotationStrategy strategy, S
   }
 
   public SecretValue pendingValue() {
-    return pending.get().orElseThrow(() -> new RotationFailedException("RotationPendingMissing",
-        "the PENDING version " + pendingVersionId + " has no stored value"));
+    return pending
+        .get()
+        .orElseThrow(
+            () ->
+                new RotationFailedException(
+                    "RotationPendingMissing",
+                    "the PENDING version " + pendingVersionId + " has no stored value"));
   }
 }

@@ -2,12 +2,10 @@ package io.keywarden.operator.rotation;
 
 import io.fabric8.kubernetes.client.KubernetesClient;
 import io.keywarden.api.v1alpha1.ManagedSecret;
-import io.keywarden.api.v1alpha1.ManagedSecretStatus;
 import io.keywarden.api.v1alpha1.RotationProgress;
 import io.keywarden.api.v1alpha1.RotationProgress.Step;
 import io.keywarden.api.v1alpha1.RotationStrategy;
 import io.keywarden.api.v1alpha1.SecretVersion;
-import io.keywarden.operator.crypto.Envelope;
 import io.keywarden.operator.crypto.SecretValue;
 import io.keywarden.operator.kms.KmsException;
 import io.keywarden.operator.managedsecret.CiphertextStore;
@@ -24,20 +22,18 @@ import java.time.Duration;
 import java.time.Instant;
 import java.time.temporal.ChronoUnit;
 import java.util.EnumMap;
-import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 import java.util.UUID;
 import java.util.concurrent.ConcurrentHashMap;
-import java.util.concurrent.TimeUnit;
 import java.util.concurrent.locks.ReentrantLock;
 import java.util.function.Consumer;
 import org.jboss.logging.Logger;
 
 /**
  * AWS Secrets Manager's four rotation steps, each persisted in the ManagedSecret status before the
- * next begins, so a rotation resumes after a crash at any point: createSecret (a PENDING version)
- * → setSecret → testSecret → finishSecret (PENDING becomes CURRENT, CURRENT becomes PREVIOUS). A
+ * next begins, so a rotation resumes after a crash at any point: createSecret (a PENDING version) →
+ * setSecret → testSecret → finishSecret (PENDING becomes CURRENT, CURRENT becomes PREVIOUS). A
  * failed set or test removes PENDING and leaves CURRENT as it was. The pending version id is
  * reserved in the status before its ciphertext is written, so a crash never orphans ciphertext.
  */
@@ -47,11 +43,13 @@ public class RotationEngine {
   private static final Logger LOG = Logger.getLogger(RotationEngine.class);
   private static final Duration FIRST_RETRY = Duration.ofSeconds(30);
   private static final Duration MAX_RETRY = Duration.ofHours(1);
+
   /** The trigger of a rotation picked up half-way, after a restart. */
   public static final String RESUMED = "resumed";
 
   /** How a run ended, for the schedule's status and history. */
-  public record Outcome(boolean succeeded, String versionId, String reason, String message, Instant startedAt) {}
+  public record Outcome(
+      boolean succeeded, String versionId, String reason, String message, Instant startedAt) {}
 
   private final KubernetesClient client;
   private final SecretVersions versions;
@@ -59,11 +57,18 @@ public class RotationEngine {
   private final EventRecorder events;
   private final EncryptionKeyRotation keyRotation;
   private final MeterRegistry registry;
-  private final Map<RotationStrategy.Type, RotationHandler> handlers = new EnumMap<>(RotationStrategy.Type.class);
+  private final Map<RotationStrategy.Type, RotationHandler> handlers =
+      new EnumMap<>(RotationStrategy.Type.class);
   private final Map<String, ReentrantLock> locks = new ConcurrentHashMap<>();
 
-  public RotationEngine(KubernetesClient client, SecretVersions versions, CiphertextStore store, EventRecorder events,
-      EncryptionKeyRotation keyRotation, MeterRegistry registry, Instance<RotationHandler> all) {
+  public RotationEngine(
+      KubernetesClient client,
+      SecretVersions versions,
+      CiphertextStore store,
+      EventRecorder events,
+      EncryptionKeyRotation keyRotation,
+      MeterRegistry registry,
+      Instance<RotationHandler> all) {
     this.client = client;
     this.versions = versions;
     this.store = store;
@@ -74,10 +79,11 @@ public class RotationEngine {
   }
 
   /**
-   * Starts a rotation, or resumes the one in progress, and drives it to its end. Returns empty
-   * when another thread of this process is already rotating the secret.
+   * Starts a rotation, or resumes the one in progress, and drives it to its end. Returns empty when
+   * another thread of this process is already rotating the secret.
    */
-  public Optional<Outcome> rotate(ManagedSecret secret, RotationStrategy strategy, String scheduleName, String trigger) {
+  public Optional<Outcome> rotate(
+      ManagedSecret secret, RotationStrategy strategy, String scheduleName, String trigger) {
     return rotate(secret, strategy, scheduleName, trigger, started -> {});
   }
 
@@ -85,9 +91,14 @@ public class RotationEngine {
    * As above; {@code onStarted} runs once a new rotation is persisted in status (not for a resumed
    * one), when the request that caused it can be forgotten without being lost.
    */
-  public Optional<Outcome> rotate(ManagedSecret secret, RotationStrategy strategy, String scheduleName, String trigger,
+  public Optional<Outcome> rotate(
+      ManagedSecret secret,
+      RotationStrategy strategy,
+      String scheduleName,
+      String trigger,
       Consumer<ManagedSecret> onStarted) {
-    ReentrantLock lock = locks.computeIfAbsent(secret.getMetadata().getUid(), k -> new ReentrantLock());
+    ReentrantLock lock =
+        locks.computeIfAbsent(secret.getMetadata().getUid(), k -> new ReentrantLock());
     if (!lock.tryLock()) {
       return Optional.empty();
     }
@@ -103,7 +114,11 @@ public class RotationEngine {
     }
   }
 
-  private Outcome run(ManagedSecret secret, RotationStrategy strategy, String scheduleName, String trigger,
+  private Outcome run(
+      ManagedSecret secret,
+      RotationStrategy strategy,
+      String scheduleName,
+      String trigger,
       Consumer<ManagedSecret> onStarted) {
     Instant started = Instant.now();
     RotationProgress progress = secret.getStatus().getRotation();
@@ -125,11 +140,18 @@ public class RotationEngine {
         steps(secret, strategy, handlers.get(type));
       }
       record(type, "succeeded", sample);
-      String versionId = type == RotationStrategy.Type.rotateEncryptionKey ? null : progress.getPendingVersionId();
-      events.normal(secret, "RotationSucceeded", type + " rotation finished" + (versionId == null ? "" : "; CURRENT is " + versionId));
+      String versionId =
+          type == RotationStrategy.Type.rotateEncryptionKey ? null : progress.getPendingVersionId();
+      events.normal(
+          secret,
+          "RotationSucceeded",
+          type + " rotation finished" + (versionId == null ? "" : "; CURRENT is " + versionId));
       return new Outcome(true, versionId, "RotationSucceeded", "rotated by " + type, started);
     } catch (RotationFailedException | KmsException e) {
-      String reason = e instanceof RotationFailedException r ? r.reason() : "Rotation" + ((KmsException) e).reason();
+      String reason =
+          e instanceof RotationFailedException r
+              ? r.reason()
+              : "Rotation" + ((KmsException) e).reason();
       abandon(fresh(secret), reason, e.getMessage());
       record(type, "failed", sample);
       return new Outcome(false, null, reason, e.getMessage(), started);
@@ -152,13 +174,16 @@ public class RotationEngine {
             }
           }
           SecretVersion stored = versions.describeStored(secret, pending);
-          secret = versions.updateStatus(secret, s -> {
-            if (s.getVersions().stream().noneMatch(v -> v.getVersionId().equals(pending))) {
-              s.getVersions().add(0, stored);
-            }
-            s.setPendingVersionId(pending);
-            s.getRotation().setStep(Step.setSecret);
-          });
+          secret =
+              versions.updateStatus(
+                  secret,
+                  s -> {
+                    if (s.getVersions().stream().noneMatch(v -> v.getVersionId().equals(pending))) {
+                      s.getVersions().add(0, stored);
+                    }
+                    s.setPendingVersionId(pending);
+                    s.getRotation().setStep(Step.setSecret);
+                  });
           FaultInjection.after("createSecret");
         }
         case setSecret -> {
@@ -167,7 +192,8 @@ public class RotationEngine {
           } catch (RotationFailedException e) {
             throw e;
           } catch (RuntimeException e) {
-            throw new RotationFailedException("RotationSetFailed", "setSecret failed: " + e.getMessage(), e);
+            throw new RotationFailedException(
+                "RotationSetFailed", "setSecret failed: " + e.getMessage(), e);
           }
           secret = advance(secret, Step.testSecret);
           FaultInjection.after("setSecret");
@@ -180,7 +206,8 @@ public class RotationEngine {
             if (e instanceof RotationFailedException r) {
               throw r;
             }
-            throw new RotationFailedException("RotationTestFailed", "testSecret failed: " + e.getMessage(), e);
+            throw new RotationFailedException(
+                "RotationTestFailed", "testSecret failed: " + e.getMessage(), e);
           }
           secret = advance(secret, Step.finishSecret);
           FaultInjection.after("testSecret");
@@ -197,79 +224,134 @@ public class RotationEngine {
     try {
       handler.rollback(context);
     } catch (RuntimeException e) {
-      LOG.errorf("%s/%s: rollback after a failed test also failed: %s", context.namespace(), context.name(), e.getMessage());
+      LOG.errorf(
+          "%s/%s: rollback after a failed test also failed: %s",
+          context.namespace(), context.name(), e.getMessage());
     }
   }
 
-  private ManagedSecret start(ManagedSecret secret, RotationStrategy strategy, String scheduleName, String trigger) {
+  private ManagedSecret start(
+      ManagedSecret secret, RotationStrategy strategy, String scheduleName, String trigger) {
     String pending = UUID.randomUUID().toString();
     String now = now();
-    ManagedSecret started = versions.updateStatus(secret, s -> {
-      if (s.getRotation() == null) {
-        RotationProgress progress = new RotationProgress();
-        progress.setStep(Step.createSecret);
-        progress.setPendingVersionId(pending);
-        progress.setStartedAt(now);
-        progress.setReason(trigger);
-        progress.setSchedule(scheduleName);
-        progress.setStrategy(strategy.getType().name());
-        s.setRotation(progress);
-        Conditions.set(s.getConditions(), Names.CONDITION_ROTATING, true, "RotationInProgress",
-            strategy.getType() + " rotation started (" + trigger + ")", secret.getMetadata().getGeneration());
-      }
-    });
-    events.normal(started, "RotationStarted", strategy.getType() + " rotation started (" + trigger + ")");
+    ManagedSecret started =
+        versions.updateStatus(
+            secret,
+            s -> {
+              if (s.getRotation() == null) {
+                RotationProgress progress = new RotationProgress();
+                progress.setStep(Step.createSecret);
+                progress.setPendingVersionId(pending);
+                progress.setStartedAt(now);
+                progress.setReason(trigger);
+                progress.setSchedule(scheduleName);
+                progress.setStrategy(strategy.getType().name());
+                s.setRotation(progress);
+                Conditions.set(
+                    s.getConditions(),
+                    Names.CONDITION_ROTATING,
+                    true,
+                    "RotationInProgress",
+                    strategy.getType() + " rotation started (" + trigger + ")",
+                    secret.getMetadata().getGeneration());
+              }
+            });
+    events.normal(
+        started, "RotationStarted", strategy.getType() + " rotation started (" + trigger + ")");
     LOG.infof("%s: %s rotation started (%s)", id(secret), strategy.getType(), trigger);
     return started;
   }
 
   private ManagedSecret advance(ManagedSecret secret, Step step) {
-    return versions.updateStatus(secret, s -> {
-      if (s.getRotation() != null) {
-        s.getRotation().setStep(step);
-      }
-    });
+    return versions.updateStatus(
+        secret,
+        s -> {
+          if (s.getRotation() != null) {
+            s.getRotation().setStep(step);
+          }
+        });
   }
 
   private ManagedSecret finish(ManagedSecret secret, String pending) {
     String now = now();
-    return versions.updateStatus(secret, s -> {
-      if (pending != null && s.getVersions().stream().anyMatch(v -> v.getVersionId().equals(pending))) {
-        Stages.promote(s, pending);
-      }
-      s.setPendingVersionId(null);
-      s.setRotation(null);
-      s.setLastRotatedAt(now);
-      s.setRotationFailures(null);
-      s.setRetryRotationAt(null);
-      Conditions.set(s.getConditions(), Names.CONDITION_ROTATING, false, "RotationSucceeded", "last rotation finished at " + now,
-          secret.getMetadata().getGeneration());
-      if (s.getConditions().stream().anyMatch(c -> Names.CONDITION_DEGRADED.equals(c.getType())
-          && c.getReason() != null && c.getReason().startsWith("Rotation"))) {
-        Conditions.set(s.getConditions(), Names.CONDITION_DEGRADED, false, "Healthy", "rotation succeeded",
-            secret.getMetadata().getGeneration());
-      }
-    });
+    return versions.updateStatus(
+        secret,
+        s -> {
+          if (pending != null
+              && s.getVersions().stream().anyMatch(v -> v.getVersionId().equals(pending))) {
+            Stages.promote(s, pending);
+          }
+          s.setPendingVersionId(null);
+          s.setRotation(null);
+          s.setLastRotatedAt(now);
+          s.setRotationFailures(null);
+          s.setRetryRotationAt(null);
+          Conditions.set(
+              s.getConditions(),
+              Names.CONDITION_ROTATING,
+              false,
+              "RotationSucceeded",
+              "last rotation finished at " + now,
+              secret.getMetadata().getGeneration());
+          if (s.getConditions().stream()
+              .anyMatch(
+                  c ->
+                      Names.CONDITION_DEGRADED.equals(c.getType())
+                          && c.getReason() != null
+                          && c.getReason().startsWith("Rotation"))) {
+            Conditions.set(
+                s.getConditions(),
+                Names.CONDITION_DEGRADED,
+                false,
+                "Healthy",
+                "rotation succeeded",
+                secret.getMetadata().getGeneration());
+          }
+        });
   }
 
   /** Discards PENDING, keeps CURRENT, records the failure and when to try again. */
   private void abandon(ManagedSecret secret, String reason, String message) {
-    String pending = secret.getStatus().getRotation() == null ? null : secret.getStatus().getRotation().getPendingVersionId();
-    int failures = secret.getStatus().getRotationFailures() == null ? 1 : secret.getStatus().getRotationFailures() + 1;
+    String pending =
+        secret.getStatus().getRotation() == null
+            ? null
+            : secret.getStatus().getRotation().getPendingVersionId();
+    int failures =
+        secret.getStatus().getRotationFailures() == null
+            ? 1
+            : secret.getStatus().getRotationFailures() + 1;
     Duration backoff = FIRST_RETRY.multipliedBy(1L << Math.min(failures - 1, 7));
-    String retryAt = Instant.now().plus(backoff.compareTo(MAX_RETRY) > 0 ? MAX_RETRY : backoff).truncatedTo(ChronoUnit.SECONDS).toString();
-    ManagedSecret updated = versions.updateStatus(secret, s -> {
-      if (pending != null && !pending.equals(s.getCurrentVersionId())) {
-        s.getVersions().removeIf(v -> v.getVersionId().equals(pending));
-      }
-      s.setPendingVersionId(null);
-      s.setRotation(null);
-      s.setRotationFailures(failures);
-      s.setRetryRotationAt(retryAt);
-      Conditions.set(s.getConditions(), Names.CONDITION_ROTATING, false, reason, message, secret.getMetadata().getGeneration());
-      Conditions.set(s.getConditions(), Names.CONDITION_DEGRADED, true, reason,
-          message + "; CURRENT is unchanged; next attempt after " + retryAt, secret.getMetadata().getGeneration());
-    });
+    String retryAt =
+        Instant.now()
+            .plus(backoff.compareTo(MAX_RETRY) > 0 ? MAX_RETRY : backoff)
+            .truncatedTo(ChronoUnit.SECONDS)
+            .toString();
+    ManagedSecret updated =
+        versions.updateStatus(
+            secret,
+            s -> {
+              if (pending != null && !pending.equals(s.getCurrentVersionId())) {
+                s.getVersions().removeIf(v -> v.getVersionId().equals(pending));
+              }
+              s.setPendingVersionId(null);
+              s.setRotation(null);
+              s.setRotationFailures(failures);
+              s.setRetryRotationAt(retryAt);
+              Conditions.set(
+                  s.getConditions(),
+                  Names.CONDITION_ROTATING,
+                  false,
+                  reason,
+                  message,
+                  secret.getMetadata().getGeneration());
+              Conditions.set(
+                  s.getConditions(),
+                  Names.CONDITION_DEGRADED,
+                  true,
+                  reason,
+                  message + "; CURRENT is unchanged; next attempt after " + retryAt,
+                  secret.getMetadata().getGeneration());
+            });
     if (pending != null && !pending.equals(updated.getStatus().getCurrentVersionId())) {
       store.delete(secret.getMetadata().getUid(), pending);
     }
@@ -279,24 +361,39 @@ public class RotationEngine {
 
   private RotationContext context(ManagedSecret secret, RotationStrategy strategy, String pending) {
     String current = secret.getStatus().getCurrentVersionId();
-    return new RotationContext(secret, strategy, current, pending,
+    return new RotationContext(
+        secret,
+        strategy,
+        current,
+        pending,
         () -> versions.read(secret, current),
-        () -> store.get(secret, pending).map(envelope -> versions.unseal(secret, pending, envelope)));
+        () ->
+            store.get(secret, pending).map(envelope -> versions.unseal(secret, pending, envelope)));
   }
 
   private ManagedSecret fresh(ManagedSecret secret) {
-    ManagedSecret latest = client.resources(ManagedSecret.class).inNamespace(secret.getMetadata().getNamespace())
-        .withName(secret.getMetadata().getName()).get();
-    if (latest == null || latest.getStatus() == null || latest.getStatus().getCurrentVersionId() == null) {
-      throw new RotationFailedException("RotationNotPossible", "ManagedSecret " + id(secret) + " has no CURRENT version");
+    ManagedSecret latest =
+        client
+            .resources(ManagedSecret.class)
+            .inNamespace(secret.getMetadata().getNamespace())
+            .withName(secret.getMetadata().getName())
+            .get();
+    if (latest == null
+        || latest.getStatus() == null
+        || latest.getStatus().getCurrentVersionId() == null) {
+      throw new RotationFailedException(
+          "RotationNotPossible", "ManagedSecret " + id(secret) + " has no CURRENT version");
     }
     return latest;
   }
 
   private void record(RotationStrategy.Type type, String result, Timer.Sample sample) {
     registry.counter("keywarden.rotations", "strategy", type.name(), "result", result).increment();
-    sample.stop(Timer.builder("keywarden.rotation.duration").tag("strategy", type.name()).publishPercentileHistogram()
-        .register(registry));
+    sample.stop(
+        Timer.builder("keywarden.rotation.duration")
+            .tag("strategy", type.name())
+            .publishPercentileHistogram()
+            .register(registry));
   }
 
   private static String id(ManagedSecret secret) {

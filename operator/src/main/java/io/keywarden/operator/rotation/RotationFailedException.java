@@ -1,6 +1,9 @@
 package io.keywarden.operator.rotation;
 
-/** A rotation step failed; the reason is a CamelCase condition reason, the message names the field to fix. */
+/**
+ * A rotation step failed; the reason is a CamelCase condition reason, the message names the field
+ * to fix.
+ */
 public class RotationFailedException extends RuntimeException {
 
   private final String reason;

@@ -4,9 +4,9 @@ import io.keywarden.api.v1alpha1.RotationStrategy;
 import io.keywarden.operator.crypto.SecretValue;
 
 /**
- * One rotation strategy: how the PENDING value comes about and reaches the systems that use it,
- * in AWS Secrets Manager's steps. set and test may run more than once for the same pending
- * value (after a crash), so they must be idempotent.
+ * One rotation strategy: how the PENDING value comes about and reaches the systems that use it, in
+ * AWS Secrets Manager's steps. set and test may run more than once for the same pending value
+ * (after a crash), so they must be idempotent.
  */
 public interface RotationHandler {
 

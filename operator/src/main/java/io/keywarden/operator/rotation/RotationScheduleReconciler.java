@@ -1,11 +1,11 @@
 package io.keywarden.operator.rotation;
 
 import io.fabric8.kubernetes.api.model.Condition;
+import io.fabric8.kubernetes.client.KubernetesClient;
 import io.javaoperatorsdk.operator.api.reconciler.Context;
 import io.javaoperatorsdk.operator.api.reconciler.ControllerConfiguration;
 import io.javaoperatorsdk.operator.api.reconciler.Reconciler;
 import io.javaoperatorsdk.operator.api.reconciler.UpdateControl;
-import io.fabric8.kubernetes.client.KubernetesClient;
 import io.keywarden.api.v1alpha1.ManagedSecret;
 import io.keywarden.api.v1alpha1.RotationSchedule;
 import io.keywarden.api.v1alpha1.RotationScheduleStatus;
@@ -21,6 +21,7 @@ import io.keywarden.operator.rotation.schedule.RotationTiming;
 import io.keywarden.operator.rotation.schedule.Schedule;
 import io.keywarden.operator.rotation.schedule.ScheduleParser;
 import io.keywarden.operator.rotation.schedule.Window;
+import jakarta.annotation.PreDestroy;
 import java.time.Duration;
 import java.time.Instant;
 import java.time.temporal.ChronoUnit;
@@ -34,12 +35,11 @@ import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.ThreadFactory;
 import java.util.concurrent.atomic.AtomicInteger;
-import jakarta.annotation.PreDestroy;
 
 /**
- * Decides when each target of a RotationSchedule rotates and hands due secrets to the
- * {@link RotationEngine}. It wakes itself up at the next due time; status shows the next and last
- * rotation per secret, the last result and a short history.
+ * Decides when each target of a RotationSchedule rotates and hands due secrets to the {@link
+ * RotationEngine}. It wakes itself up at the next due time; status shows the next and last rotation
+ * per secret, the last result and a short history.
  */
 @ControllerConfiguration(name = "rotationschedule")
 public class RotationScheduleReconciler implements Reconciler<RotationSchedule> {
@@ -56,11 +56,19 @@ public class RotationScheduleReconciler implements Reconciler<RotationSchedule> 
   private final ExecutorService workers;
 
   /** A target, what was known of it before this pass, and its rotation if it was due. */
-  private record Plan(ManagedSecret target, Instant last, RotationTiming timing, Instant retryAt,
+  private record Plan(
+      ManagedSecret target,
+      Instant last,
+      RotationTiming timing,
+      Instant retryAt,
       CompletableFuture<Optional<RotationEngine.Outcome>> outcome) {}
 
-  public RotationScheduleReconciler(KubernetesClient client, RotationEngine engine, SecretVersions versions,
-      EventRecorder events, KeywardenConfig config) {
+  public RotationScheduleReconciler(
+      KubernetesClient client,
+      RotationEngine engine,
+      SecretVersions versions,
+      EventRecorder events,
+      KeywardenConfig config) {
     this.client = client;
     this.engine = engine;
     this.versions = versions;
@@ -84,8 +92,10 @@ public class RotationScheduleReconciler implements Reconciler<RotationSchedule> 
   }
 
   @Override
-  public UpdateControl<RotationSchedule> reconcile(RotationSchedule rs, Context<RotationSchedule> context) {
-    RotationScheduleStatus status = rs.getStatus() == null ? new RotationScheduleStatus() : rs.getStatus();
+  public UpdateControl<RotationSchedule> reconcile(
+      RotationSchedule rs, Context<RotationSchedule> context) {
+    RotationScheduleStatus status =
+        rs.getStatus() == null ? new RotationScheduleStatus() : rs.getStatus();
     rs.setStatus(status);
     Long generation = rs.getMetadata().getGeneration();
     status.setObservedGeneration(generation);
@@ -96,20 +106,40 @@ public class RotationScheduleReconciler implements Reconciler<RotationSchedule> 
       window = Window.parse(rs.getSpec().getWindow(), schedule);
       validateStrategy(rs);
     } catch (InvalidScheduleException | InvalidStrategyException e) {
-      return invalid(rs, status, e instanceof InvalidScheduleException ? "InvalidSchedule" : "InvalidStrategy", e.getMessage());
+      return invalid(
+          rs,
+          status,
+          e instanceof InvalidScheduleException ? "InvalidSchedule" : "InvalidStrategy",
+          e.getMessage());
     }
     List<ManagedSecret> targets;
     if (rs.getSpec().getSecretRef() != null) {
-      ManagedSecret target = client.resources(ManagedSecret.class).inNamespace(rs.getMetadata().getNamespace())
-          .withName(rs.getSpec().getSecretRef().getName()).get();
+      ManagedSecret target =
+          client
+              .resources(ManagedSecret.class)
+              .inNamespace(rs.getMetadata().getNamespace())
+              .withName(rs.getSpec().getSecretRef().getName())
+              .get();
       if (target == null) {
-        return invalid(rs, status, "SecretNotFound", "spec.secretRef.name: ManagedSecret " + rs.getMetadata().getNamespace()
-            + "/" + rs.getSpec().getSecretRef().getName() + " does not exist");
+        return invalid(
+            rs,
+            status,
+            "SecretNotFound",
+            "spec.secretRef.name: ManagedSecret "
+                + rs.getMetadata().getNamespace()
+                + "/"
+                + rs.getSpec().getSecretRef().getName()
+                + " does not exist");
       }
       targets = List.of(target);
     } else {
-      targets = client.resources(ManagedSecret.class).inNamespace(rs.getMetadata().getNamespace())
-          .withLabelSelector(rs.getSpec().getSelector()).list().getItems();
+      targets =
+          client
+              .resources(ManagedSecret.class)
+              .inNamespace(rs.getMetadata().getNamespace())
+              .withLabelSelector(rs.getSpec().getSelector())
+              .list()
+              .getItems();
     }
 
     Instant now = Instant.now();
@@ -123,19 +153,39 @@ public class RotationScheduleReconciler implements Reconciler<RotationSchedule> 
       if (target.getStatus() == null || target.getStatus().getCurrentVersionId() == null) {
         continue;
       }
-      TargetStatus previous = status.getSecrets().stream().filter(t -> t.getName().equals(target.getMetadata().getName()))
-          .findFirst().orElse(null);
-      Instant last = previous == null || previous.getLastRotationTime() == null ? null : Instant.parse(previous.getLastRotationTime());
-      RotationTiming timing = new RotationTiming(schedule, window, anchor, last, target.getMetadata().getUid());
-      boolean immediately = Boolean.TRUE.equals(rs.getSpec().getRotateImmediately()) && last == null;
-      Instant retryAt = target.getStatus().getRetryRotationAt() == null ? null : Instant.parse(target.getStatus().getRetryRotationAt());
+      TargetStatus previous =
+          status.getSecrets().stream()
+              .filter(t -> t.getName().equals(target.getMetadata().getName()))
+              .findFirst()
+              .orElse(null);
+      Instant last =
+          previous == null || previous.getLastRotationTime() == null
+              ? null
+              : Instant.parse(previous.getLastRotationTime());
+      RotationTiming timing =
+          new RotationTiming(schedule, window, anchor, last, target.getMetadata().getUid());
+      boolean immediately =
+          Boolean.TRUE.equals(rs.getSpec().getRotateImmediately()) && last == null;
+      Instant retryAt =
+          target.getStatus().getRetryRotationAt() == null
+              ? null
+              : Instant.parse(target.getStatus().getRetryRotationAt());
       boolean inProgress = target.getStatus().getRotation() != null;
-      boolean due = inProgress || (!Boolean.TRUE.equals(rs.getSpec().getSuspend())
-          && (immediately || timing.isDue(now)) && (retryAt == null || !retryAt.isAfter(now)));
-      String trigger = inProgress ? RotationEngine.RESUMED : immediately ? "rotateImmediately" : "scheduled";
-      CompletableFuture<Optional<RotationEngine.Outcome>> outcome = due
-          ? CompletableFuture.supplyAsync(() -> engine.rotate(target, rs.getSpec().getStrategy(), rs.getMetadata().getName(), trigger), workers)
-          : CompletableFuture.completedFuture(Optional.empty());
+      boolean due =
+          inProgress
+              || (!Boolean.TRUE.equals(rs.getSpec().getSuspend())
+                  && (immediately || timing.isDue(now))
+                  && (retryAt == null || !retryAt.isAfter(now)));
+      String trigger =
+          inProgress ? RotationEngine.RESUMED : immediately ? "rotateImmediately" : "scheduled";
+      CompletableFuture<Optional<RotationEngine.Outcome>> outcome =
+          due
+              ? CompletableFuture.supplyAsync(
+                  () ->
+                      engine.rotate(
+                          target, rs.getSpec().getStrategy(), rs.getMetadata().getName(), trigger),
+                  workers)
+              : CompletableFuture.completedFuture(Optional.empty());
       plans.add(new Plan(target, last, timing, retryAt, outcome));
     }
 
@@ -149,7 +199,8 @@ public class RotationScheduleReconciler implements Reconciler<RotationSchedule> 
         record(status, target.getMetadata().getName(), outcome.get());
         if (outcome.get().succeeded()) {
           last = Instant.now();
-          timing = new RotationTiming(schedule, window, anchor, last, target.getMetadata().getUid());
+          timing =
+              new RotationTiming(schedule, window, anchor, last, target.getMetadata().getUid());
         }
       }
       Instant next = timing.rotateAt().orElse(null);
@@ -157,31 +208,61 @@ public class RotationScheduleReconciler implements Reconciler<RotationSchedule> 
       if (retryAt != null && retryAt.isAfter(now) && (next == null || retryAt.isAfter(next))) {
         next = retryAt;
       }
-      targetStatuses.add(new TargetStatus(target.getMetadata().getName(), last == null ? null : iso(last),
-          next == null ? null : iso(next)));
+      targetStatuses.add(
+          new TargetStatus(
+              target.getMetadata().getName(),
+              last == null ? null : iso(last),
+              next == null ? null : iso(next)));
       publishNext(target, next);
       if (next != null && next.isBefore(wake)) {
         wake = next;
       }
     }
     status.setSecrets(targetStatuses);
-    status.setNextRotationTime(Boolean.TRUE.equals(rs.getSpec().getSuspend()) ? null : targetStatuses.stream()
-        .map(TargetStatus::getNextRotationTime).filter(Objects::nonNull).min(Comparator.naturalOrder()).orElse(null));
-    status.setLastRotationTime(targetStatuses.stream().map(TargetStatus::getLastRotationTime).filter(Objects::nonNull)
-        .max(Comparator.naturalOrder()).orElse(status.getLastRotationTime()));
-    Conditions.set(status.getConditions(), "Ready", true, Boolean.TRUE.equals(rs.getSpec().getSuspend()) ? "Suspended" : "Scheduled",
-        targets.isEmpty() ? "no ManagedSecret matches" : targets.size() + " secret(s) on " + schedule.expression(), generation);
+    status.setNextRotationTime(
+        Boolean.TRUE.equals(rs.getSpec().getSuspend())
+            ? null
+            : targetStatuses.stream()
+                .map(TargetStatus::getNextRotationTime)
+                .filter(Objects::nonNull)
+                .min(Comparator.naturalOrder())
+                .orElse(null));
+    status.setLastRotationTime(
+        targetStatuses.stream()
+            .map(TargetStatus::getLastRotationTime)
+            .filter(Objects::nonNull)
+            .max(Comparator.naturalOrder())
+            .orElse(status.getLastRotationTime()));
+    Conditions.set(
+        status.getConditions(),
+        "Ready",
+        true,
+        Boolean.TRUE.equals(rs.getSpec().getSuspend()) ? "Suspended" : "Scheduled",
+        targets.isEmpty()
+            ? "no ManagedSecret matches"
+            : targets.size() + " secret(s) on " + schedule.expression(),
+        generation);
     Duration sleep = Duration.between(Instant.now(), wake);
-    return UpdateControl.patchStatus(rs).rescheduleAfter(sleep.isNegative() ? Duration.ofSeconds(1) : sleep.plusMillis(200));
+    return UpdateControl.patchStatus(rs)
+        .rescheduleAfter(sleep.isNegative() ? Duration.ofSeconds(1) : sleep.plusMillis(200));
   }
 
   private void validateStrategy(RotationSchedule rs) {
     RotationStrategy strategy = rs.getSpec().getStrategy();
     if (strategy.getType() == RotationStrategy.Type.postgresql) {
       String admin = strategy.getPostgresql().getAdminSecretRef();
-      if (client.resources(ManagedSecret.class).inNamespace(rs.getMetadata().getNamespace()).withName(admin).get() == null) {
-        throw new InvalidStrategyException("spec.strategy.postgresql.adminSecretRef: ManagedSecret "
-            + rs.getMetadata().getNamespace() + "/" + admin + " does not exist");
+      if (client
+              .resources(ManagedSecret.class)
+              .inNamespace(rs.getMetadata().getNamespace())
+              .withName(admin)
+              .get()
+          == null) {
+        throw new InvalidStrategyException(
+            "spec.strategy.postgresql.adminSecretRef: ManagedSecret "
+                + rs.getMetadata().getNamespace()
+                + "/"
+                + admin
+                + " does not exist");
       }
     }
   }
@@ -193,11 +274,13 @@ public class RotationScheduleReconciler implements Reconciler<RotationSchedule> 
     }
   }
 
-  private static void record(RotationScheduleStatus status, String secret, RotationEngine.Outcome outcome) {
+  private static void record(
+      RotationScheduleStatus status, String secret, RotationEngine.Outcome outcome) {
     RotationResult result = new RotationResult();
     result.setSecret(secret);
     result.setVersionId(outcome.versionId());
-    result.setResult(outcome.succeeded() ? RotationResult.Result.Succeeded : RotationResult.Result.Failed);
+    result.setResult(
+        outcome.succeeded() ? RotationResult.Result.Succeeded : RotationResult.Result.Failed);
     result.setReason(outcome.reason());
     result.setMessage(outcome.message());
     result.setStartedAt(iso(outcome.startedAt()));
@@ -209,9 +292,13 @@ public class RotationScheduleReconciler implements Reconciler<RotationSchedule> 
     }
   }
 
-  private UpdateControl<RotationSchedule> invalid(RotationSchedule rs, RotationScheduleStatus status, String reason, String message) {
-    boolean changed = status.getConditions().stream().noneMatch(c -> "Ready".equals(c.getType()) && message.equals(c.getMessage()));
-    Conditions.set(status.getConditions(), "Ready", false, reason, message, rs.getMetadata().getGeneration());
+  private UpdateControl<RotationSchedule> invalid(
+      RotationSchedule rs, RotationScheduleStatus status, String reason, String message) {
+    boolean changed =
+        status.getConditions().stream()
+            .noneMatch(c -> "Ready".equals(c.getType()) && message.equals(c.getMessage()));
+    Conditions.set(
+        status.getConditions(), "Ready", false, reason, message, rs.getMetadata().getGeneration());
     status.setNextRotationTime(null);
     if (changed) {
       events.warning(rs, reason, message);

@@ -26,7 +26,10 @@ import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 
-/** Applications reading values over HTTPS with ServiceAccount tokens; RBAC decides; every request is audited. */
+/**
+ * Applications reading values over HTTPS with ServiceAccount tokens; RBAC decides; every request is
+ * audited.
+ */
 @KubernetesIT
 class SecretValueApiIT {
 
@@ -39,9 +42,17 @@ class SecretValueApiIT {
   static void start(TestCluster cluster) throws Exception {
     fixture = new OperatorFixture(cluster, Map.of()).start();
     api = new ApiClient("https://127.0.0.1:" + fixture.apiPort, fixture.apiCa());
-    var reader = fixture.client.getKubernetesSerialization().unmarshal(
-        Files.newInputStream(RepositoryRoot.find().resolve("examples/rbac-reader-clusterrole.yaml")));
-    fixture.client.resource((io.fabric8.kubernetes.api.model.HasMetadata) ((List<?>) reader).get(0)).serverSideApply();
+    var reader =
+        fixture
+            .client
+            .getKubernetesSerialization()
+            .unmarshal(
+                Files.newInputStream(
+                    RepositoryRoot.find().resolve("examples/rbac-reader-clusterrole.yaml")));
+    fixture
+        .client
+        .resource((io.fabric8.kubernetes.api.model.HasMetadata) ((List<?>) reader).get(0))
+        .serverSideApply();
   }
 
   @AfterAll
@@ -62,7 +73,8 @@ class SecretValueApiIT {
     assertThat(body.get("SecretString").asText()).isEqualTo(value);
     assertThat(body.get("Name").asText()).isEqualTo("db-password");
     assertThat(body.get("VersionStages")).extracting(JsonNode::asText).containsExactly("CURRENT");
-    assertThat(body.get("VersionId").asText()).isEqualTo(fixture.get(ns.name(), "db-password").getStatus().getCurrentVersionId());
+    assertThat(body.get("VersionId").asText())
+        .isEqualTo(fixture.get(ns.name(), "db-password").getStatus().getCurrentVersionId());
     assertThat(response.headers().firstValue("Cache-Control")).contains("no-store");
     assertAudited(token, ns, "db-password", "GetSecretValue", true, 200);
   }
@@ -71,10 +83,28 @@ class SecretValueApiIT {
   void clusterRoleBindingGrantsReadingWithoutSpecAccess(TestNamespace ns) throws Exception {
     String value = secret(ns, "shared", "[]");
     String token = token(ns, "reporting", "keywarden.io");
-    fixture.client.rbac().roleBindings().inNamespace(ns.name()).resource(new RoleBindingBuilder()
-        .withNewMetadata().withName("reporting-reads-secrets").endMetadata()
-        .withNewRoleRef().withApiGroup("rbac.authorization.k8s.io").withKind("ClusterRole").withName("keywarden-secret-reader").endRoleRef()
-        .addNewSubject().withKind("ServiceAccount").withName("reporting").withNamespace(ns.name()).endSubject().build()).create();
+    fixture
+        .client
+        .rbac()
+        .roleBindings()
+        .inNamespace(ns.name())
+        .resource(
+            new RoleBindingBuilder()
+                .withNewMetadata()
+                .withName("reporting-reads-secrets")
+                .endMetadata()
+                .withNewRoleRef()
+                .withApiGroup("rbac.authorization.k8s.io")
+                .withKind("ClusterRole")
+                .withName("keywarden-secret-reader")
+                .endRoleRef()
+                .addNewSubject()
+                .withKind("ServiceAccount")
+                .withName("reporting")
+                .withNamespace(ns.name())
+                .endSubject()
+                .build())
+        .create();
 
     HttpResponse<String> response = awaitStatus(path(ns, "shared") + "/value", token, 200);
 
@@ -95,7 +125,8 @@ class SecretValueApiIT {
     assertThat(response.statusCode()).isEqualTo(403);
     JsonNode body = JSON.readTree(response.body());
     assertThat(body.get("__type").asText()).isEqualTo("AccessDeniedException");
-    assertThat(body.get("Message").asText()).contains("system:serviceaccount:" + ns + ":stranger may not get managedsecrets/value");
+    assertThat(body.get("Message").asText())
+        .contains("system:serviceaccount:" + ns + ":stranger may not get managedsecrets/value");
     // Denied before lookup: an unknown name answers the same, so existence does not leak.
     assertThat(api.get(path(ns, "no-such-secret") + "/value", token).statusCode()).isEqualTo(403);
     assertAudited(token, ns, "guarded", "GetSecretValue", false, 403);
@@ -105,36 +136,60 @@ class SecretValueApiIT {
   void tokenForAnotherAudienceOrNoTokenGets401(TestNamespace ns) throws Exception {
     secret(ns, "audience-bound", "[{name: app}]");
 
-    HttpResponse<String> other = api.get(path(ns, "audience-bound") + "/value", token(ns, "app", "vault"));
+    HttpResponse<String> other =
+        api.get(path(ns, "audience-bound") + "/value", token(ns, "app", "vault"));
     HttpResponse<String> none = api.get(path(ns, "audience-bound") + "/value", null);
 
     assertThat(other.statusCode()).isEqualTo(401);
-    assertThat(JSON.readTree(other.body()).get("Message").asText()).contains("audience keywarden.io");
+    assertThat(JSON.readTree(other.body()).get("Message").asText())
+        .contains("audience keywarden.io");
     assertThat(none.statusCode()).isEqualTo(401);
-    assertThat(JSON.readTree(none.body()).get("__type").asText()).isEqualTo("UnrecognizedClientException");
+    assertThat(JSON.readTree(none.body()).get("__type").asText())
+        .isEqualTo("UnrecognizedClientException");
   }
 
   @Test
-  void serviceAccountOfAnotherNamespaceNeedsToBeListed(TestCluster cluster, TestNamespace ns) throws Exception {
+  void serviceAccountOfAnotherNamespaceNeedsToBeListed(TestCluster cluster, TestNamespace ns)
+      throws Exception {
     String other = ns.name() + "-other";
-    fixture.client.namespaces().resource(new NamespaceBuilder().withNewMetadata().withName(other).endMetadata().build()).create();
+    fixture
+        .client
+        .namespaces()
+        .resource(new NamespaceBuilder().withNewMetadata().withName(other).endMetadata().build())
+        .create();
     try {
       secret(ns, "cross", "[{name: app}]");
-      fixture.client.serviceAccounts().inNamespace(other).withName("default")
+      fixture
+          .client
+          .serviceAccounts()
+          .inNamespace(other)
+          .withName("default")
           .waitUntilCondition(sa -> sa != null, 60, java.util.concurrent.TimeUnit.SECONDS);
-      fixture.client.serviceAccounts().inNamespace(other).resource(new ServiceAccountBuilder()
-          .withNewMetadata().withName("app").endMetadata().build()).create();
+      fixture
+          .client
+          .serviceAccounts()
+          .inNamespace(other)
+          .resource(
+              new ServiceAccountBuilder().withNewMetadata().withName("app").endMetadata().build())
+          .create();
       String foreign = cluster.token(other, "app", "keywarden.io", 600);
 
       assertThat(api.get(path(ns, "cross") + "/value", foreign).statusCode()).isEqualTo(403);
 
-      fixture.client.resources(ManagedSecret.class).inNamespace(ns.name()).withName("cross").edit(s -> {
-        io.keywarden.api.v1alpha1.AccessRule foreignApp = new io.keywarden.api.v1alpha1.AccessRule();
-        foreignApp.setName("app");
-        foreignApp.setNamespace(other);
-        s.getSpec().getAccess().add(foreignApp);
-        return s;
-      });
+      fixture
+          .client
+          .resources(ManagedSecret.class)
+          .inNamespace(ns.name())
+          .withName("cross")
+          .edit(
+              s -> {
+                io.keywarden.api.v1alpha1.AccessRule foreignApp =
+                    new io.keywarden.api.v1alpha1.AccessRule();
+                foreignApp.setName("app");
+                foreignApp.setNamespace(other);
+                s.getSpec().getAccess().add(foreignApp);
+                return s;
+              });
       awaitStatus(path(ns, "cross") + "/value", foreign, 200);
     } finally {
       fixture.client.namespaces().withName(other).delete();
@@ -147,10 +202,16 @@ class SecretValueApiIT {
     String token = token(ns, "app", "keywarden.io");
     awaitStatus(path(ns, "revocable") + "/value", token, 200);
 
-    fixture.client.resources(ManagedSecret.class).inNamespace(ns.name()).withName("revocable").edit(s -> {
-      s.getSpec().setAccess(new ArrayList<>());
-      return s;
-    });
+    fixture
+        .client
+        .resources(ManagedSecret.class)
+        .inNamespace(ns.name())
+        .withName("revocable")
+        .edit(
+            s -> {
+              s.getSpec().setAccess(new ArrayList<>());
+              return s;
+            });
     Thread.sleep(5_000);
 
     assertThat(api.get(path(ns, "revocable") + "/value", token).statusCode()).isEqualTo(403);
@@ -165,13 +226,19 @@ class SecretValueApiIT {
     String version = JSON.readTree(first.body()).get("VersionId").asText();
     awaitStatus(path(ns, "rotating"), writer, 200);
 
-    CompletableFuture<HttpResponse<String>> poll = api.getAsync(path(ns, "rotating") + "/value?waitForChange=" + version
-        + "&timeoutSeconds=60", reader);
+    CompletableFuture<HttpResponse<String>> poll =
+        api.getAsync(
+            path(ns, "rotating") + "/value?waitForChange=" + version + "&timeoutSeconds=60",
+            reader);
     Thread.sleep(1_000);
     assertThat(poll).isNotDone();
     String newValue = "rotated-" + UUID.randomUUID();
     VALUES.add(newValue);
-    HttpResponse<String> put = api.put(path(ns, "rotating") + "/value", writer, JSON.writeValueAsString(Map.of("SecretString", newValue)));
+    HttpResponse<String> put =
+        api.put(
+            path(ns, "rotating") + "/value",
+            writer,
+            JSON.writeValueAsString(Map.of("SecretString", newValue)));
     long putDone = System.nanoTime();
     assertThat(put.statusCode()).as(put.body()).isEqualTo(200);
 
@@ -181,17 +248,28 @@ class SecretValueApiIT {
     assertThat(changed.statusCode()).isEqualTo(200);
     JsonNode body = JSON.readTree(changed.body());
     assertThat(body.get("SecretString").asText()).isEqualTo(newValue);
-    assertThat(body.get("VersionId").asText()).isEqualTo(JSON.readTree(put.body()).get("VersionId").asText());
-    assertThat(afterPutMs).as("long-poll answered %.0f ms after the put", afterPutMs).isLessThan(1000);
+    assertThat(body.get("VersionId").asText())
+        .isEqualTo(JSON.readTree(put.body()).get("VersionId").asText());
+    assertThat(afterPutMs)
+        .as("long-poll answered %.0f ms after the put", afterPutMs)
+        .isLessThan(1000);
     ManagedSecret stored = fixture.get(ns.name(), "rotating");
     assertThat(stored.getStatus().getPreviousVersionId()).isEqualTo(version);
-    assertThat(stored.getStatus().getVersions()).filteredOn(v -> v.getVersionId().equals(version))
-        .singleElement().satisfies(v -> assertThat(v.getStages()).containsExactly("PREVIOUS"));
+    assertThat(stored.getStatus().getVersions())
+        .filteredOn(v -> v.getVersionId().equals(version))
+        .singleElement()
+        .satisfies(v -> assertThat(v.getStages()).containsExactly("PREVIOUS"));
 
-    HttpResponse<String> previous = api.get(path(ns, "rotating") + "/value?versionStage=PREVIOUS", reader);
+    HttpResponse<String> previous =
+        api.get(path(ns, "rotating") + "/value?versionStage=PREVIOUS", reader);
     assertThat(JSON.readTree(previous.body()).get("VersionId").asText()).isEqualTo(version);
-    HttpResponse<String> timeout = api.get(path(ns, "rotating") + "/value?waitForChange="
-        + body.get("VersionId").asText() + "&timeoutSeconds=1", reader);
+    HttpResponse<String> timeout =
+        api.get(
+            path(ns, "rotating")
+                + "/value?waitForChange="
+                + body.get("VersionId").asText()
+                + "&timeoutSeconds=1",
+            reader);
     assertThat(timeout.statusCode()).isEqualTo(304);
   }
 
@@ -201,13 +279,20 @@ class SecretValueApiIT {
     String token = token(ns, "app", "keywarden.io");
     awaitStatus(path(ns, "strict") + "/value", token, 200);
 
-    HttpResponse<String> badStage = api.get(path(ns, "strict") + "/value?versionStage=LATEST", token);
-    HttpResponse<String> unknownVersion = api.get(path(ns, "strict") + "/value?versionId=nope", token);
-    HttpResponse<String> tooLarge = api.put(path(ns, "strict") + "/value", token,
-        JSON.writeValueAsString(Map.of("SecretString", "x".repeat(65_537))));
+    HttpResponse<String> badStage =
+        api.get(path(ns, "strict") + "/value?versionStage=LATEST", token);
+    HttpResponse<String> unknownVersion =
+        api.get(path(ns, "strict") + "/value?versionId=nope", token);
+    HttpResponse<String> tooLarge =
+        api.put(
+            path(ns, "strict") + "/value",
+            token,
+            JSON.writeValueAsString(Map.of("SecretString", "x".repeat(65_537))));
     HttpResponse<String> notJson = api.put(path(ns, "strict") + "/value", token, "{oops");
-    HttpResponse<String> badTimeout = api.get(path(ns, "strict") + "/value?waitForChange=x&timeoutSeconds=9999", token);
-    HttpResponse<String> password = api.get("/v1/random-password?PasswordLength=20&ExcludePunctuation=true", token);
+    HttpResponse<String> badTimeout =
+        api.get(path(ns, "strict") + "/value?waitForChange=x&timeoutSeconds=9999", token);
+    HttpResponse<String> password =
+        api.get("/v1/random-password?PasswordLength=20&ExcludePunctuation=true", token);
     HttpResponse<String> impossible = api.get("/v1/random-password?PasswordLength=2", token);
     HttpResponse<String> rotate = api.post(path(ns, "strict") + "/rotate", token);
 
@@ -218,14 +303,19 @@ class SecretValueApiIT {
     assertThat(tooLarge.body()).contains("65537 bytes; the limit is 65536");
     assertThat(notJson.statusCode()).isEqualTo(400);
     assertThat(badTimeout.statusCode()).isEqualTo(400);
-    assertThat(JSON.readTree(password.body()).get("RandomPassword").asText()).hasSize(20).matches("[A-Za-z0-9]+");
+    assertThat(JSON.readTree(password.body()).get("RandomPassword").asText())
+        .hasSize(20)
+        .matches("[A-Za-z0-9]+");
     assertThat(impossible.statusCode()).isEqualTo(400);
     assertThat(impossible.body()).contains("PasswordLength is 2");
     assertThat(rotate.statusCode()).isEqualTo(202);
-    // The rotate action sets keywarden.io/rotate-now; the operator may act on it (and remove it) before
-    // the test could read it back, so check its effect: no schedule and no spec.generate to rotate with.
+    // The rotate action sets keywarden.io/rotate-now; the operator may act on it (and remove it)
+    // before
+    // the test could read it back, so check its effect: no schedule and no spec.generate to rotate
+    // with.
     fixture.awaitCondition(ns.name(), "strict", "Degraded", "True", "RotationNotConfigured");
-    for (HttpResponse<String> response : List.of(badStage, unknownVersion, tooLarge, notJson, badTimeout, impossible)) {
+    for (HttpResponse<String> response :
+        List.of(badStage, unknownVersion, tooLarge, notJson, badTimeout, impossible)) {
       assertThat(JSON.readTree(response.body()).has("__type")).isTrue();
       assertThat(response.body()).doesNotContain("Exception:").doesNotContain("\tat ");
     }
@@ -244,22 +334,44 @@ class SecretValueApiIT {
 
   /** RBAC objects reach the authorizer's cache a moment after they are written. */
   private static HttpResponse<String> awaitStatus(String path, String token, int status) {
-    return await().atMost(Duration.ofSeconds(15)).pollInterval(Duration.ofMillis(200))
+    return await()
+        .atMost(Duration.ofSeconds(15))
+        .pollInterval(Duration.ofMillis(200))
         .until(() -> api.get(path, token), r -> r.statusCode() == status);
   }
 
-  private static void assertAudited(String token, TestNamespace ns, String secret, String action, boolean allowed, int status) {
-    await().atMost(Duration.ofSeconds(5)).untilAsserted(() -> assertThat(fixture.operator.logText().lines()
-        .filter(l -> l.startsWith("{") && l.contains("\"audit\":\"keywarden.io/v1\""))
-        .map(SecretValueApiIT::parse)
-        .filter(j -> ns.name().equals(j.path("namespace").asText()) && secret.equals(j.path("secret").asText())
-            && action.equals(j.path("action").asText()) && j.path("status").asInt() == status)
-        .toList()).isNotEmpty().allSatisfy(j -> {
-          assertThat(j.path("allowed").asBoolean()).isEqualTo(allowed);
-          assertThat(j.path("subject").asText()).startsWith("system:serviceaccount:" + ns + ":");
-          assertThat(j.path("latencyMs").asDouble()).isPositive();
-          assertThat(j.toString()).doesNotContain(token);
-        }));
+  private static void assertAudited(
+      String token, TestNamespace ns, String secret, String action, boolean allowed, int status) {
+    await()
+        .atMost(Duration.ofSeconds(5))
+        .untilAsserted(
+            () ->
+                assertThat(
+                        fixture
+                            .operator
+                            .logText()
+                            .lines()
+                            .filter(
+                                l ->
+                                    l.startsWith("{")
+                                        && l.contains("\"audit\":\"keywarden.io/v1\""))
+                            .map(SecretValueApiIT::parse)
+                            .filter(
+                                j ->
+                                    ns.name().equals(j.path("namespace").asText())
+                                        && secret.equals(j.path("secret").asText())
+                                        && action.equals(j.path("action").asText())
+                                        && j.path("status").asInt() == status)
+                            .toList())
+                    .isNotEmpty()
+                    .allSatisfy(
+                        j -> {
+                          assertThat(j.path("allowed").asBoolean()).isEqualTo(allowed);
+                          assertThat(j.path("subject").asText())
+                              .startsWith("system:serviceaccount:" + ns + ":");
+                          assertThat(j.path("latencyMs").asDouble()).isPositive();
+                          assertThat(j.toString()).doesNotContain(token);
+                        }));
   }
 
   private static JsonNode parse(String line) {

@@ -8,13 +8,16 @@ import org.junit.jupiter.api.Test;
 
 class EnvelopeCryptoTest {
 
-  private static final EncryptionContext CONTEXT = new EncryptionContext("team-a", "db-password", "uid-1", "v-1");
+  private static final EncryptionContext CONTEXT =
+      new EncryptionContext("team-a", "db-password", "uid-1", "v-1");
   private final byte[] key = AesGcm.newKey();
 
   @Test
   void envelopeSurvivesEncodeAndDecode() {
-    AesGcm.Sealed sealed = AesGcm.encrypt(key, "s3cr3t".getBytes(StandardCharsets.UTF_8), CONTEXT.toAad());
-    Envelope envelope = new Envelope("default", 7, new byte[] {1, 2, 3}, sealed.nonce(), sealed.ciphertext());
+    AesGcm.Sealed sealed =
+        AesGcm.encrypt(key, "s3cr3t".getBytes(StandardCharsets.UTF_8), CONTEXT.toAad());
+    Envelope envelope =
+        new Envelope("default", 7, new byte[] {1, 2, 3}, sealed.nonce(), sealed.ciphertext());
 
     Envelope decoded = Envelope.decode(envelope.encode());
 
@@ -22,7 +25,10 @@ class EnvelopeCryptoTest {
     assertThat(decoded.keyVersion()).isEqualTo(7);
     assertThat(decoded.wrappedDek()).containsExactly(1, 2, 3);
     assertThat(decoded.nonce()).hasSize(12).isEqualTo(sealed.nonce());
-    assertThat(new String(AesGcm.decrypt(key, decoded.nonce(), decoded.ciphertext(), CONTEXT.toAad()), StandardCharsets.UTF_8))
+    assertThat(
+            new String(
+                AesGcm.decrypt(key, decoded.nonce(), decoded.ciphertext(), CONTEXT.toAad()),
+                StandardCharsets.UTF_8))
         .isEqualTo("s3cr3t");
   }
 
@@ -41,19 +47,24 @@ class EnvelopeCryptoTest {
       byte[] altered = sealed.ciphertext().clone();
       altered[i] ^= 0x40;
       assertThatThrownBy(() -> AesGcm.decrypt(key, sealed.nonce(), altered, CONTEXT.toAad()))
-          .isInstanceOf(CorruptEnvelopeException.class).hasMessageContaining("authentication tag mismatch");
+          .isInstanceOf(CorruptEnvelopeException.class)
+          .hasMessageContaining("authentication tag mismatch");
     }
   }
 
   @Test
   void ciphertextDoesNotDecryptUnderAnotherSecretOrVersion() {
-    AesGcm.Sealed sealed = AesGcm.encrypt(key, "v".getBytes(StandardCharsets.UTF_8), CONTEXT.toAad());
-    for (EncryptionContext other : new EncryptionContext[] {
-        new EncryptionContext("team-b", "db-password", "uid-1", "v-1"),
-        new EncryptionContext("team-a", "db-password2", "uid-1", "v-1"),
-        new EncryptionContext("team-a", "db-password", "uid-2", "v-1"),
-        new EncryptionContext("team-a", "db-password", "uid-1", "v-2")}) {
-      assertThatThrownBy(() -> AesGcm.decrypt(key, sealed.nonce(), sealed.ciphertext(), other.toAad()))
+    AesGcm.Sealed sealed =
+        AesGcm.encrypt(key, "v".getBytes(StandardCharsets.UTF_8), CONTEXT.toAad());
+    for (EncryptionContext other :
+        new EncryptionContext[] {
+          new EncryptionContext("team-b", "db-password", "uid-1", "v-1"),
+          new EncryptionContext("team-a", "db-password2", "uid-1", "v-1"),
+          new EncryptionContext("team-a", "db-password", "uid-2", "v-1"),
+          new EncryptionContext("team-a", "db-password", "uid-1", "v-2")
+        }) {
+      assertThatThrownBy(
+              () -> AesGcm.decrypt(key, sealed.nonce(), sealed.ciphertext(), other.toAad()))
           .isInstanceOf(CorruptEnvelopeException.class);
     }
   }
@@ -66,14 +77,17 @@ class EnvelopeCryptoTest {
 
   @Test
   void unknownFormatAndTruncationAreReported() {
-    assertThatThrownBy(() -> Envelope.decode(new byte[] {9, 0, 0})).hasMessageContaining("unknown envelope format 9");
-    assertThatThrownBy(() -> Envelope.decode(new byte[] {1, 0, 40})).hasMessageContaining("truncated");
+    assertThatThrownBy(() -> Envelope.decode(new byte[] {9, 0, 0}))
+        .hasMessageContaining("unknown envelope format 9");
+    assertThatThrownBy(() -> Envelope.decode(new byte[] {1, 0, 40}))
+        .hasMessageContaining("truncated");
   }
 
   @Test
   void secretValueNeverPrintsItself() {
     SecretValue value = SecretValue.ofString("hunter2");
     assertThat(value.toString()).doesNotContain("hunter2").contains("7 bytes");
-    assertThat(new Envelope("default", 1, new byte[32], new byte[12], new byte[40]).toString()).doesNotContain("[B@");
+    assertThat(new Envelope("default", 1, new byte[32], new byte[12], new byte[40]).toString())
+        .doesNotContain("[B@");
   }
 }

@@ -16,31 +16,47 @@ class PasswordPolicyTest {
 
   static Stream<Arguments> impossibleParameters() {
     return Stream.of(
-        Arguments.of("zero length", spec(s -> s.setPasswordLength(0)), "spec.generate.passwordLength"),
-        Arguments.of("over 4096", spec(s -> s.setPasswordLength(4097)), "spec.generate.passwordLength"),
-        Arguments.of("every type excluded", spec(s -> {
-          s.setExcludeLowercase(true);
-          s.setExcludeUppercase(true);
-          s.setExcludeNumbers(true);
-          s.setExcludePunctuation(true);
-        }), "spec.generate excludes every character"),
-        Arguments.of("shorter than required types", spec(s -> s.setPasswordLength(3)), "spec.generate.passwordLength is 3"),
-        Arguments.of("excludeCharacters removes all digits", spec(s -> s.setExcludeCharacters("0123456789")),
+        Arguments.of(
+            "zero length", spec(s -> s.setPasswordLength(0)), "spec.generate.passwordLength"),
+        Arguments.of(
+            "over 4096", spec(s -> s.setPasswordLength(4097)), "spec.generate.passwordLength"),
+        Arguments.of(
+            "every type excluded",
+            spec(
+                s -> {
+                  s.setExcludeLowercase(true);
+                  s.setExcludeUppercase(true);
+                  s.setExcludeNumbers(true);
+                  s.setExcludePunctuation(true);
+                }),
+            "spec.generate excludes every character"),
+        Arguments.of(
+            "shorter than required types",
+            spec(s -> s.setPasswordLength(3)),
+            "spec.generate.passwordLength is 3"),
+        Arguments.of(
+            "excludeCharacters removes all digits",
+            spec(s -> s.setExcludeCharacters("0123456789")),
             "spec.generate.excludeCharacters removes all numbers"),
-        Arguments.of("excludeCharacters removes everything left", spec(s -> {
-          s.setExcludeLowercase(true);
-          s.setExcludeUppercase(true);
-          s.setExcludePunctuation(true);
-          s.setRequireEachIncludedType(false);
-          s.setExcludeCharacters("0123456789");
-        }), "spec.generate excludes every character"));
+        Arguments.of(
+            "excludeCharacters removes everything left",
+            spec(
+                s -> {
+                  s.setExcludeLowercase(true);
+                  s.setExcludeUppercase(true);
+                  s.setExcludePunctuation(true);
+                  s.setRequireEachIncludedType(false);
+                  s.setExcludeCharacters("0123456789");
+                }),
+            "spec.generate excludes every character"));
   }
 
   @ParameterizedTest(name = "{0}")
   @MethodSource("impossibleParameters")
   void impossibleParametersNameTheField(String name, GenerateSpec spec, String expected) {
     assertThatThrownBy(() -> PasswordPolicy.from(spec, "spec.generate"))
-        .isInstanceOf(InvalidSpecException.class).hasMessageStartingWith(expected);
+        .isInstanceOf(InvalidSpecException.class)
+        .hasMessageStartingWith(expected);
   }
 
   @Test
@@ -48,30 +64,46 @@ class PasswordPolicyTest {
     PasswordPolicy policy = PasswordPolicy.from(spec(s -> s.setPasswordLength(4)), "spec.generate");
     for (int i = 0; i < 500; i++) {
       String password = PasswordGenerator.generate(policy);
-      assertThat(password).hasSize(4).containsPattern("[a-z]").containsPattern("[A-Z]").containsPattern("[0-9]")
+      assertThat(password)
+          .hasSize(4)
+          .containsPattern("[a-z]")
+          .containsPattern("[A-Z]")
+          .containsPattern("[0-9]")
           .containsPattern("[^A-Za-z0-9]");
     }
   }
 
   @Test
   void excludedCharactersAndTypesNeverAppear() {
-    PasswordPolicy policy = PasswordPolicy.from(spec(s -> {
-      s.setPasswordLength(4096);
-      s.setExcludePunctuation(true);
-      s.setExcludeCharacters("aeiouAEIOU01");
-    }), "spec.generate");
+    PasswordPolicy policy =
+        PasswordPolicy.from(
+            spec(
+                s -> {
+                  s.setPasswordLength(4096);
+                  s.setExcludePunctuation(true);
+                  s.setExcludeCharacters("aeiouAEIOU01");
+                }),
+            "spec.generate");
     String password = PasswordGenerator.generate(policy);
-    assertThat(password).hasSize(4096).doesNotContainPattern("[aeiouAEIOU01]").matches("[A-Za-z0-9]+");
+    assertThat(password)
+        .hasSize(4096)
+        .doesNotContainPattern("[aeiouAEIOU01]")
+        .matches("[A-Za-z0-9]+");
   }
 
   @Test
   void spaceOnlyWhenAskedFor() {
-    PasswordPolicy without = PasswordPolicy.from(spec(s -> s.setPasswordLength(4096)), "spec.generate");
+    PasswordPolicy without =
+        PasswordPolicy.from(spec(s -> s.setPasswordLength(4096)), "spec.generate");
     assertThat(PasswordGenerator.generate(without)).doesNotContain(" ");
-    PasswordPolicy with = PasswordPolicy.from(spec(s -> {
-      s.setPasswordLength(5);
-      s.setIncludeSpace(true);
-    }), "spec.generate");
+    PasswordPolicy with =
+        PasswordPolicy.from(
+            spec(
+                s -> {
+                  s.setPasswordLength(5);
+                  s.setIncludeSpace(true);
+                }),
+            "spec.generate");
     assertThat(PasswordGenerator.generate(with)).contains(" ");
   }
 

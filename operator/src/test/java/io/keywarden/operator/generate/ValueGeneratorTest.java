@@ -45,7 +45,10 @@ class ValueGeneratorTest {
 
   @Test
   void valueOverTheAwsLimitIsRefused() {
-    GenerateSpec spec = template("{}", "a", "b", "c", "d", "e", "f", "g", "h", "i", "j", "k", "l", "m", "n", "o", "p", "q");
+    GenerateSpec spec =
+        template(
+            "{}", "a", "b", "c", "d", "e", "f", "g", "h", "i", "j", "k", "l", "m", "n", "o", "p",
+            "q");
     spec.setPasswordLength(4096);
     assertThatThrownBy(() -> generator.generate(spec)).hasMessageContaining("the limit is 65536");
   }

@@ -36,8 +36,13 @@ public final class OperatorFixture implements AutoCloseable {
     this.cluster = cluster;
     this.client = cluster.admin();
     cluster.installCrds();
-    this.namespace = "keywarden-it-" + Integer.toString(ThreadLocalRandom.current().nextInt(1 << 20), 36);
-    client.namespaces().resource(new NamespaceBuilder().withNewMetadata().withName(namespace).endMetadata().build()).create();
+    this.namespace =
+        "keywarden-it-" + Integer.toString(ThreadLocalRandom.current().nextInt(1 << 20), 36);
+    client
+        .namespaces()
+        .resource(
+            new NamespaceBuilder().withNewMetadata().withName(namespace).endMetadata().build())
+        .create();
     Map<String, String> env = new HashMap<>(extraEnv);
     env.put("POD_NAMESPACE", namespace);
     env.putIfAbsent("KEYWARDEN_API_PORT", Integer.toString(QuarkusProcess.freePort()));
@@ -68,13 +73,14 @@ public final class OperatorFixture implements AutoCloseable {
 
   private Map<String, String> merged(Map<String, String> changes) {
     Map<String, String> next = new HashMap<>(env);
-    changes.forEach((k, v) -> {
-      if (v == null) {
-        next.remove(k);
-      } else {
-        next.put(k, v);
-      }
-    });
+    changes.forEach(
+        (k, v) -> {
+          if (v == null) {
+            next.remove(k);
+          } else {
+            next.put(k, v);
+          }
+        });
     return next;
   }
 
@@ -95,7 +101,13 @@ public final class OperatorFixture implements AutoCloseable {
 
   /** The CA that signs the API's serving certificate, as published for clients. */
   public String apiCa() {
-    return client.configMaps().inNamespace(namespace).withName("keywarden-api-ca").get().getData().get("ca.crt");
+    return client
+        .configMaps()
+        .inNamespace(namespace)
+        .withName("keywarden-api-ca")
+        .get()
+        .getData()
+        .get("ca.crt");
   }
 
   public ManagedSecret get(String ns, String name) {
@@ -111,14 +123,22 @@ public final class OperatorFixture implements AutoCloseable {
     if (secret == null || secret.getStatus() == null) {
       return Optional.empty();
     }
-    return secret.getStatus().getConditions().stream().filter(c -> type.equals(c.getType())).findFirst();
+    return secret.getStatus().getConditions().stream()
+        .filter(c -> type.equals(c.getType()))
+        .findFirst();
   }
 
   /** Waits until the condition has the status and reason, and returns it. */
-  public Condition awaitCondition(String ns, String name, String type, String status, String reason) {
-    return await().atMost(Duration.ofSeconds(60)).pollInterval(Duration.ofMillis(200))
-        .until(() -> condition(get(ns, name), type)
-            .filter(c -> status.equals(c.getStatus()) && reason.equals(c.getReason())), Optional::isPresent)
+  public Condition awaitCondition(
+      String ns, String name, String type, String status, String reason) {
+    return await()
+        .atMost(Duration.ofSeconds(60))
+        .pollInterval(Duration.ofMillis(200))
+        .until(
+            () ->
+                condition(get(ns, name), type)
+                    .filter(c -> status.equals(c.getStatus()) && reason.equals(c.getReason())),
+            Optional::isPresent)
         .orElseThrow();
   }
 
@@ -128,45 +148,76 @@ public final class OperatorFixture implements AutoCloseable {
   }
 
   public void createSecret(String ns, String name, String key, byte[] value) {
-    client.secrets().inNamespace(ns).resource(new SecretBuilder().withNewMetadata().withName(name).endMetadata()
-        .addToData(key, Base64.getEncoder().encodeToString(value)).build()).create();
+    client
+        .secrets()
+        .inNamespace(ns)
+        .resource(
+            new SecretBuilder()
+                .withNewMetadata()
+                .withName(name)
+                .endMetadata()
+                .addToData(key, Base64.getEncoder().encodeToString(value))
+                .build())
+        .create();
   }
 
   /**
    * A ManagedSecret whose first value is imported from a new core Secret, so the test knows it;
-   * {@code moreSpec} adds flow-style spec fields (e.g. {@code "kmsKeyId: hsm"}). Returns it once Ready.
+   * {@code moreSpec} adds flow-style spec fields (e.g. {@code "kmsKeyId: hsm"}). Returns it once
+   * Ready.
    */
   public ManagedSecret createImported(String ns, String name, String value, String moreSpec) {
     createSecret(ns, name + "-source", "v", value.getBytes(StandardCharsets.UTF_8));
-    apply(ns, """
+    apply(
+        ns,
+        """
         apiVersion: keywarden.io/v1alpha1
         kind: ManagedSecret
         metadata: {name: %s}
         spec: {fromSecret: {name: %s-source, key: v}%s}
-        """.formatted(name, name, moreSpec.isEmpty() ? "" : ", " + moreSpec));
+        """
+            .formatted(name, name, moreSpec.isEmpty() ? "" : ", " + moreSpec));
     return awaitReady(ns, name);
   }
 
-  /** A TokenRequest token of the ServiceAccount (created if missing), as a projected token would be. */
+  /**
+   * A TokenRequest token of the ServiceAccount (created if missing), as a projected token would be.
+   */
   public String serviceAccountToken(String ns, String serviceAccount, String audience) {
     if (client.serviceAccounts().inNamespace(ns).withName(serviceAccount).get() == null) {
-      client.serviceAccounts().inNamespace(ns).resource(new ServiceAccountBuilder()
-          .withNewMetadata().withName(serviceAccount).endMetadata().build()).create();
+      client
+          .serviceAccounts()
+          .inNamespace(ns)
+          .resource(
+              new ServiceAccountBuilder()
+                  .withNewMetadata()
+                  .withName(serviceAccount)
+                  .endMetadata()
+                  .build())
+          .create();
     }
     return cluster.token(ns, serviceAccount, audience, 600);
   }
 
   /** The plaintext the operator copied into a syncToSecret target, once it is there. */
   public String awaitSynced(String ns, String secretName, String key) {
-    Secret secret = await().atMost(Duration.ofSeconds(60)).pollInterval(Duration.ofMillis(200))
-        .until(() -> client.secrets().inNamespace(ns).withName(secretName).get(),
-            s -> s != null && s.getData() != null && s.getData().containsKey(key));
-    return new String(Base64.getDecoder().decode(secret.getData().get(key)), StandardCharsets.UTF_8);
+    Secret secret =
+        await()
+            .atMost(Duration.ofSeconds(60))
+            .pollInterval(Duration.ofMillis(200))
+            .until(
+                () -> client.secrets().inNamespace(ns).withName(secretName).get(),
+                s -> s != null && s.getData() != null && s.getData().containsKey(key));
+    return new String(
+        Base64.getDecoder().decode(secret.getData().get(key)), StandardCharsets.UTF_8);
   }
 
   public Secret ciphertext(ManagedSecret secret, String versionId) {
-    return client.secrets().inNamespace(namespace)
-        .withName(CiphertextStore.objectName(secret.getMetadata().getUid(), versionId)).get();
+    return client
+        .secrets()
+        .inNamespace(namespace)
+        .withName(CiphertextStore.objectName(secret.getMetadata().getUid(), versionId))
+        .get();
   }
 
   /** {@link #close()}, then checks that the operator's log never held any of the values read. */

@@ -15,8 +15,8 @@ import java.util.stream.Stream;
 
 /**
  * A private PostgreSQL server from the Debian packages (.ci/run installs them), on a free loopback
- * port with SCRAM authentication, in a temporary directory removed on close. As root it runs as
- * the postgres user, since PostgreSQL refuses to run as root.
+ * port with SCRAM authentication, in a temporary directory removed on close. As root it runs as the
+ * postgres user, since PostgreSQL refuses to run as root.
  */
 public final class PostgresServer implements AutoCloseable {
 
@@ -35,11 +35,19 @@ public final class PostgresServer implements AutoCloseable {
   public static PostgresServer start() throws Exception {
     Path bin;
     try (Stream<Path> versions = Files.list(Path.of("/usr/lib/postgresql"))) {
-      bin = versions.sorted().reduce((a, b) -> b).map(v -> v.resolve("bin"))
-          .filter(b -> Files.isExecutable(b.resolve("initdb")))
-          .orElseThrow(() -> new IllegalStateException("no PostgreSQL server: apt-get install postgresql (.ci/run does)"));
+      bin =
+          versions
+              .sorted()
+              .reduce((a, b) -> b)
+              .map(v -> v.resolve("bin"))
+              .filter(b -> Files.isExecutable(b.resolve("initdb")))
+              .orElseThrow(
+                  () ->
+                      new IllegalStateException(
+                          "no PostgreSQL server: apt-get install postgresql (.ci/run does)"));
     } catch (IOException e) {
-      throw new IllegalStateException("no PostgreSQL server: apt-get install postgresql (.ci/run does)", e);
+      throw new IllegalStateException(
+          "no PostgreSQL server: apt-get install postgresql (.ci/run does)", e);
     }
     Path dir = Files.createTempDirectory("keywarden-pg");
     PostgresServer server = new PostgresServer(dir, bin, QuarkusProcess.freePort());
@@ -47,10 +55,27 @@ public final class PostgresServer implements AutoCloseable {
     if (root()) {
       run("chown", "-R", "postgres:postgres", dir.toString());
     }
-    server.asPostgres(bin.resolve("initdb").toString(), "-D", dir.resolve("data").toString(), "-U", ADMIN,
-        "--pwfile=" + dir.resolve("pwfile"), "-A", "scram-sha-256", "-E", "UTF8");
-    server.asPostgres(bin.resolve("pg_ctl").toString(), "-D", dir.resolve("data").toString(), "-w", "-l",
-        dir.resolve("log").toString(), "-o", "-p " + server.port + " -k " + dir + " -c listen_addresses=127.0.0.1", "start");
+    server.asPostgres(
+        bin.resolve("initdb").toString(),
+        "-D",
+        dir.resolve("data").toString(),
+        "-U",
+        ADMIN,
+        "--pwfile=" + dir.resolve("pwfile"),
+        "-A",
+        "scram-sha-256",
+        "-E",
+        "UTF8");
+    server.asPostgres(
+        bin.resolve("pg_ctl").toString(),
+        "-D",
+        dir.resolve("data").toString(),
+        "-w",
+        "-l",
+        dir.resolve("log").toString(),
+        "-o",
+        "-p " + server.port + " -k " + dir + " -c listen_addresses=127.0.0.1",
+        "start");
     return server;
   }
 
@@ -59,7 +84,8 @@ public final class PostgresServer implements AutoCloseable {
     properties.setProperty("user", user);
     properties.setProperty("password", password);
     properties.setProperty("connectTimeout", "5");
-    return DriverManager.getConnection("jdbc:postgresql://127.0.0.1:" + port + "/" + database, properties);
+    return DriverManager.getConnection(
+        "jdbc:postgresql://127.0.0.1:" + port + "/" + database, properties);
   }
 
   public void admin(String sql) throws SQLException {
@@ -100,7 +126,13 @@ public final class PostgresServer implements AutoCloseable {
   @Override
   public void close() throws Exception {
     try {
-      asPostgres(bin.resolve("pg_ctl").toString(), "-D", dir.resolve("data").toString(), "-m", "immediate", "stop");
+      asPostgres(
+          bin.resolve("pg_ctl").toString(),
+          "-D",
+          dir.resolve("data").toString(),
+          "-m",
+          "immediate",
+          "stop");
     } finally {
       run("rm", "-rf", dir.toString());
     }

@@ -13,8 +13,8 @@ import java.util.regex.Pattern;
 /**
  * A SoftHSM2 of its own: a softhsm2.conf whose token directory is a fresh temporary directory, and
  * tokens initialised there with softhsm2-util, so no test depends on the machine's tokens. The
- * process that uses them needs {@link #env()}; SoftHSM2 reads the configuration and lists tokens once,
- * when a process first loads the library, so initialise every token before that.
+ * process that uses them needs {@link #env()}; SoftHSM2 reads the configuration and lists tokens
+ * once, when a process first loads the library, so initialise every token before that.
  */
 public final class SoftHsm {
 
@@ -31,14 +31,19 @@ public final class SoftHsm {
   /** Writes {@code conf} with a new temporary token directory. */
   public static SoftHsm at(Path conf) {
     if (!Files.isRegularFile(Path.of(LIBRARY))) {
-      throw new IllegalStateException(LIBRARY + " is missing: install the softhsm2 package (.ci/run does)");
+      throw new IllegalStateException(
+          LIBRARY + " is missing: install the softhsm2 package (.ci/run does)");
     }
     try {
       Path tokens = Files.createTempDirectory("keywarden-softhsm-");
       tokens.toFile().deleteOnExit();
       Files.createDirectories(conf.getParent());
-      Files.writeString(conf, "directories.tokendir = " + tokens + "\nobjectstore.backend = file\nlog.level = ERROR\n"
-          + "slots.removable = false\n");
+      Files.writeString(
+          conf,
+          "directories.tokendir = "
+              + tokens
+              + "\nobjectstore.backend = file\nlog.level = ERROR\n"
+              + "slots.removable = false\n");
       return new SoftHsm(conf);
     } catch (IOException e) {
       throw new UncheckedIOException(e);
@@ -52,8 +57,18 @@ public final class SoftHsm {
 
   /** softhsm2-util --init-token --free; returns the slot id SoftHSM2 assigned. */
   public long initToken(String label, String pin) {
-    ProcessBuilder builder = new ProcessBuilder("softhsm2-util", "--init-token", "--free", "--label", label,
-        "--pin", pin, "--so-pin", SO_PIN).redirectErrorStream(true);
+    ProcessBuilder builder =
+        new ProcessBuilder(
+                "softhsm2-util",
+                "--init-token",
+                "--free",
+                "--label",
+                label,
+                "--pin",
+                pin,
+                "--so-pin",
+                SO_PIN)
+            .redirectErrorStream(true);
     builder.environment().putAll(env());
     try {
       Process process = builder.start();

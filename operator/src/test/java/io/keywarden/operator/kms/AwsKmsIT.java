@@ -46,24 +46,24 @@ import software.amazon.awssdk.services.kms.KmsClient;
 import software.amazon.awssdk.services.kms.model.InvalidCiphertextException;
 
 /**
- * The aws-kms provider against a real moto server, next to the local provider, with the operator
- * as a process: values through the ciphertext and the API, encryption-key rotation, a restart,
- * refused keys, migration between providers, and an outage that heals by itself.
+ * The aws-kms provider against a real moto server, next to the local provider, with the operator as
+ * a process: values through the ciphertext and the API, encryption-key rotation, a restart, refused
+ * keys, migration between providers, and an outage that heals by itself.
  *
  * <p>moto stands behind a {@link TcpProxy}: moto keeps its keys in memory only, so an outage is
  * made by cutting the proxy, not by stopping moto. The operator gets no static AWS keys: its
- * credentials come from a web identity token through moto's STS, the IRSA path of the SDK's
- * default chain.
+ * credentials come from a web identity token through moto's STS, the IRSA path of the SDK's default
+ * chain.
  */
 @KubernetesIT
 class AwsKmsIT {
 
   private static final ObjectMapper JSON = new ObjectMapper();
   private static final String REGION = "us-east-1";
-  private static final java.util.Set<String> VALUES = java.util.concurrent.ConcurrentHashMap.newKeySet();
+  private static final java.util.Set<String> VALUES =
+      java.util.concurrent.ConcurrentHashMap.newKeySet();
 
-  @TempDir
-  static Path dir;
+  @TempDir static Path dir;
   private static MotoServer moto;
   private static TcpProxy proxy;
   private static KmsClient aws;
@@ -78,31 +78,43 @@ class AwsKmsIT {
     Path root = RepositoryRoot.find();
     moto = MotoServer.start(root.resolve("operator/target/it-moto.log"));
     proxy = new TcpProxy(moto.port());
-    aws = KmsClient.builder().region(Region.of(REGION)).endpointOverride(moto.endpoint())
-        .credentialsProvider(StaticCredentialsProvider.create(AwsBasicCredentials.create("testing", "testing")))
-        .httpClientBuilder(UrlConnectionHttpClient.builder()).build();
+    aws =
+        KmsClient.builder()
+            .region(Region.of(REGION))
+            .endpointOverride(moto.endpoint())
+            .credentialsProvider(
+                StaticCredentialsProvider.create(AwsBasicCredentials.create("testing", "testing")))
+            .httpClientBuilder(UrlConnectionHttpClient.builder())
+            .build();
     mainKeyArn = createKey("alias/keywarden-it");
-    switchKeyId = aws.describeKey(b -> b.keyId(createKey("alias/keywarden-switch"))).keyMetadata().keyId();
+    switchKeyId =
+        aws.describeKey(b -> b.keyId(createKey("alias/keywarden-switch"))).keyMetadata().keyId();
     rotatingKeyArn = createKey("alias/keywarden-rotating");
 
-    // Aliases in every form AWS accepts: alias name, key ARN, bare key id; and one that does not exist.
+    // Aliases in every form AWS accepts: alias name, key ARN, bare key id; and one that does not
+    // exist.
     Path config = dir.resolve("kms.properties");
-    Files.writeString(config, String.join("\n",
-        "keywarden.kms.keys.aws.provider=aws-kms",
-        "keywarden.kms.keys.aws.key-id=alias/keywarden-it",
-        "keywarden.kms.keys.aws-arn.provider=aws-kms",
-        "keywarden.kms.keys.aws-arn.key-id=" + mainKeyArn,
-        "keywarden.kms.keys.aws-switch.provider=aws-kms",
-        "keywarden.kms.keys.aws-switch.key-id=" + switchKeyId,
-        "keywarden.kms.keys.aws-rotating.provider=aws-kms",
-        "keywarden.kms.keys.aws-rotating.key-id=alias/keywarden-rotating",
-        "keywarden.kms.keys.aws-missing.provider=aws-kms",
-        "keywarden.kms.keys.aws-missing.key-id=alias/keywarden-missing",
-        "keywarden.kms.aws.region=" + REGION,
-        "keywarden.kms.aws.endpoint-override=http://127.0.0.1:" + proxy.port(),
-        "keywarden.kms.health-interval=2s", ""));
+    Files.writeString(
+        config,
+        String.join(
+            "\n",
+            "keywarden.kms.keys.aws.provider=aws-kms",
+            "keywarden.kms.keys.aws.key-id=alias/keywarden-it",
+            "keywarden.kms.keys.aws-arn.provider=aws-kms",
+            "keywarden.kms.keys.aws-arn.key-id=" + mainKeyArn,
+            "keywarden.kms.keys.aws-switch.provider=aws-kms",
+            "keywarden.kms.keys.aws-switch.key-id=" + switchKeyId,
+            "keywarden.kms.keys.aws-rotating.provider=aws-kms",
+            "keywarden.kms.keys.aws-rotating.key-id=alias/keywarden-rotating",
+            "keywarden.kms.keys.aws-missing.provider=aws-kms",
+            "keywarden.kms.keys.aws-missing.key-id=alias/keywarden-missing",
+            "keywarden.kms.aws.region=" + REGION,
+            "keywarden.kms.aws.endpoint-override=http://127.0.0.1:" + proxy.port(),
+            "keywarden.kms.health-interval=2s",
+            ""));
     Path token = dir.resolve("token");
-    Files.writeString(token, "eyJhbGciOiJSUzI1NiJ9.eyJzdWIiOiJzeXN0ZW06c2VydmljZWFjY291bnQ6a2V5d2FyZGVuIn0.c2ln");
+    Files.writeString(
+        token, "eyJhbGciOiJSUzI1NiJ9.eyJzdWIiOiJzeXN0ZW06c2VydmljZWFjY291bnQ6a2V5d2FyZGVuIn0.c2ln");
     Map<String, String> env = new HashMap<>();
     env.put("QUARKUS_CONFIG_LOCATIONS", config.toString());
     env.put("AWS_REGION", REGION);
@@ -144,23 +156,41 @@ class AwsKmsIT {
     String byHand = new String(unwrapByHand(envelope, context), StandardCharsets.UTF_8);
     assertThat(value(ns, "orders-db", version.getVersionId())).isEqualTo(byHand);
 
-    // The data key is bound to the secret and version: AWS refuses it under another version's context.
-    EncryptionContext moved = new EncryptionContext(context.namespace(), context.name(), context.uid(), "another-version");
-    assertThatThrownBy(() -> aws.decrypt(b -> b.ciphertextBlob(SdkBytes.fromByteArray(envelope.wrappedDek()))
-        .encryptionContext(moved.asMap()))).isInstanceOf(InvalidCiphertextException.class);
+    // The data key is bound to the secret and version: AWS refuses it under another version's
+    // context.
+    EncryptionContext moved =
+        new EncryptionContext(
+            context.namespace(), context.name(), context.uid(), "another-version");
+    assertThatThrownBy(
+            () ->
+                aws.decrypt(
+                    b ->
+                        b.ciphertextBlob(SdkBytes.fromByteArray(envelope.wrappedDek()))
+                            .encryptionContext(moved.asMap())))
+        .isInstanceOf(InvalidCiphertextException.class);
   }
 
   @Test
-  void rotateEncryptionKeyRotatesTheAwsKeyMaterialAndValuesSurviveARestart(TestNamespace ns) throws Exception {
+  void rotateEncryptionKeyRotatesTheAwsKeyMaterialAndValuesSurviveARestart(TestNamespace ns)
+      throws Exception {
     ManagedSecret secret = create(ns, "rekeyed", "aws-rotating");
     String second = putValue(ns, "rekeyed", "second value");
     secret = fixture.get(ns.name(), "rekeyed");
     Map<String, String> values = values(ns, secret);
     Map<String, Envelope> before = envelopes(secret);
     int rotationsBefore = aws.listKeyRotations(b -> b.keyId(rotatingKeyArn)).rotations().size();
-    assertThat(secret.getStatus().getVersions()).extracting(SecretVersion::getKeyVersion).containsOnly(1 + rotationsBefore);
+    assertThat(secret.getStatus().getVersions())
+        .extracting(SecretVersion::getKeyVersion)
+        .containsOnly(1 + rotationsBefore);
 
-    fixture.client.resource(fixture.client.getKubernetesSerialization().unmarshal("""
+    fixture
+        .client
+        .resource(
+            fixture
+                .client
+                .getKubernetesSerialization()
+                .unmarshal(
+                    """
         apiVersion: keywarden.io/v1alpha1
         kind: RotationSchedule
         metadata: {name: rekey, namespace: %s}
@@ -169,13 +199,23 @@ class AwsKmsIT {
           schedule: rate(1 day)
           rotateImmediately: true
           strategy: {type: rotateEncryptionKey}
-        """.formatted(ns.name()), io.keywarden.api.v1alpha1.RotationSchedule.class)).create();
+        """
+                        .formatted(ns.name()),
+                    io.keywarden.api.v1alpha1.RotationSchedule.class))
+        .create();
 
-    ManagedSecret after = await().atMost(Duration.ofSeconds(60)).pollInterval(Duration.ofMillis(250))
-        .until(() -> fixture.get(ns.name(), "rekeyed"), s -> s.getStatus().getVersions().stream()
-            .allMatch(v -> v.getKeyVersion() == 2 + rotationsBefore));
+    ManagedSecret after =
+        await()
+            .atMost(Duration.ofSeconds(60))
+            .pollInterval(Duration.ofMillis(250))
+            .until(
+                () -> fixture.get(ns.name(), "rekeyed"),
+                s ->
+                    s.getStatus().getVersions().stream()
+                        .allMatch(v -> v.getKeyVersion() == 2 + rotationsBefore));
     assertThat(aws.listKeyRotations(b -> b.keyId(rotatingKeyArn)).rotations())
-        .hasSize(rotationsBefore + 1).allSatisfy(r -> assertThat(r.rotationTypeAsString()).isEqualTo("ON_DEMAND"));
+        .hasSize(rotationsBefore + 1)
+        .allSatisfy(r -> assertThat(r.rotationTypeAsString()).isEqualTo("ON_DEMAND"));
     assertThat(after.getStatus().getCurrentVersionId()).isEqualTo(second);
     Map<String, Envelope> rewrapped = envelopes(after);
     for (var entry : before.entrySet()) {
@@ -195,8 +235,11 @@ class AwsKmsIT {
   void wrongKeyIdIsReportedAsKmsKeyNotFound(TestNamespace ns) {
     fixture.apply(ns.name(), manifest("misnamed", "aws-missing"));
 
-    Condition ready = fixture.awaitCondition(ns.name(), "misnamed", "Ready", "False", "KmsKeyNotFound");
-    assertThat(ready.getMessage()).contains("alias/keywarden-missing").contains("keywarden.kms.keys.aws-missing.key-id")
+    Condition ready =
+        fixture.awaitCondition(ns.name(), "misnamed", "Ready", "False", "KmsKeyNotFound");
+    assertThat(ready.getMessage())
+        .contains("alias/keywarden-missing")
+        .contains("keywarden.kms.keys.aws-missing.key-id")
         .contains("does not exist");
     // A key AWS refuses degrades its secrets, not the replica: the provider is reachable.
     assertThat(fixture.operator.http("/q/health/ready").statusCode()).isEqualTo(200);
@@ -211,10 +254,15 @@ class AwsKmsIT {
 
     aws.disableKey(b -> b.keyId(switchKeyId));
     try {
-      Condition degraded = fixture.awaitCondition(ns.name(), "on-switch", "Degraded", "True", "KmsKeyDisabled");
-      assertThat(degraded.getMessage()).contains(switchKeyId).contains("Disabled").contains("aws-switch");
+      Condition degraded =
+          fixture.awaitCondition(ns.name(), "on-switch", "Degraded", "True", "KmsKeyDisabled");
+      assertThat(degraded.getMessage())
+          .contains(switchKeyId)
+          .contains("Disabled")
+          .contains("aws-switch");
       fixture.apply(ns.name(), manifest("new-on-switch", "aws-switch"));
-      Condition notReady = fixture.awaitCondition(ns.name(), "new-on-switch", "Ready", "False", "KmsKeyDisabled");
+      Condition notReady =
+          fixture.awaitCondition(ns.name(), "new-on-switch", "Ready", "False", "KmsKeyDisabled");
       assertThat(notReady.getMessage()).contains("keywarden.kms.keys.aws-switch.key-id");
     } finally {
       aws.enableKey(b -> b.keyId(switchKeyId));
@@ -230,7 +278,10 @@ class AwsKmsIT {
     putValue(ns, "moving", "second value");
     putValue(ns, "moving", "{\"username\": \"orders\", \"password\": \"third\"}");
     ManagedSecret secret = fixture.get(ns.name(), "moving");
-    assertThat(secret.getStatus().getVersions()).hasSize(3).extracting(SecretVersion::getKmsKeyId).containsOnly("default");
+    assertThat(secret.getStatus().getVersions())
+        .hasSize(3)
+        .extracting(SecretVersion::getKmsKeyId)
+        .containsOnly("default");
     Map<String, String> values = values(ns, secret);
     Map<String, Envelope> local = envelopes(secret);
 
@@ -242,22 +293,34 @@ class AwsKmsIT {
       assertThat(moved.nonce()).isEqualTo(entry.getValue().nonce());
       assertThat(moved.ciphertext()).isEqualTo(entry.getValue().ciphertext());
       // Really wrapped by AWS KMS now: moto unwraps it, under the version's encryption context.
-      assertThat(new String(unwrapByHand(moved, CiphertextStore.context(onAws, entry.getKey())), StandardCharsets.UTF_8))
+      assertThat(
+              new String(
+                  unwrapByHand(moved, CiphertextStore.context(onAws, entry.getKey())),
+                  StandardCharsets.UTF_8))
           .isEqualTo(values.get(entry.getKey()));
     }
     assertThat(values(ns, onAws)).isEqualTo(values);
-    await().atMost(Duration.ofSeconds(10)).until(() -> fixture.client.v1().events().inNamespace(ns.name()).list().getItems()
-        .stream().anyMatch(e -> "KmsKeyMigrated".equals(e.getReason()) && e.getMessage().contains("3 version(s)")
-            && e.getMessage().contains("'default' to 'aws-arn'")));
+    await()
+        .atMost(Duration.ofSeconds(10))
+        .until(
+            () ->
+                fixture.client.v1().events().inNamespace(ns.name()).list().getItems().stream()
+                    .anyMatch(
+                        e ->
+                            "KmsKeyMigrated".equals(e.getReason())
+                                && e.getMessage().contains("3 version(s)")
+                                && e.getMessage().contains("'default' to 'aws-arn'")));
 
     ManagedSecret back = migrate(ns, "moving", "default");
     assertThat(envelopes(back).values()).extracting(Envelope::kmsKeyId).containsOnly("default");
     assertThat(values(ns, back)).isEqualTo(values);
-    assertThat(back.getStatus().getCurrentVersionId()).isEqualTo(secret.getStatus().getCurrentVersionId());
+    assertThat(back.getStatus().getCurrentVersionId())
+        .isEqualTo(secret.getStatus().getCurrentVersionId());
   }
 
   @Test
-  void outageServesCachedValuesAnswers503ForTheRestAndHealsByItself(TestNamespace ns) throws Exception {
+  void outageServesCachedValuesAnswers503ForTheRestAndHealsByItself(TestNamespace ns)
+      throws Exception {
     create(ns, "read-before", "aws");
     create(ns, "never-read", "aws");
     String cached = value(ns, "read-before", null);
@@ -268,10 +331,12 @@ class AwsKmsIT {
       HttpResponse<String> refused = api.get(path(ns, "never-read") + "/value", token(ns));
       assertThat(refused.statusCode()).isEqualTo(503);
       assertThat(refused.headers().firstValue("Retry-After")).isPresent();
-      assertThat(JSON.readTree(refused.body()).path("__type").asText()).isEqualTo("ServiceUnavailableException");
+      assertThat(JSON.readTree(refused.body()).path("__type").asText())
+          .isEqualTo("ServiceUnavailableException");
       assertThat(refused.body()).contains("KmsUnavailable");
       for (String name : List.of("read-before", "never-read")) {
-        Condition degraded = fixture.awaitCondition(ns.name(), name, "Degraded", "True", "KmsUnavailable");
+        Condition degraded =
+            fixture.awaitCondition(ns.name(), name, "Degraded", "True", "KmsUnavailable");
         assertThat(degraded.getMessage()).contains("'aws'").contains("unreachable");
       }
       // Still ready (it serves what it has cached); the kms group tells the truth.
@@ -280,18 +345,24 @@ class AwsKmsIT {
       assertThat(ready.body()).contains("\"reachable\": false");
       assertThat(fixture.operator.http("/q/health/group/kms").statusCode()).isEqualTo(503);
 
-      // A replica started during the outage has nothing cached: live, not ready, and 503 for every value.
+      // A replica started during the outage has nothing cached: live, not ready, and 503 for every
+      // value.
       fixture.operator.stop();
       fixture.operator.startLive();
-      await().atMost(Duration.ofSeconds(30))
+      await()
+          .atMost(Duration.ofSeconds(30))
           .until(() -> fixture.operator.http("/q/health/ready").statusCode() == 503);
       assertThat(fixture.operator.http("/q/health/live").statusCode()).isEqualTo(200);
-      await().atMost(Duration.ofSeconds(30)).until(() -> api.get(path(ns, "read-before") + "/value", token(ns)).statusCode() == 503);
+      await()
+          .atMost(Duration.ofSeconds(30))
+          .until(() -> api.get(path(ns, "read-before") + "/value", token(ns)).statusCode() == 503);
     } finally {
       proxy.restore();
     }
 
-    await().atMost(Duration.ofSeconds(60)).until(() -> fixture.operator.http("/q/health/ready").statusCode() == 200);
+    await()
+        .atMost(Duration.ofSeconds(60))
+        .until(() -> fixture.operator.http("/q/health/ready").statusCode() == 200);
     fixture.awaitCondition(ns.name(), "read-before", "Degraded", "False", "Healthy");
     fixture.awaitCondition(ns.name(), "never-read", "Degraded", "False", "Healthy");
     assertThat(value(ns, "read-before", null)).isEqualTo(cached);
@@ -299,15 +370,24 @@ class AwsKmsIT {
   }
 
   private static String createKey(String alias) {
-    String keyId = aws.createKey(b -> b.description("keywarden integration test")).keyMetadata().keyId();
+    String keyId =
+        aws.createKey(b -> b.description("keywarden integration test")).keyMetadata().keyId();
     aws.createAlias(b -> b.aliasName(alias).targetKeyId(keyId));
     return aws.describeKey(b -> b.keyId(keyId)).keyMetadata().arn();
   }
 
-  /** What the operator does on a DEK-cache miss, by hand: AWS unwraps the data key, AES-GCM opens the value. */
+  /**
+   * What the operator does on a DEK-cache miss, by hand: AWS unwraps the data key, AES-GCM opens
+   * the value.
+   */
   private static byte[] unwrapByHand(Envelope envelope, EncryptionContext context) {
-    byte[] dek = aws.decrypt(b -> b.ciphertextBlob(SdkBytes.fromByteArray(envelope.wrappedDek()))
-        .encryptionContext(context.asMap())).plaintext().asByteArray();
+    byte[] dek =
+        aws.decrypt(
+                b ->
+                    b.ciphertextBlob(SdkBytes.fromByteArray(envelope.wrappedDek()))
+                        .encryptionContext(context.asMap()))
+            .plaintext()
+            .asByteArray();
     return AesGcm.decrypt(dek, envelope.nonce(), envelope.ciphertext(), context.toAad());
   }
 
@@ -320,7 +400,8 @@ class AwsKmsIT {
           kmsKeyId: %s
           generate: {passwordLength: 24}
           access: [{name: app, actions: [get, update]}]
-        """.formatted(name, kmsKeyId);
+        """
+        .formatted(name, kmsKeyId);
   }
 
   private static ManagedSecret create(TestNamespace ns, String name, String kmsKeyId) {
@@ -329,13 +410,24 @@ class AwsKmsIT {
   }
 
   private static ManagedSecret migrate(TestNamespace ns, String name, String kmsKeyId) {
-    fixture.client.resources(ManagedSecret.class).inNamespace(ns.name()).withName(name).edit(s -> {
-      s.getSpec().setKmsKeyId(kmsKeyId);
-      return s;
-    });
-    return await().atMost(Duration.ofSeconds(60)).pollInterval(Duration.ofMillis(250))
-        .until(() -> fixture.get(ns.name(), name), s -> s.getStatus().getVersions().stream()
-            .allMatch(v -> kmsKeyId.equals(v.getKmsKeyId())));
+    fixture
+        .client
+        .resources(ManagedSecret.class)
+        .inNamespace(ns.name())
+        .withName(name)
+        .edit(
+            s -> {
+              s.getSpec().setKmsKeyId(kmsKeyId);
+              return s;
+            });
+    return await()
+        .atMost(Duration.ofSeconds(60))
+        .pollInterval(Duration.ofMillis(250))
+        .until(
+            () -> fixture.get(ns.name(), name),
+            s ->
+                s.getStatus().getVersions().stream()
+                    .allMatch(v -> kmsKeyId.equals(v.getKmsKeyId())));
   }
 
   private static Envelope envelope(ManagedSecret secret, String versionId) {
@@ -345,23 +437,32 @@ class AwsKmsIT {
 
   private static Map<String, Envelope> envelopes(ManagedSecret secret) {
     return secret.getStatus().getVersions().stream()
-        .collect(Collectors.toMap(SecretVersion::getVersionId, v -> envelope(secret, v.getVersionId())));
+        .collect(
+            Collectors.toMap(SecretVersion::getVersionId, v -> envelope(secret, v.getVersionId())));
   }
 
-  private static Map<String, String> values(TestNamespace ns, ManagedSecret secret) throws Exception {
+  private static Map<String, String> values(TestNamespace ns, ManagedSecret secret)
+      throws Exception {
     Map<String, String> values = new HashMap<>();
     for (SecretVersion version : secret.getStatus().getVersions()) {
-      values.put(version.getVersionId(), value(ns, secret.getMetadata().getName(), version.getVersionId()));
+      values.put(
+          version.getVersionId(),
+          value(ns, secret.getMetadata().getName(), version.getVersionId()));
     }
     return values;
   }
 
-  /** GetSecretValue through the API (CURRENT when versionId is null), once RBAC lets the reader in. */
+  /**
+   * GetSecretValue through the API (CURRENT when versionId is null), once RBAC lets the reader in.
+   */
   private static String value(TestNamespace ns, String name, String versionId) throws Exception {
     String path = path(ns, name) + "/value" + (versionId == null ? "" : "?versionId=" + versionId);
     String token = token(ns);
-    HttpResponse<String> response = await().atMost(Duration.ofSeconds(30)).pollInterval(Duration.ofMillis(200))
-        .until(() -> api.get(path, token), r -> r.statusCode() == 200);
+    HttpResponse<String> response =
+        await()
+            .atMost(Duration.ofSeconds(30))
+            .pollInterval(Duration.ofMillis(200))
+            .until(() -> api.get(path, token), r -> r.statusCode() == 200);
     String value = JSON.readTree(response.body()).path("SecretString").asText();
     VALUES.add(value);
     return value;
@@ -370,10 +471,17 @@ class AwsKmsIT {
   private static String putValue(TestNamespace ns, String name, String value) throws Exception {
     String body = JSON.createObjectNode().put("SecretString", value).toString();
     String token = token(ns);
-    HttpResponse<String> response = await().atMost(Duration.ofSeconds(30)).pollInterval(Duration.ofMillis(200))
-        .until(() -> api.put(path(ns, name) + "/value", token, body), r -> r.statusCode() == 200);
+    HttpResponse<String> response =
+        await()
+            .atMost(Duration.ofSeconds(30))
+            .pollInterval(Duration.ofMillis(200))
+            .until(
+                () -> api.put(path(ns, name) + "/value", token, body), r -> r.statusCode() == 200);
     String versionId = JSON.readTree(response.body()).path("VersionId").asText();
-    await().atMost(Duration.ofSeconds(30)).until(() -> versionId.equals(fixture.get(ns.name(), name).getStatus().getCurrentVersionId()));
+    await()
+        .atMost(Duration.ofSeconds(30))
+        .until(
+            () -> versionId.equals(fixture.get(ns.name(), name).getStatus().getCurrentVersionId()));
     return versionId;
   }
 
@@ -383,8 +491,13 @@ class AwsKmsIT {
 
   private static String token(TestNamespace ns) {
     if (fixture.client.serviceAccounts().inNamespace(ns.name()).withName("app").get() == null) {
-      fixture.client.serviceAccounts().inNamespace(ns.name()).resource(new ServiceAccountBuilder()
-          .withNewMetadata().withName("app").endMetadata().build()).create();
+      fixture
+          .client
+          .serviceAccounts()
+          .inNamespace(ns.name())
+          .resource(
+              new ServiceAccountBuilder().withNewMetadata().withName("app").endMetadata().build())
+          .create();
     }
     return fixture.cluster.token(ns.name(), "app", "keywarden.io", 600);
   }

@@ -42,7 +42,8 @@ class KmsHealthTest {
     }
 
     @Override
-    public byte[] decryptDataKey(String keyId, int keyVersion, byte[] wrappedDek, EncryptionContext context) {
+    public byte[] decryptDataKey(
+        String keyId, int keyVersion, byte[] wrappedDek, EncryptionContext context) {
       throw new UnsupportedOperationException();
     }
 
@@ -68,11 +69,21 @@ class KmsHealthTest {
 
   @BeforeEach
   void setUp() {
-    KeywardenConfig config = new SmallRyeConfigBuilder().withMapping(KeywardenConfig.class)
-        .withConverter(Duration.class, 200, new DurationConverter())
-        .withSources(new PropertiesConfigSource(Map.of("keywarden.namespace", "test",
-            "keywarden.kms.keys.default.provider", "scripted"), "test", 100))
-        .build().getConfigMapping(KeywardenConfig.class);
+    KeywardenConfig config =
+        new SmallRyeConfigBuilder()
+            .withMapping(KeywardenConfig.class)
+            .withConverter(Duration.class, 200, new DurationConverter())
+            .withSources(
+                new PropertiesConfigSource(
+                    Map.of(
+                        "keywarden.namespace",
+                        "test",
+                        "keywarden.kms.keys.default.provider",
+                        "scripted"),
+                    "test",
+                    100))
+            .build()
+            .getConfigMapping(KeywardenConfig.class);
     health = new KmsHealth(new KmsKeys(config, List.of(provider)), config);
     health.onChange(changes::add);
   }
@@ -85,9 +96,12 @@ class KmsHealthTest {
     KmsHealth.KeyHealth key = health.byProvider().get("scripted").get(0);
     assertThat(key.reachable()).isFalse();
     assertThat(key.everReachable()).isFalse();
-    assertThatThrownBy(() -> health.requireHealthy(List.of("default"))).isInstanceOf(KmsException.class)
-        .hasMessageContaining("KMS key 'default' (scripted)").hasMessageContaining("connection refused")
-        .extracting(e -> ((KmsException) e).reason()).isEqualTo("KmsUnavailable");
+    assertThatThrownBy(() -> health.requireHealthy(List.of("default")))
+        .isInstanceOf(KmsException.class)
+        .hasMessageContaining("KMS key 'default' (scripted)")
+        .hasMessageContaining("connection refused")
+        .extracting(e -> ((KmsException) e).reason())
+        .isEqualTo("KmsUnavailable");
     assertThat(changes).containsExactly(Set.of("default"));
   }
 
@@ -116,7 +130,8 @@ class KmsHealthTest {
     KmsHealth.KeyHealth key = health.byProvider().get("scripted").get(0);
     assertThat(key.reachable()).isTrue();
     assertThat(key.everReachable()).isTrue();
-    assertThatThrownBy(() -> health.requireHealthy(List.of("default"))).hasMessageContaining("key is Disabled");
+    assertThatThrownBy(() -> health.requireHealthy(List.of("default")))
+        .hasMessageContaining("key is Disabled");
   }
 
   @Test
@@ -131,6 +146,7 @@ class KmsHealthTest {
 
   @Test
   void keysNotCheckedYetOrUnknownDoNotGate() {
-    assertThatCode(() -> health.requireHealthy(List.of("default", "no-such-alias"))).doesNotThrowAnyException();
+    assertThatCode(() -> health.requireHealthy(List.of("default", "no-such-alias")))
+        .doesNotThrowAnyException();
   }
 }

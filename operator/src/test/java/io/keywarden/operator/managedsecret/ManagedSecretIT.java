@@ -6,8 +6,8 @@ import static org.awaitility.Awaitility.await;
 import io.fabric8.kubernetes.api.model.Condition;
 import io.fabric8.kubernetes.api.model.Secret;
 import io.keywarden.api.v1alpha1.ManagedSecret;
-import io.keywarden.testcluster.EtcdReader;
 import io.keywarden.operator.it.OperatorFixture;
+import io.keywarden.testcluster.EtcdReader;
 import io.keywarden.testcluster.KubernetesIT;
 import io.keywarden.testcluster.TestCluster;
 import io.keywarden.testcluster.TestNamespace;
@@ -42,7 +42,9 @@ class ManagedSecretIT {
 
   @Test
   void generatedSecretBecomesReadyWithACurrentVersionAndNoValueInItsStatus(TestNamespace ns) {
-    fixture.apply(ns.name(), """
+    fixture.apply(
+        ns.name(),
+        """
         apiVersion: keywarden.io/v1alpha1
         kind: ManagedSecret
         metadata: {name: db-password}
@@ -57,14 +59,18 @@ class ManagedSecretIT {
     assertThat(value).hasSize(40).matches("[A-Za-z0-9]+");
     var status = ready.getStatus();
     assertThat(status.getCurrentVersionId()).isNotBlank();
-    assertThat(status.getVersions()).singleElement().satisfies(v -> {
-      assertThat(v.getVersionId()).isEqualTo(status.getCurrentVersionId());
-      assertThat(v.getStages()).containsExactly("CURRENT");
-      assertThat(v.getKmsKeyId()).isEqualTo("default");
-      assertThat(v.getKeyVersion()).isEqualTo(1);
-    });
+    assertThat(status.getVersions())
+        .singleElement()
+        .satisfies(
+            v -> {
+              assertThat(v.getVersionId()).isEqualTo(status.getCurrentVersionId());
+              assertThat(v.getStages()).containsExactly("CURRENT");
+              assertThat(v.getKmsKeyId()).isEqualTo("default");
+              assertThat(v.getKeyVersion()).isEqualTo(1);
+            });
     assertThat(status.getObservedGeneration()).isEqualTo(ready.getMetadata().getGeneration());
-    String statusJson = fixture.client.getKubernetesSerialization().asJson(fixture.get(ns.name(), "db-password"));
+    String statusJson =
+        fixture.client.getKubernetesSerialization().asJson(fixture.get(ns.name(), "db-password"));
     assertThat(statusJson).doesNotContain(value).doesNotContain(b64(value));
     assertThat(fixture.client.v1().events().inNamespace(ns.name()).list().getItems())
         .anySatisfy(e -> assertThat(e.getReason()).isEqualTo("VersionCreated"));
@@ -72,7 +78,9 @@ class ManagedSecretIT {
 
   @Test
   void jsonTemplateKeepsFixedKeysAndGeneratesTheOthers(TestNamespace ns) {
-    fixture.apply(ns.name(), """
+    fixture.apply(
+        ns.name(),
+        """
         apiVersion: keywarden.io/v1alpha1
         kind: ManagedSecret
         metadata: {name: db-credentials}
@@ -87,7 +95,8 @@ class ManagedSecretIT {
     fixture.awaitReady(ns.name(), "db-credentials");
 
     assertThat(fixture.awaitSynced(ns.name(), "db-credentials-env", "username")).isEqualTo("app");
-    assertThat(fixture.awaitSynced(ns.name(), "db-credentials-env", "host")).isEqualTo("db.internal");
+    assertThat(fixture.awaitSynced(ns.name(), "db-credentials-env", "host"))
+        .isEqualTo("db.internal");
     assertThat(fixture.awaitSynced(ns.name(), "db-credentials-env", "password")).hasSize(16);
   }
 
@@ -96,8 +105,11 @@ class ManagedSecretIT {
     String etcd = cluster.controlPlane().etcdEndpoint().orElse(null);
     Assumptions.assumeTrue(etcd != null, "needs the etcd of test-cluster/up");
     String plaintext = "kw-plaintext-" + UUID.randomUUID();
-    fixture.createSecret(ns.name(), "imported", "password", plaintext.getBytes(StandardCharsets.UTF_8));
-    fixture.apply(ns.name(), """
+    fixture.createSecret(
+        ns.name(), "imported", "password", plaintext.getBytes(StandardCharsets.UTF_8));
+    fixture.apply(
+        ns.name(),
+        """
         apiVersion: keywarden.io/v1alpha1
         kind: ManagedSecret
         metadata: {name: imported}
@@ -105,19 +117,33 @@ class ManagedSecretIT {
           fromSecret: {name: imported, key: password}
         """);
     ManagedSecret ready = fixture.awaitReady(ns.name(), "imported");
-    // The user's own source Secret is the one place the plaintext was; once it is gone, nothing may hold it.
+    // The user's own source Secret is the one place the plaintext was; once it is gone, nothing may
+    // hold it.
     fixture.client.secrets().inNamespace(ns.name()).withName("imported").delete();
-    await().atMost(Duration.ofSeconds(30))
-        .until(() -> fixture.client.secrets().inNamespace(ns.name()).withName("imported").get() == null);
+    await()
+        .atMost(Duration.ofSeconds(30))
+        .until(
+            () ->
+                fixture.client.secrets().inNamespace(ns.name()).withName("imported").get() == null);
 
     EtcdReader reader = new EtcdReader(etcd);
-    List<byte[]> needles = List.of(plaintext.getBytes(StandardCharsets.UTF_8), b64(plaintext).getBytes(StandardCharsets.UTF_8));
+    List<byte[]> needles =
+        List.of(
+            plaintext.getBytes(StandardCharsets.UTF_8),
+            b64(plaintext).getBytes(StandardCharsets.UTF_8));
     assertThat(reader.keysContaining("/", needles)).as("etcd keys holding the plaintext").isEmpty();
 
-    String ciphertextKey = "/registry/secrets/" + fixture.namespace + "/"
-        + CiphertextStore.objectName(ready.getMetadata().getUid(), ready.getStatus().getCurrentVersionId());
-    assertThat(reader.readAll(ciphertextKey)).as("the ciphertext object in etcd").containsKey(ciphertextKey);
-    assertThat(reader.readAll("/registry/keywarden.io/managedsecrets/" + ns.name() + "/imported")).hasSize(1);
+    String ciphertextKey =
+        "/registry/secrets/"
+            + fixture.namespace
+            + "/"
+            + CiphertextStore.objectName(
+                ready.getMetadata().getUid(), ready.getStatus().getCurrentVersionId());
+    assertThat(reader.readAll(ciphertextKey))
+        .as("the ciphertext object in etcd")
+        .containsKey(ciphertextKey);
+    assertThat(reader.readAll("/registry/keywarden.io/managedsecrets/" + ns.name() + "/imported"))
+        .hasSize(1);
   }
 
   @Test
@@ -129,25 +155,36 @@ class ManagedSecretIT {
     ciphertext.getData().put(Names.ENVELOPE_KEY, Base64.getEncoder().encodeToString(envelope));
     fixture.client.resource(ciphertext).update();
 
-    Condition degraded = fixture.awaitCondition(ns.name(), "tampered", "Degraded", "True", "DecryptionFailed");
+    Condition degraded =
+        fixture.awaitCondition(ns.name(), "tampered", "Degraded", "True", "DecryptionFailed");
 
-    assertThat(degraded.getMessage()).contains(secret.getStatus().getCurrentVersionId()).contains("authentication tag mismatch");
+    assertThat(degraded.getMessage())
+        .contains(secret.getStatus().getCurrentVersionId())
+        .contains("authentication tag mismatch");
     // The Event follows the status write.
-    org.awaitility.Awaitility.await().atMost(java.time.Duration.ofSeconds(10)).untilAsserted(() ->
-        assertThat(fixture.client.v1().events().inNamespace(ns.name()).list().getItems())
-            .anySatisfy(e -> assertThat(e.getReason()).isEqualTo("DecryptionFailed")));
+    org.awaitility.Awaitility.await()
+        .atMost(java.time.Duration.ofSeconds(10))
+        .untilAsserted(
+            () ->
+                assertThat(fixture.client.v1().events().inNamespace(ns.name()).list().getItems())
+                    .anySatisfy(e -> assertThat(e.getReason()).isEqualTo("DecryptionFailed")));
   }
 
   @Test
   void ciphertextCopiedToAnotherManagedSecretDoesNotDecrypt(TestNamespace ns) {
     ManagedSecret source = createSynced(ns, "source");
     ManagedSecret target = createSynced(ns, "target");
-    String sourceEnvelope = fixture.ciphertext(source, source.getStatus().getCurrentVersionId()).getData().get(Names.ENVELOPE_KEY);
+    String sourceEnvelope =
+        fixture
+            .ciphertext(source, source.getStatus().getCurrentVersionId())
+            .getData()
+            .get(Names.ENVELOPE_KEY);
     Secret targetCiphertext = fixture.ciphertext(target, target.getStatus().getCurrentVersionId());
     targetCiphertext.getData().put(Names.ENVELOPE_KEY, sourceEnvelope);
     fixture.client.resource(targetCiphertext).update();
 
-    Condition degraded = fixture.awaitCondition(ns.name(), "target", "Degraded", "True", "DecryptionFailed");
+    Condition degraded =
+        fixture.awaitCondition(ns.name(), "target", "Degraded", "True", "DecryptionFailed");
 
     assertThat(degraded.getMessage()).contains("belongs to another secret or version");
   }
@@ -156,13 +193,34 @@ class ManagedSecretIT {
   void deletingTheManagedSecretRemovesItsCiphertext(TestNamespace ns) {
     ManagedSecret secret = createSynced(ns, "short-lived");
     String uid = secret.getMetadata().getUid();
-    assertThat(fixture.client.secrets().inNamespace(fixture.namespace).withLabel(Names.LABEL_SECRET_UID, uid).list().getItems())
+    assertThat(
+            fixture
+                .client
+                .secrets()
+                .inNamespace(fixture.namespace)
+                .withLabel(Names.LABEL_SECRET_UID, uid)
+                .list()
+                .getItems())
         .hasSize(1);
 
-    fixture.client.resources(ManagedSecret.class).inNamespace(ns.name()).withName("short-lived").delete();
+    fixture
+        .client
+        .resources(ManagedSecret.class)
+        .inNamespace(ns.name())
+        .withName("short-lived")
+        .delete();
 
-    await().atMost(Duration.ofSeconds(30)).until(() -> fixture.get(ns.name(), "short-lived") == null);
-    assertThat(fixture.client.secrets().inNamespace(fixture.namespace).withLabel(Names.LABEL_SECRET_UID, uid).list().getItems())
+    await()
+        .atMost(Duration.ofSeconds(30))
+        .until(() -> fixture.get(ns.name(), "short-lived") == null);
+    assertThat(
+            fixture
+                .client
+                .secrets()
+                .inNamespace(fixture.namespace)
+                .withLabel(Names.LABEL_SECRET_UID, uid)
+                .list()
+                .getItems())
         .isEmpty();
   }
 
@@ -170,30 +228,51 @@ class ManagedSecretIT {
   void restartedOperatorStillDecryptsWithThePersistedMasterKey(TestNamespace ns) {
     createSynced(ns, "durable");
     String before = fixture.awaitSynced(ns.name(), "durable-plain", "value");
-    Secret masterKeys = fixture.client.secrets().inNamespace(fixture.namespace).withName("keywarden-master-keys").get();
+    Secret masterKeys =
+        fixture
+            .client
+            .secrets()
+            .inNamespace(fixture.namespace)
+            .withName("keywarden-master-keys")
+            .get();
 
     fixture.operator.stop();
     fixture.client.secrets().inNamespace(ns.name()).withName("durable-plain").delete();
-    await().atMost(Duration.ofSeconds(30))
-        .until(() -> fixture.client.secrets().inNamespace(ns.name()).withName("durable-plain").get() == null);
+    await()
+        .atMost(Duration.ofSeconds(30))
+        .until(
+            () ->
+                fixture.client.secrets().inNamespace(ns.name()).withName("durable-plain").get()
+                    == null);
     fixture.operator.start();
 
     assertThat(fixture.awaitSynced(ns.name(), "durable-plain", "value")).isEqualTo(before);
-    assertThat(fixture.client.secrets().inNamespace(fixture.namespace).withName("keywarden-master-keys").get().getData())
+    assertThat(
+            fixture
+                .client
+                .secrets()
+                .inNamespace(fixture.namespace)
+                .withName("keywarden-master-keys")
+                .get()
+                .getData())
         .isEqualTo(masterKeys.getData());
-    assertThat(fixture.operator.logText()).doesNotContain(before)
+    assertThat(fixture.operator.logText())
+        .doesNotContain(before)
         .doesNotContain(masterKeys.getData().values().iterator().next());
   }
 
   private ManagedSecret createSynced(TestNamespace ns, String name) {
-    fixture.apply(ns.name(), """
+    fixture.apply(
+        ns.name(),
+        """
         apiVersion: keywarden.io/v1alpha1
         kind: ManagedSecret
         metadata: {name: %s}
         spec:
           generate: {}
           syncToSecret: {name: %s-plain}
-        """.formatted(name, name));
+        """
+            .formatted(name, name));
     fixture.awaitReady(ns.name(), name);
     fixture.awaitSynced(ns.name(), name + "-plain", "value");
     return fixture.get(ns.name(), name);

@@ -13,7 +13,10 @@ import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 
-/** Input the schema cannot judge is reported in Ready=False with the field named, and nothing is stored. */
+/**
+ * Input the schema cannot judge is reported in Ready=False with the field named, and nothing is
+ * stored.
+ */
 @KubernetesIT
 class ManagedSecretInputIT {
 
@@ -35,7 +38,8 @@ class ManagedSecretInputIT {
   void missingSourceSecretIsReportedAndHealsOnceItExists(TestNamespace ns) {
     fixture.apply(ns.name(), fromSecret("imported", "legacy", "token"));
 
-    Condition notReady = fixture.awaitCondition(ns.name(), "imported", "Ready", "False", "SourceSecretNotFound");
+    Condition notReady =
+        fixture.awaitCondition(ns.name(), "imported", "Ready", "False", "SourceSecretNotFound");
     assertThat(notReady.getMessage()).startsWith("spec.fromSecret.name").contains(ns + "/legacy");
     assertNothingStored(ns, "imported");
 
@@ -48,8 +52,11 @@ class ManagedSecretInputIT {
     fixture.createSecret(ns.name(), "legacy", "password", "abc".getBytes(StandardCharsets.UTF_8));
     fixture.apply(ns.name(), fromSecret("imported", "legacy", "token"));
 
-    Condition notReady = fixture.awaitCondition(ns.name(), "imported", "Ready", "False", "SourceKeyNotFound");
-    assertThat(notReady.getMessage()).startsWith("spec.fromSecret.key").contains("(keys: password)");
+    Condition notReady =
+        fixture.awaitCondition(ns.name(), "imported", "Ready", "False", "SourceKeyNotFound");
+    assertThat(notReady.getMessage())
+        .startsWith("spec.fromSecret.key")
+        .contains("(keys: password)");
   }
 
   @Test
@@ -57,14 +64,19 @@ class ManagedSecretInputIT {
     fixture.createSecret(ns.name(), "huge", "blob", new byte[65_537]);
     fixture.apply(ns.name(), fromSecret("huge", "huge", "blob"));
 
-    Condition notReady = fixture.awaitCondition(ns.name(), "huge", "Ready", "False", "ValueTooLarge");
-    assertThat(notReady.getMessage()).startsWith("spec.fromSecret").contains("65537 bytes; the limit is 65536");
+    Condition notReady =
+        fixture.awaitCondition(ns.name(), "huge", "Ready", "False", "ValueTooLarge");
+    assertThat(notReady.getMessage())
+        .startsWith("spec.fromSecret")
+        .contains("65537 bytes; the limit is 65536");
     assertNothingStored(ns, "huge");
   }
 
   @Test
   void unknownKmsKeyIdIsReported(TestNamespace ns) {
-    fixture.apply(ns.name(), """
+    fixture.apply(
+        ns.name(),
+        """
         apiVersion: keywarden.io/v1alpha1
         kind: ManagedSecret
         metadata: {name: hsm-backed}
@@ -73,21 +85,27 @@ class ManagedSecretInputIT {
           generate: {}
         """);
 
-    Condition notReady = fixture.awaitCondition(ns.name(), "hsm-backed", "Ready", "False", "UnknownKmsKey");
-    assertThat(notReady.getMessage()).isEqualTo("spec.kmsKeyId: unknown KMS key 'payments-hsm'; configured keys: default");
+    Condition notReady =
+        fixture.awaitCondition(ns.name(), "hsm-backed", "Ready", "False", "UnknownKmsKey");
+    assertThat(notReady.getMessage())
+        .isEqualTo("spec.kmsKeyId: unknown KMS key 'payments-hsm'; configured keys: default");
     assertNothingStored(ns, "hsm-backed");
   }
 
   @Test
   void generatorParametersTheSchemaCannotJudgeAreReported(TestNamespace ns) {
-    fixture.apply(ns.name(), """
+    fixture.apply(
+        ns.name(),
+        """
         apiVersion: keywarden.io/v1alpha1
         kind: ManagedSecret
         metadata: {name: no-digits}
         spec:
           generate: {excludeCharacters: "0123456789"}
         """);
-    fixture.apply(ns.name(), """
+    fixture.apply(
+        ns.name(),
+        """
         apiVersion: keywarden.io/v1alpha1
         kind: ManagedSecret
         metadata: {name: bad-template}
@@ -95,21 +113,37 @@ class ManagedSecretInputIT {
           generate: {secretStringTemplate: "{user: app", generateStringKeys: [password]}
         """);
 
-    assertThat(fixture.awaitCondition(ns.name(), "no-digits", "Ready", "False", "InvalidSpec").getMessage())
+    assertThat(
+            fixture
+                .awaitCondition(ns.name(), "no-digits", "Ready", "False", "InvalidSpec")
+                .getMessage())
         .startsWith("spec.generate.excludeCharacters removes all numbers");
-    assertThat(fixture.awaitCondition(ns.name(), "bad-template", "Ready", "False", "InvalidSpec").getMessage())
+    assertThat(
+            fixture
+                .awaitCondition(ns.name(), "bad-template", "Ready", "False", "InvalidSpec")
+                .getMessage())
         .startsWith("spec.generate.secretStringTemplate is not valid JSON");
     // The Event follows the status write.
-    org.awaitility.Awaitility.await().atMost(java.time.Duration.ofSeconds(10)).untilAsserted(() ->
-        assertThat(fixture.client.v1().events().inNamespace(ns.name()).list().getItems())
-            .anySatisfy(e -> assertThat(e.getReason()).isEqualTo("InvalidSpec")));
+    org.awaitility.Awaitility.await()
+        .atMost(java.time.Duration.ofSeconds(10))
+        .untilAsserted(
+            () ->
+                assertThat(fixture.client.v1().events().inNamespace(ns.name()).list().getItems())
+                    .anySatisfy(e -> assertThat(e.getReason()).isEqualTo("InvalidSpec")));
   }
 
   private static void assertNothingStored(TestNamespace ns, String name) {
     var secret = fixture.get(ns.name(), name);
     assertThat(secret.getStatus().getCurrentVersionId()).isNull();
-    assertThat(fixture.client.secrets().inNamespace(fixture.namespace)
-        .withLabel(Names.LABEL_SECRET_UID, secret.getMetadata().getUid()).list().getItems()).isEmpty();
+    assertThat(
+            fixture
+                .client
+                .secrets()
+                .inNamespace(fixture.namespace)
+                .withLabel(Names.LABEL_SECRET_UID, secret.getMetadata().getUid())
+                .list()
+                .getItems())
+        .isEmpty();
   }
 
   private static String fromSecret(String name, String source, String key) {
@@ -119,6 +153,7 @@ class ManagedSecretInputIT {
         metadata: {name: %s}
         spec:
           fromSecret: {name: %s, key: %s}
-        """.formatted(name, source, key);
+        """
+        .formatted(name, source, key);
   }
 }

@@ -11,10 +11,13 @@ class VersionPrunerTest {
 
   @Test
   void prunesOldestDeprecatedVersionsBeyondTheLimit() {
-    ManagedSecretStatus status = status("v6:PENDING", "v5:CURRENT", "v4:PREVIOUS", "v3", "v2", "v1");
+    ManagedSecretStatus status =
+        status("v6:PENDING", "v5:CURRENT", "v4:PREVIOUS", "v3", "v2", "v1");
 
     assertThat(VersionPruner.prune(status, 4)).containsExactly("v1", "v2");
-    assertThat(status.getVersions()).extracting(SecretVersion::getVersionId).containsExactly("v6", "v5", "v4", "v3");
+    assertThat(status.getVersions())
+        .extracting(SecretVersion::getVersionId)
+        .containsExactly("v6", "v5", "v4", "v3");
   }
 
   @Test
@@ -35,8 +38,15 @@ class VersionPrunerTest {
     ManagedSecretStatus status = new ManagedSecretStatus();
     for (String v : versions) {
       String[] parts = v.split(":");
-      status.getVersions().add(new SecretVersion(parts[0], parts.length > 1 ? List.of(parts[1]) : List.of(),
-          "2026-01-01T00:00:00Z", "default", 1));
+      status
+          .getVersions()
+          .add(
+              new SecretVersion(
+                  parts[0],
+                  parts.length > 1 ? List.of(parts[1]) : List.of(),
+                  "2026-01-01T00:00:00Z",
+                  "default",
+                  1));
     }
     return status;
   }

@@ -30,7 +30,8 @@ class PostgresqlRotationIT {
   @BeforeAll
   static void start(TestCluster cluster) throws Exception {
     postgres = PostgresServer.start();
-    fixture = new OperatorFixture(cluster, Map.of("KEYWARDEN_ROTATION_MINIMUM_INTERVAL", "1m")).start();
+    fixture =
+        new OperatorFixture(cluster, Map.of("KEYWARDEN_ROTATION_MINIMUM_INTERVAL", "1m")).start();
   }
 
   @AfterAll
@@ -48,8 +49,11 @@ class PostgresqlRotationIT {
     String old = prepare(ns, "orders");
     schedule(ns, "orders", "postgres");
 
-    String rotated = await().atMost(Duration.ofSeconds(60)).pollInterval(Duration.ofMillis(500))
-        .until(() -> password(ns, "orders"), p -> !p.equals(old));
+    String rotated =
+        await()
+            .atMost(Duration.ofSeconds(60))
+            .pollInterval(Duration.ofMillis(500))
+            .until(() -> password(ns, "orders"), p -> !p.equals(old));
 
     assertThat(postgres.canLogIn("orders", rotated)).as("new CURRENT password").isTrue();
     assertThat(postgres.canLogIn("orders", old)).as("old password").isFalse();
@@ -66,27 +70,52 @@ class PostgresqlRotationIT {
     String current = fixture.get(ns.name(), "reports").getStatus().getCurrentVersionId();
     schedule(ns, "reports", "reports_locked");
 
-    Condition degraded = fixture.awaitCondition(ns.name(), "reports", "Degraded", "True", "RotationTestFailed");
+    Condition degraded =
+        fixture.awaitCondition(ns.name(), "reports", "Degraded", "True", "RotationTestFailed");
 
-    assertThat(degraded.getMessage()).contains("spec.strategy.postgresql").contains("CURRENT is unchanged");
+    assertThat(degraded.getMessage())
+        .contains("spec.strategy.postgresql")
+        .contains("CURRENT is unchanged");
     ManagedSecret secret = fixture.get(ns.name(), "reports");
     assertThat(secret.getStatus().getCurrentVersionId()).isEqualTo(current);
     assertThat(secret.getStatus().getPendingVersionId()).isNull();
     assertThat(secret.getStatus().getVersions()).hasSize(1);
     assertThat(postgres.canLogIn("reports", old)).as("old password after rollback").isTrue();
     // The schedule's status is written after the secret's, at the end of its reconciliation.
-    RotationSchedule rs = await().atMost(Duration.ofSeconds(30)).until(
-        () -> fixture.client.resources(RotationSchedule.class).inNamespace(ns.name()).withName("reports").get(),
-        r -> r.getStatus() != null && r.getStatus().getLastResult() != null);
+    RotationSchedule rs =
+        await()
+            .atMost(Duration.ofSeconds(30))
+            .until(
+                () ->
+                    fixture
+                        .client
+                        .resources(RotationSchedule.class)
+                        .inNamespace(ns.name())
+                        .withName("reports")
+                        .get(),
+                r -> r.getStatus() != null && r.getStatus().getLastResult() != null);
     assertThat(rs.getStatus().getLastResult().getResult().name()).isEqualTo("Failed");
   }
 
   /** An admin secret, and an app secret whose CURRENT password the role really has. */
   private static String prepare(TestNamespace ns, String role) throws Exception {
-    if (fixture.client.resources(ManagedSecret.class).inNamespace(ns.name()).withName("pg-admin").get() == null) {
-      fixture.createSecret(ns.name(), "pg-admin-source", "credentials", JSON.writeValueAsString(
-          Map.of("username", PostgresServer.ADMIN, "password", postgres.adminPassword)).getBytes(StandardCharsets.UTF_8));
-      fixture.apply(ns.name(), """
+    if (fixture
+            .client
+            .resources(ManagedSecret.class)
+            .inNamespace(ns.name())
+            .withName("pg-admin")
+            .get()
+        == null) {
+      fixture.createSecret(
+          ns.name(),
+          "pg-admin-source",
+          "credentials",
+          JSON.writeValueAsString(
+                  Map.of("username", PostgresServer.ADMIN, "password", postgres.adminPassword))
+              .getBytes(StandardCharsets.UTF_8));
+      fixture.apply(
+          ns.name(),
+          """
           apiVersion: keywarden.io/v1alpha1
           kind: ManagedSecret
           metadata: {name: pg-admin}
@@ -95,7 +124,9 @@ class PostgresqlRotationIT {
           """);
       fixture.awaitReady(ns.name(), "pg-admin");
     }
-    fixture.apply(ns.name(), """
+    fixture.apply(
+        ns.name(),
+        """
         apiVersion: keywarden.io/v1alpha1
         kind: ManagedSecret
         metadata: {name: %s}
@@ -106,7 +137,8 @@ class PostgresqlRotationIT {
             secretStringTemplate: '{"username": "%s"}'
             generateStringKeys: [password]
           syncToSecret: {name: %s-env}
-        """.formatted(role, role, role));
+        """
+            .formatted(role, role, role));
     fixture.awaitReady(ns.name(), role);
     String password = fixture.awaitSynced(ns.name(), role + "-env", "password");
     postgres.admin("CREATE ROLE " + role + " LOGIN PASSWORD '" + password + "'");
@@ -115,7 +147,10 @@ class PostgresqlRotationIT {
   }
 
   private static void schedule(TestNamespace ns, String role, String database) {
-    RotationIT.applyTo(fixture, ns, """
+    RotationIT.applyTo(
+        fixture,
+        ns,
+        """
         apiVersion: keywarden.io/v1alpha1
         kind: RotationSchedule
         metadata: {name: %s}
@@ -126,7 +161,8 @@ class PostgresqlRotationIT {
           strategy:
             type: postgresql
             postgresql: {host: 127.0.0.1, port: %d, database: %s, role: %s, adminSecretRef: pg-admin, sslMode: disable}
-        """.formatted(role, role, postgres.port, database, role));
+        """
+            .formatted(role, role, postgres.port, database, role));
   }
 
   private static String password(TestNamespace ns, String role) {

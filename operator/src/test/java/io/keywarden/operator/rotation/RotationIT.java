@@ -34,7 +34,8 @@ class RotationIT {
 
   @BeforeAll
   static void start(TestCluster cluster) {
-    fixture = new OperatorFixture(cluster, Map.of("KEYWARDEN_ROTATION_MINIMUM_INTERVAL", "1m")).start();
+    fixture =
+        new OperatorFixture(cluster, Map.of("KEYWARDEN_ROTATION_MINIMUM_INTERVAL", "1m")).start();
   }
 
   @AfterAll
@@ -49,7 +50,9 @@ class RotationIT {
     createSynced(ns, "api-token");
     String original = fixture.get(ns.name(), "api-token").getStatus().getCurrentVersionId();
     String originalValue = fixture.awaitSynced(ns.name(), "api-token-plain", "value");
-    apply(ns, """
+    apply(
+        ns,
+        """
         apiVersion: keywarden.io/v1alpha1
         kind: RotationSchedule
         metadata: {name: every-minute}
@@ -60,25 +63,53 @@ class RotationIT {
           strategy: {type: generate}
         """);
 
-    ManagedSecret once = await().atMost(Duration.ofSeconds(30)).pollInterval(Duration.ofMillis(250))
-        .until(() -> fixture.get(ns.name(), "api-token"), s -> !original.equals(s.getStatus().getCurrentVersionId()));
+    ManagedSecret once =
+        await()
+            .atMost(Duration.ofSeconds(30))
+            .pollInterval(Duration.ofMillis(250))
+            .until(
+                () -> fixture.get(ns.name(), "api-token"),
+                s -> !original.equals(s.getStatus().getCurrentVersionId()));
     String first = once.getStatus().getCurrentVersionId();
     assertThat(once.getStatus().getPreviousVersionId()).isEqualTo(original);
-    assertThat(stages(once)).containsEntry(first, List.of("CURRENT")).containsEntry(original, List.of("PREVIOUS"));
+    assertThat(stages(once))
+        .containsEntry(first, List.of("CURRENT"))
+        .containsEntry(original, List.of("PREVIOUS"));
     assertThat(once.getStatus().getLastRotatedAt()).isNotNull();
 
-    ManagedSecret twice = await().atMost(Duration.ofSeconds(100)).pollInterval(Duration.ofMillis(500))
-        .until(() -> fixture.get(ns.name(), "api-token"), s -> !first.equals(s.getStatus().getCurrentVersionId()));
+    ManagedSecret twice =
+        await()
+            .atMost(Duration.ofSeconds(100))
+            .pollInterval(Duration.ofMillis(500))
+            .until(
+                () -> fixture.get(ns.name(), "api-token"),
+                s -> !first.equals(s.getStatus().getCurrentVersionId()));
     String second = twice.getStatus().getCurrentVersionId();
     assertThat(twice.getStatus().getPreviousVersionId()).isEqualTo(first);
-    assertThat(stages(twice)).containsEntry(second, List.of("CURRENT")).containsEntry(first, List.of("PREVIOUS"))
+    assertThat(stages(twice))
+        .containsEntry(second, List.of("CURRENT"))
+        .containsEntry(first, List.of("PREVIOUS"))
         .containsEntry(original, List.of());
-    await().atMost(Duration.ofSeconds(30)).until(() -> !fixture.awaitSynced(ns.name(), "api-token-plain", "value").equals(originalValue));
+    await()
+        .atMost(Duration.ofSeconds(30))
+        .until(
+            () ->
+                !fixture.awaitSynced(ns.name(), "api-token-plain", "value").equals(originalValue));
 
-    RotationSchedule schedule = await().atMost(Duration.ofSeconds(30)).until(
-        () -> fixture.client.resources(RotationSchedule.class).inNamespace(ns.name()).withName("every-minute").get(),
-        r -> r.getStatus() != null && r.getStatus().getHistory().size() >= 2);
-    assertThat(schedule.getStatus().getHistory()).hasSizeGreaterThanOrEqualTo(2)
+    RotationSchedule schedule =
+        await()
+            .atMost(Duration.ofSeconds(30))
+            .until(
+                () ->
+                    fixture
+                        .client
+                        .resources(RotationSchedule.class)
+                        .inNamespace(ns.name())
+                        .withName("every-minute")
+                        .get(),
+                r -> r.getStatus() != null && r.getStatus().getHistory().size() >= 2);
+    assertThat(schedule.getStatus().getHistory())
+        .hasSizeGreaterThanOrEqualTo(2)
         .allSatisfy(r -> assertThat(r.getResult().name()).isEqualTo("Succeeded"));
     assertThat(schedule.getStatus().getNextRotationTime()).isNotNull();
     assertThat(fixture.get(ns.name(), "api-token").getStatus().getNextRotationAt()).isNotNull();
@@ -90,17 +121,36 @@ class RotationIT {
     createSynced(ns, "manual");
     String before = fixture.get(ns.name(), "manual").getStatus().getCurrentVersionId();
 
-    fixture.client.resources(ManagedSecret.class).inNamespace(ns.name()).withName("manual").edit(s -> {
-      s.getMetadata().getAnnotations().put(Names.ROTATE_NOW_ANNOTATION, "now");
-      return s;
-    });
+    fixture
+        .client
+        .resources(ManagedSecret.class)
+        .inNamespace(ns.name())
+        .withName("manual")
+        .edit(
+            s -> {
+              s.getMetadata().getAnnotations().put(Names.ROTATE_NOW_ANNOTATION, "now");
+              return s;
+            });
 
-    ManagedSecret rotated = await().atMost(Duration.ofSeconds(30)).pollInterval(Duration.ofMillis(250))
-        .until(() -> fixture.get(ns.name(), "manual"), s -> !before.equals(s.getStatus().getCurrentVersionId()));
+    ManagedSecret rotated =
+        await()
+            .atMost(Duration.ofSeconds(30))
+            .pollInterval(Duration.ofMillis(250))
+            .until(
+                () -> fixture.get(ns.name(), "manual"),
+                s -> !before.equals(s.getStatus().getCurrentVersionId()));
     assertThat(rotated.getStatus().getPreviousVersionId()).isEqualTo(before);
-    await().atMost(Duration.ofSeconds(10)).until(() -> !fixture.get(ns.name(), "manual").getMetadata().getAnnotations()
-        .containsKey(Names.ROTATE_NOW_ANNOTATION));
-    assertThat(fixture.client.v1().events().inNamespace(ns.name()).list().getItems()).extracting(e -> e.getReason())
+    await()
+        .atMost(Duration.ofSeconds(10))
+        .until(
+            () ->
+                !fixture
+                    .get(ns.name(), "manual")
+                    .getMetadata()
+                    .getAnnotations()
+                    .containsKey(Names.ROTATE_NOW_ANNOTATION));
+    assertThat(fixture.client.v1().events().inNamespace(ns.name()).list().getItems())
+        .extracting(e -> e.getReason())
         .contains("RotationStarted", "RotationSucceeded");
   }
 
@@ -118,11 +168,20 @@ class RotationIT {
       createSynced(ns, "crash");
       before = fixture.get(ns.name(), "crash").getStatus().getCurrentVersionId();
       String valueBefore = fixture.awaitSynced(ns.name(), "crash-plain", "value");
-      fixture.client.resources(ManagedSecret.class).inNamespace(ns.name()).withName("crash").edit(s -> {
-        s.getMetadata().getAnnotations().put(Names.ROTATE_NOW_ANNOTATION, "crash-test");
-        return s;
-      });
-      await().atMost(Duration.ofSeconds(30)).until(() -> fixture.operator.logText().contains("FAULT INJECTION: paused after " + step));
+      fixture
+          .client
+          .resources(ManagedSecret.class)
+          .inNamespace(ns.name())
+          .withName("crash")
+          .edit(
+              s -> {
+                s.getMetadata().getAnnotations().put(Names.ROTATE_NOW_ANNOTATION, "crash-test");
+                return s;
+              });
+      await()
+          .atMost(Duration.ofSeconds(30))
+          .until(
+              () -> fixture.operator.logText().contains("FAULT INJECTION: paused after " + step));
 
       fixture.operator.kill();
       ManagedSecret interrupted = fixture.get(ns.name(), "crash");
@@ -136,14 +195,25 @@ class RotationIT {
       fixture.restartWith(mapWithNull("KEYWARDEN_FAULT_PAUSE_AFTER"));
     }
 
-    // Killed after finishSecret, the operator had not yet removed keywarden.io/rotate-now, so the new
+    // Killed after finishSecret, the operator had not yet removed keywarden.io/rotate-now, so the
+    // new
     // process may rotate once more; wait until the request is gone too, or that second rotation's
     // fresh ciphertext looks like an orphan.
-    ManagedSecret done = await().atMost(Duration.ofSeconds(60)).pollInterval(Duration.ofMillis(250))
-        .until(() -> fixture.get(ns.name(), "crash"), s -> s.getStatus().getRotation() == null
-            && s.getStatus().getPendingVersionId() == null
-            && !s.getMetadata().getAnnotations().containsKey(Names.ROTATE_NOW_ANNOTATION));
-    assertThat(done.getStatus().getVersions()).filteredOn(v -> v.getStages().contains("CURRENT")).hasSize(1);
+    ManagedSecret done =
+        await()
+            .atMost(Duration.ofSeconds(60))
+            .pollInterval(Duration.ofMillis(250))
+            .until(
+                () -> fixture.get(ns.name(), "crash"),
+                s ->
+                    s.getStatus().getRotation() == null
+                        && s.getStatus().getPendingVersionId() == null
+                        && !s.getMetadata()
+                            .getAnnotations()
+                            .containsKey(Names.ROTATE_NOW_ANNOTATION));
+    assertThat(done.getStatus().getVersions())
+        .filteredOn(v -> v.getStages().contains("CURRENT"))
+        .hasSize(1);
     assertThat(done.getStatus().getVersions()).noneMatch(v -> v.getStages().contains("PENDING"));
     // Exactly one rotation for the one request: the restarted operator must not rotate again
     // because the rotate-now annotation outlived the kill.
@@ -162,7 +232,9 @@ class RotationIT {
     ManagedSecret before = fixture.get(ns.name(), "rewrapped");
     int keyVersionBefore = before.getStatus().getVersions().get(0).getKeyVersion();
 
-    apply(ns, """
+    apply(
+        ns,
+        """
         apiVersion: keywarden.io/v1alpha1
         kind: RotationSchedule
         metadata: {name: rekey}
@@ -173,45 +245,78 @@ class RotationIT {
           strategy: {type: rotateEncryptionKey}
         """);
 
-    ManagedSecret after = await().atMost(Duration.ofSeconds(30)).pollInterval(Duration.ofMillis(250))
-        .until(() -> fixture.get(ns.name(), "rewrapped"),
-            s -> s.getStatus().getVersions().stream().allMatch(v -> v.getKeyVersion() > keyVersionBefore));
-    assertThat(after.getStatus().getCurrentVersionId()).isEqualTo(before.getStatus().getCurrentVersionId());
+    ManagedSecret after =
+        await()
+            .atMost(Duration.ofSeconds(30))
+            .pollInterval(Duration.ofMillis(250))
+            .until(
+                () -> fixture.get(ns.name(), "rewrapped"),
+                s ->
+                    s.getStatus().getVersions().stream()
+                        .allMatch(v -> v.getKeyVersion() > keyVersionBefore));
+    assertThat(after.getStatus().getCurrentVersionId())
+        .isEqualTo(before.getStatus().getCurrentVersionId());
     for (SecretVersion version : after.getStatus().getVersions()) {
       Envelope envelope = envelope(fixture.ciphertext(after, version.getVersionId()));
-      assertThat(envelope.keyVersion()).isEqualTo(version.getKeyVersion()).isGreaterThan(keyVersionBefore);
+      assertThat(envelope.keyVersion())
+          .isEqualTo(version.getKeyVersion())
+          .isGreaterThan(keyVersionBefore);
     }
     fixture.client.secrets().inNamespace(ns.name()).withName("rewrapped-plain").delete();
     assertThat(fixture.awaitSynced(ns.name(), "rewrapped-plain", "value")).isEqualTo(value);
-    assertThat(fixture.client.secrets().inNamespace(fixture.namespace).withName("keywarden-master-keys").get().getData())
+    assertThat(
+            fixture
+                .client
+                .secrets()
+                .inNamespace(fixture.namespace)
+                .withName("keywarden-master-keys")
+                .get()
+                .getData())
         .containsKey("default.v" + after.getStatus().getVersions().get(0).getKeyVersion());
   }
 
   private static Envelope envelope(Secret ciphertext) {
-    return Envelope.decode(Base64.getDecoder().decode(ciphertext.getData().get(Names.ENVELOPE_KEY)));
+    return Envelope.decode(
+        Base64.getDecoder().decode(ciphertext.getData().get(Names.ENVELOPE_KEY)));
   }
 
   private static void assertNoOrphans(ManagedSecret secret) {
-    Set<String> stored = fixture.client.secrets().inNamespace(fixture.namespace)
-        .withLabel(Names.LABEL_SECRET_UID, secret.getMetadata().getUid()).list().getItems().stream()
-        .map(s -> s.getMetadata().getAnnotations().get(Names.ANNOTATION_VERSION_ID)).collect(Collectors.toSet());
-    assertThat(stored).as("ciphertext objects").isEqualTo(secret.getStatus().getVersions().stream()
-        .map(SecretVersion::getVersionId).collect(Collectors.toSet()));
+    Set<String> stored =
+        fixture
+            .client
+            .secrets()
+            .inNamespace(fixture.namespace)
+            .withLabel(Names.LABEL_SECRET_UID, secret.getMetadata().getUid())
+            .list()
+            .getItems()
+            .stream()
+            .map(s -> s.getMetadata().getAnnotations().get(Names.ANNOTATION_VERSION_ID))
+            .collect(Collectors.toSet());
+    assertThat(stored)
+        .as("ciphertext objects")
+        .isEqualTo(
+            secret.getStatus().getVersions().stream()
+                .map(SecretVersion::getVersionId)
+                .collect(Collectors.toSet()));
   }
 
   private static Map<String, List<String>> stages(ManagedSecret secret) {
-    return secret.getStatus().getVersions().stream().collect(Collectors.toMap(SecretVersion::getVersionId, SecretVersion::getStages));
+    return secret.getStatus().getVersions().stream()
+        .collect(Collectors.toMap(SecretVersion::getVersionId, SecretVersion::getStages));
   }
 
   private static void createSynced(TestNamespace ns, String name) {
-    fixture.apply(ns.name(), """
+    fixture.apply(
+        ns.name(),
+        """
         apiVersion: keywarden.io/v1alpha1
         kind: ManagedSecret
         metadata: {name: %s, annotations: {team: tests}}
         spec:
           generate: {passwordLength: 32}
           syncToSecret: {name: %s-plain}
-        """.formatted(name, name));
+        """
+            .formatted(name, name));
     fixture.awaitReady(ns.name(), name);
     fixture.awaitSynced(ns.name(), name + "-plain", "value");
   }
@@ -221,8 +326,12 @@ class RotationIT {
   }
 
   static void applyTo(OperatorFixture operator, TestNamespace ns, String yaml) {
-    operator.client.resource(operator.client.getKubernetesSerialization().unmarshal(yaml, RotationSchedule.class))
-        .inNamespace(ns.name()).create();
+    operator
+        .client
+        .resource(
+            operator.client.getKubernetesSerialization().unmarshal(yaml, RotationSchedule.class))
+        .inNamespace(ns.name())
+        .create();
   }
 
   private static Map<String, String> mapWithNull(String key) {

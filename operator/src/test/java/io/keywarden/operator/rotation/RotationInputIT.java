@@ -28,8 +28,17 @@ class RotationInputIT {
   @BeforeAll
   static void start(TestCluster cluster) {
     fixture = new OperatorFixture(cluster, Map.of()).start();
-    fixture.client.serviceAccounts().inNamespace(fixture.namespace).resource(new ServiceAccountBuilder()
-        .withNewMetadata().withName("keywarden-operator").endMetadata().build()).create();
+    fixture
+        .client
+        .serviceAccounts()
+        .inNamespace(fixture.namespace)
+        .resource(
+            new ServiceAccountBuilder()
+                .withNewMetadata()
+                .withName("keywarden-operator")
+                .endMetadata()
+                .build())
+        .create();
   }
 
   @AfterAll
@@ -45,7 +54,8 @@ class RotationInputIT {
     schedule(ns, "bad-cron", "cron(0 4 * * MON *)", null, "{type: generate}", "app");
 
     assertThat(awaitNotReady(ns, "bad-cron", "InvalidSchedule").getMessage())
-        .startsWith("spec.schedule: cron(0 4 * * MON *)").contains("day-of-month and day-of-week");
+        .startsWith("spec.schedule: cron(0 4 * * MON *)")
+        .contains("day-of-month and day-of-week");
     assertNotRotated(ns);
   }
 
@@ -54,7 +64,8 @@ class RotationInputIT {
     secret(ns);
     schedule(ns, "too-often", "rate(5 minutes)", null, "{type: generate}", "app");
 
-    assertThat(awaitNotReady(ns, "too-often", "InvalidSchedule").getMessage()).startsWith("spec.schedule:")
+    assertThat(awaitNotReady(ns, "too-often", "InvalidSchedule").getMessage())
+        .startsWith("spec.schedule:")
         .contains("minimum interval");
   }
 
@@ -63,7 +74,8 @@ class RotationInputIT {
     secret(ns);
     schedule(ns, "wide-window", "rate(1 day)", "25h", "{type: generate}", "app");
 
-    assertThat(awaitNotReady(ns, "wide-window", "InvalidSchedule").getMessage()).startsWith("spec.window:");
+    assertThat(awaitNotReady(ns, "wide-window", "InvalidSchedule").getMessage())
+        .startsWith("spec.window:");
     assertNotRotated(ns);
   }
 
@@ -79,30 +91,68 @@ class RotationInputIT {
   void unreachableHookFailsTheRotationAndKeepsCurrent(TestNamespace ns) {
     ManagedSecret before = secret(ns);
     int closedPort = QuarkusProcess.freePort();
-    schedule(ns, "hooked", "rate(1 day)", null,
-        "{type: hook, hook: {url: 'https://127.0.0.1:" + closedPort + "/rotate', timeoutSeconds: 5}}", "app");
+    schedule(
+        ns,
+        "hooked",
+        "rate(1 day)",
+        null,
+        "{type: hook, hook: {url: 'https://127.0.0.1:"
+            + closedPort
+            + "/rotate', timeoutSeconds: 5}}",
+        "app");
 
-    Condition degraded = fixture.awaitCondition(ns.name(), "app", "Degraded", "True", "RotationHookUnreachable");
+    Condition degraded =
+        fixture.awaitCondition(ns.name(), "app", "Degraded", "True", "RotationHookUnreachable");
 
-    assertThat(degraded.getMessage()).startsWith("spec.strategy.hook.url: https://127.0.0.1:" + closedPort)
+    assertThat(degraded.getMessage())
+        .startsWith("spec.strategy.hook.url: https://127.0.0.1:" + closedPort)
         .contains("CURRENT is unchanged");
     ManagedSecret after = fixture.get(ns.name(), "app");
-    assertThat(after.getStatus().getCurrentVersionId()).isEqualTo(before.getStatus().getCurrentVersionId());
+    assertThat(after.getStatus().getCurrentVersionId())
+        .isEqualTo(before.getStatus().getCurrentVersionId());
     assertThat(after.getStatus().getVersions()).hasSize(1);
     assertThat(after.getStatus().getRetryRotationAt()).isNotNull();
     // The schedule's status is written after the secret's, at the end of its reconciliation.
-    RotationSchedule rs = await().atMost(Duration.ofSeconds(30)).until(
-        () -> fixture.client.resources(RotationSchedule.class).inNamespace(ns.name()).withName("hooked").get(),
-        r -> r.getStatus() != null && r.getStatus().getLastResult() != null);
+    RotationSchedule rs =
+        await()
+            .atMost(Duration.ofSeconds(30))
+            .until(
+                () ->
+                    fixture
+                        .client
+                        .resources(RotationSchedule.class)
+                        .inNamespace(ns.name())
+                        .withName("hooked")
+                        .get(),
+                r -> r.getStatus() != null && r.getStatus().getLastResult() != null);
     assertThat(rs.getStatus().getLastResult().getReason()).isEqualTo("RotationHookUnreachable");
   }
 
   private static Condition awaitNotReady(TestNamespace ns, String name, String reason) {
-    return await().atMost(Duration.ofSeconds(30)).pollInterval(Duration.ofMillis(250))
-        .until(() -> Optional.ofNullable(fixture.client.resources(RotationSchedule.class).inNamespace(ns.name()).withName(name).get())
-            .filter(rs -> rs.getStatus() != null).flatMap(rs -> rs.getStatus().getConditions().stream()
-                .filter(c -> "Ready".equals(c.getType()) && "False".equals(c.getStatus()) && reason.equals(c.getReason())).findFirst()),
-            Optional::isPresent).orElseThrow();
+    return await()
+        .atMost(Duration.ofSeconds(30))
+        .pollInterval(Duration.ofMillis(250))
+        .until(
+            () ->
+                Optional.ofNullable(
+                        fixture
+                            .client
+                            .resources(RotationSchedule.class)
+                            .inNamespace(ns.name())
+                            .withName(name)
+                            .get())
+                    .filter(rs -> rs.getStatus() != null)
+                    .flatMap(
+                        rs ->
+                            rs.getStatus().getConditions().stream()
+                                .filter(
+                                    c ->
+                                        "Ready".equals(c.getType())
+                                            && "False".equals(c.getStatus())
+                                            && reason.equals(c.getReason()))
+                                .findFirst()),
+            Optional::isPresent)
+        .orElseThrow();
   }
 
   private static void assertNotRotated(TestNamespace ns) {
@@ -112,7 +162,9 @@ class RotationInputIT {
   }
 
   private static ManagedSecret secret(TestNamespace ns) {
-    fixture.apply(ns.name(), """
+    fixture.apply(
+        ns.name(),
+        """
         apiVersion: keywarden.io/v1alpha1
         kind: ManagedSecret
         metadata: {name: app}
@@ -122,8 +174,17 @@ class RotationInputIT {
     return fixture.awaitReady(ns.name(), "app");
   }
 
-  private static void schedule(TestNamespace ns, String name, String schedule, String window, String strategy, String target) {
-    RotationIT.applyTo(fixture, ns, """
+  private static void schedule(
+      TestNamespace ns,
+      String name,
+      String schedule,
+      String window,
+      String strategy,
+      String target) {
+    RotationIT.applyTo(
+        fixture,
+        ns,
+        """
         apiVersion: keywarden.io/v1alpha1
         kind: RotationSchedule
         metadata: {name: %s}
@@ -133,6 +194,8 @@ class RotationInputIT {
           %s
           rotateImmediately: true
           strategy: %s
-        """.formatted(name, target, schedule, window == null ? "" : "window: " + window, strategy));
+        """
+            .formatted(
+                name, target, schedule, window == null ? "" : "window: " + window, strategy));
   }
 }

@@ -59,8 +59,12 @@ public final class Certificates {
     try {
       JcaX509v3CertificateBuilder builder = builder(subject, subject, keys.getPublic(), validity);
       builder.addExtension(Extension.basicConstraints, true, new BasicConstraints(0));
-      builder.addExtension(Extension.keyUsage, true, new KeyUsage(KeyUsage.keyCertSign | KeyUsage.cRLSign));
-      builder.addExtension(Extension.subjectKeyIdentifier, false, new JcaX509ExtensionUtils().createSubjectKeyIdentifier(keys.getPublic()));
+      builder.addExtension(
+          Extension.keyUsage, true, new KeyUsage(KeyUsage.keyCertSign | KeyUsage.cRLSign));
+      builder.addExtension(
+          Extension.subjectKeyIdentifier,
+          false,
+          new JcaX509ExtensionUtils().createSubjectKeyIdentifier(keys.getPublic()));
       return new Pem(pem(sign(builder, keys.getPrivate())), pem(keys.getPrivate()));
     } catch (Exception e) {
       throw new IllegalStateException("cannot create CA certificate", e);
@@ -72,17 +76,34 @@ public final class Certificates {
     KeyPair keys = ecKeyPair();
     try {
       X509Certificate caCert = certificate(ca.certificate());
-      JcaX509v3CertificateBuilder builder = builder(X500Name.getInstance(caCert.getSubjectX500Principal().getEncoded()),
-          new X500Name("CN=" + commonName), keys.getPublic(), validity);
+      JcaX509v3CertificateBuilder builder =
+          builder(
+              X500Name.getInstance(caCert.getSubjectX500Principal().getEncoded()),
+              new X500Name("CN=" + commonName),
+              keys.getPublic(),
+              validity);
       List<GeneralName> sans = new ArrayList<>();
       for (String name : names) {
-        sans.add(isIp(name) ? new GeneralName(GeneralName.iPAddress, name) : new GeneralName(GeneralName.dNSName, name));
+        sans.add(
+            isIp(name)
+                ? new GeneralName(GeneralName.iPAddress, name)
+                : new GeneralName(GeneralName.dNSName, name));
       }
-      builder.addExtension(Extension.subjectAlternativeName, false, new GeneralNames(sans.toArray(GeneralName[]::new)));
+      builder.addExtension(
+          Extension.subjectAlternativeName,
+          false,
+          new GeneralNames(sans.toArray(GeneralName[]::new)));
       builder.addExtension(Extension.basicConstraints, true, new BasicConstraints(false));
-      builder.addExtension(Extension.keyUsage, true, new KeyUsage(KeyUsage.digitalSignature | KeyUsage.keyEncipherment));
-      builder.addExtension(Extension.extendedKeyUsage, false, new ExtendedKeyUsage(KeyPurposeId.id_kp_serverAuth));
-      builder.addExtension(Extension.authorityKeyIdentifier, false, new JcaX509ExtensionUtils().createAuthorityKeyIdentifier(caCert));
+      builder.addExtension(
+          Extension.keyUsage,
+          true,
+          new KeyUsage(KeyUsage.digitalSignature | KeyUsage.keyEncipherment));
+      builder.addExtension(
+          Extension.extendedKeyUsage, false, new ExtendedKeyUsage(KeyPurposeId.id_kp_serverAuth));
+      builder.addExtension(
+          Extension.authorityKeyIdentifier,
+          false,
+          new JcaX509ExtensionUtils().createAuthorityKeyIdentifier(caCert));
       return new Pem(pem(sign(builder, privateKey(ca.privateKey()))), pem(keys.getPrivate()));
     } catch (Exception e) {
       throw new IllegalStateException("cannot create serving certificate", e);
@@ -91,7 +112,8 @@ public final class Certificates {
 
   public static X509Certificate certificate(String pem) {
     try (PEMParser parser = new PEMParser(new StringReader(pem))) {
-      return new JcaX509CertificateConverter().getCertificate((X509CertificateHolder) parser.readObject());
+      return new JcaX509CertificateConverter()
+          .getCertificate((X509CertificateHolder) parser.readObject());
     } catch (Exception e) {
       throw new IllegalArgumentException("not a PEM certificate", e);
     }
@@ -111,18 +133,28 @@ public final class Certificates {
   }
 
   public static boolean expiresWithin(String certificatePem, Duration margin) {
-    return certificate(certificatePem).getNotAfter().toInstant().isBefore(Instant.now().plus(margin));
+    return certificate(certificatePem)
+        .getNotAfter()
+        .toInstant()
+        .isBefore(Instant.now().plus(margin));
   }
 
-  private static JcaX509v3CertificateBuilder builder(X500Name issuer, X500Name subject, java.security.PublicKey key,
-      Duration validity) {
+  private static JcaX509v3CertificateBuilder builder(
+      X500Name issuer, X500Name subject, java.security.PublicKey key, Duration validity) {
     Instant now = Instant.now();
-    return new JcaX509v3CertificateBuilder(issuer, new BigInteger(127, RANDOM).add(BigInteger.ONE),
-        Date.from(now.minus(Duration.ofMinutes(5))), Date.from(now.plus(validity)), subject, key);
+    return new JcaX509v3CertificateBuilder(
+        issuer,
+        new BigInteger(127, RANDOM).add(BigInteger.ONE),
+        Date.from(now.minus(Duration.ofMinutes(5))),
+        Date.from(now.plus(validity)),
+        subject,
+        key);
   }
 
-  private static X509Certificate sign(JcaX509v3CertificateBuilder builder, PrivateKey key) throws Exception {
-    return new JcaX509CertificateConverter().getCertificate(builder.build(new JcaContentSignerBuilder("SHA256withECDSA").build(key)));
+  private static X509Certificate sign(JcaX509v3CertificateBuilder builder, PrivateKey key)
+      throws Exception {
+    return new JcaX509CertificateConverter()
+        .getCertificate(builder.build(new JcaContentSignerBuilder("SHA256withECDSA").build(key)));
   }
 
   private static KeyPair ecKeyPair() {
@@ -138,7 +170,8 @@ public final class Certificates {
   private static String pem(Object object) {
     StringWriter out = new StringWriter();
     try (JcaPEMWriter writer = new JcaPEMWriter(out)) {
-      writer.writeObject(object instanceof PrivateKey key ? new JcaPKCS8Generator(key, null) : object);
+      writer.writeObject(
+          object instanceof PrivateKey key ? new JcaPKCS8Generator(key, null) : object);
     } catch (IOException e) {
       throw new UncheckedIOException(e);
     }

@@ -20,8 +20,8 @@ import org.jboss.logging.Logger;
 
 /**
  * The API's serving certificate: mounted files when configured, otherwise a generated CA and
- * certificate kept in a Secret of the operator namespace so every replica serves the same one.
- * The CA is published in the ConfigMap keywarden-api-ca for clients (the injector hands it to agents).
+ * certificate kept in a Secret of the operator namespace so every replica serves the same one. The
+ * CA is published in the ConfigMap keywarden-api-ca for clients (the injector hands it to agents).
  */
 public final class ServingIdentity {
 
@@ -55,22 +55,42 @@ public final class ServingIdentity {
           publishCa(client, namespace, material.caCertificate());
           return material;
         }
-        Certificates.Pem ca = secret != null && secret.getData().containsKey("ca.crt") && secret.getData().containsKey("ca.key")
-            ? new Certificates.Pem(decode(secret, "ca.crt"), decode(secret, "ca.key"))
-            : Certificates.newCa("keywarden-api-ca", CA_VALIDITY);
-        Certificates.Pem serving = Certificates.newServing(ca, "keywarden-operator", names(config), SERVING_VALIDITY);
-        Secret desired = new SecretBuilder().withNewMetadata().withName(api.tlsSecretName()).withNamespace(namespace)
-            .addToLabels("app.kubernetes.io/part-of", "keywarden").endMetadata().withType("kubernetes.io/tls")
-            .withData(Map.of("tls.crt", encode(serving.certificate()), "tls.key", encode(serving.privateKey()),
-                "ca.crt", encode(ca.certificate()), "ca.key", encode(ca.privateKey())))
-            .build();
+        Certificates.Pem ca =
+            secret != null
+                    && secret.getData().containsKey("ca.crt")
+                    && secret.getData().containsKey("ca.key")
+                ? new Certificates.Pem(decode(secret, "ca.crt"), decode(secret, "ca.key"))
+                : Certificates.newCa("keywarden-api-ca", CA_VALIDITY);
+        Certificates.Pem serving =
+            Certificates.newServing(ca, "keywarden-operator", names(config), SERVING_VALIDITY);
+        Secret desired =
+            new SecretBuilder()
+                .withNewMetadata()
+                .withName(api.tlsSecretName())
+                .withNamespace(namespace)
+                .addToLabels("app.kubernetes.io/part-of", "keywarden")
+                .endMetadata()
+                .withType("kubernetes.io/tls")
+                .withData(
+                    Map.of(
+                        "tls.crt",
+                        encode(serving.certificate()),
+                        "tls.key",
+                        encode(serving.privateKey()),
+                        "ca.crt",
+                        encode(ca.certificate()),
+                        "ca.key",
+                        encode(ca.privateKey())))
+                .build();
         if (secret == null) {
           client.secrets().inNamespace(namespace).resource(desired).create();
         } else {
           desired.getMetadata().setResourceVersion(secret.getMetadata().getResourceVersion());
           client.secrets().inNamespace(namespace).resource(desired).update();
         }
-        LOG.infof("generated the API serving certificate in Secret %s/%s", namespace, api.tlsSecretName());
+        LOG.infof(
+            "generated the API serving certificate in Secret %s/%s",
+            namespace, api.tlsSecretName());
       } catch (KubernetesClientException e) {
         if (e.getCode() != 409) {
           throw e;
@@ -78,35 +98,63 @@ public final class ServingIdentity {
         // Another replica wrote it first; read theirs on the next attempt.
       }
     }
-    throw new IllegalStateException("cannot establish the API serving certificate in Secret " + namespace + "/" + api.tlsSecretName());
+    throw new IllegalStateException(
+        "cannot establish the API serving certificate in Secret "
+            + namespace
+            + "/"
+            + api.tlsSecretName());
   }
 
   static List<String> names(KeywardenConfig config) {
     String ns = config.namespace();
-    List<String> names = new ArrayList<>(List.of("keywarden-operator", "keywarden-operator." + ns,
-        "keywarden-operator." + ns + ".svc", "keywarden-operator." + ns + ".svc.cluster.local", "localhost", "127.0.0.1"));
+    List<String> names =
+        new ArrayList<>(
+            List.of(
+                "keywarden-operator",
+                "keywarden-operator." + ns,
+                "keywarden-operator." + ns + ".svc",
+                "keywarden-operator." + ns + ".svc.cluster.local",
+                "localhost",
+                "127.0.0.1"));
     config.api().extraSans().ifPresent(names::addAll);
     return names;
   }
 
   private static boolean usable(Secret secret) {
     var data = secret.getData();
-    return data != null && data.containsKey("tls.crt") && data.containsKey("tls.key") && data.containsKey("ca.crt")
+    return data != null
+        && data.containsKey("tls.crt")
+        && data.containsKey("tls.key")
+        && data.containsKey("ca.crt")
         && !Certificates.expiresWithin(decode(secret, "tls.crt"), RENEW_BEFORE);
   }
 
   private static Material fromSecret(Secret secret) {
-    return new Material(decode(secret, "tls.crt"), decode(secret, "tls.key"), decode(secret, "ca.crt"));
+    return new Material(
+        decode(secret, "tls.crt"), decode(secret, "tls.key"), decode(secret, "ca.crt"));
   }
 
   private static void publishCa(KubernetesClient client, String namespace, String ca) {
-    client.configMaps().inNamespace(namespace).resource(new ConfigMapBuilder().withNewMetadata().withName(CA_CONFIGMAP)
-        .withNamespace(namespace).addToLabels("app.kubernetes.io/part-of", "keywarden").endMetadata()
-        .addToData("ca.crt", ca).build()).fieldManager("keywarden-operator").forceConflicts().serverSideApply();
+    client
+        .configMaps()
+        .inNamespace(namespace)
+        .resource(
+            new ConfigMapBuilder()
+                .withNewMetadata()
+                .withName(CA_CONFIGMAP)
+                .withNamespace(namespace)
+                .addToLabels("app.kubernetes.io/part-of", "keywarden")
+                .endMetadata()
+                .addToData("ca.crt", ca)
+                .build())
+        .fieldManager("keywarden-operator")
+        .forceConflicts()
+        .serverSideApply();
   }
 
   private static String decode(Secret secret, String key) {
-    return new String(Base64.getDecoder().decode(secret.getData().get(key)), StandardCharsets.UTF_8);
+    return new String(
+        Base64.getDecoder().decode(secret.getData().get(key)), StandardCharsets.UTF_8);
   }
 
   private static String encode(String value) {

@@ -27,16 +27,30 @@ public final class AwsErrors {
   public static final String MISCONFIGURED = "KmsMisconfigured";
   public static final String ROTATION_LIMIT = "KmsRotationLimitReached";
 
-  private static final Set<String> THROTTLING = Set.of("ThrottlingException", "LimitExceededException", "TooManyRequestsException");
-  private static final Set<String> SERVER_SIDE = Set.of("KMSInternalException", "DependencyTimeoutException",
-      "KeyUnavailableException", "ServiceUnavailableException", "InternalFailure");
-  private static final Set<String> AUTHENTICATION = Set.of("UnrecognizedClientException", "InvalidClientTokenId",
-      "InvalidSignatureException", "IncompleteSignature", "ExpiredTokenException", "ExpiredToken", "MissingAuthenticationToken");
+  private static final Set<String> THROTTLING =
+      Set.of("ThrottlingException", "LimitExceededException", "TooManyRequestsException");
+  private static final Set<String> SERVER_SIDE =
+      Set.of(
+          "KMSInternalException",
+          "DependencyTimeoutException",
+          "KeyUnavailableException",
+          "ServiceUnavailableException",
+          "InternalFailure");
+  private static final Set<String> AUTHENTICATION =
+      Set.of(
+          "UnrecognizedClientException",
+          "InvalidClientTokenId",
+          "InvalidSignatureException",
+          "IncompleteSignature",
+          "ExpiredTokenException",
+          "ExpiredToken",
+          "MissingAuthenticationToken");
 
   private AwsErrors() {}
 
   /**
-   * @param operation the KMS action, as IAM names it without the prefix (GenerateDataKey, Decrypt...)
+   * @param operation the KMS action, as IAM names it without the prefix (GenerateDataKey,
+   *     Decrypt...)
    * @param key how to name the key to the user: its id and the configuration key that set it
    */
   public static RuntimeException map(String operation, String key, SdkException e) {
@@ -44,67 +58,163 @@ public final class AwsErrors {
       return mapService(operation, key, service);
     }
     if (e instanceof ApiCallTimeoutException || e instanceof ApiCallAttemptTimeoutException) {
-      return new KmsException(UNAVAILABLE, "AWS KMS " + operation + " on " + key + " timed out (" + e.getMessage()
-          + "); see keywarden.kms.aws.api-call-timeout", e);
+      return new KmsException(
+          UNAVAILABLE,
+          "AWS KMS "
+              + operation
+              + " on "
+              + key
+              + " timed out ("
+              + e.getMessage()
+              + "); see keywarden.kms.aws.api-call-timeout",
+          e);
     }
     String message = String.valueOf(e.getMessage());
     if (message.contains("Unable to load credentials")) {
-      return new KmsException(MISCONFIGURED, "no AWS credentials for " + operation + " on " + key + ": the default chain"
-          + " (environment, web identity token of IRSA, EKS Pod Identity, profile, instance role) found none", e);
+      return new KmsException(
+          MISCONFIGURED,
+          "no AWS credentials for "
+              + operation
+              + " on "
+              + key
+              + ": the default chain"
+              + " (environment, web identity token of IRSA, EKS Pod Identity, profile, instance role) found none",
+          e);
     }
     if (message.contains("Unable to load region")) {
-      return new KmsException(MISCONFIGURED, "no AWS region for " + key + ": set keywarden.kms.aws.region or AWS_REGION", e);
+      return new KmsException(
+          MISCONFIGURED,
+          "no AWS region for " + key + ": set keywarden.kms.aws.region or AWS_REGION",
+          e);
     }
     if (e instanceof SdkClientException && hasCause(e, IOException.class)) {
-      return new KmsException(UNAVAILABLE, "AWS KMS is unreachable for " + operation + " on " + key + ": "
-          + rootMessage(e), e);
+      return new KmsException(
+          UNAVAILABLE,
+          "AWS KMS is unreachable for " + operation + " on " + key + ": " + rootMessage(e),
+          e);
     }
-    return new KmsException(UNAVAILABLE, "AWS KMS " + operation + " on " + key + " failed: " + message, e);
+    return new KmsException(
+        UNAVAILABLE, "AWS KMS " + operation + " on " + key + " failed: " + message, e);
   }
 
   private static RuntimeException mapService(String operation, String key, AwsServiceException e) {
     String code = e.awsErrorDetails() == null ? null : e.awsErrorDetails().errorCode();
-    String detail = (code == null ? "" : code + ": ") + (e.awsErrorDetails() == null ? e.getMessage()
-        : e.awsErrorDetails().errorMessage());
+    String detail =
+        (code == null ? "" : code + ": ")
+            + (e.awsErrorDetails() == null ? e.getMessage() : e.awsErrorDetails().errorMessage());
     if (code == null) {
-      return new KmsException(UNAVAILABLE, "AWS KMS " + operation + " on " + key + " failed with HTTP " + e.statusCode(), e);
+      return new KmsException(
+          UNAVAILABLE,
+          "AWS KMS " + operation + " on " + key + " failed with HTTP " + e.statusCode(),
+          e);
     }
     if ("LimitExceededException".equals(code) && "RotateKeyOnDemand".equals(operation)) {
-      return new KmsException(ROTATION_LIMIT, "AWS KMS refuses another on-demand rotation of " + key + " (" + detail
-          + "); rely on the key's automatic rotation (EnableKeyRotation) instead", e);
+      return new KmsException(
+          ROTATION_LIMIT,
+          "AWS KMS refuses another on-demand rotation of "
+              + key
+              + " ("
+              + detail
+              + "); rely on the key's automatic rotation (EnableKeyRotation) instead",
+          e);
     }
     if (THROTTLING.contains(code) || e.isThrottlingException()) {
-      return new KmsException(THROTTLED, "AWS KMS throttled " + operation + " on " + key + " after the SDK's retries ("
-          + detail + "); will retry with backoff", e);
+      return new KmsException(
+          THROTTLED,
+          "AWS KMS throttled "
+              + operation
+              + " on "
+              + key
+              + " after the SDK's retries ("
+              + detail
+              + "); will retry with backoff",
+          e);
     }
     if (SERVER_SIDE.contains(code) || e.statusCode() >= 500) {
-      return new KmsException(UNAVAILABLE, "AWS KMS could not serve " + operation + " on " + key + " (" + detail + ")", e);
+      return new KmsException(
+          UNAVAILABLE,
+          "AWS KMS could not serve " + operation + " on " + key + " (" + detail + ")",
+          e);
     }
     return switch (code) {
-      case "DisabledException" -> new KmsException(KEY_DISABLED, "AWS KMS key " + key + " is disabled (" + detail
-          + "); enable it, or move the secret to another key", e);
-      case "KMSInvalidStateException" -> new KmsException(KEY_DISABLED, "AWS KMS key " + key
-          + " cannot be used in its current state, e.g. pending deletion (" + detail + ")", e);
-      case "NotFoundException" -> new KmsException(KEY_NOT_FOUND, "AWS KMS key " + key + " does not exist in this"
-          + " account and region (" + detail + "); check the key id, alias or ARN and keywarden.kms.aws.region", e);
-      case "AccessDeniedException" -> new KmsException(ACCESS_DENIED, "the operator's AWS identity may not call kms:"
-          + operation + " on " + key + " (" + detail + "); see the IAM policy in docs/kms.md", e);
-      case "InvalidKeyUsageException" -> new KmsException(KEY_UNUSABLE, "AWS KMS key " + key
-          + " is not a symmetric ENCRYPT_DECRYPT key (" + detail + ")", e);
-      case "InvalidCiphertextException", "IncorrectKeyException" -> new CorruptEnvelopeException("AWS KMS refuses to unwrap"
-          + " the data key under " + key + " (" + code + "): it was altered, belongs to another secret or version, or was"
-          + " wrapped by another key", e);
-      default -> AUTHENTICATION.contains(code)
-          ? new KmsException(AUTHENTICATION_FAILED, "AWS rejects the operator's credentials for " + operation + " on " + key
-              + " (" + detail + ")", e)
-          : new KmsException(UNAVAILABLE, "AWS KMS " + operation + " on " + key + " failed (" + detail + ")", e);
+      case "DisabledException" ->
+          new KmsException(
+              KEY_DISABLED,
+              "AWS KMS key "
+                  + key
+                  + " is disabled ("
+                  + detail
+                  + "); enable it, or move the secret to another key",
+              e);
+      case "KMSInvalidStateException" ->
+          new KmsException(
+              KEY_DISABLED,
+              "AWS KMS key "
+                  + key
+                  + " cannot be used in its current state, e.g. pending deletion ("
+                  + detail
+                  + ")",
+              e);
+      case "NotFoundException" ->
+          new KmsException(
+              KEY_NOT_FOUND,
+              "AWS KMS key "
+                  + key
+                  + " does not exist in this"
+                  + " account and region ("
+                  + detail
+                  + "); check the key id, alias or ARN and keywarden.kms.aws.region",
+              e);
+      case "AccessDeniedException" ->
+          new KmsException(
+              ACCESS_DENIED,
+              "the operator's AWS identity may not call kms:"
+                  + operation
+                  + " on "
+                  + key
+                  + " ("
+                  + detail
+                  + "); see the IAM policy in docs/kms.md",
+              e);
+      case "InvalidKeyUsageException" ->
+          new KmsException(
+              KEY_UNUSABLE,
+              "AWS KMS key " + key + " is not a symmetric ENCRYPT_DECRYPT key (" + detail + ")",
+              e);
+      case "InvalidCiphertextException", "IncorrectKeyException" ->
+          new CorruptEnvelopeException(
+              "AWS KMS refuses to unwrap"
+                  + " the data key under "
+                  + key
+                  + " ("
+                  + code
+                  + "): it was altered, belongs to another secret or version, or was"
+                  + " wrapped by another key",
+              e);
+      default ->
+          AUTHENTICATION.contains(code)
+              ? new KmsException(
+                  AUTHENTICATION_FAILED,
+                  "AWS rejects the operator's credentials for "
+                      + operation
+                      + " on "
+                      + key
+                      + " ("
+                      + detail
+                      + ")",
+                  e)
+              : new KmsException(
+                  UNAVAILABLE,
+                  "AWS KMS " + operation + " on " + key + " failed (" + detail + ")",
+                  e);
     };
   }
 
   /** The AWS error code of a service error, else null. */
   public static String code(SdkException e) {
     return e instanceof AwsServiceException service && service.awsErrorDetails() != null
-        ? service.awsErrorDetails().errorCode() : null;
+        ? service.awsErrorDetails().errorCode()
+        : null;
   }
 
   private static boolean hasCause(Throwable e, Class<? extends Throwable> type) {
@@ -121,6 +231,7 @@ public final class AwsErrors {
     while (root.getCause() != null && root.getCause() != root) {
       root = root.getCause();
     }
-    return root.getClass().getSimpleName() + (root.getMessage() == null ? "" : ": " + root.getMessage());
+    return root.getClass().getSimpleName()
+        + (root.getMessage() == null ? "" : ": " + root.getMessage());
   }
 }

@@ -31,16 +31,23 @@ public class LocalKmsProvider implements KmsProvider {
   @Override
   public DataKey wrapDataKey(String keyId, byte[] plaintextDek, EncryptionContext context) {
     MasterKeyStore.MasterKey master = store.primary(keyId);
-    AesGcm.Sealed sealed = AesGcm.encrypt(master.material(), plaintextDek, GcmWrappedKey.aad(context, keyId, master.version()));
+    AesGcm.Sealed sealed =
+        AesGcm.encrypt(
+            master.material(), plaintextDek, GcmWrappedKey.aad(context, keyId, master.version()));
     byte[] wrapped = new GcmWrappedKey(sealed.nonce(), sealed.ciphertext()).encode();
     return new DataKey(plaintextDek.clone(), wrapped, master.version());
   }
 
   @Override
-  public byte[] decryptDataKey(String keyId, int keyVersion, byte[] wrappedDek, EncryptionContext context) {
+  public byte[] decryptDataKey(
+      String keyId, int keyVersion, byte[] wrappedDek, EncryptionContext context) {
     MasterKeyStore.MasterKey master = store.version(keyId, keyVersion);
     GcmWrappedKey wrapped = GcmWrappedKey.decode(wrappedDek);
-    return AesGcm.decrypt(master.material(), wrapped.nonce(), wrapped.ciphertext(), GcmWrappedKey.aad(context, keyId, keyVersion));
+    return AesGcm.decrypt(
+        master.material(),
+        wrapped.nonce(),
+        wrapped.ciphertext(),
+        GcmWrappedKey.aad(context, keyId, keyVersion));
   }
 
   @Override
@@ -63,7 +70,8 @@ public class LocalKmsProvider implements KmsProvider {
     try {
       store.load();
     } catch (RuntimeException e) {
-      throw new KmsException("KmsUnavailable", "local master keys cannot be loaded: " + e.getMessage(), e);
+      throw new KmsException(
+          "KmsUnavailable", "local master keys cannot be loaded: " + e.getMessage(), e);
     }
   }
 }

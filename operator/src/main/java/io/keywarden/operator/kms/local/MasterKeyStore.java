@@ -23,14 +23,15 @@ import org.jboss.logging.Logger;
 
 /**
  * Versioned AES-256 master keys of the local provider. They live in a Secret of the operator
- * namespace (created on first use, shared by all replicas) or in a mounted file. Entries are
- * named {@code <key>.v<N>}; the highest N is the primary version. Key material is never logged.
+ * namespace (created on first use, shared by all replicas) or in a mounted file. Entries are named
+ * {@code <key>.v<N>}; the highest N is the primary version. Key material is never logged.
  */
 @ApplicationScoped
 public class MasterKeyStore {
 
   private static final Logger LOG = Logger.getLogger(MasterKeyStore.class);
-  private static final Pattern ENTRY = Pattern.compile("^([a-z0-9]([-a-z0-9]*[a-z0-9])?)\\.v([0-9]{1,9})$");
+  private static final Pattern ENTRY =
+      Pattern.compile("^([a-z0-9]([-a-z0-9]*[a-z0-9])?)\\.v([0-9]{1,9})$");
 
   public record MasterKey(String keyId, int version, byte[] material) {
     @Override
@@ -64,12 +65,14 @@ public class MasterKeyStore {
       material = versionOrNull(reload(), keyId, version);
     }
     if (material == null) {
-      throw new KmsException("KeyVersionNotFound", "local master key " + keyId + ".v" + version + " does not exist");
+      throw new KmsException(
+          "KeyVersionNotFound", "local master key " + keyId + ".v" + version + " does not exist");
     }
     return new MasterKey(keyId, version, material);
   }
 
-  private static byte[] versionOrNull(Map<String, TreeMap<Integer, byte[]>> all, String keyId, int version) {
+  private static byte[] versionOrNull(
+      Map<String, TreeMap<Integer, byte[]>> all, String keyId, int version) {
     TreeMap<Integer, byte[]> versions = all.get(keyId);
     return versions == null ? null : versions.get(version);
   }
@@ -93,15 +96,22 @@ public class MasterKeyStore {
       return;
     }
     int primary = versions.lastKey();
-    var retired = versions.keySet().stream().filter(v -> v < primary && !inUse.contains(v)).toList();
+    var retired =
+        versions.keySet().stream().filter(v -> v < primary && !inUse.contains(v)).toList();
     if (retired.isEmpty()) {
       return;
     }
-    client.secrets().inNamespace(config.namespace()).withName(config.kms().local().secretName()).edit(secret -> {
-      retired.forEach(v -> secret.getData().remove(keyId + ".v" + v));
-      return secret;
-    });
-    LOG.infof("retired local master key versions %s of %s: no stored envelope uses them", retired, keyId);
+    client
+        .secrets()
+        .inNamespace(config.namespace())
+        .withName(config.kms().local().secretName())
+        .edit(
+            secret -> {
+              retired.forEach(v -> secret.getData().remove(keyId + ".v" + v));
+              return secret;
+            });
+    LOG.infof(
+        "retired local master key versions %s of %s: no stored envelope uses them", retired, keyId);
     reload();
   }
 
@@ -115,19 +125,24 @@ public class MasterKeyStore {
   }
 
   private synchronized Map<String, TreeMap<Integer, byte[]>> reload() {
-    Map<String, String> entries = config.kms().local().keyFile().map(MasterKeyStore::readFile).orElseGet(this::readSecret);
+    Map<String, String> entries =
+        config.kms().local().keyFile().map(MasterKeyStore::readFile).orElseGet(this::readSecret);
     Map<String, TreeMap<Integer, byte[]>> parsed = new HashMap<>();
-    entries.forEach((name, value) -> {
-      Matcher m = ENTRY.matcher(name);
-      if (!m.matches()) {
-        return;
-      }
-      byte[] material = Base64.getDecoder().decode(value.strip());
-      if (material.length != AesGcm.KEY_BYTES) {
-        throw new KmsException("InvalidMasterKey", "local master key " + name + " is not 32 bytes");
-      }
-      parsed.computeIfAbsent(m.group(1), k -> new TreeMap<>()).put(Integer.parseInt(m.group(3)), material);
-    });
+    entries.forEach(
+        (name, value) -> {
+          Matcher m = ENTRY.matcher(name);
+          if (!m.matches()) {
+            return;
+          }
+          byte[] material = Base64.getDecoder().decode(value.strip());
+          if (material.length != AesGcm.KEY_BYTES) {
+            throw new KmsException(
+                "InvalidMasterKey", "local master key " + name + " is not 32 bytes");
+          }
+          parsed
+              .computeIfAbsent(m.group(1), k -> new TreeMap<>())
+              .put(Integer.parseInt(m.group(3)), material);
+        });
     keys = parsed;
     return parsed;
   }
@@ -143,8 +158,13 @@ public class MasterKeyStore {
 
   private void writeEntry(String keyId, int version) {
     if (config.kms().local().keyFile().isPresent()) {
-      throw new KmsException("MasterKeyReadOnly", "local master key " + keyId + ".v" + version
-          + " is missing and keys come from the read-only file keywarden.kms.local.key-file; add it there");
+      throw new KmsException(
+          "MasterKeyReadOnly",
+          "local master key "
+              + keyId
+              + ".v"
+              + version
+              + " is missing and keys come from the read-only file keywarden.kms.local.key-file; add it there");
     }
     if (!ENTRY.matcher(keyId + ".v1").matches()) {
       throw new KmsException("InvalidKeyId", "local key id '" + keyId + "' must be a DNS label");
@@ -156,33 +176,61 @@ public class MasterKeyStore {
       try {
         Secret secret = secrets.withName(config.kms().local().secretName()).get();
         if (secret == null) {
-          secrets.resource(new SecretBuilder().withNewMetadata().withName(config.kms().local().secretName())
-              .addToLabels("app.kubernetes.io/part-of", "keywarden").addToLabels("keywarden.io/master-keys", "local")
-              .endMetadata().withType("keywarden.io/master-keys").addToData(entry, encoded).build()).create();
+          secrets
+              .resource(
+                  new SecretBuilder()
+                      .withNewMetadata()
+                      .withName(config.kms().local().secretName())
+                      .addToLabels("app.kubernetes.io/part-of", "keywarden")
+                      .addToLabels("keywarden.io/master-keys", "local")
+                      .endMetadata()
+                      .withType("keywarden.io/master-keys")
+                      .addToData(entry, encoded)
+                      .build())
+              .create();
         } else if (secret.getData() != null && secret.getData().containsKey(entry)) {
           return;
         } else {
           secret.getData().put(entry, encoded);
           secrets.resource(secret).update();
         }
-        LOG.infof("created local master key %s in Secret %s/%s", entry, config.namespace(), config.kms().local().secretName());
+        LOG.infof(
+            "created local master key %s in Secret %s/%s",
+            entry, config.namespace(), config.kms().local().secretName());
         return;
       } catch (KubernetesClientException e) {
         if (e.getCode() != 409) {
-          throw new KmsException("KmsUnavailable", "cannot store local master key " + entry + ": " + e.getStatus().getMessage(), e);
+          throw new KmsException(
+              "KmsUnavailable",
+              "cannot store local master key " + entry + ": " + e.getStatus().getMessage(),
+              e);
         }
       }
     }
-    throw new KmsException("KmsUnavailable", "cannot store local master key " + entry + ": too many concurrent updates");
+    throw new KmsException(
+        "KmsUnavailable",
+        "cannot store local master key " + entry + ": too many concurrent updates");
   }
 
   private Map<String, String> readSecret() {
     try {
-      Secret secret = client.secrets().inNamespace(config.namespace()).withName(config.kms().local().secretName()).get();
+      Secret secret =
+          client
+              .secrets()
+              .inNamespace(config.namespace())
+              .withName(config.kms().local().secretName())
+              .get();
       return secret == null || secret.getData() == null ? Map.of() : secret.getData();
     } catch (KubernetesClientException e) {
-      throw new KmsException("KmsUnavailable", "cannot read local master keys from Secret " + config.namespace() + "/"
-          + config.kms().local().secretName() + ": " + e.getMessage(), e);
+      throw new KmsException(
+          "KmsUnavailable",
+          "cannot read local master keys from Secret "
+              + config.namespace()
+              + "/"
+              + config.kms().local().secretName()
+              + ": "
+              + e.getMessage(),
+          e);
     }
   }
 
@@ -191,7 +239,10 @@ public class MasterKeyStore {
     try (Reader reader = Files.newBufferedReader(Path.of(file))) {
       properties.load(reader);
     } catch (IOException e) {
-      throw new KmsException("KmsUnavailable", "cannot read keywarden.kms.local.key-file " + file + ": " + e.getMessage(), e);
+      throw new KmsException(
+          "KmsUnavailable",
+          "cannot read keywarden.kms.local.key-file " + file + ": " + e.getMessage(),
+          e);
     }
     Map<String, String> map = new HashMap<>();
     properties.forEach((k, v) -> map.put(k.toString(), v.toString()));

@@ -30,8 +30,12 @@ record KeyLabel(String keyId, int version) {
   /** A key id from keywarden.kms.keys.ALIAS.key-id must make labels that parse back to it. */
   static String validKeyId(String keyId) {
     if (keyId == null || !KEY_ID.matcher(keyId).matches()) {
-      throw new KmsException("InvalidKeyId", "pkcs11 key id '" + keyId + "' (keywarden.kms.keys.<alias>.key-id) must be 1-63 "
-          + "letters, digits or . _ : -, starting with a letter or digit; versions are the token objects labelled <key-id>.v<N>");
+      throw new KmsException(
+          "InvalidKeyId",
+          "pkcs11 key id '"
+              + keyId
+              + "' (keywarden.kms.keys.<alias>.key-id) must be 1-63 "
+              + "letters, digits or . _ : -, starting with a letter or digit; versions are the token objects labelled <key-id>.v<N>");
     }
     return keyId;
   }

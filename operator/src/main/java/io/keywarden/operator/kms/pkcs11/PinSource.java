@@ -42,7 +42,8 @@ public class PinSource {
         length--;
       }
       if (length == 0) {
-        throw new KmsException("KmsLoginFailed", "the PKCS#11 PIN from " + describe() + " is empty");
+        throw new KmsException(
+            "KmsLoginFailed", "the PKCS#11 PIN from " + describe() + " is empty");
       }
       char[] pin = Arrays.copyOf(chars.array(), length);
       Arrays.fill(chars.array(), '\0');
@@ -55,34 +56,63 @@ public class PinSource {
   /** Where the PIN comes from, named as configured, for error messages. */
   String describe() {
     KeywardenConfig.Pkcs11 pkcs11 = config.kms().pkcs11();
-    return pkcs11.pinFile().map(f -> "keywarden.kms.pkcs11.pin-file (" + f + ")")
-        .orElseGet(() -> "keywarden.kms.pkcs11.pin-secret-name (Secret " + config.namespace() + "/"
-            + pkcs11.pinSecretName().orElse("?") + ", key " + pkcs11.pinSecretKey() + ")");
+    return pkcs11
+        .pinFile()
+        .map(f -> "keywarden.kms.pkcs11.pin-file (" + f + ")")
+        .orElseGet(
+            () ->
+                "keywarden.kms.pkcs11.pin-secret-name (Secret "
+                    + config.namespace()
+                    + "/"
+                    + pkcs11.pinSecretName().orElse("?")
+                    + ", key "
+                    + pkcs11.pinSecretKey()
+                    + ")");
   }
 
   private static byte[] readFile(String file) {
     try {
       return Files.readAllBytes(Path.of(file));
     } catch (IOException e) {
-      throw new KmsException("KmsLoginFailed", "cannot read the PKCS#11 PIN from keywarden.kms.pkcs11.pin-file " + file + ": "
-          + e.getClass().getSimpleName(), e);
+      throw new KmsException(
+          "KmsLoginFailed",
+          "cannot read the PKCS#11 PIN from keywarden.kms.pkcs11.pin-file "
+              + file
+              + ": "
+              + e.getClass().getSimpleName(),
+          e);
     }
   }
 
   private byte[] readSecret() {
     KeywardenConfig.Pkcs11 pkcs11 = config.kms().pkcs11();
-    String name = pkcs11.pinSecretName().orElseThrow(() -> new KmsException("KmsMisconfigured",
-        "the pkcs11 provider needs a PIN: set keywarden.kms.pkcs11.pin-file or keywarden.kms.pkcs11.pin-secret-name"));
+    String name =
+        pkcs11
+            .pinSecretName()
+            .orElseThrow(
+                () ->
+                    new KmsException(
+                        "KmsMisconfigured",
+                        "the pkcs11 provider needs a PIN: set keywarden.kms.pkcs11.pin-file or keywarden.kms.pkcs11.pin-secret-name"));
     Secret secret;
     try {
       secret = client.secrets().inNamespace(config.namespace()).withName(name).get();
     } catch (KubernetesClientException e) {
-      throw new KmsException("KmsUnavailable", "cannot read the PKCS#11 PIN from " + describe() + ": " + e.getMessage(), e);
+      throw new KmsException(
+          "KmsUnavailable",
+          "cannot read the PKCS#11 PIN from " + describe() + ": " + e.getMessage(),
+          e);
     }
-    String encoded = secret == null || secret.getData() == null ? null : secret.getData().get(pkcs11.pinSecretKey());
+    String encoded =
+        secret == null || secret.getData() == null
+            ? null
+            : secret.getData().get(pkcs11.pinSecretKey());
     if (encoded == null) {
-      throw new KmsException("KmsLoginFailed", "the PKCS#11 PIN is missing: " + describe()
-          + (secret == null ? " does not exist" : " has no such key"));
+      throw new KmsException(
+          "KmsLoginFailed",
+          "the PKCS#11 PIN is missing: "
+              + describe()
+              + (secret == null ? " does not exist" : " has no such key"));
     }
     return Base64.getDecoder().decode(encoded);
   }

@@ -2,7 +2,9 @@ package io.keywarden.operator.kms.pkcs11;
 
 import java.util.Optional;
 
-/** Reads SunPKCS11's exception chains: the PKCS#11 return value (CKR_...) says most about a failure. */
+/**
+ * Reads SunPKCS11's exception chains: the PKCS#11 return value (CKR_...) says most about a failure.
+ */
 final class Pkcs11Errors {
 
   private Pkcs11Errors() {}
@@ -17,14 +19,21 @@ final class Pkcs11Errors {
     return Optional.empty();
   }
 
-  /** The return value if there is one, else the innermost cause's message: "load failed" says nothing. */
+  /**
+   * The return value if there is one, else the innermost cause's message: "load failed" says
+   * nothing.
+   */
   static String describe(Throwable e) {
-    return returnValue(e).orElseGet(() -> {
-      Throwable root = e;
-      while (root.getCause() != null && root.getCause() != root) {
-        root = root.getCause();
-      }
-      return root.getMessage() == null ? root.getClass().getSimpleName() : root.getMessage();
-    });
+    return returnValue(e)
+        .orElseGet(
+            () -> {
+              Throwable root = e;
+              while (root.getCause() != null && root.getCause() != root) {
+                root = root.getCause();
+              }
+              return root.getMessage() == null
+                  ? root.getClass().getSimpleName()
+                  : root.getMessage();
+            });
   }
 }

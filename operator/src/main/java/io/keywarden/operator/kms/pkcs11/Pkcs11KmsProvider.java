@@ -18,15 +18,15 @@ import java.util.function.Function;
 
 /**
  * Master keys in a PKCS#11 token (an HSM; tested on SoftHSM2) through the JDK's SunPKCS11. Data
- * keys are wrapped by AES-256-GCM performed inside the token (C_Encrypt with CKM_AES_GCM) under
- * the key object labelled {@code <key-id>.v<N>}, with a fresh 96-bit nonce and the encryption
- * context, key id and version as additional authenticated data, exactly as the local provider
- * does in software: the master key never leaves the token. Why GCM and not CKM_AES_KEY_WRAP_PAD,
- * and the rest of the design: docs/kms.md#pkcs11.
+ * keys are wrapped by AES-256-GCM performed inside the token (C_Encrypt with CKM_AES_GCM) under the
+ * key object labelled {@code <key-id>.v<N>}, with a fresh 96-bit nonce and the encryption context,
+ * key id and version as additional authenticated data, exactly as the local provider does in
+ * software: the master key never leaves the token. Why GCM and not CKM_AES_KEY_WRAP_PAD, and the
+ * rest of the design: docs/kms.md#pkcs11.
  *
- * <p>The token is connected on first use, not at start-up, so an operator without pkcs11 keys
- * never loads the module; a failure of the token drops the connection and the next call connects
- * anew. At most keywarden.kms.pkcs11.max-concurrent-operations calls use the token at once.
+ * <p>The token is connected on first use, not at start-up, so an operator without pkcs11 keys never
+ * loads the module; a failure of the token drops the connection and the next call connects anew. At
+ * most keywarden.kms.pkcs11.max-concurrent-operations calls use the token at once.
  */
 @ApplicationScoped
 public class Pkcs11KmsProvider implements KmsProvider {
@@ -52,20 +52,36 @@ public class Pkcs11KmsProvider implements KmsProvider {
 
   @Override
   public DataKey wrapDataKey(String keyId, byte[] plaintextDek, EncryptionContext context) {
-    return withToken(t -> {
-      KeyLabel primary = primary(t, keyId);
-      byte[] nonce = new byte[AesGcm.NONCE_BYTES];
-      RANDOM.nextBytes(nonce);
-      byte[] ciphertext = t.encrypt(primary, nonce, plaintextDek, GcmWrappedKey.aad(context, primary.keyId(), primary.version()));
-      return new DataKey(plaintextDek.clone(), new GcmWrappedKey(nonce, ciphertext).encode(), primary.version());
-    });
+    return withToken(
+        t -> {
+          KeyLabel primary = primary(t, keyId);
+          byte[] nonce = new byte[AesGcm.NONCE_BYTES];
+          RANDOM.nextBytes(nonce);
+          byte[] ciphertext =
+              t.encrypt(
+                  primary,
+                  nonce,
+                  plaintextDek,
+                  GcmWrappedKey.aad(context, primary.keyId(), primary.version()));
+          return new DataKey(
+              plaintextDek.clone(),
+              new GcmWrappedKey(nonce, ciphertext).encode(),
+              primary.version());
+        });
   }
 
   @Override
-  public byte[] decryptDataKey(String keyId, int keyVersion, byte[] wrappedDek, EncryptionContext context) {
+  public byte[] decryptDataKey(
+      String keyId, int keyVersion, byte[] wrappedDek, EncryptionContext context) {
     KeyLabel label = new KeyLabel(KeyLabel.validKeyId(keyId), keyVersion);
     GcmWrappedKey wrapped = GcmWrappedKey.decode(wrappedDek);
-    return withToken(t -> t.decrypt(label, wrapped.nonce(), wrapped.ciphertext(), GcmWrappedKey.aad(context, keyId, keyVersion)));
+    return withToken(
+        t ->
+            t.decrypt(
+                label,
+                wrapped.nonce(),
+                wrapped.ciphertext(),
+                GcmWrappedKey.aad(context, keyId, keyVersion)));
   }
 
   @Override
@@ -85,13 +101,17 @@ public class Pkcs11KmsProvider implements KmsProvider {
 
   @Override
   public void checkHealth() {
-    withToken(t -> {
-      t.ping();
-      return null;
-    });
+    withToken(
+        t -> {
+          t.ping();
+          return null;
+        });
   }
 
-  /** The highest version the token holds; version 1 is generated if there is none and that is allowed. */
+  /**
+   * The highest version the token holds; version 1 is generated if there is none and that is
+   * allowed.
+   */
   private KeyLabel primary(Pkcs11Token t, String keyId) {
     KeyLabel.validKeyId(keyId);
     NavigableSet<Integer> versions = t.versions(keyId);
@@ -103,8 +123,15 @@ public class Pkcs11KmsProvider implements KmsProvider {
       return new KeyLabel(keyId, versions.last());
     }
     if (!config.createMissingKeys()) {
-      throw new KmsException("KmsKeyNotFound", t.name() + " has no secret key labelled '" + keyId + ".v<N>' and "
-          + "keywarden.kms.pkcs11.create-missing-keys is false; create " + keyId + ".v1 (docs/kms.md#pkcs11)");
+      throw new KmsException(
+          "KmsKeyNotFound",
+          t.name()
+              + " has no secret key labelled '"
+              + keyId
+              + ".v<N>' and "
+              + "keywarden.kms.pkcs11.create-missing-keys is false; create "
+              + keyId
+              + ".v1 (docs/kms.md#pkcs11)");
     }
     return new KeyLabel(keyId, t.addFirstVersion(keyId));
   }
@@ -112,8 +139,13 @@ public class Pkcs11KmsProvider implements KmsProvider {
   private <T> T withToken(Function<Pkcs11Token, T> operation) {
     try {
       if (!permits.tryAcquire(config.operationTimeout().toMillis(), TimeUnit.MILLISECONDS)) {
-        throw new KmsException("KmsBusy", "all " + config.maxConcurrentOperations() + " PKCS#11 operations "
-            + "(keywarden.kms.pkcs11.max-concurrent-operations) stayed busy for " + config.operationTimeout());
+        throw new KmsException(
+            "KmsBusy",
+            "all "
+                + config.maxConcurrentOperations()
+                + " PKCS#11 operations "
+                + "(keywarden.kms.pkcs11.max-concurrent-operations) stayed busy for "
+                + config.operationTimeout());
       }
     } catch (InterruptedException e) {
       Thread.currentThread().interrupt();

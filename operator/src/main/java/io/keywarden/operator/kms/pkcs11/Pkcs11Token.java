@@ -82,7 +82,10 @@ final class Pkcs11Token {
     return gcm(Cipher.ENCRYPT_MODE, label, nonce, plaintext, aad);
   }
 
-  /** Throws {@link CorruptEnvelopeException} when the tag does not verify (wrong context, key or bytes). */
+  /**
+   * Throws {@link CorruptEnvelopeException} when the tag does not verify (wrong context, key or
+   * bytes).
+   */
   byte[] decrypt(KeyLabel label, byte[] nonce, byte[] ciphertext, byte[] aad) {
     return gcm(Cipher.DECRYPT_MODE, label, nonce, ciphertext, aad);
   }
@@ -96,8 +99,11 @@ final class Pkcs11Token {
       return cipher.doFinal(input);
     } catch (AEADBadTagException e) {
       // SoftHSM2 answers a tag mismatch with CKR_GENERAL_ERROR, SunPKCS11 turns that into this.
-      throw new CorruptEnvelopeException("authentication tag mismatch under " + label
-          + ": the wrapped data key was altered or belongs to another secret, version or key", e);
+      throw new CorruptEnvelopeException(
+          "authentication tag mismatch under "
+              + label
+              + ": the wrapped data key was altered or belongs to another secret, version or key",
+          e);
     } catch (GeneralSecurityException | ProviderException e) {
       throw unavailable("AES-GCM with " + label + " failed", e);
     }
@@ -115,7 +121,8 @@ final class Pkcs11Token {
       key = lookup(label);
     }
     if (key == null) {
-      throw new KmsException("KmsKeyNotFound", name + " has no secret key labelled '" + label + "'");
+      throw new KmsException(
+          "KmsKeyNotFound", name + " has no secret key labelled '" + label + "'");
     }
     handles.put(label, key);
     return key;
@@ -181,7 +188,9 @@ final class Pkcs11Token {
     }
     if (!retired.isEmpty()) {
       reload();
-      LOG.infof("destroyed key objects of %s versions %s in %s: no stored envelope uses them", keyId, retired, name);
+      LOG.infof(
+          "destroyed key objects of %s versions %s in %s: no stored envelope uses them",
+          keyId, retired, name);
     }
     return retired;
   }
@@ -200,7 +209,9 @@ final class Pkcs11Token {
     try {
       for (String alias : Collections.list(keyStore.aliases())) {
         if (keyStore.entryInstanceOf(alias, KeyStore.SecretKeyEntry.class)) {
-          KeyLabel.parse(alias).ifPresent(l -> found.computeIfAbsent(l.keyId(), k -> new TreeSet<>()).add(l.version()));
+          KeyLabel.parse(alias)
+              .ifPresent(
+                  l -> found.computeIfAbsent(l.keyId(), k -> new TreeSet<>()).add(l.version()));
         }
       }
     } catch (GeneralSecurityException e) {
@@ -210,8 +221,11 @@ final class Pkcs11Token {
     versions = Map.copyOf(found);
   }
 
-  /** A failure of the token itself: the caller drops this connection and connects anew next time. */
+  /**
+   * A failure of the token itself: the caller drops this connection and connects anew next time.
+   */
   KmsException unavailable(String what, Exception e) {
-    return new KmsException("KmsUnavailable", name + ": " + what + ": " + Pkcs11Errors.describe(e), e);
+    return new KmsException(
+        "KmsUnavailable", name + ": " + what + ": " + Pkcs11Errors.describe(e), e);
   }
 }

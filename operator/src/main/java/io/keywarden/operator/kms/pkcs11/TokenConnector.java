@@ -39,7 +39,8 @@ public class TokenConnector {
    * (sensitive), never exportable even wrapped (not extractable), and usable only to encrypt and
    * decrypt, not to wrap other token keys, sign or derive.
    */
-  private static final String MASTER_KEY_ATTRIBUTES = """
+  private static final String MASTER_KEY_ATTRIBUTES =
+      """
       attributes(generate, CKO_SECRET_KEY, CKK_AES) = {
         CKA_SENSITIVE = true
         CKA_EXTRACTABLE = false
@@ -55,8 +56,10 @@ public class TokenConnector {
 
   private final KeywardenConfig config;
   private final PinSource pins;
+
   /** A keyed digest of the PIN that failed, so the PIN itself is not kept. */
   private final byte[] pinDigestKey = new byte[32];
+
   private volatile byte[] failedPin;
   private volatile String failedReason;
 
@@ -70,19 +73,33 @@ public class TokenConnector {
     KeywardenConfig.Pkcs11 settings = config.kms().pkcs11();
     String library = settings.library();
     if (!Files.isRegularFile(Path.of(library))) {
-      throw new KmsException("KmsLibraryNotFound", "keywarden.kms.pkcs11.library: " + library + " does not exist; install the "
-          + "HSM's PKCS#11 module (SoftHSM2: the softhsm2 package) or point the setting at it");
+      throw new KmsException(
+          "KmsLibraryNotFound",
+          "keywarden.kms.pkcs11.library: "
+              + library
+              + " does not exist; install the "
+              + "HSM's PKCS#11 module (SoftHSM2: the softhsm2 package) or point the setting at it");
     }
     if (settings.pinFile().isPresent() == settings.pinSecretName().isPresent()) {
-      throw new KmsException("KmsMisconfigured", "the pkcs11 provider needs exactly one of keywarden.kms.pkcs11.pin-file and "
-          + "keywarden.kms.pkcs11.pin-secret-name");
+      throw new KmsException(
+          "KmsMisconfigured",
+          "the pkcs11 provider needs exactly one of keywarden.kms.pkcs11.pin-file and "
+              + "keywarden.kms.pkcs11.pin-secret-name");
     }
     if (settings.tokenLabel().isPresent() && settings.slot().isPresent()) {
-      throw new KmsException("KmsMisconfigured", "set keywarden.kms.pkcs11.token-label or keywarden.kms.pkcs11.slot, not both");
+      throw new KmsException(
+          "KmsMisconfigured",
+          "set keywarden.kms.pkcs11.token-label or keywarden.kms.pkcs11.slot, not both");
     }
-    Optional<Long> slot = settings.tokenLabel().map(label -> TokenSlots.slotOf(library, label)).or(settings::slot);
-    String name = "PKCS#11 token " + settings.tokenLabel().map(l -> "'" + l + "' (slot ").orElse("(slot ")
-        + slot.map(String::valueOf).orElse("list index 0") + " of " + library + ")";
+    Optional<Long> slot =
+        settings.tokenLabel().map(label -> TokenSlots.slotOf(library, label)).or(settings::slot);
+    String name =
+        "PKCS#11 token "
+            + settings.tokenLabel().map(l -> "'" + l + "' (slot ").orElse("(slot ")
+            + slot.map(String::valueOf).orElse("list index 0")
+            + " of "
+            + library
+            + ")";
     Provider provider = configure(library, slot, name);
     KeyStore keyStore = login(provider, name);
     LOG.infof("logged in to %s", name);
@@ -90,19 +107,36 @@ public class TokenConnector {
   }
 
   private static Provider configure(String library, Optional<Long> slot, String name) {
-    String configuration = "--name = keywarden\nlibrary = \"" + library + "\"\n"
-        + slot.map(s -> "slot = " + s).orElse("slotListIndex = 0") + "\n" + MASTER_KEY_ATTRIBUTES;
+    String configuration =
+        "--name = keywarden\nlibrary = \""
+            + library
+            + "\"\n"
+            + slot.map(s -> "slot = " + s).orElse("slotListIndex = 0")
+            + "\n"
+            + MASTER_KEY_ATTRIBUTES;
     Provider base = Security.getProvider("SunPKCS11");
     if (base == null) {
-      throw new KmsException("KmsMisconfigured", "this JVM has no SunPKCS11 provider (module jdk.crypto.cryptoki)");
+      throw new KmsException(
+          "KmsMisconfigured", "this JVM has no SunPKCS11 provider (module jdk.crypto.cryptoki)");
     }
     try {
       return base.configure(configuration);
     } catch (ProviderException | IllegalArgumentException e) {
-      String reason = Pkcs11Errors.returnValue(e).filter(r -> r.startsWith("CKR_SLOT_ID_INVALID") || r.startsWith("CKR_TOKEN_NOT"))
-          .map(r -> "KmsTokenNotFound").orElse("KmsUnavailable");
-      throw new KmsException(reason, "cannot open " + name + ": " + Pkcs11Errors.describe(e)
-          + ("KmsTokenNotFound".equals(reason) ? "; check keywarden.kms.pkcs11.slot or token-label" : ""), e);
+      String reason =
+          Pkcs11Errors.returnValue(e)
+              .filter(r -> r.startsWith("CKR_SLOT_ID_INVALID") || r.startsWith("CKR_TOKEN_NOT"))
+              .map(r -> "KmsTokenNotFound")
+              .orElse("KmsUnavailable");
+      throw new KmsException(
+          reason,
+          "cannot open "
+              + name
+              + ": "
+              + Pkcs11Errors.describe(e)
+              + ("KmsTokenNotFound".equals(reason)
+                  ? "; check keywarden.kms.pkcs11.slot or token-label"
+                  : ""),
+          e);
     }
   }
 
@@ -111,8 +145,12 @@ public class TokenConnector {
     try {
       byte[] digest = digest(pin);
       if (failedPin != null && MessageDigest.isEqual(digest, failedPin)) {
-        throw new KmsException("KmsLoginFailed", loginFailed(name, failedReason) + "; the same PIN is not tried again until "
-            + pins.describe() + " changes, so that the token does not lock it");
+        throw new KmsException(
+            "KmsLoginFailed",
+            loginFailed(name, failedReason)
+                + "; the same PIN is not tried again until "
+                + pins.describe()
+                + " changes, so that the token does not lock it");
       }
       KeyStore keyStore = KeyStore.getInstance("PKCS11", provider);
       try {
@@ -124,20 +162,29 @@ public class TokenConnector {
           failedReason = reason;
           throw new KmsException("KmsLoginFailed", loginFailed(name, reason), e);
         }
-        throw new KmsException("KmsUnavailable", "cannot log in to " + name + ": " + Pkcs11Errors.describe(e), e);
+        throw new KmsException(
+            "KmsUnavailable", "cannot log in to " + name + ": " + Pkcs11Errors.describe(e), e);
       }
       failedPin = null;
       return keyStore;
     } catch (GeneralSecurityException e) {
-      throw new KmsException("KmsUnavailable", "cannot log in to " + name + ": " + Pkcs11Errors.describe(e), e);
+      throw new KmsException(
+          "KmsUnavailable", "cannot log in to " + name + ": " + Pkcs11Errors.describe(e), e);
     } finally {
       Arrays.fill(pin, '\0');
     }
   }
 
   private String loginFailed(String name, String reason) {
-    return "login to " + name + " failed with the PIN from " + pins.describe() + ": " + reason
-        + (reason.startsWith("CKR_PIN_LOCKED") ? " (the token locked the user PIN; unlock it with the SO PIN)" : "");
+    return "login to "
+        + name
+        + " failed with the PIN from "
+        + pins.describe()
+        + ": "
+        + reason
+        + (reason.startsWith("CKR_PIN_LOCKED")
+            ? " (the token locked the user PIN; unlock it with the SO PIN)"
+            : "");
   }
 
   private byte[] digest(char[] pin) {

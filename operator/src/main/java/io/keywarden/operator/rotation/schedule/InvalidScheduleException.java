@@ -7,18 +7,18 @@ package io.keywarden.operator.rotation.schedule;
  */
 public final class InvalidScheduleException extends IllegalArgumentException {
 
-    public static final String SCHEDULE_FIELD = "spec.schedule";
-    public static final String WINDOW_FIELD = "spec.window";
+  public static final String SCHEDULE_FIELD = "spec.schedule";
+  public static final String WINDOW_FIELD = "spec.window";
 
-    private final String field;
+  private final String field;
 
-    InvalidScheduleException(String field, String problem) {
-        super(field + ": " + problem);
-        this.field = field;
-    }
+  InvalidScheduleException(String field, String problem) {
+    super(field + ": " + problem);
+    this.field = field;
+  }
 
-    /** The field path the user has to fix, e.g. {@code spec.schedule}. */
-    public String field() {
-        return field;
-    }
+  /** The field path the user has to fix, e.g. {@code spec.schedule}. */
+  public String field() {
+    return field;
+  }
 }

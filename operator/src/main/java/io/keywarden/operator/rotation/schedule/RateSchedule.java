@@ -14,28 +14,28 @@ import java.util.Optional;
  */
 public record RateSchedule(String expression, Duration interval) implements Schedule {
 
-    public RateSchedule {
-        Objects.requireNonNull(expression, "expression");
-        if (interval.isNegative() || interval.isZero()) {
-            throw new IllegalArgumentException("interval must be positive: " + interval);
-        }
+  public RateSchedule {
+    Objects.requireNonNull(expression, "expression");
+    if (interval.isNegative() || interval.isZero()) {
+      throw new IllegalArgumentException("interval must be positive: " + interval);
     }
+  }
 
-    @Override
-    public Duration shortestInterval() {
-        return interval;
-    }
+  @Override
+  public Duration shortestInterval() {
+    return interval;
+  }
 
-    @Override
-    public Optional<Instant> next(Instant anchor, Instant after) {
-        Duration elapsed = Duration.between(anchor, after);
-        // k ≥ 1: the anchor itself is a creation or a rotation, never a scheduled run.
-        long k = elapsed.isNegative() ? 1 : elapsed.dividedBy(interval) + 1;
-        return Optional.of(anchor.plus(interval.multipliedBy(k)));
-    }
+  @Override
+  public Optional<Instant> next(Instant anchor, Instant after) {
+    Duration elapsed = Duration.between(anchor, after);
+    // k ≥ 1: the anchor itself is a creation or a rotation, never a scheduled run.
+    long k = elapsed.isNegative() ? 1 : elapsed.dividedBy(interval) + 1;
+    return Optional.of(anchor.plus(interval.multipliedBy(k)));
+  }
 
-    @Override
-    public String toString() {
-        return expression;
-    }
+  @Override
+  public String toString() {
+    return expression;
+  }
 }
