@@ -1,5 +1,11 @@
 package io.keywarden.agent;
 
+import io.keywarden.contract.AgentEnv;
+import io.keywarden.contract.FileEntry;
+import io.keywarden.contract.FileMode;
+import io.keywarden.contract.Format;
+import io.keywarden.contract.GrammarException;
+import io.keywarden.contract.Stage;
 import java.io.ByteArrayInputStream;
 import java.io.IOException;
 import java.net.URI;
@@ -19,7 +25,6 @@ import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 import java.util.Set;
-import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 
 /**
@@ -41,66 +46,66 @@ public record AgentConfig(
     int watchTimeoutSeconds) {
 
   /** Base URL of the secret-value API, {@code https://...}; required. */
-  public static final String API_URL = "KEYWARDEN_API_URL";
+  public static final String API_URL = AgentEnv.API_URL;
 
   /** PEM certificates to trust for the API instead of the system trust store; optional. */
-  public static final String API_CA = "KEYWARDEN_API_CA";
+  public static final String API_CA = AgentEnv.API_CA;
 
   /** A file with PEM certificates, read once at start; the alternative to {@link #API_CA}. */
-  public static final String API_CA_FILE = "KEYWARDEN_API_CA_FILE";
+  public static final String API_CA_FILE = AgentEnv.API_CA_FILE;
 
   /**
    * The projected ServiceAccount token (audience keywarden.io); read on every request; required.
    */
-  public static final String TOKEN_FILE = "KEYWARDEN_TOKEN_FILE";
+  public static final String TOKEN_FILE = AgentEnv.TOKEN_FILE;
 
   /** The pod's namespace, where its ManagedSecrets live; required. */
-  public static final String NAMESPACE = "KEYWARDEN_NAMESPACE";
+  public static final String NAMESPACE = AgentEnv.NAMESPACE;
 
   /** The directory the files go to (the shared emptyDir); default {@value #DEFAULT_OUTPUT_DIR}. */
-  public static final String OUTPUT_DIR = "KEYWARDEN_OUTPUT_DIR";
+  public static final String OUTPUT_DIR = AgentEnv.OUTPUT_DIR;
 
   /**
    * JSON array, one object per file: {@code
    * {"file":"db","secret":"db-password","key":null,"format":"raw", "stage":"CURRENT"}}; {@code
    * file} and {@code secret} are required; required, at least one file.
    */
-  public static final String FILES = "KEYWARDEN_FILES";
+  public static final String FILES = AgentEnv.FILES;
 
   /** Octal mode of every file, such as {@code 0440}; default {@code 0644}. */
-  public static final String FILE_MODE = "KEYWARDEN_FILE_MODE";
+  public static final String FILE_MODE = AgentEnv.FILE_MODE;
 
   /**
    * {@code watch} (long-poll, the default), an interval such as {@code 30s}, {@code 5m}, {@code
    * 1h30m}, or {@code none}.
    */
-  public static final String REFRESH = "KEYWARDEN_REFRESH";
+  public static final String REFRESH = AgentEnv.REFRESH;
 
   /**
    * What to do after files changed: {@code signal:SIGHUP} (and other signals), {@code
    * exec:<command>}, or empty.
    */
-  public static final String ON_CHANGE = "KEYWARDEN_ON_CHANGE";
+  public static final String ON_CHANGE = AgentEnv.ON_CHANGE;
 
   /** {@code true}: fetch once, write, exit (an init container); default {@code false}. */
-  public static final String ONE_SHOT = "KEYWARDEN_ONE_SHOT";
+  public static final String ONE_SHOT = AgentEnv.ONE_SHOT;
 
   /**
    * How long one long-poll may wait, in seconds, 1 to 300; default {@value
    * #DEFAULT_WATCH_TIMEOUT_SECONDS}.
    */
-  public static final String WATCH_TIMEOUT_SECONDS = "KEYWARDEN_WATCH_TIMEOUT_SECONDS";
+  public static final String WATCH_TIMEOUT_SECONDS = AgentEnv.WATCH_TIMEOUT_SECONDS;
 
   /**
    * {@code true} allows an {@code http://} API URL; for tests only, since the token would travel in
    * clear.
    */
-  public static final String ALLOW_INSECURE_HTTP = "KEYWARDEN_ALLOW_INSECURE_HTTP";
+  public static final String ALLOW_INSECURE_HTTP = AgentEnv.ALLOW_INSECURE_HTTP;
 
-  public static final String DEFAULT_OUTPUT_DIR = "/var/run/secrets/keywarden";
-  public static final int DEFAULT_FILE_MODE = 0644;
+  public static final String DEFAULT_OUTPUT_DIR = AgentEnv.DEFAULT_OUTPUT_DIR;
+  public static final int DEFAULT_FILE_MODE = FileMode.DEFAULT;
   public static final int DEFAULT_WATCH_TIMEOUT_SECONDS = 60;
-  public static final String DEFAULT_STAGE = "CURRENT";
+  public static final String DEFAULT_STAGE = Stage.CURRENT.name();
 
   /** The API caps {@code timeoutSeconds} at this. */
   static final int MAX_WATCH_TIMEOUT_SECONDS = 300;
@@ -109,13 +114,7 @@ public record AgentConfig(
   private static final Pattern DNS_SUBDOMAIN =
       Pattern.compile("[a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*");
   private static final Pattern DNS_LABEL = Pattern.compile("[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?");
-  // AWS staging labels are 1 to 256 characters; these are the URL-safe ones.
-  private static final Pattern STAGE = Pattern.compile("[A-Za-z0-9._-]{1,256}");
-  private static final Pattern FILE_MODE_TEXT = Pattern.compile("0?[0-7]{3}");
-  private static final Pattern DURATION = Pattern.compile("(\\d{1,6})(h|m|s)");
-  private static final Set<String> SIGNALS =
-      Set.of("HUP", "INT", "QUIT", "TERM", "USR1", "USR2", "WINCH");
-  private static final Set<String> FILE_FIELDS = Set.of("file", "secret", "key", "format", "stage");
+  private static final Set<String> FILE_FIELDS = Set.copyOf(FileEntry.FIELDS);
 
   public AgentConfig {
     caCertificates = List.copyOf(caCertificates);
@@ -328,16 +327,17 @@ public record AgentConfig(
             where + ".key", "must not be empty; use null for the whole secret");
       }
       String formatName = string(entry, where, "format", false);
-      Format format = formatName == null ? Format.RAW : Format.parse(formatName);
-      if (format == null) {
-        throw new ConfigException(
-            where + ".format", "must be one of raw, json, env, properties, not " + formatName);
-      }
+      Format format;
       String stage = string(entry, where, "stage", false);
-      stage = stage == null ? DEFAULT_STAGE : stage;
-      if (!STAGE.matcher(stage).matches()) {
-        throw new ConfigException(
-            where + ".stage", "not a staging label such as CURRENT, PREVIOUS, PENDING: " + stage);
+      try {
+        format = formatName == null ? Format.RAW : Format.parse(formatName);
+      } catch (GrammarException e) {
+        throw new ConfigException(where + ".format", e.getMessage());
+      }
+      try {
+        stage = stage == null ? DEFAULT_STAGE : Stage.parse(stage).name();
+      } catch (GrammarException e) {
+        throw new ConfigException(where + ".stage", e.getMessage());
       }
       files.add(new FileSpec(file, new SecretRef(secret, stage), key, format));
     }
@@ -360,76 +360,47 @@ public record AgentConfig(
   }
 
   private static int fileMode(String text) throws ConfigException {
-    if (text == null) {
-      return DEFAULT_FILE_MODE;
+    try {
+      return text == null ? DEFAULT_FILE_MODE : FileMode.parse(text);
+    } catch (GrammarException e) {
+      throw new ConfigException(FILE_MODE, e.getMessage());
     }
-    if (!FILE_MODE_TEXT.matcher(text).matches()) {
-      throw new ConfigException(FILE_MODE, "must be an octal mode such as 0440, not " + text);
-    }
-    int mode = Integer.parseInt(text, 8);
-    if ((mode & 0400) == 0) {
-      throw new ConfigException(
-          FILE_MODE, "must let the owner read the files (the agent compares them), not " + text);
-    }
-    return mode;
   }
 
+  // The grammars are the contract's (io.keywarden.contract), shared with the injector; the agent
+  // keeps its own small value types, which its watcher and change hook use.
   private static Refresh refresh(String text) throws ConfigException {
-    if (text == null || text.equals("watch")) {
-      return Refresh.watch();
+    io.keywarden.contract.Refresh parsed;
+    try {
+      parsed =
+          text == null
+              ? new io.keywarden.contract.Refresh.Watch()
+              : io.keywarden.contract.Refresh.parse(text);
+    } catch (GrammarException e) {
+      throw new ConfigException(REFRESH, e.getMessage());
     }
-    if (text.equals("none")) {
-      return new Refresh(Refresh.Mode.NONE, null);
+    if (parsed instanceof io.keywarden.contract.Refresh.Every every) {
+      return new Refresh(Refresh.Mode.INTERVAL, every.interval());
     }
-    Matcher part = DURATION.matcher(text);
-    Duration interval = Duration.ZERO;
-    int end = 0;
-    while (part.lookingAt()) {
-      long amount = Long.parseLong(part.group(1));
-      interval =
-          interval.plus(
-              switch (part.group(2)) {
-                case "h" -> Duration.ofHours(amount);
-                case "m" -> Duration.ofMinutes(amount);
-                default -> Duration.ofSeconds(amount);
-              });
-      end = part.end();
-      part.region(end, text.length());
-    }
-    if (end == 0 || end != text.length()) {
-      throw new ConfigException(
-          REFRESH, "must be watch, none or an interval such as 30s, 5m, 1h30m, not " + text);
-    }
-    if (interval.compareTo(Duration.ofSeconds(1)) < 0) {
-      throw new ConfigException(REFRESH, "interval must be at least 1s, not " + text);
-    }
-    return new Refresh(Refresh.Mode.INTERVAL, interval);
+    return parsed instanceof io.keywarden.contract.Refresh.Never
+        ? new Refresh(Refresh.Mode.NONE, null)
+        : Refresh.watch();
   }
 
   private static OnChange onChange(String text) throws ConfigException {
     if (text == null) {
       return OnChange.NOTHING;
     }
-    if (text.startsWith("signal:")) {
-      String name = text.substring("signal:".length()).toUpperCase(Locale.ROOT);
-      name = name.startsWith("SIG") ? name.substring(3) : name;
-      if (!SIGNALS.contains(name)) {
-        throw new ConfigException(
-            ON_CHANGE,
-            "unsupported signal "
-                + text.substring("signal:".length())
-                + "; use one of SIGHUP, SIGUSR1, SIGUSR2, SIGTERM, SIGINT, SIGQUIT, SIGWINCH");
+    try {
+      io.keywarden.contract.OnChange parsed = io.keywarden.contract.OnChange.parse(text);
+      if (parsed instanceof io.keywarden.contract.OnChange.SendSignal send) {
+        return new OnChange(OnChange.Kind.SIGNAL, send.signal().name(), null);
       }
-      return new OnChange(OnChange.Kind.SIGNAL, name, null);
+      return new OnChange(
+          OnChange.Kind.EXEC, null, ((io.keywarden.contract.OnChange.Exec) parsed).command());
+    } catch (GrammarException e) {
+      throw new ConfigException(ON_CHANGE, e.getMessage());
     }
-    if (text.startsWith("exec:")) {
-      String command = text.substring("exec:".length());
-      if (command.isBlank()) {
-        throw new ConfigException(ON_CHANGE, "exec: needs a command, such as exec:nginx -s reload");
-      }
-      return new OnChange(OnChange.Kind.EXEC, null, command);
-    }
-    throw new ConfigException(ON_CHANGE, "must be signal:<SIGNAL>, exec:<command> or empty");
   }
 
   private static int watchTimeout(String text) throws ConfigException {

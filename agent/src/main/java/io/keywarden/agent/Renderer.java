@@ -1,6 +1,7 @@
 package io.keywarden.agent;
 
 import io.keywarden.agent.AgentConfig.FileSpec;
+import io.keywarden.contract.Format;
 import java.nio.charset.StandardCharsets;
 import java.util.HashMap;
 import java.util.Locale;

@@ -7,6 +7,7 @@ import io.keywarden.agent.AgentConfig.FileSpec;
 import io.keywarden.agent.AgentConfig.OnChange;
 import io.keywarden.agent.AgentConfig.Refresh;
 import io.keywarden.agent.AgentConfig.SecretRef;
+import io.keywarden.contract.Format;
 import java.net.URI;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -97,11 +98,13 @@ class AgentConfigTest {
         Arguments.of("KEYWARDEN_REFRESH", "30s", "every 30s"),
         Arguments.of("KEYWARDEN_REFRESH", "5m", "every 300s"),
         Arguments.of("KEYWARDEN_REFRESH", "1h", "every 3600s"),
-        Arguments.of("KEYWARDEN_ON_CHANGE", "signal:HUP", "signal:SIGHUP"),
-        Arguments.of("KEYWARDEN_ON_CHANGE", "signal:sigusr1", "signal:SIGUSR1"),
+        Arguments.of("KEYWARDEN_ON_CHANGE", "signal:SIGHUP", "signal:SIGHUP"),
+        Arguments.of("KEYWARDEN_ON_CHANGE", "signal:SIGUSR1", "signal:SIGUSR1"),
+        Arguments.of("KEYWARDEN_ON_CHANGE", "signal:SIGWINCH", "signal:SIGWINCH"),
+        Arguments.of("KEYWARDEN_REFRESH", "1h30m", "every 5400s"),
         Arguments.of("KEYWARDEN_ON_CHANGE", "exec:nginx -s reload", "exec"),
         Arguments.of("KEYWARDEN_ON_CHANGE", "", "none"),
-        Arguments.of("KEYWARDEN_FILE_MODE", "400", "256"),
+        Arguments.of("KEYWARDEN_FILE_MODE", "0400", "256"),
         Arguments.of("KEYWARDEN_FILE_MODE", "0777", "511"));
   }
 
@@ -223,38 +226,39 @@ class AgentConfigTest {
             "KEYWARDEN_FILES",
             "[{\"file\":\"a\",\"secret\":\"db\",\"format\":\"yaml\"}]",
             "KEYWARDEN_FILES[0].format",
-            "raw, json, env, properties"),
+            "raw, json, env or properties"),
         Arguments.of(
             "KEYWARDEN_FILES",
             "[{\"file\":\"a\",\"secret\":\"db\",\"stage\":\"CURRENT&x=1\"}]",
             "KEYWARDEN_FILES[0].stage",
-            "staging label"),
+            "expected CURRENT, PREVIOUS or PENDING"),
         Arguments.of(
             "KEYWARDEN_FILES",
             "[{\"file\":\"a\",\"secret\":\"db\",\"mode\":\"0400\"}]",
             "KEYWARDEN_FILES[0].mode",
             "unknown field"),
         Arguments.of("KEYWARDEN_FILE_MODE", "644x", "KEYWARDEN_FILE_MODE", "octal"),
+        Arguments.of("KEYWARDEN_FILE_MODE", "420", "KEYWARDEN_FILE_MODE", "octal"),
         Arguments.of("KEYWARDEN_FILE_MODE", "0844", "KEYWARDEN_FILE_MODE", "octal"),
         Arguments.of("KEYWARDEN_FILE_MODE", "04755", "KEYWARDEN_FILE_MODE", "octal"),
         Arguments.of("KEYWARDEN_FILE_MODE", "0044", "KEYWARDEN_FILE_MODE", "owner read"),
         Arguments.of(
-            "KEYWARDEN_REFRESH", "always", "KEYWARDEN_REFRESH", "watch, none or an interval"),
-        Arguments.of("KEYWARDEN_REFRESH", "30", "KEYWARDEN_REFRESH", "watch, none or an interval"),
+            "KEYWARDEN_REFRESH", "always", "KEYWARDEN_REFRESH", "watch, none, or an interval"),
+        Arguments.of("KEYWARDEN_REFRESH", "30", "KEYWARDEN_REFRESH", "watch, none, or an interval"),
         Arguments.of(
-            "KEYWARDEN_REFRESH", "5m junk", "KEYWARDEN_REFRESH", "watch, none or an interval"),
+            "KEYWARDEN_REFRESH", "5m junk", "KEYWARDEN_REFRESH", "watch, none, or an interval"),
         Arguments.of("KEYWARDEN_REFRESH", "0s", "KEYWARDEN_REFRESH", "at least 1s"),
         Arguments.of(
             "KEYWARDEN_ON_CHANGE",
             "signal:SIGKILL",
             "KEYWARDEN_ON_CHANGE",
-            "unsupported signal SIGKILL"),
-        Arguments.of("KEYWARDEN_ON_CHANGE", "exec:", "KEYWARDEN_ON_CHANGE", "needs a command"),
+            "unsupported signal 'SIGKILL'"),
         Arguments.of(
-            "KEYWARDEN_ON_CHANGE",
-            "reload",
-            "KEYWARDEN_ON_CHANGE",
-            "signal:<SIGNAL>, exec:<command>"),
+            "KEYWARDEN_ON_CHANGE", "signal:HUP", "KEYWARDEN_ON_CHANGE", "unsupported signal 'HUP'"),
+        Arguments.of(
+            "KEYWARDEN_ON_CHANGE", "exec:", "KEYWARDEN_ON_CHANGE", "needs a non-blank command"),
+        Arguments.of(
+            "KEYWARDEN_ON_CHANGE", "reload", "KEYWARDEN_ON_CHANGE", "must be signal:SIG<NAME>"),
         Arguments.of("KEYWARDEN_ONE_SHOT", "yes", "KEYWARDEN_ONE_SHOT", "true or false"),
         Arguments.of(
             "KEYWARDEN_ALLOW_INSECURE_HTTP", "1", "KEYWARDEN_ALLOW_INSECURE_HTTP", "true or false"),

@@ -6,6 +6,7 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import io.keywarden.agent.AgentConfig.FileSpec;
 import io.keywarden.agent.AgentConfig.SecretRef;
+import io.keywarden.contract.Format;
 import java.io.ByteArrayInputStream;
 import java.io.StringReader;
 import java.nio.file.Files;

@@ -60,28 +60,28 @@ public final class Annotations {
   public static final String DEFAULT_MOUNT_PATH = "/var/run/secrets/keywarden";
 
   /**
-   * Pod-wide POSIX mode of the files, four octal digits such as {@code 0400} or {@code 0440}; at
-   * most {@code 0777} (no setuid, setgid or sticky bit) and always owner-readable, since the agent
-   * reads its files back to skip unchanged writes. Default {@link #DEFAULT_FILE_MODE}.
+   * Pod-wide POSIX mode of the files: octal, {@code 0400}, {@code 0440} or {@code 440}, at most
+   * {@code 0777} and always owner-readable (grammar {@link io.keywarden.contract.FileMode}).
+   * Default {@link #DEFAULT_FILE_MODE}. Which user and group own the files is decided from the
+   * pod's security context; see docs/injection.md.
    */
   public static final String FILE_MODE = PREFIX + "file-mode";
 
-  /**
-   * Default for {@link #FILE_MODE}: kubelet's default for Secret volumes, since the agent and the
-   * app containers usually run as different users; the memory-backed volume is private to the pod.
-   */
-  public static final int DEFAULT_FILE_MODE = 0644;
+  /** Default for {@link #FILE_MODE}: kubelet's default for Secret volumes. */
+  public static final int DEFAULT_FILE_MODE = io.keywarden.contract.FileMode.DEFAULT;
 
   /**
    * Pod-wide: {@code watch} (default; rewrite as soon as the value changes), an interval such as
-   * {@code 30s}, {@code 5m} or {@code 1h} (poll), or {@code none} (write once at start).
+   * {@code 30s}, {@code 5m}, {@code 1h} or {@code 1h30m} (poll), or {@code none} (write once at
+   * start); grammar {@link io.keywarden.contract.Refresh}.
    */
   public static final String REFRESH = PREFIX + "refresh";
 
   /**
-   * Pod-wide action after the files changed: {@code signal:<SIG>} with one of SIGHUP, SIGUSR1,
-   * SIGUSR2, SIGTERM or SIGINT (needs {@code shareProcessNamespace: true}), or {@code exec:<cmd>}.
-   * Default: no action, the app rereads the files itself.
+   * Pod-wide action after the files changed: {@code signal:SIG<NAME>} with one of SIGHUP, SIGINT,
+   * SIGQUIT, SIGTERM, SIGUSR1, SIGUSR2 or SIGWINCH (the injector sets {@code shareProcessNamespace:
+   * true}), or {@code exec:<cmd>}; grammar {@link io.keywarden.contract.OnChange}. Default: no
+   * action, the app rereads the files itself.
    */
   public static final String ON_CHANGE = PREFIX + "on-change";
 

@@ -1,6 +1,7 @@
 package io.keywarden.injector;
 
-import java.time.Duration;
+import io.keywarden.contract.OnChange;
+import io.keywarden.contract.Refresh;
 import java.util.List;
 import java.util.Objects;
 import java.util.Optional;
@@ -28,32 +29,5 @@ public record InjectionConfig(
     Objects.requireNonNull(mountPath, "mountPath");
     Objects.requireNonNull(refresh, "refresh");
     Objects.requireNonNull(onChange, "onChange");
-  }
-
-  /** When the agent looks for a new value; see {@link Annotations#REFRESH}. */
-  public sealed interface Refresh {
-    /** Rewrite as soon as the value changes. */
-    record Watch() implements Refresh {}
-
-    /** Poll at a fixed interval. */
-    record Every(Duration interval) implements Refresh {
-      public Every {
-        if (interval.isNegative() || interval.isZero()) {
-          throw new IllegalArgumentException("interval must be positive");
-        }
-      }
-    }
-
-    /** Write once at start. */
-    record Never() implements Refresh {}
-  }
-
-  /** What the agent does after it changed the files; see {@link Annotations#ON_CHANGE}. */
-  public sealed interface OnChange {
-    /** Send a signal to the app's processes (needs a shared process namespace). */
-    record Signal(String name) implements OnChange {}
-
-    /** Run a command. */
-    record Exec(String command) implements OnChange {}
   }
 }

@@ -12,11 +12,12 @@ import static io.keywarden.injector.Annotations.REFRESH;
 import static io.keywarden.injector.Annotations.SECRET_PREFIX;
 import static io.keywarden.injector.Annotations.STAGE_PREFIX;
 
-import io.keywarden.injector.InjectionConfig.OnChange;
-import io.keywarden.injector.InjectionConfig.Refresh;
-import io.keywarden.injector.SecretFile.Format;
-import io.keywarden.injector.SecretFile.Stage;
-import java.time.Duration;
+import io.keywarden.contract.FileMode;
+import io.keywarden.contract.Format;
+import io.keywarden.contract.GrammarException;
+import io.keywarden.contract.OnChange;
+import io.keywarden.contract.Refresh;
+import io.keywarden.contract.Stage;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
@@ -25,7 +26,7 @@ import java.util.Optional;
 import java.util.Set;
 import java.util.SortedMap;
 import java.util.TreeMap;
-import java.util.regex.Matcher;
+import java.util.function.Function;
 import java.util.regex.Pattern;
 import java.util.stream.Collectors;
 
@@ -42,12 +43,7 @@ public final class InjectionConfigParser {
   private static final Pattern DNS1123_SUBDOMAIN = Pattern.compile(LABEL + "(\\." + LABEL + ")*");
   private static final Pattern FILE_NAME = Pattern.compile("[A-Za-z0-9._-]{1,253}");
   private static final Pattern PATH_CHARS = Pattern.compile("[A-Za-z0-9._/-]+");
-  private static final Pattern FILE_MODE_VALUE = Pattern.compile("0[0-7]{3}");
-  // Six digits reach 999999h (about 114 years) and cannot overflow a Duration.
-  private static final Pattern INTERVAL = Pattern.compile("([1-9][0-9]{0,5})([smh])");
   private static final Pattern CONTROL = Pattern.compile("\\p{Cntrl}");
-  private static final Set<String> SIGNALS =
-      Set.of("SIGHUP", "SIGUSR1", "SIGUSR2", "SIGTERM", "SIGINT");
 
   private InjectionConfigParser() {}
 
@@ -70,7 +66,7 @@ public final class InjectionConfigParser {
     Map<String, Format> formats = new TreeMap<>();
     Map<String, Stage> stages = new TreeMap<>();
     String mountPath = Annotations.DEFAULT_MOUNT_PATH;
-    int fileMode = Annotations.DEFAULT_FILE_MODE;
+    int fileMode = FileMode.DEFAULT;
     Refresh refresh = new Refresh.Watch();
     Optional<OnChange> onChange = Optional.empty();
     List<String> containers = List.of();
@@ -81,11 +77,11 @@ public final class InjectionConfigParser {
       if (annotation.equals(MOUNT_PATH)) {
         mountPath = mountPath(annotation, value);
       } else if (annotation.equals(FILE_MODE)) {
-        fileMode = fileMode(annotation, value);
+        fileMode = grammar(annotation, value, FileMode::parse);
       } else if (annotation.equals(REFRESH)) {
-        refresh = refresh(annotation, value);
+        refresh = grammar(annotation, value, Refresh::parse);
       } else if (annotation.equals(ON_CHANGE)) {
-        onChange = Optional.of(onChange(annotation, value));
+        onChange = Optional.of(grammar(annotation, value, OnChange::parse));
       } else if (annotation.equals(CONTAINERS)) {
         containers = containers(annotation, value);
       } else if (annotation.startsWith(SECRET_PREFIX)) {
@@ -94,9 +90,13 @@ public final class InjectionConfigParser {
       } else if (annotation.startsWith(KEY_PREFIX)) {
         keys.put(fileName(annotation, KEY_PREFIX, declaredFiles), key(annotation, value));
       } else if (annotation.startsWith(FORMAT_PREFIX)) {
-        formats.put(fileName(annotation, FORMAT_PREFIX, declaredFiles), format(annotation, value));
+        formats.put(
+            fileName(annotation, FORMAT_PREFIX, declaredFiles),
+            grammar(annotation, value, Format::parse));
       } else if (annotation.startsWith(STAGE_PREFIX)) {
-        stages.put(fileName(annotation, STAGE_PREFIX, declaredFiles), stage(annotation, value));
+        stages.put(
+            fileName(annotation, STAGE_PREFIX, declaredFiles),
+            grammar(annotation, value, Stage::parse));
       } else if (annotation.equals(INJECT_LABEL)) {
         throw new InvalidAnnotationException(
             annotation,
@@ -170,28 +170,6 @@ public final class InjectionConfigParser {
     return value;
   }
 
-  private static Format format(String annotation, String value) {
-    return Arrays.stream(Format.values())
-        .filter(format -> format.annotationValue().equals(value))
-        .findFirst()
-        .orElseThrow(
-            () ->
-                new InvalidAnnotationException(
-                    annotation,
-                    "unknown format " + quote(value) + " (expected raw, json, env or properties)"));
-  }
-
-  private static Stage stage(String annotation, String value) {
-    return Arrays.stream(Stage.values())
-        .filter(stage -> stage.name().equals(value))
-        .findFirst()
-        .orElseThrow(
-            () ->
-                new InvalidAnnotationException(
-                    annotation,
-                    "unknown stage " + quote(value) + " (expected CURRENT, PREVIOUS or PENDING)"));
-  }
-
   private static String mountPath(String annotation, String value) {
     boolean normalised =
         PATH_CHARS.matcher(value).matches()
@@ -211,63 +189,13 @@ public final class InjectionConfigParser {
     return value;
   }
 
-  private static int fileMode(String annotation, String value) {
-    if (!FILE_MODE_VALUE.matcher(value).matches()) {
-      throw new InvalidAnnotationException(
-          annotation,
-          "file mode "
-              + quote(value)
-              + " must be four octal digits up to 0777, such as 0440 (no setuid, setgid or sticky bit)");
+  /** A value of the injector-agent contract's grammar; its message names the annotation. */
+  private static <T> T grammar(String annotation, String value, Function<String, T> parse) {
+    try {
+      return parse.apply(value);
+    } catch (GrammarException e) {
+      throw new InvalidAnnotationException(annotation, e.getMessage());
     }
-    int mode = Integer.parseInt(value, 8);
-    if ((mode & 0400) == 0) {
-      throw new InvalidAnnotationException(
-          annotation,
-          "file mode "
-              + quote(value)
-              + " must let the owner read the files (the agent reads them back to skip unchanged writes)");
-    }
-    return mode;
-  }
-
-  private static Refresh refresh(String annotation, String value) {
-    if (value.equals("watch")) {
-      return new Refresh.Watch();
-    }
-    if (value.equals("none")) {
-      return new Refresh.Never();
-    }
-    Matcher interval = INTERVAL.matcher(value);
-    if (!interval.matches()) {
-      throw new InvalidAnnotationException(
-          annotation,
-          "refresh " + quote(value) + " must be watch, none, or an interval such as 30s, 5m or 1h");
-    }
-    long amount = Long.parseLong(interval.group(1));
-    return new Refresh.Every(
-        switch (interval.group(2)) {
-          case "s" -> Duration.ofSeconds(amount);
-          case "m" -> Duration.ofMinutes(amount);
-          default -> Duration.ofHours(amount);
-        });
-  }
-
-  private static OnChange onChange(String annotation, String value) {
-    if (value.startsWith("signal:") && SIGNALS.contains(value.substring("signal:".length()))) {
-      return new OnChange.Signal(value.substring("signal:".length()));
-    }
-    if (value.startsWith("exec:")) {
-      String command = value.substring("exec:".length());
-      if (!command.isBlank() && !CONTROL.matcher(command).find()) {
-        return new OnChange.Exec(command);
-      }
-    }
-    throw new InvalidAnnotationException(
-        annotation,
-        "on-change "
-            + quote(value)
-            + " must be signal:<SIGHUP, SIGUSR1, SIGUSR2, SIGTERM or SIGINT> or exec:<command>"
-            + " (a non-blank command on one line)");
   }
 
   private static List<String> containers(String annotation, String value) {

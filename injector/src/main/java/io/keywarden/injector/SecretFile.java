@@ -1,6 +1,7 @@
 package io.keywarden.injector;
 
-import java.util.Locale;
+import io.keywarden.contract.Format;
+import io.keywarden.contract.Stage;
 import java.util.Objects;
 import java.util.Optional;
 
@@ -14,25 +15,5 @@ public record SecretFile(
     Objects.requireNonNull(key, "key");
     Objects.requireNonNull(format, "format");
     Objects.requireNonNull(stage, "stage");
-  }
-
-  /** How the value is rendered into the file; see {@link Annotations#FORMAT_PREFIX}. */
-  public enum Format {
-    RAW,
-    JSON,
-    ENV,
-    PROPERTIES;
-
-    /** The spelling used in the annotation. */
-    public String annotationValue() {
-      return name().toLowerCase(Locale.ROOT);
-    }
-  }
-
-  /** Staging label of the version to write, as in AWS Secrets Manager (without its AWS prefix). */
-  public enum Stage {
-    CURRENT,
-    PREVIOUS,
-    PENDING
   }
 }

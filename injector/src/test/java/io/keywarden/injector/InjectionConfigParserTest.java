@@ -4,10 +4,11 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import static org.junit.jupiter.params.provider.Arguments.arguments;
 
-import io.keywarden.injector.InjectionConfig.OnChange;
-import io.keywarden.injector.InjectionConfig.Refresh;
-import io.keywarden.injector.SecretFile.Format;
-import io.keywarden.injector.SecretFile.Stage;
+import io.keywarden.contract.Format;
+import io.keywarden.contract.OnChange;
+import io.keywarden.contract.Refresh;
+import io.keywarden.contract.Signal;
+import io.keywarden.contract.Stage;
 import java.time.Duration;
 import java.util.HashMap;
 import java.util.List;
@@ -109,7 +110,7 @@ class InjectionConfigParserTest {
                 "/etc/app/secrets",
                 0440,
                 new Refresh.Every(Duration.ofMinutes(5)),
-                Optional.of(new OnChange.Signal("SIGHUP")),
+                Optional.of(new OnChange.SendSignal(Signal.HUP)),
                 List.of("app", "worker"))),
         arguments(
             "refresh none, seconds interval alternative, exec on change, mode 0400",

@@ -5,6 +5,7 @@ import io.fabric8.kubernetes.api.model.Pod;
 import io.fabric8.kubernetes.api.model.PodSpec;
 import io.fabric8.kubernetes.api.model.Volume;
 import io.fabric8.kubernetes.api.model.VolumeMount;
+import io.keywarden.contract.OnChange;
 import io.keywarden.injector.Annotations;
 import io.keywarden.injector.InjectionConfig;
 import io.keywarden.injector.InvalidAnnotationException;
@@ -59,7 +60,7 @@ public final class PodInjector {
         NamedElements.remove(container.getVolumeMounts(), Volumes.SECRETS, VolumeMount::getName);
       }
     }
-    if (config.onChange().filter(InjectionConfig.OnChange.Signal.class::isInstance).isPresent()) {
+    if (config.onChange().filter(OnChange.SendSignal.class::isInstance).isPresent()) {
       // The agent can only signal the app's processes when it sees them. Never reset: the user may
       // want it.
       spec.setShareProcessNamespace(true);

@@ -242,7 +242,7 @@ class PodInjectorTest {
                               + "{\"file\":\"app.env\",\"secret\":\"app-config\",\"key\":null,\"format\":\"env\",\"stage\":\"CURRENT\"},"
                               + "{\"file\":\"db\",\"secret\":\"db\",\"key\":\"password\",\"format\":\"raw\",\"stage\":\"PREVIOUS\"}]");
                   assertThat(env(agent, "KEYWARDEN_FILE_MODE")).isEqualTo("0440");
-                  assertThat(env(agent, "KEYWARDEN_REFRESH")).isEqualTo("300s");
+                  assertThat(env(agent, "KEYWARDEN_REFRESH")).isEqualTo("5m");
                   assertThat(env(agent, "KEYWARDEN_ON_CHANGE")).isEqualTo("exec:/bin/reload now");
                   assertThat(pod.getSpec().getShareProcessNamespace()).isNull();
                 }),

@@ -1,0 +1,56 @@
+package io.keywarden.contract;
+
+/**
+ * The environment variables the injector sets on the agent container and the agent reads: this file
+ * is their reference. Values follow the grammars of {@link FileMode}, {@link Refresh}, {@link
+ * OnChange}, {@link Format} and {@link Stage}; {@link #FILES} is rendered by {@link FileEntry}.
+ */
+public final class AgentEnv {
+
+  /** Base URL of the secret-value API, {@code https://...}; required. */
+  public static final String API_URL = "KEYWARDEN_API_URL";
+
+  /** PEM certificates to trust for the API instead of the system trust store; optional. */
+  public static final String API_CA = "KEYWARDEN_API_CA";
+
+  /** A file with PEM certificates, read once at start; the alternative to {@link #API_CA}. */
+  public static final String API_CA_FILE = "KEYWARDEN_API_CA_FILE";
+
+  /** The projected ServiceAccount token (audience keywarden.io), read on every request. */
+  public static final String TOKEN_FILE = "KEYWARDEN_TOKEN_FILE";
+
+  /** The pod's namespace, where its ManagedSecrets live; required. */
+  public static final String NAMESPACE = "KEYWARDEN_NAMESPACE";
+
+  /** The directory the files go to (the shared emptyDir); default {@value #DEFAULT_OUTPUT_DIR}. */
+  public static final String OUTPUT_DIR = "KEYWARDEN_OUTPUT_DIR";
+
+  /**
+   * JSON array, one object per file: {@code {"file":"db","secret":"db-password","key":null,
+   * "format":"raw","stage":"CURRENT"}}; see {@link FileEntry}. Required, at least one file.
+   */
+  public static final String FILES = "KEYWARDEN_FILES";
+
+  /** Mode of every file, grammar {@link FileMode}; default {@code 0644}. */
+  public static final String FILE_MODE = "KEYWARDEN_FILE_MODE";
+
+  /** {@code watch} (default), {@code none} or an interval; grammar {@link Refresh}. */
+  public static final String REFRESH = "KEYWARDEN_REFRESH";
+
+  /** {@code signal:SIG<NAME>} or {@code exec:<command>}, or unset; grammar {@link OnChange}. */
+  public static final String ON_CHANGE = "KEYWARDEN_ON_CHANGE";
+
+  /** {@code true}: fetch once, write, exit (the classic-sidecar init container). */
+  public static final String ONE_SHOT = "KEYWARDEN_ONE_SHOT";
+
+  /** How long one long-poll may wait, in seconds, 1 to 300; default 60. */
+  public static final String WATCH_TIMEOUT_SECONDS = "KEYWARDEN_WATCH_TIMEOUT_SECONDS";
+
+  /** {@code true} allows an {@code http://} API URL; for tests only. */
+  public static final String ALLOW_INSECURE_HTTP = "KEYWARDEN_ALLOW_INSECURE_HTTP";
+
+  /** Default of {@link #OUTPUT_DIR}, next to the ServiceAccount token kubelet mounts. */
+  public static final String DEFAULT_OUTPUT_DIR = "/var/run/secrets/keywarden";
+
+  private AgentEnv() {}
+}
