@@ -40,6 +40,10 @@ class MakeRunIT {
       String text = awaitOutput(make, output, "make run: Ctrl-C stops everything");
 
       assertThat(text).contains("make run: local control plane up", "make run: CRDs installed");
+      // Hook rotations authenticate with tokens of the operator's ServiceAccount (issue 13 item 6).
+      assertThat(text)
+          .contains(
+              "make run: ServiceAccount keywarden-system/keywarden-operator ready for rotation hooks");
       assertThat(text).containsPattern("(?m)^db-credentials\\s+\\S+\\s+True\\s+[0-9a-f-]{36}");
       assertThat(text).containsPattern("(?m)^api-key\\s+\\S+\\s+True");
       assertThat(text).contains("condition Ready=True (VersionAvailable)");

@@ -27,15 +27,20 @@ public final class AgentContainerBuilder {
    */
   public static final String AGENT_COMMAND = "/opt/keywarden/bin/keywarden-agent";
 
-  /** Non-root UID of distroless images, so the agent never needs a root user. */
+  /**
+   * Non-root UID of distroless images, so the agent never needs a root user; the agent runs as the
+   * app's own user instead when the app's is known (see {@link AgentIdentity}).
+   */
   public static final long AGENT_UID = 65532;
 
   private final AgentSettings settings;
   private final InjectionConfig config;
+  private final AgentIdentity identity;
 
-  public AgentContainerBuilder(AgentSettings settings, InjectionConfig config) {
+  AgentContainerBuilder(AgentSettings settings, InjectionConfig config, AgentIdentity identity) {
     this.settings = settings;
     this.config = config;
+    this.identity = identity;
   }
 
   /**
@@ -63,7 +68,10 @@ public final class AgentContainerBuilder {
         .withImage(settings.image())
         .withCommand(AGENT_COMMAND)
         .withEnv(AgentEnvironment.of(settings, config, oneShot))
-        .withVolumeMounts(Volumes.agentSecretsMount(config.mountPath()), Volumes.agentTokenMount())
+        .withVolumeMounts(
+            Volumes.agentSecretsMount(config.mountPath()),
+            Volumes.agentTokenMount(),
+            Volumes.agentApiTokenPlaceholder())
         .withNewResources()
         .addToRequests("cpu", new Quantity("10m"))
         // The agent is resident at about 46 MB (docs/benchmarks.md); the request says what it uses.
@@ -74,7 +82,8 @@ public final class AgentContainerBuilder {
         // everywhere.
         .withNewSecurityContext()
         .withRunAsNonRoot(true)
-        .withRunAsUser(AGENT_UID)
+        .withRunAsUser(identity.runAsUser())
+        .withRunAsGroup(identity.runAsGroup().orElse(null))
         .withReadOnlyRootFilesystem(true)
         .withAllowPrivilegeEscalation(false)
         .withNewCapabilities()

@@ -45,7 +45,9 @@ public final class PodInjector {
 
     NamedElements.put(spec.getVolumes(), Volumes.secrets(), Volume::getName, false);
     NamedElements.put(spec.getVolumes(), Volumes.token(), Volume::getName, false);
-    putAgent(spec, new AgentContainerBuilder(settings, config));
+    putAgent(
+        spec,
+        new AgentContainerBuilder(settings, config, AgentIdentity.decide(spec, selected, config)));
     for (Container container : ContainerSelection.podContainers(spec)) {
       if (container.getVolumeMounts() == null) {
         container.setVolumeMounts(new ArrayList<>());
@@ -90,14 +92,16 @@ public final class PodInjector {
    * two mounts at one path, or a mount path overlapping the agent's token directory.
    */
   private static void checkMountPath(String mountPath, List<Container> selected) {
-    if (overlaps(mountPath, Volumes.TOKEN_DIR)) {
-      throw new InvalidAnnotationException(
-          Annotations.MOUNT_PATH,
-          "mount path '"
-              + mountPath
-              + "' overlaps the agent's token directory "
-              + Volumes.TOKEN_DIR
-              + "; choose another directory");
+    for (String agentDir : List.of(Volumes.TOKEN_DIR, Volumes.API_TOKEN_DIR)) {
+      if (overlaps(mountPath, agentDir)) {
+        throw new InvalidAnnotationException(
+            Annotations.MOUNT_PATH,
+            "mount path '"
+                + mountPath
+                + "' overlaps the agent's token directory "
+                + agentDir
+                + "; choose another directory");
+      }
     }
     for (Container container : selected) {
       if (container.getVolumeMounts() == null) {

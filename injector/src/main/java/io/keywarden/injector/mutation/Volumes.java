@@ -30,6 +30,14 @@ public final class Volumes {
   public static final String TOKEN_FILE = TOKEN_DIR + "/token";
 
   /**
+   * Where the ServiceAccount admission plugin mounts the pod's Kubernetes API token into every
+   * container that has no mount there yet (plugin/pkg/admission/serviceaccount, also when it runs
+   * again after the webhook). The agent needs no API token, so its container mounts its own
+   * keywarden.io token here as well, which keeps the API token out of the agent only.
+   */
+  public static final String API_TOKEN_DIR = "/var/run/secrets/kubernetes.io/serviceaccount";
+
+  /**
    * Bounds what a runaway agent can take from the pod's memory; far above any realistic secret set.
    */
   public static final String SECRETS_SIZE_LIMIT = "8Mi";
@@ -76,6 +84,15 @@ public final class Volumes {
    */
   public static VolumeMount agentSecretsMount(String mountPath) {
     return new VolumeMountBuilder().withName(SECRETS).withMountPath(mountPath).build();
+  }
+
+  /** Takes the API token's place in the agent container; see {@link #API_TOKEN_DIR}. */
+  public static VolumeMount agentApiTokenPlaceholder() {
+    return new VolumeMountBuilder()
+        .withName(TOKEN)
+        .withMountPath(API_TOKEN_DIR)
+        .withReadOnly(true)
+        .build();
   }
 
   public static VolumeMount agentTokenMount() {

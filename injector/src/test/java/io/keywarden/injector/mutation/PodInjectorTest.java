@@ -161,7 +161,12 @@ class PodInjectorTest {
                   assertThat(agent.getVolumeMounts())
                       .containsExactly(
                           mount("keywarden-secrets", PATH, null),
-                          mount("keywarden-token", "/var/run/secrets/keywarden-token", true));
+                          mount("keywarden-token", "/var/run/secrets/keywarden-token", true),
+                          // keeps the ServiceAccount admission plugin's API token out of the agent
+                          mount(
+                              "keywarden-token",
+                              "/var/run/secrets/kubernetes.io/serviceaccount",
+                              true));
                   assertThat(agent.getResources().getRequests())
                       .containsEntry("cpu", new Quantity("10m"))
                       .containsEntry("memory", new Quantity("48Mi"));
@@ -210,7 +215,7 @@ class PodInjectorTest {
         arguments(
             "agent environment from every annotation and the API CA",
             WITH_CA,
-            pod(
+            podAsUser(
                 Map.of(
                     "keywarden.io/secret.app.env",
                     "app-config",
@@ -228,7 +233,8 @@ class PodInjectorTest {
                     "5m",
                     "keywarden.io/on-change",
                     "exec:/bin/reload now"),
-                "app"),
+                "app",
+                1000),
             (Consumer<Pod>)
                 pod -> {
                   Container agent = agent(pod);
@@ -255,9 +261,10 @@ class PodInjectorTest {
         arguments(
             "signal on change shares the process namespace",
             NATIVE,
-            pod(
+            podAsUser(
                 Map.of("keywarden.io/secret.db", "db", "keywarden.io/on-change", "signal:SIGHUP"),
-                "app"),
+                "app",
+                1000),
             (Consumer<Pod>)
                 pod -> {
                   assertThat(pod.getSpec().getShareProcessNamespace()).isTrue();
@@ -311,7 +318,7 @@ class PodInjectorTest {
         arguments(
             "signal, mount path and every option",
             WITH_CA,
-            pod(
+            podAsUser(
                 Map.of(
                     "keywarden.io/secret.db",
                     "db",
@@ -321,7 +328,8 @@ class PodInjectorTest {
                     "/secrets",
                     "keywarden.io/refresh",
                     "30s"),
-                "app")));
+                "app",
+                1000)));
   }
 
   @ParameterizedTest(name = "second mutation changes nothing: {0}")
@@ -398,6 +406,11 @@ class PodInjectorTest {
     assertThatThrownBy(() -> inject(NATIVE, pod))
         .isInstanceOf(InvalidAnnotationException.class)
         .hasMessageStartingWith(message);
+  }
+
+  /** A pod whose one container {@code app} runs as {@code uid}. */
+  private static Pod podAsUser(Map<String, String> annotations, String app, long uid) {
+    return TestPods.asUser(TestPods.pod(annotations, app), uid);
   }
 
   private static Pod inject(AgentSettings settings, Pod pod) {

@@ -55,6 +55,18 @@ public final class TestPods {
         .build();
   }
 
+  /**
+   * The pod with {@code spec.securityContext.runAsUser}, which owner-only modes and signals need.
+   */
+  public static Pod asUser(Pod pod, long uid) {
+    pod.getSpec()
+        .setSecurityContext(
+            new io.fabric8.kubernetes.api.model.PodSecurityContextBuilder()
+                .withRunAsUser(uid)
+                .build());
+    return pod;
+  }
+
   public static Pod withInitContainer(Pod pod, String name) {
     pod.getSpec().getInitContainers().add(container(name));
     return pod;
@@ -70,7 +82,8 @@ public final class TestPods {
 
   /**
    * The pod as the apiserver stores it: defaults filled in and the ServiceAccount admission
-   * plugin's token volume appended, mounted into every container.
+   * plugin's token volume appended, mounted into every container that mounts nothing at the token's
+   * path.
    */
   public static Pod asStored(Pod pod) {
     Pod stored = copy(pod);
@@ -83,14 +96,19 @@ public final class TestPods {
       container.setTerminationMessagePath("/dev/termination-log");
       container.setTerminationMessagePolicy("File");
       container.setImagePullPolicy("IfNotPresent");
-      container
-          .getVolumeMounts()
-          .add(
-              new VolumeMountBuilder()
-                  .withName(tokenVolume)
-                  .withMountPath("/var/run/secrets/kubernetes.io/serviceaccount")
-                  .withReadOnly(true)
-                  .build());
+      boolean hasTokenPath =
+          container.getVolumeMounts().stream()
+              .anyMatch(m -> m.getMountPath().equals(Volumes.API_TOKEN_DIR));
+      if (!hasTokenPath) {
+        container
+            .getVolumeMounts()
+            .add(
+                new VolumeMountBuilder()
+                    .withName(tokenVolume)
+                    .withMountPath("/var/run/secrets/kubernetes.io/serviceaccount")
+                    .withReadOnly(true)
+                    .build());
+      }
       if (container.getStartupProbe() != null) {
         container.getStartupProbe().setTimeoutSeconds(1);
         container.getStartupProbe().setSuccessThreshold(1);

@@ -11,6 +11,7 @@ import io.fabric8.kubernetes.api.model.NamespaceBuilder;
 import io.fabric8.kubernetes.api.model.ObjectMetaBuilder;
 import io.fabric8.kubernetes.api.model.Pod;
 import io.fabric8.kubernetes.api.model.PodBuilder;
+import io.fabric8.kubernetes.api.model.PodSecurityContextBuilder;
 import io.fabric8.kubernetes.api.model.Secret;
 import io.fabric8.kubernetes.api.model.Volume;
 import io.fabric8.kubernetes.api.model.VolumeMount;
@@ -46,6 +47,7 @@ import java.util.HashSet;
 import java.util.Map;
 import java.util.Set;
 import java.util.concurrent.ThreadLocalRandom;
+import java.util.stream.Stream;
 import javax.net.ssl.SSLContext;
 import javax.net.ssl.SSLSocket;
 import javax.net.ssl.TrustManagerFactory;
@@ -284,6 +286,112 @@ class InjectorWebhookIT {
                             .getInitContainers()
                             .get(0),
                         "KEYWARDEN_API_CA")));
+  }
+
+  /**
+   * issue 13 item 5: the agent runs as the app's user when the app's user is known, so owner-only
+   * files are the app's and its signal is allowed; otherwise a group the app has, or a denial that
+   * says what to set. The full table is AgentIdentityTest; this shows the stored pods.
+   */
+  @Test
+  void filesAndSignalsFollowTheAppsUser(TestNamespace namespace) {
+    enroll(namespace);
+    Map<String, String> ownerOnlyAndSignal =
+        Map.of(
+            "keywarden.io/secret.db", "db-password",
+            "keywarden.io/file-mode", "0400",
+            "keywarden.io/on-change", "signal:SIGHUP");
+    Pod asApp = pod("as-app", ownerOnlyAndSignal);
+    asApp
+        .getSpec()
+        .setSecurityContext(
+            new PodSecurityContextBuilder().withRunAsUser(1000L).withRunAsGroup(3000L).build());
+    Pod stored = create(namespace, asApp);
+    Container agent = stored.getSpec().getInitContainers().get(0);
+    assertThat(agent.getSecurityContext().getRunAsUser()).isEqualTo(1000L);
+    assertThat(agent.getSecurityContext().getRunAsGroup()).isEqualTo(3000L);
+    assertThat(stored.getSpec().getShareProcessNamespace()).isTrue();
+
+    Pod grouped =
+        pod(
+            "grouped",
+            Map.of("keywarden.io/secret.db", "db-password", "keywarden.io/file-mode", "0440"));
+    grouped
+        .getSpec()
+        .setSecurityContext(new PodSecurityContextBuilder().withFsGroup(2000L).build());
+    Pod storedGrouped = create(namespace, grouped);
+    assertThat(
+            storedGrouped.getSpec().getInitContainers().get(0).getSecurityContext().getRunAsUser())
+        .isEqualTo(65532L);
+    assertThat(storedGrouped.getSpec().getSecurityContext().getFsGroup()).isEqualTo(2000L);
+
+    Pod unknownUser =
+        pod(
+            "unknown-user",
+            Map.of("keywarden.io/secret.db", "db-password", "keywarden.io/file-mode", "0400"));
+    assertThatThrownBy(() -> create(namespace, unknownUser))
+        .isInstanceOfSatisfying(
+            KubernetesClientException.class, e -> assertThat(e.getCode()).isEqualTo(403))
+        .hasMessageContaining(
+            "annotation keywarden.io/file-mode: file mode 0400 lets only its owner read a file")
+        .hasMessageContaining("set a non-root spec.securityContext.runAsUser");
+    Pod rootSignal =
+        pod(
+            "root-signal",
+            Map.of(
+                "keywarden.io/secret.db",
+                "db-password",
+                "keywarden.io/on-change",
+                "signal:SIGHUP"));
+    rootSignal
+        .getSpec()
+        .setSecurityContext(new PodSecurityContextBuilder().withRunAsUser(0L).build());
+    assertThatThrownBy(() -> create(namespace, rootSignal))
+        .isInstanceOfSatisfying(
+            KubernetesClientException.class, e -> assertThat(e.getCode()).isEqualTo(403))
+        .hasMessageContaining(
+            "annotation keywarden.io/on-change: signal:SIGHUP needs the agent to run as the app's"
+                + " user to signal it, but container app runs as root (uid 0)");
+    assertThat(admin.pods().inNamespace(namespace.name()).withName("unknown-user").get()).isNull();
+    assertThat(admin.pods().inNamespace(namespace.name()).withName("root-signal").get()).isNull();
+  }
+
+  /**
+   * issue 13 item 6: the ServiceAccount admission plugin mounts the pod's API token into every
+   * container, also after the webhook added the agent; the agent gets only its keywarden.io token.
+   */
+  @Test
+  void theAgentGetsOnlyItsKeywardenToken(TestNamespace namespace) {
+    enroll(namespace);
+    Pod stored = create(namespace, pod("web", ONE_FILE));
+
+    VolumeMount appApiToken =
+        mountAt(
+            stored.getSpec().getContainers().get(0),
+            "/var/run/secrets/kubernetes.io/serviceaccount");
+    assertThat(appApiToken.getName()).startsWith("kube-api-access-");
+    Container agent = stored.getSpec().getInitContainers().get(0);
+    assertThat(agent.getVolumeMounts())
+        .extracting(VolumeMount::getName)
+        .containsOnly("keywarden-secrets", "keywarden-token");
+    assertThat(mountAt(agent, "/var/run/secrets/kubernetes.io/serviceaccount").getName())
+        .isEqualTo("keywarden-token");
+    // The same for the classic shape's containers, as the apiserver stores them.
+    assertThat(
+            Stream.concat(
+                    stored.getSpec().getInitContainers().stream(),
+                    stored.getSpec().getContainers().stream())
+                .filter(c -> c.getName().startsWith("keywarden-agent"))
+                .flatMap(c -> c.getVolumeMounts().stream())
+                .map(VolumeMount::getName))
+        .noneMatch(name -> name.startsWith("kube-api-access-"));
+  }
+
+  private static VolumeMount mountAt(Container container, String path) {
+    return container.getVolumeMounts().stream()
+        .filter(m -> m.getMountPath().equals(path))
+        .findFirst()
+        .orElseThrow(() -> new AssertionError(container.getName() + " mounts nothing at " + path));
   }
 
   @Test
