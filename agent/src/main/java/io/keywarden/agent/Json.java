@@ -108,10 +108,19 @@ public final class Json {
         case '\b' -> out.append("\\b");
         case '\f' -> out.append("\\f");
         default -> {
-          if (c < 0x20) {
-            out.append("\\u00")
-                .append(Character.forDigit(c >> 4, 16))
-                .append(Character.forDigit(c & 0xf, 16));
+          boolean pairedSurrogate =
+              Character.isHighSurrogate(c)
+                      && i + 1 < string.length()
+                      && Character.isLowSurrogate(string.charAt(i + 1))
+                  || Character.isLowSurrogate(c)
+                      && i > 0
+                      && Character.isHighSurrogate(string.charAt(i - 1));
+          if (c < 0x20 || (Character.isSurrogate(c) && !pairedSurrogate)) {
+            // A lone surrogate has no UTF-8 form; as an escape it comes back exactly.
+            out.append("\\u");
+            for (int shift = 12; shift >= 0; shift -= 4) {
+              out.append(Character.forDigit((c >> shift) & 0xf, 16));
+            }
           } else {
             out.append(c);
           }

@@ -47,7 +47,7 @@ final class Renderer {
     }
     String text =
         switch (spec.format()) {
-          case RAW -> text(selected);
+          case RAW -> utf8able(spec, spec.key(), text(selected));
           case JSON -> Json.write(selected);
           case ENV -> env(spec, object(spec, selected));
           case PROPERTIES -> properties(object(spec, selected));
@@ -99,12 +99,43 @@ final class Renderer {
         throw new RenderException(
             spec, "keys " + clash + " and " + key + " both become the variable " + name);
       }
-      out.append(name)
-          .append("='")
-          .append(text(field.getValue()).replace("'", "'\\''"))
-          .append("'\n");
+      String value = utf8able(spec, key, text(field.getValue()));
+      if (value.indexOf('\0') >= 0) {
+        // sh and bash keep variables as C strings: sourcing drops the NUL and what follows it
+        // differs by shell, so the variable would silently differ from the secret.
+        throw new RenderException(
+            spec,
+            "key "
+                + key
+                + " holds a NUL character, which sh and bash cannot keep in a variable; use format"
+                + " json, properties or raw for this secret");
+      }
+      out.append(name).append("='").append(value.replace("'", "'\\''")).append("'\n");
     }
     return out.toString();
+  }
+
+  /**
+   * The text itself, when UTF-8 can encode it: a string parsed from a JSON escape such as {@code
+   * \\ud800} may hold a lone surrogate, which {@link String#getBytes} would silently write as
+   * {@code ?}.
+   */
+  private static String utf8able(FileSpec spec, String key, String text) throws RenderException {
+    for (int i = 0; i < text.length(); i++) {
+      char c = text.charAt(i);
+      if (Character.isHighSurrogate(c)
+          && i + 1 < text.length()
+          && Character.isLowSurrogate(text.charAt(i + 1))) {
+        i++;
+      } else if (Character.isSurrogate(c)) {
+        throw new RenderException(
+            spec,
+            (key == null ? "the value" : "key " + key)
+                + " holds an unpaired UTF-16 surrogate, which has no UTF-8 form; use format json"
+                + " or properties, which keep it as an escape");
+      }
+    }
+    return text;
   }
 
   /**

@@ -112,6 +112,26 @@ class AgentTest {
   }
 
   @Test
+  void oneShotRefusesAnEnvFileShellsCannotSourceNamingFileAndKey() throws Exception {
+    server.put("db", "{\"password\":\"s3c\\u0000ret\"}");
+    server.put("api-key", "k-123");
+    Map<String, String> env = oneShotEnv();
+    env.put(
+        "KEYWARDEN_FILES",
+        "[{\"file\":\"db.env\",\"secret\":\"db\",\"format\":\"env\"},"
+            + "{\"file\":\"api.key\",\"secret\":\"api-key\"}]");
+
+    assertThat(run(env)).isEqualTo(1);
+
+    assertThat(out).isEmptyDirectory();
+    assertThat(logged())
+        .contains(
+            "ERROR file db.env (secret db): key password holds a NUL character, which sh and bash"
+                + " cannot keep in a variable")
+        .doesNotContain("s3c");
+  }
+
+  @Test
   void oneShotOverAnEarlierRunReplacesTheFilesAndKeepsThemOnFailure() throws Exception {
     server.put("db", "{\"password\":\"one\"}");
     server.put("api-key", "k-123");

@@ -149,7 +149,125 @@ class RendererTest {
             "{\"db-host\":\"hunter2\",\"db_host\":\"hunter2\"}",
             null,
             Format.ENV,
-            "keys db-host and db_host both become the variable DB_HOST"));
+            "keys db-host and db_host both become the variable DB_HOST"),
+        Arguments.of(
+            "env value with a NUL, which sh and bash cannot hold",
+            "{\"user\":\"app\",\"p\":\"hunter2\\u0000tail\"}",
+            null,
+            Format.ENV,
+            "key p holds a NUL character, which sh and bash cannot keep in a variable"),
+        Arguments.of(
+            "env of a key's object with a NUL",
+            "{\"db\":{\"p\":\"\\u0000hunter2\"}}",
+            "db",
+            Format.ENV,
+            "key p holds a NUL character"),
+        Arguments.of(
+            "raw key with an unpaired surrogate, which UTF-8 cannot encode",
+            "{\"p\":\"hunter2\\ud800\"}",
+            "p",
+            Format.RAW,
+            "key p holds an unpaired UTF-16 surrogate"),
+        Arguments.of(
+            "env with an unpaired surrogate",
+            "{\"p\":\"\\udc00hunter2\"}",
+            null,
+            Format.ENV,
+            "key p holds an unpaired UTF-16 surrogate"));
+  }
+
+  /** What each format does with the characters that are hard to carry: exactly as documented. */
+  static Stream<Arguments> hardCharacters() {
+    return Stream.of(
+        Arguments.of(
+            "raw key: NUL and control characters as they are",
+            "{\"p\":\"a\\u0000b\\u0001\\u001f\\u007f\"}",
+            "p",
+            Format.RAW,
+            "a\u0000b\u0001\u001f\u007f"),
+        Arguments.of(
+            "raw key: U+2028, U+2029, BOM and a surrogate pair as UTF-8",
+            "{\"p\":\"\\u2028\\u2029\\ufeff\\ud83d\\ude00\"}",
+            "p",
+            Format.RAW,
+            "\u2028\u2029\ufeff\ud83d\ude00"),
+        Arguments.of(
+            "json: NUL escaped, an unpaired surrogate kept as its escape",
+            "{\"p\":\"a\\u0000b\\ud800c\"}",
+            "p",
+            Format.JSON,
+            "\"a\\u0000b\\ud800c\""),
+        Arguments.of(
+            "json: a pair stays a character",
+            "{\"p\":\"\\ud83d\\ude00\"}",
+            "p",
+            Format.JSON,
+            "\"\ud83d\ude00\""),
+        Arguments.of(
+            "properties: NUL and an unpaired surrogate as \\u escapes",
+            "{\"p\":\"a\\u0000b\\ud800\"}",
+            null,
+            Format.PROPERTIES,
+            "p=a\\u0000b\\uD800\n"),
+        Arguments.of(
+            "env: control characters other than NUL inside single quotes",
+            "{\"p\":\"a\\u0001\\r\\n\\u007f\"}",
+            null,
+            Format.ENV,
+            "P='a\u0001\r\n\u007f'\n"));
+  }
+
+  @ParameterizedTest(name = "{0}")
+  @MethodSource("hardCharacters")
+  void hardCharactersAreKeptExactly(
+      String name, String secret, String key, Format format, String expected) throws Exception {
+    assertThat(Renderer.render(spec(key, format), value(secret)))
+        .isEqualTo(expected.getBytes(UTF_8));
+  }
+
+  /** Values sourced from the env format by real shells; compared byte for byte. */
+  static Stream<Arguments> sourcedValues() {
+    StringBuilder everyAsciiButNul = new StringBuilder();
+    for (char c = 1; c < 128; c++) {
+      everyAsciiButNul.append(c);
+    }
+    StringBuilder latin = new StringBuilder();
+    for (char c = 0x80; c < 0x100; c++) {
+      latin.append(c);
+    }
+    Stream.Builder<Arguments> cases = Stream.builder();
+    for (String shell : new String[] {"/bin/sh", "/bin/bash", "/bin/dash"}) {
+      if (!Files.isExecutable(Path.of(shell))) {
+        continue;
+      }
+      cases.add(Arguments.of(shell, "every ASCII character but NUL", everyAsciiButNul.toString()));
+      cases.add(Arguments.of(shell, "U+0080 to U+00FF", latin.toString()));
+      cases.add(
+          Arguments.of(
+              shell, "U+2028, U+2029, BOM, emoji, CJK", "\u2028\u2029\ufeff\ud83d\ude00\u4e2d"));
+      cases.add(Arguments.of(shell, "quotes and expansions", "'\"$HOME`id`$(id)\\'\\\\'"));
+      cases.add(Arguments.of(shell, "trailing and leading newlines", "\n\nx\n\n"));
+      cases.add(Arguments.of(shell, "empty", ""));
+    }
+    return cases.build();
+  }
+
+  @ParameterizedTest(name = "{0} sources {1} exactly")
+  @MethodSource("sourcedValues")
+  void envFileSourcedByRealShellsGivesTheExactBytes(
+      String shell, String name, String expected, @TempDir Path dir) throws Exception {
+    String secret = Json.write(java.util.Map.of("value", expected, "other", "x"));
+    Path env =
+        Files.write(dir.resolve("db.env"), Renderer.render(spec(null, Format.ENV), value(secret)));
+
+    Process process =
+        new ProcessBuilder(shell, "-c", ". \"$1\" && printf %s \"$VALUE\"", "sh", env.toString())
+            .redirectError(ProcessBuilder.Redirect.DISCARD)
+            .start();
+    byte[] printed = process.getInputStream().readAllBytes();
+
+    assertThat(process.waitFor()).isZero();
+    assertThat(printed).isEqualTo(expected.getBytes(UTF_8));
   }
 
   @ParameterizedTest(name = "{0}")

@@ -1,5 +1,9 @@
 package io.keywarden.operator.api;
 
+import com.fasterxml.jackson.core.JsonLocation;
+import com.fasterxml.jackson.core.JsonParseException;
+import com.fasterxml.jackson.core.JsonParser;
+import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
@@ -35,6 +39,10 @@ import io.vertx.ext.web.RoutingContext;
 import io.vertx.ext.web.handler.BodyHandler;
 import jakarta.enterprise.context.ApplicationScoped;
 import jakarta.enterprise.event.Observes;
+import java.nio.ByteBuffer;
+import java.nio.charset.CharacterCodingException;
+import java.nio.charset.CodingErrorAction;
+import java.nio.charset.StandardCharsets;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
@@ -45,6 +53,8 @@ import java.util.concurrent.ThreadPoolExecutor;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicInteger;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
 import org.jboss.logging.Logger;
 
 /**
@@ -58,6 +68,8 @@ public class ApiServer {
   private static final Logger LOG = Logger.getLogger(ApiServer.class);
   private static final String PREFIX = "/v1/namespaces/:namespace/managedsecrets/:name";
   private static final int MAX_TIMEOUT_SECONDS = 300;
+  // Jackson's message for StreamReadFeature.STRICT_DUPLICATE_DETECTION.
+  private static final Pattern DUPLICATE_FIELD = Pattern.compile("Duplicate field '([^']{1,64})'");
 
   private final KeywardenConfig config;
   private final KubernetesClient client;
@@ -162,7 +174,9 @@ public class ApiServer {
 
   private Router router() {
     Router router = Router.router(vertx);
-    router.route().handler(BodyHandler.create().setBodyLimit(4L * 65_536));
+    // The value limit counts bytes of the value; its JSON may be up to six times longer (every byte
+    // a \\u00XX escape), so the body limit leaves room for that and the other fields.
+    router.route().handler(BodyHandler.create().setBodyLimit(6L * 65_536 + 16_384));
     router
         .get(PREFIX + "/value")
         .handler(
@@ -556,14 +570,52 @@ public class ApiServer {
     return node.toString();
   }
 
+  /**
+   * The body as JSON: UTF-8 only (RFC 8259 section 8.1; Jackson would otherwise guess UTF-16 or
+   * UTF-32 from the first bytes), and no field twice, since a value must never depend on which of
+   * two spellings a parser keeps. Messages give positions, never body content (it may be a value).
+   */
   private JsonNode parse(RoutingContext ctx) {
+    if (ctx.body() == null || ctx.body().buffer() == null) {
+      return null;
+    }
+    byte[] bytes = ctx.body().buffer().getBytes();
+    ByteBuffer input = ByteBuffer.wrap(bytes);
     try {
-      return ctx.body() == null || ctx.body().buffer() == null
-          ? null
-          : json.readTree(ctx.body().buffer().getBytes());
+      StandardCharsets.UTF_8
+          .newDecoder()
+          .onMalformedInput(CodingErrorAction.REPORT)
+          .onUnmappableCharacter(CodingErrorAction.REPORT)
+          .decode(input);
+    } catch (CharacterCodingException e) {
+      throw ApiException.badRequest(
+          "the body is not UTF-8 (malformed byte sequence at byte offset "
+              + input.position()
+              + "); send the JSON body encoded as UTF-8");
+    }
+    try {
+      return json.reader().with(JsonParser.Feature.STRICT_DUPLICATE_DETECTION).readTree(bytes);
+    } catch (JsonParseException e) {
+      String original = e.getOriginalMessage() == null ? "" : e.getOriginalMessage();
+      Matcher duplicate = DUPLICATE_FIELD.matcher(original);
+      if (duplicate.lookingAt()) {
+        throw ApiException.badRequest("the body sets field " + duplicate.group(1) + " twice");
+      }
+      throw ApiException.badRequest(notJson(e));
     } catch (java.io.IOException e) {
       throw ApiException.badRequest("the body is not valid JSON");
     }
+  }
+
+  private static String notJson(JsonProcessingException e) {
+    JsonLocation at = e.getLocation();
+    return at == null
+        ? "the body is not valid JSON"
+        : "the body is not valid JSON (line "
+            + at.getLineNr()
+            + ", column "
+            + at.getColumnNr()
+            + ")";
   }
 
   private static String bearer(RoutingContext ctx) {

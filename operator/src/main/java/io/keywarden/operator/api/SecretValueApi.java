@@ -279,28 +279,79 @@ public final class SecretValueApi {
     if (string == binary) {
       throw ApiException.badRequest("set exactly one of SecretString or SecretBinary");
     }
-    byte[] bytes;
-    if (string) {
-      bytes = request.get("SecretString").asText().getBytes(StandardCharsets.UTF_8);
-    } else {
-      try {
-        bytes = Base64.getDecoder().decode(request.get("SecretBinary").asText());
-      } catch (IllegalArgumentException e) {
-        throw ApiException.badRequest("SecretBinary must be base64");
-      }
-    }
+    String field = string ? "SecretString" : "SecretBinary";
+    byte[] bytes = string ? secretString(request.get(field)) : secretBinary(request.get(field));
+    // The limit counts the value's bytes (UTF-8, or decoded base64), as AWS does, never its JSON.
     if (bytes.length > KeywardenApi.MAX_VALUE_BYTES) {
       throw new ApiException(
           413,
           "PayloadTooLargeException",
-          "the value is " + bytes.length + " bytes; the limit is " + KeywardenApi.MAX_VALUE_BYTES);
+          "the "
+              + field
+              + " value is "
+              + bytes.length
+              + " bytes; the limit is "
+              + KeywardenApi.MAX_VALUE_BYTES);
     }
     if (bytes.length == 0) {
-      throw ApiException.badRequest("the value is empty");
+      throw ApiException.badRequest(field + " is empty");
     }
     SecretValue value = SecretValue.of(bytes);
     java.util.Arrays.fill(bytes, (byte) 0);
     return value;
+  }
+
+  /**
+   * The UTF-8 bytes of a SecretString, which must be a JSON string that UTF-8 can encode: a JSON
+   * escape such as {@code \\ud800} decodes to an unpaired surrogate, which {@link String#getBytes}
+   * would silently store as {@code ?}.
+   */
+  static byte[] secretString(JsonNode node) {
+    if (!node.isTextual()) {
+      throw ApiException.badRequest(
+          "SecretString must be a JSON string, not " + node.getNodeType());
+    }
+    String text = node.textValue();
+    for (int i = 0; i < text.length(); i++) {
+      char c = text.charAt(i);
+      if (Character.isHighSurrogate(c)
+          && i + 1 < text.length()
+          && Character.isLowSurrogate(text.charAt(i + 1))) {
+        i++;
+      } else if (Character.isSurrogate(c)) {
+        throw ApiException.badRequest(
+            String.format(
+                "SecretString holds an unpaired UTF-16 surrogate \\u%04x at character %d, which"
+                    + " has no UTF-8 form; send text as valid Unicode, or bytes as SecretBinary",
+                (int) c, i));
+      }
+    }
+    return text.getBytes(StandardCharsets.UTF_8);
+  }
+
+  /**
+   * The bytes of a SecretBinary, which must be canonical base64 (RFC 4648 section 4: the standard
+   * alphabet with '=' padding, no line breaks): the JDK decoder alone also takes missing padding
+   * and stray trailing bits, so two spellings would store one value.
+   */
+  static byte[] secretBinary(JsonNode node) {
+    String problem =
+        "SecretBinary must be a JSON string of canonical base64 (RFC 4648 section 4: the"
+            + " standard alphabet, '=' padding, no line breaks or spaces)";
+    if (!node.isTextual()) {
+      throw ApiException.badRequest(problem + ", not " + node.getNodeType());
+    }
+    byte[] bytes;
+    try {
+      bytes = Base64.getDecoder().decode(node.textValue());
+    } catch (IllegalArgumentException e) {
+      throw ApiException.badRequest(problem);
+    }
+    if (!Base64.getEncoder().encodeToString(bytes).equals(node.textValue())) {
+      java.util.Arrays.fill(bytes, (byte) 0);
+      throw ApiException.badRequest(problem);
+    }
+    return bytes;
   }
 
   private ManagedSecret find(String namespace, String name) {

@@ -285,7 +285,8 @@ public class ManagedSecretReconciler implements Reconciler<ManagedSecret>, Clean
     }
     SecretValue current = versions.read(secret, secret.getStatus().getCurrentVersionId());
     try {
-      if (sync.apply(secret, current)) {
+      SecretSync.Outcome outcome = sync.apply(secret, current);
+      if (outcome.written() && outcome.notCopied().isEmpty()) {
         events.normal(
             secret,
             "Synced",
@@ -293,6 +294,17 @@ public class ManagedSecretReconciler implements Reconciler<ManagedSecret>, Clean
                 + secret.getStatus().getCurrentVersionId()
                 + " to Secret "
                 + secret.getSpec().getSyncToSecret().getName());
+      } else if (outcome.written()) {
+        // Never "Synced" while part of the value is missing from the copy.
+        events.warning(
+            secret,
+            "SyncIncomplete",
+            "copied CURRENT version "
+                + secret.getStatus().getCurrentVersionId()
+                + " to Secret "
+                + secret.getSpec().getSyncToSecret().getName()
+                + " whole, but not these JSON fields as keys of their own: "
+                + String.join(", ", outcome.notCopied()));
       }
     } finally {
       current.wipe();

@@ -56,6 +56,21 @@ public final class ApiClient {
         HttpResponse.BodyHandlers.ofString());
   }
 
+  /** A PUT whose body is exactly these bytes, whatever their encoding. */
+  public HttpResponse<String> putBytes(String path, String token, byte[] body) throws Exception {
+    return http.send(
+        request(path, token)
+            .PUT(HttpRequest.BodyPublishers.ofByteArray(body))
+            .header("Content-Type", "application/json")
+            .build(),
+        HttpResponse.BodyHandlers.ofString());
+  }
+
+  /** A GET answered as raw bytes, to check the response's own encoding. */
+  public HttpResponse<byte[]> getBytes(String path, String token) throws Exception {
+    return http.send(request(path, token).GET().build(), HttpResponse.BodyHandlers.ofByteArray());
+  }
+
   public HttpResponse<String> post(String path, String token) throws Exception {
     return http.send(
         request(path, token).POST(HttpRequest.BodyPublishers.noBody()).build(),

@@ -321,6 +321,127 @@ class SecretValueApiIT {
     }
   }
 
+  /**
+   * issue 13 item 1: a value comes back exactly as it was put, or is refused naming the field or
+   * the encoding; limits count the value's bytes, not its JSON.
+   */
+  @Test
+  void valuesComeBackExactlyOrAreRefusedNamingTheField(TestNamespace ns) throws Exception {
+    String original = secret(ns, "exact", "[{name: app, actions: [get, update]}]");
+    String token = token(ns, "app", "keywarden.io");
+    String value = path(ns, "exact") + "/value";
+    awaitStatus(value, token, 200);
+
+    // Refused, each naming the field or the encoding; CURRENT stays as it was.
+    Map<String, String> refusedJson = new java.util.LinkedHashMap<>();
+    refusedJson.put(
+        "{\"SecretString\":\"ab\\ud800cd\"}",
+        "SecretString holds an unpaired UTF-16 surrogate \\ud800 at character 2");
+    refusedJson.put(
+        "{\"SecretString\":\"ab\\udc00\"}",
+        "SecretString holds an unpaired UTF-16 surrogate \\udc00 at character 2");
+    refusedJson.put("{\"SecretString\":123}", "SecretString must be a JSON string, not NUMBER");
+    refusedJson.put("{\"SecretString\":\"\"}", "SecretString is empty");
+    refusedJson.put(
+        "{\"SecretString\":\"a\",\"SecretString\":\"b\"}",
+        "the body sets field SecretString twice");
+    for (String binary : List.of("YQ", "YR==", "YW Jj", "YWJj\\n", "YW-_", "Y===")) {
+      refusedJson.put(
+          "{\"SecretBinary\":\"" + binary + "\"}",
+          "SecretBinary must be a JSON string of canonical base64 (RFC 4648 section 4");
+    }
+    refusedJson.put("{\"SecretBinary\":true}", "SecretBinary must be a JSON string");
+    for (Map.Entry<String, String> refused : refusedJson.entrySet()) {
+      HttpResponse<String> response = api.put(value, token, refused.getKey());
+      assertThat(response.statusCode()).as(refused.getKey()).isEqualTo(400);
+      assertThat(response.body()).as(refused.getKey()).contains(refused.getValue());
+    }
+    byte[] latin1 =
+        "{\"SecretString\":\"caf\u00e9\"}".getBytes(java.nio.charset.StandardCharsets.ISO_8859_1);
+    byte[] utf16 = "{\"SecretString\":\"x\"}".getBytes(java.nio.charset.StandardCharsets.UTF_16);
+    for (byte[] body : List.of(latin1, utf16)) {
+      HttpResponse<String> response = api.putBytes(value, token, body);
+      assertThat(response.statusCode()).isEqualTo(400);
+      assertThat(response.body())
+          .contains("the body is not UTF-8 (malformed byte sequence at byte offset");
+    }
+    assertThat(JSON.readTree(api.get(value, token).body()).get("SecretString").asText())
+        .isEqualTo(original);
+
+    // Bytes out == bytes in, for every character JSON must or may escape.
+    StringBuilder hard = new StringBuilder("exact-" + UUID.randomUUID());
+    for (char c = 0; c < 0x20; c++) {
+      hard.append(c);
+    }
+    hard.append("\"\\/\u007f\u0080\u00ff\u2028\u2029\ufeff\ud83d\ude00\uffff");
+    VALUES.add(hard.substring(0, 42));
+    assertRoundTrip(
+        value,
+        token,
+        "SecretString",
+        hard.toString().getBytes(java.nio.charset.StandardCharsets.UTF_8));
+    byte[] binary = new byte[65_536];
+    new java.util.Random(13).nextBytes(binary);
+    binary[0] = (byte) 0xff; // never valid UTF-8, so it comes back as SecretBinary
+    assertRoundTrip(value, token, "SecretBinary", binary);
+
+    // The limit is 65,536 bytes of value, however long its JSON: every byte a \\u0001 escape.
+    String atLimit = "\u0001".repeat(65_536);
+    HttpResponse<String> escaped =
+        api.put(value, token, JSON.writeValueAsString(Map.of("SecretString", atLimit)));
+    assertThat(escaped.statusCode()).as(escaped.body()).isEqualTo(200);
+    String euros = "\u20ac".repeat(21_845) + "x"; // 65,535 + 1 bytes of UTF-8
+    assertThat(
+            api.put(value, token, JSON.writeValueAsString(Map.of("SecretString", euros)))
+                .statusCode())
+        .isEqualTo(200);
+    HttpResponse<String> over =
+        api.put(value, token, JSON.writeValueAsString(Map.of("SecretString", atLimit + "\u0001")));
+    assertThat(over.statusCode()).isEqualTo(413);
+    assertThat(over.body()).contains("the SecretString value is 65537 bytes; the limit is 65536");
+    HttpResponse<String> overBinary =
+        api.put(
+            value,
+            token,
+            JSON.writeValueAsString(
+                Map.of(
+                    "SecretBinary",
+                    java.util.Base64.getEncoder().encodeToString(new byte[65_537]))));
+    assertThat(overBinary.statusCode()).isEqualTo(413);
+    assertThat(overBinary.body()).contains("the SecretBinary value is 65537 bytes");
+  }
+
+  /** PUT the bytes in {@code field}, GET them back: same bytes, same field, valid UTF-8 JSON. */
+  private static void assertRoundTrip(String value, String token, String field, byte[] bytes)
+      throws Exception {
+    Object sent =
+        field.equals("SecretString")
+            ? new String(bytes, java.nio.charset.StandardCharsets.UTF_8)
+            : java.util.Base64.getEncoder().encodeToString(bytes);
+    HttpResponse<String> put = api.put(value, token, JSON.writeValueAsString(Map.of(field, sent)));
+    assertThat(put.statusCode()).as(put.body()).isEqualTo(200);
+    HttpResponse<byte[]> got = api.getBytes(value, token);
+    assertThat(got.statusCode()).isEqualTo(200);
+    byte[] raw = got.body();
+    // Strict UTF-8, and no raw control character: JSON escapes them (RFC 8259 section 7).
+    java.nio.charset.StandardCharsets.UTF_8
+        .newDecoder()
+        .onMalformedInput(java.nio.charset.CodingErrorAction.REPORT)
+        .decode(java.nio.ByteBuffer.wrap(raw));
+    for (byte b : raw) {
+      assertThat(b & 0xff).as("raw control byte in the response").isGreaterThanOrEqualTo(0x20);
+    }
+    JsonNode body = JSON.readTree(raw);
+    assertThat(body.has(field)).as("answered as %s", field).isTrue();
+    byte[] back =
+        field.equals("SecretString")
+            ? body.get(field).textValue().getBytes(java.nio.charset.StandardCharsets.UTF_8)
+            : java.util.Base64.getDecoder().decode(body.get(field).textValue());
+    assertThat(back).isEqualTo(bytes);
+    assertThat(body.get("VersionId").asText())
+        .isEqualTo(JSON.readTree(put.body()).get("VersionId").asText());
+  }
+
   private static String secret(TestNamespace ns, String name, String access) {
     String value = "value-" + UUID.randomUUID();
     VALUES.add(value);
