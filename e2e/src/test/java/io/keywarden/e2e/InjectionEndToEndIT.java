@@ -166,6 +166,10 @@ class InjectionEndToEndIT {
                             "0440"))
                     .endMetadata()
                     .withNewSpec()
+                    // A group-readable mode needs a group the app has (docs/injection.md).
+                    .withNewSecurityContext()
+                    .withFsGroup(2000L)
+                    .endSecurityContext()
                     .withServiceAccountName("app")
                     .addNewContainer()
                     .withName("app")

@@ -59,6 +59,14 @@ public interface InjectorConfig {
   @WithDefault("true")
   boolean nativeSidecars();
 
+  /**
+   * Before readiness reports UP, send one synthetic pod through the webhook's own HTTPS endpoint,
+   * so the first real admission does not pay for class loading and JIT (it took over 5 s, beyond
+   * the apiserver's timeout). False only to measure the difference (docs/benchmarks.md).
+   */
+  @WithDefault("true")
+  boolean admissionWarmup();
+
   /** Pods here are never mutated, like kube-system. */
   @WithDefault("keywarden-system")
   String operatorNamespace();

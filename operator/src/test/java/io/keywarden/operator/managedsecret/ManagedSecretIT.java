@@ -100,6 +100,54 @@ class ManagedSecretIT {
     assertThat(fixture.awaitSynced(ns.name(), "db-credentials-env", "password")).hasSize(16);
   }
 
+  /**
+   * issue 13 item 1: the reported object. Fields are copied exactly or named in a Warning; the
+   * Event never says Synced while part of the value is missing from the copy.
+   */
+  @Test
+  void syncCopiesFieldsExactlyAndNamesThoseItCannot(TestNamespace ns) {
+    String value = "{\"k&<>\":\"x\",\"value\":\"y\",\"n\":null,\"o\":{\"a\":1},\"ratio\":1.50}";
+    fixture.createSecret(ns.name(), "odd-source", "json", value.getBytes(StandardCharsets.UTF_8));
+    fixture.apply(
+        ns.name(),
+        """
+        apiVersion: keywarden.io/v1alpha1
+        kind: ManagedSecret
+        metadata: {name: odd}
+        spec:
+          fromSecret: {name: odd-source, key: json}
+          syncToSecret: {name: odd-copy}
+        """);
+    fixture.awaitReady(ns.name(), "odd");
+
+    assertThat(fixture.awaitSynced(ns.name(), "odd-copy", "value")).isEqualTo(value);
+    assertThat(fixture.awaitSynced(ns.name(), "odd-copy", "ratio")).isEqualTo("1.50");
+    assertThat(fixture.awaitSynced(ns.name(), "odd-copy", "n")).isEmpty();
+    assertThat(fixture.client.secrets().inNamespace(ns.name()).withName("odd-copy").get().getData())
+        .containsOnlyKeys("value", "ratio", "n");
+    var events =
+        await()
+            .atMost(Duration.ofSeconds(30))
+            .until(
+                () -> fixture.client.v1().events().inNamespace(ns.name()).list().getItems(),
+                list -> list.stream().anyMatch(e -> "SyncIncomplete".equals(e.getReason())));
+    assertThat(events)
+        .filteredOn(e -> "SyncIncomplete".equals(e.getReason()))
+        .first()
+        .satisfies(
+            e -> {
+              assertThat(e.getType()).isEqualTo("Warning");
+              assertThat(e.getMessage())
+                  .contains(
+                      "not these JSON fields as keys of their own: 'k&<>' (not a Secret data key",
+                      "'value' (the whole value already uses this key)",
+                      "'o' (a nested object; read it from the whole value)")
+                  .doesNotContain("\"x\"")
+                  .doesNotContain("\"y\"");
+            });
+    assertThat(events).noneMatch(e -> "Synced".equals(e.getReason()));
+  }
+
   @Test
   void etcdHoldsNeitherThePlaintextNorItsBase64(TestCluster cluster, TestNamespace ns) {
     String etcd = cluster.controlPlane().etcdEndpoint().orElse(null);
