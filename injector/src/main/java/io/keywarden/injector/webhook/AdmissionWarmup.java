@@ -77,10 +77,10 @@ public class AdmissionWarmup implements HealthCheck {
       try {
         HttpResponse<String> response = post();
         if (response.statusCode() == 200) {
-          warm = true;
           LOG.infof(
               "admission path warmed: a synthetic pod was admitted over HTTPS in %d ms",
               (System.nanoTime() - start) / 1_000_000);
+          warm = true;
           return;
         }
         last = new IllegalStateException("HTTP " + response.statusCode());
@@ -104,10 +104,10 @@ public class AdmissionWarmup implements HealthCheck {
     } catch (RuntimeException e) {
       LOG.debugf(e, "in-process warm-up admission failed");
     }
-    warm = true;
     LOG.warnf(
         "admission path warmed in process only: the HTTPS self-call failed for %s (%s)",
         GIVE_UP_AFTER, last);
+    warm = true;
   }
 
   private HttpResponse<String> post() throws Exception {

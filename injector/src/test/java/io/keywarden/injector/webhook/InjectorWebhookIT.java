@@ -161,6 +161,20 @@ class InjectorWebhookIT {
     }
   }
 
+  /**
+   * issue 13 item 6: readiness reports UP only after a synthetic pod went through the webhook's own
+   * HTTPS endpoint, so the apiserver's first admission does not pay for class loading.
+   */
+  @Test
+  void readinessWaitsForTheAdmissionPathToBeWarm() {
+    assertThat(injector.logText())
+        .contains("admission path warmed: a synthetic pod was admitted over HTTPS")
+        .doesNotContain("admission path warmed in process only");
+    assertThat(injector.http("/q/health/ready").body())
+        .contains("keywarden-admission-warm")
+        .doesNotContain("\"DOWN\"");
+  }
+
   @Test
   void renewalSwapsTheServedCertificateWithoutFailingRequests(
       TestCluster cluster, TestNamespace namespace) throws Exception {
