@@ -156,7 +156,8 @@ class AgentTest {
 
     assertThat(logged())
         .contains(
-            "ERROR invalid configuration: KEYWARDEN_REFRESH: must be watch, none or an interval");
+            "ERROR invalid configuration: KEYWARDEN_REFRESH: refresh 'sometimes' must be watch,"
+                + " none, or an interval");
     assertThat(server.requests()).isEmpty();
   }
 
