@@ -61,6 +61,8 @@ class MakeRunIT {
               "\"audience\": \"keywarden.io\"");
       assertThat(text).containsPattern("CURRENT moved: [0-9a-f-]{36} -> [0-9a-f-]{36}");
       assertThat(text).contains("RotationSucceeded: generate rotation finished");
+      // A hook rotation: the operator's ServiceAccount token reaches the hook (issue 13 item 6).
+      assertThat(text).contains("hook rotation: Succeeded");
 
       List<Long> pids = pids(text);
       assertThat(pids).hasSize(2);
