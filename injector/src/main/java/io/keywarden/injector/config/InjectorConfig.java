@@ -92,11 +92,26 @@ public interface InjectorConfig {
     /** Extra DNS names or IP addresses for the serving certificate (e.g. 127.0.0.1 in tests). */
     Optional<List<String>> extraSans();
 
+    /** Lifetime of a serving certificate. */
+    @WithDefault("365d")
+    Duration validity();
+
+    /** Lifetime of the CA that signs the serving certificates. */
+    @WithDefault("1825d")
+    Duration caValidity();
+
     /** Renew the serving certificate when it expires within this period. */
     @WithDefault("30d")
     Duration renewBefore();
 
-    /** How often the certificate is checked (and the caBundle re-patched). */
+    /** How long a new CA sits in the caBundle beside the current one before it signs. */
+    @WithDefault("90d")
+    Duration caOverlap();
+
+    /**
+     * How often the Secret is read again (another replica's renewal adopted, the caBundle
+     * re-patched); a renewal itself happens at its renewal point, not at the next check.
+     */
     @WithDefault("24h")
     Duration checkInterval();
   }

@@ -91,8 +91,8 @@ public interface KeywardenConfig {
     String audience();
 
     /**
-     * PEM certificate and PKCS#8 key to serve with; when absent a CA and certificate are generated
-     * and shared through a Secret.
+     * PEM certificate chain and PKCS#8 key to serve with (set both), reloaded when their contents
+     * change; when absent a CA and certificate are generated and shared through a Secret.
      */
     Optional<String> certFile();
 
@@ -103,6 +103,34 @@ public interface KeywardenConfig {
 
     /** Extra DNS names or IP addresses for the generated serving certificate. */
     Optional<List<String>> extraSans();
+
+    /** Lifetimes and renewal of the serving certificate. */
+    Tls tls();
+
+    interface Tls {
+      /** Lifetime of a generated serving certificate. */
+      @WithDefault("365d")
+      Duration validity();
+
+      /** Lifetime of the generated CA. */
+      @WithDefault("1825d")
+      Duration caValidity();
+
+      /** A generated serving certificate is renewed this long before it expires. */
+      @WithDefault("30d")
+      Duration renewBefore();
+
+      /** How long a new CA is published beside the current one before it signs. */
+      @WithDefault("90d")
+      Duration caOverlap();
+
+      /**
+       * How often cert-file and key-file are read for changes, or the Secret for another replica's
+       * renewal; renewing itself happens at the renewal point, not at the next check.
+       */
+      @WithDefault("1m")
+      Duration checkInterval();
+    }
 
     /** Threads for the blocking part of requests (TokenReview, SubjectAccessReview, decryption). */
     @WithDefault("16")
