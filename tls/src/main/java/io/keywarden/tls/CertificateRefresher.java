@@ -69,7 +69,9 @@ public final class CertificateRefresher implements AutoCloseable {
       if (before != null) {
         LOG.infof(
             "%s serving certificate swapped: serial %s, valid until %s",
-            label, loaded.leaf().getSerialNumber().toString(16), loaded.leaf().getNotAfter());
+            label,
+            loaded.leaf().getSerialNumber().toString(16),
+            loaded.leaf().getNotAfter().toInstant());
       }
     }
     current = loaded;

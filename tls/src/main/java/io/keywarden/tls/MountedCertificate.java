@@ -55,7 +55,7 @@ public final class MountedCertificate implements CertificateSource {
     PrivateKey privateKey;
     try {
       privateKey = Pem.parsePrivateKey(new String(key, StandardCharsets.US_ASCII));
-    } catch (IllegalArgumentException e) {
+    } catch (RuntimeException e) {
       // No detail from the parser: the input is key material.
       throw new IllegalStateException(keyFile + " is not a PEM private key");
     }
