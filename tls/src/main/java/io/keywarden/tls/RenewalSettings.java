@@ -32,6 +32,12 @@ public record RenewalSettings(
     Objects.requireNonNull(caOverlap, "caOverlap");
   }
 
+  /** Validated settings from configuration whose properties are under {@code prefix}. */
+  public static RenewalSettings of(String prefix, LifetimeConfig config) {
+    return of(
+        prefix, config.validity(), config.caValidity(), config.renewBefore(), config.caOverlap());
+  }
+
   /**
    * Validated settings; {@code prefix} is the configuration prefix (e.g. {@code keywarden.api.tls})
    * so an error names the property to fix.
@@ -59,15 +65,17 @@ public record RenewalSettings(
               + validity
               + "), or every check would renew");
     }
-    Duration caNeeds = validity.plus(renewBefore).plus(caOverlap);
+    // A successor is made ca-overlap before it signs and must itself sign for ca-overlap before
+    // its own successor is due, or that one would be published for less than ca-overlap.
+    Duration caNeeds = validity.plus(renewBefore).plus(caOverlap.multipliedBy(2));
     if (caValidity.compareTo(caNeeds) <= 0) {
       throw new IllegalArgumentException(
           prefix
               + ".ca-validity ("
               + caValidity
-              + ") must be longer than validity + renew-before + ca-overlap ("
+              + ") must be longer than validity + renew-before + 2 × ca-overlap ("
               + caNeeds
-              + "), or a new CA would be needed at once");
+              + "), so that every CA is published for ca-overlap before it signs");
     }
     return new RenewalSettings(validity, caValidity, renewBefore, caOverlap);
   }

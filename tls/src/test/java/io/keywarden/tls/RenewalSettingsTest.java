@@ -45,7 +45,14 @@ class RenewalSettingsTest {
             DAY.multipliedBy(4),
             DAY,
             DAY,
-            "p.ca-validity (PT96H) must be longer than"));
+            "p.ca-validity (PT96H) must be longer than"),
+        arguments(
+            "CA too short for its successor's overlap",
+            DAY.multipliedBy(2),
+            DAY.multipliedBy(5),
+            DAY,
+            DAY,
+            "validity + renew-before + 2 × ca-overlap (PT120H)"));
   }
 
   @ParameterizedTest(name = "{0}")

@@ -1,5 +1,6 @@
 package io.keywarden.injector.config;
 
+import io.keywarden.tls.LifetimeConfig;
 import io.smallrye.config.ConfigMapping;
 import io.smallrye.config.WithDefault;
 import java.nio.file.Path;
@@ -81,7 +82,8 @@ public interface InjectorConfig {
 
   Tls tls();
 
-  interface Tls {
+  /** Lifetimes (validity, ca-validity, renew-before, ca-overlap) and checks of the certificate. */
+  interface Tls extends LifetimeConfig {
     /**
      * Secret in {@link #namespace()} holding the CA and the serving certificate, shared by
      * replicas.
@@ -91,22 +93,6 @@ public interface InjectorConfig {
 
     /** Extra DNS names or IP addresses for the serving certificate (e.g. 127.0.0.1 in tests). */
     Optional<List<String>> extraSans();
-
-    /** Lifetime of a serving certificate. */
-    @WithDefault("365d")
-    Duration validity();
-
-    /** Lifetime of the CA that signs the serving certificates. */
-    @WithDefault("1825d")
-    Duration caValidity();
-
-    /** Renew the serving certificate when it expires within this period. */
-    @WithDefault("30d")
-    Duration renewBefore();
-
-    /** How long a new CA sits in the caBundle beside the current one before it signs. */
-    @WithDefault("90d")
-    Duration caOverlap();
 
     /**
      * How often the Secret is read again (another replica's renewal adopted, the caBundle

@@ -44,13 +44,7 @@ public class WebhookCertificates implements KeyStoreProvider {
 
   public WebhookCertificates(KubernetesClient client, InjectorConfig config) {
     InjectorConfig.Tls tls = config.tls();
-    RenewalSettings settings =
-        RenewalSettings.of(
-            "keywarden.injector.tls",
-            tls.validity(),
-            tls.caValidity(),
-            tls.renewBefore(),
-            tls.caOverlap());
+    RenewalSettings settings = RenewalSettings.of("keywarden.injector.tls", tls);
     SubjectAlternativeNames names =
         SubjectAlternativeNames.of(
             config.serviceName(), config.namespace(), tls.extraSans().orElse(List.of()));

@@ -1,5 +1,6 @@
 package io.keywarden.operator.config;
 
+import io.keywarden.tls.LifetimeConfig;
 import io.smallrye.config.ConfigMapping;
 import io.smallrye.config.WithDefault;
 import java.net.URI;
@@ -104,26 +105,12 @@ public interface KeywardenConfig {
     /** Extra DNS names or IP addresses for the generated serving certificate. */
     Optional<List<String>> extraSans();
 
-    /** Lifetimes and renewal of the serving certificate. */
     Tls tls();
 
-    interface Tls {
-      /** Lifetime of a generated serving certificate. */
-      @WithDefault("365d")
-      Duration validity();
-
-      /** Lifetime of the generated CA. */
-      @WithDefault("1825d")
-      Duration caValidity();
-
-      /** A generated serving certificate is renewed this long before it expires. */
-      @WithDefault("30d")
-      Duration renewBefore();
-
-      /** How long a new CA is published beside the current one before it signs. */
-      @WithDefault("90d")
-      Duration caOverlap();
-
+    /**
+     * Lifetimes (validity, ca-validity, renew-before, ca-overlap) and checks of the certificate.
+     */
+    interface Tls extends LifetimeConfig {
       /**
        * How often cert-file and key-file are read for changes, or the Secret for another replica's
        * renewal; renewing itself happens at the renewal point, not at the next check.

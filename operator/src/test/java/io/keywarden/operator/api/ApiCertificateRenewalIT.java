@@ -80,6 +80,54 @@ class ApiCertificateRenewalIT {
   }
 
   @Test
+  void aNewCaIsPublishedBesideTheOldBeforeItSigns(TestCluster cluster) throws Exception {
+    // A 20-second CA, 4-second serving certificates renewed 2 s ahead, 6 s of overlap: the CA
+    // changes 14 s after start and every ~8 s after, each successor published 6 s before it signs.
+    Duration overlap = Duration.ofSeconds(6);
+    try (OperatorFixture fixture =
+        new OperatorFixture(
+                cluster,
+                Map.of(
+                    "KEYWARDEN_API_TLS_VALIDITY", "4s",
+                    "KEYWARDEN_API_TLS_RENEW_BEFORE", "2s",
+                    "KEYWARDEN_API_TLS_CA_VALIDITY", "20s",
+                    "KEYWARDEN_API_TLS_CA_OVERLAP", overlap.toSeconds() + "s",
+                    "KEYWARDEN_API_TLS_CHECK_INTERVAL", "1h"))
+            .start()) {
+      Map<String, Instant> published = new LinkedHashMap<>();
+      Map<String, Instant> signing = new LinkedHashMap<>();
+      // What a newly injected agent gets: the bundle as published at the time.
+      Reader reader =
+          reader(
+              fixture,
+              () -> {
+                String bundle = fixture.apiCa();
+                for (X509Certificate ca : Pem.parseCertificates(bundle)) {
+                  published.putIfAbsent(ca.getSubjectX500Principal().getName(), Instant.now());
+                }
+                return bundle;
+              });
+
+      List<String> knownBefore = List.copyOf(published.keySet());
+
+      Reads reads = reader.readFor(Duration.ofSeconds(24), signing);
+
+      reads.assertNoFailure();
+      // Successors first published while the reads ran: their publication time is known.
+      List<String> successors = new ArrayList<>(signing.keySet());
+      successors.removeAll(knownBefore);
+      assertThat(successors).as("CAs published and then signing during the reads").isNotEmpty();
+      for (String ca : successors) {
+        assertThat(published).containsKey(ca);
+        // notAfter has one-second precision, so the overlap is known to a second.
+        assertThat(Duration.between(published.get(ca), signing.get(ca)))
+            .as("%s published before it signed", ca)
+            .isGreaterThan(overlap.minusMillis(1500));
+      }
+    }
+  }
+
+  @Test
   void aMountedCertificateIsReloadedWhenItsFilesChange(TestCluster cluster, @TempDir Path dir)
       throws Exception {
     CertificateIssuer issuer = new CertificateIssuer("cert-manager-test", RenewalSettings.DEFAULTS);
@@ -156,6 +204,13 @@ class ApiCertificateRenewalIT {
       return readWhile(() -> sleep(duration));
     }
 
+    /** Also records when each CA was first seen signing the served certificate. */
+    Reads readFor(Duration duration, Map<String, Instant> signing) throws Exception {
+      Reads reads = readWhile(() -> sleep(duration));
+      signing.putAll(reads.issuers);
+      return reads;
+    }
+
     /** Reads until {@code meanwhile} returns. */
     Reads readWhile(Runnable meanwhile) throws Exception {
       AtomicBoolean done = new AtomicBoolean();
@@ -224,6 +279,7 @@ class ApiCertificateRenewalIT {
   private static final class Reads {
     private final List<String> failures = new ArrayList<>();
     private final Map<BigInteger, Instant> served = new LinkedHashMap<>();
+    private final Map<String, Instant> issuers = new LinkedHashMap<>();
     private int count;
 
     void record(Call call, boolean freshConnection) {
@@ -238,6 +294,7 @@ class ApiCertificateRenewalIT {
           X509Certificate leaf =
               (X509Certificate) response.sslSession().orElseThrow().getPeerCertificates()[0];
           served.putIfAbsent(leaf.getSerialNumber(), leaf.getNotAfter().toInstant());
+          issuers.putIfAbsent(leaf.getIssuerX500Principal().getName(), Instant.now());
         }
       } catch (Exception e) {
         failures.add(e.toString());

@@ -77,14 +77,7 @@ public class ApiCertificates {
     if (api.certFile().isPresent()) {
       return new MountedCertificate(Path.of(api.certFile().get()), Path.of(api.keyFile().get()));
     }
-    KeywardenConfig.Api.Tls tls = api.tls();
-    RenewalSettings settings =
-        RenewalSettings.of(
-            "keywarden.api.tls",
-            tls.validity(),
-            tls.caValidity(),
-            tls.renewBefore(),
-            tls.caOverlap());
+    RenewalSettings settings = RenewalSettings.of("keywarden.api.tls", api.tls());
     String namespace = config.namespace();
     return new SelfIssuedCertificates(
         "API",
