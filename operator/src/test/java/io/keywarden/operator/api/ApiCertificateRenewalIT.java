@@ -11,18 +11,15 @@ import io.keywarden.tls.IssuedCertificate;
 import io.keywarden.tls.Pem;
 import io.keywarden.tls.RenewalSettings;
 import io.keywarden.tls.SubjectAlternativeNames;
-import java.io.ByteArrayInputStream;
+import io.keywarden.tls.TrustBundle;
 import java.math.BigInteger;
 import java.net.URI;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
-import java.security.KeyStore;
-import java.security.cert.CertificateFactory;
 import java.security.cert.X509Certificate;
 import java.time.Duration;
 import java.time.Instant;
@@ -33,8 +30,6 @@ import java.util.Map;
 import java.util.UUID;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.function.Supplier;
-import javax.net.ssl.SSLContext;
-import javax.net.ssl.TrustManagerFactory;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -239,22 +234,9 @@ class ApiCertificateRenewalIT {
      * A client with its own SSLContext: no TLS session to resume, so the handshake shows the
      * certificate served now.
      */
-    HttpClient newClient() throws Exception {
-      KeyStore trust = KeyStore.getInstance("PKCS12");
-      trust.load(null, null);
-      int i = 0;
-      for (var certificate :
-          CertificateFactory.getInstance("X.509")
-              .generateCertificates(
-                  new ByteArrayInputStream(caPem.get().getBytes(StandardCharsets.US_ASCII)))) {
-        trust.setCertificateEntry("ca-" + i++, certificate);
-      }
-      TrustManagerFactory tmf = TrustManagerFactory.getInstance("PKIX");
-      tmf.init(trust);
-      SSLContext ssl = SSLContext.getInstance("TLS");
-      ssl.init(null, tmf.getTrustManagers(), null);
+    HttpClient newClient() {
       return HttpClient.newBuilder()
-          .sslContext(ssl)
+          .sslContext(TrustBundle.sslContext(caPem.get()))
           .version(HttpClient.Version.HTTP_1_1)
           .connectTimeout(Duration.ofSeconds(5))
           .build();
