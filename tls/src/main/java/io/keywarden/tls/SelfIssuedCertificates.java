@@ -24,7 +24,6 @@ public final class SelfIssuedCertificates implements CertificateSource {
   private final RenewalPolicy policy;
   private final Consumer<String> publishCaBundle;
   private final Clock clock;
-  private volatile TlsMaterial current;
 
   /**
    * @param label what the certificate is for, in log lines ("webhook", "API")
@@ -49,11 +48,6 @@ public final class SelfIssuedCertificates implements CertificateSource {
         material.chain(), material.serving().key(), Optional.of(policy.nextDecisionAt(material)));
   }
 
-  /** The material as last loaded (null before the first load). */
-  public TlsMaterial current() {
-    return current;
-  }
-
   private synchronized TlsMaterial refresh() {
     for (int attempt = 1; attempt <= WRITE_ATTEMPTS; attempt++) {
       Instant now = clock.instant();
@@ -72,7 +66,6 @@ public final class SelfIssuedCertificates implements CertificateSource {
               store.describe());
         }
         publishCaBundle.accept(material.caBundlePem(now));
-        current = material;
         return material;
       }
       LOG.debugf("Secret %s changed concurrently; reading it again", store.describe());
