@@ -1,5 +1,6 @@
 package io.keywarden.injector.config;
 
+import io.keywarden.tls.LifetimeConfig;
 import io.smallrye.config.ConfigMapping;
 import io.smallrye.config.WithDefault;
 import java.nio.file.Path;
@@ -89,7 +90,8 @@ public interface InjectorConfig {
 
   Tls tls();
 
-  interface Tls {
+  /** Lifetimes (validity, ca-validity, renew-before, ca-overlap) and checks of the certificate. */
+  interface Tls extends LifetimeConfig {
     /**
      * Secret in {@link #namespace()} holding the CA and the serving certificate, shared by
      * replicas.
@@ -100,11 +102,10 @@ public interface InjectorConfig {
     /** Extra DNS names or IP addresses for the serving certificate (e.g. 127.0.0.1 in tests). */
     Optional<List<String>> extraSans();
 
-    /** Renew the serving certificate when it expires within this period. */
-    @WithDefault("30d")
-    Duration renewBefore();
-
-    /** How often the certificate is checked (and the caBundle re-patched). */
+    /**
+     * How often the Secret is read again (another replica's renewal adopted, the caBundle
+     * re-patched); a renewal itself happens at its renewal point, not at the next check.
+     */
     @WithDefault("24h")
     Duration checkInterval();
   }

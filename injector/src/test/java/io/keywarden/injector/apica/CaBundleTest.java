@@ -3,8 +3,9 @@ package io.keywarden.injector.apica;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
-import io.keywarden.injector.tls.CertificateIssuer;
-import io.keywarden.injector.tls.Pem;
+import io.keywarden.tls.CertificateIssuer;
+import io.keywarden.tls.Pem;
+import io.keywarden.tls.RenewalSettings;
 import java.time.Instant;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
@@ -13,9 +14,15 @@ import org.junit.jupiter.params.provider.CsvSource;
 class CaBundleTest {
 
   private static final String CA_1 =
-      Pem.certificate(new CertificateIssuer().newCa(Instant.now()).certificate());
+      Pem.certificate(
+          new CertificateIssuer("test", RenewalSettings.DEFAULTS)
+              .newCa(Instant.now())
+              .certificate());
   private static final String CA_2 =
-      Pem.certificate(new CertificateIssuer().newCa(Instant.now()).certificate());
+      Pem.certificate(
+          new CertificateIssuer("test", RenewalSettings.DEFAULTS)
+              .newCa(Instant.now())
+              .certificate());
 
   @Test
   void oneCertificateIsKeptAsPemWithOneTrailingNewline() {

@@ -13,7 +13,7 @@ import io.keywarden.operator.access.AccessDeniedException;
 import io.keywarden.operator.access.AccessReviewer;
 import io.keywarden.operator.access.Caller;
 import io.keywarden.operator.access.TokenAuthenticator;
-import io.keywarden.operator.api.tls.ServingIdentity;
+import io.keywarden.operator.api.tls.ApiCertificates;
 import io.keywarden.operator.config.KeywardenConfig;
 import io.keywarden.operator.crypto.CorruptEnvelopeException;
 import io.keywarden.operator.crypto.EnvelopeCipher;
@@ -29,11 +29,10 @@ import io.quarkus.runtime.ShutdownEvent;
 import io.quarkus.runtime.StartupEvent;
 import io.vertx.core.Context;
 import io.vertx.core.Vertx;
-import io.vertx.core.buffer.Buffer;
 import io.vertx.core.http.HttpServer;
 import io.vertx.core.http.HttpServerOptions;
 import io.vertx.core.http.HttpVersion;
-import io.vertx.core.net.PemKeyCertOptions;
+import io.vertx.core.net.KeyCertOptions;
 import io.vertx.ext.web.Router;
 import io.vertx.ext.web.RoutingContext;
 import io.vertx.ext.web.handler.BodyHandler;
@@ -83,6 +82,7 @@ public class ApiServer {
   private final ObjectMapper json;
   private final AuditLog audit;
   private final ChangeWaiters waiters;
+  private final ApiCertificates certificates;
   private final AtomicBoolean listening = new AtomicBoolean();
   private SecretCatalog catalog;
   private SecretValueApi api;
@@ -99,7 +99,8 @@ public class ApiServer {
       CiphertextStore store,
       EnvelopeCipher cipher,
       MeterRegistry registry,
-      ObjectMapper json) {
+      ObjectMapper json,
+      ApiCertificates certificates) {
     this.config = config;
     this.client = client;
     this.vertx = vertx;
@@ -112,6 +113,7 @@ public class ApiServer {
     this.json = json;
     this.audit = new AuditLog(json);
     this.waiters = new ChangeWaiters(config.api().maxWaiters());
+    this.certificates = certificates;
   }
 
   void start(@Observes StartupEvent event) {
@@ -139,7 +141,6 @@ public class ApiServer {
             });
     registerMetrics();
 
-    ServingIdentity.Material tls = ServingIdentity.load(client, config);
     HttpServerOptions options =
         new HttpServerOptions()
             .setHost(config.api().host())
@@ -147,10 +148,8 @@ public class ApiServer {
             .setSsl(true)
             .setUseAlpn(true)
             .setAlpnVersions(List.of(HttpVersion.HTTP_2, HttpVersion.HTTP_1_1))
-            .setKeyCertOptions(
-                new PemKeyCertOptions()
-                    .addCertValue(Buffer.buffer(tls.certificateChain()))
-                    .addKeyValue(Buffer.buffer(tls.privateKey())))
+            // Asked on every handshake: a renewed or reloaded certificate needs no restart.
+            .setKeyCertOptions(KeyCertOptions.wrap(certificates.start()))
             .setIdleTimeout(MAX_TIMEOUT_SECONDS + 60)
             .setIdleTimeoutUnit(TimeUnit.SECONDS);
     server = vertx.createHttpServer(options).requestHandler(router());

@@ -1,5 +1,6 @@
 package io.keywarden.operator.config;
 
+import io.keywarden.tls.LifetimeConfig;
 import io.smallrye.config.ConfigMapping;
 import io.smallrye.config.WithDefault;
 import java.net.URI;
@@ -91,8 +92,8 @@ public interface KeywardenConfig {
     String audience();
 
     /**
-     * PEM certificate and PKCS#8 key to serve with; when absent a CA and certificate are generated
-     * and shared through a Secret.
+     * PEM certificate chain and PKCS#8 key to serve with (set both), reloaded when their contents
+     * change; when absent a CA and certificate are generated and shared through a Secret.
      */
     Optional<String> certFile();
 
@@ -103,6 +104,20 @@ public interface KeywardenConfig {
 
     /** Extra DNS names or IP addresses for the generated serving certificate. */
     Optional<List<String>> extraSans();
+
+    Tls tls();
+
+    /**
+     * Lifetimes (validity, ca-validity, renew-before, ca-overlap) and checks of the certificate.
+     */
+    interface Tls extends LifetimeConfig {
+      /**
+       * How often cert-file and key-file are read for changes, or the Secret for another replica's
+       * renewal; renewing itself happens at the renewal point, not at the next check.
+       */
+      @WithDefault("1m")
+      Duration checkInterval();
+    }
 
     /** Threads for the blocking part of requests (TokenReview, SubjectAccessReview, decryption). */
     @WithDefault("16")

@@ -6,10 +6,10 @@ import io.fabric8.kubernetes.api.model.authentication.TokenRequestBuilder;
 import io.fabric8.kubernetes.client.KubernetesClient;
 import io.fabric8.kubernetes.client.KubernetesClientException;
 import io.keywarden.api.v1alpha1.RotationStrategy;
-import io.keywarden.operator.api.tls.Certificates;
 import io.keywarden.operator.config.KeywardenConfig;
 import io.keywarden.operator.crypto.SecretValue;
 import io.keywarden.operator.generate.ValueGenerator;
+import io.keywarden.tls.Pem;
 import jakarta.enterprise.context.ApplicationScoped;
 import java.io.IOException;
 import java.net.URI;
@@ -167,7 +167,7 @@ public class HookRotation implements RotationHandler {
         int i = 0;
         for (String pem : hook.getCaBundle().split("(?<=-----END CERTIFICATE-----)")) {
           if (pem.contains("BEGIN CERTIFICATE")) {
-            trust.setCertificateEntry("ca-" + i++, Certificates.certificate(pem.strip()));
+            trust.setCertificateEntry("ca-" + i++, Pem.parseCertificate(pem.strip()));
           }
         }
         TrustManagerFactory tmf =

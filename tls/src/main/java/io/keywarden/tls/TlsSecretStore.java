@@ -1,16 +1,18 @@
-package io.keywarden.injector.tls;
+package io.keywarden.tls;
 
 import io.fabric8.kubernetes.api.model.Secret;
 import io.fabric8.kubernetes.api.model.SecretBuilder;
 import io.fabric8.kubernetes.client.KubernetesClient;
 import io.fabric8.kubernetes.client.KubernetesClientException;
 import java.net.HttpURLConnection;
+import java.util.Map;
 import java.util.Optional;
 
 /**
- * The Secret that holds the webhook's CA and serving certificate, shared by all injector replicas.
- * Writes use optimistic concurrency (create, or update at the read resourceVersion), so replicas
- * starting together agree on one CA instead of overwriting each other's.
+ * The Secret that holds a self-issued CA and serving certificate, shared by all replicas of one
+ * server (the injector's webhook, the operator's API). Writes use optimistic concurrency (create,
+ * or update at the read resourceVersion), so replicas starting together agree on one CA instead of
+ * overwriting each other's.
  */
 public final class TlsSecretStore {
 
@@ -20,11 +22,19 @@ public final class TlsSecretStore {
   private final KubernetesClient client;
   private final String namespace;
   private final String name;
+  private final Map<String, String> labels;
 
-  public TlsSecretStore(KubernetesClient client, String namespace, String name) {
+  public TlsSecretStore(
+      KubernetesClient client, String namespace, String name, Map<String, String> labels) {
     this.client = client;
     this.namespace = namespace;
     this.name = name;
+    this.labels = Map.copyOf(labels);
+  }
+
+  /** namespace/name, for messages. */
+  public String describe() {
+    return namespace + "/" + name;
   }
 
   public Stored read() {
@@ -44,8 +54,7 @@ public final class TlsSecretStore {
             .withNewMetadata()
             .withName(name)
             .withNamespace(namespace)
-            .addToLabels("app.kubernetes.io/name", "keywarden-injector")
-            .addToLabels("app.kubernetes.io/component", "webhook-tls")
+            .addToLabels(labels)
             .withResourceVersion(resourceVersion.orElse(null))
             .endMetadata()
             .withType("kubernetes.io/tls")

@@ -1,4 +1,4 @@
-package io.keywarden.injector.tls;
+package io.keywarden.tls;
 
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.within;
@@ -26,7 +26,8 @@ class CertificateIssuerTest {
       SubjectAlternativeNames.of(
           "keywarden-injector", "keywarden-system", List.of("127.0.0.1", "injector.example"));
 
-  private final CertificateIssuer issuer = new CertificateIssuer();
+  private final CertificateIssuer issuer =
+      new CertificateIssuer("keywarden-injector", RenewalSettings.DEFAULTS);
   private final IssuedCertificate ca = issuer.newCa(NOW);
   private final IssuedCertificate serving = issuer.issueServing(ca, NAMES, NOW);
 
@@ -101,22 +102,29 @@ class CertificateIssuerTest {
   @Test
   void keysNeverAppearInToString() {
     assertThat(serving.toString()).contains("<redacted>").doesNotContain("PRIVATE");
-    assertThat(new TlsMaterial(ca, serving, java.util.Optional.empty()).toString())
-        .doesNotContain("PRIVATE");
+    assertThat(new TlsMaterial(ca, serving).toString()).doesNotContain("PRIVATE");
   }
 
   @Test
   void secretDataRoundTrips() {
     TlsMaterial material =
-        new TlsMaterial(ca, serving, java.util.Optional.of(issuer.newCa(NOW).certificate()));
+        new TlsMaterial(
+            ca,
+            serving,
+            java.util.Optional.of(issuer.newCa(NOW).certificate()),
+            java.util.Optional.of(issuer.newCa(NOW)));
     TlsMaterial read = TlsMaterial.fromSecretData(material.toSecretData()).orElseThrow();
     assertThat(read.ca().certificate()).isEqualTo(ca.certificate());
     assertThat(read.ca().key()).isEqualTo(ca.key());
     assertThat(read.serving().certificate()).isEqualTo(serving.certificate());
     assertThat(read.serving().key()).isEqualTo(serving.key());
     assertThat(read.previousCa()).isEqualTo(material.previousCa());
+    assertThat(read.nextCa().orElseThrow().certificate())
+        .isEqualTo(material.nextCa().orElseThrow().certificate());
+    assertThat(read.nextCa().orElseThrow().key()).isEqualTo(material.nextCa().orElseThrow().key());
     assertThat(material.caBundlePem(NOW))
         .containsOnlyOnce(Pem.certificate(ca.certificate()))
-        .contains(Pem.certificate(material.previousCa().orElseThrow()));
+        .contains(Pem.certificate(material.previousCa().orElseThrow()))
+        .contains(Pem.certificate(material.nextCa().orElseThrow().certificate()));
   }
 }

@@ -1,4 +1,4 @@
-package io.keywarden.injector.tls;
+package io.keywarden.tls;
 
 import java.io.IOException;
 import java.io.StringReader;
@@ -7,6 +7,8 @@ import java.io.UncheckedIOException;
 import java.security.PrivateKey;
 import java.security.cert.CertificateException;
 import java.security.cert.X509Certificate;
+import java.util.ArrayList;
+import java.util.List;
 import org.bouncycastle.asn1.pkcs.PrivateKeyInfo;
 import org.bouncycastle.cert.X509CertificateHolder;
 import org.bouncycastle.cert.jcajce.JcaX509CertificateConverter;
@@ -16,7 +18,10 @@ import org.bouncycastle.openssl.jcajce.JcaPEMKeyConverter;
 import org.bouncycastle.openssl.jcajce.JcaPEMWriter;
 import org.bouncycastle.openssl.jcajce.JcaPKCS8Generator;
 
-/** PEM encoding of certificates and (unencrypted PKCS#8) keys, the form Secrets and Vert.x use. */
+/**
+ * PEM encoding of certificates and (unencrypted PKCS#8) keys, the form Secrets, cert-manager and
+ * Vert.x use.
+ */
 public final class Pem {
 
   private Pem() {}
@@ -43,6 +48,24 @@ public final class Pem {
     } catch (CertificateException e) {
       throw new IllegalArgumentException("not a valid certificate", e);
     }
+  }
+
+  /** Every certificate of a PEM chain (a cert-manager tls.crt holds the leaf, then issuers). */
+  public static List<X509Certificate> parseCertificates(String pem) {
+    List<X509Certificate> certificates = new ArrayList<>();
+    try (PEMParser parser = new PEMParser(new StringReader(pem))) {
+      for (Object object = parser.readObject(); object != null; object = parser.readObject()) {
+        if (object instanceof X509CertificateHolder holder) {
+          certificates.add(new JcaX509CertificateConverter().getCertificate(holder));
+        }
+      }
+    } catch (IOException | CertificateException e) {
+      throw new IllegalArgumentException("not a valid PEM certificate chain", e);
+    }
+    if (certificates.isEmpty()) {
+      throw new IllegalArgumentException("no PEM certificate found");
+    }
+    return certificates;
   }
 
   public static PrivateKey parsePrivateKey(String pem) {

@@ -1,4 +1,4 @@
-package io.keywarden.injector.tls;
+package io.keywarden.tls;
 
 import java.security.PrivateKey;
 import java.security.cert.X509Certificate;

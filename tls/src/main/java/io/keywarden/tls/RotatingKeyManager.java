@@ -1,25 +1,27 @@
-package io.keywarden.injector.tls;
+package io.keywarden.tls;
 
 import java.net.Socket;
 import java.security.Principal;
 import java.security.PrivateKey;
 import java.security.cert.X509Certificate;
 import java.util.Map;
+import java.util.Optional;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.atomic.AtomicLong;
 import javax.net.ssl.SSLEngine;
 import javax.net.ssl.X509ExtendedKeyManager;
 
 /**
- * The server's key manager, asked for the certificate on every handshake, so a renewal is one
+ * A server's key manager, asked for the certificate on every handshake, so a renewal is one
  * reference swap. Vert.x's own HttpServer#updateSSLOptions (4.5.27) rebuilds the SSL context
  * asynchronously and, meanwhile, closes newly accepted connections with a NullPointerException in
- * TCPServerBase: the apiserver would see failed webhook calls on every renewal.
+ * TCPServerBase: clients (the apiserver calling the webhook, agents calling the API) would see
+ * failed requests on every renewal. Give it to Vert.x with {@code KeyCertOptions.wrap(...)}.
  *
  * <p>Each certificate gets its own alias, and the previous one stays resolvable, so a handshake
  * that chose an alias just before a swap still gets a matching chain and key.
  */
-final class RotatingKeyManager extends X509ExtendedKeyManager {
+public final class RotatingKeyManager extends X509ExtendedKeyManager {
 
   private record Entry(X509Certificate[] chain, PrivateKey key) {}
 
@@ -27,14 +29,26 @@ final class RotatingKeyManager extends X509ExtendedKeyManager {
   private final Map<String, Entry> entries = new ConcurrentHashMap<>();
   private volatile String currentAlias;
 
-  /** Serves {@code serving} (with its CA) to new handshakes from now on. */
-  synchronized void use(IssuedCertificate serving, X509Certificate ca) {
-    String alias = "keywarden-webhook-" + generation.incrementAndGet();
-    entries.put(alias, new Entry(new X509Certificate[] {serving.certificate(), ca}, serving.key()));
+  /**
+   * Serves {@code chain} (the serving certificate first) and its key to new handshakes from now.
+   */
+  public synchronized void use(X509Certificate[] chain, PrivateKey key) {
+    if (chain.length == 0) {
+      throw new IllegalArgumentException("empty certificate chain");
+    }
+    String alias = "serving-" + generation.incrementAndGet();
+    entries.put(alias, new Entry(chain.clone(), key));
     String previous = currentAlias;
     currentAlias = alias;
     // Keep exactly the previous entry for handshakes in flight.
-    entries.keySet().removeIf(key -> !key.equals(alias) && !key.equals(previous));
+    entries.keySet().removeIf(other -> !other.equals(alias) && !other.equals(previous));
+  }
+
+  /** The certificate new handshakes get, if any. */
+  public Optional<X509Certificate> current() {
+    String alias = currentAlias;
+    Entry entry = alias == null ? null : entries.get(alias);
+    return entry == null ? Optional.empty() : Optional.of(entry.chain()[0]);
   }
 
   @Override

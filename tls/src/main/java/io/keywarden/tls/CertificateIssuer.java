@@ -1,4 +1,4 @@
-package io.keywarden.injector.tls;
+package io.keywarden.tls;
 
 import java.math.BigInteger;
 import java.security.GeneralSecurityException;
@@ -30,13 +30,11 @@ import org.bouncycastle.operator.OperatorCreationException;
 import org.bouncycastle.operator.jcajce.JcaContentSignerBuilder;
 
 /**
- * Issues the webhook's own CA and its serving certificate with Bouncy Castle. ECDSA P-256: the
- * apiserver (Go crypto/tls) and every JDK accept it, and it is fast to generate at startup.
+ * Issues a private CA and the serving certificates it signs, with Bouncy Castle: the injector's
+ * webhook and the operator's API each have their own. ECDSA P-256: the apiserver (Go crypto/tls),
+ * the agent and every JDK accept it, it is fast to generate at startup and cheap per handshake.
  */
 public final class CertificateIssuer {
-
-  public static final Duration CA_VALIDITY = Duration.ofDays(5 * 365);
-  public static final Duration SERVING_VALIDITY = Duration.ofDays(365);
 
   /** Backdating tolerates clocks a little behind ours (apiserver nodes, test machines). */
   private static final Duration BACKDATE = Duration.ofMinutes(5);
@@ -44,13 +42,28 @@ public final class CertificateIssuer {
   private static final String SIGNATURE = "SHA256withECDSA";
 
   private final SecureRandom random = new SecureRandom();
+  private final String name;
+  private final RenewalSettings settings;
+
+  /**
+   * @param name the serving certificates' CN (e.g. {@code keywarden-injector}); the CA is called
+   *     {@code <name>-ca <epoch second>}, so a rotated CA has another subject than its predecessor
+   */
+  public CertificateIssuer(String name, RenewalSettings settings) {
+    this.name = name;
+    this.settings = settings;
+  }
+
+  public RenewalSettings settings() {
+    return settings;
+  }
 
   public IssuedCertificate newCa(Instant now) {
     try {
       KeyPair keys = keyPair();
-      X500Name subject = new X500Name("CN=keywarden-injector-ca " + now.getEpochSecond());
+      X500Name subject = new X500Name("CN=" + name + "-ca " + now.getEpochSecond());
       X509v3CertificateBuilder builder =
-          builder(subject, subject, keys.getPublic(), now, CA_VALIDITY);
+          builder(subject, subject, keys.getPublic(), now, settings.caValidity());
       JcaX509ExtensionUtils utils = new JcaX509ExtensionUtils();
       // pathLen 0: this CA signs only the serving certificate, never another CA.
       builder.addExtension(Extension.basicConstraints, true, new BasicConstraints(0));
@@ -62,7 +75,7 @@ public final class CertificateIssuer {
           utils.createSubjectKeyIdentifier(keys.getPublic()));
       return new IssuedCertificate(sign(builder, keys), keys.getPrivate());
     } catch (GeneralSecurityException | CertIOException | OperatorCreationException e) {
-      throw new IllegalStateException("cannot create the webhook CA", e);
+      throw new IllegalStateException("cannot create the " + name + " CA", e);
     }
   }
 
@@ -73,14 +86,12 @@ public final class CertificateIssuer {
       X500Name issuer =
           X500Name.getInstance(ca.certificate().getSubjectX500Principal().getEncoded());
       // The names live in the SANs (the only place Go and the JDK look); a CN of
-      // <service>.<namespace>.svc
-      // could exceed the 64 characters RFC 5280 allows, so the CN is a fixed label.
-      X500Name subject = new X500Name("CN=keywarden-injector");
+      // <service>.<namespace>.svc could exceed the 64 characters RFC 5280 allows, so the CN is a
+      // fixed label.
+      X500Name subject = new X500Name("CN=" + name);
       // Never outlive the CA: a certificate beyond its issuer's validity fails verification anyway.
-      Duration validity =
-          Duration.between(now, ca.notAfter()).compareTo(SERVING_VALIDITY) < 0
-              ? Duration.between(now, ca.notAfter())
-              : SERVING_VALIDITY;
+      Duration left = Duration.between(now, ca.notAfter());
+      Duration validity = left.compareTo(settings.validity()) < 0 ? left : settings.validity();
       X509v3CertificateBuilder builder = builder(issuer, subject, keys.getPublic(), now, validity);
       JcaX509ExtensionUtils utils = new JcaX509ExtensionUtils();
       builder.addExtension(Extension.basicConstraints, true, new BasicConstraints(false));
@@ -102,7 +113,7 @@ public final class CertificateIssuer {
                   builder.build(new JcaContentSignerBuilder(SIGNATURE).build(ca.key())));
       return new IssuedCertificate(certificate, keys.getPrivate());
     } catch (GeneralSecurityException | CertIOException | OperatorCreationException e) {
-      throw new IllegalStateException("cannot issue the webhook serving certificate", e);
+      throw new IllegalStateException("cannot issue the " + name + " serving certificate", e);
     }
   }
 
