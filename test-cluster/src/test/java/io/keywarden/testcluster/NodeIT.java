@@ -216,6 +216,58 @@ class NodeIT {
     assertThat(kubectlLogs(cluster, ns, "imported")).isEqualTo("from the imported image\n");
   }
 
+  @Test
+  void anImageThatWasNotImportedIsNeverPulledFromARegistry(
+      TestCluster cluster, ClusterNode node, TestNamespace ns) {
+    Pod pod =
+        new PodBuilder()
+            .withNewMetadata()
+            .withName("not-imported")
+            .endMetadata()
+            .withNewSpec()
+            .withRestartPolicy("Never")
+            .addNewContainer()
+            .withName("main")
+            .withImage("registry.example/not-imported:1")
+            .endContainer()
+            .endSpec()
+            .build();
+    KubernetesClient admin = cluster.admin();
+    admin.pods().inNamespace(ns.name()).resource(pod).create();
+
+    // containerd resolves every registry to a closed loopback port (node-up's hosts.toml).
+    long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(POD_TIMEOUT_SECONDS);
+    List<String> messages = List.of();
+    while (System.nanoTime() < deadline) {
+      messages =
+          admin
+              .v1()
+              .events()
+              .inNamespace(ns.name())
+              .withField("involvedObject.name", "not-imported")
+              .list()
+              .getItems()
+              .stream()
+              .filter(e -> "Failed".equals(e.getReason()))
+              .map(e -> e.getMessage())
+              .toList();
+      if (!messages.isEmpty()) {
+        break;
+      }
+      sleep(500);
+    }
+    assertThat(messages).isNotEmpty().allSatisfy(m -> assertThat(m).contains("127.0.0.1:9"));
+  }
+
+  private static void sleep(long millis) {
+    try {
+      Thread.sleep(millis);
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      throw new IllegalStateException(e);
+    }
+  }
+
   static Pod awaitFinished(KubernetesClient admin, TestNamespace ns, String name) {
     return admin
         .pods()
