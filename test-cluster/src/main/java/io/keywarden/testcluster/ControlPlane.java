@@ -5,6 +5,7 @@ import java.io.UncheckedIOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
@@ -23,10 +24,17 @@ public final class ControlPlane implements AutoCloseable {
   /** Attach to a control plane already started by test-cluster/up (what {@code make test} does). */
   public static final String CLUSTER_DIR_ENV = "KEYWARDEN_TEST_CLUSTER_DIR";
 
+  /**
+   * {@code 0} (or {@code false}, {@code off}): scripts/test starts no node, so a run on a machine
+   * whose one node is taken still works (tests that need the node then fail, naming this).
+   */
+  public static final String NODE_ENV = "KEYWARDEN_TEST_NODE";
+
   private final Path kubeconfig;
   private final Optional<Path> stateDir;
   private final Optional<String> etcdEndpoint;
   private final Optional<Path> binDir;
+  private final Optional<ClusterNode> node;
   private final boolean owned;
 
   private ControlPlane(
@@ -34,26 +42,41 @@ public final class ControlPlane implements AutoCloseable {
       Optional<Path> stateDir,
       Optional<String> etcdEndpoint,
       Optional<Path> binDir,
+      Optional<ClusterNode> node,
       boolean owned) {
     this.kubeconfig = kubeconfig;
     this.stateDir = stateDir;
     this.etcdEndpoint = etcdEndpoint;
     this.binDir = binDir;
+    this.node = node;
     this.owned = owned;
   }
 
-  /** The control plane the environment asks for, or a new local one. */
+  /** The control plane the environment asks for, or a new local one without a node. */
   public static ControlPlane fromEnvironment() {
+    return fromEnvironment(false);
+  }
+
+  /**
+   * The control plane the environment asks for, or a new local one, with a node if {@code withNode}
+   * (one machine runs one node: starting fails if another holds it).
+   */
+  public static ControlPlane fromEnvironment(boolean withNode) {
     String kubeconfig = System.getenv(KUBECONFIG_ENV);
     if (kubeconfig != null && !kubeconfig.isBlank()) {
       return new ControlPlane(
-          Path.of(kubeconfig), Optional.empty(), Optional.empty(), Optional.empty(), false);
+          Path.of(kubeconfig),
+          Optional.empty(),
+          Optional.empty(),
+          Optional.empty(),
+          Optional.empty(),
+          false);
     }
     String dir = System.getenv(CLUSTER_DIR_ENV);
     if (dir != null && !dir.isBlank()) {
       return attach(Path.of(dir), false);
     }
-    return start();
+    return start(withNode);
   }
 
   /**
@@ -61,10 +84,21 @@ public final class ControlPlane implements AutoCloseable {
    * exits.
    */
   public static ControlPlane start() {
+    return start(false);
+  }
+
+  /**
+   * Starts a new control plane with test-cluster/up, plus its node if {@code withNode}; both stop
+   * when this JVM exits, however it exits.
+   */
+  public static ControlPlane start(boolean withNode) {
     Path up = RepositoryRoot.find().resolve("test-cluster/up");
     String pid = Long.toString(ProcessHandle.current().pid());
-    List<String> command = List.of(up.toString(), "--watch-pid", pid);
-    String dir = Scripts.run(command, 15, TimeUnit.MINUTES).strip();
+    List<String> command = new ArrayList<>(List.of(up.toString(), "--watch-pid", pid));
+    if (withNode) {
+      command.add("--node");
+    }
+    String dir = Scripts.run(command, 20, TimeUnit.MINUTES).strip();
     String[] lines = dir.split("\n");
     ControlPlane plane = attach(Path.of(lines[lines.length - 1].strip()), true);
     Runtime.getRuntime().addShutdownHook(new Thread(plane::close, "test-cluster-down"));
@@ -78,6 +112,7 @@ public final class ControlPlane implements AutoCloseable {
         Optional.of(dir),
         Optional.ofNullable(env.get("ETCD_ENDPOINT")),
         Optional.ofNullable(env.get("KEYWARDEN_BIN")).map(Path::of),
+        ClusterNode.fromEnv(env),
         owned);
   }
 
@@ -105,6 +140,11 @@ public final class ControlPlane implements AutoCloseable {
   /** The directory with the test cluster's kubectl and helm, if known. */
   public Optional<Path> binDir() {
     return binDir;
+  }
+
+  /** The node, if test-cluster/up started one ({@code --node}). */
+  public Optional<ClusterNode> node() {
+    return node;
   }
 
   public Optional<Path> stateDir() {

@@ -40,6 +40,26 @@ public final class TestCluster implements AutoCloseable {
     return controlPlane;
   }
 
+  /**
+   * The node pods run on. Fails with how to get one when this run has none: scripts/test starts it
+   * unless {@code KEYWARDEN_TEST_NODE=0} or {@code KEYWARDEN_TEST_KUBECONFIG} is set.
+   */
+  public ClusterNode node() {
+    return controlPlane
+        .node()
+        .orElseThrow(
+            () ->
+                new IllegalStateException(
+                    "this test needs the test cluster's node, and this run has none: run it under"
+                        + " scripts/test without "
+                        + ControlPlane.NODE_ENV
+                        + "=0 (or with "
+                        + ControlPlane.CLUSTER_DIR_ENV
+                        + " naming a cluster of `test-cluster/up --node`); "
+                        + ControlPlane.KUBECONFIG_ENV
+                        + " clusters have no node known to the tests"));
+  }
+
   /** A cluster-admin client: it bypasses RBAC, so authorization tests must act with real tokens. */
   public KubernetesClient admin() {
     return admin;

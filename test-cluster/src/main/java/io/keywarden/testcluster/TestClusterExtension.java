@@ -7,15 +7,20 @@ import java.util.Locale;
 import java.util.concurrent.ThreadLocalRandom;
 import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.extension.AfterEachCallback;
+import org.junit.jupiter.api.extension.BeforeAllCallback;
 import org.junit.jupiter.api.extension.ExtensionContext;
 import org.junit.jupiter.api.extension.ParameterContext;
 import org.junit.jupiter.api.extension.ParameterResolver;
+import org.junit.platform.commons.support.AnnotationSupport;
 
 /**
  * Starts the control plane once per test run (kept in the root store, which JUnit closes at the end
- * of the run, also when tests failed) and gives each test that asks a fresh namespace.
+ * of the run, also when tests failed) and gives each test that asks a fresh namespace. When it
+ * starts the control plane itself (no scripts/test around it), it starts the node too if the first
+ * test class to ask needs one.
  */
-public final class TestClusterExtension implements ParameterResolver, AfterEachCallback {
+public final class TestClusterExtension
+    implements BeforeAllCallback, ParameterResolver, AfterEachCallback {
 
   private static final ExtensionContext.Namespace STORE =
       ExtensionContext.Namespace.create(TestClusterExtension.class);
@@ -28,7 +33,8 @@ public final class TestClusterExtension implements ParameterResolver, AfterEachC
         .getOrComputeIfAbsent(
             TestCluster.class,
             key -> {
-              TestCluster cluster = new TestCluster(ControlPlane.fromEnvironment());
+              TestCluster cluster =
+                  new TestCluster(ControlPlane.fromEnvironment(needsNode(context)));
               var version = cluster.version();
               System.out.printf(
                   "Keywarden integration tests run against kube-apiserver %s (%s)%n",
@@ -38,12 +44,26 @@ public final class TestClusterExtension implements ParameterResolver, AfterEachC
             TestCluster.class);
   }
 
+  private static boolean needsNode(ExtensionContext context) {
+    return AnnotationSupport.findAnnotation(context.getTestClass(), KubernetesIT.class)
+        .map(KubernetesIT::node)
+        .orElse(false);
+  }
+
+  @Override
+  public void beforeAll(ExtensionContext context) {
+    if (needsNode(context)) {
+      cluster(context).node(); // fails the class at once, saying how to get a node
+    }
+  }
+
   @Override
   public boolean supportsParameter(ParameterContext parameter, ExtensionContext context) {
     Class<?> type = parameter.getParameter().getType();
     return type == TestCluster.class
         || type == TestNamespace.class
-        || type == KubernetesClient.class;
+        || type == KubernetesClient.class
+        || type == ClusterNode.class;
   }
 
   @Override
@@ -55,6 +75,9 @@ public final class TestClusterExtension implements ParameterResolver, AfterEachC
     }
     if (type == KubernetesClient.class) {
       return cluster.admin();
+    }
+    if (type == ClusterNode.class) {
+      return cluster.node();
     }
     return context
         .getStore(STORE)

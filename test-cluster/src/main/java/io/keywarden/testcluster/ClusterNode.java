@@ -1,0 +1,103 @@
+package io.keywarden.testcluster;
+
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.List;
+import java.util.Map;
+import java.util.Objects;
+import java.util.Optional;
+import java.util.concurrent.TimeUnit;
+
+/**
+ * The test cluster's one node ({@code test-cluster/up --node}): a kubelet registered as {@link
+ * #name()}, backed by a containerd whose CRI namespace {@code k8s.io} holds the images pods can
+ * run. Nothing is ever pulled: a test imports the OCI image tars it needs with {@link
+ * #importImage(Path)} and uses tagged names.
+ *
+ * @param name the Node object's name
+ * @param ip the node's InternalIP (the pod bridge's gateway; pods reach host processes there)
+ * @param bridge the pods' bridge interface on the host
+ * @param containerdSocket containerd's gRPC socket
+ * @param ctr containerd's CLI, built with the node
+ * @param busyboxImage a tagged busybox image already imported (Debian's busybox-static)
+ * @param busyboxImageTar the OCI layout tar of that image
+ */
+public record ClusterNode(
+    String name,
+    String ip,
+    String bridge,
+    Path containerdSocket,
+    Path ctr,
+    String busyboxImage,
+    Path busyboxImageTar) {
+
+  /** The containerd namespace kubelet's CRI uses. */
+  public static final String CRI_NAMESPACE = "k8s.io";
+
+  public ClusterNode {
+    Objects.requireNonNull(name, "NODE_NAME");
+    Objects.requireNonNull(ip, "NODE_IP");
+    Objects.requireNonNull(bridge, "NODE_BRIDGE");
+    Objects.requireNonNull(containerdSocket, "CONTAINERD_ADDRESS");
+    Objects.requireNonNull(ctr, "CTR");
+    Objects.requireNonNull(busyboxImage, "BUSYBOX_IMAGE");
+    Objects.requireNonNull(busyboxImageTar, "BUSYBOX_IMAGE_TAR");
+  }
+
+  /** The node described by a cluster.env of test-cluster/up, if it started one. */
+  static Optional<ClusterNode> fromEnv(Map<String, String> env) {
+    if (!env.containsKey("NODE_NAME")) {
+      return Optional.empty();
+    }
+    return Optional.of(
+        new ClusterNode(
+            env.get("NODE_NAME"),
+            env.get("NODE_IP"),
+            env.get("NODE_BRIDGE"),
+            Path.of(env.get("CONTAINERD_ADDRESS")),
+            Path.of(env.get("CTR")),
+            env.get("BUSYBOX_IMAGE"),
+            Path.of(env.get("BUSYBOX_IMAGE_TAR"))));
+  }
+
+  /**
+   * Imports an OCI image layout tar (index.json naming the image with the {@code
+   * io.containerd.image.name} annotation) into the node's containerd, where kubelet finds it.
+   * Returns the tar's output from ctr (the imported names).
+   */
+  public String importImage(Path ociTar) {
+    if (!Files.isRegularFile(ociTar)) {
+      throw new IllegalArgumentException("image tar " + ociTar + " does not exist");
+    }
+    return Scripts.run(
+        List.of(
+            ctr.toString(),
+            "--address",
+            containerdSocket.toString(),
+            "-n",
+            CRI_NAMESPACE,
+            "images",
+            "import",
+            ociTar.toString()),
+        5,
+        TimeUnit.MINUTES);
+  }
+
+  /** The names of the images in the node's CRI namespace. */
+  public List<String> images() {
+    String out =
+        Scripts.run(
+            List.of(
+                ctr.toString(),
+                "--address",
+                containerdSocket.toString(),
+                "-n",
+                CRI_NAMESPACE,
+                "images",
+                "ls",
+                "-q"),
+            1,
+            TimeUnit.MINUTES);
+    return out.lines().map(String::strip).filter(l -> !l.isEmpty()).toList();
+  }
+}
