@@ -57,10 +57,17 @@ final class AppLog {
 
   /** Waits for the first line of {@code kind} that matches, polling the log. */
   Line await(String kind, Predicate<Line> matches, Duration atMost) {
+    return await(kind, 0, matches, atMost);
+  }
+
+  /** Waits for the first line of {@code kind} after the first {@code skip} that matches. */
+  Line await(String kind, int skip, Predicate<Line> matches, Duration atMost) {
     return org.awaitility.Awaitility.await()
         .atMost(atMost)
         .pollInterval(Duration.ofMillis(100))
         .ignoreExceptions()
-        .until(() -> lines(kind).stream().filter(matches).findFirst().orElse(null), l -> l != null);
+        .until(
+            () -> lines(kind).stream().skip(skip).filter(matches).findFirst().orElse(null),
+            l -> l != null);
   }
 }
