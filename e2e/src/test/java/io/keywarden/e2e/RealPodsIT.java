@@ -17,6 +17,7 @@ import io.fabric8.kubernetes.client.KubernetesClientException;
 import io.fabric8.kubernetes.client.dsl.ExecWatch;
 import io.fabric8.kubernetes.client.dsl.base.PatchContext;
 import io.fabric8.kubernetes.client.dsl.base.PatchType;
+import io.fabric8.kubernetes.client.http.HttpClient;
 import io.keywarden.api.v1alpha1.ManagedSecret;
 import io.keywarden.e2e.AppLog.Line;
 import io.keywarden.testcluster.ClusterNode;
@@ -484,9 +485,23 @@ class RealPodsIT {
         .sum();
   }
 
-  /** container_memory_working_set_bytes of one container, from kubelet through the apiserver. */
+  /**
+   * container_memory_working_set_bytes of one container, from kubelet's resource metrics endpoint.
+   * Asked of kubelet directly, with the admin's client certificate (kubelet trusts the cluster CA
+   * and authorizes through the apiserver): the apiserver's node proxy refuses this node's address
+   * ("address not allowed"), because the node's name, localhost, resolves to loopback.
+   */
   private static double workingSet(
       KubernetesClient admin, ClusterNode node, String ns, String pod, String container) {
+    int port =
+        admin
+            .nodes()
+            .withName(node.name())
+            .get()
+            .getStatus()
+            .getDaemonEndpoints()
+            .getKubeletEndpoint()
+            .getPort();
     String metric =
         "container_memory_working_set_bytes{container=\""
             + container
@@ -495,6 +510,7 @@ class RealPodsIT {
             + "\",pod=\""
             + pod
             + "\"}";
+    HttpClient http = admin.getHttpClient();
     String line =
         await()
             .atMost(Duration.ofSeconds(60))
@@ -502,8 +518,13 @@ class RealPodsIT {
             .ignoreExceptions()
             .until(
                 () ->
-                    admin
-                        .raw("/api/v1/nodes/" + node.name() + "/proxy/metrics/resource")
+                    http.sendAsync(
+                            http.newHttpRequestBuilder()
+                                .uri("https://127.0.0.1:" + port + "/metrics/resource")
+                                .build(),
+                            String.class)
+                        .get(10, TimeUnit.SECONDS)
+                        .body()
                         .lines()
                         .filter(l -> l.startsWith(metric))
                         .findFirst()
