@@ -293,7 +293,9 @@ class RealPodsIT {
         graceSeconds,
         lastAgent[0] == null
             ? "not observed"
-            : lastAgent[0].getState().getTerminated().getReason());
+            : lastAgent[0].getState().getTerminated().getReason()
+                + ", exit code "
+                + lastAgent[0].getState().getTerminated().getExitCode());
     assertThat(deletion).isLessThan(Duration.ofSeconds(graceSeconds));
   }
 
