@@ -22,19 +22,25 @@ KEYWARDEN_NODE_IP=10.244.0.1
 KEYWARDEN_PAUSE_IMAGE_REPO=keywarden.test/pause
 KEYWARDEN_BUSYBOX_IMAGE_REPO=keywarden.test/busybox
 
-# Takes the machine-wide node lock for the cluster in state dir $1, or fails naming the holder.
+# Takes the machine-wide node lock for the cluster in state dir $1, or fails naming the holder;
+# with KEYWARDEN_NODE_LOCK_WAIT=SECONDS it first waits that long for the holder to finish.
 # A holder process (its pid in $1/pids/node-lock) keeps the lock until node-down ends it, so the
 # lock also frees itself if that process is killed.
 keywarden_take_node_lock() {
-  local dir="$1" fd holder_dir="" holder_pid=""
+  local dir="$1" fd holder_dir="" holder_pid="" wait="${KEYWARDEN_NODE_LOCK_WAIT:-0}"
   exec {fd}>>"$KEYWARDEN_NODE_LOCK"
   if ! flock -n "$fd"; then
-    exec {fd}>&-
     read -r holder_dir holder_pid < "$KEYWARDEN_NODE_LOCK" || true
-    echo "test-cluster: another test-cluster node runs on this machine (state dir ${holder_dir:-unknown}," \
-      "lock $KEYWARDEN_NODE_LOCK held by pid ${holder_pid:-unknown}); only one node can run per machine." \
-      "Stop it with: test-cluster/down ${holder_dir:-DIR}, or start without --node" >&2
-    return 1
+    [ "$wait" -gt 0 ] && echo "test-cluster: waiting up to $wait s for the machine's node" \
+      "(held by the cluster in ${holder_dir:-unknown})" >&2
+    if [ "$wait" -eq 0 ] || ! flock -w "$wait" "$fd"; then
+      exec {fd}>&-
+      read -r holder_dir holder_pid < "$KEYWARDEN_NODE_LOCK" || true
+      echo "test-cluster: another test-cluster node runs on this machine (state dir ${holder_dir:-unknown}," \
+        "lock $KEYWARDEN_NODE_LOCK held by pid ${holder_pid:-unknown}); only one node can run per machine." \
+        "Stop it with: test-cluster/down ${holder_dir:-DIR}, or start without --node" >&2
+      return 1
+    fi
   fi
   mkdir -p "$dir/pids"
   setsid sleep infinity >/dev/null 2>&1 < /dev/null &

@@ -52,12 +52,21 @@ public record ClusterNode(
     return Optional.of(
         new ClusterNode(
             env.get("NODE_NAME"),
-            env.get("NODE_IP"),
-            env.get("NODE_BRIDGE"),
-            Path.of(env.get("CONTAINERD_ADDRESS")),
-            Path.of(env.get("CTR")),
-            env.get("BUSYBOX_IMAGE"),
-            Path.of(env.get("BUSYBOX_IMAGE_TAR"))));
+            required(env, "NODE_IP"),
+            required(env, "NODE_BRIDGE"),
+            Path.of(required(env, "CONTAINERD_ADDRESS")),
+            Path.of(required(env, "CTR")),
+            required(env, "BUSYBOX_IMAGE"),
+            Path.of(required(env, "BUSYBOX_IMAGE_TAR"))));
+  }
+
+  private static String required(Map<String, String> env, String key) {
+    String value = env.get(key);
+    if (value == null || value.isBlank()) {
+      throw new IllegalStateException(
+          "cluster.env names a node (NODE_NAME) but has no " + key + "; restart the test cluster");
+    }
+    return value;
   }
 
   /**

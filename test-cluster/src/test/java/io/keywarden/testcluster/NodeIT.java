@@ -147,6 +147,23 @@ class NodeIT {
               assertThat(p.getStatus().getPhase()).isEqualTo("Running");
               assertThat(p.getStatus().getPodIP()).startsWith(node.ip().replaceAll("\\.1$", "."));
             });
+    // kubectl exec, like logs, goes apiserver → kubelet with the apiserver's client certificate.
+    Path kubectl = cluster.controlPlane().binDir().orElseThrow().resolve("kubectl");
+    String hostname =
+        Scripts.run(
+            List.of(
+                kubectl.toString(),
+                "--kubeconfig",
+                cluster.controlPlane().kubeconfig().toString(),
+                "-n",
+                ns.name(),
+                "exec",
+                pods.get(0).getMetadata().getName(),
+                "--",
+                "hostname"),
+            1,
+            TimeUnit.MINUTES);
+    assertThat(hostname.strip()).isEqualTo(pods.get(0).getMetadata().getName());
   }
 
   @Test
