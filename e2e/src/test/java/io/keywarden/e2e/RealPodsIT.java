@@ -11,6 +11,7 @@ import io.fabric8.kubernetes.api.model.ContainerStatus;
 import io.fabric8.kubernetes.api.model.Pod;
 import io.fabric8.kubernetes.api.model.PodBuilder;
 import io.fabric8.kubernetes.api.model.PodTemplateSpec;
+import io.fabric8.kubernetes.api.model.PodTemplateSpecBuilder;
 import io.fabric8.kubernetes.api.model.apps.DeploymentBuilder;
 import io.fabric8.kubernetes.client.KubernetesClient;
 import io.fabric8.kubernetes.client.KubernetesClientException;
@@ -95,6 +96,7 @@ class RealPodsIT {
       "trap 'exit 0' TERM; echo PLAIN $(ls " + DIR + " 2>&1 | wc -l); while true; do sleep 1; done";
 
   private HostKeywarden keywarden;
+  private String busybox;
 
   @AfterEach
   void stop() {
@@ -373,7 +375,7 @@ class RealPodsIT {
 
   /** The app's pod: non-root, read-only root, no capabilities, sharing its process namespace. */
   private PodTemplateSpec template(boolean inject, Map<String, String> labels) {
-    return new io.fabric8.kubernetes.api.model.PodTemplateSpecBuilder()
+    return new PodTemplateSpecBuilder()
         .withNewMetadata()
         .withLabels(labels)
         .endMetadata()
@@ -404,8 +406,6 @@ class RealPodsIT {
         .endSpec()
         .build();
   }
-
-  private String busybox;
 
   private void deployment(KubernetesClient admin, String ns, String name, int replicas) {
     Pod pattern = appPod(name, true);
