@@ -1,5 +1,5 @@
 # Keywarden: the two commands a newcomer needs are `make run` and `make test` (see README.md).
-.PHONY: run test build crds manifests images cluster-binaries clean
+.PHONY: run test build crds manifests images docker-images cluster-binaries clean
 
 ## Start a local control plane (unless KUBECONFIG names a cluster), install the CRDs and run Keywarden. Ctrl-C stops everything.
 run:
@@ -23,10 +23,18 @@ crds:
 manifests:
 	@scripts/manifests
 
-## Container images of the operator, injector and agent (needs Docker); IMAGE_PREFIX and IMAGE_TAG override the names.
+## Container images of the operator, injector and agent as OCI archives in images/target/oci, without Docker or a
+## registry (images/README.md). CONTAINERD=<socket> also imports them there (namespace k8s.io; CTR=<ctr binary>).
+## IMAGE_PREFIX and IMAGE_TAG override the names (default: the Helm chart's ghcr.io/keywarden/<name>:0.1.0).
 IMAGE_PREFIX ?= ghcr.io/keywarden
 IMAGE_TAG ?= 0.1.0
+CTR ?= ctr
 images:
+	./mvnw -B -q package -DskipTests -pl operator,injector,agent,images -am
+	IMAGE_PREFIX=$(IMAGE_PREFIX) IMAGE_TAG=$(IMAGE_TAG) images/bin/build-images $(if $(CONTAINERD),--import $(CONTAINERD) --ctr $(CTR))
+
+## The same images with Docker, from the Dockerfiles in each module's src/main/docker/ (Debian-based JRE images).
+docker-images:
 	./mvnw -B -q package -DskipTests
 	docker build -f operator/src/main/docker/Dockerfile.jvm -t $(IMAGE_PREFIX)/operator:$(IMAGE_TAG) .
 	docker build -f injector/src/main/docker/Dockerfile.jvm -t $(IMAGE_PREFIX)/injector:$(IMAGE_TAG) .

@@ -3,30 +3,21 @@ package io.keywarden.e2e;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 
-import io.fabric8.kubernetes.api.model.ConfigMap;
 import io.fabric8.kubernetes.api.model.Container;
-import io.fabric8.kubernetes.api.model.NamespaceBuilder;
 import io.fabric8.kubernetes.api.model.Pod;
 import io.fabric8.kubernetes.api.model.PodBuilder;
-import io.fabric8.kubernetes.api.model.ServiceAccountBuilder;
-import io.fabric8.kubernetes.api.model.admissionregistration.v1.MutatingWebhook;
-import io.fabric8.kubernetes.api.model.admissionregistration.v1.MutatingWebhookConfiguration;
 import io.fabric8.kubernetes.client.KubernetesClient;
 import io.fabric8.kubernetes.client.dsl.base.PatchContext;
 import io.fabric8.kubernetes.client.dsl.base.PatchType;
 import io.keywarden.api.v1alpha1.ManagedSecret;
 import io.keywarden.e2e.SecretFiles.Snapshot;
 import io.keywarden.testcluster.KubernetesIT;
-import io.keywarden.testcluster.QuarkusProcess;
-import io.keywarden.testcluster.RepositoryRoot;
 import io.keywarden.testcluster.TestCluster;
 import io.keywarden.testcluster.TestNamespace;
-import java.io.InputStream;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.attribute.PosixFilePermissions;
 import java.time.Duration;
-import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.UUID;
@@ -51,17 +42,12 @@ class InjectionEndToEndIT {
 
   private static final String RUN =
       Integer.toString(ThreadLocalRandom.current().nextInt(36 * 36 * 36 * 36), 36);
-  private static final String RUN_LABEL = "keywarden.io/e2e";
   private static final Duration UPDATE_GOAL = Duration.ofSeconds(2);
   private static final Pattern ENV_PASSWORD = Pattern.compile("(?m)^PASSWORD='([^']*)'$");
   private static final List<String> FILES = List.of("username", "password", "db.env", "api-key");
 
   private KubernetesClient admin;
-  private String operatorNamespace;
-  private String webhookName;
-  private QuarkusProcess operator;
-  private QuarkusProcess injector;
-  private Map<String, String> operatorEnv;
+  private HostKeywarden keywarden;
   private InjectedAgent agent;
   private SecretFiles files;
 
@@ -73,22 +59,8 @@ class InjectionEndToEndIT {
     if (agent != null) {
       agent.close();
     }
-    if (admin != null && webhookName != null) {
-      admin
-          .admissionRegistration()
-          .v1()
-          .mutatingWebhookConfigurations()
-          .withName(webhookName)
-          .delete();
-    }
-    if (injector != null) {
-      injector.stop();
-    }
-    if (operator != null) {
-      operator.stop();
-    }
-    if (admin != null && operatorNamespace != null) {
-      admin.namespaces().withName(operatorNamespace).delete();
+    if (keywarden != null) {
+      keywarden.close();
     }
   }
 
@@ -97,16 +69,15 @@ class InjectionEndToEndIT {
       TestCluster cluster, TestNamespace namespace) throws Exception {
     admin = cluster.admin();
     String ns = namespace.name();
-    int apiPort = startOperator(cluster, ns);
-    String apiCa = awaitPublishedApiCa();
-    startInjector(cluster, apiPort);
-    enroll(ns);
+    keywarden = new HostKeywarden(cluster, ns, "127.0.0.1");
+    String apiCa = keywarden.awaitPublishedApiCa();
+    keywarden.startInjector(ns);
 
     // The tenant: two ServiceAccounts, a JSON secret (username fixed, password generated) and a
     // plain one.
-    serviceAccount(ns, "app");
-    serviceAccount(ns, "writer");
-    managedSecret(
+    keywarden.serviceAccount(ns, "app");
+    keywarden.serviceAccount(ns, "writer");
+    keywarden.managedSecret(
         ns,
         """
         apiVersion: keywarden.io/v1alpha1
@@ -122,7 +93,7 @@ class InjectionEndToEndIT {
             - {name: app, actions: [get]}
             - {name: writer, actions: [get, update]}
         """);
-    managedSecret(
+    keywarden.managedSecret(
         ns,
         """
         apiVersion: keywarden.io/v1alpha1
@@ -133,7 +104,7 @@ class InjectionEndToEndIT {
           access:
             - {name: app, actions: [get]}
         """);
-    ValueApi api = new ValueApi("https://127.0.0.1:" + apiPort, apiCa);
+    ValueApi api = new ValueApi(keywarden.hostApiUrl(), apiCa);
     String writer = cluster.token(ns, "writer", "keywarden.io", 600);
 
     // The pod as a user writes it; the apiserver stores it mutated by the injector.
@@ -281,7 +252,7 @@ class InjectionEndToEndIT {
     // (4) With the API gone the files stay and the agent keeps retrying; when it is back, changes
     // flow again.
     Snapshot beforeOutage = files.latest();
-    operator.stop();
+    keywarden.stopOperator();
     long outageStart = System.nanoTime();
     await()
         .atMost(Duration.ofSeconds(30))
@@ -291,7 +262,7 @@ class InjectionEndToEndIT {
     assertThat(files.latest()).isEqualTo(beforeOutage);
     assertThat(files.since(outageStart)).isEmpty();
     assertThat(count(agent.logText(), "files kept, retrying")).isGreaterThanOrEqualTo(2);
-    operator = QuarkusProcess.of(cluster, "operator", operatorEnv).start();
+    keywarden.startOperator();
     String afterOutage =
         "{\"username\":\"orders\",\"password\":\"after-outage-" + UUID.randomUUID() + "\"}";
     long restarted = System.nanoTime();
@@ -309,7 +280,7 @@ class InjectionEndToEndIT {
     await()
         .atMost(Duration.ofSeconds(30))
         .until(() -> admin.serviceAccounts().inNamespace(ns).withName("app").get() == null);
-    serviceAccount(ns, "app");
+    keywarden.serviceAccount(ns, "app");
     int unauthorizedBefore = count(agent.logText(), " 401 ");
     // A put ends the agent's open long-poll (authorized before the revocation); its next request is
     // refused.
@@ -378,162 +349,6 @@ class InjectionEndToEndIT {
         .atMost(atMost)
         .pollInterval(Duration.ofMillis(5))
         .until(files::latest, s -> s != null && password.equals(s.files().get("password")));
-  }
-
-  private int startOperator(TestCluster cluster, String appNamespace) {
-    operatorNamespace = "kw-e2e-operator-" + RUN;
-    admin
-        .namespaces()
-        .resource(
-            new NamespaceBuilder()
-                .withNewMetadata()
-                .withName(operatorNamespace)
-                .addToLabels("keywarden.io/test", "true")
-                .endMetadata()
-                .build())
-        .create();
-    cluster.installCrds();
-    int apiPort = QuarkusProcess.freePort();
-    operatorEnv = new HashMap<>();
-    operatorEnv.put("POD_NAMESPACE", operatorNamespace);
-    operatorEnv.put("KEYWARDEN_API_PORT", Integer.toString(apiPort));
-    // Only this test's namespace: other suites on the same control plane run operators of their
-    // own.
-    operatorEnv.put("QUARKUS_OPERATOR_SDK_NAMESPACES", appNamespace);
-    // A reviewed token is normally reused for up to 60 s; 1 s lets step (5) see the revocation at
-    // once.
-    operatorEnv.put("KEYWARDEN_API_TOKEN_CACHE_TTL", "1s");
-    operator = QuarkusProcess.of(cluster, "operator", operatorEnv).start();
-    return apiPort;
-  }
-
-  private String awaitPublishedApiCa() {
-    ConfigMap published =
-        await()
-            .atMost(Duration.ofSeconds(60))
-            .pollInterval(Duration.ofMillis(200))
-            .until(
-                () ->
-                    admin
-                        .configMaps()
-                        .inNamespace(operatorNamespace)
-                        .withName("keywarden-api-ca")
-                        .get(),
-                c -> c != null);
-    return published.getData().get("ca.crt");
-  }
-
-  private void startInjector(TestCluster cluster, int apiPort) throws Exception {
-    webhookName = "keywarden-injector-e2e-" + RUN;
-    int port = QuarkusProcess.freePort();
-    admin
-        .admissionRegistration()
-        .v1()
-        .mutatingWebhookConfigurations()
-        .resource(registration(port))
-        .create();
-    Map<String, String> env = new HashMap<>();
-    env.put("KEYWARDEN_INJECTOR_NAMESPACE", operatorNamespace);
-    env.put("KEYWARDEN_INJECTOR_OPERATOR_NAMESPACE", operatorNamespace);
-    env.put("KEYWARDEN_INJECTOR_PORT", Integer.toString(port));
-    env.put("KEYWARDEN_INJECTOR_TLS_EXTRA_SANS", "127.0.0.1");
-    env.put("KEYWARDEN_INJECTOR_WEBHOOK_CONFIGURATION", webhookName);
-    // The address agents use; in a cluster the default, the operator's Service, is right.
-    env.put("KEYWARDEN_INJECTOR_API_URL", "https://127.0.0.1:" + apiPort);
-    injector = QuarkusProcess.of(cluster, "injector", env).start();
-  }
-
-  /**
-   * The shipped registration, by URL instead of the Service, and only for this run's namespaces.
-   */
-  private MutatingWebhookConfiguration registration(int port) throws Exception {
-    Path shipped =
-        RepositoryRoot.find()
-            .resolve("injector/src/main/resources/kubernetes/mutating-webhook.yaml");
-    MutatingWebhookConfiguration registration;
-    try (InputStream in = Files.newInputStream(shipped)) {
-      registration =
-          admin.getKubernetesSerialization().unmarshal(in, MutatingWebhookConfiguration.class);
-    }
-    registration.getMetadata().setName(webhookName);
-    for (MutatingWebhook webhook : registration.getWebhooks()) {
-      webhook.getClientConfig().setService(null);
-      webhook.getClientConfig().setUrl("https://127.0.0.1:" + port + "/mutate-pods");
-      webhook.getNamespaceSelector().setMatchLabels(Map.of(RUN_LABEL, RUN));
-    }
-    return registration;
-  }
-
-  /**
-   * Labels the namespace for this run's registration and waits until the apiserver calls the
-   * injector.
-   */
-  private void enroll(String ns) {
-    admin
-        .namespaces()
-        .withName(ns)
-        .edit(
-            n ->
-                new NamespaceBuilder(n)
-                    .editMetadata()
-                    .addToLabels(RUN_LABEL, RUN)
-                    .endMetadata()
-                    .build());
-    Pod probe =
-        new PodBuilder()
-            .withNewMetadata()
-            .withName("probe")
-            .addToLabels("keywarden.io/inject", "true")
-            .addToAnnotations("keywarden.io/secret.db", "db")
-            .endMetadata()
-            .withNewSpec()
-            .addNewContainer()
-            .withName("app")
-            .withImage("example/app:1")
-            .endContainer()
-            .endSpec()
-            .build();
-    await()
-        .atMost(Duration.ofSeconds(60))
-        .pollInterval(Duration.ofMillis(250))
-        .ignoreExceptions()
-        .until(
-            () ->
-                !admin
-                    .pods()
-                    .inNamespace(ns)
-                    .resource(probe)
-                    .dryRun()
-                    .create()
-                    .getSpec()
-                    .getInitContainers()
-                    .isEmpty());
-  }
-
-  private void serviceAccount(String ns, String name) {
-    admin
-        .serviceAccounts()
-        .inNamespace(ns)
-        .resource(
-            new ServiceAccountBuilder().withNewMetadata().withName(name).endMetadata().build())
-        .create();
-  }
-
-  private void managedSecret(String ns, String yaml) {
-    ManagedSecret secret = admin.getKubernetesSerialization().unmarshal(yaml, ManagedSecret.class);
-    admin.resources(ManagedSecret.class).inNamespace(ns).resource(secret).create();
-    String name = secret.getMetadata().getName();
-    await()
-        .atMost(Duration.ofSeconds(60))
-        .pollInterval(Duration.ofMillis(200))
-        .until(
-            () -> {
-              ManagedSecret current =
-                  admin.resources(ManagedSecret.class).inNamespace(ns).withName(name).get();
-              return current.getStatus() != null
-                  && current.getStatus().getConditions().stream()
-                      .anyMatch(c -> c.getType().equals("Ready") && c.getStatus().equals("True"));
-            });
   }
 
   private static String envPassword(Snapshot snapshot) {
