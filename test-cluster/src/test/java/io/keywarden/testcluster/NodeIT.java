@@ -249,6 +249,7 @@ class NodeIT {
               .getItems()
               .stream()
               .filter(e -> "Failed".equals(e.getReason()))
+              .filter(e -> e.getMessage().startsWith("Failed to pull image"))
               .map(e -> e.getMessage())
               .toList();
       if (!messages.isEmpty()) {
@@ -256,7 +257,10 @@ class NodeIT {
       }
       sleep(500);
     }
-    assertThat(messages).isNotEmpty().allSatisfy(m -> assertThat(m).contains("127.0.0.1:9"));
+    assertThat(messages)
+        .isNotEmpty()
+        .allSatisfy(
+            m -> assertThat(m).contains("dial tcp 127.0.0.1:9: connect: connection refused"));
   }
 
   private static void sleep(long millis) {
