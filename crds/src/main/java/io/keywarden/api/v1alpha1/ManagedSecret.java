@@ -35,6 +35,15 @@ import io.fabric8.kubernetes.model.annotation.Version;
 public class ManagedSecret extends CustomResource<ManagedSecretSpec, ManagedSecretStatus>
     implements Namespaced {
 
+  /** Holds the ManagedSecret until its ciphertext is removed from the operator namespace. */
+  public static final String FINALIZER = "keywarden.io/ciphertext";
+
+  /**
+   * Set (any value, by convention a timestamp) to rotate now; the operator removes it once the
+   * rotation it asked for is on record.
+   */
+  public static final String ROTATE_NOW_ANNOTATION = "keywarden.io/rotate-now";
+
   @Override
   protected ManagedSecretStatus initStatus() {
     return new ManagedSecretStatus();

@@ -9,15 +9,15 @@ import io.keywarden.api.v1alpha1.GenerateSpec;
 import io.keywarden.api.v1alpha1.KeywardenApi;
 import io.keywarden.api.v1alpha1.ManagedSecret;
 import io.keywarden.api.v1alpha1.SecretVersion;
-import io.keywarden.operator.access.AccessDeniedException;
 import io.keywarden.operator.access.AccessReviewer;
 import io.keywarden.operator.access.Caller;
 import io.keywarden.operator.crypto.Envelope;
 import io.keywarden.operator.crypto.SecretValue;
+import io.keywarden.operator.failure.AccessDeniedException;
+import io.keywarden.operator.failure.InvalidSpecException;
+import io.keywarden.operator.failure.RequestException;
 import io.keywarden.operator.generate.PasswordGenerator;
 import io.keywarden.operator.generate.PasswordPolicy;
-import io.keywarden.operator.managedsecret.InvalidSpecException;
-import io.keywarden.operator.managedsecret.Names;
 import io.keywarden.operator.managedsecret.SecretVersions;
 import java.nio.ByteBuffer;
 import java.nio.charset.CharacterCodingException;
@@ -35,7 +35,7 @@ import java.util.Set;
 public final class SecretValueApi {
 
   private static final Set<String> STAGES =
-      Set.of(Names.STAGE_CURRENT, Names.STAGE_PREVIOUS, Names.STAGE_PENDING);
+      Set.of(SecretVersion.CURRENT, SecretVersion.PREVIOUS, SecretVersion.PENDING);
 
   /** A value answer, with the version it is for (the audit line records it). */
   public record ValueAnswer(String versionId, ObjectNode body) {}
@@ -177,9 +177,7 @@ public final class SecretValueApi {
       throw ApiException.notFound("ManagedSecret " + namespace + "/" + name + " does not exist");
     }
     if (secret.getStatus() == null || secret.getStatus().getCurrentVersionId() == null) {
-      throw new ApiException(
-          409,
-          "InvalidRequestException",
+      throw RequestException.invalidRequest(
           "ManagedSecret "
               + namespace
               + "/"
@@ -196,7 +194,7 @@ public final class SecretValueApi {
     body.put("ARN", arn(namespace, name));
     body.put("Name", name);
     body.put("VersionId", version.getVersionId());
-    body.putArray("VersionStages").add(Names.STAGE_CURRENT);
+    body.putArray("VersionStages").add(SecretVersion.CURRENT);
     return body;
   }
 
@@ -214,7 +212,7 @@ public final class SecretValueApi {
               if (s.getMetadata().getAnnotations() == null) {
                 s.getMetadata().setAnnotations(new java.util.HashMap<>());
               }
-              s.getMetadata().getAnnotations().put(Names.ROTATE_NOW_ANNOTATION, requested);
+              s.getMetadata().getAnnotations().put(ManagedSecret.ROTATE_NOW_ANNOTATION, requested);
               return s;
             });
     ObjectNode body = json.createObjectNode();
@@ -290,9 +288,7 @@ public final class SecretValueApi {
       }
     }
     if (bytes.length > KeywardenApi.MAX_VALUE_BYTES) {
-      throw new ApiException(
-          413,
-          "PayloadTooLargeException",
+      throw RequestException.tooLarge(
           "the value is " + bytes.length + " bytes; the limit is " + KeywardenApi.MAX_VALUE_BYTES);
     }
     if (bytes.length == 0) {
@@ -334,7 +330,7 @@ public final class SecretValueApi {
       }
       return version;
     }
-    String stage = versionStage == null ? Names.STAGE_CURRENT : versionStage;
+    String stage = versionStage == null ? SecretVersion.CURRENT : versionStage;
     return all.stream()
         .filter(v -> v.getStages().contains(stage))
         .findFirst()

@@ -1,7 +1,6 @@
 package io.keywarden.operator.managedsecret;
 
 import io.fabric8.kubernetes.api.model.Secret;
-import io.fabric8.kubernetes.client.KubernetesClientException;
 import io.javaoperatorsdk.operator.api.config.informer.Informer;
 import io.javaoperatorsdk.operator.api.config.informer.InformerEventSourceConfiguration;
 import io.javaoperatorsdk.operator.api.reconciler.Cleaner;
@@ -18,21 +17,22 @@ import io.javaoperatorsdk.operator.processing.event.source.EventSource;
 import io.javaoperatorsdk.operator.processing.event.source.inbound.SimpleInboundEventSource;
 import io.javaoperatorsdk.operator.processing.event.source.informer.InformerEventSource;
 import io.keywarden.api.v1alpha1.ManagedSecret;
+import io.keywarden.api.v1alpha1.ManagedSecretConditions;
 import io.keywarden.api.v1alpha1.ManagedSecretStatus;
 import io.keywarden.api.v1alpha1.SecretVersion;
-import io.keywarden.operator.crypto.CorruptEnvelopeException;
 import io.keywarden.operator.crypto.SecretValue;
-import io.keywarden.operator.kms.KmsException;
+import io.keywarden.operator.failure.KeywardenException;
+import io.keywarden.operator.failure.UnknownKmsKeyException;
 import io.keywarden.operator.kms.KmsHealth;
 import io.keywarden.operator.kms.KmsKey;
 import io.keywarden.operator.kms.KmsKeys;
-import io.keywarden.operator.kms.UnknownKmsKeyException;
 import io.keywarden.operator.rotation.ManualRotations;
 import java.time.Duration;
 import java.time.Instant;
 import java.time.temporal.ChronoUnit;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Optional;
 import java.util.Set;
 import org.jboss.logging.Logger;
 
@@ -43,7 +43,7 @@ import org.jboss.logging.Logger;
  */
 @ControllerConfiguration(
     name = "managedsecret",
-    finalizerName = Names.FINALIZER,
+    finalizerName = ManagedSecret.FINALIZER,
     generationAwareEventProcessing = false,
     informer = @Informer(onUpdateFilter = ReconcileTrigger.class))
 public class ManagedSecretReconciler implements Reconciler<ManagedSecret>, Cleaner<ManagedSecret> {
@@ -186,31 +186,23 @@ public class ManagedSecretReconciler implements Reconciler<ManagedSecret>, Clean
               ManagedSecretStatus status =
                   fresh.getStatus() == null ? new ManagedSecretStatus() : fresh.getStatus();
               if (created != null && status.getCurrentVersionId() == null) {
-                status.getVersions().add(0, withStages(created, List.of(Names.STAGE_CURRENT)));
+                status.getVersions().add(0, withStages(created, List.of(SecretVersion.CURRENT)));
                 status.setCurrentVersionId(created.getVersionId());
               }
               pruned.clear();
               pruned.addAll(VersionPruner.prune(status, keep));
               Conditions.set(
                   status.getConditions(),
-                  Names.CONDITION_READY,
+                  ManagedSecretConditions.READY,
                   true,
-                  "VersionAvailable",
+                  ManagedSecretConditions.VERSION_AVAILABLE,
                   "CURRENT is version "
                       + status.getCurrentVersionId()
                       + "; data keys wrapped by KMS key '"
                       + key.alias()
                       + "'",
                   generation);
-              if (!degradedByRotation(status)) {
-                Conditions.set(
-                    status.getConditions(),
-                    Names.CONDITION_DEGRADED,
-                    false,
-                    "Healthy",
-                    "all checks passed",
-                    generation);
-              }
+              setDegraded(status, Degradation.derive(status, List.of()), generation);
               status.setObservedGeneration(generation);
               fresh.setStatus(status);
               return fresh;
@@ -264,7 +256,7 @@ public class ManagedSecretReconciler implements Reconciler<ManagedSecret>, Clean
 
   private static boolean rotateNowRequested(ManagedSecret secret) {
     var annotations = secret.getMetadata().getAnnotations();
-    return annotations != null && annotations.containsKey(Names.ROTATE_NOW_ANNOTATION);
+    return annotations != null && annotations.containsKey(ManagedSecret.ROTATE_NOW_ANNOTATION);
   }
 
   /**
@@ -299,15 +291,15 @@ public class ManagedSecretReconciler implements Reconciler<ManagedSecret>, Clean
     }
   }
 
-  /** Rotation failures keep their own Degraded reason until the next rotation succeeds. */
-  private static boolean degradedByRotation(ManagedSecretStatus status) {
-    return status.getConditions().stream()
-        .anyMatch(
-            c ->
-                Names.CONDITION_DEGRADED.equals(c.getType())
-                    && "True".equals(c.getStatus())
-                    && c.getReason() != null
-                    && c.getReason().startsWith("Rotation"));
+  private static void setDegraded(
+      ManagedSecretStatus status, Optional<Degradation.Finding> finding, Long generation) {
+    Conditions.set(
+        status.getConditions(),
+        ManagedSecretConditions.DEGRADED,
+        finding.isPresent(),
+        finding.map(Degradation.Finding::reason).orElse(ManagedSecretConditions.HEALTHY),
+        finding.map(Degradation.Finding::message).orElse("all checks passed"),
+        generation);
   }
 
   private SecretVersion createFirstVersion(ManagedSecret secret, KmsKey key) {
@@ -364,44 +356,40 @@ public class ManagedSecretReconciler implements Reconciler<ManagedSecret>, Clean
     ManagedSecretStatus status =
         secret.getStatus() == null ? new ManagedSecretStatus() : secret.getStatus();
     Long generation = secret.getMetadata().getGeneration();
-    if (e instanceof KubernetesClientException k && k.getCode() == 409) {
+    FailureConditions.Outcome outcome = FailureConditions.of(e);
+    if (outcome.effect() == FailureConditions.Effect.RETRY) {
+      LOG.infof(
+          "%s/%s: will retry: %s",
+          secret.getMetadata().getNamespace(),
+          secret.getMetadata().getName(),
+          String.valueOf(rootMessage(e)));
       return ErrorStatusUpdateControl.defaultErrorProcessing();
     }
-    Throwable cause = unwrap(e);
+    KeywardenException own = KeywardenException.find(e);
+    String message = own != null ? own.getMessage() : String.valueOf(rootMessage(e));
     String previous = conditionMessage(status);
     ErrorStatusUpdateControl<ManagedSecret> control;
-    if (cause instanceof InvalidSpecException invalid) {
+    if (outcome.effect() == FailureConditions.Effect.NOT_READY) {
       Conditions.set(
           status.getConditions(),
-          Names.CONDITION_READY,
+          ManagedSecretConditions.READY,
           false,
-          invalid.reason(),
-          invalid.getMessage(),
+          outcome.reason(),
+          message,
           generation);
       control =
           ErrorStatusUpdateControl.<ManagedSecret>noStatusUpdate()
               .withNoRetry()
               .rescheduleAfter(RECHECK_INVALID);
-    } else if (cause instanceof UnknownKmsKeyException unknown) {
-      Conditions.set(
-          status.getConditions(),
-          Names.CONDITION_READY,
-          false,
-          "UnknownKmsKey",
-          unknown.getMessage(),
-          generation);
-      control =
-          ErrorStatusUpdateControl.<ManagedSecret>noStatusUpdate()
-              .withNoRetry()
-              .rescheduleAfter(RECHECK_INVALID);
-    } else if (cause instanceof KmsException kms) {
-      degrade(status, kms.reason(), kms.getMessage(), generation);
-      control = ErrorStatusUpdateControl.defaultErrorProcessing();
-    } else if (cause instanceof CorruptEnvelopeException corrupt) {
-      degrade(status, "DecryptionFailed", corrupt.getMessage(), generation);
-      control = ErrorStatusUpdateControl.defaultErrorProcessing();
     } else {
-      degrade(status, "ReconcileError", String.valueOf(cause.getMessage()), generation);
+      if (own == null) {
+        LOG.errorf(
+            e,
+            "%s/%s: reconciliation failed",
+            secret.getMetadata().getNamespace(),
+            secret.getMetadata().getName());
+      }
+      degrade(status, outcome.reason(), message, generation);
       control = ErrorStatusUpdateControl.defaultErrorProcessing();
     }
     status.setObservedGeneration(generation);
@@ -428,28 +416,21 @@ public class ManagedSecretReconciler implements Reconciler<ManagedSecret>, Clean
           secret.getMetadata().getName(),
           writeFailed.getMessage());
     }
-    String message = conditionMessage(status);
-    if (!message.equals(previous)) {
-      events.warning(secret, reasonOf(status), message);
+    String now = conditionMessage(status);
+    if (!now.equals(previous)) {
+      events.warning(secret, reasonOf(status), now);
       LOG.warnf(
-          "%s/%s: %s",
-          secret.getMetadata().getNamespace(), secret.getMetadata().getName(), message);
+          "%s/%s: %s", secret.getMetadata().getNamespace(), secret.getMetadata().getName(), now);
     }
     return control;
   }
 
-  /** The first of our own exceptions in the cause chain (JOSDK wraps them), else the root cause. */
-  private static Throwable unwrap(Throwable e) {
+  private static String rootMessage(Throwable e) {
     Throwable t = e;
-    while (t.getCause() != null
-        && t != t.getCause()
-        && !(t instanceof InvalidSpecException)
-        && !(t instanceof KmsException)
-        && !(t instanceof CorruptEnvelopeException)
-        && !(t instanceof UnknownKmsKeyException)) {
+    while (t.getCause() != null && t.getCause() != t) {
       t = t.getCause();
     }
-    return t;
+    return t.getMessage();
   }
 
   /**
@@ -459,10 +440,20 @@ public class ManagedSecretReconciler implements Reconciler<ManagedSecret>, Clean
   private static void degrade(
       ManagedSecretStatus status, String reason, String message, Long generation) {
     Conditions.set(
-        status.getConditions(), Names.CONDITION_DEGRADED, true, reason, message, generation);
+        status.getConditions(),
+        ManagedSecretConditions.DEGRADED,
+        true,
+        reason,
+        message,
+        generation);
     if (status.getCurrentVersionId() == null) {
       Conditions.set(
-          status.getConditions(), Names.CONDITION_READY, false, reason, message, generation);
+          status.getConditions(),
+          ManagedSecretConditions.READY,
+          false,
+          reason,
+          message,
+          generation);
     }
   }
 

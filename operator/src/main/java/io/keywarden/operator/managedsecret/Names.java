@@ -1,11 +1,12 @@
 package io.keywarden.operator.managedsecret;
 
 /**
- * Every label, annotation, finalizer, stage and condition type the operator writes, in one place.
+ * The labels and annotations the operator writes on the objects it keeps. API-contract names
+ * (condition types and reasons, stages, rotate-now, the finalizer) live beside the resource types
+ * in the crds module.
  */
 public final class Names {
 
-  public static final String FINALIZER = "keywarden.io/ciphertext";
   public static final String MANAGED_BY = "app.kubernetes.io/managed-by";
   public static final String OPERATOR = "keywarden-operator";
 
@@ -17,20 +18,6 @@ public final class Names {
   public static final String ANNOTATION_VERSION_ID = "keywarden.io/version-id";
   public static final String CIPHERTEXT_TYPE = "keywarden.io/ciphertext";
   public static final String ENVELOPE_KEY = "envelope";
-
-  /**
-   * Set (any value, by convention a timestamp) to rotate now; the operator removes it when it
-   * starts the rotation.
-   */
-  public static final String ROTATE_NOW_ANNOTATION = "keywarden.io/rotate-now";
-
-  public static final String STAGE_CURRENT = "CURRENT";
-  public static final String STAGE_PREVIOUS = "PREVIOUS";
-  public static final String STAGE_PENDING = "PENDING";
-
-  public static final String CONDITION_READY = "Ready";
-  public static final String CONDITION_ROTATING = "Rotating";
-  public static final String CONDITION_DEGRADED = "Degraded";
 
   private Names() {}
 }

@@ -7,8 +7,9 @@ import java.util.Objects;
 /**
  * Which updates of a ManagedSecret are worth a reconciliation: spec changes (generation), a
  * rotate-now request (an annotation, which does not bump the generation), a new CURRENT version
- * (written by the API or a rotation: the synced copy and pruning follow it) and deletion. Other
- * status writes are not, or every status write would echo back as a reconciliation.
+ * (written by the API or a rotation: the synced copy and pruning follow it), a change in failed
+ * rotations (Degraded is derived from it) and deletion. Other status writes are not, or every
+ * status write would echo back as a reconciliation.
  */
 public class ReconcileTrigger implements OnUpdateFilter<ManagedSecret> {
 
@@ -17,6 +18,7 @@ public class ReconcileTrigger implements OnUpdateFilter<ManagedSecret> {
     return !Objects.equals(updated.getMetadata().getGeneration(), old.getMetadata().getGeneration())
         || !Objects.equals(rotateNow(updated), rotateNow(old))
         || !Objects.equals(current(updated), current(old))
+        || !Objects.equals(rotationFailures(updated), rotationFailures(old))
         || !Objects.equals(
             updated.getMetadata().getDeletionTimestamp(), old.getMetadata().getDeletionTimestamp());
   }
@@ -25,8 +27,13 @@ public class ReconcileTrigger implements OnUpdateFilter<ManagedSecret> {
     return secret.getStatus() == null ? null : secret.getStatus().getCurrentVersionId();
   }
 
+  /** A rotation that failed (or the first success after failures) changes what Degraded says. */
+  private static Integer rotationFailures(ManagedSecret secret) {
+    return secret.getStatus() == null ? null : secret.getStatus().getRotationFailures();
+  }
+
   private static String rotateNow(ManagedSecret secret) {
     var annotations = secret.getMetadata().getAnnotations();
-    return annotations == null ? null : annotations.get(Names.ROTATE_NOW_ANNOTATION);
+    return annotations == null ? null : annotations.get(ManagedSecret.ROTATE_NOW_ANNOTATION);
   }
 }

@@ -7,8 +7,10 @@ import io.fabric8.kubernetes.api.model.Secret;
 import io.fabric8.kubernetes.api.model.SecretBuilder;
 import io.fabric8.kubernetes.client.KubernetesClient;
 import io.keywarden.api.v1alpha1.ManagedSecret;
+import io.keywarden.api.v1alpha1.ManagedSecretConditions;
 import io.keywarden.api.v1alpha1.SyncToSecretSpec;
 import io.keywarden.operator.crypto.SecretValue;
+import io.keywarden.operator.failure.InvalidSpecException;
 import jakarta.enterprise.context.ApplicationScoped;
 import java.util.Base64;
 import java.util.LinkedHashMap;
@@ -49,7 +51,7 @@ public class SecretSync {
               + "/"
               + spec.getName()
               + " exists and is not managed by this ManagedSecret",
-          "SyncTargetConflict");
+          ManagedSecretConditions.SYNC_TARGET_CONFLICT);
     }
     if (existing != null && Objects.equals(existing.getData(), data)) {
       return false;

@@ -5,10 +5,10 @@ import io.fabric8.kubernetes.client.KubernetesClientException;
 import io.keywarden.api.v1alpha1.ManagedSecret;
 import io.keywarden.api.v1alpha1.ManagedSecretStatus;
 import io.keywarden.api.v1alpha1.SecretVersion;
-import io.keywarden.operator.crypto.CorruptEnvelopeException;
 import io.keywarden.operator.crypto.Envelope;
 import io.keywarden.operator.crypto.EnvelopeCipher;
 import io.keywarden.operator.crypto.SecretValue;
+import io.keywarden.operator.failure.CorruptEnvelopeException;
 import io.keywarden.operator.kms.KmsKey;
 import io.keywarden.operator.kms.KmsKeys;
 import jakarta.enterprise.context.ApplicationScoped;
@@ -96,7 +96,7 @@ public class SecretVersions {
                             + store.namespace()));
     return new SecretVersion(
         versionId,
-        List.of(Names.STAGE_PENDING),
+        List.of(SecretVersion.PENDING),
         ManagedSecretReconciler.now(),
         envelope.kmsKeyId(),
         envelope.keyVersion());

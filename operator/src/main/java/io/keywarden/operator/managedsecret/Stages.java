@@ -24,13 +24,13 @@ public final class Stages {
     }
     for (SecretVersion version : status.getVersions()) {
       List<String> stages = new ArrayList<>(version.getStages());
-      stages.remove(Names.STAGE_PREVIOUS);
-      stages.remove(Names.STAGE_CURRENT);
+      stages.remove(SecretVersion.PREVIOUS);
+      stages.remove(SecretVersion.CURRENT);
       if (version.getVersionId().equals(versionId)) {
-        stages.remove(Names.STAGE_PENDING);
-        stages.add(0, Names.STAGE_CURRENT);
+        stages.remove(SecretVersion.PENDING);
+        stages.add(0, SecretVersion.CURRENT);
       } else if (version.getVersionId().equals(oldCurrent)) {
-        stages.add(Names.STAGE_PREVIOUS);
+        stages.add(SecretVersion.PREVIOUS);
       }
       version.setStages(stages);
     }

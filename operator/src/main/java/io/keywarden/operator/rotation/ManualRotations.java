@@ -3,11 +3,11 @@ package io.keywarden.operator.rotation;
 import io.fabric8.kubernetes.api.model.LabelSelector;
 import io.fabric8.kubernetes.client.KubernetesClient;
 import io.keywarden.api.v1alpha1.ManagedSecret;
+import io.keywarden.api.v1alpha1.ManagedSecretConditions;
 import io.keywarden.api.v1alpha1.RotationSchedule;
 import io.keywarden.api.v1alpha1.RotationStrategy;
 import io.keywarden.operator.managedsecret.Conditions;
 import io.keywarden.operator.managedsecret.EventRecorder;
-import io.keywarden.operator.managedsecret.Names;
 import io.keywarden.operator.managedsecret.SecretVersions;
 import jakarta.enterprise.context.ApplicationScoped;
 import java.util.Map;
@@ -44,7 +44,7 @@ public class ManualRotations {
     String requested =
         secret.getMetadata().getAnnotations() == null
             ? null
-            : secret.getMetadata().getAnnotations().get(Names.ROTATE_NOW_ANNOTATION);
+            : secret.getMetadata().getAnnotations().get(ManagedSecret.ROTATE_NOW_ANNOTATION);
     Optional<RotationSchedule> schedule =
         progress != null && progress.getSchedule() != null
             ? Optional.ofNullable(
@@ -65,21 +65,25 @@ public class ManualRotations {
     }
     if (strategy == null) {
       String message =
-          Names.ROTATE_NOW_ANNOTATION
+          ManagedSecret.ROTATE_NOW_ANNOTATION
               + ": no RotationSchedule targets this secret and it has no spec.generate,"
               + " so there is no way to make a new value; create a RotationSchedule";
-      events.warning(secret, "RotationNotConfigured", message);
+      events.warning(secret, ManagedSecretConditions.ROTATION_NOT_CONFIGURED, message);
       clearRequest(secret, requested);
+      // Recorded as a failed rotation: Degraded follows from it until a rotation succeeds.
       return versions.updateStatus(
           secret,
-          s ->
-              Conditions.set(
-                  s.getConditions(),
-                  Names.CONDITION_DEGRADED,
-                  true,
-                  "RotationNotConfigured",
-                  message,
-                  secret.getMetadata().getGeneration()));
+          s -> {
+            s.setRotationFailures(
+                s.getRotationFailures() == null ? 1 : s.getRotationFailures() + 1);
+            Conditions.set(
+                s.getConditions(),
+                ManagedSecretConditions.ROTATING,
+                false,
+                ManagedSecretConditions.ROTATION_NOT_CONFIGURED,
+                message,
+                secret.getMetadata().getGeneration());
+          });
     }
     String trigger = progress != null ? RotationEngine.RESUMED : "manual";
     // The request is dropped as soon as the rotation it asked for is on record: a crash later on
@@ -118,8 +122,8 @@ public class ManualRotations {
             s -> {
               if (s.getMetadata().getAnnotations() != null
                   && requested.equals(
-                      s.getMetadata().getAnnotations().get(Names.ROTATE_NOW_ANNOTATION))) {
-                s.getMetadata().getAnnotations().remove(Names.ROTATE_NOW_ANNOTATION);
+                      s.getMetadata().getAnnotations().get(ManagedSecret.ROTATE_NOW_ANNOTATION))) {
+                s.getMetadata().getAnnotations().remove(ManagedSecret.ROTATE_NOW_ANNOTATION);
               }
               return s;
             });

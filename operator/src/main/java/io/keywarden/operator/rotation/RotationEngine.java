@@ -2,16 +2,17 @@ package io.keywarden.operator.rotation;
 
 import io.fabric8.kubernetes.client.KubernetesClient;
 import io.keywarden.api.v1alpha1.ManagedSecret;
+import io.keywarden.api.v1alpha1.ManagedSecretConditions;
 import io.keywarden.api.v1alpha1.RotationProgress;
 import io.keywarden.api.v1alpha1.RotationProgress.Step;
 import io.keywarden.api.v1alpha1.RotationStrategy;
 import io.keywarden.api.v1alpha1.SecretVersion;
 import io.keywarden.operator.crypto.SecretValue;
-import io.keywarden.operator.kms.KmsException;
+import io.keywarden.operator.failure.KmsException;
+import io.keywarden.operator.failure.RotationFailedException;
 import io.keywarden.operator.managedsecret.CiphertextStore;
 import io.keywarden.operator.managedsecret.Conditions;
 import io.keywarden.operator.managedsecret.EventRecorder;
-import io.keywarden.operator.managedsecret.Names;
 import io.keywarden.operator.managedsecret.SecretVersions;
 import io.keywarden.operator.managedsecret.Stages;
 import io.micrometer.core.instrument.MeterRegistry;
@@ -144,17 +145,24 @@ public class RotationEngine {
           type == RotationStrategy.Type.rotateEncryptionKey ? null : progress.getPendingVersionId();
       events.normal(
           secret,
-          "RotationSucceeded",
+          ManagedSecretConditions.ROTATION_SUCCEEDED,
           type + " rotation finished" + (versionId == null ? "" : "; CURRENT is " + versionId));
-      return new Outcome(true, versionId, "RotationSucceeded", "rotated by " + type, started);
+      return new Outcome(
+          true,
+          versionId,
+          ManagedSecretConditions.ROTATION_SUCCEEDED,
+          "rotated by " + type,
+          started);
     } catch (RotationFailedException | KmsException e) {
       String reason =
           e instanceof RotationFailedException r
               ? r.reason()
-              : "Rotation" + ((KmsException) e).reason();
-      abandon(fresh(secret), reason, e.getMessage());
+              : ManagedSecretConditions.ROTATION_KMS_FAILED;
+      String message =
+          e instanceof KmsException kms ? kms.reason() + ": " + kms.getMessage() : e.getMessage();
+      abandon(fresh(secret), reason, message);
       record(type, "failed", sample);
-      return new Outcome(false, null, reason, e.getMessage(), started);
+      return new Outcome(false, null, reason, message, started);
     }
   }
 
@@ -193,7 +201,9 @@ public class RotationEngine {
             throw e;
           } catch (RuntimeException e) {
             throw new RotationFailedException(
-                "RotationSetFailed", "setSecret failed: " + e.getMessage(), e);
+                ManagedSecretConditions.ROTATION_SET_FAILED,
+                "setSecret failed: " + e.getMessage(),
+                e);
           }
           secret = advance(secret, Step.testSecret);
           FaultInjection.after("setSecret");
@@ -207,7 +217,9 @@ public class RotationEngine {
               throw r;
             }
             throw new RotationFailedException(
-                "RotationTestFailed", "testSecret failed: " + e.getMessage(), e);
+                ManagedSecretConditions.ROTATION_TEST_FAILED,
+                "testSecret failed: " + e.getMessage(),
+                e);
           }
           secret = advance(secret, Step.finishSecret);
           FaultInjection.after("testSecret");
@@ -249,9 +261,9 @@ public class RotationEngine {
                 s.setRotation(progress);
                 Conditions.set(
                     s.getConditions(),
-                    Names.CONDITION_ROTATING,
+                    ManagedSecretConditions.ROTATING,
                     true,
-                    "RotationInProgress",
+                    ManagedSecretConditions.ROTATION_IN_PROGRESS,
                     strategy.getType() + " rotation started (" + trigger + ")",
                     secret.getMetadata().getGeneration());
               }
@@ -288,25 +300,11 @@ public class RotationEngine {
           s.setRetryRotationAt(null);
           Conditions.set(
               s.getConditions(),
-              Names.CONDITION_ROTATING,
+              ManagedSecretConditions.ROTATING,
               false,
-              "RotationSucceeded",
+              ManagedSecretConditions.ROTATION_SUCCEEDED,
               "last rotation finished at " + now,
               secret.getMetadata().getGeneration());
-          if (s.getConditions().stream()
-              .anyMatch(
-                  c ->
-                      Names.CONDITION_DEGRADED.equals(c.getType())
-                          && c.getReason() != null
-                          && c.getReason().startsWith("Rotation"))) {
-            Conditions.set(
-                s.getConditions(),
-                Names.CONDITION_DEGRADED,
-                false,
-                "Healthy",
-                "rotation succeeded",
-                secret.getMetadata().getGeneration());
-          }
         });
   }
 
@@ -339,17 +337,10 @@ public class RotationEngine {
               s.setRetryRotationAt(retryAt);
               Conditions.set(
                   s.getConditions(),
-                  Names.CONDITION_ROTATING,
+                  ManagedSecretConditions.ROTATING,
                   false,
                   reason,
                   message,
-                  secret.getMetadata().getGeneration());
-              Conditions.set(
-                  s.getConditions(),
-                  Names.CONDITION_DEGRADED,
-                  true,
-                  reason,
-                  message + "; CURRENT is unchanged; next attempt after " + retryAt,
                   secret.getMetadata().getGeneration());
             });
     if (pending != null && !pending.equals(updated.getStatus().getCurrentVersionId())) {
@@ -382,7 +373,8 @@ public class RotationEngine {
         || latest.getStatus() == null
         || latest.getStatus().getCurrentVersionId() == null) {
       throw new RotationFailedException(
-          "RotationNotPossible", "ManagedSecret " + id(secret) + " has no CURRENT version");
+          ManagedSecretConditions.ROTATION_NOT_POSSIBLE,
+          "ManagedSecret " + id(secret) + " has no CURRENT version");
     }
     return latest;
   }

@@ -128,7 +128,7 @@ class RotationIT {
         .withName("manual")
         .edit(
             s -> {
-              s.getMetadata().getAnnotations().put(Names.ROTATE_NOW_ANNOTATION, "now");
+              s.getMetadata().getAnnotations().put(ManagedSecret.ROTATE_NOW_ANNOTATION, "now");
               return s;
             });
 
@@ -148,7 +148,7 @@ class RotationIT {
                     .get(ns.name(), "manual")
                     .getMetadata()
                     .getAnnotations()
-                    .containsKey(Names.ROTATE_NOW_ANNOTATION));
+                    .containsKey(ManagedSecret.ROTATE_NOW_ANNOTATION));
     assertThat(fixture.client.v1().events().inNamespace(ns.name()).list().getItems())
         .extracting(e -> e.getReason())
         .contains("RotationStarted", "RotationSucceeded");
@@ -175,7 +175,9 @@ class RotationIT {
           .withName("crash")
           .edit(
               s -> {
-                s.getMetadata().getAnnotations().put(Names.ROTATE_NOW_ANNOTATION, "crash-test");
+                s.getMetadata()
+                    .getAnnotations()
+                    .put(ManagedSecret.ROTATE_NOW_ANNOTATION, "crash-test");
                 return s;
               });
       await()
@@ -210,7 +212,7 @@ class RotationIT {
                         && s.getStatus().getPendingVersionId() == null
                         && !s.getMetadata()
                             .getAnnotations()
-                            .containsKey(Names.ROTATE_NOW_ANNOTATION));
+                            .containsKey(ManagedSecret.ROTATE_NOW_ANNOTATION));
     assertThat(done.getStatus().getVersions())
         .filteredOn(v -> v.getStages().contains("CURRENT"))
         .hasSize(1);
@@ -218,7 +220,8 @@ class RotationIT {
     // Exactly one rotation for the one request: the restarted operator must not rotate again
     // because the rotate-now annotation outlived the kill.
     assertThat(done.getStatus().getPreviousVersionId()).isEqualTo(before);
-    assertThat(done.getMetadata().getAnnotations()).doesNotContainKey(Names.ROTATE_NOW_ANNOTATION);
+    assertThat(done.getMetadata().getAnnotations())
+        .doesNotContainKey(ManagedSecret.ROTATE_NOW_ANNOTATION);
     // CURRENT decrypts: the synced copy follows it.
     fixture.client.secrets().inNamespace(ns.name()).withName("crash-plain").delete();
     assertThat(fixture.awaitSynced(ns.name(), "crash-plain", "value")).hasSize(32);
