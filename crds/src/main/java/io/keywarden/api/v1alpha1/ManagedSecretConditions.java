@@ -76,6 +76,10 @@ public final class ManagedSecretConditions {
 
   // Rotating (and Degraded while the last rotation failed)
   public static final String ROTATION_IN_PROGRESS = "RotationInProgress";
+
+  /** Event reason when a rotation starts. */
+  public static final String ROTATION_STARTED = "RotationStarted";
+
   public static final String ROTATION_SUCCEEDED = "RotationSucceeded";
 
   /** rotate-now on a secret without spec.generate and without a RotationSchedule. */

@@ -18,7 +18,7 @@ import io.keywarden.operator.failure.InvalidSpecException;
 import io.keywarden.operator.failure.RequestException;
 import io.keywarden.operator.generate.PasswordGenerator;
 import io.keywarden.operator.generate.PasswordPolicy;
-import io.keywarden.operator.managedsecret.SecretVersions;
+import io.keywarden.operator.versions.SecretVersions;
 import java.nio.ByteBuffer;
 import java.nio.charset.CharacterCodingException;
 import java.nio.charset.CodingErrorAction;

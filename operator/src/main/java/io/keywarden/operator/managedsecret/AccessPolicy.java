@@ -195,7 +195,11 @@ public class AccessPolicy {
   }
 
   private static Map<String, String> labels(String secretName) {
-    return Map.of(Names.MANAGED_BY, Names.OPERATOR, LABEL_POLICY_OF, labelValue(secretName));
+    return Map.of(
+        KeywardenApi.MANAGED_BY_LABEL,
+        KeywardenApi.OPERATOR,
+        LABEL_POLICY_OF,
+        labelValue(secretName));
   }
 
   /**

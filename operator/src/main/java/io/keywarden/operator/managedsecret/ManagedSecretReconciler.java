@@ -1,5 +1,6 @@
 package io.keywarden.operator.managedsecret;
 
+import io.fabric8.kubernetes.api.model.Condition;
 import io.fabric8.kubernetes.api.model.Secret;
 import io.javaoperatorsdk.operator.api.config.informer.Informer;
 import io.javaoperatorsdk.operator.api.config.informer.InformerEventSourceConfiguration;
@@ -9,7 +10,6 @@ import io.javaoperatorsdk.operator.api.reconciler.ControllerConfiguration;
 import io.javaoperatorsdk.operator.api.reconciler.DeleteControl;
 import io.javaoperatorsdk.operator.api.reconciler.ErrorStatusUpdateControl;
 import io.javaoperatorsdk.operator.api.reconciler.EventSourceContext;
-import io.javaoperatorsdk.operator.api.reconciler.PrimaryUpdateAndCacheUtils;
 import io.javaoperatorsdk.operator.api.reconciler.Reconciler;
 import io.javaoperatorsdk.operator.api.reconciler.UpdateControl;
 import io.javaoperatorsdk.operator.processing.event.ResourceID;
@@ -19,6 +19,8 @@ import io.javaoperatorsdk.operator.processing.event.source.informer.InformerEven
 import io.keywarden.api.v1alpha1.ManagedSecret;
 import io.keywarden.api.v1alpha1.ManagedSecretConditions;
 import io.keywarden.api.v1alpha1.ManagedSecretStatus;
+import io.keywarden.api.v1alpha1.RotationSchedule;
+import io.keywarden.api.v1alpha1.RotationScheduleStatus;
 import io.keywarden.api.v1alpha1.SecretVersion;
 import io.keywarden.operator.crypto.SecretValue;
 import io.keywarden.operator.failure.KeywardenException;
@@ -26,11 +28,15 @@ import io.keywarden.operator.failure.UnknownKmsKeyException;
 import io.keywarden.operator.kms.KmsHealth;
 import io.keywarden.operator.kms.KmsKey;
 import io.keywarden.operator.kms.KmsKeys;
+import io.keywarden.operator.kube.Conditions;
+import io.keywarden.operator.kube.EventRecorder;
 import io.keywarden.operator.rotation.ManualRotations;
+import io.keywarden.operator.versions.CiphertextStore;
+import io.keywarden.operator.versions.EnvelopeRewrapper;
+import io.keywarden.operator.versions.SecretVersions;
+import io.keywarden.operator.versions.VersionLedger;
 import java.time.Duration;
 import java.time.Instant;
-import java.time.temporal.ChronoUnit;
-import java.util.ArrayList;
 import java.util.List;
 import java.util.Optional;
 import java.util.Set;
@@ -60,6 +66,7 @@ public class ManagedSecretReconciler implements Reconciler<ManagedSecret>, Clean
 
   private final KmsKeys kmsKeys;
   private final SecretVersions versions;
+  private final VersionLedger ledger;
   private final AccessPolicy accessPolicy;
   private final CiphertextStore store;
   private final InitialValue initialValue;
@@ -68,10 +75,13 @@ public class ManagedSecretReconciler implements Reconciler<ManagedSecret>, Clean
   private final ManualRotations rotations;
   private final EnvelopeRewrapper rewrapper;
   private final KmsHealth kmsHealth;
+  private final StageCheck stageCheck;
+  private final DegradedSecrets degradedSecrets;
 
   public ManagedSecretReconciler(
       KmsKeys kmsKeys,
       SecretVersions versions,
+      VersionLedger ledger,
       AccessPolicy accessPolicy,
       CiphertextStore store,
       InitialValue initialValue,
@@ -79,17 +89,22 @@ public class ManagedSecretReconciler implements Reconciler<ManagedSecret>, Clean
       EventRecorder events,
       ManualRotations rotations,
       EnvelopeRewrapper rewrapper,
-      KmsHealth kmsHealth) {
-    this.rotations = rotations;
-    this.rewrapper = rewrapper;
-    this.kmsHealth = kmsHealth;
+      KmsHealth kmsHealth,
+      StageCheck stageCheck,
+      DegradedSecrets degradedSecrets) {
     this.kmsKeys = kmsKeys;
     this.versions = versions;
+    this.ledger = ledger;
     this.accessPolicy = accessPolicy;
     this.store = store;
     this.initialValue = initialValue;
     this.sync = sync;
     this.events = events;
+    this.rotations = rotations;
+    this.rewrapper = rewrapper;
+    this.kmsHealth = kmsHealth;
+    this.stageCheck = stageCheck;
+    this.degradedSecrets = degradedSecrets;
   }
 
   @Override
@@ -100,13 +115,17 @@ public class ManagedSecretReconciler implements Reconciler<ManagedSecret>, Clean
         InformerEventSourceConfiguration.from(Secret.class, ManagedSecret.class)
             .withName("ciphertext")
             .withNamespaces(Set.of(store.namespace()))
-            .withLabelSelector(Names.LABEL_SECRET_UID)
+            .withLabelSelector(CiphertextStore.LABEL_SECRET_UID)
             .withSecondaryToPrimaryMapper(
                 s ->
                     Set.of(
                         new ResourceID(
-                            s.getMetadata().getAnnotations().get(Names.ANNOTATION_SECRET_NAME),
-                            s.getMetadata().getLabels().get(Names.LABEL_SECRET_NAMESPACE))))
+                            s.getMetadata()
+                                .getAnnotations()
+                                .get(CiphertextStore.ANNOTATION_SECRET_NAME),
+                            s.getMetadata()
+                                .getLabels()
+                                .get(CiphertextStore.LABEL_SECRET_NAMESPACE))))
             .build();
     // A synced copy that is deleted or edited by hand is put back.
     var synced =
@@ -131,10 +150,52 @@ public class ManagedSecretReconciler implements Reconciler<ManagedSecret>, Clean
                 .list()
                 .filter(secret -> keysUsedBy(secret, null).stream().anyMatch(aliases::contains))
                 .forEach(secret -> kmsChanges.propagateEvent(ResourceID.fromResource(secret))));
+    // The schedules that target a secret say when it rotates next (status.nextRotationAt): this
+    // controller copies it from their status, so no other controller writes ManagedSecret status.
+    var schedules =
+        InformerEventSourceConfiguration.from(RotationSchedule.class, ManagedSecret.class)
+            .withName(SCHEDULES)
+            .withWatchAllNamespaces()
+            .withOnUpdateFilter((updated, old) -> !targets(updated).equals(targets(old)))
+            .withSecondaryToPrimaryMapper(
+                rs ->
+                    targets(rs).keySet().stream()
+                        .map(name -> new ResourceID(name, rs.getMetadata().getNamespace()))
+                        .collect(java.util.stream.Collectors.toSet()))
+            .build();
     return List.of(
         new InformerEventSource<>(ciphertext, context),
         new InformerEventSource<>(synced, context),
+        new InformerEventSource<>(schedules, context),
         kmsChanges);
+  }
+
+  private static final String SCHEDULES = "schedules";
+
+  /** A schedule's targets and when each rotates next. */
+  private static java.util.Map<String, String> targets(RotationSchedule rs) {
+    java.util.Map<String, String> next = new java.util.TreeMap<>();
+    if (rs.getStatus() != null) {
+      rs.getStatus()
+          .getSecrets()
+          .forEach(t -> next.put(t.getName(), String.valueOf(t.getNextRotationTime())));
+    }
+    return next;
+  }
+
+  /** The earliest next rotation any schedule targeting the secret has planned. */
+  @SuppressWarnings("unchecked")
+  private static String nextRotationAt(ManagedSecret secret, Context<ManagedSecret> context) {
+    return ((InformerEventSource<RotationSchedule, ManagedSecret>)
+            context.eventSourceRetriever().getEventSourceFor(RotationSchedule.class, SCHEDULES))
+        .getSecondaryResources(secret).stream()
+            .filter(rs -> rs.getStatus() != null)
+            .flatMap(rs -> rs.getStatus().getSecrets().stream())
+            .filter(t -> secret.getMetadata().getName().equals(t.getName()))
+            .map(RotationScheduleStatus.TargetStatus::getNextRotationTime)
+            .filter(java.util.Objects::nonNull)
+            .min(java.util.Comparator.naturalOrder())
+            .orElse(null);
   }
 
   /** The spec's key and every key a stored version is wrapped with. */
@@ -171,57 +232,95 @@ public class ManagedSecretReconciler implements Reconciler<ManagedSecret>, Clean
     // A key that fails its periodic check degrades the secret even when this reconciliation
     // needed no KMS call; the retry backoff and the health listener bring it back.
     kmsHealth.requireHealthy(keysUsedBy(secret, key));
+    Set<Secret> records = cached(context, "ciphertext", secret);
+    List<Degradation.Finding> checks = needsFirst ? List.of() : stageCheck.check(secret, records);
+    Optional<Degradation.Finding> degraded =
+        Degradation.derive(
+            secret.getStatus() == null ? new ManagedSecretStatus() : secret.getStatus(), checks);
 
     int keep =
         secret.getSpec().getVersionsToKeep() == null ? 5 : secret.getSpec().getVersionsToKeep();
-    Long generation = secret.getMetadata().getGeneration();
-    List<String> pruned = new ArrayList<>();
-    // Applied to the latest stored status, re-applied on conflict: other writers (API, rotation)
-    // are never overwritten.
-    ManagedSecret stored =
-        PrimaryUpdateAndCacheUtils.updateStatusAndCacheResource(
+    Condition before = degradedCondition(secret);
+    VersionLedger.Recorded recorded =
+        ledger.reconciled(
             secret,
             context,
-            fresh -> {
-              ManagedSecretStatus status =
-                  fresh.getStatus() == null ? new ManagedSecretStatus() : fresh.getStatus();
-              if (created != null && status.getCurrentVersionId() == null) {
-                status.getVersions().add(0, withStages(created, List.of(SecretVersion.CURRENT)));
-                status.setCurrentVersionId(created.getVersionId());
-              }
-              pruned.clear();
-              pruned.addAll(VersionPruner.prune(status, keep));
-              Conditions.set(
-                  status.getConditions(),
-                  ManagedSecretConditions.READY,
-                  true,
-                  ManagedSecretConditions.VERSION_AVAILABLE,
-                  "CURRENT is version "
-                      + status.getCurrentVersionId()
-                      + "; data keys wrapped by KMS key '"
-                      + key.alias()
-                      + "'",
-                  generation);
-              setDegraded(status, Degradation.derive(status, List.of()), generation);
-              status.setObservedGeneration(generation);
-              fresh.setStatus(status);
-              return fresh;
-            });
-    for (String versionId : pruned) {
-      store.delete(secret.getMetadata().getUid(), versionId);
+            new VersionLedger.Observation(
+                created,
+                keep,
+                "; data keys wrapped by KMS key '" + key.alias() + "'",
+                degradedCondition(degraded),
+                nextRotationAt(secret, context),
+                secret.getMetadata().getGeneration()));
+    ManagedSecret stored = recorded.secret();
+    for (String versionId : recorded.pruned()) {
       events.normal(
           secret,
           "VersionPruned",
           "removed deprecated version " + versionId + " beyond versionsToKeep=" + keep);
     }
-    removeOrphans(stored, cached(context, "ciphertext", secret));
+    reportDegradation(stored, before, degraded);
+    removeOrphans(stored, records);
+    boolean currentReadable =
+        checks.stream().noneMatch(f -> f.message().startsWith(SecretVersion.CURRENT));
     boolean hasCopies = !cached(context, "synced", secret).isEmpty();
-    syncCopy(stored, hasCopies);
+    if (currentReadable) {
+      syncCopy(stored, hasCopies);
+    }
     if (stored.getStatus().getRotation() != null || rotateNowRequested(stored)) {
       stored = rotations.resumeOrStartManual(stored);
       syncCopy(stored, hasCopies);
     }
     return UpdateControl.noUpdate();
+  }
+
+  private static Condition degradedCondition(ManagedSecret secret) {
+    return secret.getStatus() == null
+        ? null
+        : secret.getStatus().getConditions().stream()
+            .filter(c -> ManagedSecretConditions.DEGRADED.equals(c.getType()))
+            .findFirst()
+            .orElse(null);
+  }
+
+  private static Condition degradedCondition(Optional<Degradation.Finding> finding) {
+    return new io.fabric8.kubernetes.api.model.ConditionBuilder()
+        .withType(ManagedSecretConditions.DEGRADED)
+        .withStatus(finding.isPresent() ? "True" : "False")
+        .withReason(
+            finding.map(Degradation.Finding::reason).orElse(ManagedSecretConditions.HEALTHY))
+        .withMessage(finding.map(Degradation.Finding::message).orElse("all checks passed"))
+        .build();
+  }
+
+  /**
+   * A secret that becomes degraded, or degraded for another reason, gets a Warning Event and one
+   * log line; one that heals, a Normal Event. The gauge keywarden.managedsecrets.degraded counts
+   * them by reason.
+   */
+  private void reportDegradation(
+      ManagedSecret secret, Condition before, Optional<Degradation.Finding> now) {
+    degradedSecrets.set(secret, now.map(Degradation.Finding::reason).orElse(null));
+    boolean wasDegraded = before != null && "True".equals(before.getStatus());
+    if (now.isPresent()) {
+      Degradation.Finding finding = now.get();
+      if (!wasDegraded
+          || !finding.reason().equals(before.getReason())
+          || !finding.message().equals(before.getMessage())) {
+        events.warning(secret, finding.reason(), finding.message());
+        LOG.warnf(
+            "%s/%s: degraded: %s: %s",
+            secret.getMetadata().getNamespace(),
+            secret.getMetadata().getName(),
+            finding.reason(),
+            finding.message());
+      }
+    } else if (wasDegraded) {
+      events.normal(secret, ManagedSecretConditions.HEALTHY, "all checks pass again");
+      LOG.infof(
+          "%s/%s: healthy again",
+          secret.getMetadata().getNamespace(), secret.getMetadata().getName());
+    }
   }
 
   /**
@@ -291,17 +390,6 @@ public class ManagedSecretReconciler implements Reconciler<ManagedSecret>, Clean
     }
   }
 
-  private static void setDegraded(
-      ManagedSecretStatus status, Optional<Degradation.Finding> finding, Long generation) {
-    Conditions.set(
-        status.getConditions(),
-        ManagedSecretConditions.DEGRADED,
-        finding.isPresent(),
-        finding.map(Degradation.Finding::reason).orElse(ManagedSecretConditions.HEALTHY),
-        finding.map(Degradation.Finding::message).orElse("all checks passed"),
-        generation);
-  }
-
   private SecretVersion createFirstVersion(ManagedSecret secret, KmsKey key) {
     SecretValue value = initialValue.produce(secret);
     SecretVersion version;
@@ -324,22 +412,14 @@ public class ManagedSecretReconciler implements Reconciler<ManagedSecret>, Clean
     return version;
   }
 
-  private static SecretVersion withStages(SecretVersion version, List<String> stages) {
-    return new SecretVersion(
-        version.getVersionId(),
-        stages,
-        version.getCreatedDate(),
-        version.getKmsKeyId(),
-        version.getKeyVersion());
-  }
-
   private void removeOrphans(ManagedSecret secret, Set<Secret> ciphertext) {
     ManagedSecretStatus status = secret.getStatus();
     Set<String> known = new java.util.HashSet<>();
     status.getVersions().forEach(v -> known.add(v.getVersionId()));
     Instant cutoff = Instant.now().minus(ORPHAN_GRACE);
     for (Secret stored : ciphertext) {
-      String versionId = stored.getMetadata().getAnnotations().get(Names.ANNOTATION_VERSION_ID);
+      String versionId =
+          stored.getMetadata().getAnnotations().get(CiphertextStore.ANNOTATION_VERSION_ID);
       if (!known.contains(versionId)
           && Instant.parse(stored.getMetadata().getCreationTimestamp()).isBefore(cutoff)) {
         store.delete(secret.getMetadata().getUid(), versionId);
@@ -393,22 +473,8 @@ public class ManagedSecretReconciler implements Reconciler<ManagedSecret>, Clean
       control = ErrorStatusUpdateControl.defaultErrorProcessing();
     }
     status.setObservedGeneration(generation);
-    List<io.fabric8.kubernetes.api.model.Condition> conditions = status.getConditions();
     try {
-      versions.updateStatus(
-          secret,
-          latest -> {
-            for (var condition : List.copyOf(conditions)) {
-              latest.getConditions().removeIf(c -> c.getType().equals(condition.getType()));
-              latest.getConditions().add(condition);
-            }
-            latest
-                .getConditions()
-                .sort(
-                    java.util.Comparator.comparing(
-                        io.fabric8.kubernetes.api.model.Condition::getType));
-            latest.setObservedGeneration(generation);
-          });
+      ledger.failed(secret, List.copyOf(status.getConditions()), generation);
     } catch (RuntimeException writeFailed) {
       LOG.warnf(
           "%s/%s: cannot record the error in the status: %s",
@@ -478,13 +544,10 @@ public class ManagedSecretReconciler implements Reconciler<ManagedSecret>, Clean
   public DeleteControl cleanup(ManagedSecret secret, Context<ManagedSecret> context) {
     store.deleteAll(secret.getMetadata().getUid());
     accessPolicy.forget(secret);
+    degradedSecrets.set(secret, null);
     LOG.infof(
         "%s/%s: deleted; removed its ciphertext",
         secret.getMetadata().getNamespace(), secret.getMetadata().getName());
     return DeleteControl.defaultDelete();
-  }
-
-  static String now() {
-    return Instant.now().truncatedTo(ChronoUnit.SECONDS).toString();
   }
 }

@@ -6,6 +6,7 @@ import io.fabric8.kubernetes.api.model.OwnerReferenceBuilder;
 import io.fabric8.kubernetes.api.model.Secret;
 import io.fabric8.kubernetes.api.model.SecretBuilder;
 import io.fabric8.kubernetes.client.KubernetesClient;
+import io.keywarden.api.v1alpha1.KeywardenApi;
 import io.keywarden.api.v1alpha1.ManagedSecret;
 import io.keywarden.api.v1alpha1.ManagedSecretConditions;
 import io.keywarden.api.v1alpha1.SyncToSecretSpec;
@@ -64,7 +65,7 @@ public class SecretSync {
                 .withNewMetadata()
                 .withName(spec.getName())
                 .withNamespace(namespace)
-                .addToLabels(Names.MANAGED_BY, Names.OPERATOR)
+                .addToLabels(KeywardenApi.MANAGED_BY_LABEL, KeywardenApi.OPERATOR)
                 .addToLabels(LABEL_SYNCED_FROM, owner.getMetadata().getName())
                 .withOwnerReferences(
                     new OwnerReferenceBuilder()

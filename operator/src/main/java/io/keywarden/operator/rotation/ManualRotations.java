@@ -6,9 +6,8 @@ import io.keywarden.api.v1alpha1.ManagedSecret;
 import io.keywarden.api.v1alpha1.ManagedSecretConditions;
 import io.keywarden.api.v1alpha1.RotationSchedule;
 import io.keywarden.api.v1alpha1.RotationStrategy;
-import io.keywarden.operator.managedsecret.Conditions;
-import io.keywarden.operator.managedsecret.EventRecorder;
-import io.keywarden.operator.managedsecret.SecretVersions;
+import io.keywarden.operator.kube.EventRecorder;
+import io.keywarden.operator.versions.VersionLedger;
 import jakarta.enterprise.context.ApplicationScoped;
 import java.util.Map;
 import java.util.Optional;
@@ -25,17 +24,14 @@ public class ManualRotations {
 
   private final KubernetesClient client;
   private final RotationEngine engine;
-  private final SecretVersions versions;
+  private final VersionLedger ledger;
   private final EventRecorder events;
 
   public ManualRotations(
-      KubernetesClient client,
-      RotationEngine engine,
-      SecretVersions versions,
-      EventRecorder events) {
+      KubernetesClient client, RotationEngine engine, VersionLedger ledger, EventRecorder events) {
     this.client = client;
     this.engine = engine;
-    this.versions = versions;
+    this.ledger = ledger;
     this.events = events;
   }
 
@@ -71,19 +67,8 @@ public class ManualRotations {
       events.warning(secret, ManagedSecretConditions.ROTATION_NOT_CONFIGURED, message);
       clearRequest(secret, requested);
       // Recorded as a failed rotation: Degraded follows from it until a rotation succeeds.
-      return versions.updateStatus(
-          secret,
-          s -> {
-            s.setRotationFailures(
-                s.getRotationFailures() == null ? 1 : s.getRotationFailures() + 1);
-            Conditions.set(
-                s.getConditions(),
-                ManagedSecretConditions.ROTATING,
-                false,
-                ManagedSecretConditions.ROTATION_NOT_CONFIGURED,
-                message,
-                secret.getMetadata().getGeneration());
-          });
+      return ledger.refuseRotation(
+          secret, ManagedSecretConditions.ROTATION_NOT_CONFIGURED, message);
     }
     String trigger = progress != null ? RotationEngine.RESUMED : "manual";
     // The request is dropped as soon as the rotation it asked for is on record: a crash later on

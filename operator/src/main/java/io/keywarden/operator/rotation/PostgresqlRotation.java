@@ -9,7 +9,7 @@ import io.keywarden.api.v1alpha1.RotationStrategy;
 import io.keywarden.operator.crypto.SecretValue;
 import io.keywarden.operator.failure.RotationFailedException;
 import io.keywarden.operator.generate.ValueGenerator;
-import io.keywarden.operator.managedsecret.SecretVersions;
+import io.keywarden.operator.versions.SecretVersions;
 import jakarta.enterprise.context.ApplicationScoped;
 import java.sql.Connection;
 import java.sql.DriverManager;

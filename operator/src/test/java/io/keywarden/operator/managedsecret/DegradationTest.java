@@ -4,6 +4,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import io.keywarden.api.v1alpha1.ManagedSecretConditions;
 import io.keywarden.api.v1alpha1.ManagedSecretStatus;
+import io.keywarden.operator.kube.Conditions;
 import java.util.List;
 import java.util.Optional;
 import java.util.stream.Stream;

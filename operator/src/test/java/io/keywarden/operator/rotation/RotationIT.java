@@ -9,7 +9,7 @@ import io.keywarden.api.v1alpha1.RotationSchedule;
 import io.keywarden.api.v1alpha1.SecretVersion;
 import io.keywarden.operator.crypto.Envelope;
 import io.keywarden.operator.it.OperatorFixture;
-import io.keywarden.operator.managedsecret.Names;
+import io.keywarden.operator.versions.CiphertextStore;
 import io.keywarden.testcluster.KubernetesIT;
 import io.keywarden.testcluster.TestCluster;
 import io.keywarden.testcluster.TestNamespace;
@@ -280,7 +280,7 @@ class RotationIT {
 
   private static Envelope envelope(Secret ciphertext) {
     return Envelope.decode(
-        Base64.getDecoder().decode(ciphertext.getData().get(Names.ENVELOPE_KEY)));
+        Base64.getDecoder().decode(ciphertext.getData().get(CiphertextStore.ENVELOPE_KEY)));
   }
 
   private static void assertNoOrphans(ManagedSecret secret) {
@@ -289,11 +289,11 @@ class RotationIT {
             .client
             .secrets()
             .inNamespace(fixture.namespace)
-            .withLabel(Names.LABEL_SECRET_UID, secret.getMetadata().getUid())
+            .withLabel(CiphertextStore.LABEL_SECRET_UID, secret.getMetadata().getUid())
             .list()
             .getItems()
             .stream()
-            .map(s -> s.getMetadata().getAnnotations().get(Names.ANNOTATION_VERSION_ID))
+            .map(s -> s.getMetadata().getAnnotations().get(CiphertextStore.ANNOTATION_VERSION_ID))
             .collect(Collectors.toSet());
     assertThat(stored)
         .as("ciphertext objects")

@@ -1,4 +1,4 @@
-package io.keywarden.operator.managedsecret;
+package io.keywarden.operator.versions;
 
 import io.keywarden.api.v1alpha1.ManagedSecretStatus;
 import io.keywarden.api.v1alpha1.SecretVersion;
@@ -9,7 +9,7 @@ import java.util.List;
  * Moves AWS staging labels between versions. Each label is on at most one version; a version that
  * loses its last label is deprecated (and later pruned).
  */
-public final class Stages {
+final class Stages {
 
   private Stages() {}
 
@@ -17,7 +17,7 @@ public final class Stages {
    * Makes {@code versionId} CURRENT; the old CURRENT becomes PREVIOUS, the old PREVIOUS loses its
    * label.
    */
-  public static void promote(ManagedSecretStatus status, String versionId) {
+  static void promote(ManagedSecretStatus status, String versionId) {
     String oldCurrent = status.getCurrentVersionId();
     if (versionId.equals(oldCurrent)) {
       return;
@@ -42,7 +42,7 @@ public final class Stages {
   }
 
   /** The version holding a stage, if any. */
-  public static String versionWith(ManagedSecretStatus status, String stage) {
+  static String versionWith(ManagedSecretStatus status, String stage) {
     return status.getVersions().stream()
         .filter(v -> v.getStages().contains(stage))
         .map(SecretVersion::getVersionId)

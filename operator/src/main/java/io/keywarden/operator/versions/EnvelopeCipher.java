@@ -1,8 +1,12 @@
-package io.keywarden.operator.crypto;
+package io.keywarden.operator.versions;
 
 import com.github.benmanes.caffeine.cache.Cache;
 import com.github.benmanes.caffeine.cache.Caffeine;
 import io.keywarden.operator.config.KeywardenConfig;
+import io.keywarden.operator.crypto.AesGcm;
+import io.keywarden.operator.crypto.EncryptionContext;
+import io.keywarden.operator.crypto.Envelope;
+import io.keywarden.operator.crypto.SecretValue;
 import io.keywarden.operator.kms.DataKey;
 import io.keywarden.operator.kms.KmsKey;
 import io.keywarden.operator.kms.KmsKeys;

@@ -1,4 +1,4 @@
-package io.keywarden.operator.rotation;
+package io.keywarden.operator.rotationschedule;
 
 import io.fabric8.kubernetes.api.model.Condition;
 import io.fabric8.kubernetes.client.KubernetesClient;
@@ -8,14 +8,15 @@ import io.javaoperatorsdk.operator.api.reconciler.Reconciler;
 import io.javaoperatorsdk.operator.api.reconciler.UpdateControl;
 import io.keywarden.api.v1alpha1.ManagedSecret;
 import io.keywarden.api.v1alpha1.RotationSchedule;
+import io.keywarden.api.v1alpha1.RotationScheduleConditions;
 import io.keywarden.api.v1alpha1.RotationScheduleStatus;
 import io.keywarden.api.v1alpha1.RotationScheduleStatus.RotationResult;
 import io.keywarden.api.v1alpha1.RotationScheduleStatus.TargetStatus;
 import io.keywarden.api.v1alpha1.RotationStrategy;
 import io.keywarden.operator.config.KeywardenConfig;
-import io.keywarden.operator.managedsecret.Conditions;
-import io.keywarden.operator.managedsecret.EventRecorder;
-import io.keywarden.operator.managedsecret.SecretVersions;
+import io.keywarden.operator.kube.Conditions;
+import io.keywarden.operator.kube.EventRecorder;
+import io.keywarden.operator.rotation.RotationEngine;
 import io.keywarden.operator.rotation.schedule.InvalidScheduleException;
 import io.keywarden.operator.rotation.schedule.RotationTiming;
 import io.keywarden.operator.rotation.schedule.Schedule;
@@ -50,7 +51,6 @@ public class RotationScheduleReconciler implements Reconciler<RotationSchedule> 
 
   private final KubernetesClient client;
   private final RotationEngine engine;
-  private final SecretVersions versions;
   private final EventRecorder events;
   private final Duration minimumInterval;
   private final ExecutorService workers;
@@ -66,12 +66,10 @@ public class RotationScheduleReconciler implements Reconciler<RotationSchedule> 
   public RotationScheduleReconciler(
       KubernetesClient client,
       RotationEngine engine,
-      SecretVersions versions,
       EventRecorder events,
       KeywardenConfig config) {
     this.client = client;
     this.engine = engine;
-    this.versions = versions;
     this.events = events;
     this.minimumInterval = config.rotation().minimumInterval();
     this.workers = Executors.newFixedThreadPool(config.rotation().parallelism(), daemonThreads());
@@ -109,7 +107,9 @@ public class RotationScheduleReconciler implements Reconciler<RotationSchedule> 
       return invalid(
           rs,
           status,
-          e instanceof InvalidScheduleException ? "InvalidSchedule" : "InvalidStrategy",
+          e instanceof InvalidScheduleException
+              ? RotationScheduleConditions.INVALID_SCHEDULE
+              : RotationScheduleConditions.INVALID_STRATEGY,
           e.getMessage());
     }
     List<ManagedSecret> targets;
@@ -124,7 +124,7 @@ public class RotationScheduleReconciler implements Reconciler<RotationSchedule> 
         return invalid(
             rs,
             status,
-            "SecretNotFound",
+            RotationScheduleConditions.SECRET_NOT_FOUND,
             "spec.secretRef.name: ManagedSecret "
                 + rs.getMetadata().getNamespace()
                 + "/"
@@ -213,7 +213,6 @@ public class RotationScheduleReconciler implements Reconciler<RotationSchedule> 
               target.getMetadata().getName(),
               last == null ? null : iso(last),
               next == null ? null : iso(next)));
-      publishNext(target, next);
       if (next != null && next.isBefore(wake)) {
         wake = next;
       }
@@ -235,9 +234,11 @@ public class RotationScheduleReconciler implements Reconciler<RotationSchedule> 
             .orElse(status.getLastRotationTime()));
     Conditions.set(
         status.getConditions(),
-        "Ready",
+        RotationScheduleConditions.READY,
         true,
-        Boolean.TRUE.equals(rs.getSpec().getSuspend()) ? "Suspended" : "Scheduled",
+        Boolean.TRUE.equals(rs.getSpec().getSuspend())
+            ? RotationScheduleConditions.SUSPENDED
+            : RotationScheduleConditions.SCHEDULED,
         targets.isEmpty()
             ? "no ManagedSecret matches"
             : targets.size() + " secret(s) on " + schedule.expression(),
@@ -267,13 +268,6 @@ public class RotationScheduleReconciler implements Reconciler<RotationSchedule> 
     }
   }
 
-  private void publishNext(ManagedSecret target, Instant next) {
-    String value = next == null ? null : iso(next);
-    if (!Objects.equals(value, target.getStatus().getNextRotationAt())) {
-      versions.updateStatus(target, s -> s.setNextRotationAt(value));
-    }
-  }
-
   private static void record(
       RotationScheduleStatus status, String secret, RotationEngine.Outcome outcome) {
     RotationResult result = new RotationResult();
@@ -296,9 +290,17 @@ public class RotationScheduleReconciler implements Reconciler<RotationSchedule> 
       RotationSchedule rs, RotationScheduleStatus status, String reason, String message) {
     boolean changed =
         status.getConditions().stream()
-            .noneMatch(c -> "Ready".equals(c.getType()) && message.equals(c.getMessage()));
+            .noneMatch(
+                c ->
+                    RotationScheduleConditions.READY.equals(c.getType())
+                        && message.equals(c.getMessage()));
     Conditions.set(
-        status.getConditions(), "Ready", false, reason, message, rs.getMetadata().getGeneration());
+        status.getConditions(),
+        RotationScheduleConditions.READY,
+        false,
+        reason,
+        message,
+        rs.getMetadata().getGeneration());
     status.setNextRotationTime(null);
     if (changed) {
       events.warning(rs, reason, message);
