@@ -44,6 +44,12 @@ public class ManagedSecret extends CustomResource<ManagedSecretSpec, ManagedSecr
    */
   public static final String ROTATE_NOW_ANNOTATION = "keywarden.io/rotate-now";
 
+  /**
+   * Set by the secret-value API when a read finds a version it cannot decrypt: the operator checks
+   * the secret at once and reports it in the status.
+   */
+  public static final String VERIFY_ANNOTATION = "keywarden.io/verify-requested";
+
   @Override
   protected ManagedSecretStatus initStatus() {
     return new ManagedSecretStatus();

@@ -7,11 +7,12 @@ public final class MissingCiphertextException extends KeywardenException {
 
   private final String versionId;
 
-  public MissingCiphertextException(String versionId, String namespace) {
+  /** {@code where}: "namespace keywarden-system", or "the operator namespace". */
+  public MissingCiphertextException(String versionId, String where) {
     super(
         Failure.CIPHERTEXT_MISSING,
         ManagedSecretConditions.CIPHERTEXT_MISSING,
-        "ciphertext of version " + versionId + " is missing from namespace " + namespace,
+        "ciphertext of version " + versionId + " is missing from " + where,
         null);
     this.versionId = versionId;
   }

@@ -2,6 +2,8 @@ package io.keywarden.operator.managedsecret;
 
 import io.fabric8.kubernetes.api.model.Condition;
 import io.fabric8.kubernetes.api.model.Secret;
+import io.javaoperatorsdk.operator.AggregatedOperatorException;
+import io.javaoperatorsdk.operator.OperatorException;
 import io.javaoperatorsdk.operator.api.config.informer.Informer;
 import io.javaoperatorsdk.operator.api.config.informer.InformerEventSourceConfiguration;
 import io.javaoperatorsdk.operator.api.reconciler.Cleaner;
@@ -12,6 +14,9 @@ import io.javaoperatorsdk.operator.api.reconciler.ErrorStatusUpdateControl;
 import io.javaoperatorsdk.operator.api.reconciler.EventSourceContext;
 import io.javaoperatorsdk.operator.api.reconciler.Reconciler;
 import io.javaoperatorsdk.operator.api.reconciler.UpdateControl;
+import io.javaoperatorsdk.operator.api.reconciler.Workflow;
+import io.javaoperatorsdk.operator.api.reconciler.dependent.Dependent;
+import io.javaoperatorsdk.operator.processing.dependent.workflow.WorkflowReconcileResult;
 import io.javaoperatorsdk.operator.processing.event.ResourceID;
 import io.javaoperatorsdk.operator.processing.event.source.EventSource;
 import io.javaoperatorsdk.operator.processing.event.source.inbound.SimpleInboundEventSource;
@@ -23,6 +28,8 @@ import io.keywarden.api.v1alpha1.RotationSchedule;
 import io.keywarden.api.v1alpha1.RotationScheduleStatus;
 import io.keywarden.api.v1alpha1.SecretVersion;
 import io.keywarden.operator.crypto.SecretValue;
+import io.keywarden.operator.failure.ConflictException;
+import io.keywarden.operator.failure.Failure;
 import io.keywarden.operator.failure.KeywardenException;
 import io.keywarden.operator.failure.UnknownKmsKeyException;
 import io.keywarden.operator.kms.KmsHealth;
@@ -37,7 +44,9 @@ import io.keywarden.operator.versions.SecretVersions;
 import io.keywarden.operator.versions.VersionLedger;
 import java.time.Duration;
 import java.time.Instant;
+import java.util.ArrayList;
 import java.util.List;
+import java.util.Map;
 import java.util.Optional;
 import java.util.Set;
 import org.jboss.logging.Logger;
@@ -47,6 +56,13 @@ import org.jboss.logging.Logger;
  * deprecated versions beyond versionsToKeep, syncs the opt-in core Secret, and reports it all in
  * the status, written once per reconciliation.
  */
+@Workflow(
+    explicitInvocation = true,
+    dependents = {
+      @Dependent(type = AccessRoleDependent.class),
+      @Dependent(type = AccessRoleBindingDependent.class),
+      @Dependent(type = SyncedSecretDependent.class)
+    })
 @ControllerConfiguration(
     name = "managedsecret",
     finalizerName = ManagedSecret.FINALIZER,
@@ -67,7 +83,6 @@ public class ManagedSecretReconciler implements Reconciler<ManagedSecret>, Clean
   private final KmsKeys kmsKeys;
   private final SecretVersions versions;
   private final VersionLedger ledger;
-  private final AccessPolicy accessPolicy;
   private final CiphertextStore store;
   private final InitialValue initialValue;
   private final SecretSync sync;
@@ -82,7 +97,6 @@ public class ManagedSecretReconciler implements Reconciler<ManagedSecret>, Clean
       KmsKeys kmsKeys,
       SecretVersions versions,
       VersionLedger ledger,
-      AccessPolicy accessPolicy,
       CiphertextStore store,
       InitialValue initialValue,
       SecretSync sync,
@@ -95,7 +109,6 @@ public class ManagedSecretReconciler implements Reconciler<ManagedSecret>, Clean
     this.kmsKeys = kmsKeys;
     this.versions = versions;
     this.ledger = ledger;
-    this.accessPolicy = accessPolicy;
     this.store = store;
     this.initialValue = initialValue;
     this.sync = sync;
@@ -127,19 +140,6 @@ public class ManagedSecretReconciler implements Reconciler<ManagedSecret>, Clean
                                 .getLabels()
                                 .get(CiphertextStore.LABEL_SECRET_NAMESPACE))))
             .build();
-    // A synced copy that is deleted or edited by hand is put back.
-    var synced =
-        InformerEventSourceConfiguration.from(Secret.class, ManagedSecret.class)
-            .withName("synced")
-            .withWatchAllNamespaces()
-            .withLabelSelector(SecretSync.LABEL_SYNCED_FROM)
-            .withSecondaryToPrimaryMapper(
-                s ->
-                    s.getMetadata().getOwnerReferences().stream()
-                        .filter(r -> "ManagedSecret".equals(r.getKind()))
-                        .map(r -> new ResourceID(r.getName(), s.getMetadata().getNamespace()))
-                        .collect(java.util.stream.Collectors.toSet()))
-            .build();
     // A key whose health changes brings the secrets using it back, so Degraded follows the KMS both
     // ways.
     var kmsChanges = new SimpleInboundEventSource<ManagedSecret>("kms-health");
@@ -165,7 +165,6 @@ public class ManagedSecretReconciler implements Reconciler<ManagedSecret>, Clean
             .build();
     return List.of(
         new InformerEventSource<>(ciphertext, context),
-        new InformerEventSource<>(synced, context),
         new InformerEventSource<>(schedules, context),
         kmsChanges);
   }
@@ -222,21 +221,52 @@ public class ManagedSecretReconciler implements Reconciler<ManagedSecret>, Clean
   @Override
   public UpdateControl<ManagedSecret> reconcile(
       ManagedSecret secret, Context<ManagedSecret> context) {
+    try {
+      return reconcileOnce(secret, context);
+    } catch (RuntimeException e) {
+      if (namespaceTerminating(e) || gone(e)) {
+        // The namespace is being deleted, or the ManagedSecret went meanwhile: nothing to do.
+        LOG.infof(
+            "%s/%s: namespace being deleted or secret gone; nothing to reconcile",
+            secret.getMetadata().getNamespace(), secret.getMetadata().getName());
+        return UpdateControl.noUpdate();
+      }
+      if (Failure.of(e) != Failure.CONFLICT) {
+        throw e;
+      }
+      // Another writer got there first (API, rotation, another replica): come back shortly, with
+      // one log line instead of a stack trace per lost race.
+      LOG.infof(
+          "%s/%s: changed by another writer meanwhile; reconciling again",
+          secret.getMetadata().getNamespace(), secret.getMetadata().getName());
+      return UpdateControl.<ManagedSecret>noUpdate()
+          .rescheduleAfter(
+              Duration.ofMillis(
+                  100 + java.util.concurrent.ThreadLocalRandom.current().nextInt(400)));
+    }
+  }
+
+  private UpdateControl<ManagedSecret> reconcileOnce(
+      ManagedSecret secret, Context<ManagedSecret> context) {
     KmsKey key = kmsKeys.resolve(secret.getSpec().getKmsKeyId());
     initialValue.validate(secret.getSpec());
     boolean needsFirst =
         secret.getStatus() == null || secret.getStatus().getCurrentVersionId() == null;
-    SecretVersion created = needsFirst ? createFirstVersion(secret, key) : null;
-    accessPolicy.applyIfStale(secret);
+    FirstVersion first = needsFirst ? createFirstVersion(secret) : null;
+    SecretVersion created = first == null ? null : first.version();
     secret = needsFirst ? secret : migrateKey(secret, key);
     // A key that fails its periodic check degrades the secret even when this reconciliation
     // needed no KMS call; the retry backoff and the health listener bring it back.
     kmsHealth.requireHealthy(keysUsedBy(secret, key));
     Set<Secret> records = cached(context, "ciphertext", secret);
     List<Degradation.Finding> checks = needsFirst ? List.of() : stageCheck.check(secret, records);
+    boolean currentReadable =
+        checks.stream().noneMatch(f -> f.message().startsWith(SecretVersion.CURRENT));
+    List<Degradation.Finding> findings = new ArrayList<>(checks);
+    findings.addAll(reconcileOwnedObjects(secret, context, first, currentReadable));
     Optional<Degradation.Finding> degraded =
         Degradation.derive(
-            secret.getStatus() == null ? new ManagedSecretStatus() : secret.getStatus(), checks);
+            secret.getStatus() == null ? new ManagedSecretStatus() : secret.getStatus(), findings);
 
     int keep =
         secret.getSpec().getVersionsToKeep() == null ? 5 : secret.getSpec().getVersionsToKeep();
@@ -249,6 +279,11 @@ public class ManagedSecretReconciler implements Reconciler<ManagedSecret>, Clean
                 created,
                 keep,
                 "; data keys wrapped by KMS key '" + key.alias() + "'",
+                checks.stream()
+                    .filter(f -> f.message().startsWith(SecretVersion.CURRENT))
+                    .findFirst()
+                    .map(f -> new VersionLedger.Degradation(f.reason(), f.message()))
+                    .orElse(null),
                 degradedCondition(degraded),
                 nextRotationAt(secret, context),
                 secret.getMetadata().getGeneration()));
@@ -261,15 +296,9 @@ public class ManagedSecretReconciler implements Reconciler<ManagedSecret>, Clean
     }
     reportDegradation(stored, before, degraded);
     removeOrphans(stored, records);
-    boolean currentReadable =
-        checks.stream().noneMatch(f -> f.message().startsWith(SecretVersion.CURRENT));
-    boolean hasCopies = !cached(context, "synced", secret).isEmpty();
-    if (currentReadable) {
-      syncCopy(stored, hasCopies);
-    }
     if (stored.getStatus().getRotation() != null || rotateNowRequested(stored)) {
-      stored = rotations.resumeOrStartManual(stored);
-      syncCopy(stored, hasCopies);
+      // A new CURRENT brings this secret back (ReconcileTrigger), and the copy follows then.
+      rotations.resumeOrStartManual(stored);
     }
     return UpdateControl.noUpdate();
   }
@@ -370,33 +399,17 @@ public class ManagedSecretReconciler implements Reconciler<ManagedSecret>, Clean
         .getSecondaryResources(secret);
   }
 
-  private void syncCopy(ManagedSecret secret, boolean hasCopies) {
-    if (secret.getSpec().getSyncToSecret() == null && !hasCopies) {
-      return;
-    }
-    SecretValue current = versions.read(secret, secret.getStatus().getCurrentVersionId());
-    try {
-      if (sync.apply(secret, current)) {
-        events.normal(
-            secret,
-            "Synced",
-            "copied CURRENT version "
-                + secret.getStatus().getCurrentVersionId()
-                + " to Secret "
-                + secret.getSpec().getSyncToSecret().getName());
-      }
-    } finally {
-      current.wipe();
-    }
-  }
+  /** A first version just stored, and its value while this reconciliation needs it. */
+  private record FirstVersion(SecretVersion version, SecretValue value) {}
 
-  private SecretVersion createFirstVersion(ManagedSecret secret, KmsKey key) {
+  private FirstVersion createFirstVersion(ManagedSecret secret) {
     SecretValue value = initialValue.produce(secret);
     SecretVersion version;
     try {
       version = versions.store(secret, value);
-    } finally {
+    } catch (RuntimeException e) {
       value.wipe();
+      throw e;
     }
     String source = secret.getSpec().getGenerate() != null ? "spec.generate" : "spec.fromSecret";
     events.normal(
@@ -409,7 +422,117 @@ public class ManagedSecretReconciler implements Reconciler<ManagedSecret>, Clean
         secret.getMetadata().getName(),
         version.getVersionId(),
         source);
-    return version;
+    return new FirstVersion(version, value);
+  }
+
+  /**
+   * Runs the workflow of owned objects (Roles, RoleBindings, the synced copy) and returns what they
+   * found: objects of the same name that a user owns. The synced copy gets the CURRENT value,
+   * decrypted here and wiped right after.
+   */
+  private List<Degradation.Finding> reconcileOwnedObjects(
+      ManagedSecret secret,
+      Context<ManagedSecret> context,
+      FirstVersion first,
+      boolean currentReadable) {
+    var workflow = context.managedWorkflowAndDependentResourceContext();
+    java.util.Queue<OwnershipConflict> conflicts = OwnedDependent.conflicts(context);
+    SecretValue value = null;
+    try {
+      if (secret.getSpec().getSyncToSecret() != null) {
+        value =
+            first != null
+                ? first.value()
+                : currentReadable
+                    ? versions.read(secret, secret.getStatus().getCurrentVersionId())
+                    : null;
+        if (value != null) {
+          workflow.put(
+              SyncedSecretDependent.DATA, sync.data(secret.getSpec().getSyncToSecret(), value));
+        }
+      }
+      Map<String, Exception> errors = new java.util.LinkedHashMap<>();
+      try {
+        WorkflowReconcileResult result = workflow.reconcileManagedWorkflow();
+        result.getErroredDependents().forEach((dependent, e) -> errors.put(dependent.name(), e));
+      } catch (AggregatedOperatorException aggregated) {
+        errors.putAll(aggregated.getAggregatedExceptions());
+      } catch (OperatorException wrapped) {
+        if (!(wrapped.getCause() instanceof AggregatedOperatorException aggregated)) {
+          throw wrapped;
+        }
+        errors.putAll(aggregated.getAggregatedExceptions());
+      }
+      for (var error : errors.entrySet()) {
+        Exception e = error.getValue();
+        if (KeywardenException.find(e) instanceof ConflictException) {
+          continue; // reported below as a finding
+        }
+        if (namespaceTerminating(e)) {
+          LOG.infof(
+              "%s/%s: namespace is being deleted; not re-creating %s",
+              secret.getMetadata().getNamespace(), secret.getMetadata().getName(), error.getKey());
+          continue;
+        }
+        if (e instanceof RuntimeException runtime) {
+          throw runtime;
+        }
+        throw new IllegalStateException(e);
+      }
+      if (workflow.get(SyncedSecretDependent.WRITTEN, Boolean.class).orElse(false)) {
+        events.normal(
+            secret,
+            "Synced",
+            "copied CURRENT version "
+                + (first != null
+                    ? first.version().getVersionId()
+                    : secret.getStatus().getCurrentVersionId())
+                + " to Secret "
+                + secret.getSpec().getSyncToSecret().getName());
+      }
+    } finally {
+      if (value != null) {
+        value.wipe();
+      }
+      if (first != null) {
+        first.value().wipe();
+      }
+    }
+    List<Degradation.Finding> findings = new ArrayList<>();
+    java.util.Set<String> seen = new java.util.HashSet<>();
+    for (OwnershipConflict conflict : conflicts) {
+      if (seen.add(conflict.kind() + "/" + conflict.name())) {
+        findings.add(new Degradation.Finding(conflict.reason(), conflict.describe()));
+      }
+    }
+    return findings;
+  }
+
+  private static boolean gone(Throwable e) {
+    for (Throwable t = e; t != null; t = t.getCause() == t ? null : t.getCause()) {
+      if (t instanceof io.fabric8.kubernetes.client.KubernetesClientException k
+          && k.getCode() == 404
+          && String.valueOf(k.getMessage()).toLowerCase().contains("managedsecret")) {
+        return true;
+      }
+    }
+    return false;
+  }
+
+  /** The apiserver refuses new objects in a namespace being deleted (403, "being terminated"). */
+  static boolean namespaceTerminating(Throwable e) {
+    for (Throwable t = e; t != null; t = t.getCause() == t ? null : t.getCause()) {
+      if (t instanceof AggregatedOperatorException aggregated) {
+        return aggregated.getAggregatedExceptions().values().stream()
+            .allMatch(ManagedSecretReconciler::namespaceTerminating);
+      }
+      if (t instanceof io.fabric8.kubernetes.client.KubernetesClientException k
+          && k.getCode() == 403
+          && String.valueOf(k.getMessage()).contains("being terminated")) {
+        return true;
+      }
+    }
+    return false;
   }
 
   private void removeOrphans(ManagedSecret secret, Set<Secret> ciphertext) {
@@ -543,7 +666,6 @@ public class ManagedSecretReconciler implements Reconciler<ManagedSecret>, Clean
   @Override
   public DeleteControl cleanup(ManagedSecret secret, Context<ManagedSecret> context) {
     store.deleteAll(secret.getMetadata().getUid());
-    accessPolicy.forget(secret);
     degradedSecrets.set(secret, null);
     LOG.infof(
         "%s/%s: deleted; removed its ciphertext",

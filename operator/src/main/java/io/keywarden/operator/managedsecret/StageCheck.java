@@ -37,7 +37,9 @@ public class StageCheck {
     this.store = store;
   }
 
-  /** One finding per stage that cannot be read, CURRENT first. */
+  /**
+   * One finding per stage that cannot be read, CURRENT first; each message starts with the stage.
+   */
   public List<Degradation.Finding> check(ManagedSecret secret, Set<Secret> cachedRecords) {
     List<Degradation.Finding> findings = new ArrayList<>();
     if (secret.getStatus() == null) {
@@ -72,11 +74,10 @@ public class StageCheck {
       return Optional.of(
           new Degradation.Finding(
               ManagedSecretConditions.CIPHERTEXT_MISSING,
-              "the ciphertext record of the "
-                  + stage
+              stage
                   + " version "
                   + versionId
-                  + " is missing from namespace "
+                  + ": its ciphertext record is missing from namespace "
                   + store.namespace()
                   + "; restore it from a backup or put a new value"));
     }

@@ -14,6 +14,7 @@ import io.keywarden.api.v1alpha1.RotationScheduleStatus.RotationResult;
 import io.keywarden.api.v1alpha1.RotationScheduleStatus.TargetStatus;
 import io.keywarden.api.v1alpha1.RotationStrategy;
 import io.keywarden.operator.config.KeywardenConfig;
+import io.keywarden.operator.failure.Failure;
 import io.keywarden.operator.kube.Conditions;
 import io.keywarden.operator.kube.EventRecorder;
 import io.keywarden.operator.rotation.RotationEngine;
@@ -44,6 +45,9 @@ import java.util.concurrent.atomic.AtomicInteger;
  */
 @ControllerConfiguration(name = "rotationschedule")
 public class RotationScheduleReconciler implements Reconciler<RotationSchedule> {
+
+  private static final org.jboss.logging.Logger LOG =
+      org.jboss.logging.Logger.getLogger(RotationScheduleReconciler.class);
 
   private static final int HISTORY = 10;
   private static final Duration RECHECK = Duration.ofMinutes(5);
@@ -180,11 +184,7 @@ public class RotationScheduleReconciler implements Reconciler<RotationSchedule> 
           inProgress ? RotationEngine.RESUMED : immediately ? "rotateImmediately" : "scheduled";
       CompletableFuture<Optional<RotationEngine.Outcome>> outcome =
           due
-              ? CompletableFuture.supplyAsync(
-                  () ->
-                      engine.rotate(
-                          target, rs.getSpec().getStrategy(), rs.getMetadata().getName(), trigger),
-                  workers)
+              ? CompletableFuture.supplyAsync(() -> rotate(target, rs, trigger), workers)
               : CompletableFuture.completedFuture(Optional.empty());
       plans.add(new Plan(target, last, timing, retryAt, outcome));
     }
@@ -246,6 +246,25 @@ public class RotationScheduleReconciler implements Reconciler<RotationSchedule> 
     Duration sleep = Duration.between(Instant.now(), wake);
     return UpdateControl.patchStatus(rs)
         .rescheduleAfter(sleep.isNegative() ? Duration.ofSeconds(1) : sleep.plusMillis(200));
+  }
+
+  /**
+   * A rotation that loses a write race to another writer stays on record at its last persisted step
+   * and resumes on the next pass; one log line, no stack.
+   */
+  private Optional<RotationEngine.Outcome> rotate(
+      ManagedSecret target, RotationSchedule rs, String trigger) {
+    try {
+      return engine.rotate(target, rs.getSpec().getStrategy(), rs.getMetadata().getName(), trigger);
+    } catch (RuntimeException e) {
+      if (Failure.of(e) != Failure.CONFLICT) {
+        throw e;
+      }
+      LOG.infof(
+          "%s/%s: changed by another writer during the rotation; it resumes on the next pass",
+          target.getMetadata().getNamespace(), target.getMetadata().getName());
+      return Optional.empty();
+    }
   }
 
   private void validateStrategy(RotationSchedule rs) {

@@ -40,7 +40,8 @@ public class SecretVersions {
     Envelope envelope =
         store
             .get(secret, versionId)
-            .orElseThrow(() -> new MissingCiphertextException(versionId, store.namespace()));
+            .orElseThrow(
+                () -> new MissingCiphertextException(versionId, "namespace " + store.namespace()));
     return unseal(secret, versionId, envelope);
   }
 
@@ -75,7 +76,8 @@ public class SecretVersions {
     Envelope envelope =
         store
             .get(secret, versionId)
-            .orElseThrow(() -> new MissingCiphertextException(versionId, store.namespace()));
+            .orElseThrow(
+                () -> new MissingCiphertextException(versionId, "namespace " + store.namespace()));
     return new SecretVersion(
         versionId, List.of(), VersionLedger.now(), envelope.kmsKeyId(), envelope.keyVersion());
   }

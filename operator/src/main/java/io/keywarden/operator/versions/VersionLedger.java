@@ -53,9 +53,13 @@ public class VersionLedger {
       SecretVersion firstVersion,
       int versionsToKeep,
       String readyMessage,
+      Degradation unreadable,
       Condition degraded,
       String nextRotationAt,
       Long generation) {}
+
+  /** Why CURRENT cannot be served although it exists: Ready is False with this reason. */
+  public record Degradation(String reason, String message) {}
 
   /** The secret as stored, and the deprecated versions pruned (their ciphertext is gone too). */
   public record Recorded(ManagedSecret secret, List<String> pruned) {}
@@ -83,12 +87,19 @@ public class VersionLedger {
               }
               pruned.clear();
               pruned.addAll(VersionPruner.prune(status, observation.versionsToKeep()));
+              Degradation unreadable = observation.unreadable();
               Conditions.set(
                   status.getConditions(),
                   ManagedSecretConditions.READY,
-                  true,
-                  ManagedSecretConditions.VERSION_AVAILABLE,
-                  "CURRENT is version " + status.getCurrentVersionId() + observation.readyMessage(),
+                  unreadable == null,
+                  unreadable == null
+                      ? ManagedSecretConditions.VERSION_AVAILABLE
+                      : unreadable.reason(),
+                  unreadable == null
+                      ? "CURRENT is version "
+                          + status.getCurrentVersionId()
+                          + observation.readyMessage()
+                      : unreadable.message(),
                   observation.generation());
               Condition degraded = observation.degraded();
               Conditions.set(
