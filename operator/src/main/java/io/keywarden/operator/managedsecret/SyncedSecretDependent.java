@@ -4,6 +4,7 @@ import io.fabric8.kubernetes.api.model.Secret;
 import io.fabric8.kubernetes.api.model.SecretBuilder;
 import io.javaoperatorsdk.operator.api.config.informer.Informer;
 import io.javaoperatorsdk.operator.api.reconciler.Context;
+import io.javaoperatorsdk.operator.processing.dependent.kubernetes.BooleanWithUndefined;
 import io.javaoperatorsdk.operator.processing.dependent.kubernetes.KubernetesDependent;
 import io.keywarden.api.v1alpha1.ManagedSecret;
 import io.keywarden.api.v1alpha1.ManagedSecretConditions;
@@ -15,7 +16,10 @@ import java.util.Map;
  * reconciliation decrypts CURRENT and hands the data over in the workflow context; without it (the
  * value cannot be read right now) the copy stays as it is. A copy no longer named is removed.
  */
-@KubernetesDependent(informer = @Informer(labelSelector = SecretSync.LABEL_SYNCED_FROM))
+// Plain updates, not server-side apply: the operator may not patch Secrets outside its namespace.
+@KubernetesDependent(
+    useSSA = BooleanWithUndefined.FALSE,
+    informer = @Informer(labelSelector = SecretSync.LABEL_SYNCED_FROM))
 public class SyncedSecretDependent extends OwnedDependent<Secret> {
 
   /** Workflow context key: the data to write, base64 per key. */

@@ -40,13 +40,4 @@ final class Stages {
       status.setPendingVersionId(null);
     }
   }
-
-  /** The version holding a stage, if any. */
-  static String versionWith(ManagedSecretStatus status, String stage) {
-    return status.getVersions().stream()
-        .filter(v -> v.getStages().contains(stage))
-        .map(SecretVersion::getVersionId)
-        .findFirst()
-        .orElse(null);
-  }
 }
