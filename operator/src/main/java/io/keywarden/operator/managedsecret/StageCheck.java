@@ -5,7 +5,6 @@ import io.keywarden.api.v1alpha1.ManagedSecret;
 import io.keywarden.api.v1alpha1.ManagedSecretConditions;
 import io.keywarden.api.v1alpha1.SecretVersion;
 import io.keywarden.operator.crypto.Envelope;
-import io.keywarden.operator.crypto.SecretValue;
 import io.keywarden.operator.failure.CorruptEnvelopeException;
 import io.keywarden.operator.versions.CiphertextStore;
 import io.keywarden.operator.versions.SecretVersions;
@@ -82,8 +81,7 @@ public class StageCheck {
                   + "; restore it from a backup or put a new value"));
     }
     try {
-      SecretValue value = versions.unseal(secret, versionId, envelope.get());
-      value.wipe();
+      versions.verify(secret, versionId, envelope.get());
       return Optional.empty();
     } catch (CorruptEnvelopeException e) {
       return Optional.of(

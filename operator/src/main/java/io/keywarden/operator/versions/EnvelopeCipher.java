@@ -71,6 +71,32 @@ public class EnvelopeCipher {
   }
 
   /**
+   * Proves that an envelope decrypts under this context without keeping anything: a data key
+   * already cached is used, otherwise the KMS unwraps one that is wiped, not cached, afterwards (so
+   * a check never makes a value servable during a KMS outage that was not read before it).
+   */
+  public void verify(Envelope envelope, EncryptionContext context) {
+    byte[] cached = dekCache.getIfPresent(cacheKey(envelope, context));
+    byte[] dek = cached;
+    if (dek == null) {
+      KmsKey key = kmsKeys.resolve(envelope.kmsKeyId());
+      dek =
+          key.provider()
+              .decryptDataKey(
+                  key.providerKeyId(), envelope.keyVersion(), envelope.wrappedDek(), context);
+    }
+    try {
+      byte[] plaintext =
+          AesGcm.decrypt(dek, envelope.nonce(), envelope.ciphertext(), context.toAad());
+      Arrays.fill(plaintext, (byte) 0);
+    } finally {
+      if (cached == null) {
+        Arrays.fill(dek, (byte) 0);
+      }
+    }
+  }
+
+  /**
    * Wraps the envelope's data key again under {@code target}'s primary version; the value's
    * ciphertext is untouched. Used by key rotation and by migration between KMS keys.
    */

@@ -53,6 +53,15 @@ public class SecretVersions {
     }
   }
 
+  /** Proves that a version's envelope decrypts, leaving no value and no cached data key behind. */
+  public void verify(ManagedSecret secret, String versionId, Envelope envelope) {
+    try {
+      cipher.verify(envelope, CiphertextStore.context(secret, versionId));
+    } catch (CorruptEnvelopeException e) {
+      throw new CorruptEnvelopeException("version " + versionId + ": " + e.getMessage(), e);
+    }
+  }
+
   /**
    * Encrypts and stores a new version without any label yet; the caller records it in the status.
    */
