@@ -100,7 +100,8 @@ class ChartRbacIT {
         "update",
         "managedsecrets.keywarden.io",
         "--subresource=finalizers");
-    // spec.access: Roles granting managedsecrets/value, which RBAC allows only to holders of it.
+    // spec.access: Roles granting managedsecrets/value, which RBAC allows only to holders of it;
+    // watched, so a deleted one comes back at once.
     expect(
         denied,
         true,
@@ -114,14 +115,14 @@ class ChartRbacIT {
         true,
         "operator",
         TENANT,
-        "get,list,create,patch,delete",
+        "get,list,watch,create,patch,delete",
         "roles.rbac.authorization.k8s.io");
     expect(
         denied,
         true,
         "operator",
         TENANT,
-        "get,list,create,patch,delete",
+        "get,list,watch,create,patch,delete",
         "rolebindings.rbac.authorization.k8s.io");
     expect(denied, true, "operator", TENANT, "create,patch", "events");
     // spec.fromSecret (get) and spec.syncToSecret (watch across namespaces, write, remove).

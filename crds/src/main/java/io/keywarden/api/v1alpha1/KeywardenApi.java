@@ -15,5 +15,13 @@ public final class KeywardenApi {
   /** Values are at most 65,536 bytes, the AWS Secrets Manager limit. */
   public static final int MAX_VALUE_BYTES = 65_536;
 
+  /**
+   * Every object the operator creates carries this label with {@link #OPERATOR}: it is how the
+   * operator tells its own objects from a user's of the same name, which it never touches.
+   */
+  public static final String MANAGED_BY_LABEL = "app.kubernetes.io/managed-by";
+
+  public static final String OPERATOR = "keywarden-operator";
+
   private KeywardenApi() {}
 }

@@ -35,6 +35,21 @@ import io.fabric8.kubernetes.model.annotation.Version;
 public class ManagedSecret extends CustomResource<ManagedSecretSpec, ManagedSecretStatus>
     implements Namespaced {
 
+  /** Holds the ManagedSecret until its ciphertext is removed from the operator namespace. */
+  public static final String FINALIZER = "keywarden.io/ciphertext";
+
+  /**
+   * Set (any value, by convention a timestamp) to rotate now; the operator removes it once the
+   * rotation it asked for is on record.
+   */
+  public static final String ROTATE_NOW_ANNOTATION = "keywarden.io/rotate-now";
+
+  /**
+   * Set by the secret-value API when a read finds a version it cannot decrypt: the operator checks
+   * the secret at once and reports it in the status.
+   */
+  public static final String VERIFY_ANNOTATION = "keywarden.io/verify-requested";
+
   @Override
   protected ManagedSecretStatus initStatus() {
     return new ManagedSecretStatus();

@@ -8,6 +8,12 @@ import java.util.List;
 @JsonInclude(JsonInclude.Include.NON_NULL)
 public class SecretVersion {
 
+  /** AWS Secrets Manager's staging labels; each is on at most one version. */
+  public static final String CURRENT = "CURRENT";
+
+  public static final String PREVIOUS = "PREVIOUS";
+  public static final String PENDING = "PENDING";
+
   private String versionId;
   private List<String> stages = new ArrayList<>();
   private String createdDate;

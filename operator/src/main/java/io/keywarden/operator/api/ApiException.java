@@ -1,43 +1,17 @@
 package io.keywarden.operator.api;
 
-/**
- * An error answer: HTTP status, an AWS-style error type, and a message for the user. Messages never
- * contain values or tokens.
- */
-public class ApiException extends RuntimeException {
+import io.keywarden.operator.failure.RequestException;
 
-  private final int status;
-  private final String type;
-  private final Integer retryAfterSeconds;
+/** Shorthands for the request failures the API's parsing raises; {@link ApiError} answers them. */
+public final class ApiException {
 
-  public ApiException(int status, String type, String message) {
-    this(status, type, message, null);
+  private ApiException() {}
+
+  public static RequestException badRequest(String message) {
+    return RequestException.invalidParameter(message);
   }
 
-  public ApiException(int status, String type, String message, Integer retryAfterSeconds) {
-    super(message, null, false, false);
-    this.status = status;
-    this.type = type;
-    this.retryAfterSeconds = retryAfterSeconds;
-  }
-
-  public static ApiException badRequest(String message) {
-    return new ApiException(400, "InvalidParameterException", message);
-  }
-
-  public static ApiException notFound(String message) {
-    return new ApiException(404, "ResourceNotFoundException", message);
-  }
-
-  public int status() {
-    return status;
-  }
-
-  public String type() {
-    return type;
-  }
-
-  public Integer retryAfterSeconds() {
-    return retryAfterSeconds;
+  public static RequestException notFound(String message) {
+    return RequestException.notFound(message);
   }
 }

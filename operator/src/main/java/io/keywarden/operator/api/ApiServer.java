@@ -8,19 +8,17 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.fabric8.kubernetes.client.KubernetesClient;
-import io.fabric8.kubernetes.client.KubernetesClientException;
-import io.keywarden.operator.access.AccessDeniedException;
 import io.keywarden.operator.access.AccessReviewer;
 import io.keywarden.operator.access.Caller;
 import io.keywarden.operator.access.TokenAuthenticator;
 import io.keywarden.operator.api.tls.ApiCertificates;
 import io.keywarden.operator.config.KeywardenConfig;
-import io.keywarden.operator.crypto.CorruptEnvelopeException;
-import io.keywarden.operator.crypto.EnvelopeCipher;
-import io.keywarden.operator.kms.KmsException;
-import io.keywarden.operator.kms.UnknownKmsKeyException;
-import io.keywarden.operator.managedsecret.CiphertextStore;
-import io.keywarden.operator.managedsecret.SecretVersions;
+import io.keywarden.operator.failure.AccessDeniedException;
+import io.keywarden.operator.failure.Failure;
+import io.keywarden.operator.failure.RequestException;
+import io.keywarden.operator.versions.CiphertextStore;
+import io.keywarden.operator.versions.EnvelopeCipher;
+import io.keywarden.operator.versions.SecretVersions;
 import io.micrometer.core.instrument.FunctionCounter;
 import io.micrometer.core.instrument.Gauge;
 import io.micrometer.core.instrument.MeterRegistry;
@@ -250,32 +248,34 @@ public class ApiServer {
         .last()
         .handler(
             ctx -> {
-              ctx.response()
-                  .setStatusCode(404)
-                  .putHeader("Content-Type", "application/json")
-                  .end(
-                      error(
-                          "UnknownOperationException",
+              ApiError error =
+                  ApiError.of(
+                      RequestException.unknownOperation(
                           "no such operation: "
                               + ctx.request().method()
                               + " "
                               + ctx.request().path()));
+              ctx.response()
+                  .setStatusCode(error.status())
+                  .putHeader("Content-Type", "application/json")
+                  .end(error(error.type(), error.message()));
             });
     router
         .route()
         .failureHandler(
             ctx -> {
               int status = ctx.statusCode() > 0 ? ctx.statusCode() : 500;
-              String type =
-                  status == 413
-                      ? "PayloadTooLargeException"
-                      : status == 400 ? "InvalidRequestException" : "InternalServiceError";
-              String message =
-                  status == 413 ? "the request body is larger than the limit" : "request failed";
+              ApiError error =
+                  ApiError.of(
+                      status == 413
+                          ? RequestException.tooLarge("the request body is larger than the limit")
+                          : status == 400
+                              ? RequestException.invalidRequest("the request cannot be read")
+                              : ctx.failure());
               ctx.response()
-                  .setStatusCode(status)
+                  .setStatusCode(error.status())
                   .putHeader("Content-Type", "application/json")
-                  .end(error(type, message));
+                  .end(error(error.type(), error.message()));
             });
     return router;
   }
@@ -392,9 +392,7 @@ public class ApiServer {
                 });
     if (!waiters.add(ns, name, waiter)) {
       request.respond(
-          request.failure(
-              new ApiException(
-                  429, "ThrottlingException", "too many waiting requests; retry shortly", 5)));
+          request.failure(RequestException.throttled("too many waiting requests; retry shortly")));
       return;
     }
     timer[0] =
@@ -428,7 +426,7 @@ public class ApiServer {
     }
   }
 
-  private record Outcome(Result result, ApiException error, boolean allowed, String reason) {}
+  private record Outcome(Result result, ApiError error, boolean allowed, String reason) {}
 
   /** One request's bookkeeping: who, what, how long, and its single audit line. */
   private final class Request {
@@ -455,9 +453,9 @@ public class ApiServer {
     }
 
     Outcome failure(RuntimeException e) {
-      ApiException error = map(e);
+      ApiError error = map(e);
       boolean allowed = !(e instanceof AccessDeniedException);
-      return new Outcome(null, error, allowed, error.getMessage());
+      return new Outcome(null, error, allowed, error.message());
     }
 
     void respond(Outcome outcome) {
@@ -469,12 +467,12 @@ public class ApiServer {
       String versionId = null;
       response.putHeader("Content-Type", "application/json").putHeader("Cache-Control", "no-store");
       if (outcome.error() != null) {
-        ApiException error = outcome.error();
+        ApiError error = outcome.error();
         status = error.status();
         if (error.retryAfterSeconds() != null) {
           response.putHeader("Retry-After", Integer.toString(error.retryAfterSeconds()));
         }
-        response.setStatusCode(status).end(error(error.type(), error.getMessage()));
+        response.setStatusCode(status).end(error(error.type(), error.message()));
       } else {
         status = outcome.result().status();
         versionId = outcome.result().versionId();
@@ -523,43 +521,23 @@ public class ApiServer {
   /**
    * No worker thread is free: the client should come back shortly rather than queue without end.
    */
-  private static ApiException overloaded() {
-    return new ApiException(
-        503, "ServiceUnavailableException", "the API is overloaded; retry shortly", 1);
+  private static RuntimeException overloaded() {
+    return RequestException.overloaded("the API is overloaded; retry shortly");
   }
 
-  private ApiException map(RuntimeException e) {
-    if (e instanceof ApiException api) {
-      return api;
+  /**
+   * Through the one mapping (ApiError); what nobody foresaw is logged with its stack, a conflict
+   * between writers in one line.
+   */
+  private ApiError map(RuntimeException e) {
+    ApiError error = ApiError.of(e);
+    switch (Failure.of(e)) {
+      case INTERNAL -> LOG.errorf(e, "unexpected error in the secret-value API");
+      case CONFLICT, KUBERNETES_UNAVAILABLE ->
+          LOG.warnf("secret-value API: %s (%s)", error.message(), e.getMessage());
+      default -> {}
     }
-    if (e instanceof AccessDeniedException denied) {
-      return denied.authenticated()
-          ? new ApiException(403, "AccessDeniedException", denied.getMessage())
-          : new ApiException(401, "UnrecognizedClientException", denied.getMessage());
-    }
-    if (e instanceof KmsException kms) {
-      return new ApiException(
-          503,
-          "ServiceUnavailableException",
-          "the KMS cannot unwrap this value right now (" + kms.reason() + "); retry later",
-          5);
-    }
-    if (e instanceof UnknownKmsKeyException unknown) {
-      return new ApiException(503, "ServiceUnavailableException", unknown.getMessage(), 30);
-    }
-    if (e instanceof CorruptEnvelopeException corrupt) {
-      return new ApiException(500, "DecryptionFailure", corrupt.getMessage());
-    }
-    if (e instanceof KubernetesClientException k
-        && (k.getCode() == 0 || k.getCode() >= 500 || k.getCode() == 429)) {
-      return new ApiException(
-          503,
-          "ServiceUnavailableException",
-          "the Kubernetes API is unavailable; retry shortly",
-          2);
-    }
-    LOG.errorf(e, "unexpected error in the secret-value API");
-    return new ApiException(500, "InternalServiceError", "internal error; see the operator log");
+    return error;
   }
 
   private String error(String type, String message) {

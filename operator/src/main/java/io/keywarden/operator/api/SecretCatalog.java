@@ -6,8 +6,7 @@ import io.fabric8.kubernetes.client.informers.ResourceEventHandler;
 import io.fabric8.kubernetes.client.informers.SharedIndexInformer;
 import io.keywarden.api.v1alpha1.ManagedSecret;
 import io.keywarden.operator.crypto.Envelope;
-import io.keywarden.operator.managedsecret.CiphertextStore;
-import io.keywarden.operator.managedsecret.Names;
+import io.keywarden.operator.versions.CiphertextStore;
 import java.util.Base64;
 import java.util.Objects;
 import java.util.Optional;
@@ -50,7 +49,11 @@ public final class SecretCatalog implements AutoCloseable {
                   }
                 });
     this.ciphertext =
-        client.secrets().inNamespace(store.namespace()).withLabel(Names.LABEL_SECRET_UID).inform();
+        client
+            .secrets()
+            .inNamespace(store.namespace())
+            .withLabel(CiphertextStore.LABEL_SECRET_UID)
+            .inform();
   }
 
   private static String current(ManagedSecret secret) {
@@ -70,9 +73,10 @@ public final class SecretCatalog implements AutoCloseable {
     Secret cached = ciphertext.getIndexer().getByKey(store.namespace() + "/" + name);
     if (cached != null
         && cached.getData() != null
-        && cached.getData().containsKey(Names.ENVELOPE_KEY)) {
+        && cached.getData().containsKey(CiphertextStore.ENVELOPE_KEY)) {
       return Optional.of(
-          Envelope.decode(Base64.getDecoder().decode(cached.getData().get(Names.ENVELOPE_KEY))));
+          Envelope.decode(
+              Base64.getDecoder().decode(cached.getData().get(CiphertextStore.ENVELOPE_KEY))));
     }
     return store.get(secret, versionId);
   }

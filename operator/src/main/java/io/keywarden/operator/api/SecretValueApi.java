@@ -8,17 +8,20 @@ import io.fabric8.kubernetes.client.KubernetesClient;
 import io.keywarden.api.v1alpha1.GenerateSpec;
 import io.keywarden.api.v1alpha1.KeywardenApi;
 import io.keywarden.api.v1alpha1.ManagedSecret;
+import io.keywarden.api.v1alpha1.ManagedSecretConditions;
 import io.keywarden.api.v1alpha1.SecretVersion;
-import io.keywarden.operator.access.AccessDeniedException;
 import io.keywarden.operator.access.AccessReviewer;
 import io.keywarden.operator.access.Caller;
 import io.keywarden.operator.crypto.Envelope;
 import io.keywarden.operator.crypto.SecretValue;
+import io.keywarden.operator.failure.AccessDeniedException;
+import io.keywarden.operator.failure.CorruptEnvelopeException;
+import io.keywarden.operator.failure.InvalidSpecException;
+import io.keywarden.operator.failure.MissingCiphertextException;
+import io.keywarden.operator.failure.RequestException;
 import io.keywarden.operator.generate.PasswordGenerator;
 import io.keywarden.operator.generate.PasswordPolicy;
-import io.keywarden.operator.managedsecret.InvalidSpecException;
-import io.keywarden.operator.managedsecret.Names;
-import io.keywarden.operator.managedsecret.SecretVersions;
+import io.keywarden.operator.versions.SecretVersions;
 import java.nio.ByteBuffer;
 import java.nio.charset.CharacterCodingException;
 import java.nio.charset.CodingErrorAction;
@@ -35,7 +38,7 @@ import java.util.Set;
 public final class SecretValueApi {
 
   private static final Set<String> STAGES =
-      Set.of(Names.STAGE_CURRENT, Names.STAGE_PREVIOUS, Names.STAGE_PENDING);
+      Set.of(SecretVersion.CURRENT, SecretVersion.PREVIOUS, SecretVersion.PENDING);
 
   /** A value answer, with the version it is for (the audit line records it). */
   public record ValueAnswer(String versionId, ObjectNode body) {}
@@ -73,20 +76,20 @@ public final class SecretValueApi {
     authorize(caller, "get", namespace, name, "value");
     ManagedSecret secret = find(namespace, name);
     SecretVersion version = resolve(secret, versionStage, versionId);
-    Envelope envelope =
-        catalog
-            .envelope(secret, version.getVersionId())
-            .orElseThrow(
-                () ->
-                    ApiException.notFound(
-                        "version "
-                            + version.getVersionId()
-                            + " of "
-                            + namespace
-                            + "/"
-                            + name
-                            + " has no stored ciphertext"));
-    SecretValue value = versions.unseal(secret, version.getVersionId(), envelope);
+    SecretValue value;
+    try {
+      Envelope envelope =
+          catalog
+              .envelope(secret, version.getVersionId())
+              .orElseThrow(
+                  () ->
+                      new MissingCiphertextException(
+                          version.getVersionId(), "the operator namespace"));
+      value = versions.unseal(secret, version.getVersionId(), envelope);
+    } catch (CorruptEnvelopeException | MissingCiphertextException e) {
+      requestVerification(secret, e.reason());
+      throw e;
+    }
     ObjectNode body = json.createObjectNode();
     body.put("ARN", arn(namespace, name));
     body.put("Name", name);
@@ -105,6 +108,42 @@ public final class SecretValueApi {
     value.wipe();
     body.put("CreatedDate", version.getCreatedDate());
     return new ValueAnswer(version.getVersionId(), body);
+  }
+
+  /**
+   * A value that cannot be read makes the operator check the secret now, so its status says so
+   * within one reconciliation; asked once, not on every failing read, while the status already
+   * tells.
+   */
+  private void requestVerification(ManagedSecret secret, String reason) {
+    boolean reported =
+        secret.getStatus() != null
+            && secret.getStatus().getConditions().stream()
+                .anyMatch(
+                    c ->
+                        ManagedSecretConditions.DEGRADED.equals(c.getType())
+                            && "True".equals(c.getStatus())
+                            && reason.equals(c.getReason()));
+    if (reported) {
+      return;
+    }
+    ObjectNode patch = json.createObjectNode();
+    patch
+        .putObject("metadata")
+        .putObject("annotations")
+        .put(ManagedSecret.VERIFY_ANNOTATION, Instant.now().toString());
+    try {
+      client
+          .resources(ManagedSecret.class)
+          .inNamespace(secret.getMetadata().getNamespace())
+          .withName(secret.getMetadata().getName())
+          .patch(
+              io.fabric8.kubernetes.client.dsl.base.PatchContext.of(
+                  io.fabric8.kubernetes.client.dsl.base.PatchType.JSON_MERGE),
+              patch.toString());
+    } catch (RuntimeException e) {
+      // The caller's answer does not depend on it; the record watch brings the check anyway.
+    }
   }
 
   /**
@@ -177,9 +216,7 @@ public final class SecretValueApi {
       throw ApiException.notFound("ManagedSecret " + namespace + "/" + name + " does not exist");
     }
     if (secret.getStatus() == null || secret.getStatus().getCurrentVersionId() == null) {
-      throw new ApiException(
-          409,
-          "InvalidRequestException",
+      throw RequestException.invalidRequest(
           "ManagedSecret "
               + namespace
               + "/"
@@ -196,7 +233,7 @@ public final class SecretValueApi {
     body.put("ARN", arn(namespace, name));
     body.put("Name", name);
     body.put("VersionId", version.getVersionId());
-    body.putArray("VersionStages").add(Names.STAGE_CURRENT);
+    body.putArray("VersionStages").add(SecretVersion.CURRENT);
     return body;
   }
 
@@ -205,18 +242,21 @@ public final class SecretValueApi {
     authorize(caller, "rotate", namespace, name, "value");
     find(namespace, name);
     String requested = Instant.now().toString();
+    // A merge patch of one annotation carries no resourceVersion: concurrent writers of the status
+    // or of other fields never make it fail.
+    ObjectNode patch = json.createObjectNode();
+    patch
+        .putObject("metadata")
+        .putObject("annotations")
+        .put(ManagedSecret.ROTATE_NOW_ANNOTATION, requested);
     client
         .resources(ManagedSecret.class)
         .inNamespace(namespace)
         .withName(name)
-        .edit(
-            s -> {
-              if (s.getMetadata().getAnnotations() == null) {
-                s.getMetadata().setAnnotations(new java.util.HashMap<>());
-              }
-              s.getMetadata().getAnnotations().put(Names.ROTATE_NOW_ANNOTATION, requested);
-              return s;
-            });
+        .patch(
+            io.fabric8.kubernetes.client.dsl.base.PatchContext.of(
+                io.fabric8.kubernetes.client.dsl.base.PatchType.JSON_MERGE),
+            patch.toString());
     ObjectNode body = json.createObjectNode();
     body.put("ARN", arn(namespace, name));
     body.put("Name", name);
@@ -283,9 +323,7 @@ public final class SecretValueApi {
     byte[] bytes = string ? secretString(request.get(field)) : secretBinary(request.get(field));
     // The limit counts the value's bytes (UTF-8, or decoded base64), as AWS does, never its JSON.
     if (bytes.length > KeywardenApi.MAX_VALUE_BYTES) {
-      throw new ApiException(
-          413,
-          "PayloadTooLargeException",
+      throw RequestException.tooLarge(
           "the "
               + field
               + " value is "
@@ -385,7 +423,7 @@ public final class SecretValueApi {
       }
       return version;
     }
-    String stage = versionStage == null ? Names.STAGE_CURRENT : versionStage;
+    String stage = versionStage == null ? SecretVersion.CURRENT : versionStage;
     return all.stream()
         .filter(v -> v.getStages().contains(stage))
         .findFirst()

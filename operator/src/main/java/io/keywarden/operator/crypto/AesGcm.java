@@ -1,5 +1,6 @@
 package io.keywarden.operator.crypto;
 
+import io.keywarden.operator.failure.CorruptEnvelopeException;
 import java.security.GeneralSecurityException;
 import java.security.SecureRandom;
 import javax.crypto.AEADBadTagException;

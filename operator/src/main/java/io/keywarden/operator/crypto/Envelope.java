@@ -1,5 +1,6 @@
 package io.keywarden.operator.crypto;
 
+import io.keywarden.operator.failure.CorruptEnvelopeException;
 import java.io.ByteArrayOutputStream;
 import java.nio.ByteBuffer;
 import java.nio.charset.StandardCharsets;

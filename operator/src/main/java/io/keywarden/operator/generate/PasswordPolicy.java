@@ -1,7 +1,7 @@
 package io.keywarden.operator.generate;
 
 import io.keywarden.api.v1alpha1.GenerateSpec;
-import io.keywarden.operator.managedsecret.InvalidSpecException;
+import io.keywarden.operator.failure.InvalidSpecException;
 import java.util.ArrayList;
 import java.util.List;
 

@@ -7,7 +7,7 @@ import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.keywarden.api.v1alpha1.GenerateSpec;
 import io.keywarden.api.v1alpha1.KeywardenApi;
 import io.keywarden.operator.crypto.SecretValue;
-import io.keywarden.operator.managedsecret.InvalidSpecException;
+import io.keywarden.operator.failure.InvalidSpecException;
 import jakarta.enterprise.context.ApplicationScoped;
 import java.nio.charset.StandardCharsets;
 import java.util.HashSet;

@@ -1,8 +1,8 @@
 package io.keywarden.operator.kms;
 
 import io.keywarden.operator.crypto.AesGcm;
-import io.keywarden.operator.crypto.CorruptEnvelopeException;
 import io.keywarden.operator.crypto.EncryptionContext;
+import io.keywarden.operator.failure.CorruptEnvelopeException;
 import java.io.ByteArrayOutputStream;
 import java.nio.charset.StandardCharsets;
 import java.util.Arrays;

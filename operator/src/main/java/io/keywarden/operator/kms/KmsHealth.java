@@ -1,6 +1,8 @@
 package io.keywarden.operator.kms;
 
+import io.keywarden.api.v1alpha1.ManagedSecretConditions;
 import io.keywarden.operator.config.KeywardenConfig;
+import io.keywarden.operator.failure.KmsException;
 import io.quarkus.runtime.ShutdownEvent;
 import io.quarkus.runtime.StartupEvent;
 import jakarta.enterprise.context.ApplicationScoped;
@@ -33,7 +35,7 @@ public class KmsHealth {
   private static final Logger LOG = Logger.getLogger(KmsHealth.class);
 
   /** A throttled check says nothing about the key: the previous outcome stands. */
-  private static final String INCONCLUSIVE = "KmsThrottled";
+  private static final String INCONCLUSIVE = ManagedSecretConditions.KMS_THROTTLED;
 
   /**
    * Problems of one key rather than of the provider: the provider answered, so it is reachable.
@@ -41,12 +43,12 @@ public class KmsHealth {
    */
   private static final Set<String> KEY_PROBLEMS =
       Set.of(
-          "KmsKeyNotFound",
-          "KmsKeyDisabled",
-          "KmsKeyUnusable",
-          "KmsAccessDenied",
-          "KeyVersionNotFound",
-          "InvalidKeyId");
+          ManagedSecretConditions.KMS_KEY_NOT_FOUND,
+          ManagedSecretConditions.KMS_KEY_DISABLED,
+          ManagedSecretConditions.KMS_KEY_UNUSABLE,
+          ManagedSecretConditions.KMS_ACCESS_DENIED,
+          ManagedSecretConditions.KEY_VERSION_NOT_FOUND,
+          ManagedSecretConditions.INVALID_KEY_ID);
 
   /**
    * The last outcome for one key alias.

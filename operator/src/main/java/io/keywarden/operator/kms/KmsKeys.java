@@ -1,6 +1,7 @@
 package io.keywarden.operator.kms;
 
 import io.keywarden.operator.config.KeywardenConfig;
+import io.keywarden.operator.failure.UnknownKmsKeyException;
 import jakarta.enterprise.context.ApplicationScoped;
 import jakarta.enterprise.inject.Instance;
 import jakarta.inject.Inject;

@@ -2,6 +2,7 @@ package io.keywarden.operator.kms;
 
 import io.keywarden.operator.crypto.AesGcm;
 import io.keywarden.operator.crypto.EncryptionContext;
+import io.keywarden.operator.failure.KmsException;
 
 /**
  * A key management system that wraps and unwraps data keys. Keys are addressed by the provider's

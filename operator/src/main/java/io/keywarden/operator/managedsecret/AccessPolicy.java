@@ -1,140 +1,73 @@
 package io.keywarden.operator.managedsecret;
 
-import io.fabric8.kubernetes.api.model.OwnerReference;
-import io.fabric8.kubernetes.api.model.OwnerReferenceBuilder;
 import io.fabric8.kubernetes.api.model.rbac.Role;
 import io.fabric8.kubernetes.api.model.rbac.RoleBinding;
 import io.fabric8.kubernetes.api.model.rbac.RoleBindingBuilder;
 import io.fabric8.kubernetes.api.model.rbac.RoleBuilder;
 import io.fabric8.kubernetes.api.model.rbac.Subject;
 import io.fabric8.kubernetes.api.model.rbac.SubjectBuilder;
-import io.fabric8.kubernetes.client.KubernetesClient;
 import io.keywarden.api.v1alpha1.AccessRule;
 import io.keywarden.api.v1alpha1.KeywardenApi;
 import io.keywarden.api.v1alpha1.ManagedSecret;
-import jakarta.enterprise.context.ApplicationScoped;
-import java.time.Duration;
-import java.time.Instant;
 import java.util.ArrayList;
+import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
-import java.util.Set;
 import java.util.TreeMap;
-import java.util.concurrent.ConcurrentHashMap;
-import java.util.stream.Collectors;
 
 /**
  * The resource-based policy: spec.access becomes one Role and RoleBinding per action, owned by the
  * ManagedSecret, so that RBAC alone decides access and {@code kubectl auth can-i} tells the truth.
+ * This class says what they look like; {@link AccessRoleDependent} and {@link
+ * AccessRoleBindingDependent} keep them so.
  */
-@ApplicationScoped
-public class AccessPolicy {
+public final class AccessPolicy {
 
   public static final String LABEL_POLICY_OF = "keywarden.io/access-policy-of";
-  private static final String FIELD_MANAGER = "keywarden-operator";
-  static final Duration REAPPLY_AFTER = Duration.ofMinutes(10);
-  private final KubernetesClient client;
-  private final Map<String, Applied> applied = new ConcurrentHashMap<>();
 
-  public AccessPolicy(KubernetesClient client) {
-    this.client = client;
-  }
+  private AccessPolicy() {}
 
   public static String objectName(String secretName, AccessRule.Action action) {
     return "keywarden-" + secretName + "-" + action.name();
   }
 
-  /**
-   * Applies the policy when the spec changed since this process last applied it, or after {@link
-   * #REAPPLY_AFTER}: a rotation reconciles a ManagedSecret several times, and re-applying unchanged
-   * Roles each time cost four apiserver requests (two of them LISTs) per reconcile. A Role or
-   * RoleBinding deleted by hand is put back within that period, or at once on restart.
-   */
-  public void applyIfStale(ManagedSecret secret) {
-    Applied last = applied.get(secret.getMetadata().getUid());
-    long generation =
-        secret.getMetadata().getGeneration() == null ? 0 : secret.getMetadata().getGeneration();
-    if (last != null
-        && last.generation() == generation
-        && last.at().plus(REAPPLY_AFTER).isAfter(Instant.now())) {
-      return;
-    }
-    apply(secret);
-    applied.put(secret.getMetadata().getUid(), new Applied(generation, Instant.now()));
+  /** The Roles spec.access asks for, by name. */
+  static Map<String, Role> roles(ManagedSecret secret) {
+    Map<String, Role> roles = new LinkedHashMap<>();
+    subjectsByAction(secret)
+        .keySet()
+        .forEach(
+            action -> {
+              String name = objectName(secret.getMetadata().getName(), action);
+              roles.put(name, role(secret, action, name));
+            });
+    return roles;
   }
 
-  /** Drops what is remembered of a deleted ManagedSecret. */
-  public void forget(ManagedSecret secret) {
-    applied.remove(secret.getMetadata().getUid());
-  }
-
-  private record Applied(long generation, Instant at) {}
-
-  public void apply(ManagedSecret secret) {
-    String namespace = secret.getMetadata().getNamespace();
-    String name = secret.getMetadata().getName();
-    Map<AccessRule.Action, List<Subject>> desired = subjectsByAction(secret);
-    for (var entry : desired.entrySet()) {
-      String objectName = objectName(name, entry.getKey());
-      client
-          .rbac()
-          .roles()
-          .inNamespace(namespace)
-          .resource(role(secret, entry.getKey(), objectName))
-          .fieldManager(FIELD_MANAGER)
-          .forceConflicts()
-          .serverSideApply();
-      client
-          .rbac()
-          .roleBindings()
-          .inNamespace(namespace)
-          .resource(
-              new RoleBindingBuilder()
-                  .withNewMetadata()
-                  .withName(objectName)
-                  .withNamespace(namespace)
-                  .withLabels(labels(name))
-                  .withOwnerReferences(owner(secret))
-                  .endMetadata()
-                  .withNewRoleRef()
-                  .withApiGroup("rbac.authorization.k8s.io")
-                  .withKind("Role")
-                  .withName(objectName)
-                  .endRoleRef()
-                  .withSubjects(entry.getValue())
-                  .build())
-          .fieldManager(FIELD_MANAGER)
-          .forceConflicts()
-          .serverSideApply();
-    }
-    Set<String> keep =
-        desired.keySet().stream().map(a -> objectName(name, a)).collect(Collectors.toSet());
-    for (RoleBinding binding :
-        client
-            .rbac()
-            .roleBindings()
-            .inNamespace(namespace)
-            .withLabel(LABEL_POLICY_OF, labelValue(name))
-            .list()
-            .getItems()) {
-      if (!keep.contains(binding.getMetadata().getName())
-          && ownedBy(binding.getMetadata().getOwnerReferences(), secret)) {
-        client.resource(binding).delete();
-      }
-    }
-    for (Role role :
-        client
-            .rbac()
-            .roles()
-            .inNamespace(namespace)
-            .withLabel(LABEL_POLICY_OF, labelValue(name))
-            .list()
-            .getItems()) {
-      if (!keep.contains(role.getMetadata().getName())
-          && ownedBy(role.getMetadata().getOwnerReferences(), secret)) {
-        client.resource(role).delete();
-      }
-    }
+  /** The RoleBindings spec.access asks for, by name. */
+  static Map<String, RoleBinding> bindings(ManagedSecret secret) {
+    Map<String, RoleBinding> bindings = new LinkedHashMap<>();
+    subjectsByAction(secret)
+        .forEach(
+            (action, subjects) -> {
+              String name = objectName(secret.getMetadata().getName(), action);
+              bindings.put(
+                  name,
+                  new RoleBindingBuilder()
+                      .withNewMetadata()
+                      .withName(name)
+                      .withNamespace(secret.getMetadata().getNamespace())
+                      .withLabels(labels(secret.getMetadata().getName()))
+                      .endMetadata()
+                      .withNewRoleRef()
+                      .withApiGroup("rbac.authorization.k8s.io")
+                      .withKind("Role")
+                      .withName(name)
+                      .endRoleRef()
+                      .withSubjects(subjects)
+                      .build());
+            });
+    return bindings;
   }
 
   static Map<AccessRule.Action, List<Subject>> subjectsByAction(ManagedSecret secret) {
@@ -173,7 +106,6 @@ public class AccessPolicy {
             .withName(objectName)
             .withNamespace(secret.getMetadata().getNamespace())
             .withLabels(labels(secret.getMetadata().getName()))
-            .withOwnerReferences(owner(secret))
             .endMetadata()
             .addNewRule()
             .withApiGroups(KeywardenApi.GROUP)
@@ -195,7 +127,7 @@ public class AccessPolicy {
   }
 
   private static Map<String, String> labels(String secretName) {
-    return Map.of(Names.MANAGED_BY, Names.OPERATOR, LABEL_POLICY_OF, labelValue(secretName));
+    return OwnedDependent.managedBy(Map.of(LABEL_POLICY_OF, labelValue(secretName)));
   }
 
   /**
@@ -204,20 +136,5 @@ public class AccessPolicy {
    */
   private static String labelValue(String name) {
     return name.length() <= 63 ? name : name.substring(0, 63).replaceAll("[^a-zA-Z0-9]+$", "");
-  }
-
-  private static OwnerReference owner(ManagedSecret secret) {
-    return new OwnerReferenceBuilder()
-        .withApiVersion(KeywardenApi.API_VERSION)
-        .withKind("ManagedSecret")
-        .withName(secret.getMetadata().getName())
-        .withUid(secret.getMetadata().getUid())
-        .withController(true)
-        .withBlockOwnerDeletion(false)
-        .build();
-  }
-
-  private static boolean ownedBy(List<OwnerReference> refs, ManagedSecret secret) {
-    return refs.stream().anyMatch(r -> secret.getMetadata().getUid().equals(r.getUid()));
   }
 }

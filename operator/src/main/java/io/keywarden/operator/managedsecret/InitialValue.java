@@ -6,8 +6,10 @@ import io.fabric8.kubernetes.client.KubernetesClientException;
 import io.keywarden.api.v1alpha1.FromSecretSpec;
 import io.keywarden.api.v1alpha1.KeywardenApi;
 import io.keywarden.api.v1alpha1.ManagedSecret;
+import io.keywarden.api.v1alpha1.ManagedSecretConditions;
 import io.keywarden.api.v1alpha1.ManagedSecretSpec;
 import io.keywarden.operator.crypto.SecretValue;
+import io.keywarden.operator.failure.InvalidSpecException;
 import io.keywarden.operator.generate.ValueGenerator;
 import jakarta.enterprise.context.ApplicationScoped;
 import java.util.Base64;
@@ -59,13 +61,13 @@ public class InitialValue {
               + e.getCode()
               + " "
               + (e.getStatus() == null ? "" : e.getStatus().getReason()),
-          "SourceSecretUnreadable");
+          ManagedSecretConditions.SOURCE_SECRET_UNREADABLE);
     }
     if (source == null) {
       throw new InvalidSpecException(
           "spec.fromSecret.name",
           "Secret " + namespace + "/" + from.getName() + " does not exist",
-          "SourceSecretNotFound");
+          ManagedSecretConditions.SOURCE_SECRET_NOT_FOUND);
     }
     String encoded = source.getData() == null ? null : source.getData().get(from.getKey());
     if (encoded == null) {
@@ -84,7 +86,7 @@ public class InitialValue {
               + "' (keys: "
               + String.join(", ", keys)
               + ")",
-          "SourceKeyNotFound");
+          ManagedSecretConditions.SOURCE_KEY_NOT_FOUND);
     }
     byte[] bytes = Base64.getDecoder().decode(encoded);
     if (bytes.length > KeywardenApi.MAX_VALUE_BYTES) {
@@ -102,13 +104,13 @@ public class InitialValue {
               + size
               + " bytes; the limit is "
               + KeywardenApi.MAX_VALUE_BYTES,
-          "ValueTooLarge");
+          ManagedSecretConditions.VALUE_TOO_LARGE);
     }
     if (bytes.length == 0) {
       throw new InvalidSpecException(
           "spec.fromSecret.key",
           "Secret " + namespace + "/" + from.getName() + " key '" + from.getKey() + "' is empty",
-          "SourceKeyEmpty");
+          ManagedSecretConditions.SOURCE_KEY_EMPTY);
     }
     SecretValue value = SecretValue.of(bytes);
     java.util.Arrays.fill(bytes, (byte) 0);

@@ -1,7 +1,9 @@
 package io.keywarden.operator.managedsecret;
 
+import io.fabric8.kubernetes.api.model.Condition;
 import io.fabric8.kubernetes.api.model.Secret;
-import io.fabric8.kubernetes.client.KubernetesClientException;
+import io.javaoperatorsdk.operator.AggregatedOperatorException;
+import io.javaoperatorsdk.operator.OperatorException;
 import io.javaoperatorsdk.operator.api.config.informer.Informer;
 import io.javaoperatorsdk.operator.api.config.informer.InformerEventSourceConfiguration;
 import io.javaoperatorsdk.operator.api.reconciler.Cleaner;
@@ -10,29 +12,42 @@ import io.javaoperatorsdk.operator.api.reconciler.ControllerConfiguration;
 import io.javaoperatorsdk.operator.api.reconciler.DeleteControl;
 import io.javaoperatorsdk.operator.api.reconciler.ErrorStatusUpdateControl;
 import io.javaoperatorsdk.operator.api.reconciler.EventSourceContext;
-import io.javaoperatorsdk.operator.api.reconciler.PrimaryUpdateAndCacheUtils;
 import io.javaoperatorsdk.operator.api.reconciler.Reconciler;
 import io.javaoperatorsdk.operator.api.reconciler.UpdateControl;
+import io.javaoperatorsdk.operator.api.reconciler.Workflow;
+import io.javaoperatorsdk.operator.api.reconciler.dependent.Dependent;
+import io.javaoperatorsdk.operator.processing.dependent.workflow.WorkflowReconcileResult;
 import io.javaoperatorsdk.operator.processing.event.ResourceID;
 import io.javaoperatorsdk.operator.processing.event.source.EventSource;
 import io.javaoperatorsdk.operator.processing.event.source.inbound.SimpleInboundEventSource;
 import io.javaoperatorsdk.operator.processing.event.source.informer.InformerEventSource;
 import io.keywarden.api.v1alpha1.ManagedSecret;
+import io.keywarden.api.v1alpha1.ManagedSecretConditions;
 import io.keywarden.api.v1alpha1.ManagedSecretStatus;
+import io.keywarden.api.v1alpha1.RotationSchedule;
+import io.keywarden.api.v1alpha1.RotationScheduleStatus;
 import io.keywarden.api.v1alpha1.SecretVersion;
-import io.keywarden.operator.crypto.CorruptEnvelopeException;
 import io.keywarden.operator.crypto.SecretValue;
-import io.keywarden.operator.kms.KmsException;
+import io.keywarden.operator.failure.ConflictException;
+import io.keywarden.operator.failure.Failure;
+import io.keywarden.operator.failure.KeywardenException;
+import io.keywarden.operator.failure.UnknownKmsKeyException;
 import io.keywarden.operator.kms.KmsHealth;
 import io.keywarden.operator.kms.KmsKey;
 import io.keywarden.operator.kms.KmsKeys;
-import io.keywarden.operator.kms.UnknownKmsKeyException;
+import io.keywarden.operator.kube.Conditions;
+import io.keywarden.operator.kube.EventRecorder;
 import io.keywarden.operator.rotation.ManualRotations;
+import io.keywarden.operator.versions.CiphertextStore;
+import io.keywarden.operator.versions.EnvelopeRewrapper;
+import io.keywarden.operator.versions.SecretVersions;
+import io.keywarden.operator.versions.VersionLedger;
 import java.time.Duration;
 import java.time.Instant;
-import java.time.temporal.ChronoUnit;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Map;
+import java.util.Optional;
 import java.util.Set;
 import org.jboss.logging.Logger;
 
@@ -41,9 +56,16 @@ import org.jboss.logging.Logger;
  * deprecated versions beyond versionsToKeep, syncs the opt-in core Secret, and reports it all in
  * the status, written once per reconciliation.
  */
+@Workflow(
+    explicitInvocation = true,
+    dependents = {
+      @Dependent(type = AccessRoleDependent.class),
+      @Dependent(type = AccessRoleBindingDependent.class),
+      @Dependent(type = SyncedSecretDependent.class)
+    })
 @ControllerConfiguration(
     name = "managedsecret",
-    finalizerName = Names.FINALIZER,
+    finalizerName = ManagedSecret.FINALIZER,
     generationAwareEventProcessing = false,
     informer = @Informer(onUpdateFilter = ReconcileTrigger.class))
 public class ManagedSecretReconciler implements Reconciler<ManagedSecret>, Cleaner<ManagedSecret> {
@@ -60,7 +82,7 @@ public class ManagedSecretReconciler implements Reconciler<ManagedSecret>, Clean
 
   private final KmsKeys kmsKeys;
   private final SecretVersions versions;
-  private final AccessPolicy accessPolicy;
+  private final VersionLedger ledger;
   private final CiphertextStore store;
   private final InitialValue initialValue;
   private final SecretSync sync;
@@ -68,28 +90,34 @@ public class ManagedSecretReconciler implements Reconciler<ManagedSecret>, Clean
   private final ManualRotations rotations;
   private final EnvelopeRewrapper rewrapper;
   private final KmsHealth kmsHealth;
+  private final StageCheck stageCheck;
+  private final DegradedSecrets degradedSecrets;
 
   public ManagedSecretReconciler(
       KmsKeys kmsKeys,
       SecretVersions versions,
-      AccessPolicy accessPolicy,
+      VersionLedger ledger,
       CiphertextStore store,
       InitialValue initialValue,
       SecretSync sync,
       EventRecorder events,
       ManualRotations rotations,
       EnvelopeRewrapper rewrapper,
-      KmsHealth kmsHealth) {
-    this.rotations = rotations;
-    this.rewrapper = rewrapper;
-    this.kmsHealth = kmsHealth;
+      KmsHealth kmsHealth,
+      StageCheck stageCheck,
+      DegradedSecrets degradedSecrets) {
     this.kmsKeys = kmsKeys;
     this.versions = versions;
-    this.accessPolicy = accessPolicy;
+    this.ledger = ledger;
     this.store = store;
     this.initialValue = initialValue;
     this.sync = sync;
     this.events = events;
+    this.rotations = rotations;
+    this.rewrapper = rewrapper;
+    this.kmsHealth = kmsHealth;
+    this.stageCheck = stageCheck;
+    this.degradedSecrets = degradedSecrets;
   }
 
   @Override
@@ -100,26 +128,17 @@ public class ManagedSecretReconciler implements Reconciler<ManagedSecret>, Clean
         InformerEventSourceConfiguration.from(Secret.class, ManagedSecret.class)
             .withName("ciphertext")
             .withNamespaces(Set.of(store.namespace()))
-            .withLabelSelector(Names.LABEL_SECRET_UID)
+            .withLabelSelector(CiphertextStore.LABEL_SECRET_UID)
             .withSecondaryToPrimaryMapper(
                 s ->
                     Set.of(
                         new ResourceID(
-                            s.getMetadata().getAnnotations().get(Names.ANNOTATION_SECRET_NAME),
-                            s.getMetadata().getLabels().get(Names.LABEL_SECRET_NAMESPACE))))
-            .build();
-    // A synced copy that is deleted or edited by hand is put back.
-    var synced =
-        InformerEventSourceConfiguration.from(Secret.class, ManagedSecret.class)
-            .withName("synced")
-            .withWatchAllNamespaces()
-            .withLabelSelector(SecretSync.LABEL_SYNCED_FROM)
-            .withSecondaryToPrimaryMapper(
-                s ->
-                    s.getMetadata().getOwnerReferences().stream()
-                        .filter(r -> "ManagedSecret".equals(r.getKind()))
-                        .map(r -> new ResourceID(r.getName(), s.getMetadata().getNamespace()))
-                        .collect(java.util.stream.Collectors.toSet()))
+                            s.getMetadata()
+                                .getAnnotations()
+                                .get(CiphertextStore.ANNOTATION_SECRET_NAME),
+                            s.getMetadata()
+                                .getLabels()
+                                .get(CiphertextStore.LABEL_SECRET_NAMESPACE))))
             .build();
     // A key whose health changes brings the secrets using it back, so Degraded follows the KMS both
     // ways.
@@ -131,10 +150,51 @@ public class ManagedSecretReconciler implements Reconciler<ManagedSecret>, Clean
                 .list()
                 .filter(secret -> keysUsedBy(secret, null).stream().anyMatch(aliases::contains))
                 .forEach(secret -> kmsChanges.propagateEvent(ResourceID.fromResource(secret))));
+    // The schedules that target a secret say when it rotates next (status.nextRotationAt): this
+    // controller copies it from their status, so no other controller writes ManagedSecret status.
+    var schedules =
+        InformerEventSourceConfiguration.from(RotationSchedule.class, ManagedSecret.class)
+            .withName(SCHEDULES)
+            .withWatchAllNamespaces()
+            .withOnUpdateFilter((updated, old) -> !targets(updated).equals(targets(old)))
+            .withSecondaryToPrimaryMapper(
+                rs ->
+                    targets(rs).keySet().stream()
+                        .map(name -> new ResourceID(name, rs.getMetadata().getNamespace()))
+                        .collect(java.util.stream.Collectors.toSet()))
+            .build();
     return List.of(
         new InformerEventSource<>(ciphertext, context),
-        new InformerEventSource<>(synced, context),
+        new InformerEventSource<>(schedules, context),
         kmsChanges);
+  }
+
+  private static final String SCHEDULES = "schedules";
+
+  /** A schedule's targets and when each rotates next. */
+  private static java.util.Map<String, String> targets(RotationSchedule rs) {
+    java.util.Map<String, String> next = new java.util.TreeMap<>();
+    if (rs.getStatus() != null) {
+      rs.getStatus()
+          .getSecrets()
+          .forEach(t -> next.put(t.getName(), String.valueOf(t.getNextRotationTime())));
+    }
+    return next;
+  }
+
+  /** The earliest next rotation any schedule targeting the secret has planned. */
+  @SuppressWarnings("unchecked")
+  private static String nextRotationAt(ManagedSecret secret, Context<ManagedSecret> context) {
+    return ((InformerEventSource<RotationSchedule, ManagedSecret>)
+            context.eventSourceRetriever().getEventSourceFor(RotationSchedule.class, SCHEDULES))
+        .getSecondaryResources(secret).stream()
+            .filter(rs -> rs.getStatus() != null)
+            .flatMap(rs -> rs.getStatus().getSecrets().stream())
+            .filter(t -> secret.getMetadata().getName().equals(t.getName()))
+            .map(RotationScheduleStatus.TargetStatus::getNextRotationTime)
+            .filter(java.util.Objects::nonNull)
+            .min(java.util.Comparator.naturalOrder())
+            .orElse(null);
   }
 
   /** The spec's key and every key a stored version is wrapped with. */
@@ -161,75 +221,135 @@ public class ManagedSecretReconciler implements Reconciler<ManagedSecret>, Clean
   @Override
   public UpdateControl<ManagedSecret> reconcile(
       ManagedSecret secret, Context<ManagedSecret> context) {
+    try {
+      return reconcileOnce(secret, context);
+    } catch (RuntimeException e) {
+      if (namespaceTerminating(e) || gone(e)) {
+        // The namespace is being deleted, or the ManagedSecret went meanwhile: nothing to do.
+        LOG.infof(
+            "%s/%s: namespace being deleted or secret gone; nothing to reconcile",
+            secret.getMetadata().getNamespace(), secret.getMetadata().getName());
+        return UpdateControl.noUpdate();
+      }
+      if (Failure.of(e) != Failure.CONFLICT) {
+        throw e;
+      }
+      // Another writer got there first (API, rotation, another replica): come back shortly, with
+      // one log line instead of a stack trace per lost race.
+      LOG.infof(
+          "%s/%s: changed by another writer meanwhile; reconciling again",
+          secret.getMetadata().getNamespace(), secret.getMetadata().getName());
+      return UpdateControl.<ManagedSecret>noUpdate()
+          .rescheduleAfter(
+              Duration.ofMillis(
+                  100 + java.util.concurrent.ThreadLocalRandom.current().nextInt(400)));
+    }
+  }
+
+  private UpdateControl<ManagedSecret> reconcileOnce(
+      ManagedSecret secret, Context<ManagedSecret> context) {
     KmsKey key = kmsKeys.resolve(secret.getSpec().getKmsKeyId());
     initialValue.validate(secret.getSpec());
     boolean needsFirst =
         secret.getStatus() == null || secret.getStatus().getCurrentVersionId() == null;
-    SecretVersion created = needsFirst ? createFirstVersion(secret, key) : null;
-    accessPolicy.applyIfStale(secret);
+    FirstVersion first = needsFirst ? createFirstVersion(secret) : null;
+    SecretVersion created = first == null ? null : first.version();
     secret = needsFirst ? secret : migrateKey(secret, key);
     // A key that fails its periodic check degrades the secret even when this reconciliation
     // needed no KMS call; the retry backoff and the health listener bring it back.
     kmsHealth.requireHealthy(keysUsedBy(secret, key));
+    Set<Secret> records = cached(context, "ciphertext", secret);
+    List<Degradation.Finding> checks = needsFirst ? List.of() : stageCheck.check(secret, records);
+    boolean currentReadable =
+        checks.stream().noneMatch(f -> f.message().startsWith(SecretVersion.CURRENT));
+    List<Degradation.Finding> findings = new ArrayList<>(checks);
+    findings.addAll(reconcileOwnedObjects(secret, context, first, currentReadable));
+    Optional<Degradation.Finding> degraded =
+        Degradation.derive(
+            secret.getStatus() == null ? new ManagedSecretStatus() : secret.getStatus(), findings);
 
     int keep =
         secret.getSpec().getVersionsToKeep() == null ? 5 : secret.getSpec().getVersionsToKeep();
-    Long generation = secret.getMetadata().getGeneration();
-    List<String> pruned = new ArrayList<>();
-    // Applied to the latest stored status, re-applied on conflict: other writers (API, rotation)
-    // are never overwritten.
-    ManagedSecret stored =
-        PrimaryUpdateAndCacheUtils.updateStatusAndCacheResource(
+    Condition before = degradedCondition(secret);
+    VersionLedger.Recorded recorded =
+        ledger.reconciled(
             secret,
             context,
-            fresh -> {
-              ManagedSecretStatus status =
-                  fresh.getStatus() == null ? new ManagedSecretStatus() : fresh.getStatus();
-              if (created != null && status.getCurrentVersionId() == null) {
-                status.getVersions().add(0, withStages(created, List.of(Names.STAGE_CURRENT)));
-                status.setCurrentVersionId(created.getVersionId());
-              }
-              pruned.clear();
-              pruned.addAll(VersionPruner.prune(status, keep));
-              Conditions.set(
-                  status.getConditions(),
-                  Names.CONDITION_READY,
-                  true,
-                  "VersionAvailable",
-                  "CURRENT is version "
-                      + status.getCurrentVersionId()
-                      + "; data keys wrapped by KMS key '"
-                      + key.alias()
-                      + "'",
-                  generation);
-              if (!degradedByRotation(status)) {
-                Conditions.set(
-                    status.getConditions(),
-                    Names.CONDITION_DEGRADED,
-                    false,
-                    "Healthy",
-                    "all checks passed",
-                    generation);
-              }
-              status.setObservedGeneration(generation);
-              fresh.setStatus(status);
-              return fresh;
-            });
-    for (String versionId : pruned) {
-      store.delete(secret.getMetadata().getUid(), versionId);
+            new VersionLedger.Observation(
+                created,
+                keep,
+                "; data keys wrapped by KMS key '" + key.alias() + "'",
+                checks.stream()
+                    .filter(f -> f.message().startsWith(SecretVersion.CURRENT))
+                    .findFirst()
+                    .map(f -> new VersionLedger.Degradation(f.reason(), f.message()))
+                    .orElse(null),
+                degradedCondition(degraded),
+                nextRotationAt(secret, context),
+                secret.getMetadata().getGeneration()));
+    ManagedSecret stored = recorded.secret();
+    for (String versionId : recorded.pruned()) {
       events.normal(
           secret,
           "VersionPruned",
           "removed deprecated version " + versionId + " beyond versionsToKeep=" + keep);
     }
-    removeOrphans(stored, cached(context, "ciphertext", secret));
-    boolean hasCopies = !cached(context, "synced", secret).isEmpty();
-    syncCopy(stored, hasCopies);
+    reportDegradation(stored, before, degraded);
+    removeOrphans(stored, records);
     if (stored.getStatus().getRotation() != null || rotateNowRequested(stored)) {
-      stored = rotations.resumeOrStartManual(stored);
-      syncCopy(stored, hasCopies);
+      // A new CURRENT brings this secret back (ReconcileTrigger), and the copy follows then.
+      rotations.resumeOrStartManual(stored);
     }
     return UpdateControl.noUpdate();
+  }
+
+  private static Condition degradedCondition(ManagedSecret secret) {
+    return secret.getStatus() == null
+        ? null
+        : secret.getStatus().getConditions().stream()
+            .filter(c -> ManagedSecretConditions.DEGRADED.equals(c.getType()))
+            .findFirst()
+            .orElse(null);
+  }
+
+  private static Condition degradedCondition(Optional<Degradation.Finding> finding) {
+    return new io.fabric8.kubernetes.api.model.ConditionBuilder()
+        .withType(ManagedSecretConditions.DEGRADED)
+        .withStatus(finding.isPresent() ? "True" : "False")
+        .withReason(
+            finding.map(Degradation.Finding::reason).orElse(ManagedSecretConditions.HEALTHY))
+        .withMessage(finding.map(Degradation.Finding::message).orElse("all checks passed"))
+        .build();
+  }
+
+  /**
+   * A secret that becomes degraded, or degraded for another reason, gets a Warning Event and one
+   * log line; one that heals, a Normal Event. The gauge keywarden.managedsecrets.degraded counts
+   * them by reason.
+   */
+  private void reportDegradation(
+      ManagedSecret secret, Condition before, Optional<Degradation.Finding> now) {
+    degradedSecrets.set(secret, now.map(Degradation.Finding::reason).orElse(null));
+    boolean wasDegraded = before != null && "True".equals(before.getStatus());
+    if (now.isPresent()) {
+      Degradation.Finding finding = now.get();
+      if (!wasDegraded
+          || !finding.reason().equals(before.getReason())
+          || !finding.message().equals(before.getMessage())) {
+        events.warning(secret, finding.reason(), finding.message());
+        LOG.warnf(
+            "%s/%s: degraded: %s: %s",
+            secret.getMetadata().getNamespace(),
+            secret.getMetadata().getName(),
+            finding.reason(),
+            finding.message());
+      }
+    } else if (wasDegraded) {
+      events.normal(secret, ManagedSecretConditions.HEALTHY, "all checks pass again");
+      LOG.infof(
+          "%s/%s: healthy again",
+          secret.getMetadata().getNamespace(), secret.getMetadata().getName());
+    }
   }
 
   /**
@@ -264,7 +384,7 @@ public class ManagedSecretReconciler implements Reconciler<ManagedSecret>, Clean
 
   private static boolean rotateNowRequested(ManagedSecret secret) {
     var annotations = secret.getMetadata().getAnnotations();
-    return annotations != null && annotations.containsKey(Names.ROTATE_NOW_ANNOTATION);
+    return annotations != null && annotations.containsKey(ManagedSecret.ROTATE_NOW_ANNOTATION);
   }
 
   /**
@@ -279,56 +399,17 @@ public class ManagedSecretReconciler implements Reconciler<ManagedSecret>, Clean
         .getSecondaryResources(secret);
   }
 
-  private void syncCopy(ManagedSecret secret, boolean hasCopies) {
-    if (secret.getSpec().getSyncToSecret() == null && !hasCopies) {
-      return;
-    }
-    SecretValue current = versions.read(secret, secret.getStatus().getCurrentVersionId());
-    try {
-      SecretSync.Outcome outcome = sync.apply(secret, current);
-      if (outcome.written() && outcome.notCopied().isEmpty()) {
-        events.normal(
-            secret,
-            "Synced",
-            "copied CURRENT version "
-                + secret.getStatus().getCurrentVersionId()
-                + " to Secret "
-                + secret.getSpec().getSyncToSecret().getName());
-      } else if (outcome.written()) {
-        // Never "Synced" while part of the value is missing from the copy.
-        events.warning(
-            secret,
-            "SyncIncomplete",
-            "copied CURRENT version "
-                + secret.getStatus().getCurrentVersionId()
-                + " to Secret "
-                + secret.getSpec().getSyncToSecret().getName()
-                + " whole, but not these JSON fields as keys of their own: "
-                + String.join(", ", outcome.notCopied()));
-      }
-    } finally {
-      current.wipe();
-    }
-  }
+  /** A first version just stored, and its value while this reconciliation needs it. */
+  private record FirstVersion(SecretVersion version, SecretValue value) {}
 
-  /** Rotation failures keep their own Degraded reason until the next rotation succeeds. */
-  private static boolean degradedByRotation(ManagedSecretStatus status) {
-    return status.getConditions().stream()
-        .anyMatch(
-            c ->
-                Names.CONDITION_DEGRADED.equals(c.getType())
-                    && "True".equals(c.getStatus())
-                    && c.getReason() != null
-                    && c.getReason().startsWith("Rotation"));
-  }
-
-  private SecretVersion createFirstVersion(ManagedSecret secret, KmsKey key) {
+  private FirstVersion createFirstVersion(ManagedSecret secret) {
     SecretValue value = initialValue.produce(secret);
     SecretVersion version;
     try {
       version = versions.store(secret, value);
-    } finally {
+    } catch (RuntimeException e) {
       value.wipe();
+      throw e;
     }
     String source = secret.getSpec().getGenerate() != null ? "spec.generate" : "spec.fromSecret";
     events.normal(
@@ -341,16 +422,128 @@ public class ManagedSecretReconciler implements Reconciler<ManagedSecret>, Clean
         secret.getMetadata().getName(),
         version.getVersionId(),
         source);
-    return version;
+    return new FirstVersion(version, value);
   }
 
-  private static SecretVersion withStages(SecretVersion version, List<String> stages) {
-    return new SecretVersion(
-        version.getVersionId(),
-        stages,
-        version.getCreatedDate(),
-        version.getKmsKeyId(),
-        version.getKeyVersion());
+  /**
+   * Runs the workflow of owned objects (Roles, RoleBindings, the synced copy) and returns what they
+   * found: objects of the same name that a user owns. The synced copy gets the CURRENT value,
+   * decrypted here and wiped right after.
+   */
+  private List<Degradation.Finding> reconcileOwnedObjects(
+      ManagedSecret secret,
+      Context<ManagedSecret> context,
+      FirstVersion first,
+      boolean currentReadable) {
+    var workflow = context.managedWorkflowAndDependentResourceContext();
+    java.util.Queue<OwnershipConflict> conflicts = OwnedDependent.conflicts(context);
+    SecretValue value = null;
+    List<String> notCopied = List.of();
+    try {
+      if (secret.getSpec().getSyncToSecret() != null) {
+        value =
+            first != null
+                ? first.value()
+                : currentReadable
+                    ? versions.read(secret, secret.getStatus().getCurrentVersionId())
+                    : null;
+        if (value != null) {
+          SecretSync.Conversion conversion = sync.data(secret.getSpec().getSyncToSecret(), value);
+          workflow.put(SyncedSecretDependent.DATA, conversion.data());
+          notCopied = conversion.notCopied();
+        }
+      }
+      Map<String, Exception> errors = new java.util.LinkedHashMap<>();
+      try {
+        WorkflowReconcileResult result = workflow.reconcileManagedWorkflow();
+        result.getErroredDependents().forEach((dependent, e) -> errors.put(dependent.name(), e));
+      } catch (AggregatedOperatorException aggregated) {
+        errors.putAll(aggregated.getAggregatedExceptions());
+      } catch (OperatorException wrapped) {
+        if (!(wrapped.getCause() instanceof AggregatedOperatorException aggregated)) {
+          throw wrapped;
+        }
+        errors.putAll(aggregated.getAggregatedExceptions());
+      }
+      for (var error : errors.entrySet()) {
+        Exception e = error.getValue();
+        if (KeywardenException.find(e) instanceof ConflictException) {
+          continue; // reported below as a finding
+        }
+        if (namespaceTerminating(e)) {
+          LOG.infof(
+              "%s/%s: namespace is being deleted; not re-creating %s",
+              secret.getMetadata().getNamespace(), secret.getMetadata().getName(), error.getKey());
+          continue;
+        }
+        if (e instanceof RuntimeException runtime) {
+          throw runtime;
+        }
+        throw new IllegalStateException(e);
+      }
+      if (workflow.get(SyncedSecretDependent.WRITTEN, Boolean.class).orElse(false)) {
+        String copied =
+            "copied CURRENT version "
+                + (first != null
+                    ? first.version().getVersionId()
+                    : secret.getStatus().getCurrentVersionId())
+                + " to Secret "
+                + secret.getSpec().getSyncToSecret().getName();
+        if (notCopied.isEmpty()) {
+          events.normal(secret, "Synced", copied);
+        } else {
+          // Never "Synced" while part of the value is missing from the copy.
+          events.warning(
+              secret,
+              "SyncIncomplete",
+              copied
+                  + " whole, but not these JSON fields as keys of their own: "
+                  + String.join(", ", notCopied));
+        }
+      }
+    } finally {
+      if (value != null) {
+        value.wipe();
+      }
+      if (first != null) {
+        first.value().wipe();
+      }
+    }
+    List<Degradation.Finding> findings = new ArrayList<>();
+    java.util.Set<String> seen = new java.util.HashSet<>();
+    for (OwnershipConflict conflict : conflicts) {
+      if (seen.add(conflict.kind() + "/" + conflict.name())) {
+        findings.add(new Degradation.Finding(conflict.reason(), conflict.describe()));
+      }
+    }
+    return findings;
+  }
+
+  private static boolean gone(Throwable e) {
+    for (Throwable t = e; t != null; t = t.getCause() == t ? null : t.getCause()) {
+      if (t instanceof io.fabric8.kubernetes.client.KubernetesClientException k
+          && k.getCode() == 404
+          && String.valueOf(k.getMessage()).toLowerCase().contains("managedsecret")) {
+        return true;
+      }
+    }
+    return false;
+  }
+
+  /** The apiserver refuses new objects in a namespace being deleted (403, "being terminated"). */
+  static boolean namespaceTerminating(Throwable e) {
+    for (Throwable t = e; t != null; t = t.getCause() == t ? null : t.getCause()) {
+      if (t instanceof AggregatedOperatorException aggregated) {
+        return aggregated.getAggregatedExceptions().values().stream()
+            .allMatch(ManagedSecretReconciler::namespaceTerminating);
+      }
+      if (t instanceof io.fabric8.kubernetes.client.KubernetesClientException k
+          && k.getCode() == 403
+          && String.valueOf(k.getMessage()).contains("being terminated")) {
+        return true;
+      }
+    }
+    return false;
   }
 
   private void removeOrphans(ManagedSecret secret, Set<Secret> ciphertext) {
@@ -359,7 +552,8 @@ public class ManagedSecretReconciler implements Reconciler<ManagedSecret>, Clean
     status.getVersions().forEach(v -> known.add(v.getVersionId()));
     Instant cutoff = Instant.now().minus(ORPHAN_GRACE);
     for (Secret stored : ciphertext) {
-      String versionId = stored.getMetadata().getAnnotations().get(Names.ANNOTATION_VERSION_ID);
+      String versionId =
+          stored.getMetadata().getAnnotations().get(CiphertextStore.ANNOTATION_VERSION_ID);
       if (!known.contains(versionId)
           && Instant.parse(stored.getMetadata().getCreationTimestamp()).isBefore(cutoff)) {
         store.delete(secret.getMetadata().getUid(), versionId);
@@ -376,63 +570,45 @@ public class ManagedSecretReconciler implements Reconciler<ManagedSecret>, Clean
     ManagedSecretStatus status =
         secret.getStatus() == null ? new ManagedSecretStatus() : secret.getStatus();
     Long generation = secret.getMetadata().getGeneration();
-    if (e instanceof KubernetesClientException k && k.getCode() == 409) {
+    FailureConditions.Outcome outcome = FailureConditions.of(e);
+    if (outcome.effect() == FailureConditions.Effect.RETRY) {
+      LOG.infof(
+          "%s/%s: will retry: %s",
+          secret.getMetadata().getNamespace(),
+          secret.getMetadata().getName(),
+          String.valueOf(rootMessage(e)));
       return ErrorStatusUpdateControl.defaultErrorProcessing();
     }
-    Throwable cause = unwrap(e);
+    KeywardenException own = KeywardenException.find(e);
+    String message = own != null ? own.getMessage() : String.valueOf(rootMessage(e));
     String previous = conditionMessage(status);
     ErrorStatusUpdateControl<ManagedSecret> control;
-    if (cause instanceof InvalidSpecException invalid) {
+    if (outcome.effect() == FailureConditions.Effect.NOT_READY) {
       Conditions.set(
           status.getConditions(),
-          Names.CONDITION_READY,
+          ManagedSecretConditions.READY,
           false,
-          invalid.reason(),
-          invalid.getMessage(),
+          outcome.reason(),
+          message,
           generation);
       control =
           ErrorStatusUpdateControl.<ManagedSecret>noStatusUpdate()
               .withNoRetry()
               .rescheduleAfter(RECHECK_INVALID);
-    } else if (cause instanceof UnknownKmsKeyException unknown) {
-      Conditions.set(
-          status.getConditions(),
-          Names.CONDITION_READY,
-          false,
-          "UnknownKmsKey",
-          unknown.getMessage(),
-          generation);
-      control =
-          ErrorStatusUpdateControl.<ManagedSecret>noStatusUpdate()
-              .withNoRetry()
-              .rescheduleAfter(RECHECK_INVALID);
-    } else if (cause instanceof KmsException kms) {
-      degrade(status, kms.reason(), kms.getMessage(), generation);
-      control = ErrorStatusUpdateControl.defaultErrorProcessing();
-    } else if (cause instanceof CorruptEnvelopeException corrupt) {
-      degrade(status, "DecryptionFailed", corrupt.getMessage(), generation);
-      control = ErrorStatusUpdateControl.defaultErrorProcessing();
     } else {
-      degrade(status, "ReconcileError", String.valueOf(cause.getMessage()), generation);
+      if (own == null) {
+        LOG.errorf(
+            e,
+            "%s/%s: reconciliation failed",
+            secret.getMetadata().getNamespace(),
+            secret.getMetadata().getName());
+      }
+      degrade(status, outcome.reason(), message, generation);
       control = ErrorStatusUpdateControl.defaultErrorProcessing();
     }
     status.setObservedGeneration(generation);
-    List<io.fabric8.kubernetes.api.model.Condition> conditions = status.getConditions();
     try {
-      versions.updateStatus(
-          secret,
-          latest -> {
-            for (var condition : List.copyOf(conditions)) {
-              latest.getConditions().removeIf(c -> c.getType().equals(condition.getType()));
-              latest.getConditions().add(condition);
-            }
-            latest
-                .getConditions()
-                .sort(
-                    java.util.Comparator.comparing(
-                        io.fabric8.kubernetes.api.model.Condition::getType));
-            latest.setObservedGeneration(generation);
-          });
+      ledger.failed(secret, List.copyOf(status.getConditions()), generation);
     } catch (RuntimeException writeFailed) {
       LOG.warnf(
           "%s/%s: cannot record the error in the status: %s",
@@ -440,28 +616,21 @@ public class ManagedSecretReconciler implements Reconciler<ManagedSecret>, Clean
           secret.getMetadata().getName(),
           writeFailed.getMessage());
     }
-    String message = conditionMessage(status);
-    if (!message.equals(previous)) {
-      events.warning(secret, reasonOf(status), message);
+    String now = conditionMessage(status);
+    if (!now.equals(previous)) {
+      events.warning(secret, reasonOf(status), now);
       LOG.warnf(
-          "%s/%s: %s",
-          secret.getMetadata().getNamespace(), secret.getMetadata().getName(), message);
+          "%s/%s: %s", secret.getMetadata().getNamespace(), secret.getMetadata().getName(), now);
     }
     return control;
   }
 
-  /** The first of our own exceptions in the cause chain (JOSDK wraps them), else the root cause. */
-  private static Throwable unwrap(Throwable e) {
+  private static String rootMessage(Throwable e) {
     Throwable t = e;
-    while (t.getCause() != null
-        && t != t.getCause()
-        && !(t instanceof InvalidSpecException)
-        && !(t instanceof KmsException)
-        && !(t instanceof CorruptEnvelopeException)
-        && !(t instanceof UnknownKmsKeyException)) {
+    while (t.getCause() != null && t.getCause() != t) {
       t = t.getCause();
     }
-    return t;
+    return t.getMessage();
   }
 
   /**
@@ -471,10 +640,20 @@ public class ManagedSecretReconciler implements Reconciler<ManagedSecret>, Clean
   private static void degrade(
       ManagedSecretStatus status, String reason, String message, Long generation) {
     Conditions.set(
-        status.getConditions(), Names.CONDITION_DEGRADED, true, reason, message, generation);
+        status.getConditions(),
+        ManagedSecretConditions.DEGRADED,
+        true,
+        reason,
+        message,
+        generation);
     if (status.getCurrentVersionId() == null) {
       Conditions.set(
-          status.getConditions(), Names.CONDITION_READY, false, reason, message, generation);
+          status.getConditions(),
+          ManagedSecretConditions.READY,
+          false,
+          reason,
+          message,
+          generation);
     }
   }
 
@@ -498,14 +677,10 @@ public class ManagedSecretReconciler implements Reconciler<ManagedSecret>, Clean
   @Override
   public DeleteControl cleanup(ManagedSecret secret, Context<ManagedSecret> context) {
     store.deleteAll(secret.getMetadata().getUid());
-    accessPolicy.forget(secret);
+    degradedSecrets.set(secret, null);
     LOG.infof(
         "%s/%s: deleted; removed its ciphertext",
         secret.getMetadata().getNamespace(), secret.getMetadata().getName());
     return DeleteControl.defaultDelete();
-  }
-
-  static String now() {
-    return Instant.now().truncatedTo(ChronoUnit.SECONDS).toString();
   }
 }

@@ -4,11 +4,6 @@ import com.fasterxml.jackson.core.JsonFactory;
 import com.fasterxml.jackson.core.JsonParser;
 import com.fasterxml.jackson.core.JsonToken;
 import com.fasterxml.jackson.core.StreamReadFeature;
-import io.fabric8.kubernetes.api.model.OwnerReferenceBuilder;
-import io.fabric8.kubernetes.api.model.Secret;
-import io.fabric8.kubernetes.api.model.SecretBuilder;
-import io.fabric8.kubernetes.client.KubernetesClient;
-import io.keywarden.api.v1alpha1.ManagedSecret;
 import io.keywarden.api.v1alpha1.SyncToSecretSpec;
 import io.keywarden.operator.crypto.SecretValue;
 import jakarta.enterprise.context.ApplicationScoped;
@@ -18,12 +13,12 @@ import java.util.Base64;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
-import java.util.Objects;
 import java.util.regex.Pattern;
 
 /**
- * The opt-in spec.syncToSecret: the CURRENT plaintext copied into a core Secret owned by the
- * ManagedSecret, for apps that can only take environment variables.
+ * The opt-in spec.syncToSecret: how the CURRENT plaintext becomes the data of a core Secret owned
+ * by the ManagedSecret, for apps that can only take environment variables. {@link
+ * SyncedSecretDependent} keeps that Secret.
  */
 @ApplicationScoped
 public class SecretSync {
@@ -34,61 +29,10 @@ public class SecretSync {
   // Strict about duplicates so the copy never depends on which of two spellings wins.
   private static final JsonFactory FIELDS =
       JsonFactory.builder().enable(StreamReadFeature.STRICT_DUPLICATE_DETECTION).build();
-  private final KubernetesClient client;
 
-  public SecretSync(KubernetesClient client) {
-    this.client = client;
-  }
-
-  /** Writes the value if it differs from what the target holds; removes targets no longer named. */
-  public Outcome apply(ManagedSecret owner, SecretValue value) {
-    SyncToSecretSpec spec = owner.getSpec().getSyncToSecret();
-    String namespace = owner.getMetadata().getNamespace();
-    removeStale(owner, spec == null ? null : spec.getName());
-    if (spec == null) {
-      return new Outcome(false, List.of());
-    }
-    Conversion conversion = convert(spec.getKey() == null ? "value" : spec.getKey(), value.bytes());
-    Map<String, String> data = conversion.data();
-    Secret existing = client.secrets().inNamespace(namespace).withName(spec.getName()).get();
-    if (existing != null && !ownedBy(existing, owner)) {
-      throw new InvalidSpecException(
-          "spec.syncToSecret.name",
-          "Secret "
-              + namespace
-              + "/"
-              + spec.getName()
-              + " exists and is not managed by this ManagedSecret",
-          "SyncTargetConflict");
-    }
-    if (existing != null && Objects.equals(existing.getData(), data)) {
-      return new Outcome(false, conversion.notCopied());
-    }
-    client
-        .secrets()
-        .inNamespace(namespace)
-        .resource(
-            new SecretBuilder()
-                .withNewMetadata()
-                .withName(spec.getName())
-                .withNamespace(namespace)
-                .addToLabels(Names.MANAGED_BY, Names.OPERATOR)
-                .addToLabels(LABEL_SYNCED_FROM, owner.getMetadata().getName())
-                .withOwnerReferences(
-                    new OwnerReferenceBuilder()
-                        .withApiVersion(owner.getApiVersion())
-                        .withKind(owner.getKind())
-                        .withName(owner.getMetadata().getName())
-                        .withUid(owner.getMetadata().getUid())
-                        .withController(true)
-                        .withBlockOwnerDeletion(false)
-                        .build())
-                .endMetadata()
-                .withType("Opaque")
-                .withData(data)
-                .build())
-        .createOr(r -> r.update());
-    return new Outcome(true, conversion.notCopied());
+  /** The data of the synced Secret for a value (what {@link SyncedSecretDependent} writes). */
+  Conversion data(SyncToSecretSpec spec, SecretValue value) {
+    return convert(spec.getKey() == null ? "value" : spec.getKey(), value.bytes());
   }
 
   /**
@@ -172,13 +116,6 @@ public class SecretSync {
     }
   }
 
-  /** What {@link #apply} did: whether it wrote the Secret, and the fields it could not copy. */
-  public record Outcome(boolean written, List<String> notCopied) {
-    public Outcome {
-      notCopied = List.copyOf(notCopied);
-    }
-  }
-
   private static boolean hasUnpairedSurrogate(String text) {
     for (int i = 0; i < text.length(); i++) {
       char c = text.charAt(i);
@@ -197,22 +134,5 @@ public class SecretSync {
   private static String printable(String name) {
     String shown = name.length() > 64 ? name.substring(0, 64) + "..." : name;
     return "'" + shown.replaceAll("\\p{Cntrl}", "?") + "'";
-  }
-
-  private void removeStale(ManagedSecret owner, String keep) {
-    client
-        .secrets()
-        .inNamespace(owner.getMetadata().getNamespace())
-        .withLabel(LABEL_SYNCED_FROM, owner.getMetadata().getName())
-        .list()
-        .getItems()
-        .stream()
-        .filter(s -> ownedBy(s, owner) && !s.getMetadata().getName().equals(keep))
-        .forEach(s -> client.resource(s).delete());
-  }
-
-  private static boolean ownedBy(Secret secret, ManagedSecret owner) {
-    return secret.getMetadata().getOwnerReferences().stream()
-        .anyMatch(r -> owner.getMetadata().getUid().equals(r.getUid()));
   }
 }

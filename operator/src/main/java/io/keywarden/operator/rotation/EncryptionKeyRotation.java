@@ -1,18 +1,12 @@
 package io.keywarden.operator.rotation;
 
-import io.fabric8.kubernetes.api.model.Secret;
 import io.fabric8.kubernetes.client.KubernetesClient;
 import io.keywarden.api.v1alpha1.ManagedSecret;
-import io.keywarden.operator.crypto.Envelope;
 import io.keywarden.operator.kms.KmsKey;
 import io.keywarden.operator.kms.KmsKeys;
-import io.keywarden.operator.managedsecret.CiphertextStore;
-import io.keywarden.operator.managedsecret.EnvelopeRewrapper;
-import io.keywarden.operator.managedsecret.Names;
+import io.keywarden.operator.versions.CiphertextStore;
+import io.keywarden.operator.versions.EnvelopeRewrapper;
 import jakarta.enterprise.context.ApplicationScoped;
-import java.util.Base64;
-import java.util.HashSet;
-import java.util.Set;
 import org.jboss.logging.Logger;
 
 /**
@@ -70,23 +64,6 @@ public class EncryptionKeyRotation {
 
   /** Key versions are retired only when no envelope of any secret still names them. */
   private void retireUnused(KmsKey key) {
-    Set<Integer> inUse = new HashSet<>();
-    for (Secret stored :
-        client
-            .secrets()
-            .inNamespace(store.namespace())
-            .withLabel(Names.LABEL_SECRET_UID)
-            .list()
-            .getItems()) {
-      String data = stored.getData() == null ? null : stored.getData().get(Names.ENVELOPE_KEY);
-      if (data == null) {
-        continue;
-      }
-      Envelope envelope = Envelope.decode(Base64.getDecoder().decode(data));
-      if (envelope.kmsKeyId().equals(key.alias())) {
-        inUse.add(envelope.keyVersion());
-      }
-    }
-    key.provider().retireUnusedVersions(key.providerKeyId(), inUse);
+    key.provider().retireUnusedVersions(key.providerKeyId(), store.keyVersionsInUse(key.alias()));
   }
 }

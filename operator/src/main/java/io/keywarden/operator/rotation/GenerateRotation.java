@@ -1,7 +1,9 @@
 package io.keywarden.operator.rotation;
 
+import io.keywarden.api.v1alpha1.ManagedSecretConditions;
 import io.keywarden.api.v1alpha1.RotationStrategy;
 import io.keywarden.operator.crypto.SecretValue;
+import io.keywarden.operator.failure.RotationFailedException;
 import io.keywarden.operator.generate.ValueGenerator;
 import jakarta.enterprise.context.ApplicationScoped;
 import java.util.Optional;
@@ -33,7 +35,7 @@ public class GenerateRotation implements RotationHandler {
     var spec = context.secret().getSpec().getGenerate();
     if (spec == null) {
       throw new RotationFailedException(
-          "RotationNotConfigured",
+          ManagedSecretConditions.ROTATION_NOT_CONFIGURED,
           "spec.generate of ManagedSecret "
               + context.name()
               + " is required to generate rotated values (it was imported with spec.fromSecret)");

@@ -5,11 +5,12 @@ import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.fabric8.kubernetes.api.model.authentication.TokenRequestBuilder;
 import io.fabric8.kubernetes.client.KubernetesClient;
 import io.fabric8.kubernetes.client.KubernetesClientException;
+import io.keywarden.api.v1alpha1.ManagedSecretConditions;
 import io.keywarden.api.v1alpha1.RotationStrategy;
 import io.keywarden.operator.config.KeywardenConfig;
 import io.keywarden.operator.crypto.SecretValue;
+import io.keywarden.operator.failure.RotationFailedException;
 import io.keywarden.operator.generate.ValueGenerator;
-import io.keywarden.tls.Pem;
 import jakarta.enterprise.context.ApplicationScoped;
 import java.io.IOException;
 import java.net.URI;
@@ -99,12 +100,12 @@ public class HookRotation implements RotationHandler {
       if (response.statusCode() / 100 != 2) {
         // The body is not repeated: a hook might echo what it was sent.
         throw new RotationFailedException(
-            "RotationHookFailed",
+            ManagedSecretConditions.ROTATION_HOOK_FAILED,
             "spec.strategy.hook.url: " + step + " answered HTTP " + response.statusCode());
       }
     } catch (IOException e) {
       throw new RotationFailedException(
-          "RotationHookUnreachable",
+          ManagedSecretConditions.ROTATION_HOOK_UNREACHABLE,
           "spec.strategy.hook.url: "
               + hook.getUrl()
               + " is unreachable ("
@@ -115,7 +116,7 @@ public class HookRotation implements RotationHandler {
     } catch (InterruptedException e) {
       Thread.currentThread().interrupt();
       throw new RotationFailedException(
-          "RotationHookFailed", "interrupted while calling the hook", e);
+          ManagedSecretConditions.ROTATION_HOOK_FAILED, "interrupted while calling the hook", e);
     } finally {
       body.removeAll();
       pending.wipe();
@@ -145,7 +146,7 @@ public class HookRotation implements RotationHandler {
           .getToken();
     } catch (KubernetesClientException e) {
       throw new RotationFailedException(
-          "RotationHookAuthFailed",
+          ManagedSecretConditions.ROTATION_HOOK_AUTH_FAILED,
           "cannot get a token of ServiceAccount "
               + config.namespace()
               + "/"
@@ -165,10 +166,16 @@ public class HookRotation implements RotationHandler {
         KeyStore trust = KeyStore.getInstance(KeyStore.getDefaultType());
         trust.load(null, null);
         int i = 0;
-        for (String pem : hook.getCaBundle().split("(?<=-----END CERTIFICATE-----)")) {
-          if (pem.contains("BEGIN CERTIFICATE")) {
-            trust.setCertificateEntry("ca-" + i++, Pem.parseCertificate(pem.strip()));
-          }
+        // The JDK reads a PEM bundle of several certificates by itself.
+        for (var certificate :
+            java.security.cert.CertificateFactory.getInstance("X.509")
+                .generateCertificates(
+                    new java.io.ByteArrayInputStream(
+                        hook.getCaBundle().getBytes(java.nio.charset.StandardCharsets.US_ASCII)))) {
+          trust.setCertificateEntry("ca-" + i++, certificate);
+        }
+        if (i == 0) {
+          throw new IllegalArgumentException("no certificate in spec.strategy.hook.caBundle");
         }
         TrustManagerFactory tmf =
             TrustManagerFactory.getInstance(TrustManagerFactory.getDefaultAlgorithm());
@@ -178,7 +185,9 @@ public class HookRotation implements RotationHandler {
         builder.sslContext(ssl);
       } catch (Exception e) {
         throw new RotationFailedException(
-            "RotationHookFailed", "spec.strategy.hook.caBundle is not a PEM certificate bundle", e);
+            ManagedSecretConditions.ROTATION_HOOK_FAILED,
+            "spec.strategy.hook.caBundle is not a PEM certificate bundle",
+            e);
       }
     }
     return builder.build();

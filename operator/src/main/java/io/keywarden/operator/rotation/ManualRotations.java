@@ -3,12 +3,11 @@ package io.keywarden.operator.rotation;
 import io.fabric8.kubernetes.api.model.LabelSelector;
 import io.fabric8.kubernetes.client.KubernetesClient;
 import io.keywarden.api.v1alpha1.ManagedSecret;
+import io.keywarden.api.v1alpha1.ManagedSecretConditions;
 import io.keywarden.api.v1alpha1.RotationSchedule;
 import io.keywarden.api.v1alpha1.RotationStrategy;
-import io.keywarden.operator.managedsecret.Conditions;
-import io.keywarden.operator.managedsecret.EventRecorder;
-import io.keywarden.operator.managedsecret.Names;
-import io.keywarden.operator.managedsecret.SecretVersions;
+import io.keywarden.operator.kube.EventRecorder;
+import io.keywarden.operator.versions.VersionLedger;
 import jakarta.enterprise.context.ApplicationScoped;
 import java.util.Map;
 import java.util.Optional;
@@ -25,17 +24,14 @@ public class ManualRotations {
 
   private final KubernetesClient client;
   private final RotationEngine engine;
-  private final SecretVersions versions;
+  private final VersionLedger ledger;
   private final EventRecorder events;
 
   public ManualRotations(
-      KubernetesClient client,
-      RotationEngine engine,
-      SecretVersions versions,
-      EventRecorder events) {
+      KubernetesClient client, RotationEngine engine, VersionLedger ledger, EventRecorder events) {
     this.client = client;
     this.engine = engine;
-    this.versions = versions;
+    this.ledger = ledger;
     this.events = events;
   }
 
@@ -44,7 +40,7 @@ public class ManualRotations {
     String requested =
         secret.getMetadata().getAnnotations() == null
             ? null
-            : secret.getMetadata().getAnnotations().get(Names.ROTATE_NOW_ANNOTATION);
+            : secret.getMetadata().getAnnotations().get(ManagedSecret.ROTATE_NOW_ANNOTATION);
     Optional<RotationSchedule> schedule =
         progress != null && progress.getSchedule() != null
             ? Optional.ofNullable(
@@ -65,21 +61,14 @@ public class ManualRotations {
     }
     if (strategy == null) {
       String message =
-          Names.ROTATE_NOW_ANNOTATION
+          ManagedSecret.ROTATE_NOW_ANNOTATION
               + ": no RotationSchedule targets this secret and it has no spec.generate,"
               + " so there is no way to make a new value; create a RotationSchedule";
-      events.warning(secret, "RotationNotConfigured", message);
+      events.warning(secret, ManagedSecretConditions.ROTATION_NOT_CONFIGURED, message);
       clearRequest(secret, requested);
-      return versions.updateStatus(
-          secret,
-          s ->
-              Conditions.set(
-                  s.getConditions(),
-                  Names.CONDITION_DEGRADED,
-                  true,
-                  "RotationNotConfigured",
-                  message,
-                  secret.getMetadata().getGeneration()));
+      // Recorded as a failed rotation: Degraded follows from it until a rotation succeeds.
+      return ledger.refuseRotation(
+          secret, ManagedSecretConditions.ROTATION_NOT_CONFIGURED, message);
     }
     String trigger = progress != null ? RotationEngine.RESUMED : "manual";
     // The request is dropped as soon as the rotation it asked for is on record: a crash later on
@@ -118,8 +107,8 @@ public class ManualRotations {
             s -> {
               if (s.getMetadata().getAnnotations() != null
                   && requested.equals(
-                      s.getMetadata().getAnnotations().get(Names.ROTATE_NOW_ANNOTATION))) {
-                s.getMetadata().getAnnotations().remove(Names.ROTATE_NOW_ANNOTATION);
+                      s.getMetadata().getAnnotations().get(ManagedSecret.ROTATE_NOW_ANNOTATION))) {
+                s.getMetadata().getAnnotations().remove(ManagedSecret.ROTATE_NOW_ANNOTATION);
               }
               return s;
             });

@@ -4,10 +4,12 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import io.fabric8.kubernetes.client.KubernetesClient;
 import io.keywarden.api.v1alpha1.ManagedSecret;
+import io.keywarden.api.v1alpha1.ManagedSecretConditions;
 import io.keywarden.api.v1alpha1.RotationStrategy;
 import io.keywarden.operator.crypto.SecretValue;
+import io.keywarden.operator.failure.RotationFailedException;
 import io.keywarden.operator.generate.ValueGenerator;
-import io.keywarden.operator.managedsecret.SecretVersions;
+import io.keywarden.operator.versions.SecretVersions;
 import jakarta.enterprise.context.ApplicationScoped;
 import java.sql.Connection;
 import java.sql.DriverManager;
@@ -68,7 +70,7 @@ public class PostgresqlRotation implements RotationHandler {
       connection.createStatement().execute("SELECT 1");
     } catch (SQLException e) {
       throw new RotationFailedException(
-          "RotationTestFailed",
+          ManagedSecretConditions.ROTATION_TEST_FAILED,
           "spec.strategy.postgresql: role "
               + pg.getRole()
               + " cannot log in to "
@@ -109,7 +111,7 @@ public class PostgresqlRotation implements RotationHandler {
         || adminSecret.getStatus() == null
         || adminSecret.getStatus().getCurrentVersionId() == null) {
       throw new RotationFailedException(
-          "RotationSetFailed",
+          ManagedSecretConditions.ROTATION_SET_FAILED,
           "spec.strategy.postgresql.adminSecretRef: ManagedSecret "
               + context.namespace()
               + "/"
@@ -131,7 +133,7 @@ public class PostgresqlRotation implements RotationHandler {
     }
     if (adminUser == null || adminPassword == null) {
       throw new RotationFailedException(
-          "RotationSetFailed",
+          ManagedSecretConditions.ROTATION_SET_FAILED,
           "spec.strategy.postgresql.adminSecretRef: the value of "
               + pg.getAdminSecretRef()
               + " must be JSON with username and password");
@@ -142,7 +144,7 @@ public class PostgresqlRotation implements RotationHandler {
           .alterUserPassword(pg.getRole(), password(value).toCharArray(), null);
     } catch (SQLException e) {
       throw new RotationFailedException(
-          "RotationSetFailed",
+          ManagedSecretConditions.ROTATION_SET_FAILED,
           "spec.strategy.postgresql: cannot change the password of role "
               + pg.getRole()
               + " as "

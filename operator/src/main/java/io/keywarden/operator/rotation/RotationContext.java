@@ -1,8 +1,10 @@
 package io.keywarden.operator.rotation;
 
 import io.keywarden.api.v1alpha1.ManagedSecret;
+import io.keywarden.api.v1alpha1.ManagedSecretConditions;
 import io.keywarden.api.v1alpha1.RotationStrategy;
 import io.keywarden.operator.crypto.SecretValue;
+import io.keywarden.operator.failure.RotationFailedException;
 import java.util.Optional;
 import java.util.function.Supplier;
 
@@ -29,7 +31,7 @@ public record RotationContext(
         .orElseThrow(
             () ->
                 new RotationFailedException(
-                    "RotationPendingMissing",
+                    ManagedSecretConditions.ROTATION_PENDING_MISSING,
                     "the PENDING version " + pendingVersionId + " has no stored value"));
   }
 }

@@ -2,18 +2,17 @@ package io.keywarden.operator.rotation;
 
 import io.fabric8.kubernetes.client.KubernetesClient;
 import io.keywarden.api.v1alpha1.ManagedSecret;
+import io.keywarden.api.v1alpha1.ManagedSecretConditions;
 import io.keywarden.api.v1alpha1.RotationProgress;
 import io.keywarden.api.v1alpha1.RotationProgress.Step;
 import io.keywarden.api.v1alpha1.RotationStrategy;
-import io.keywarden.api.v1alpha1.SecretVersion;
 import io.keywarden.operator.crypto.SecretValue;
-import io.keywarden.operator.kms.KmsException;
-import io.keywarden.operator.managedsecret.CiphertextStore;
-import io.keywarden.operator.managedsecret.Conditions;
-import io.keywarden.operator.managedsecret.EventRecorder;
-import io.keywarden.operator.managedsecret.Names;
-import io.keywarden.operator.managedsecret.SecretVersions;
-import io.keywarden.operator.managedsecret.Stages;
+import io.keywarden.operator.failure.KmsException;
+import io.keywarden.operator.failure.RotationFailedException;
+import io.keywarden.operator.kube.EventRecorder;
+import io.keywarden.operator.versions.CiphertextStore;
+import io.keywarden.operator.versions.SecretVersions;
+import io.keywarden.operator.versions.VersionLedger;
 import io.micrometer.core.instrument.MeterRegistry;
 import io.micrometer.core.instrument.Timer;
 import jakarta.enterprise.context.ApplicationScoped;
@@ -24,7 +23,6 @@ import java.time.temporal.ChronoUnit;
 import java.util.EnumMap;
 import java.util.Map;
 import java.util.Optional;
-import java.util.UUID;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.locks.ReentrantLock;
 import java.util.function.Consumer;
@@ -53,6 +51,7 @@ public class RotationEngine {
 
   private final KubernetesClient client;
   private final SecretVersions versions;
+  private final VersionLedger ledger;
   private final CiphertextStore store;
   private final EventRecorder events;
   private final EncryptionKeyRotation keyRotation;
@@ -64,6 +63,7 @@ public class RotationEngine {
   public RotationEngine(
       KubernetesClient client,
       SecretVersions versions,
+      VersionLedger ledger,
       CiphertextStore store,
       EventRecorder events,
       EncryptionKeyRotation keyRotation,
@@ -71,6 +71,7 @@ public class RotationEngine {
       Instance<RotationHandler> all) {
     this.client = client;
     this.versions = versions;
+    this.ledger = ledger;
     this.store = store;
     this.events = events;
     this.keyRotation = keyRotation;
@@ -135,7 +136,7 @@ public class RotationEngine {
     try {
       if (type == RotationStrategy.Type.rotateEncryptionKey) {
         secret = keyRotation.rewrap(secret);
-        finish(secret, null);
+        ledger.finish(secret, null);
       } else {
         steps(secret, strategy, handlers.get(type));
       }
@@ -144,17 +145,24 @@ public class RotationEngine {
           type == RotationStrategy.Type.rotateEncryptionKey ? null : progress.getPendingVersionId();
       events.normal(
           secret,
-          "RotationSucceeded",
+          ManagedSecretConditions.ROTATION_SUCCEEDED,
           type + " rotation finished" + (versionId == null ? "" : "; CURRENT is " + versionId));
-      return new Outcome(true, versionId, "RotationSucceeded", "rotated by " + type, started);
+      return new Outcome(
+          true,
+          versionId,
+          ManagedSecretConditions.ROTATION_SUCCEEDED,
+          "rotated by " + type,
+          started);
     } catch (RotationFailedException | KmsException e) {
       String reason =
           e instanceof RotationFailedException r
               ? r.reason()
-              : "Rotation" + ((KmsException) e).reason();
-      abandon(fresh(secret), reason, e.getMessage());
+              : ManagedSecretConditions.ROTATION_KMS_FAILED;
+      String message =
+          e instanceof KmsException kms ? kms.reason() + ": " + kms.getMessage() : e.getMessage();
+      abandon(fresh(secret), reason, message);
       record(type, "failed", sample);
-      return new Outcome(false, null, reason, e.getMessage(), started);
+      return new Outcome(false, null, reason, message, started);
     }
   }
 
@@ -173,17 +181,7 @@ public class RotationEngine {
               value.wipe();
             }
           }
-          SecretVersion stored = versions.describeStored(secret, pending);
-          secret =
-              versions.updateStatus(
-                  secret,
-                  s -> {
-                    if (s.getVersions().stream().noneMatch(v -> v.getVersionId().equals(pending))) {
-                      s.getVersions().add(0, stored);
-                    }
-                    s.setPendingVersionId(pending);
-                    s.getRotation().setStep(Step.setSecret);
-                  });
+          secret = ledger.pendingStored(secret, versions.describeStored(secret, pending));
           FaultInjection.after("createSecret");
         }
         case setSecret -> {
@@ -193,9 +191,11 @@ public class RotationEngine {
             throw e;
           } catch (RuntimeException e) {
             throw new RotationFailedException(
-                "RotationSetFailed", "setSecret failed: " + e.getMessage(), e);
+                ManagedSecretConditions.ROTATION_SET_FAILED,
+                "setSecret failed: " + e.getMessage(),
+                e);
           }
-          secret = advance(secret, Step.testSecret);
+          secret = ledger.advance(secret, Step.testSecret);
           FaultInjection.after("setSecret");
         }
         case testSecret -> {
@@ -207,13 +207,15 @@ public class RotationEngine {
               throw r;
             }
             throw new RotationFailedException(
-                "RotationTestFailed", "testSecret failed: " + e.getMessage(), e);
+                ManagedSecretConditions.ROTATION_TEST_FAILED,
+                "testSecret failed: " + e.getMessage(),
+                e);
           }
-          secret = advance(secret, Step.finishSecret);
+          secret = ledger.advance(secret, Step.finishSecret);
           FaultInjection.after("testSecret");
         }
         case finishSecret -> {
-          secret = finish(secret, progress.getPendingVersionId());
+          secret = ledger.finish(secret, progress.getPendingVersionId());
           FaultInjection.after("finishSecret");
         }
       }
@@ -232,90 +234,16 @@ public class RotationEngine {
 
   private ManagedSecret start(
       ManagedSecret secret, RotationStrategy strategy, String scheduleName, String trigger) {
-    String pending = UUID.randomUUID().toString();
-    String now = now();
+    String message = strategy.getType() + " rotation started (" + trigger + ")";
     ManagedSecret started =
-        versions.updateStatus(
-            secret,
-            s -> {
-              if (s.getRotation() == null) {
-                RotationProgress progress = new RotationProgress();
-                progress.setStep(Step.createSecret);
-                progress.setPendingVersionId(pending);
-                progress.setStartedAt(now);
-                progress.setReason(trigger);
-                progress.setSchedule(scheduleName);
-                progress.setStrategy(strategy.getType().name());
-                s.setRotation(progress);
-                Conditions.set(
-                    s.getConditions(),
-                    Names.CONDITION_ROTATING,
-                    true,
-                    "RotationInProgress",
-                    strategy.getType() + " rotation started (" + trigger + ")",
-                    secret.getMetadata().getGeneration());
-              }
-            });
-    events.normal(
-        started, "RotationStarted", strategy.getType() + " rotation started (" + trigger + ")");
+        ledger.reservePending(secret, strategy.getType().name(), scheduleName, trigger, message);
+    events.normal(started, ManagedSecretConditions.ROTATION_STARTED, message);
     LOG.infof("%s: %s rotation started (%s)", id(secret), strategy.getType(), trigger);
     return started;
   }
 
-  private ManagedSecret advance(ManagedSecret secret, Step step) {
-    return versions.updateStatus(
-        secret,
-        s -> {
-          if (s.getRotation() != null) {
-            s.getRotation().setStep(step);
-          }
-        });
-  }
-
-  private ManagedSecret finish(ManagedSecret secret, String pending) {
-    String now = now();
-    return versions.updateStatus(
-        secret,
-        s -> {
-          if (pending != null
-              && s.getVersions().stream().anyMatch(v -> v.getVersionId().equals(pending))) {
-            Stages.promote(s, pending);
-          }
-          s.setPendingVersionId(null);
-          s.setRotation(null);
-          s.setLastRotatedAt(now);
-          s.setRotationFailures(null);
-          s.setRetryRotationAt(null);
-          Conditions.set(
-              s.getConditions(),
-              Names.CONDITION_ROTATING,
-              false,
-              "RotationSucceeded",
-              "last rotation finished at " + now,
-              secret.getMetadata().getGeneration());
-          if (s.getConditions().stream()
-              .anyMatch(
-                  c ->
-                      Names.CONDITION_DEGRADED.equals(c.getType())
-                          && c.getReason() != null
-                          && c.getReason().startsWith("Rotation"))) {
-            Conditions.set(
-                s.getConditions(),
-                Names.CONDITION_DEGRADED,
-                false,
-                "Healthy",
-                "rotation succeeded",
-                secret.getMetadata().getGeneration());
-          }
-        });
-  }
-
   /** Discards PENDING, keeps CURRENT, records the failure and when to try again. */
   private void abandon(ManagedSecret secret, String reason, String message) {
-    String pending =
-        secret.getStatus().getRotation() == null
-            ? null
-            : secret.getStatus().getRotation().getPendingVersionId();
     int failures =
         secret.getStatus().getRotationFailures() == null
             ? 1
@@ -326,35 +254,7 @@ public class RotationEngine {
             .plus(backoff.compareTo(MAX_RETRY) > 0 ? MAX_RETRY : backoff)
             .truncatedTo(ChronoUnit.SECONDS)
             .toString();
-    ManagedSecret updated =
-        versions.updateStatus(
-            secret,
-            s -> {
-              if (pending != null && !pending.equals(s.getCurrentVersionId())) {
-                s.getVersions().removeIf(v -> v.getVersionId().equals(pending));
-              }
-              s.setPendingVersionId(null);
-              s.setRotation(null);
-              s.setRotationFailures(failures);
-              s.setRetryRotationAt(retryAt);
-              Conditions.set(
-                  s.getConditions(),
-                  Names.CONDITION_ROTATING,
-                  false,
-                  reason,
-                  message,
-                  secret.getMetadata().getGeneration());
-              Conditions.set(
-                  s.getConditions(),
-                  Names.CONDITION_DEGRADED,
-                  true,
-                  reason,
-                  message + "; CURRENT is unchanged; next attempt after " + retryAt,
-                  secret.getMetadata().getGeneration());
-            });
-    if (pending != null && !pending.equals(updated.getStatus().getCurrentVersionId())) {
-      store.delete(secret.getMetadata().getUid(), pending);
-    }
+    ManagedSecret updated = ledger.abandon(secret, reason, message, failures, retryAt);
     events.warning(updated, reason, message + "; CURRENT is unchanged");
     LOG.warnf("%s: rotation failed (%s): %s", id(secret), reason, message);
   }
@@ -382,7 +282,8 @@ public class RotationEngine {
         || latest.getStatus() == null
         || latest.getStatus().getCurrentVersionId() == null) {
       throw new RotationFailedException(
-          "RotationNotPossible", "ManagedSecret " + id(secret) + " has no CURRENT version");
+          ManagedSecretConditions.ROTATION_NOT_POSSIBLE,
+          "ManagedSecret " + id(secret) + " has no CURRENT version");
     }
     return latest;
   }

@@ -3,6 +3,7 @@ package io.keywarden.operator.crypto;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
+import io.keywarden.operator.failure.CorruptEnvelopeException;
 import java.nio.charset.StandardCharsets;
 import org.junit.jupiter.api.Test;
 

@@ -4,7 +4,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import io.keywarden.api.v1alpha1.GenerateSpec;
-import io.keywarden.operator.managedsecret.InvalidSpecException;
+import io.keywarden.operator.failure.InvalidSpecException;
 import java.util.function.Consumer;
 import java.util.stream.Stream;
 import org.junit.jupiter.api.Test;

@@ -10,7 +10,7 @@ import io.fabric8.kubernetes.api.model.SecretBuilder;
 import io.fabric8.kubernetes.api.model.ServiceAccountBuilder;
 import io.fabric8.kubernetes.client.KubernetesClient;
 import io.keywarden.api.v1alpha1.ManagedSecret;
-import io.keywarden.operator.managedsecret.CiphertextStore;
+import io.keywarden.operator.versions.CiphertextStore;
 import io.keywarden.testcluster.QuarkusProcess;
 import io.keywarden.testcluster.TestCluster;
 import java.nio.charset.StandardCharsets;

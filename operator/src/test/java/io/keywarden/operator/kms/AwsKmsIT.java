@@ -15,8 +15,7 @@ import io.keywarden.operator.crypto.AesGcm;
 import io.keywarden.operator.crypto.EncryptionContext;
 import io.keywarden.operator.crypto.Envelope;
 import io.keywarden.operator.it.OperatorFixture;
-import io.keywarden.operator.managedsecret.CiphertextStore;
-import io.keywarden.operator.managedsecret.Names;
+import io.keywarden.operator.versions.CiphertextStore;
 import io.keywarden.testcluster.KubernetesIT;
 import io.keywarden.testcluster.MotoServer;
 import io.keywarden.testcluster.RepositoryRoot;
@@ -432,7 +431,8 @@ class AwsKmsIT {
 
   private static Envelope envelope(ManagedSecret secret, String versionId) {
     Secret stored = fixture.ciphertext(secret, versionId);
-    return Envelope.decode(Base64.getDecoder().decode(stored.getData().get(Names.ENVELOPE_KEY)));
+    return Envelope.decode(
+        Base64.getDecoder().decode(stored.getData().get(CiphertextStore.ENVELOPE_KEY)));
   }
 
   private static Map<String, Envelope> envelopes(ManagedSecret secret) {

@@ -6,6 +6,7 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import io.keywarden.operator.config.KeywardenConfig;
 import io.keywarden.operator.crypto.EncryptionContext;
+import io.keywarden.operator.failure.KmsException;
 import io.quarkus.runtime.configuration.DurationConverter;
 import io.smallrye.config.PropertiesConfigSource;
 import io.smallrye.config.SmallRyeConfigBuilder;

@@ -12,7 +12,7 @@ import io.keywarden.operator.api.ApiClient;
 import io.keywarden.operator.crypto.Envelope;
 import io.keywarden.operator.it.OperatorFixture;
 import io.keywarden.operator.it.SoftHsm;
-import io.keywarden.operator.managedsecret.Names;
+import io.keywarden.operator.versions.CiphertextStore;
 import io.keywarden.testcluster.KubernetesIT;
 import io.keywarden.testcluster.TestCluster;
 import io.keywarden.testcluster.TestNamespace;
@@ -326,7 +326,8 @@ class Pkcs11KmsIT {
   private static Envelope envelope(ManagedSecret secret, String versionId) {
     return Envelope.decode(
         Base64.getDecoder()
-            .decode(fixture.ciphertext(secret, versionId).getData().get(Names.ENVELOPE_KEY)));
+            .decode(
+                fixture.ciphertext(secret, versionId).getData().get(CiphertextStore.ENVELOPE_KEY)));
   }
 
   private static Map<String, String> nulling(String removed, Map<String, String> added) {

@@ -7,6 +7,7 @@ import io.fabric8.kubernetes.api.model.Condition;
 import io.fabric8.kubernetes.api.model.Secret;
 import io.keywarden.api.v1alpha1.ManagedSecret;
 import io.keywarden.operator.it.OperatorFixture;
+import io.keywarden.operator.versions.CiphertextStore;
 import io.keywarden.testcluster.EtcdReader;
 import io.keywarden.testcluster.KubernetesIT;
 import io.keywarden.testcluster.TestCluster;
@@ -198,9 +199,12 @@ class ManagedSecretIT {
   void flippingOneByteOfTheCiphertextFailsLoudly(TestNamespace ns) {
     ManagedSecret secret = createSynced(ns, "tampered");
     Secret ciphertext = fixture.ciphertext(secret, secret.getStatus().getCurrentVersionId());
-    byte[] envelope = Base64.getDecoder().decode(ciphertext.getData().get(Names.ENVELOPE_KEY));
+    byte[] envelope =
+        Base64.getDecoder().decode(ciphertext.getData().get(CiphertextStore.ENVELOPE_KEY));
     envelope[envelope.length - 1] ^= 0x01;
-    ciphertext.getData().put(Names.ENVELOPE_KEY, Base64.getEncoder().encodeToString(envelope));
+    ciphertext
+        .getData()
+        .put(CiphertextStore.ENVELOPE_KEY, Base64.getEncoder().encodeToString(envelope));
     fixture.client.resource(ciphertext).update();
 
     Condition degraded =
@@ -226,9 +230,9 @@ class ManagedSecretIT {
         fixture
             .ciphertext(source, source.getStatus().getCurrentVersionId())
             .getData()
-            .get(Names.ENVELOPE_KEY);
+            .get(CiphertextStore.ENVELOPE_KEY);
     Secret targetCiphertext = fixture.ciphertext(target, target.getStatus().getCurrentVersionId());
-    targetCiphertext.getData().put(Names.ENVELOPE_KEY, sourceEnvelope);
+    targetCiphertext.getData().put(CiphertextStore.ENVELOPE_KEY, sourceEnvelope);
     fixture.client.resource(targetCiphertext).update();
 
     Condition degraded =
@@ -246,7 +250,7 @@ class ManagedSecretIT {
                 .client
                 .secrets()
                 .inNamespace(fixture.namespace)
-                .withLabel(Names.LABEL_SECRET_UID, uid)
+                .withLabel(CiphertextStore.LABEL_SECRET_UID, uid)
                 .list()
                 .getItems())
         .hasSize(1);
@@ -266,7 +270,7 @@ class ManagedSecretIT {
                 .client
                 .secrets()
                 .inNamespace(fixture.namespace)
-                .withLabel(Names.LABEL_SECRET_UID, uid)
+                .withLabel(CiphertextStore.LABEL_SECRET_UID, uid)
                 .list()
                 .getItems())
         .isEmpty();

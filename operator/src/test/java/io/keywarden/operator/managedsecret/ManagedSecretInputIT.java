@@ -4,6 +4,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import io.fabric8.kubernetes.api.model.Condition;
 import io.keywarden.operator.it.OperatorFixture;
+import io.keywarden.operator.versions.CiphertextStore;
 import io.keywarden.testcluster.KubernetesIT;
 import io.keywarden.testcluster.TestCluster;
 import io.keywarden.testcluster.TestNamespace;
@@ -140,7 +141,7 @@ class ManagedSecretInputIT {
                 .client
                 .secrets()
                 .inNamespace(fixture.namespace)
-                .withLabel(Names.LABEL_SECRET_UID, secret.getMetadata().getUid())
+                .withLabel(CiphertextStore.LABEL_SECRET_UID, secret.getMetadata().getUid())
                 .list()
                 .getItems())
         .isEmpty();

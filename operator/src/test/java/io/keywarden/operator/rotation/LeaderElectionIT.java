@@ -6,7 +6,6 @@ import static org.awaitility.Awaitility.await;
 import io.fabric8.kubernetes.api.model.coordination.v1.Lease;
 import io.keywarden.api.v1alpha1.ManagedSecret;
 import io.keywarden.operator.it.OperatorFixture;
-import io.keywarden.operator.managedsecret.Names;
 import io.keywarden.testcluster.KubernetesIT;
 import io.keywarden.testcluster.QuarkusProcess;
 import io.keywarden.testcluster.TestCluster;
@@ -66,7 +65,9 @@ class LeaderElectionIT {
             .withName("shared")
             .edit(
                 s -> {
-                  s.getMetadata().getAnnotations().put(Names.ROTATE_NOW_ANNOTATION, "ha-test");
+                  s.getMetadata()
+                      .getAnnotations()
+                      .put(ManagedSecret.ROTATE_NOW_ANNOTATION, "ha-test");
                   return s;
                 });
         await()

@@ -9,7 +9,7 @@ import io.keywarden.api.v1alpha1.RotationSchedule;
 import io.keywarden.api.v1alpha1.SecretVersion;
 import io.keywarden.operator.crypto.Envelope;
 import io.keywarden.operator.it.OperatorFixture;
-import io.keywarden.operator.managedsecret.Names;
+import io.keywarden.operator.versions.CiphertextStore;
 import io.keywarden.testcluster.KubernetesIT;
 import io.keywarden.testcluster.TestCluster;
 import io.keywarden.testcluster.TestNamespace;
@@ -128,7 +128,7 @@ class RotationIT {
         .withName("manual")
         .edit(
             s -> {
-              s.getMetadata().getAnnotations().put(Names.ROTATE_NOW_ANNOTATION, "now");
+              s.getMetadata().getAnnotations().put(ManagedSecret.ROTATE_NOW_ANNOTATION, "now");
               return s;
             });
 
@@ -148,7 +148,7 @@ class RotationIT {
                     .get(ns.name(), "manual")
                     .getMetadata()
                     .getAnnotations()
-                    .containsKey(Names.ROTATE_NOW_ANNOTATION));
+                    .containsKey(ManagedSecret.ROTATE_NOW_ANNOTATION));
     assertThat(fixture.client.v1().events().inNamespace(ns.name()).list().getItems())
         .extracting(e -> e.getReason())
         .contains("RotationStarted", "RotationSucceeded");
@@ -175,7 +175,9 @@ class RotationIT {
           .withName("crash")
           .edit(
               s -> {
-                s.getMetadata().getAnnotations().put(Names.ROTATE_NOW_ANNOTATION, "crash-test");
+                s.getMetadata()
+                    .getAnnotations()
+                    .put(ManagedSecret.ROTATE_NOW_ANNOTATION, "crash-test");
                 return s;
               });
       await()
@@ -210,7 +212,7 @@ class RotationIT {
                         && s.getStatus().getPendingVersionId() == null
                         && !s.getMetadata()
                             .getAnnotations()
-                            .containsKey(Names.ROTATE_NOW_ANNOTATION));
+                            .containsKey(ManagedSecret.ROTATE_NOW_ANNOTATION));
     assertThat(done.getStatus().getVersions())
         .filteredOn(v -> v.getStages().contains("CURRENT"))
         .hasSize(1);
@@ -218,7 +220,8 @@ class RotationIT {
     // Exactly one rotation for the one request: the restarted operator must not rotate again
     // because the rotate-now annotation outlived the kill.
     assertThat(done.getStatus().getPreviousVersionId()).isEqualTo(before);
-    assertThat(done.getMetadata().getAnnotations()).doesNotContainKey(Names.ROTATE_NOW_ANNOTATION);
+    assertThat(done.getMetadata().getAnnotations())
+        .doesNotContainKey(ManagedSecret.ROTATE_NOW_ANNOTATION);
     // CURRENT decrypts: the synced copy follows it.
     fixture.client.secrets().inNamespace(ns.name()).withName("crash-plain").delete();
     assertThat(fixture.awaitSynced(ns.name(), "crash-plain", "value")).hasSize(32);
@@ -277,7 +280,7 @@ class RotationIT {
 
   private static Envelope envelope(Secret ciphertext) {
     return Envelope.decode(
-        Base64.getDecoder().decode(ciphertext.getData().get(Names.ENVELOPE_KEY)));
+        Base64.getDecoder().decode(ciphertext.getData().get(CiphertextStore.ENVELOPE_KEY)));
   }
 
   private static void assertNoOrphans(ManagedSecret secret) {
@@ -286,11 +289,11 @@ class RotationIT {
             .client
             .secrets()
             .inNamespace(fixture.namespace)
-            .withLabel(Names.LABEL_SECRET_UID, secret.getMetadata().getUid())
+            .withLabel(CiphertextStore.LABEL_SECRET_UID, secret.getMetadata().getUid())
             .list()
             .getItems()
             .stream()
-            .map(s -> s.getMetadata().getAnnotations().get(Names.ANNOTATION_VERSION_ID))
+            .map(s -> s.getMetadata().getAnnotations().get(CiphertextStore.ANNOTATION_VERSION_ID))
             .collect(Collectors.toSet());
     assertThat(stored)
         .as("ciphertext objects")

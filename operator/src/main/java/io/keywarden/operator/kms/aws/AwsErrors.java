@@ -1,7 +1,8 @@
 package io.keywarden.operator.kms.aws;
 
-import io.keywarden.operator.crypto.CorruptEnvelopeException;
-import io.keywarden.operator.kms.KmsException;
+import io.keywarden.api.v1alpha1.ManagedSecretConditions;
+import io.keywarden.operator.failure.CorruptEnvelopeException;
+import io.keywarden.operator.failure.KmsException;
 import java.io.IOException;
 import java.util.Set;
 import software.amazon.awssdk.awscore.exception.AwsServiceException;
@@ -17,15 +18,16 @@ import software.amazon.awssdk.core.exception.SdkException;
  */
 public final class AwsErrors {
 
-  public static final String THROTTLED = "KmsThrottled";
-  public static final String UNAVAILABLE = "KmsUnavailable";
-  public static final String KEY_DISABLED = "KmsKeyDisabled";
-  public static final String KEY_NOT_FOUND = "KmsKeyNotFound";
-  public static final String KEY_UNUSABLE = "KmsKeyUnusable";
-  public static final String ACCESS_DENIED = "KmsAccessDenied";
-  public static final String AUTHENTICATION_FAILED = "KmsAuthenticationFailed";
-  public static final String MISCONFIGURED = "KmsMisconfigured";
-  public static final String ROTATION_LIMIT = "KmsRotationLimitReached";
+  public static final String THROTTLED = ManagedSecretConditions.KMS_THROTTLED;
+  public static final String UNAVAILABLE = ManagedSecretConditions.KMS_UNAVAILABLE;
+  public static final String KEY_DISABLED = ManagedSecretConditions.KMS_KEY_DISABLED;
+  public static final String KEY_NOT_FOUND = ManagedSecretConditions.KMS_KEY_NOT_FOUND;
+  public static final String KEY_UNUSABLE = ManagedSecretConditions.KMS_KEY_UNUSABLE;
+  public static final String ACCESS_DENIED = ManagedSecretConditions.KMS_ACCESS_DENIED;
+  public static final String AUTHENTICATION_FAILED =
+      ManagedSecretConditions.KMS_AUTHENTICATION_FAILED;
+  public static final String MISCONFIGURED = ManagedSecretConditions.KMS_MISCONFIGURED;
+  public static final String ROTATION_LIMIT = ManagedSecretConditions.KMS_ROTATION_LIMIT_REACHED;
 
   private static final Set<String> THROTTLING =
       Set.of("ThrottlingException", "LimitExceededException", "TooManyRequestsException");

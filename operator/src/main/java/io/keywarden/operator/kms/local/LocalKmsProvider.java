@@ -1,10 +1,11 @@
 package io.keywarden.operator.kms.local;
 
+import io.keywarden.api.v1alpha1.ManagedSecretConditions;
 import io.keywarden.operator.crypto.AesGcm;
 import io.keywarden.operator.crypto.EncryptionContext;
+import io.keywarden.operator.failure.KmsException;
 import io.keywarden.operator.kms.DataKey;
 import io.keywarden.operator.kms.GcmWrappedKey;
-import io.keywarden.operator.kms.KmsException;
 import io.keywarden.operator.kms.KmsProvider;
 import jakarta.enterprise.context.ApplicationScoped;
 
@@ -71,7 +72,9 @@ public class LocalKmsProvider implements KmsProvider {
       store.load();
     } catch (RuntimeException e) {
       throw new KmsException(
-          "KmsUnavailable", "local master keys cannot be loaded: " + e.getMessage(), e);
+          ManagedSecretConditions.KMS_UNAVAILABLE,
+          "local master keys cannot be loaded: " + e.getMessage(),
+          e);
     }
   }
 }

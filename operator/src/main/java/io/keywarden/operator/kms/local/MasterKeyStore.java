@@ -4,9 +4,10 @@ import io.fabric8.kubernetes.api.model.Secret;
 import io.fabric8.kubernetes.api.model.SecretBuilder;
 import io.fabric8.kubernetes.client.KubernetesClient;
 import io.fabric8.kubernetes.client.KubernetesClientException;
+import io.keywarden.api.v1alpha1.ManagedSecretConditions;
 import io.keywarden.operator.config.KeywardenConfig;
 import io.keywarden.operator.crypto.AesGcm;
-import io.keywarden.operator.kms.KmsException;
+import io.keywarden.operator.failure.KmsException;
 import jakarta.enterprise.context.ApplicationScoped;
 import java.io.IOException;
 import java.io.Reader;
@@ -66,7 +67,8 @@ public class MasterKeyStore {
     }
     if (material == null) {
       throw new KmsException(
-          "KeyVersionNotFound", "local master key " + keyId + ".v" + version + " does not exist");
+          ManagedSecretConditions.KEY_VERSION_NOT_FOUND,
+          "local master key " + keyId + ".v" + version + " does not exist");
     }
     return new MasterKey(keyId, version, material);
   }
@@ -137,7 +139,8 @@ public class MasterKeyStore {
           byte[] material = Base64.getDecoder().decode(value.strip());
           if (material.length != AesGcm.KEY_BYTES) {
             throw new KmsException(
-                "InvalidMasterKey", "local master key " + name + " is not 32 bytes");
+                ManagedSecretConditions.INVALID_MASTER_KEY,
+                "local master key " + name + " is not 32 bytes");
           }
           parsed
               .computeIfAbsent(m.group(1), k -> new TreeMap<>())
@@ -159,7 +162,7 @@ public class MasterKeyStore {
   private void writeEntry(String keyId, int version) {
     if (config.kms().local().keyFile().isPresent()) {
       throw new KmsException(
-          "MasterKeyReadOnly",
+          ManagedSecretConditions.MASTER_KEY_READ_ONLY,
           "local master key "
               + keyId
               + ".v"
@@ -167,7 +170,9 @@ public class MasterKeyStore {
               + " is missing and keys come from the read-only file keywarden.kms.local.key-file; add it there");
     }
     if (!ENTRY.matcher(keyId + ".v1").matches()) {
-      throw new KmsException("InvalidKeyId", "local key id '" + keyId + "' must be a DNS label");
+      throw new KmsException(
+          ManagedSecretConditions.INVALID_KEY_ID,
+          "local key id '" + keyId + "' must be a DNS label");
     }
     String entry = keyId + ".v" + version;
     String encoded = Base64.getEncoder().encodeToString(AesGcm.newKey());
@@ -201,14 +206,14 @@ public class MasterKeyStore {
       } catch (KubernetesClientException e) {
         if (e.getCode() != 409) {
           throw new KmsException(
-              "KmsUnavailable",
+              ManagedSecretConditions.KMS_UNAVAILABLE,
               "cannot store local master key " + entry + ": " + e.getStatus().getMessage(),
               e);
         }
       }
     }
     throw new KmsException(
-        "KmsUnavailable",
+        ManagedSecretConditions.KMS_UNAVAILABLE,
         "cannot store local master key " + entry + ": too many concurrent updates");
   }
 
@@ -223,7 +228,7 @@ public class MasterKeyStore {
       return secret == null || secret.getData() == null ? Map.of() : secret.getData();
     } catch (KubernetesClientException e) {
       throw new KmsException(
-          "KmsUnavailable",
+          ManagedSecretConditions.KMS_UNAVAILABLE,
           "cannot read local master keys from Secret "
               + config.namespace()
               + "/"
@@ -240,7 +245,7 @@ public class MasterKeyStore {
       properties.load(reader);
     } catch (IOException e) {
       throw new KmsException(
-          "KmsUnavailable",
+          ManagedSecretConditions.KMS_UNAVAILABLE,
           "cannot read keywarden.kms.local.key-file " + file + ": " + e.getMessage(),
           e);
     }

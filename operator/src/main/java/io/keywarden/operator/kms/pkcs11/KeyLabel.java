@@ -1,6 +1,7 @@
 package io.keywarden.operator.kms.pkcs11;
 
-import io.keywarden.operator.kms.KmsException;
+import io.keywarden.api.v1alpha1.ManagedSecretConditions;
+import io.keywarden.operator.failure.KmsException;
 import java.util.Optional;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
@@ -31,7 +32,7 @@ record KeyLabel(String keyId, int version) {
   static String validKeyId(String keyId) {
     if (keyId == null || !KEY_ID.matcher(keyId).matches()) {
       throw new KmsException(
-          "InvalidKeyId",
+          ManagedSecretConditions.INVALID_KEY_ID,
           "pkcs11 key id '"
               + keyId
               + "' (keywarden.kms.keys.<alias>.key-id) must be 1-63 "

@@ -3,8 +3,9 @@ package io.keywarden.operator.kms.pkcs11;
 import io.fabric8.kubernetes.api.model.Secret;
 import io.fabric8.kubernetes.client.KubernetesClient;
 import io.fabric8.kubernetes.client.KubernetesClientException;
+import io.keywarden.api.v1alpha1.ManagedSecretConditions;
 import io.keywarden.operator.config.KeywardenConfig;
-import io.keywarden.operator.kms.KmsException;
+import io.keywarden.operator.failure.KmsException;
 import jakarta.enterprise.context.ApplicationScoped;
 import java.io.IOException;
 import java.nio.ByteBuffer;
@@ -43,7 +44,8 @@ public class PinSource {
       }
       if (length == 0) {
         throw new KmsException(
-            "KmsLoginFailed", "the PKCS#11 PIN from " + describe() + " is empty");
+            ManagedSecretConditions.KMS_LOGIN_FAILED,
+            "the PKCS#11 PIN from " + describe() + " is empty");
       }
       char[] pin = Arrays.copyOf(chars.array(), length);
       Arrays.fill(chars.array(), '\0');
@@ -75,7 +77,7 @@ public class PinSource {
       return Files.readAllBytes(Path.of(file));
     } catch (IOException e) {
       throw new KmsException(
-          "KmsLoginFailed",
+          ManagedSecretConditions.KMS_LOGIN_FAILED,
           "cannot read the PKCS#11 PIN from keywarden.kms.pkcs11.pin-file "
               + file
               + ": "
@@ -92,14 +94,14 @@ public class PinSource {
             .orElseThrow(
                 () ->
                     new KmsException(
-                        "KmsMisconfigured",
+                        ManagedSecretConditions.KMS_MISCONFIGURED,
                         "the pkcs11 provider needs a PIN: set keywarden.kms.pkcs11.pin-file or keywarden.kms.pkcs11.pin-secret-name"));
     Secret secret;
     try {
       secret = client.secrets().inNamespace(config.namespace()).withName(name).get();
     } catch (KubernetesClientException e) {
       throw new KmsException(
-          "KmsUnavailable",
+          ManagedSecretConditions.KMS_UNAVAILABLE,
           "cannot read the PKCS#11 PIN from " + describe() + ": " + e.getMessage(),
           e);
     }
@@ -109,7 +111,7 @@ public class PinSource {
             : secret.getData().get(pkcs11.pinSecretKey());
     if (encoded == null) {
       throw new KmsException(
-          "KmsLoginFailed",
+          ManagedSecretConditions.KMS_LOGIN_FAILED,
           "the PKCS#11 PIN is missing: "
               + describe()
               + (secret == null ? " does not exist" : " has no such key"));

@@ -1,11 +1,12 @@
 package io.keywarden.operator.kms.pkcs11;
 
+import io.keywarden.api.v1alpha1.ManagedSecretConditions;
 import io.keywarden.operator.config.KeywardenConfig;
 import io.keywarden.operator.crypto.AesGcm;
 import io.keywarden.operator.crypto.EncryptionContext;
+import io.keywarden.operator.failure.KmsException;
 import io.keywarden.operator.kms.DataKey;
 import io.keywarden.operator.kms.GcmWrappedKey;
-import io.keywarden.operator.kms.KmsException;
 import io.keywarden.operator.kms.KmsProvider;
 import jakarta.enterprise.context.ApplicationScoped;
 import java.security.ProviderException;
@@ -124,7 +125,7 @@ public class Pkcs11KmsProvider implements KmsProvider {
     }
     if (!config.createMissingKeys()) {
       throw new KmsException(
-          "KmsKeyNotFound",
+          ManagedSecretConditions.KMS_KEY_NOT_FOUND,
           t.name()
               + " has no secret key labelled '"
               + keyId
@@ -140,7 +141,7 @@ public class Pkcs11KmsProvider implements KmsProvider {
     try {
       if (!permits.tryAcquire(config.operationTimeout().toMillis(), TimeUnit.MILLISECONDS)) {
         throw new KmsException(
-            "KmsBusy",
+            ManagedSecretConditions.KMS_BUSY,
             "all "
                 + config.maxConcurrentOperations()
                 + " PKCS#11 operations "
@@ -149,14 +150,15 @@ public class Pkcs11KmsProvider implements KmsProvider {
       }
     } catch (InterruptedException e) {
       Thread.currentThread().interrupt();
-      throw new KmsException("KmsBusy", "interrupted while waiting for the PKCS#11 token", e);
+      throw new KmsException(
+          ManagedSecretConditions.KMS_BUSY, "interrupted while waiting for the PKCS#11 token", e);
     }
     try {
       Pkcs11Token current = connected();
       try {
         return operation.apply(current);
       } catch (KmsException e) {
-        if ("KmsUnavailable".equals(e.reason())) {
+        if (ManagedSecretConditions.KMS_UNAVAILABLE.equals(e.reason())) {
           disconnect(current);
         }
         throw e;

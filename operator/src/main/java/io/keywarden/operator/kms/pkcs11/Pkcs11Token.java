@@ -1,7 +1,8 @@
 package io.keywarden.operator.kms.pkcs11;
 
-import io.keywarden.operator.crypto.CorruptEnvelopeException;
-import io.keywarden.operator.kms.KmsException;
+import io.keywarden.api.v1alpha1.ManagedSecretConditions;
+import io.keywarden.operator.failure.CorruptEnvelopeException;
+import io.keywarden.operator.failure.KmsException;
 import java.io.IOException;
 import java.security.GeneralSecurityException;
 import java.security.Key;
@@ -122,7 +123,8 @@ final class Pkcs11Token {
     }
     if (key == null) {
       throw new KmsException(
-          "KmsKeyNotFound", name + " has no secret key labelled '" + label + "'");
+          ManagedSecretConditions.KMS_KEY_NOT_FOUND,
+          name + " has no secret key labelled '" + label + "'");
     }
     handles.put(label, key);
     return key;
@@ -226,6 +228,8 @@ final class Pkcs11Token {
    */
   KmsException unavailable(String what, Exception e) {
     return new KmsException(
-        "KmsUnavailable", name + ": " + what + ": " + Pkcs11Errors.describe(e), e);
+        ManagedSecretConditions.KMS_UNAVAILABLE,
+        name + ": " + what + ": " + Pkcs11Errors.describe(e),
+        e);
   }
 }

@@ -1,7 +1,8 @@
 package io.keywarden.operator.kms.pkcs11;
 
+import io.keywarden.api.v1alpha1.ManagedSecretConditions;
 import io.keywarden.operator.config.KeywardenConfig;
-import io.keywarden.operator.kms.KmsException;
+import io.keywarden.operator.failure.KmsException;
 import jakarta.enterprise.context.ApplicationScoped;
 import java.io.IOException;
 import java.nio.CharBuffer;
@@ -74,7 +75,7 @@ public class TokenConnector {
     String library = settings.library();
     if (!Files.isRegularFile(Path.of(library))) {
       throw new KmsException(
-          "KmsLibraryNotFound",
+          ManagedSecretConditions.KMS_LIBRARY_NOT_FOUND,
           "keywarden.kms.pkcs11.library: "
               + library
               + " does not exist; install the "
@@ -82,13 +83,13 @@ public class TokenConnector {
     }
     if (settings.pinFile().isPresent() == settings.pinSecretName().isPresent()) {
       throw new KmsException(
-          "KmsMisconfigured",
+          ManagedSecretConditions.KMS_MISCONFIGURED,
           "the pkcs11 provider needs exactly one of keywarden.kms.pkcs11.pin-file and "
               + "keywarden.kms.pkcs11.pin-secret-name");
     }
     if (settings.tokenLabel().isPresent() && settings.slot().isPresent()) {
       throw new KmsException(
-          "KmsMisconfigured",
+          ManagedSecretConditions.KMS_MISCONFIGURED,
           "set keywarden.kms.pkcs11.token-label or keywarden.kms.pkcs11.slot, not both");
     }
     Optional<Long> slot =
@@ -117,7 +118,8 @@ public class TokenConnector {
     Provider base = Security.getProvider("SunPKCS11");
     if (base == null) {
       throw new KmsException(
-          "KmsMisconfigured", "this JVM has no SunPKCS11 provider (module jdk.crypto.cryptoki)");
+          ManagedSecretConditions.KMS_MISCONFIGURED,
+          "this JVM has no SunPKCS11 provider (module jdk.crypto.cryptoki)");
     }
     try {
       return base.configure(configuration);
@@ -125,15 +127,15 @@ public class TokenConnector {
       String reason =
           Pkcs11Errors.returnValue(e)
               .filter(r -> r.startsWith("CKR_SLOT_ID_INVALID") || r.startsWith("CKR_TOKEN_NOT"))
-              .map(r -> "KmsTokenNotFound")
-              .orElse("KmsUnavailable");
+              .map(r -> ManagedSecretConditions.KMS_TOKEN_NOT_FOUND)
+              .orElse(ManagedSecretConditions.KMS_UNAVAILABLE);
       throw new KmsException(
           reason,
           "cannot open "
               + name
               + ": "
               + Pkcs11Errors.describe(e)
-              + ("KmsTokenNotFound".equals(reason)
+              + (ManagedSecretConditions.KMS_TOKEN_NOT_FOUND.equals(reason)
                   ? "; check keywarden.kms.pkcs11.slot or token-label"
                   : ""),
           e);
@@ -146,7 +148,7 @@ public class TokenConnector {
       byte[] digest = digest(pin);
       if (failedPin != null && MessageDigest.isEqual(digest, failedPin)) {
         throw new KmsException(
-            "KmsLoginFailed",
+            ManagedSecretConditions.KMS_LOGIN_FAILED,
             loginFailed(name, failedReason)
                 + "; the same PIN is not tried again until "
                 + pins.describe()
@@ -160,16 +162,21 @@ public class TokenConnector {
         if (reason != null && reason.startsWith("CKR_PIN")) {
           failedPin = digest;
           failedReason = reason;
-          throw new KmsException("KmsLoginFailed", loginFailed(name, reason), e);
+          throw new KmsException(
+              ManagedSecretConditions.KMS_LOGIN_FAILED, loginFailed(name, reason), e);
         }
         throw new KmsException(
-            "KmsUnavailable", "cannot log in to " + name + ": " + Pkcs11Errors.describe(e), e);
+            ManagedSecretConditions.KMS_UNAVAILABLE,
+            "cannot log in to " + name + ": " + Pkcs11Errors.describe(e),
+            e);
       }
       failedPin = null;
       return keyStore;
     } catch (GeneralSecurityException e) {
       throw new KmsException(
-          "KmsUnavailable", "cannot log in to " + name + ": " + Pkcs11Errors.describe(e), e);
+          ManagedSecretConditions.KMS_UNAVAILABLE,
+          "cannot log in to " + name + ": " + Pkcs11Errors.describe(e),
+          e);
     } finally {
       Arrays.fill(pin, '\0');
     }

@@ -1,6 +1,7 @@
 package io.keywarden.operator.kms.pkcs11;
 
-import io.keywarden.operator.kms.KmsException;
+import io.keywarden.api.v1alpha1.ManagedSecretConditions;
+import io.keywarden.operator.failure.KmsException;
 import java.lang.reflect.InvocationTargetException;
 import java.util.ArrayList;
 import java.util.List;
@@ -31,7 +32,7 @@ final class TokenSlots {
       Class<?> pkcs11 = Class.forName(WRAPPER + ".PKCS11");
       if (!pkcs11.getModule().isExported(WRAPPER, TokenSlots.class.getModule())) {
         throw new KmsException(
-            "KmsMisconfigured",
+            ManagedSecretConditions.KMS_MISCONFIGURED,
             "keywarden.kms.pkcs11.token-label needs the JVM option --add-exports "
                 + ADD_EXPORTS
                 + " (the operator jar's manifest sets it; add it when starting the operator another way), "
@@ -61,7 +62,7 @@ final class TokenSlots {
         seen.add("'" + label + "' (slot " + slot + ")");
       }
       throw new KmsException(
-          "KmsTokenNotFound",
+          ManagedSecretConditions.KMS_TOKEN_NOT_FOUND,
           "keywarden.kms.pkcs11.token-label: no initialised token labelled '"
               + tokenLabel
               + "' in "
@@ -71,7 +72,7 @@ final class TokenSlots {
     } catch (InvocationTargetException e) {
       Throwable cause = e.getCause();
       throw new KmsException(
-          "KmsUnavailable",
+          ManagedSecretConditions.KMS_UNAVAILABLE,
           "cannot list the tokens of PKCS#11 module "
               + library
               + ": "
@@ -81,7 +82,7 @@ final class TokenSlots {
           cause);
     } catch (ReflectiveOperationException e) {
       throw new KmsException(
-          "KmsMisconfigured",
+          ManagedSecretConditions.KMS_MISCONFIGURED,
           "keywarden.kms.pkcs11.token-label is not supported on this JVM ("
               + e.getClass().getSimpleName()
               + ": "

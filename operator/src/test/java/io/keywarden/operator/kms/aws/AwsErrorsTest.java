@@ -2,8 +2,8 @@ package io.keywarden.operator.kms.aws;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
-import io.keywarden.operator.crypto.CorruptEnvelopeException;
-import io.keywarden.operator.kms.KmsException;
+import io.keywarden.operator.failure.CorruptEnvelopeException;
+import io.keywarden.operator.failure.KmsException;
 import java.net.ConnectException;
 import java.util.stream.Stream;
 import org.junit.jupiter.api.Test;

@@ -4,11 +4,11 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import io.keywarden.operator.config.KeywardenConfig;
-import io.keywarden.operator.crypto.CorruptEnvelopeException;
 import io.keywarden.operator.crypto.EncryptionContext;
+import io.keywarden.operator.failure.CorruptEnvelopeException;
+import io.keywarden.operator.failure.KmsException;
 import io.keywarden.operator.it.SoftHsm;
 import io.keywarden.operator.kms.DataKey;
-import io.keywarden.operator.kms.KmsException;
 import io.smallrye.config.PropertiesConfigSource;
 import io.smallrye.config.SmallRyeConfigBuilder;
 import java.io.IOException;

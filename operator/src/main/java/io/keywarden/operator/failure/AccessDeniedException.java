@@ -1,12 +1,16 @@
-package io.keywarden.operator.access;
+package io.keywarden.operator.failure;
 
 /** Authentication or authorization failed; the message says why and never contains the token. */
-public class AccessDeniedException extends RuntimeException {
+public final class AccessDeniedException extends KeywardenException {
 
   private final boolean authenticated;
 
   public AccessDeniedException(boolean authenticated, String message) {
-    super(message);
+    super(
+        authenticated ? Failure.ACCESS_DENIED : Failure.UNAUTHENTICATED,
+        authenticated ? "AccessDenied" : "Unauthenticated",
+        message,
+        null);
     this.authenticated = authenticated;
   }
 

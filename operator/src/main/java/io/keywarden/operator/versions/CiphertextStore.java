@@ -1,14 +1,15 @@
-package io.keywarden.operator.managedsecret;
+package io.keywarden.operator.versions;
 
 import io.fabric8.kubernetes.api.model.Secret;
 import io.fabric8.kubernetes.api.model.SecretBuilder;
 import io.fabric8.kubernetes.client.KubernetesClient;
 import io.fabric8.kubernetes.client.KubernetesClientException;
+import io.keywarden.api.v1alpha1.KeywardenApi;
 import io.keywarden.api.v1alpha1.ManagedSecret;
 import io.keywarden.operator.config.KeywardenConfig;
-import io.keywarden.operator.crypto.CorruptEnvelopeException;
 import io.keywarden.operator.crypto.EncryptionContext;
 import io.keywarden.operator.crypto.Envelope;
+import io.keywarden.operator.failure.CorruptEnvelopeException;
 import jakarta.enterprise.context.ApplicationScoped;
 import java.util.Base64;
 import java.util.Optional;
@@ -19,6 +20,15 @@ import java.util.Optional;
  */
 @ApplicationScoped
 public class CiphertextStore {
+
+  /** Ciphertext Secrets: which ManagedSecret (by uid) and which version they hold. */
+  public static final String LABEL_SECRET_UID = "keywarden.io/secret-uid";
+
+  public static final String LABEL_SECRET_NAMESPACE = "keywarden.io/secret-namespace";
+  public static final String ANNOTATION_SECRET_NAME = "keywarden.io/secret-name";
+  public static final String ANNOTATION_VERSION_ID = "keywarden.io/version-id";
+  public static final String CIPHERTEXT_TYPE = "keywarden.io/ciphertext";
+  public static final String ENVELOPE_KEY = "envelope";
 
   private final KubernetesClient client;
   private final String namespace;
@@ -86,14 +96,15 @@ public class CiphertextStore {
         .withName(objectName(uid, versionId))
         .withNamespace(namespace)
         .withResourceVersion(resourceVersion)
-        .addToLabels(Names.MANAGED_BY, Names.OPERATOR)
-        .addToLabels(Names.LABEL_SECRET_UID, uid)
-        .addToLabels(Names.LABEL_SECRET_NAMESPACE, owner.getMetadata().getNamespace())
-        .addToAnnotations(Names.ANNOTATION_SECRET_NAME, owner.getMetadata().getName())
-        .addToAnnotations(Names.ANNOTATION_VERSION_ID, versionId)
+        .addToLabels(KeywardenApi.MANAGED_BY_LABEL, KeywardenApi.OPERATOR)
+        .addToLabels(CiphertextStore.LABEL_SECRET_UID, uid)
+        .addToLabels(CiphertextStore.LABEL_SECRET_NAMESPACE, owner.getMetadata().getNamespace())
+        .addToAnnotations(CiphertextStore.ANNOTATION_SECRET_NAME, owner.getMetadata().getName())
+        .addToAnnotations(CiphertextStore.ANNOTATION_VERSION_ID, versionId)
         .endMetadata()
-        .withType(Names.CIPHERTEXT_TYPE)
-        .addToData(Names.ENVELOPE_KEY, Base64.getEncoder().encodeToString(envelope.encode()))
+        .withType(CiphertextStore.CIPHERTEXT_TYPE)
+        .addToData(
+            CiphertextStore.ENVELOPE_KEY, Base64.getEncoder().encodeToString(envelope.encode()))
         .build();
   }
 
@@ -111,13 +122,14 @@ public class CiphertextStore {
             .get();
     if (secret == null
         || secret.getData() == null
-        || !secret.getData().containsKey(Names.ENVELOPE_KEY)) {
+        || !secret.getData().containsKey(CiphertextStore.ENVELOPE_KEY)) {
       return Optional.empty();
     }
     try {
       return Optional.of(
           new Stored(
-              Envelope.decode(Base64.getDecoder().decode(secret.getData().get(Names.ENVELOPE_KEY))),
+              Envelope.decode(
+                  Base64.getDecoder().decode(secret.getData().get(CiphertextStore.ENVELOPE_KEY))),
               secret.getMetadata().getResourceVersion()));
     } catch (IllegalArgumentException e) {
       throw new CorruptEnvelopeException("ciphertext of version " + versionId + " is not base64");
@@ -129,6 +141,27 @@ public class CiphertextStore {
   }
 
   public void deleteAll(String uid) {
-    client.secrets().inNamespace(namespace).withLabel(Names.LABEL_SECRET_UID, uid).delete();
+    client
+        .secrets()
+        .inNamespace(namespace)
+        .withLabel(CiphertextStore.LABEL_SECRET_UID, uid)
+        .delete();
+  }
+
+  /** The versions of a KMS key that some stored envelope (of any secret) is wrapped with. */
+  public java.util.Set<Integer> keyVersionsInUse(String kmsKeyId) {
+    java.util.Set<Integer> inUse = new java.util.HashSet<>();
+    for (Secret stored :
+        client.secrets().inNamespace(namespace).withLabel(LABEL_SECRET_UID).list().getItems()) {
+      String data = stored.getData() == null ? null : stored.getData().get(ENVELOPE_KEY);
+      if (data == null) {
+        continue;
+      }
+      Envelope envelope = Envelope.decode(Base64.getDecoder().decode(data));
+      if (envelope.kmsKeyId().equals(kmsKeyId)) {
+        inUse.add(envelope.keyVersion());
+      }
+    }
+    return inUse;
   }
 }

@@ -1,4 +1,4 @@
-package io.keywarden.operator.managedsecret;
+package io.keywarden.operator.versions;
 
 import static org.assertj.core.api.Assertions.assertThat;
 

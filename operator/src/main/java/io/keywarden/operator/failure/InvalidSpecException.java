@@ -1,27 +1,22 @@
-package io.keywarden.operator.managedsecret;
+package io.keywarden.operator.failure;
+
+import io.keywarden.api.v1alpha1.ManagedSecretConditions;
 
 /** Input the user must fix; the message starts with the field it is about. */
-public class InvalidSpecException extends RuntimeException {
+public final class InvalidSpecException extends KeywardenException {
 
   private final String field;
-  private final String reason;
 
   public InvalidSpecException(String field, String problem) {
-    this(field, problem, "InvalidSpec");
+    this(field, problem, ManagedSecretConditions.INVALID_SPEC);
   }
 
   public InvalidSpecException(String field, String problem, String reason) {
-    super(field + " " + problem);
+    super(Failure.INVALID_SPEC, reason, field + " " + problem, null);
     this.field = field;
-    this.reason = reason;
   }
 
   public String field() {
     return field;
-  }
-
-  /** Condition reason, CamelCase. */
-  public String reason() {
-    return reason;
   }
 }

@@ -1,4 +1,4 @@
-package io.keywarden.operator.managedsecret;
+package io.keywarden.operator.kube;
 
 import io.fabric8.kubernetes.api.model.Condition;
 import io.fabric8.kubernetes.api.model.ConditionBuilder;

@@ -1,4 +1,4 @@
-package io.keywarden.operator.rotation;
+package io.keywarden.operator.rotationschedule;
 
 import io.fabric8.kubernetes.api.model.Condition;
 import io.fabric8.kubernetes.client.KubernetesClient;
@@ -8,14 +8,16 @@ import io.javaoperatorsdk.operator.api.reconciler.Reconciler;
 import io.javaoperatorsdk.operator.api.reconciler.UpdateControl;
 import io.keywarden.api.v1alpha1.ManagedSecret;
 import io.keywarden.api.v1alpha1.RotationSchedule;
+import io.keywarden.api.v1alpha1.RotationScheduleConditions;
 import io.keywarden.api.v1alpha1.RotationScheduleStatus;
 import io.keywarden.api.v1alpha1.RotationScheduleStatus.RotationResult;
 import io.keywarden.api.v1alpha1.RotationScheduleStatus.TargetStatus;
 import io.keywarden.api.v1alpha1.RotationStrategy;
 import io.keywarden.operator.config.KeywardenConfig;
-import io.keywarden.operator.managedsecret.Conditions;
-import io.keywarden.operator.managedsecret.EventRecorder;
-import io.keywarden.operator.managedsecret.SecretVersions;
+import io.keywarden.operator.failure.Failure;
+import io.keywarden.operator.kube.Conditions;
+import io.keywarden.operator.kube.EventRecorder;
+import io.keywarden.operator.rotation.RotationEngine;
 import io.keywarden.operator.rotation.schedule.InvalidScheduleException;
 import io.keywarden.operator.rotation.schedule.RotationTiming;
 import io.keywarden.operator.rotation.schedule.Schedule;
@@ -44,13 +46,15 @@ import java.util.concurrent.atomic.AtomicInteger;
 @ControllerConfiguration(name = "rotationschedule")
 public class RotationScheduleReconciler implements Reconciler<RotationSchedule> {
 
+  private static final org.jboss.logging.Logger LOG =
+      org.jboss.logging.Logger.getLogger(RotationScheduleReconciler.class);
+
   private static final int HISTORY = 10;
   private static final Duration RECHECK = Duration.ofMinutes(5);
   private static final Duration RECHECK_INVALID = Duration.ofSeconds(30);
 
   private final KubernetesClient client;
   private final RotationEngine engine;
-  private final SecretVersions versions;
   private final EventRecorder events;
   private final Duration minimumInterval;
   private final ExecutorService workers;
@@ -66,12 +70,10 @@ public class RotationScheduleReconciler implements Reconciler<RotationSchedule> 
   public RotationScheduleReconciler(
       KubernetesClient client,
       RotationEngine engine,
-      SecretVersions versions,
       EventRecorder events,
       KeywardenConfig config) {
     this.client = client;
     this.engine = engine;
-    this.versions = versions;
     this.events = events;
     this.minimumInterval = config.rotation().minimumInterval();
     this.workers = Executors.newFixedThreadPool(config.rotation().parallelism(), daemonThreads());
@@ -109,7 +111,9 @@ public class RotationScheduleReconciler implements Reconciler<RotationSchedule> 
       return invalid(
           rs,
           status,
-          e instanceof InvalidScheduleException ? "InvalidSchedule" : "InvalidStrategy",
+          e instanceof InvalidScheduleException
+              ? RotationScheduleConditions.INVALID_SCHEDULE
+              : RotationScheduleConditions.INVALID_STRATEGY,
           e.getMessage());
     }
     List<ManagedSecret> targets;
@@ -124,7 +128,7 @@ public class RotationScheduleReconciler implements Reconciler<RotationSchedule> 
         return invalid(
             rs,
             status,
-            "SecretNotFound",
+            RotationScheduleConditions.SECRET_NOT_FOUND,
             "spec.secretRef.name: ManagedSecret "
                 + rs.getMetadata().getNamespace()
                 + "/"
@@ -180,11 +184,7 @@ public class RotationScheduleReconciler implements Reconciler<RotationSchedule> 
           inProgress ? RotationEngine.RESUMED : immediately ? "rotateImmediately" : "scheduled";
       CompletableFuture<Optional<RotationEngine.Outcome>> outcome =
           due
-              ? CompletableFuture.supplyAsync(
-                  () ->
-                      engine.rotate(
-                          target, rs.getSpec().getStrategy(), rs.getMetadata().getName(), trigger),
-                  workers)
+              ? CompletableFuture.supplyAsync(() -> rotate(target, rs, trigger), workers)
               : CompletableFuture.completedFuture(Optional.empty());
       plans.add(new Plan(target, last, timing, retryAt, outcome));
     }
@@ -213,7 +213,6 @@ public class RotationScheduleReconciler implements Reconciler<RotationSchedule> 
               target.getMetadata().getName(),
               last == null ? null : iso(last),
               next == null ? null : iso(next)));
-      publishNext(target, next);
       if (next != null && next.isBefore(wake)) {
         wake = next;
       }
@@ -235,9 +234,11 @@ public class RotationScheduleReconciler implements Reconciler<RotationSchedule> 
             .orElse(status.getLastRotationTime()));
     Conditions.set(
         status.getConditions(),
-        "Ready",
+        RotationScheduleConditions.READY,
         true,
-        Boolean.TRUE.equals(rs.getSpec().getSuspend()) ? "Suspended" : "Scheduled",
+        Boolean.TRUE.equals(rs.getSpec().getSuspend())
+            ? RotationScheduleConditions.SUSPENDED
+            : RotationScheduleConditions.SCHEDULED,
         targets.isEmpty()
             ? "no ManagedSecret matches"
             : targets.size() + " secret(s) on " + schedule.expression(),
@@ -245,6 +246,25 @@ public class RotationScheduleReconciler implements Reconciler<RotationSchedule> 
     Duration sleep = Duration.between(Instant.now(), wake);
     return UpdateControl.patchStatus(rs)
         .rescheduleAfter(sleep.isNegative() ? Duration.ofSeconds(1) : sleep.plusMillis(200));
+  }
+
+  /**
+   * A rotation that loses a write race to another writer stays on record at its last persisted step
+   * and resumes on the next pass; one log line, no stack.
+   */
+  private Optional<RotationEngine.Outcome> rotate(
+      ManagedSecret target, RotationSchedule rs, String trigger) {
+    try {
+      return engine.rotate(target, rs.getSpec().getStrategy(), rs.getMetadata().getName(), trigger);
+    } catch (RuntimeException e) {
+      if (Failure.of(e) != Failure.CONFLICT) {
+        throw e;
+      }
+      LOG.infof(
+          "%s/%s: changed by another writer during the rotation; it resumes on the next pass",
+          target.getMetadata().getNamespace(), target.getMetadata().getName());
+      return Optional.empty();
+    }
   }
 
   private void validateStrategy(RotationSchedule rs) {
@@ -264,13 +284,6 @@ public class RotationScheduleReconciler implements Reconciler<RotationSchedule> 
                 + admin
                 + " does not exist");
       }
-    }
-  }
-
-  private void publishNext(ManagedSecret target, Instant next) {
-    String value = next == null ? null : iso(next);
-    if (!Objects.equals(value, target.getStatus().getNextRotationAt())) {
-      versions.updateStatus(target, s -> s.setNextRotationAt(value));
     }
   }
 
@@ -296,9 +309,17 @@ public class RotationScheduleReconciler implements Reconciler<RotationSchedule> 
       RotationSchedule rs, RotationScheduleStatus status, String reason, String message) {
     boolean changed =
         status.getConditions().stream()
-            .noneMatch(c -> "Ready".equals(c.getType()) && message.equals(c.getMessage()));
+            .noneMatch(
+                c ->
+                    RotationScheduleConditions.READY.equals(c.getType())
+                        && message.equals(c.getMessage()));
     Conditions.set(
-        status.getConditions(), "Ready", false, reason, message, rs.getMetadata().getGeneration());
+        status.getConditions(),
+        RotationScheduleConditions.READY,
+        false,
+        reason,
+        message,
+        rs.getMetadata().getGeneration());
     status.setNextRotationTime(null);
     if (changed) {
       events.warning(rs, reason, message);

@@ -1,8 +1,12 @@
-package io.keywarden.operator.crypto;
+package io.keywarden.operator.versions;
 
 import com.github.benmanes.caffeine.cache.Cache;
 import com.github.benmanes.caffeine.cache.Caffeine;
 import io.keywarden.operator.config.KeywardenConfig;
+import io.keywarden.operator.crypto.AesGcm;
+import io.keywarden.operator.crypto.EncryptionContext;
+import io.keywarden.operator.crypto.Envelope;
+import io.keywarden.operator.crypto.SecretValue;
 import io.keywarden.operator.kms.DataKey;
 import io.keywarden.operator.kms.KmsKey;
 import io.keywarden.operator.kms.KmsKeys;
@@ -63,6 +67,32 @@ public class EnvelopeCipher {
       return SecretValue.of(plaintext);
     } finally {
       Arrays.fill(plaintext, (byte) 0);
+    }
+  }
+
+  /**
+   * Proves that an envelope decrypts under this context without keeping anything: a data key
+   * already cached is used, otherwise the KMS unwraps one that is wiped, not cached, afterwards (so
+   * a check never makes a value servable during a KMS outage that was not read before it).
+   */
+  public void verify(Envelope envelope, EncryptionContext context) {
+    byte[] cached = dekCache.getIfPresent(cacheKey(envelope, context));
+    byte[] dek = cached;
+    if (dek == null) {
+      KmsKey key = kmsKeys.resolve(envelope.kmsKeyId());
+      dek =
+          key.provider()
+              .decryptDataKey(
+                  key.providerKeyId(), envelope.keyVersion(), envelope.wrappedDek(), context);
+    }
+    try {
+      byte[] plaintext =
+          AesGcm.decrypt(dek, envelope.nonce(), envelope.ciphertext(), context.toAad());
+      Arrays.fill(plaintext, (byte) 0);
+    } finally {
+      if (cached == null) {
+        Arrays.fill(dek, (byte) 0);
+      }
     }
   }
 

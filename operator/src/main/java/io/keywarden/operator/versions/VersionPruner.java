@@ -1,4 +1,4 @@
-package io.keywarden.operator.managedsecret;
+package io.keywarden.operator.versions;
 
 import io.keywarden.api.v1alpha1.ManagedSecretStatus;
 import io.keywarden.api.v1alpha1.SecretVersion;

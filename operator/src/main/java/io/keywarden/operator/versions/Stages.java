@@ -1,4 +1,4 @@
-package io.keywarden.operator.managedsecret;
+package io.keywarden.operator.versions;
 
 import io.keywarden.api.v1alpha1.ManagedSecretStatus;
 import io.keywarden.api.v1alpha1.SecretVersion;
@@ -9,7 +9,7 @@ import java.util.List;
  * Moves AWS staging labels between versions. Each label is on at most one version; a version that
  * loses its last label is deprecated (and later pruned).
  */
-public final class Stages {
+final class Stages {
 
   private Stages() {}
 
@@ -17,20 +17,20 @@ public final class Stages {
    * Makes {@code versionId} CURRENT; the old CURRENT becomes PREVIOUS, the old PREVIOUS loses its
    * label.
    */
-  public static void promote(ManagedSecretStatus status, String versionId) {
+  static void promote(ManagedSecretStatus status, String versionId) {
     String oldCurrent = status.getCurrentVersionId();
     if (versionId.equals(oldCurrent)) {
       return;
     }
     for (SecretVersion version : status.getVersions()) {
       List<String> stages = new ArrayList<>(version.getStages());
-      stages.remove(Names.STAGE_PREVIOUS);
-      stages.remove(Names.STAGE_CURRENT);
+      stages.remove(SecretVersion.PREVIOUS);
+      stages.remove(SecretVersion.CURRENT);
       if (version.getVersionId().equals(versionId)) {
-        stages.remove(Names.STAGE_PENDING);
-        stages.add(0, Names.STAGE_CURRENT);
+        stages.remove(SecretVersion.PENDING);
+        stages.add(0, SecretVersion.CURRENT);
       } else if (version.getVersionId().equals(oldCurrent)) {
-        stages.add(Names.STAGE_PREVIOUS);
+        stages.add(SecretVersion.PREVIOUS);
       }
       version.setStages(stages);
     }
@@ -39,14 +39,5 @@ public final class Stages {
     if (versionId.equals(status.getPendingVersionId())) {
       status.setPendingVersionId(null);
     }
-  }
-
-  /** The version holding a stage, if any. */
-  public static String versionWith(ManagedSecretStatus status, String stage) {
-    return status.getVersions().stream()
-        .filter(v -> v.getStages().contains(stage))
-        .map(SecretVersion::getVersionId)
-        .findFirst()
-        .orElse(null);
   }
 }

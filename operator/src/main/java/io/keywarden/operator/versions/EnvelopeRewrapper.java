@@ -1,10 +1,9 @@
-package io.keywarden.operator.managedsecret;
+package io.keywarden.operator.versions;
 
-import io.fabric8.kubernetes.client.KubernetesClientException;
 import io.keywarden.api.v1alpha1.ManagedSecret;
 import io.keywarden.api.v1alpha1.SecretVersion;
 import io.keywarden.operator.crypto.Envelope;
-import io.keywarden.operator.crypto.EnvelopeCipher;
+import io.keywarden.operator.failure.ConflictException;
 import io.keywarden.operator.kms.KmsKey;
 import jakarta.enterprise.context.ApplicationScoped;
 import java.util.HashMap;
@@ -32,12 +31,12 @@ public class EnvelopeRewrapper {
 
   private final CiphertextStore store;
   private final EnvelopeCipher cipher;
-  private final SecretVersions versions;
+  private final VersionLedger ledger;
 
-  public EnvelopeRewrapper(CiphertextStore store, EnvelopeCipher cipher, SecretVersions versions) {
+  public EnvelopeRewrapper(CiphertextStore store, EnvelopeCipher cipher, VersionLedger ledger) {
     this.store = store;
     this.cipher = cipher;
-    this.versions = versions;
+    this.ledger = ledger;
   }
 
   /**
@@ -68,10 +67,8 @@ public class EnvelopeRewrapper {
           break;
         }
         if (attempt >= CONFLICT_RETRIES) {
-          throw new KubernetesClientException(
-              "the ciphertext of version " + versionId + " keeps changing during a re-wrap",
-              409,
-              null);
+          throw new ConflictException(
+              "the ciphertext of version " + versionId + " keeps changing during a re-wrap");
         }
       }
     }
@@ -84,21 +81,11 @@ public class EnvelopeRewrapper {
                       || (envelope.kmsKeyId().equals(v.getKmsKeyId())
                           && Objects.equals(envelope.keyVersion(), v.getKeyVersion()));
                 });
-    ManagedSecret updated =
-        statusAgrees
-            ? secret
-            : versions.updateStatus(
-                secret,
-                s ->
-                    s.getVersions()
-                        .forEach(
-                            v -> {
-                              Envelope envelope = stored.get(v.getVersionId());
-                              if (envelope != null) {
-                                v.setKmsKeyId(envelope.kmsKeyId());
-                                v.setKeyVersion(envelope.keyVersion());
-                              }
-                            }));
+    Map<String, VersionLedger.KeyRef> keys = new HashMap<>();
+    stored.forEach(
+        (id, envelope) ->
+            keys.put(id, new VersionLedger.KeyRef(envelope.kmsKeyId(), envelope.keyVersion())));
+    ManagedSecret updated = statusAgrees ? secret : ledger.rewrapped(secret, keys);
     return new Result(updated, rewrapped, from);
   }
 }

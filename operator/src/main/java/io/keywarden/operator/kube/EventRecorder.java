@@ -1,4 +1,4 @@
-package io.keywarden.operator.managedsecret;
+package io.keywarden.operator.kube;
 
 import io.fabric8.kubernetes.api.model.EventBuilder;
 import io.fabric8.kubernetes.api.model.HasMetadata;
@@ -64,6 +64,9 @@ public class EventRecorder {
                   .build())
           .create();
     } catch (KubernetesClientException e) {
+      if (e.getCode() == 403 && String.valueOf(e.getMessage()).contains("being terminated")) {
+        return; // the namespace and its Events are going away
+      }
       // Events are best effort; a failure to record one must not fail the reconciliation.
       LOG.warnf(
           "cannot record event %s on %s: %s",

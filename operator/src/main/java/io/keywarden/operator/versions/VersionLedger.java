@@ -1,0 +1,386 @@
+package io.keywarden.operator.versions;
+
+import io.fabric8.kubernetes.api.model.Condition;
+import io.fabric8.kubernetes.client.KubernetesClient;
+import io.fabric8.kubernetes.client.KubernetesClientException;
+import io.javaoperatorsdk.operator.api.reconciler.Context;
+import io.javaoperatorsdk.operator.api.reconciler.PrimaryUpdateAndCacheUtils;
+import io.keywarden.api.v1alpha1.ManagedSecret;
+import io.keywarden.api.v1alpha1.ManagedSecretConditions;
+import io.keywarden.api.v1alpha1.ManagedSecretStatus;
+import io.keywarden.api.v1alpha1.RotationProgress;
+import io.keywarden.api.v1alpha1.RotationProgress.Step;
+import io.keywarden.api.v1alpha1.SecretVersion;
+import io.keywarden.operator.failure.ConflictException;
+import io.keywarden.operator.kube.Conditions;
+import jakarta.enterprise.context.ApplicationScoped;
+import java.time.Instant;
+import java.time.temporal.ChronoUnit;
+import java.util.ArrayList;
+import java.util.Comparator;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.ThreadLocalRandom;
+import java.util.function.Consumer;
+import org.jboss.logging.Logger;
+
+/**
+ * The ledger of a ManagedSecret's versions, stages and rotation progress: the only writer of
+ * ManagedSecret.status. Every change is a named transition applied to the latest stored status and
+ * written with optimistic concurrency; a conflict re-reads and re-applies it (bounded, with
+ * jitter), so concurrent writers (reconciler, API replicas, rotations) never overwrite each other.
+ * When the bound is reached the transition fails with a {@link ConflictException}, which the API
+ * answers 409 with Retry-After.
+ */
+@ApplicationScoped
+public class VersionLedger {
+
+  private static final Logger LOG = Logger.getLogger(VersionLedger.class);
+  private static final int CONFLICT_RETRIES = 12;
+
+  private final KubernetesClient client;
+  private final CiphertextStore store;
+
+  public VersionLedger(KubernetesClient client, CiphertextStore store) {
+    this.client = client;
+    this.store = store;
+  }
+
+  // ---- the controller's record of a reconciliation
+
+  /** What the ManagedSecret controller concluded in one reconciliation. */
+  public record Observation(
+      SecretVersion firstVersion,
+      int versionsToKeep,
+      String readyMessage,
+      Degradation unreadable,
+      Condition degraded,
+      String nextRotationAt,
+      Long generation) {}
+
+  /** Why CURRENT cannot be served although it exists: Ready is False with this reason. */
+  public record Degradation(String reason, String message) {}
+
+  /** The secret as stored, and the deprecated versions pruned (their ciphertext is gone too). */
+  public record Recorded(ManagedSecret secret, List<String> pruned) {}
+
+  /**
+   * Records a reconciliation: the first version as CURRENT if there is none yet, pruning beyond
+   * versionsToKeep (the pruned versions' ciphertext is deleted once the status no longer lists
+   * them), Ready, Degraded, nextRotationAt and observedGeneration. Written through the controller's
+   * cache so its next reconciliation sees it.
+   */
+  public Recorded reconciled(
+      ManagedSecret secret, Context<ManagedSecret> context, Observation observation) {
+    List<String> pruned = new ArrayList<>();
+    ManagedSecret stored =
+        PrimaryUpdateAndCacheUtils.updateStatusAndCacheResource(
+            secret,
+            context,
+            fresh -> {
+              ManagedSecretStatus status =
+                  fresh.getStatus() == null ? new ManagedSecretStatus() : fresh.getStatus();
+              SecretVersion first = observation.firstVersion();
+              if (first != null && status.getCurrentVersionId() == null) {
+                status.getVersions().add(0, withStages(first, List.of(SecretVersion.CURRENT)));
+                status.setCurrentVersionId(first.getVersionId());
+              }
+              pruned.clear();
+              pruned.addAll(VersionPruner.prune(status, observation.versionsToKeep()));
+              Degradation unreadable = observation.unreadable();
+              Conditions.set(
+                  status.getConditions(),
+                  ManagedSecretConditions.READY,
+                  unreadable == null,
+                  unreadable == null
+                      ? ManagedSecretConditions.VERSION_AVAILABLE
+                      : unreadable.reason(),
+                  unreadable == null
+                      ? "CURRENT is version "
+                          + status.getCurrentVersionId()
+                          + observation.readyMessage()
+                      : unreadable.message(),
+                  observation.generation());
+              Condition degraded = observation.degraded();
+              Conditions.set(
+                  status.getConditions(),
+                  degraded.getType(),
+                  "True".equals(degraded.getStatus()),
+                  degraded.getReason(),
+                  degraded.getMessage(),
+                  observation.generation());
+              status.setNextRotationAt(observation.nextRotationAt());
+              status.setObservedGeneration(observation.generation());
+              fresh.setStatus(status);
+              return fresh;
+            });
+    for (String versionId : pruned) {
+      store.delete(secret.getMetadata().getUid(), versionId);
+    }
+    return new Recorded(stored, List.copyOf(pruned));
+  }
+
+  /** Records conditions a failed reconciliation found; the rest of the status stays as stored. */
+  public void failed(ManagedSecret secret, List<Condition> conditions, Long generation) {
+    write(
+        secret,
+        latest -> {
+          for (Condition condition : conditions) {
+            latest.getConditions().removeIf(c -> c.getType().equals(condition.getType()));
+            latest.getConditions().add(condition);
+          }
+          latest.getConditions().sort(Comparator.comparing(Condition::getType));
+          latest.setObservedGeneration(generation);
+        });
+  }
+
+  // ---- PutSecretValue
+
+  /**
+   * PutSecretValue: a version whose ciphertext is stored becomes CURRENT; the old CURRENT becomes
+   * PREVIOUS. If the status cannot be written, the version's ciphertext is removed at once: no
+   * orphan is left for a later reconciliation to find.
+   */
+  public ManagedSecret putCurrent(ManagedSecret secret, SecretVersion version) {
+    try {
+      return write(
+          secret,
+          status -> {
+            if (status.getVersions().stream()
+                .noneMatch(v -> v.getVersionId().equals(version.getVersionId()))) {
+              status.getVersions().add(0, withStages(version, List.of()));
+            }
+            Stages.promote(status, version.getVersionId());
+          });
+    } catch (RuntimeException e) {
+      store.delete(secret.getMetadata().getUid(), version.getVersionId());
+      throw e;
+    }
+  }
+
+  // ---- rotation, AWS Secrets Manager's steps
+
+  /**
+   * Reserves a PENDING version id and records the rotation at its first step, before any ciphertext
+   * is written: a crash never orphans ciphertext. A rotation already on record stays.
+   */
+  public ManagedSecret reservePending(
+      ManagedSecret secret, String strategy, String schedule, String trigger, String message) {
+    String pending = java.util.UUID.randomUUID().toString();
+    String now = now();
+    return write(
+        secret,
+        s -> {
+          if (s.getRotation() == null) {
+            RotationProgress progress = new RotationProgress();
+            progress.setStep(Step.createSecret);
+            progress.setPendingVersionId(pending);
+            progress.setStartedAt(now);
+            progress.setReason(trigger);
+            progress.setSchedule(schedule);
+            progress.setStrategy(strategy);
+            s.setRotation(progress);
+            Conditions.set(
+                s.getConditions(),
+                ManagedSecretConditions.ROTATING,
+                true,
+                ManagedSecretConditions.ROTATION_IN_PROGRESS,
+                message,
+                secret.getMetadata().getGeneration());
+          }
+        });
+  }
+
+  /**
+   * createSecret done: the PENDING version (its ciphertext stored) is listed, next is setSecret.
+   */
+  public ManagedSecret pendingStored(ManagedSecret secret, SecretVersion pending) {
+    return write(
+        secret,
+        s -> {
+          if (s.getVersions().stream()
+              .noneMatch(v -> v.getVersionId().equals(pending.getVersionId()))) {
+            s.getVersions().add(0, withStages(pending, List.of(SecretVersion.PENDING)));
+          }
+          s.setPendingVersionId(pending.getVersionId());
+          if (s.getRotation() != null) {
+            s.getRotation().setStep(Step.setSecret);
+          }
+        });
+  }
+
+  /** The rotation reached {@code step}. */
+  public ManagedSecret advance(ManagedSecret secret, Step step) {
+    return write(
+        secret,
+        s -> {
+          if (s.getRotation() != null) {
+            s.getRotation().setStep(step);
+          }
+        });
+  }
+
+  /**
+   * finishSecret: PENDING is promoted to CURRENT (CURRENT becomes PREVIOUS) and the rotation ends,
+   * in one write. {@code pending} is null for a rotation that makes no new version (re-wrap).
+   */
+  public ManagedSecret finish(ManagedSecret secret, String pending) {
+    String now = now();
+    return write(
+        secret,
+        s -> {
+          if (pending != null
+              && s.getVersions().stream().anyMatch(v -> v.getVersionId().equals(pending))) {
+            Stages.promote(s, pending);
+          }
+          s.setPendingVersionId(null);
+          s.setRotation(null);
+          s.setLastRotatedAt(now);
+          s.setRotationFailures(null);
+          s.setRetryRotationAt(null);
+          Conditions.set(
+              s.getConditions(),
+              ManagedSecretConditions.ROTATING,
+              false,
+              ManagedSecretConditions.ROTATION_SUCCEEDED,
+              "last rotation finished at " + now,
+              secret.getMetadata().getGeneration());
+        });
+  }
+
+  /**
+   * A failed rotation: PENDING is dropped (its ciphertext too), CURRENT stays, the failure and the
+   * earliest next attempt are recorded. Degraded follows from them.
+   */
+  public ManagedSecret abandon(
+      ManagedSecret secret, String reason, String message, int failures, String retryAt) {
+    String pending =
+        secret.getStatus().getRotation() == null
+            ? null
+            : secret.getStatus().getRotation().getPendingVersionId();
+    ManagedSecret updated =
+        write(
+            secret,
+            s -> {
+              if (pending != null && !pending.equals(s.getCurrentVersionId())) {
+                s.getVersions().removeIf(v -> v.getVersionId().equals(pending));
+              }
+              s.setPendingVersionId(null);
+              s.setRotation(null);
+              s.setRotationFailures(failures);
+              s.setRetryRotationAt(retryAt);
+              Conditions.set(
+                  s.getConditions(),
+                  ManagedSecretConditions.ROTATING,
+                  false,
+                  reason,
+                  message,
+                  secret.getMetadata().getGeneration());
+            });
+    if (pending != null && !pending.equals(updated.getStatus().getCurrentVersionId())) {
+      store.delete(secret.getMetadata().getUid(), pending);
+    }
+    return updated;
+  }
+
+  /** A rotation that could not even start (nothing can make a new value): recorded as failed. */
+  public ManagedSecret refuseRotation(ManagedSecret secret, String reason, String message) {
+    return write(
+        secret,
+        s -> {
+          s.setRotationFailures(s.getRotationFailures() == null ? 1 : s.getRotationFailures() + 1);
+          Conditions.set(
+              s.getConditions(),
+              ManagedSecretConditions.ROTATING,
+              false,
+              reason,
+              message,
+              secret.getMetadata().getGeneration());
+        });
+  }
+
+  // ---- re-wrapping
+
+  /** After a re-wrap: each listed version names the KMS key and key version it is now under. */
+  public ManagedSecret rewrapped(ManagedSecret secret, Map<String, KeyRef> keys) {
+    return write(
+        secret,
+        s ->
+            s.getVersions()
+                .forEach(
+                    v -> {
+                      KeyRef key = keys.get(v.getVersionId());
+                      if (key != null) {
+                        v.setKmsKeyId(key.kmsKeyId());
+                        v.setKeyVersion(key.keyVersion());
+                      }
+                    }));
+  }
+
+  /** The KMS key and key version a version's data key is wrapped with. */
+  public record KeyRef(String kmsKeyId, Integer keyVersion) {}
+
+  // ----
+
+  private ManagedSecret write(ManagedSecret secret, Consumer<ManagedSecretStatus> change) {
+    ManagedSecret current = secret;
+    for (int attempt = 0; ; attempt++) {
+      ManagedSecretStatus status =
+          current.getStatus() == null ? new ManagedSecretStatus() : current.getStatus();
+      change.accept(status);
+      current.setStatus(status);
+      try {
+        return client.resource(current).updateStatus();
+      } catch (KubernetesClientException e) {
+        if (e.getCode() != 409) {
+          throw e;
+        }
+        if (attempt >= CONFLICT_RETRIES) {
+          LOG.infof(
+              "%s/%s: status still changing after %d attempts; giving up this write",
+              secret.getMetadata().getNamespace(), secret.getMetadata().getName(), attempt + 1);
+          throw new ConflictException(
+              "ManagedSecret "
+                  + secret.getMetadata().getNamespace()
+                  + "/"
+                  + secret.getMetadata().getName()
+                  + " is being changed by other writers at the same moment; retry");
+        }
+        pause(attempt);
+        current =
+            client
+                .resources(ManagedSecret.class)
+                .inNamespace(secret.getMetadata().getNamespace())
+                .withName(secret.getMetadata().getName())
+                .get();
+        if (current == null) {
+          throw new KubernetesClientException(
+              "ManagedSecret " + secret.getMetadata().getName() + " was deleted", 404, null);
+        }
+      }
+    }
+  }
+
+  /** Spreads the retries of writers that collided, so they do not collide again in step. */
+  private static void pause(int attempt) {
+    long bound = Math.min(200, 10L << Math.min(attempt, 4));
+    try {
+      Thread.sleep(ThreadLocalRandom.current().nextLong(1, bound));
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+    }
+  }
+
+  static SecretVersion withStages(SecretVersion version, List<String> stages) {
+    return new SecretVersion(
+        version.getVersionId(),
+        stages,
+        version.getCreatedDate(),
+        version.getKmsKeyId(),
+        version.getKeyVersion());
+  }
+
+  static String now() {
+    return Instant.now().truncatedTo(ChronoUnit.SECONDS).toString();
+  }
+}
