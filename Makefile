@@ -30,7 +30,7 @@ IMAGE_PREFIX ?= ghcr.io/keywarden
 IMAGE_TAG ?= 0.1.0
 CTR ?= ctr
 images:
-	./mvnw -B -q package -DskipTests -pl operator,injector,agent,images -am
+	./mvnw -B -q package -DskipTests -pl operator,injector,agent -am
 	IMAGE_PREFIX=$(IMAGE_PREFIX) IMAGE_TAG=$(IMAGE_TAG) images/bin/build-images $(if $(CONTAINERD),--import $(CONTAINERD) --ctr $(CTR))
 
 ## The same images with Docker, from the Dockerfiles in each module's src/main/docker/ (Debian-based JRE images).

@@ -571,6 +571,8 @@ class RealPodsIT {
     }
     if (!Files.exists(tar)
         || Files.getLastModifiedTime(tar).compareTo(Files.getLastModifiedTime(jar)) < 0) {
+      // images/ is no Maven module: its target/ exists only once build-images has run.
+      Files.createDirectories(root.resolve("images/target"));
       Process build =
           new ProcessBuilder(root.resolve("images/bin/build-images").toString(), "--only", "agent")
               .redirectErrorStream(true)
