@@ -113,6 +113,8 @@ class NodeTeardownIT {
     Node back = admin.nodes().withName(node.name()).get();
     assertThat(back.getStatus().getConditions())
         .anyMatch(c -> "Ready".equals(c.getType()) && "True".equals(c.getStatus()));
+    // Schedulable again: the tests after this one schedule pods onto the restarted node.
+    assertThat(back.getSpec().getUnschedulable()).isNotEqualTo(Boolean.TRUE);
   }
 
   private static Path stateDir(TestCluster cluster) {
