@@ -74,6 +74,9 @@ record TestTls(SSLContext serverContext, String caPem) {
       keys.init(store, PASSWORD.toCharArray());
       SSLContext context = SSLContext.getInstance("TLS");
       context.init(keys.getKeyManagers(), null, null);
+      // Everything is in memory now; the key store is not needed any more.
+      Files.delete(keyStore);
+      Files.delete(dir);
       return new TestTls(context, pem);
     } catch (IOException e) {
       throw new UncheckedIOException(e);

@@ -35,9 +35,10 @@ public final class SoftHsm {
           LIBRARY + " is missing: install the softhsm2 package (.ci/run does)");
     }
     try {
-      Path tokens = Files.createTempDirectory("keywarden-softhsm-");
-      tokens.toFile().deleteOnExit();
+      // Beside the configuration (a test's @TempDir or target/), so the tokens go with it rather
+      // than piling up in /tmp: deleteOnExit cannot remove a directory that still holds files.
       Files.createDirectories(conf.getParent());
+      Path tokens = Files.createTempDirectory(conf.getParent(), "softhsm-tokens-");
       Files.writeString(
           conf,
           "directories.tokendir = "
