@@ -11,6 +11,7 @@ import io.fabric8.kubernetes.client.KubernetesClient;
 import io.keywarden.operator.access.AccessReviewer;
 import io.keywarden.operator.access.Caller;
 import io.keywarden.operator.access.TokenAuthenticator;
+import io.keywarden.operator.access.aws.SessionTokens;
 import io.keywarden.operator.api.tls.ApiCertificates;
 import io.keywarden.operator.config.KeywardenConfig;
 import io.keywarden.operator.failure.AccessDeniedException;
@@ -50,6 +51,7 @@ import java.util.concurrent.ThreadPoolExecutor;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicInteger;
+import java.util.function.Function;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 import org.jboss.logging.Logger;
@@ -64,6 +66,10 @@ public class ApiServer {
 
   private static final Logger LOG = Logger.getLogger(ApiServer.class);
   private static final String PREFIX = "/v1/namespaces/:namespace/managedsecrets/:name";
+
+  /** Where AWS_CONTAINER_CREDENTIALS_FULL_URI points the AWS SDKs. */
+  public static final String AWS_CREDENTIALS_PATH = "/v1/aws/credentials";
+
   private static final int MAX_TIMEOUT_SECONDS = 300;
   // Jackson's message for StreamReadFeature.STRICT_DUPLICATE_DETECTION.
   private static final Pattern DUPLICATE_FIELD = Pattern.compile("Duplicate field '([^']{1,64})'");
@@ -72,6 +78,7 @@ public class ApiServer {
   private final KubernetesClient client;
   private final Vertx vertx;
   private final TokenAuthenticator authenticator;
+  private final RequestAuthenticator requests;
   private final AccessReviewer reviewer;
   private final SecretVersions versions;
   private final CiphertextStore store;
@@ -92,6 +99,7 @@ public class ApiServer {
       KubernetesClient client,
       Vertx vertx,
       TokenAuthenticator authenticator,
+      RequestAuthenticator requests,
       AccessReviewer reviewer,
       SecretVersions versions,
       CiphertextStore store,
@@ -103,6 +111,7 @@ public class ApiServer {
     this.client = client;
     this.vertx = vertx;
     this.authenticator = authenticator;
+    this.requests = requests;
     this.reviewer = reviewer;
     this.versions = versions;
     this.store = store;
@@ -244,6 +253,16 @@ public class ApiServer {
                       return new Result(200, api.randomPassword(params), null);
                     }));
     router
+        .get(AWS_CREDENTIALS_PATH)
+        .handler(
+            ctx ->
+                blocking(
+                    ctx,
+                    "GetAwsCredentials",
+                    requests::authenticateContainerToken,
+                    caller ->
+                        new Result(200, credentials(requests.credentials(ctx, caller)), null)));
+    router
         .route()
         .last()
         .handler(
@@ -282,13 +301,31 @@ public class ApiServer {
 
   private record Result(int status, ObjectNode body, String versionId) {}
 
+  /** The container-credentials answer the AWS SDKs read. */
+  private ObjectNode credentials(SessionTokens.Credentials credentials) {
+    ObjectNode body = json.createObjectNode();
+    body.put("AccessKeyId", credentials.accessKeyId());
+    body.put("SecretAccessKey", credentials.secretAccessKey());
+    body.put("Token", credentials.sessionToken());
+    body.put("Expiration", credentials.expiration().toString());
+    return body;
+  }
+
   private interface Operation {
     Result apply(Caller caller);
   }
 
   /** Runs an operation off the event loop with authentication, audit, metrics and error mapping. */
   private void blocking(RoutingContext ctx, String action, Operation operation) {
-    Request request = new Request(ctx, action);
+    blocking(ctx, action, requests::authenticate, operation);
+  }
+
+  private void blocking(
+      RoutingContext ctx,
+      String action,
+      Function<RoutingContext, Caller> authentication,
+      Operation operation) {
+    Request request = new Request(ctx, action, authentication);
     Context context = vertx.getOrCreateContext();
     try {
       pool.execute(
@@ -317,7 +354,7 @@ public class ApiServer {
       timeout = -1;
     }
     String stage = ctx.queryParams().get("versionStage");
-    Request request = new Request(ctx, "GetSecretValue");
+    Request request = new Request(ctx, "GetSecretValue", requests::authenticate);
     if (timeout < 1
         || timeout > MAX_TIMEOUT_SECONDS
         || (stage != null && !"CURRENT".equals(stage))
@@ -432,18 +469,20 @@ public class ApiServer {
   private final class Request {
     final RoutingContext ctx;
     final String action;
+    final Function<RoutingContext, Caller> authentication;
     final long started = System.nanoTime();
     final String id = UUID.randomUUID().toString().substring(0, 13);
     volatile String subject = "unknown";
 
-    Request(RoutingContext ctx, String action) {
+    Request(RoutingContext ctx, String action, Function<RoutingContext, Caller> authentication) {
       this.ctx = ctx;
       this.action = action;
+      this.authentication = authentication;
     }
 
     Outcome run(Operation operation) {
       try {
-        Caller caller = authenticator.authenticate(bearer(ctx));
+        Caller caller = authentication.apply(ctx);
         subject = caller.username();
         Result result = operation.apply(caller);
         return new Outcome(result, null, true, "allowed by RBAC");
@@ -593,14 +632,6 @@ public class ApiServer {
             + ", column "
             + at.getColumnNr()
             + ")";
-  }
-
-  private static String bearer(RoutingContext ctx) {
-    String header = ctx.request().getHeader("Authorization");
-    if (header == null || !header.regionMatches(true, 0, "Bearer ", 0, 7)) {
-      return null;
-    }
-    return header.substring(7).strip();
   }
 
   private static String ns(RoutingContext ctx) {

@@ -131,6 +131,32 @@ public interface KeywardenConfig {
     @WithDefault("20000")
     int maxWaiters();
 
+    /**
+     * AWS credentials for pods: the container-credentials endpoint and the SigV4 verification of
+     * requests signed with them (docs/aws-compatibility.md, "Credentials").
+     */
+    AwsCredentials awsCredentials();
+
+    interface AwsCredentials {
+      /**
+       * The longest lifetime of issued credentials; they never outlive the ServiceAccount token
+       * they were issued for either.
+       */
+      @WithDefault("1h")
+      Duration maxLifetime();
+
+      /**
+       * The Secret of the operator namespace holding the session keys every replica seals and opens
+       * session tokens with; created on first use.
+       */
+      @WithDefault("keywarden-aws-session-keys")
+      String keysSecretName();
+
+      /** How often a replica re-reads the session keys, so a newly added key becomes primary. */
+      @WithDefault("1m")
+      Duration keysReloadInterval();
+    }
+
     /** How long a successful TokenReview is reused (never past the token's own expiry). */
     @WithDefault("60s")
     Duration tokenCacheTtl();

@@ -25,6 +25,15 @@ public enum Failure {
   UNAUTHENTICATED,
   /** RBAC says no. */
   ACCESS_DENIED,
+  /** A SigV4 Authorization header that lacks a part or cannot be parsed. */
+  INCOMPLETE_SIGNATURE,
+  /**
+   * A SigV4 signature that does not verify: wrong secret key, altered request, wrong scope, or
+   * signed outside the five-minute window.
+   */
+  INVALID_SIGNATURE,
+  /** Keywarden-issued AWS credentials past their expiry. */
+  EXPIRED_CREDENTIALS,
   /** spec.kmsKeyId names a key this operator is not configured with. */
   UNKNOWN_KMS_KEY,
   /** The KMS cannot serve right now: unreachable, throttled, disabled key, bad credentials. */

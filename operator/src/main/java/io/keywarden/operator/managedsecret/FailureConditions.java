@@ -40,6 +40,9 @@ public final class FailureConditions {
           UNKNOWN_OPERATION,
           UNAUTHENTICATED,
           ACCESS_DENIED,
+          INCOMPLETE_SIGNATURE,
+          INVALID_SIGNATURE,
+          EXPIRED_CREDENTIALS,
           THROTTLED,
           OVERLOADED ->
           Effect.DEGRADED;
