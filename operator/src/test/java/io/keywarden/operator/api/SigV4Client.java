@@ -58,7 +58,7 @@ public final class SigV4Client {
     SSLContext ssl = SSLContext.getInstance("TLS");
     ssl.init(null, tmf.getTrustManagers(), null);
     this.http =
-        HttpClient.newBuilder().sslContext(ssl).connectTimeout(Duration.ofSeconds(5)).build();
+        HttpClient.newBuilder().sslContext(ssl).connectTimeout(Duration.ofSeconds(30)).build();
   }
 
   /** GET /v1/aws/credentials with {@code Authorization: <token>}, as the SDKs send it. */
