@@ -33,8 +33,8 @@ import software.amazon.awssdk.identity.spi.AwsSessionCredentialsIdentity;
  * SHA-256 of the token once TokenReview has answered): {@code verify} is the steady state (session
  * token already opened and cached: canonical request, SHA-256 of body and canonical request, five
  * HMACs, the compare); {@code verifyUncachedSession} also opens the token (AES-GCM + JSON) and
- * derives its secret (HMAC); {@code bearerDigest} is the bearer path's per-request work;
- * {@code issue} is one container-credentials answer without its TokenReview. The request is a
+ * derives its secret (HMAC); {@code bearerDigest} is the bearer path's per-request work; {@code
+ * issue} is one container-credentials answer without its TokenReview. The request is a
  * GetSecretValue as the AWS SDK for Java signs it.
  */
 @State(Scope.Thread)
@@ -52,7 +52,8 @@ public class SigV4Benchmark {
           List.of("system:serviceaccounts", "system:serviceaccounts:bench", "system:authenticated"),
           Map.of(
               "authentication.kubernetes.io/pod-name", List.of("app-6d8f9c7b5-x2k4p"),
-              "authentication.kubernetes.io/pod-uid", List.of("0c1d2e3f-4a5b-6c7d-8e9f-0a1b2c3d4e5f")));
+              "authentication.kubernetes.io/pod-uid",
+                  List.of("0c1d2e3f-4a5b-6c7d-8e9f-0a1b2c3d4e5f")));
 
   static final class Keys extends SessionKeyStore {
     private final SessionKey key = SessionKey.derive(1, AesGcm.newKey());
@@ -93,10 +94,13 @@ public class SigV4Benchmark {
                     r.request(
                             SdkHttpRequest.builder()
                                 .method(SdkHttpMethod.POST)
-                                .uri(URI.create("https://keywarden-operator.keywarden-system.svc:8443/"))
+                                .uri(
+                                    URI.create(
+                                        "https://keywarden-operator.keywarden-system.svc:8443/"))
                                 .putHeader("Content-Type", "application/x-amz-json-1.1")
                                 .putHeader("X-Amz-Target", "secretsmanager.GetSecretValue")
-                                .putHeader("amz-sdk-invocation-id", "3f1c2b4a-5d6e-7f80-91a2-b3c4d5e6f708")
+                                .putHeader(
+                                    "amz-sdk-invocation-id", "3f1c2b4a-5d6e-7f80-91a2-b3c4d5e6f708")
                                 .putHeader("amz-sdk-request", "attempt=1; max=4")
                                 .build())
                         .payload(ContentStreamProvider.fromUtf8String(body))
