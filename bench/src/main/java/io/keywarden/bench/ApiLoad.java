@@ -322,7 +322,7 @@ public final class ApiLoad {
     Files.deleteIfExists(wrkScript);
   }
 
-  private record WrkResult(
+  record WrkResult(
       String raw,
       double rps,
       long requests,
@@ -333,7 +333,7 @@ public final class ApiLoad {
       double p90,
       double p99) {}
 
-  private WrkResult wrk(List<String> base, int seconds) throws Exception {
+  static WrkResult wrk(List<String> base, int seconds) throws Exception {
     List<String> command = new ArrayList<>(base);
     command.add(1, "-d" + seconds + "s");
     command.add(1, "--timeout");

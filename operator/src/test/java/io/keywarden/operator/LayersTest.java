@@ -69,7 +69,8 @@ class LayersTest {
         .whereLayer("Kms")
         .mayOnlyBeAccessedByLayers("Controllers", "Rotation", "Versions")
         .whereLayer("Crypto")
-        .mayOnlyBeAccessedByLayers("Controllers", "Api", "Rotation", "Versions", "Generate", "Kms")
+        .mayOnlyBeAccessedByLayers(
+            "Controllers", "Api", "Rotation", "Access", "Versions", "Generate", "Kms")
         .check(classes);
   }
 

@@ -123,10 +123,10 @@ public class TokenAuthenticator {
   }
 
   /**
-   * The exp claim of a JWT, read without verification: only to bound the cache; TokenReview did the
-   * verifying.
+   * The exp claim of a JWT, read without verification: only to bound what is derived from a token
+   * that TokenReview has already verified (the cache, issued AWS credentials); null when absent.
    */
-  private Instant expiry(String token) {
+  public Instant expiry(String token) {
     String[] parts = token.split("\\.");
     if (parts.length < 2) {
       return null;

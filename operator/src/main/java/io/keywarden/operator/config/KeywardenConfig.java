@@ -27,6 +27,22 @@ public interface KeywardenConfig {
 
   LeaderElection leaderElection();
 
+  AwsIdentity aws();
+
+  /**
+   * How the AWS Secrets Manager protocol names this Keywarden: the region and account in the ARNs
+   * it answers (docs/aws-compatibility.md). Clients never see another; ARNs naming another region
+   * or account are refused.
+   */
+  interface AwsIdentity {
+    @WithDefault("us-east-1")
+    String region();
+
+    /** Twelve digits, as AWS account ids are. */
+    @WithDefault("000000000000")
+    String accountId();
+  }
+
   interface LeaderElection {
     /**
      * Run the controllers on one replica at a time, chosen through a coordination.k8s.io Lease in
@@ -130,6 +146,32 @@ public interface KeywardenConfig {
     /** Long-poll waiters beyond this get 429 with Retry-After. */
     @WithDefault("20000")
     int maxWaiters();
+
+    /**
+     * AWS credentials for pods: the container-credentials endpoint and the SigV4 verification of
+     * requests signed with them (docs/aws-compatibility.md, "Credentials").
+     */
+    AwsCredentials awsCredentials();
+
+    interface AwsCredentials {
+      /**
+       * The longest lifetime of issued credentials; they never outlive the ServiceAccount token
+       * they were issued for either.
+       */
+      @WithDefault("1h")
+      Duration maxLifetime();
+
+      /**
+       * The Secret of the operator namespace holding the session keys every replica seals and opens
+       * session tokens with; created on first use.
+       */
+      @WithDefault("keywarden-aws-session-keys")
+      String keysSecretName();
+
+      /** How often a replica re-reads the session keys, so a newly added key becomes primary. */
+      @WithDefault("1m")
+      Duration keysReloadInterval();
+    }
 
     /** How long a successful TokenReview is reused (never past the token's own expiry). */
     @WithDefault("60s")

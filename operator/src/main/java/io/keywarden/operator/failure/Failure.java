@@ -21,10 +21,25 @@ public enum Failure {
   NOT_FOUND,
   /** No such API operation. */
   UNKNOWN_OPERATION,
+  /** An operation Keywarden serves through Kubernetes objects, not through the API. */
+  NOT_SERVED,
+  /** A version with this id (an AWS ClientRequestToken) already exists with another value. */
+  RESOURCE_EXISTS,
+  /** A pagination token this API did not hand out, or for another query. */
+  INVALID_NEXT_TOKEN,
   /** No valid token. */
   UNAUTHENTICATED,
   /** RBAC says no. */
   ACCESS_DENIED,
+  /** A SigV4 Authorization header that lacks a part or cannot be parsed. */
+  INCOMPLETE_SIGNATURE,
+  /**
+   * A SigV4 signature that does not verify: wrong secret key, altered request, wrong scope, or
+   * signed outside the five-minute window.
+   */
+  INVALID_SIGNATURE,
+  /** Keywarden-issued AWS credentials past their expiry. */
+  EXPIRED_CREDENTIALS,
   /** spec.kmsKeyId names a key this operator is not configured with. */
   UNKNOWN_KMS_KEY,
   /** The KMS cannot serve right now: unreachable, throttled, disabled key, bad credentials. */

@@ -12,6 +12,7 @@ public abstract sealed class KeywardenException extends RuntimeException
         CorruptEnvelopeException,
         MissingCiphertextException,
         AccessDeniedException,
+        SignatureException,
         RotationFailedException,
         ConflictException,
         RequestException {

@@ -38,8 +38,14 @@ public final class FailureConditions {
           VALUE_TOO_LARGE,
           NOT_FOUND,
           UNKNOWN_OPERATION,
+          NOT_SERVED,
+          RESOURCE_EXISTS,
+          INVALID_NEXT_TOKEN,
           UNAUTHENTICATED,
           ACCESS_DENIED,
+          INCOMPLETE_SIGNATURE,
+          INVALID_SIGNATURE,
+          EXPIRED_CREDENTIALS,
           THROTTLED,
           OVERLOADED ->
           Effect.DEGRADED;

@@ -77,6 +77,21 @@ public final class ApiClient {
         HttpResponse.BodyHandlers.ofString());
   }
 
+  /**
+   * An AWS Secrets Manager call as the SDKs send it: {@code POST /}, {@code X-Amz-Target:
+   * secretsmanager.<operation>}, an awsJson1.1 body; {@code operation} null sends no X-Amz-Target.
+   */
+  public HttpResponse<String> aws(String operation, String token, String body) throws Exception {
+    HttpRequest.Builder builder =
+        request("/", token)
+            .POST(HttpRequest.BodyPublishers.ofString(body))
+            .header("Content-Type", "application/x-amz-json-1.1");
+    if (operation != null) {
+      builder.header("X-Amz-Target", "secretsmanager." + operation);
+    }
+    return http.send(builder.build(), HttpResponse.BodyHandlers.ofString());
+  }
+
   private HttpRequest.Builder request(String path, String token) {
     HttpRequest.Builder builder =
         HttpRequest.newBuilder(URI.create(base + path)).timeout(Duration.ofSeconds(30));

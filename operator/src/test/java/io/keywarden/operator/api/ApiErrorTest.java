@@ -13,6 +13,7 @@ import io.keywarden.operator.failure.KmsException;
 import io.keywarden.operator.failure.MissingCiphertextException;
 import io.keywarden.operator.failure.RequestException;
 import io.keywarden.operator.failure.RotationFailedException;
+import io.keywarden.operator.failure.SignatureException;
 import io.keywarden.operator.failure.UnknownKmsKeyException;
 import java.util.Set;
 import java.util.stream.Stream;
@@ -55,6 +56,24 @@ class ApiErrorTest {
             "UnknownOperationException",
             null),
         Arguments.of(
+            "served through Kubernetes objects",
+            RequestException.notServed("x"),
+            400,
+            "InvalidRequestException",
+            null),
+        Arguments.of(
+            "same ClientRequestToken, other value",
+            RequestException.resourceExists("x"),
+            400,
+            "ResourceExistsException",
+            null),
+        Arguments.of(
+            "foreign NextToken",
+            RequestException.invalidNextToken("x"),
+            400,
+            "InvalidNextTokenException",
+            null),
+        Arguments.of(
             "no token",
             new AccessDeniedException(false, "x"),
             401,
@@ -65,6 +84,24 @@ class ApiErrorTest {
             new AccessDeniedException(true, "x"),
             403,
             "AccessDeniedException",
+            null),
+        Arguments.of(
+            "SigV4 header lacks a part",
+            SignatureException.incomplete("x"),
+            400,
+            "IncompleteSignatureException",
+            null),
+        Arguments.of(
+            "SigV4 signature does not verify",
+            SignatureException.invalid("x"),
+            400,
+            "InvalidSignatureException",
+            null),
+        Arguments.of(
+            "AWS credentials expired",
+            SignatureException.expired("x"),
+            400,
+            "ExpiredTokenException",
             null),
         Arguments.of(
             "unknown KMS key",

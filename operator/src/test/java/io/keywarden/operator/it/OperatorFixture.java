@@ -85,12 +85,15 @@ public final class OperatorFixture implements AutoCloseable {
   }
 
   /**
-   * Another operator process for the same namespace (a second replica), with its own API port and
-   * some environment changed (null removes a variable); not started.
+   * Another operator process for the same namespace (a second replica), with its own API port
+   * (unless {@code changes} names one) and some environment changed (null removes a variable); not
+   * started.
    */
   public QuarkusProcess replica(Map<String, String> changes) {
     Map<String, String> next = merged(changes);
-    next.put("KEYWARDEN_API_PORT", Integer.toString(QuarkusProcess.freePort()));
+    if (!changes.containsKey("KEYWARDEN_API_PORT")) {
+      next.put("KEYWARDEN_API_PORT", Integer.toString(QuarkusProcess.freePort()));
+    }
     return QuarkusProcess.of(cluster, "operator", next);
   }
 
