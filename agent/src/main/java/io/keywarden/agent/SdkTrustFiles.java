@@ -13,6 +13,9 @@ import java.security.Security;
 import java.security.cert.X509Certificate;
 import java.util.Base64;
 import java.util.List;
+import javax.net.ssl.TrustManager;
+import javax.net.ssl.TrustManagerFactory;
+import javax.net.ssl.X509TrustManager;
 
 /**
  * The API's CA for the app's AWS SDK ({@code keywarden.io/aws-sdk}): a pod cannot mount the
@@ -49,7 +52,9 @@ final class SdkTrustFiles {
   /**
    * A PKCS12 store whose certificates are neither encrypted nor MAC-protected, so the JDK's default
    * trust manager reads it without {@code javax.net.ssl.trustStorePassword}; a password would only
-   * hide public certificates.
+   * hide public certificates. It replaces the app JVM's default trust store, so it also holds the
+   * public CAs of the agent's own runtime (its {@code cacerts}): the app keeps reaching public
+   * HTTPS services, real AWS among them.
    */
   static byte[] trustStore(List<X509Certificate> certificates) throws IOException {
     // JDK 17 (JDK-8231107): these security properties choose how PKCS12 stores are written. The
@@ -62,12 +67,28 @@ final class SdkTrustFiles {
       for (int i = 0; i < certificates.size(); i++) {
         store.setCertificateEntry("keywarden-api-ca-" + i, certificates.get(i));
       }
+      X509Certificate[] publicCas = defaultTrustAnchors();
+      for (int i = 0; i < publicCas.length; i++) {
+        store.setCertificateEntry("jdk-" + i, publicCas[i]);
+      }
       ByteArrayOutputStream out = new ByteArrayOutputStream();
       store.store(out, new char[0]);
       return out.toByteArray();
     } catch (GeneralSecurityException e) {
       throw new IOException("cannot make the PKCS12 trust store: " + e.getMessage());
     }
+  }
+
+  private static X509Certificate[] defaultTrustAnchors() throws GeneralSecurityException {
+    TrustManagerFactory factory =
+        TrustManagerFactory.getInstance(TrustManagerFactory.getDefaultAlgorithm());
+    factory.init((KeyStore) null);
+    for (TrustManager manager : factory.getTrustManagers()) {
+      if (manager instanceof X509TrustManager x509) {
+        return x509.getAcceptedIssuers();
+      }
+    }
+    return new X509Certificate[0];
   }
 
   private static void replace(Path dir, String name, byte[] content) throws IOException {

@@ -48,7 +48,9 @@ class SdkTrustFilesTest {
     try (InputStream in = Files.newInputStream(dir.resolve("truststore.p12"))) {
       store.load(in, null);
     }
-    assertThat(store.size()).isEqualTo(1);
+    // The API's CA, and the runtime's public CAs so that other HTTPS services stay reachable.
+    assertThat(store.getCertificate("keywarden-api-ca-0")).isEqualTo(ca.get(0));
+    assertThat(store.size()).isGreaterThan(50);
     TrustManagerFactory trust =
         TrustManagerFactory.getInstance(TrustManagerFactory.getDefaultAlgorithm());
     trust.init(store);
