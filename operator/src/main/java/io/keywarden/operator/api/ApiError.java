@@ -21,6 +21,10 @@ public record ApiError(int status, String type, String message, Integer retryAft
       case VALUE_TOO_LARGE -> new Shape(413, "InvalidParameterException", null);
       case NOT_FOUND -> new Shape(404, "ResourceNotFoundException", null);
       case UNKNOWN_OPERATION -> new Shape(404, "UnknownOperationException", null);
+      // AWS's own answer to an operation it does not allow on a resource.
+      case NOT_SERVED -> new Shape(400, "InvalidRequestException", null);
+      case RESOURCE_EXISTS -> new Shape(400, "ResourceExistsException", null);
+      case INVALID_NEXT_TOKEN -> new Shape(400, "InvalidNextTokenException", null);
       case UNAUTHENTICATED -> new Shape(401, "UnrecognizedClientException", null);
       case ACCESS_DENIED -> new Shape(403, "AccessDeniedException", null);
       case UNKNOWN_KMS_KEY -> new Shape(503, "ServiceUnavailableException", 30);

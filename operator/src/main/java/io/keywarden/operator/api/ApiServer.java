@@ -6,8 +6,8 @@ import com.fasterxml.jackson.core.JsonParser;
 import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
-import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.fabric8.kubernetes.client.KubernetesClient;
+import io.keywarden.api.v1alpha1.GenerateSpec;
 import io.keywarden.operator.access.AccessReviewer;
 import io.keywarden.operator.access.Caller;
 import io.keywarden.operator.access.TokenAuthenticator;
@@ -27,6 +27,7 @@ import io.quarkus.runtime.ShutdownEvent;
 import io.quarkus.runtime.StartupEvent;
 import io.vertx.core.Context;
 import io.vertx.core.Vertx;
+import io.vertx.core.buffer.Buffer;
 import io.vertx.core.http.HttpServer;
 import io.vertx.core.http.HttpServerOptions;
 import io.vertx.core.http.HttpVersion;
@@ -40,9 +41,7 @@ import java.nio.ByteBuffer;
 import java.nio.charset.CharacterCodingException;
 import java.nio.charset.CodingErrorAction;
 import java.nio.charset.StandardCharsets;
-import java.util.HashMap;
 import java.util.List;
-import java.util.Map;
 import java.util.UUID;
 import java.util.concurrent.ArrayBlockingQueue;
 import java.util.concurrent.RejectedExecutionException;
@@ -82,8 +81,11 @@ public class ApiServer {
   private final ChangeWaiters waiters;
   private final ApiCertificates certificates;
   private final AtomicBoolean listening = new AtomicBoolean();
+  private final ObjectMapper restJson;
+  private final ObjectMapper awsJsonMapper;
   private SecretCatalog catalog;
   private SecretValueApi api;
+  private AwsJsonProtocol awsJson;
   private ThreadPoolExecutor pool;
   private HttpServer server;
 
@@ -109,6 +111,8 @@ public class ApiServer {
     this.cipher = cipher;
     this.registry = registry;
     this.json = json;
+    this.restJson = Rendering.REST.mapper(json);
+    this.awsJsonMapper = Rendering.AWS_JSON.mapper(json);
     this.audit = new AuditLog(json);
     this.waiters = new ChangeWaiters(config.api().maxWaiters());
     this.certificates = certificates;
@@ -123,7 +127,16 @@ public class ApiServer {
             client,
             store,
             s -> waiters.notifyChanged(s.getMetadata().getNamespace(), s.getMetadata().getName()));
-    api = new SecretValueApi(client, catalog, versions, reviewer, json);
+    api =
+        new SecretValueApi(
+            client,
+            catalog,
+            versions,
+            reviewer,
+            json,
+            config.aws().region(),
+            config.aws().accountId());
+    awsJson = new AwsJsonProtocol(api);
     AtomicInteger threads = new AtomicInteger();
     pool =
         new ThreadPoolExecutor(
@@ -181,18 +194,18 @@ public class ApiServer {
               if (ctx.queryParams().contains("waitForChange")) {
                 longPoll(ctx);
               } else {
-                blocking(
+                rest(
                     ctx,
                     "GetSecretValue",
                     caller -> {
+                      String stage = ctx.queryParams().get("versionStage");
                       var answer =
                           api.getValue(
                               caller,
-                              ns(ctx),
-                              name(ctx),
-                              ctx.queryParams().get("versionStage"),
+                              secretId(ctx),
+                              stage == null ? null : VersionStage.parseRest("versionStage", stage),
                               ctx.queryParams().get("versionId"));
-                      return new Result(200, answer.body(), answer.versionId());
+                      return new Result(200, answer, answer.versionId());
                     });
               }
             });
@@ -200,49 +213,65 @@ public class ApiServer {
         .put(PREFIX + "/value")
         .handler(
             ctx ->
-                blocking(
+                rest(
                     ctx,
                     "PutSecretValue",
                     caller -> {
-                      ObjectNode body = api.putValue(caller, ns(ctx), name(ctx), parse(ctx));
-                      return new Result(200, body, body.get("VersionId").asText());
+                      var answer =
+                          api.putValue(
+                              caller, secretId(ctx), SecretValueApi.putRequest(parse(ctx)));
+                      return new Result(200, answer, answer.versionId());
                     }));
     router
         .get(PREFIX + "/versions")
         .handler(
             ctx ->
-                blocking(
+                rest(
                     ctx,
                     "ListSecretVersionIds",
-                    caller -> new Result(200, api.listVersions(caller, ns(ctx), name(ctx)), null)));
+                    caller ->
+                        new Result(
+                            200,
+                            // REST lists every version, deprecated ones too, on one page.
+                            api.listVersions(caller, secretId(ctx), true, Integer.MAX_VALUE, null),
+                            null)));
     router
         .post(PREFIX + "/rotate")
         .handler(
             ctx ->
-                blocking(
+                rest(
                     ctx,
                     "RotateSecret",
-                    caller -> new Result(202, api.rotate(caller, ns(ctx), name(ctx)), null)));
+                    caller -> new Result(202, api.rotate(caller, secretId(ctx)), null)));
     router
         .get(PREFIX)
         .handler(
             ctx ->
-                blocking(
+                rest(
                     ctx,
                     "DescribeSecret",
-                    caller -> new Result(200, api.describe(caller, ns(ctx), name(ctx)), null)));
+                    caller -> new Result(200, api.describe(caller, secretId(ctx)), null)));
     router
         .get("/v1/random-password")
         .handler(
             ctx ->
-                blocking(
+                rest(
                     ctx,
                     "GetRandomPassword",
-                    caller -> {
-                      Map<String, String> params = new HashMap<>();
-                      ctx.queryParams().forEach(e -> params.put(e.getKey(), e.getValue()));
-                      return new Result(200, api.randomPassword(params), null);
-                    }));
+                    caller -> new Result(200, api.randomPassword(passwordSpec(ctx)), null)));
+    // AWS Secrets Manager's awsJson1.1: every operation is POST / with X-Amz-Target.
+    router
+        .post("/")
+        .handler(
+            ctx -> {
+              String target = ctx.request().getHeader("X-Amz-Target");
+              blocking(
+                  new Request(ctx, AwsJsonProtocol.action(target), Rendering.AWS_JSON),
+                  (caller, request) -> {
+                    var answer = awsJson.handle(target, caller, parse(ctx), request::about);
+                    return new Result(200, answer.body(), answer.versionId());
+                  });
+            });
     router
         .route()
         .last()
@@ -255,10 +284,7 @@ public class ApiServer {
                               + ctx.request().method()
                               + " "
                               + ctx.request().path()));
-              ctx.response()
-                  .setStatusCode(error.status())
-                  .putHeader("Content-Type", "application/json")
-                  .end(error(error.type(), error.message()));
+              endWithError(ctx, error);
             });
     router
         .route()
@@ -272,23 +298,42 @@ public class ApiServer {
                           : status == 400
                               ? RequestException.invalidRequest("the request cannot be read")
                               : ctx.failure());
-              ctx.response()
-                  .setStatusCode(error.status())
-                  .putHeader("Content-Type", "application/json")
-                  .end(error(error.type(), error.message()));
+              endWithError(ctx, error);
             });
     return router;
   }
 
-  private record Result(int status, ObjectNode body, String versionId) {}
+  /** An error answered before any operation ran, in the protocol the request speaks. */
+  private void endWithError(RoutingContext ctx, ApiError error) {
+    Rendering rendering = rendering(ctx);
+    ctx.response()
+        .setStatusCode(error.status())
+        .putHeader("Content-Type", rendering.contentType())
+        .end(Buffer.buffer(Rendering.error(json, error)));
+  }
+
+  private static Rendering rendering(RoutingContext ctx) {
+    return ctx.request().getHeader("X-Amz-Target") != null ? Rendering.AWS_JSON : Rendering.REST;
+  }
+
+  /** An answer: its status, the shape to render, and the version it is about (for the audit). */
+  private record Result(int status, Object body, String versionId) {}
 
   private interface Operation {
+    Result apply(Caller caller, Request request);
+  }
+
+  private interface RestOperation {
     Result apply(Caller caller);
   }
 
+  private void rest(RoutingContext ctx, String action, RestOperation operation) {
+    blocking(
+        new Request(ctx, action, Rendering.REST), (caller, request) -> operation.apply(caller));
+  }
+
   /** Runs an operation off the event loop with authentication, audit, metrics and error mapping. */
-  private void blocking(RoutingContext ctx, String action, Operation operation) {
-    Request request = new Request(ctx, action);
+  private void blocking(Request request, Operation operation) {
     Context context = vertx.getOrCreateContext();
     try {
       pool.execute(
@@ -317,7 +362,7 @@ public class ApiServer {
       timeout = -1;
     }
     String stage = ctx.queryParams().get("versionStage");
-    Request request = new Request(ctx, "GetSecretValue");
+    Request request = new Request(ctx, "GetSecretValue", Rendering.REST);
     if (timeout < 1
         || timeout > MAX_TIMEOUT_SECONDS
         || (stage != null && !"CURRENT".equals(stage))
@@ -339,12 +384,12 @@ public class ApiServer {
           () -> {
             Outcome first =
                 request.run(
-                    caller -> {
+                    (caller, r) -> {
                       api.authorize(caller, "get", ns, name, "value");
                       String current = api.currentVersion(ns, name);
                       if (current != null && !current.equals(known)) {
-                        var answer = api.getValue(caller, ns, name, null, null);
-                        return new Result(200, answer.body(), answer.versionId());
+                        var answer = api.getValue(caller, SecretId.of(ns, name), null, null);
+                        return new Result(200, answer, answer.versionId());
                       }
                       return null;
                     });
@@ -377,9 +422,10 @@ public class ApiServer {
                           () -> {
                             Outcome outcome =
                                 request.run(
-                                    caller -> {
-                                      var answer = api.getValue(caller, ns, name, null, null);
-                                      return new Result(200, answer.body(), answer.versionId());
+                                    (caller, r) -> {
+                                      var answer =
+                                          api.getValue(caller, SecretId.of(ns, name), null, null);
+                                      return new Result(200, answer, answer.versionId());
                                     });
                             context.runOnContext(x -> request.respond(outcome));
                           });
@@ -432,23 +478,43 @@ public class ApiServer {
   private final class Request {
     final RoutingContext ctx;
     final String action;
+    final Rendering rendering;
     final long started = System.nanoTime();
     final String id = UUID.randomUUID().toString().substring(0, 13);
     volatile String subject = "unknown";
+    volatile String namespace;
+    volatile String secret;
 
-    Request(RoutingContext ctx, String action) {
+    Request(RoutingContext ctx, String action, Rendering rendering) {
       this.ctx = ctx;
       this.action = action;
+      this.rendering = rendering;
+      this.namespace = ctx.pathParam("namespace");
+      this.secret = ctx.pathParam("name");
+    }
+
+    /** The secret the request is about, once the operation has parsed it. */
+    void about(SecretId id) {
+      namespace = id.namespace();
+      secret = id.name();
     }
 
     Outcome run(Operation operation) {
       try {
         Caller caller = authenticator.authenticate(bearer(ctx));
         subject = caller.username();
-        Result result = operation.apply(caller);
+        Result result = operation.apply(caller, this);
         return new Outcome(result, null, true, "allowed by RBAC");
       } catch (RuntimeException e) {
         return failure(e);
+      }
+    }
+
+    private byte[] render(Object body) {
+      try {
+        return (rendering == Rendering.REST ? restJson : awsJsonMapper).writeValueAsBytes(body);
+      } catch (JsonProcessingException e) {
+        throw new IllegalStateException("cannot render " + body.getClass().getSimpleName(), e);
       }
     }
 
@@ -465,21 +531,23 @@ public class ApiServer {
       }
       int status;
       String versionId = null;
-      response.putHeader("Content-Type", "application/json").putHeader("Cache-Control", "no-store");
+      response
+          .putHeader("Content-Type", rendering.contentType())
+          .putHeader("Cache-Control", "no-store");
       if (outcome.error() != null) {
         ApiError error = outcome.error();
         status = error.status();
         if (error.retryAfterSeconds() != null) {
           response.putHeader("Retry-After", Integer.toString(error.retryAfterSeconds()));
         }
-        response.setStatusCode(status).end(error(error.type(), error.message()));
+        response.setStatusCode(status).end(Buffer.buffer(Rendering.error(json, error)));
       } else {
         status = outcome.result().status();
         versionId = outcome.result().versionId();
         if (outcome.result().body() == null) {
           response.setStatusCode(status).end();
         } else {
-          response.setStatusCode(status).end(outcome.result().body().toString());
+          response.setStatusCode(status).end(Buffer.buffer(render(outcome.result().body())));
         }
       }
       double latencyMs = (System.nanoTime() - started) / 1e6;
@@ -504,8 +572,8 @@ public class ApiServer {
           new AuditLog.Entry(
               id,
               subject,
-              ctx.pathParam("namespace"),
-              ctx.pathParam("name"),
+              namespace,
+              secret,
               versionId,
               action,
               outcome.allowed(),
@@ -538,13 +606,6 @@ public class ApiServer {
       default -> {}
     }
     return error;
-  }
-
-  private String error(String type, String message) {
-    ObjectNode node = json.createObjectNode();
-    node.put("__type", type);
-    node.put("Message", message);
-    return node.toString();
   }
 
   /**
@@ -601,6 +662,42 @@ public class ApiServer {
       return null;
     }
     return header.substring(7).strip();
+  }
+
+  private static SecretId secretId(RoutingContext ctx) {
+    return SecretId.of(ctx.pathParam("namespace"), ctx.pathParam("name"));
+  }
+
+  /** GetRandomPassword's REST form: AWS's member names as query parameters. */
+  private static GenerateSpec passwordSpec(RoutingContext ctx) {
+    var params = ctx.queryParams();
+    GenerateSpec spec = new GenerateSpec();
+    try {
+      if (params.contains("PasswordLength")) {
+        spec.setPasswordLength(Integer.parseInt(params.get("PasswordLength")));
+      }
+    } catch (NumberFormatException e) {
+      throw ApiException.badRequest("PasswordLength must be a whole number");
+    }
+    spec.setExcludeCharacters(params.get("ExcludeCharacters"));
+    spec.setExcludeNumbers(bool(params.get("ExcludeNumbers"), "ExcludeNumbers", false));
+    spec.setExcludePunctuation(bool(params.get("ExcludePunctuation"), "ExcludePunctuation", false));
+    spec.setExcludeUppercase(bool(params.get("ExcludeUppercase"), "ExcludeUppercase", false));
+    spec.setExcludeLowercase(bool(params.get("ExcludeLowercase"), "ExcludeLowercase", false));
+    spec.setIncludeSpace(bool(params.get("IncludeSpace"), "IncludeSpace", false));
+    spec.setRequireEachIncludedType(
+        bool(params.get("RequireEachIncludedType"), "RequireEachIncludedType", true));
+    return spec;
+  }
+
+  private static boolean bool(String value, String name, boolean absent) {
+    if (value == null) {
+      return absent;
+    }
+    if (!value.equals("true") && !value.equals("false")) {
+      throw ApiException.badRequest(name + " must be true or false");
+    }
+    return Boolean.parseBoolean(value);
   }
 
   private static String ns(RoutingContext ctx) {

@@ -64,6 +64,11 @@ public final class SecretCatalog implements AutoCloseable {
     return Optional.ofNullable(secrets.getIndexer().getByKey(namespace + "/" + name));
   }
 
+  /** Every ManagedSecret of every namespace, as the watch last saw them. */
+  public java.util.List<ManagedSecret> all() {
+    return secrets.getIndexer().list();
+  }
+
   /**
    * The envelope of a version: from the watch cache, or straight from the apiserver when the watch
    * lags behind a write.

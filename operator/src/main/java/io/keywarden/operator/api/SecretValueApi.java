@@ -2,7 +2,6 @@ package io.keywarden.operator.api;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
-import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.fabric8.kubernetes.client.KubernetesClient;
 import io.keywarden.api.v1alpha1.GenerateSpec;
@@ -12,10 +11,22 @@ import io.keywarden.api.v1alpha1.ManagedSecretConditions;
 import io.keywarden.api.v1alpha1.SecretVersion;
 import io.keywarden.operator.access.AccessReviewer;
 import io.keywarden.operator.access.Caller;
+import io.keywarden.operator.api.Shapes.BatchError;
+import io.keywarden.operator.api.Shapes.BatchGetSecretValueResponse;
+import io.keywarden.operator.api.Shapes.GetRandomPasswordResponse;
+import io.keywarden.operator.api.Shapes.ListSecretVersionIdsResponse;
+import io.keywarden.operator.api.Shapes.ListSecretsResponse;
+import io.keywarden.operator.api.Shapes.PutSecretValueResponse;
+import io.keywarden.operator.api.Shapes.RotateSecretResponse;
+import io.keywarden.operator.api.Shapes.SecretDescription;
+import io.keywarden.operator.api.Shapes.SecretValueEntry;
+import io.keywarden.operator.api.Shapes.Tag;
+import io.keywarden.operator.api.Shapes.VersionEntry;
 import io.keywarden.operator.crypto.Envelope;
 import io.keywarden.operator.crypto.SecretValue;
 import io.keywarden.operator.failure.AccessDeniedException;
 import io.keywarden.operator.failure.CorruptEnvelopeException;
+import io.keywarden.operator.failure.Failure;
 import io.keywarden.operator.failure.InvalidSpecException;
 import io.keywarden.operator.failure.MissingCiphertextException;
 import io.keywarden.operator.failure.RequestException;
@@ -27,39 +38,76 @@ import java.nio.charset.CharacterCodingException;
 import java.nio.charset.CodingErrorAction;
 import java.nio.charset.StandardCharsets;
 import java.time.Instant;
+import java.util.ArrayList;
 import java.util.Base64;
+import java.util.Comparator;
+import java.util.LinkedHashMap;
+import java.util.List;
 import java.util.Map;
-import java.util.Set;
+import java.util.Objects;
+import java.util.TreeMap;
+import java.util.function.Function;
+import org.jboss.logging.Logger;
 
 /**
- * The operations of the secret-value API, shaped like AWS Secrets Manager's. Authorization comes
- * first, so a caller without rights learns nothing about whether a secret exists.
+ * The operations of the secret-value API, one implementation each, answering the {@link Shapes}
+ * that both protocols (the REST paths and AWS Secrets Manager's awsJson1.1) render. Authorization
+ * comes first, so a caller without rights learns nothing about whether a secret exists.
  */
 public final class SecretValueApi {
 
-  private static final Set<String> STAGES =
-      Set.of(SecretVersion.CURRENT, SecretVersion.PREVIOUS, SecretVersion.PENDING);
+  private static final Logger LOG = Logger.getLogger(SecretValueApi.class);
 
-  /** A value answer, with the version it is for (the audit line records it). */
-  public record ValueAnswer(String versionId, ObjectNode body) {}
+  /** ListSecrets' and ListSecretVersionIds' page size when the caller names none (AWS's too). */
+  static final int DEFAULT_PAGE = 100;
+
+  /** How ListSecrets orders: AWS's SortBy values Keywarden can honour. */
+  public enum SortBy {
+    CREATED_DATE("created-date"),
+    NAME("name"),
+    LAST_CHANGED_DATE("last-changed-date");
+
+    private final String aws;
+
+    SortBy(String aws) {
+      this.aws = aws;
+    }
+
+    public String aws() {
+      return aws;
+    }
+  }
+
+  /** A PutSecretValue request, parsed: the value and the optional ClientRequestToken. */
+  public record PutRequest(SecretValue value, String clientRequestToken) {}
 
   private final KubernetesClient client;
   private final SecretCatalog catalog;
   private final SecretVersions versions;
   private final AccessReviewer reviewer;
   private final ObjectMapper json;
+  private final SecretArns arns;
+  private final String region;
 
   public SecretValueApi(
       KubernetesClient client,
       SecretCatalog catalog,
       SecretVersions versions,
       AccessReviewer reviewer,
-      ObjectMapper json) {
+      ObjectMapper json,
+      String region,
+      String accountId) {
     this.client = client;
     this.catalog = catalog;
     this.versions = versions;
     this.reviewer = reviewer;
     this.json = json;
+    this.region = region;
+    this.arns = new SecretArns(region, accountId);
+  }
+
+  public SecretArns arns() {
+    return arns;
   }
 
   public void authorize(
@@ -70,12 +118,18 @@ public final class SecretValueApi {
     }
   }
 
-  /** GetSecretValue. */
-  public ValueAnswer getValue(
-      Caller caller, String namespace, String name, String versionStage, String versionId) {
-    authorize(caller, "get", namespace, name, "value");
-    ManagedSecret secret = find(namespace, name);
-    SecretVersion version = resolve(secret, versionStage, versionId);
+  private void authorize(Caller caller, String verb, SecretId id, String subresource) {
+    authorize(caller, verb, id.namespace(), id.name(), subresource);
+  }
+
+  // ---- reading values
+
+  /** GetSecretValue: by VersionId, by stage, or CURRENT. */
+  public SecretValueEntry getValue(
+      Caller caller, SecretId id, VersionStage stage, String versionId) {
+    authorize(caller, "get", id, "value");
+    ManagedSecret secret = find(id);
+    SecretVersion version = resolve(secret, stage, versionId);
     SecretValue value;
     try {
       Envelope envelope =
@@ -90,24 +144,70 @@ public final class SecretValueApi {
       requestVerification(secret, e.reason());
       throw e;
     }
-    ObjectNode body = json.createObjectNode();
-    body.put("ARN", arn(namespace, name));
-    body.put("Name", name);
-    body.put("Namespace", namespace);
-    body.put("VersionId", version.getVersionId());
-    ArrayNode stages = body.putArray("VersionStages");
-    version.getStages().forEach(stages::add);
     byte[] bytes = value.bytes();
+    value.wipe();
     String text = utf8(bytes);
     if (text != null) {
-      body.put("SecretString", text);
-    } else {
-      body.put("SecretBinary", Base64.getEncoder().encodeToString(bytes));
+      java.util.Arrays.fill(bytes, (byte) 0);
     }
-    java.util.Arrays.fill(bytes, (byte) 0);
-    value.wipe();
-    body.put("CreatedDate", version.getCreatedDate());
-    return new ValueAnswer(version.getVersionId(), body);
+    return new SecretValueEntry(
+        arns.arn(secret),
+        id.name(),
+        id.namespace(),
+        version.getVersionId(),
+        text,
+        text == null ? bytes : null,
+        stages(version.getStages()),
+        date(version.getCreatedDate()));
+  }
+
+  /**
+   * BatchGetSecretValue by SecretIdList: each secret answers its value or an entry in Errors, as
+   * AWS does; the request itself fails only when it is malformed.
+   */
+  public BatchGetSecretValueResponse batchGet(Caller caller, List<String> secretIds) {
+    List<SecretValueEntry> values = new ArrayList<>();
+    List<BatchError> errors = new ArrayList<>();
+    for (int i = 0; i < secretIds.size(); i++) {
+      String raw = secretIds.get(i);
+      try {
+        SecretId id = SecretId.parse("SecretIdList[" + i + "]", raw, caller, arns);
+        values.add(getValue(caller, id, null, null));
+      } catch (RuntimeException e) {
+        errors.add(batchError(raw, e));
+      }
+    }
+    return new BatchGetSecretValueResponse(values, errors, null);
+  }
+
+  /**
+   * BatchGetSecretValue by Filters: the values of the secrets ListSecrets would list, a page at a
+   * time; a listed secret whose value the caller may not read is an entry in Errors.
+   */
+  public BatchGetSecretValueResponse batchGet(
+      Caller caller, SecretFilters filters, int maxResults, String nextToken) {
+    Page page =
+        page(caller, filters, SortBy.NAME, false, maxResults, nextToken, "BatchGetSecretValue");
+    List<SecretValueEntry> values = new ArrayList<>();
+    List<BatchError> errors = new ArrayList<>();
+    for (ManagedSecret secret : page.secrets()) {
+      SecretId id =
+          SecretId.of(secret.getMetadata().getNamespace(), secret.getMetadata().getName());
+      try {
+        values.add(getValue(caller, id, null, null));
+      } catch (RuntimeException e) {
+        errors.add(batchError(arns.arn(secret), e));
+      }
+    }
+    return new BatchGetSecretValueResponse(values, errors, page.nextToken());
+  }
+
+  private static BatchError batchError(String secretId, RuntimeException e) {
+    ApiError error = ApiError.of(e);
+    if (Failure.of(e) == Failure.INTERNAL) {
+      LOG.errorf(e, "unexpected error in BatchGetSecretValue");
+    }
+    return new BatchError(secretId, error.type(), error.message());
   }
 
   /**
@@ -151,137 +251,243 @@ public final class SecretValueApi {
    * first.
    */
   public String currentVersion(String namespace, String name) {
-    ManagedSecret secret = find(namespace, name);
+    ManagedSecret secret = find(SecretId.of(namespace, name));
     return secret.getStatus() == null ? null : secret.getStatus().getCurrentVersionId();
   }
 
+  // ---- describing
+
   /** DescribeSecret. */
-  public ObjectNode describe(Caller caller, String namespace, String name) {
-    authorize(caller, "get", namespace, name, null);
-    ManagedSecret secret = find(namespace, name);
-    ObjectNode body = json.createObjectNode();
-    body.put("ARN", arn(namespace, name));
-    body.put("Name", name);
-    body.put("Namespace", namespace);
-    body.put("Description", secret.getSpec().getDescription());
-    body.put(
-        "KmsKeyId",
-        secret.getSpec().getKmsKeyId() == null ? "default" : secret.getSpec().getKmsKeyId());
-    body.put("CreatedDate", secret.getMetadata().getCreationTimestamp());
-    var status = secret.getStatus();
-    if (status != null) {
-      body.put("LastRotatedDate", status.getLastRotatedAt());
-      body.put("NextRotationDate", status.getNextRotationAt());
-      ObjectNode map = body.putObject("VersionIdsToStages");
-      status
-          .getVersions()
-          .forEach(
-              v -> {
-                ArrayNode stages = map.putArray(v.getVersionId());
-                v.getStages().forEach(stages::add);
-              });
-    }
-    return body;
+  public SecretDescription describe(Caller caller, SecretId id) {
+    authorize(caller, "get", id, null);
+    return description(find(id));
   }
 
-  /** ListSecretVersionIds. */
-  public ObjectNode listVersions(Caller caller, String namespace, String name) {
-    authorize(caller, "get", namespace, name, null);
-    ManagedSecret secret = find(namespace, name);
-    ObjectNode body = json.createObjectNode();
-    body.put("ARN", arn(namespace, name));
-    body.put("Name", name);
-    ArrayNode list = body.putArray("Versions");
-    if (secret.getStatus() != null) {
-      for (SecretVersion v : secret.getStatus().getVersions()) {
-        ObjectNode entry = list.addObject();
-        entry.put("VersionId", v.getVersionId());
-        ArrayNode stages = entry.putArray("VersionStages");
-        v.getStages().forEach(stages::add);
-        entry.put("CreatedDate", v.getCreatedDate());
-        entry.putArray("KmsKeyIds").add(v.getKmsKeyId());
-        entry.put("KeyVersion", v.getKeyVersion());
+  private SecretDescription description(ManagedSecret secret) {
+    var status = secret.getStatus();
+    Map<String, List<VersionStage>> map = new LinkedHashMap<>();
+    if (status != null) {
+      for (SecretVersion v : status.getVersions()) {
+        map.put(v.getVersionId(), stages(v.getStages()));
       }
     }
-    return body;
+    Map<String, String> labels =
+        secret.getMetadata().getLabels() == null
+            ? Map.of()
+            : new TreeMap<>(secret.getMetadata().getLabels());
+    List<Tag> tags =
+        labels.entrySet().stream().map(e -> new Tag(e.getKey(), e.getValue())).toList();
+    return new SecretDescription(
+        arns.arn(secret),
+        secret.getMetadata().getName(),
+        secret.getMetadata().getNamespace(),
+        secret.getSpec().getDescription(),
+        secret.getSpec().getKmsKeyId() == null ? "default" : secret.getSpec().getKmsKeyId(),
+        status != null && status.getNextRotationAt() != null,
+        date(secret.getMetadata().getCreationTimestamp()),
+        lastChanged(secret),
+        status == null ? null : date(status.getLastRotatedAt()),
+        status == null ? null : date(status.getNextRotationAt()),
+        tags.isEmpty() ? null : tags,
+        map,
+        null);
   }
 
-  /** PutSecretValue: the new version becomes CURRENT. */
-  public ObjectNode putValue(Caller caller, String namespace, String name, JsonNode request) {
-    authorize(caller, "update", namespace, name, "value");
-    SecretValue value = valueOf(request);
+  /** The newest version's date: when the value last changed. */
+  private static Instant lastChanged(ManagedSecret secret) {
+    Instant created = date(secret.getMetadata().getCreationTimestamp());
+    if (secret.getStatus() == null) {
+      return created;
+    }
+    return secret.getStatus().getVersions().stream()
+        .map(v -> date(v.getCreatedDate()))
+        .filter(Objects::nonNull)
+        .max(Comparator.naturalOrder())
+        .orElse(created);
+  }
+
+  /** ListSecretVersionIds; deprecated versions (no label) only with includeDeprecated. */
+  public ListSecretVersionIdsResponse listVersions(
+      Caller caller, SecretId id, boolean includeDeprecated, int maxResults, String nextToken) {
+    authorize(caller, "get", id, null);
+    ManagedSecret secret = find(id);
+    List<SecretVersion> all =
+        secret.getStatus() == null
+            ? List.of()
+            : secret.getStatus().getVersions().stream()
+                .filter(v -> includeDeprecated || !v.getStages().isEmpty())
+                .toList();
+    String query = "ListSecretVersionIds " + id.qualified() + " " + includeDeprecated;
+    String after = PageToken.after(query, nextToken);
+    int from = 0;
+    if (after != null) {
+      from = -1;
+      for (int i = 0; i < all.size(); i++) {
+        if (all.get(i).getVersionId().equals(after)) {
+          from = i + 1;
+        }
+      }
+      if (from < 0) {
+        throw RequestException.invalidNextToken(
+            "NextToken points after version "
+                + after
+                + ", which is gone meanwhile; list again without NextToken");
+      }
+    }
+    int end = (int) Math.min(all.size(), (long) from + maxResults);
+    List<SecretVersion> shown = all.subList(from, end);
+    String next =
+        end < all.size() ? PageToken.next(query, shown.get(shown.size() - 1).getVersionId()) : null;
+    List<VersionEntry> entries =
+        shown.stream()
+            .map(
+                v ->
+                    new VersionEntry(
+                        v.getVersionId(),
+                        stages(v.getStages()),
+                        date(v.getCreatedDate()),
+                        v.getKmsKeyId() == null ? null : List.of(v.getKmsKeyId()),
+                        v.getKeyVersion()))
+            .toList();
+    return new ListSecretVersionIdsResponse(
+        arns.arn(secret), id.name(), id.namespace(), entries, next);
+  }
+
+  /**
+   * ListSecrets: the secrets of every namespace the caller may describe (RBAC {@code get
+   * managedsecrets}: for a whole namespace at once, or secret by secret), filtered and sorted, a
+   * page at a time.
+   */
+  public ListSecretsResponse listSecrets(
+      Caller caller,
+      SecretFilters filters,
+      SortBy sortBy,
+      boolean descending,
+      int maxResults,
+      String nextToken) {
+    Page page = page(caller, filters, sortBy, descending, maxResults, nextToken, "ListSecrets");
+    return new ListSecretsResponse(
+        page.secrets().stream().map(s -> description(s).asListEntry()).toList(), page.nextToken());
+  }
+
+  private record Page(List<ManagedSecret> secrets, String nextToken) {}
+
+  private Page page(
+      Caller caller,
+      SecretFilters filters,
+      SortBy sortBy,
+      boolean descending,
+      int maxResults,
+      String nextToken,
+      String operation) {
+    String query = operation + " " + filters.fingerprint() + " " + sortBy + " " + descending;
+    String after = PageToken.after(query, nextToken);
+    Function<ManagedSecret, String> key = sortKey(sortBy);
+    Comparator<String> order = descending ? Comparator.reverseOrder() : Comparator.naturalOrder();
+    Map<String, Boolean> namespaceWide = new java.util.HashMap<>();
+    List<ManagedSecret> visible =
+        catalog.all().stream()
+            .filter(s -> filters.matches(s, region))
+            .filter(s -> after == null || order.compare(key.apply(s), after) > 0)
+            .sorted(Comparator.comparing(key, order))
+            .filter(s -> mayDescribe(caller, s, namespaceWide))
+            .limit(maxResults + 1L)
+            .toList();
+    if (visible.size() <= maxResults) {
+      return new Page(visible, null);
+    }
+    List<ManagedSecret> shown = visible.subList(0, maxResults);
+    return new Page(shown, PageToken.next(query, key.apply(shown.get(maxResults - 1))));
+  }
+
+  /**
+   * A string per secret that sorts as the listing does; unique, since it ends in namespace/name.
+   */
+  private static Function<ManagedSecret, String> sortKey(SortBy sortBy) {
+    Function<ManagedSecret, String> qualified =
+        s -> s.getMetadata().getNamespace() + "/" + s.getMetadata().getName();
+    return switch (sortBy) {
+      case NAME -> qualified;
+      case CREATED_DATE ->
+          s -> epoch(date(s.getMetadata().getCreationTimestamp())) + " " + qualified.apply(s);
+      case LAST_CHANGED_DATE -> s -> epoch(lastChanged(s)) + " " + qualified.apply(s);
+    };
+  }
+
+  private static String epoch(Instant instant) {
+    return String.format("%020d", instant == null ? 0 : instant.getEpochSecond());
+  }
+
+  /** A namespace-wide grant answers for all its secrets with one review. */
+  private boolean mayDescribe(Caller caller, ManagedSecret secret, Map<String, Boolean> wide) {
+    String namespace = secret.getMetadata().getNamespace();
+    boolean all =
+        wide.computeIfAbsent(
+            namespace, ns -> reviewer.review(caller, "get", ns, null, null).allowed());
+    return all
+        || reviewer
+            .review(caller, "get", namespace, secret.getMetadata().getName(), null)
+            .allowed();
+  }
+
+  // ---- changing
+
+  /**
+   * PutSecretValue: the new version becomes CURRENT. A ClientRequestToken becomes the VersionId;
+   * repeating it with the same value answers the version it made, with another value fails.
+   */
+  public PutSecretValueResponse putValue(Caller caller, SecretId id, PutRequest request) {
+    authorize(caller, "update", id, "value");
     ManagedSecret secret =
-        client.resources(ManagedSecret.class).inNamespace(namespace).withName(name).get();
-    if (secret == null) {
-      throw ApiException.notFound("ManagedSecret " + namespace + "/" + name + " does not exist");
+        client.resources(ManagedSecret.class).inNamespace(id.namespace()).withName(id.name()).get();
+    if (secret == null || !SecretArns.matches(id, secret)) {
+      throw notFound(id);
     }
     if (secret.getStatus() == null || secret.getStatus().getCurrentVersionId() == null) {
       throw RequestException.invalidRequest(
           "ManagedSecret "
-              + namespace
-              + "/"
-              + name
+              + id.qualified()
               + " has no CURRENT version yet; wait until it is Ready");
     }
-    SecretVersion version;
+    SecretVersions.Put put;
     try {
-      version = versions.putCurrent(secret, value);
+      put = versions.putCurrent(secret, request.value(), request.clientRequestToken());
     } finally {
-      value.wipe();
+      request.value().wipe();
     }
-    ObjectNode body = json.createObjectNode();
-    body.put("ARN", arn(namespace, name));
-    body.put("Name", name);
-    body.put("VersionId", version.getVersionId());
-    body.putArray("VersionStages").add(SecretVersion.CURRENT);
-    return body;
+    return new PutSecretValueResponse(
+        arns.arn(secret),
+        id.name(),
+        id.namespace(),
+        put.version().getVersionId(),
+        stages(put.version().getStages()));
   }
 
   /** RotateSecret: recorded as the rotate-now annotation, which the rotation machinery acts on. */
-  public ObjectNode rotate(Caller caller, String namespace, String name) {
-    authorize(caller, "rotate", namespace, name, "value");
-    find(namespace, name);
-    String requested = Instant.now().toString();
+  public RotateSecretResponse rotate(Caller caller, SecretId id) {
+    authorize(caller, "rotate", id, "value");
+    ManagedSecret secret = find(id);
+    Instant requested = Instant.now();
     // A merge patch of one annotation carries no resourceVersion: concurrent writers of the status
     // or of other fields never make it fail.
     ObjectNode patch = json.createObjectNode();
     patch
         .putObject("metadata")
         .putObject("annotations")
-        .put(ManagedSecret.ROTATE_NOW_ANNOTATION, requested);
+        .put(ManagedSecret.ROTATE_NOW_ANNOTATION, requested.toString());
     client
         .resources(ManagedSecret.class)
-        .inNamespace(namespace)
-        .withName(name)
+        .inNamespace(id.namespace())
+        .withName(id.name())
         .patch(
             io.fabric8.kubernetes.client.dsl.base.PatchContext.of(
                 io.fabric8.kubernetes.client.dsl.base.PatchType.JSON_MERGE),
             patch.toString());
-    ObjectNode body = json.createObjectNode();
-    body.put("ARN", arn(namespace, name));
-    body.put("Name", name);
-    body.put("RotationRequested", requested);
-    return body;
+    return new RotateSecretResponse(arns.arn(secret), id.name(), id.namespace(), null, requested);
   }
 
-  /** GetRandomPassword: AWS parameter names, as query parameters. */
-  public ObjectNode randomPassword(Map<String, String> params) {
-    GenerateSpec spec = new GenerateSpec();
-    try {
-      if (params.containsKey("PasswordLength")) {
-        spec.setPasswordLength(Integer.parseInt(params.get("PasswordLength")));
-      }
-    } catch (NumberFormatException e) {
-      throw ApiException.badRequest("PasswordLength must be a whole number");
-    }
-    spec.setExcludeCharacters(params.get("ExcludeCharacters"));
-    spec.setExcludeNumbers(bool(params, "ExcludeNumbers"));
-    spec.setExcludePunctuation(bool(params, "ExcludePunctuation"));
-    spec.setExcludeUppercase(bool(params, "ExcludeUppercase"));
-    spec.setExcludeLowercase(bool(params, "ExcludeLowercase"));
-    spec.setIncludeSpace(bool(params, "IncludeSpace"));
-    spec.setRequireEachIncludedType(
-        !params.containsKey("RequireEachIncludedType") || bool(params, "RequireEachIncludedType"));
+  /** GetRandomPassword: AWS's parameters, as GenerateSpec holds them. */
+  public GetRandomPasswordResponse randomPassword(GenerateSpec spec) {
     PasswordPolicy policy;
     try {
       policy = PasswordPolicy.from(spec, "request");
@@ -293,27 +499,42 @@ public final class SecretValueApi {
               .replace("excludeCharacters", "ExcludeCharacters")
               .strip());
     }
-    ObjectNode body = json.createObjectNode();
-    body.put("RandomPassword", PasswordGenerator.generate(policy));
-    return body;
+    return new GetRandomPasswordResponse(PasswordGenerator.generate(policy));
   }
 
-  private static Boolean bool(Map<String, String> params, String name) {
-    String value = params.get(name);
-    if (value == null) {
-      return false;
-    }
-    if (!value.equals("true") && !value.equals("false")) {
-      throw ApiException.badRequest(name + " must be true or false");
-    }
-    return Boolean.parseBoolean(value);
-  }
+  // ---- parsing shared by both protocols
 
-  private SecretValue valueOf(JsonNode request) {
+  /**
+   * A PutSecretValue body: exactly one of SecretString and SecretBinary, and optionally
+   * ClientRequestToken (32 to 64 visible ASCII characters, as AWS's model allows).
+   */
+  public static PutRequest putRequest(JsonNode request) {
     if (request == null || !request.isObject()) {
       throw ApiException.badRequest(
           "the body must be a JSON object with SecretString or SecretBinary");
     }
+    String token = null;
+    if (request.hasNonNull("ClientRequestToken")) {
+      token = clientRequestToken(request.get("ClientRequestToken"));
+    }
+    return new PutRequest(valueOf(request), token);
+  }
+
+  static String clientRequestToken(JsonNode node) {
+    if (!node.isTextual()) {
+      throw ApiException.badRequest(
+          "ClientRequestToken must be a JSON string, not " + node.getNodeType());
+    }
+    String token = node.textValue();
+    if (token.length() < 32 || token.length() > 64 || !token.matches("[\\x21-\\x7e]+")) {
+      throw ApiException.badRequest(
+          "ClientRequestToken must be 32 to 64 visible ASCII characters (a UUID is best); it"
+              + " becomes the new version's VersionId");
+    }
+    return token;
+  }
+
+  private static SecretValue valueOf(JsonNode request) {
     boolean string = request.hasNonNull("SecretString");
     boolean binary = request.hasNonNull("SecretBinary");
     if (string == binary) {
@@ -392,42 +613,52 @@ public final class SecretValueApi {
     return bytes;
   }
 
-  private ManagedSecret find(String namespace, String name) {
+  private ManagedSecret find(SecretId id) {
     return catalog
-        .find(namespace, name)
-        .orElseThrow(
-            () ->
-                ApiException.notFound(
-                    "ManagedSecret " + namespace + "/" + name + " does not exist"));
+        .find(id.namespace(), id.name())
+        .filter(s -> SecretArns.matches(id, s))
+        .orElseThrow(() -> notFound(id));
+  }
+
+  private static RuntimeException notFound(SecretId id) {
+    return ApiException.notFound(
+        "ManagedSecret "
+            + id.qualified()
+            + " does not exist"
+            + (id.arnSuffix() == null ? "" : " (or the ARN names an earlier secret of that name)"));
   }
 
   private static SecretVersion resolve(
-      ManagedSecret secret, String versionStage, String versionId) {
+      ManagedSecret secret, VersionStage versionStage, String versionId) {
     String where = secret.getMetadata().getNamespace() + "/" + secret.getMetadata().getName();
-    if (versionStage != null && !STAGES.contains(versionStage)) {
-      throw ApiException.badRequest("versionStage must be one of CURRENT, PREVIOUS, PENDING");
-    }
     var all =
-        secret.getStatus() == null
-            ? java.util.List.<SecretVersion>of()
-            : secret.getStatus().getVersions();
+        secret.getStatus() == null ? List.<SecretVersion>of() : secret.getStatus().getVersions();
     if (versionId != null) {
       SecretVersion version =
           all.stream()
               .filter(v -> v.getVersionId().equals(versionId))
               .findFirst()
               .orElseThrow(() -> ApiException.notFound(where + " has no version " + versionId));
-      if (versionStage != null && !version.getStages().contains(versionStage)) {
+      if (versionStage != null && !version.getStages().contains(versionStage.keywarden())) {
         throw ApiException.badRequest(
-            "version " + versionId + " does not have stage " + versionStage);
+            "version " + versionId + " does not have stage " + versionStage.keywarden());
       }
       return version;
     }
-    String stage = versionStage == null ? SecretVersion.CURRENT : versionStage;
+    String stage = versionStage == null ? SecretVersion.CURRENT : versionStage.keywarden();
     return all.stream()
         .filter(v -> v.getStages().contains(stage))
         .findFirst()
         .orElseThrow(() -> ApiException.notFound(where + " has no version with stage " + stage));
+  }
+
+  private static List<VersionStage> stages(List<String> labels) {
+    return labels.stream().flatMap(l -> VersionStage.ofStatus(l).stream()).toList();
+  }
+
+  /** A status or metadata date (ISO-8601); null stays null. */
+  private static Instant date(String iso) {
+    return iso == null ? null : Instant.parse(iso);
   }
 
   private static String utf8(byte[] bytes) {
@@ -441,9 +672,5 @@ public final class SecretValueApi {
     } catch (CharacterCodingException e) {
       return null;
     }
-  }
-
-  static String arn(String namespace, String name) {
-    return "keywarden:" + KeywardenApi.GROUP + ":" + namespace + ":managedsecret/" + name;
   }
 }

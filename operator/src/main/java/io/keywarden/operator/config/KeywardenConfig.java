@@ -27,6 +27,22 @@ public interface KeywardenConfig {
 
   LeaderElection leaderElection();
 
+  AwsIdentity aws();
+
+  /**
+   * How the AWS Secrets Manager protocol names this Keywarden: the region and account in the ARNs
+   * it answers (docs/aws-compatibility.md). Clients never see another; ARNs naming another region
+   * or account are refused.
+   */
+  interface AwsIdentity {
+    @WithDefault("us-east-1")
+    String region();
+
+    /** Twelve digits, as AWS account ids are. */
+    @WithDefault("000000000000")
+    String accountId();
+  }
+
   interface LeaderElection {
     /**
      * Run the controllers on one replica at a time, chosen through a coordination.k8s.io Lease in

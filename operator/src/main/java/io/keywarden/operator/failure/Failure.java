@@ -21,6 +21,12 @@ public enum Failure {
   NOT_FOUND,
   /** No such API operation. */
   UNKNOWN_OPERATION,
+  /** An operation Keywarden serves through Kubernetes objects, not through the API. */
+  NOT_SERVED,
+  /** A version with this id (an AWS ClientRequestToken) already exists with another value. */
+  RESOURCE_EXISTS,
+  /** A pagination token this API did not hand out, or for another query. */
+  INVALID_NEXT_TOKEN,
   /** No valid token. */
   UNAUTHENTICATED,
   /** RBAC says no. */

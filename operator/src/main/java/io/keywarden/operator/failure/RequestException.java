@@ -30,6 +30,18 @@ public final class RequestException extends KeywardenException {
     return new RequestException(Failure.UNKNOWN_OPERATION, "UnknownOperation", message);
   }
 
+  public static RequestException notServed(String message) {
+    return new RequestException(Failure.NOT_SERVED, "NotServed", message);
+  }
+
+  public static RequestException resourceExists(String message) {
+    return new RequestException(Failure.RESOURCE_EXISTS, "ResourceExists", message);
+  }
+
+  public static RequestException invalidNextToken(String message) {
+    return new RequestException(Failure.INVALID_NEXT_TOKEN, "InvalidNextToken", message);
+  }
+
   public static RequestException throttled(String message) {
     return new RequestException(Failure.THROTTLED, "Throttled", message);
   }

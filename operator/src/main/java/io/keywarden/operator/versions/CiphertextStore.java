@@ -42,9 +42,28 @@ public class CiphertextStore {
     return namespace;
   }
 
+  /**
+   * The Secret holding a version. Ids that are DNS labels (every id Keywarden makes, and the UUIDs
+   * AWS SDKs send as ClientRequestToken) appear as they are; any other id (AWS allows any 32-64
+   * characters) as ".h" and a SHA-256 prefix of it, which no plain id can spell since plain ids
+   * have no '.'. The annotation keeps the id itself.
+   */
   public static String objectName(String uid, String versionId) {
-    return "kw-" + uid + "-" + versionId;
+    if (PLAIN_VERSION_ID.matcher(versionId).matches()) {
+      return "kw-" + uid + "-" + versionId;
+    }
+    try {
+      byte[] hash =
+          java.security.MessageDigest.getInstance("SHA-256")
+              .digest(versionId.getBytes(java.nio.charset.StandardCharsets.UTF_8));
+      return "kw-" + uid + ".h" + java.util.HexFormat.of().formatHex(hash, 0, 20);
+    } catch (java.security.NoSuchAlgorithmException e) {
+      throw new IllegalStateException(e);
+    }
   }
+
+  private static final java.util.regex.Pattern PLAIN_VERSION_ID =
+      java.util.regex.Pattern.compile("[a-z0-9]([-a-z0-9]{0,62}[a-z0-9])?");
 
   public static EncryptionContext context(ManagedSecret secret, String versionId) {
     return new EncryptionContext(
@@ -65,6 +84,26 @@ public class CiphertextStore {
         .inNamespace(namespace)
         .resource(object(owner, versionId, envelope, null))
         .createOr(r -> r.update());
+  }
+
+  /**
+   * Stores the envelope of a new version unless that version's object exists already: false then,
+   * and nothing is changed. Two requests creating the same version id never both succeed.
+   */
+  public boolean create(ManagedSecret owner, String versionId, Envelope envelope) {
+    try {
+      client
+          .secrets()
+          .inNamespace(namespace)
+          .resource(object(owner, versionId, envelope, null))
+          .create();
+      return true;
+    } catch (KubernetesClientException e) {
+      if (e.getCode() == 409) {
+        return false;
+      }
+      throw e;
+    }
   }
 
   /**

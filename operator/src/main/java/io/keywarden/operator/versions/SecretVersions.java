@@ -6,6 +6,7 @@ import io.keywarden.operator.crypto.Envelope;
 import io.keywarden.operator.crypto.SecretValue;
 import io.keywarden.operator.failure.CorruptEnvelopeException;
 import io.keywarden.operator.failure.MissingCiphertextException;
+import io.keywarden.operator.failure.RequestException;
 import io.keywarden.operator.kms.KmsKey;
 import io.keywarden.operator.kms.KmsKeys;
 import jakarta.enterprise.context.ApplicationScoped;
@@ -91,15 +92,67 @@ public class SecretVersions {
         versionId, List.of(), VersionLedger.now(), envelope.kmsKeyId(), envelope.keyVersion());
   }
 
-  /** PutSecretValue: a new version that becomes CURRENT; the old CURRENT becomes PREVIOUS. */
-  public SecretVersion putCurrent(ManagedSecret secret, SecretValue value) {
-    SecretVersion version = store(secret, value);
-    ledger.putCurrent(secret, version);
-    LOG.infof(
-        "%s/%s: new CURRENT version %s",
-        secret.getMetadata().getNamespace(),
-        secret.getMetadata().getName(),
-        version.getVersionId());
-    return version;
+  /** What a PutSecretValue did: the version as the status now lists it, and who made it. */
+  public record Put(SecretVersion version, boolean created) {}
+
+  /**
+   * PutSecretValue: a new version that becomes CURRENT; the old CURRENT becomes PREVIOUS. With a
+   * request token (AWS's ClientRequestToken) the token is the version id, and AWS's idempotency
+   * holds: a version with that id and the same value is answered as it is, without a new version;
+   * with another value the request fails. The ciphertext object is created only if absent, so two
+   * requests with the same token at once make one version, whichever stores first.
+   */
+  public Put putCurrent(ManagedSecret secret, SecretValue value, String requestToken) {
+    String versionId = requestToken == null ? UUID.randomUUID().toString() : requestToken;
+    var listed = listed(secret, versionId);
+    if (listed != null) {
+      requireSameValue(secret, versionId, value);
+      return new Put(listed, false);
+    }
+    KmsKey key = kmsKeys.resolve(secret.getSpec().getKmsKeyId());
+    Envelope envelope = cipher.seal(key, CiphertextStore.context(secret, versionId), value);
+    if (store.create(secret, versionId, envelope)) {
+      SecretVersion version =
+          new SecretVersion(
+              versionId, List.of(), VersionLedger.now(), key.alias(), envelope.keyVersion());
+      ManagedSecret updated = ledger.putCurrent(secret, version);
+      LOG.infof(
+          "%s/%s: new CURRENT version %s",
+          secret.getMetadata().getNamespace(), secret.getMetadata().getName(), versionId);
+      return new Put(listedOr(updated, version), true);
+    }
+    // Another request with the same token stored its value first.
+    requireSameValue(secret, versionId, value);
+    SecretVersion stored = describeStored(secret, versionId);
+    return new Put(listedOr(ledger.adoptPut(secret, stored), stored), false);
+  }
+
+  private void requireSameValue(ManagedSecret secret, String versionId, SecretValue value) {
+    SecretValue existing = read(secret, versionId);
+    try {
+      if (!existing.sameAs(value)) {
+        throw RequestException.resourceExists(
+            "version "
+                + versionId
+                + " exists with another value; a ClientRequestToken names one version, which"
+                + " cannot change: send a new ClientRequestToken for a new value");
+      }
+    } finally {
+      existing.wipe();
+    }
+  }
+
+  private static SecretVersion listed(ManagedSecret secret, String versionId) {
+    return secret.getStatus() == null
+        ? null
+        : secret.getStatus().getVersions().stream()
+            .filter(v -> v.getVersionId().equals(versionId))
+            .findFirst()
+            .orElse(null);
+  }
+
+  private static SecretVersion listedOr(ManagedSecret secret, SecretVersion fallback) {
+    SecretVersion listed = listed(secret, fallback.getVersionId());
+    return listed == null ? fallback : listed;
   }
 }

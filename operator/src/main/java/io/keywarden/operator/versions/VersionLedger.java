@@ -138,24 +138,39 @@ public class VersionLedger {
 
   /**
    * PutSecretValue: a version whose ciphertext is stored becomes CURRENT; the old CURRENT becomes
-   * PREVIOUS. If the status cannot be written, the version's ciphertext is removed at once: no
-   * orphan is left for a later reconciliation to find.
+   * PREVIOUS. A version the status lists already is left as it is (AWS ignores a repeated
+   * ClientRequestToken), so two requests recording the same version make one. If the status cannot
+   * be written, the version's ciphertext is removed at once: no orphan is left for a later
+   * reconciliation to find.
    */
   public ManagedSecret putCurrent(ManagedSecret secret, SecretVersion version) {
     try {
-      return write(
-          secret,
-          status -> {
-            if (status.getVersions().stream()
-                .noneMatch(v -> v.getVersionId().equals(version.getVersionId()))) {
-              status.getVersions().add(0, withStages(version, List.of()));
-            }
-            Stages.promote(status, version.getVersionId());
-          });
+      return recordPut(secret, version);
     } catch (RuntimeException e) {
       store.delete(secret.getMetadata().getUid(), version.getVersionId());
       throw e;
     }
+  }
+
+  /**
+   * The same transition for a version whose ciphertext another request stored (same
+   * ClientRequestToken, same value): recorded if that request has not yet, and its ciphertext is
+   * never removed here, since it is not this request's.
+   */
+  public ManagedSecret adoptPut(ManagedSecret secret, SecretVersion version) {
+    return recordPut(secret, version);
+  }
+
+  private ManagedSecret recordPut(ManagedSecret secret, SecretVersion version) {
+    return write(
+        secret,
+        status -> {
+          if (status.getVersions().stream()
+              .noneMatch(v -> v.getVersionId().equals(version.getVersionId()))) {
+            status.getVersions().add(0, withStages(version, List.of()));
+            Stages.promote(status, version.getVersionId());
+          }
+        });
   }
 
   // ---- rotation, AWS Secrets Manager's steps

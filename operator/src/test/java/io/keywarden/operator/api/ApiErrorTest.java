@@ -55,6 +55,24 @@ class ApiErrorTest {
             "UnknownOperationException",
             null),
         Arguments.of(
+            "served through Kubernetes objects",
+            RequestException.notServed("x"),
+            400,
+            "InvalidRequestException",
+            null),
+        Arguments.of(
+            "same ClientRequestToken, other value",
+            RequestException.resourceExists("x"),
+            400,
+            "ResourceExistsException",
+            null),
+        Arguments.of(
+            "foreign NextToken",
+            RequestException.invalidNextToken("x"),
+            400,
+            "InvalidNextTokenException",
+            null),
+        Arguments.of(
             "no token",
             new AccessDeniedException(false, "x"),
             401,

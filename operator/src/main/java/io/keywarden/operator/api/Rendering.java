@@ -1,0 +1,90 @@
+package io.keywarden.operator.api;
+
+import com.fasterxml.jackson.annotation.JsonInclude;
+import com.fasterxml.jackson.core.JsonGenerator;
+import com.fasterxml.jackson.core.JsonProcessingException;
+import com.fasterxml.jackson.databind.JsonSerializer;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.PropertyNamingStrategies;
+import com.fasterxml.jackson.databind.SerializerProvider;
+import com.fasterxml.jackson.databind.module.SimpleModule;
+import java.io.IOException;
+import java.math.BigDecimal;
+import java.time.Instant;
+import java.util.function.Function;
+
+/**
+ * Writes the {@link Shapes} for one protocol. The two protocols differ only in spelling: REST
+ * writes dates as ISO-8601 strings and labels as CURRENT; awsJson1.1 writes dates as epoch seconds
+ * (JSON numbers, fractions when there are any; the AWS SDK for Java fails on ISO strings) and
+ * labels as AWSCURRENT.
+ */
+public enum Rendering {
+  REST("application/json", Instant::toString, VersionStage::keywarden),
+  AWS_JSON("application/x-amz-json-1.1", null, VersionStage::aws);
+
+  private final String contentType;
+  private final Function<Instant, String> dateText;
+  private final Function<VersionStage, String> stage;
+
+  Rendering(
+      String contentType,
+      Function<Instant, String> dateText,
+      Function<VersionStage, String> stage) {
+    this.contentType = contentType;
+    this.dateText = dateText;
+    this.stage = stage;
+  }
+
+  public String contentType() {
+    return contentType;
+  }
+
+  /** A mapper for this protocol, derived from the application's. */
+  public ObjectMapper mapper(ObjectMapper base) {
+    SimpleModule module = new SimpleModule("keywarden-" + name());
+    module.addSerializer(
+        Instant.class,
+        new JsonSerializer<>() {
+          @Override
+          public void serialize(Instant value, JsonGenerator out, SerializerProvider provider)
+              throws IOException {
+            if (dateText != null) {
+              out.writeString(dateText.apply(value));
+            } else if (value.getNano() == 0) {
+              out.writeNumber(value.getEpochSecond());
+            } else {
+              out.writeNumber(
+                  BigDecimal.valueOf(value.getEpochSecond())
+                      .add(BigDecimal.valueOf(value.getNano(), 9))
+                      .stripTrailingZeros());
+            }
+          }
+        });
+    module.addSerializer(
+        VersionStage.class,
+        new JsonSerializer<>() {
+          @Override
+          public void serialize(VersionStage value, JsonGenerator out, SerializerProvider provider)
+              throws IOException {
+            out.writeString(stage.apply(value));
+          }
+        });
+    return base.copy()
+        .setPropertyNamingStrategy(PropertyNamingStrategies.UPPER_CAMEL_CASE)
+        .setSerializationInclusion(JsonInclude.Include.NON_NULL)
+        .registerModule(module);
+  }
+
+  /** The {"__type", "Message"} body both protocols answer errors with. */
+  public static byte[] error(ObjectMapper mapper, ApiError error) {
+    var node = mapper.createObjectNode();
+    node.put("__type", error.type());
+    node.put("Message", error.message());
+    try {
+      return mapper.writeValueAsBytes(node);
+    } catch (JsonProcessingException e) {
+      throw new IllegalStateException(e);
+    }
+  }
+}
