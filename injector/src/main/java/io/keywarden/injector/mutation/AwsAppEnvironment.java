@@ -124,6 +124,15 @@ final class AwsAppEnvironment {
                 + "; remove it");
       }
     }
+    if (!wanted.isEmpty() && container.getEnvFrom() != null && !container.getEnvFrom().isEmpty()) {
+      // Kubernetes lets env win over envFrom: an AWS variable hidden there would be overridden.
+      warnings.add(
+          (aws.sdk() ? Annotations.AWS_SDK : Annotations.AWS_ENDPOINT)
+              + ": container "
+              + name
+              + " takes variables from envFrom, which admission cannot see; an AWS variable set"
+              + " there is overridden by Keywarden's (set it in env to keep it)");
+    }
     for (EnvVar variable : wanted) {
       Optional<EnvVar> own = own(container, variable.getName());
       if (own.isEmpty() || same(own.get(), variable)) {

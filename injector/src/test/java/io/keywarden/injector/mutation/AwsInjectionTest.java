@@ -328,6 +328,26 @@ class AwsInjectionTest {
   }
 
   @Test
+  void envFromIsWarnedAbout() {
+    Pod pod =
+        pod(Map.of("keywarden.io/aws-endpoint", "true", "keywarden.io/secret.db", "db"), "app");
+    pod.getSpec()
+        .getContainers()
+        .get(0)
+        .setEnvFrom(
+            List.of(
+                new io.fabric8.kubernetes.api.model.EnvFromSourceBuilder()
+                    .withNewConfigMapRef("aws-settings", false)
+                    .build()));
+
+    assertThat(warnings(WITH_CA, pod))
+        .containsExactly(
+            "keywarden.io/aws-endpoint: container app takes variables from envFrom, which admission"
+                + " cannot see; an AWS variable set there is overridden by Keywarden's (set it in env"
+                + " to keep it)");
+  }
+
+  @Test
   void aMountAtTheTokenDirectoryIsDenied() {
     Pod pod = pod(Map.of("keywarden.io/aws-sdk", "true"), "app");
     pod.getSpec()
