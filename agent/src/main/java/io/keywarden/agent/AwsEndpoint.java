@@ -120,16 +120,21 @@ final class AwsEndpoint implements AutoCloseable {
         reply = route(exchange);
       } catch (Refusal refusal) {
         reply = refusal.reply();
-      } catch (IOException e) {
-        // The API unreachable, the token unreadable: retryable for the SDKs (5xx).
-        log.error("AWS endpoint: the Keywarden API did not answer: " + SecretWatcher.describe(e));
-        reply =
-            Reply.error(
-                502, "InternalServiceError", "the Keywarden agent cannot reach the Keywarden API");
       }
       send(exchange, reply);
     } catch (IOException e) {
       // The app closed its connection; nothing to answer.
+    }
+  }
+
+  /** The API's answer; a 5xx the SDKs retry when it cannot be had. */
+  private Reply callApi(String target, String contentType, byte[] body) {
+    try {
+      return Reply.of(api.post(target, contentType, body));
+    } catch (IOException e) {
+      log.error("AWS endpoint: the Keywarden API did not answer: " + SecretWatcher.describe(e));
+      return Reply.error(
+          502, "InternalServiceError", "the Keywarden agent cannot reach the Keywarden API");
     }
   }
 
@@ -197,10 +202,10 @@ final class AwsEndpoint implements AutoCloseable {
       throw new Refusal(400, "InvalidRequestException", "requests through a proxy are refused");
     }
     byte[] body = body(exchange.getRequestBody());
-    return Reply.of(api.post(target, contentType, body));
+    return callApi(target, contentType, body);
   }
 
-  private Reply getSecretValue(String secretId, Map<String, String> parameters) throws IOException {
+  private Reply getSecretValue(String secretId, Map<String, String> parameters) {
     Map<String, Object> request = new LinkedHashMap<>();
     request.put("SecretId", secretId);
     if (parameters.containsKey("versionId")) {
@@ -210,7 +215,7 @@ final class AwsEndpoint implements AutoCloseable {
       request.put("VersionStage", parameters.get("versionStage"));
     }
     byte[] body = Json.write(request).getBytes(StandardCharsets.UTF_8);
-    return Reply.of(api.post(GET_SECRET_VALUE, AWS_JSON, body));
+    return callApi(GET_SECRET_VALUE, AWS_JSON, body);
   }
 
   // As AWS's agent: versionId, versionStage and refreshNow (true, false, 1, 0 in any case); any
@@ -249,8 +254,14 @@ final class AwsEndpoint implements AutoCloseable {
     return parameters;
   }
 
-  private void checkSsrfToken(Headers headers) throws IOException, Refusal {
-    byte[] expected = ssrfToken.current().getBytes(StandardCharsets.UTF_8);
+  private void checkSsrfToken(Headers headers) throws Refusal {
+    byte[] expected;
+    try {
+      expected = ssrfToken.current().getBytes(StandardCharsets.UTF_8);
+    } catch (IOException e) {
+      log.error("AWS endpoint: cannot read the SSRF token (" + ssrfToken + "): " + e.getMessage());
+      throw new Refusal(500, "InternalServiceError", "the agent cannot read its SSRF token");
+    }
     for (String header : AwsSdkEnv.SSRF_HEADERS) {
       for (String given : headers.getOrDefault(header, List.of())) {
         // Constant time, so the answer's timing tells nothing about the token.

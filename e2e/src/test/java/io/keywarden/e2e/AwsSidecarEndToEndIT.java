@@ -170,7 +170,12 @@ class AwsSidecarEndToEndIT {
             .create();
 
     agent =
-        new InjectedAgent(cluster, stored, "keywarden-agent", Path.of("target", "e2e-aws-" + RUN));
+        new InjectedAgent(
+            cluster,
+            stored,
+            "keywarden-agent",
+            // Absolute: AWS_TOKEN is a file:// URL, which takes no relative path.
+            Path.of("target", "e2e-aws-" + RUN).toAbsolutePath());
     agent.start();
     await()
         .atMost(Duration.ofSeconds(30))
