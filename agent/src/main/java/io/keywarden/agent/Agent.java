@@ -66,17 +66,64 @@ public final class Agent {
             + (config.oneShot() ? ", one-shot" : ""));
     SecretApi api = new SecretApi(config, version);
     SecretSync sync = SecretSync.create(config, log);
+    // Before the first files: their ..data link is what the app's start waits for, so the CA and
+    // the endpoint are there when the app starts.
+    if (config.awsDir().isPresent()) {
+      try {
+        SdkTrustFiles.write(config.awsDir().get(), config.caCertificates());
+        log.info("wrote the API CA for AWS SDKs to " + config.awsDir().get());
+      } catch (IOException e) {
+        log.error("writing the API CA to " + config.awsDir().get() + " failed: " + e.getMessage());
+        return EXIT_FAILED;
+      }
+    }
     if (config.oneShot()) {
       return oneShot(config, api, sync, log);
     }
+    if (config.awsEndpointPort().isPresent()) {
+      try {
+        AwsEndpoint.start(
+            config.awsEndpointPort().getAsInt(), api, config.ssrfToken().orElseThrow(), log);
+      } catch (IOException e) {
+        log.error(
+            "the AWS endpoint cannot listen on 127.0.0.1:"
+                + config.awsEndpointPort().getAsInt()
+                + ": "
+                + SecretWatcher.describe(e));
+        return EXIT_FAILED;
+      }
+    }
+    if (!writeWithoutSecrets(config, sync, log)) {
+      return EXIT_FAILED;
+    }
     Sidecar.start(config, api, sync, log).await();
     return EXIT_OK;
+  }
+
+  /**
+   * A pod that only uses the AWS routes names no secret: the empty set of files is written once, so
+   * that ..data (the startup probe) says the agent is ready.
+   */
+  private static boolean writeWithoutSecrets(AgentConfig config, SecretSync sync, Log log) {
+    if (!config.files().isEmpty()) {
+      return true;
+    }
+    try {
+      sync.writeEmpty();
+      return true;
+    } catch (IOException e) {
+      log.error("writing to " + config.outputDir() + " failed: " + SecretWatcher.describe(e));
+      return false;
+    }
   }
 
   // An init container: kubelet restarts it with its own backoff, so one attempt per secret is
   // enough.
   private static int oneShot(AgentConfig config, SecretApi api, SecretSync sync, Log log)
       throws InterruptedException {
+    if (!writeWithoutSecrets(config, sync, log)) {
+      return EXIT_FAILED;
+    }
     for (SecretRef ref : config.secretRefs()) {
       SecretValue value;
       try {

@@ -1,6 +1,8 @@
 package io.keywarden.agent;
 
 import io.keywarden.contract.AgentEnv;
+import io.keywarden.contract.AwsSdkEnv;
+import io.keywarden.contract.EndpointPort;
 import io.keywarden.contract.FileEntry;
 import io.keywarden.contract.FileMode;
 import io.keywarden.contract.Format;
@@ -24,6 +26,8 @@ import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
+import java.util.Optional;
+import java.util.OptionalInt;
 import java.util.Set;
 import java.util.regex.Pattern;
 
@@ -43,7 +47,10 @@ public record AgentConfig(
     Refresh refresh,
     OnChange onChange,
     boolean oneShot,
-    int watchTimeoutSeconds) {
+    int watchTimeoutSeconds,
+    OptionalInt awsEndpointPort,
+    Optional<Path> awsDir,
+    Optional<SsrfToken> ssrfToken) {
 
   /** Base URL of the secret-value API, {@code https://...}; required. */
   public static final String API_URL = AgentEnv.API_URL;
@@ -102,6 +109,12 @@ public record AgentConfig(
    */
   public static final String ALLOW_INSECURE_HTTP = AgentEnv.ALLOW_INSECURE_HTTP;
 
+  /** The loopback port of the AWS endpoint; unset: no endpoint. */
+  public static final String AWS_ENDPOINT_PORT = AgentEnv.AWS_ENDPOINT_PORT;
+
+  /** Where the API CA is written for the app's AWS SDK; unset: nowhere. */
+  public static final String AWS_DIR = AgentEnv.AWS_DIR;
+
   public static final String DEFAULT_OUTPUT_DIR = AgentEnv.DEFAULT_OUTPUT_DIR;
   public static final int DEFAULT_FILE_MODE = FileMode.DEFAULT;
   public static final int DEFAULT_WATCH_TIMEOUT_SECONDS = 60;
@@ -119,6 +132,30 @@ public record AgentConfig(
   public AgentConfig {
     caCertificates = List.copyOf(caCertificates);
     files = List.copyOf(files);
+  }
+
+  /**
+   * The token the AWS Secrets Manager Agent paths require, as AWS's agent takes it: a value, or
+   * {@code file://<path>}, which is read for every request because the injector points it at the
+   * projected token that kubelet rotates.
+   *
+   * @param variable the variable it came from, for messages
+   */
+  public record SsrfToken(String variable, String value, Path file) {
+
+    /** The token now; throws when the file cannot be read or is empty. */
+    String current() throws IOException {
+      String token = file == null ? value : Files.readString(file, StandardCharsets.UTF_8).strip();
+      if (token.isEmpty()) {
+        throw new IOException(variable + " names an empty token");
+      }
+      return token;
+    }
+
+    @Override
+    public String toString() {
+      return file == null ? variable + "=<redacted>" : variable + "=file://" + file;
+    }
   }
 
   /** One secret at one staging label; each distinct one is fetched and watched once. */
@@ -184,18 +221,80 @@ public record AgentConfig(
 
   public static AgentConfig fromEnv(Map<String, String> env) throws ConfigException {
     boolean allowInsecure = bool(env, ALLOW_INSECURE_HTTP, false);
-    return new AgentConfig(
-        apiUrl(required(env, API_URL), allowInsecure),
-        caCertificates(env),
-        path(TOKEN_FILE, required(env, TOKEN_FILE)),
-        namespace(required(env, NAMESPACE)),
-        outputDir(env),
-        files(required(env, FILES)),
-        fileMode(optional(env, FILE_MODE)),
-        refresh(optional(env, REFRESH)),
-        onChange(optional(env, ON_CHANGE)),
-        bool(env, ONE_SHOT, false),
-        watchTimeout(optional(env, WATCH_TIMEOUT_SECONDS)));
+    AgentConfig config =
+        new AgentConfig(
+            apiUrl(required(env, API_URL), allowInsecure),
+            caCertificates(env),
+            path(TOKEN_FILE, required(env, TOKEN_FILE)),
+            namespace(required(env, NAMESPACE)),
+            outputDir(env),
+            files(
+                required(env, FILES),
+                optional(env, AWS_ENDPOINT_PORT) != null || optional(env, AWS_DIR) != null),
+            fileMode(optional(env, FILE_MODE)),
+            refresh(optional(env, REFRESH)),
+            onChange(optional(env, ON_CHANGE)),
+            bool(env, ONE_SHOT, false),
+            watchTimeout(optional(env, WATCH_TIMEOUT_SECONDS)),
+            endpointPort(optional(env, AWS_ENDPOINT_PORT)),
+            awsDir(optional(env, AWS_DIR)),
+            ssrfToken(env));
+    if (config.awsDir().isPresent() && config.caCertificates().isEmpty()) {
+      throw new ConfigException(
+          AWS_DIR, "needs the API CA (" + API_CA + " or " + API_CA_FILE + ") to write there");
+    }
+    if (config.awsEndpointPort().isPresent() && config.ssrfToken().isEmpty()) {
+      throw new ConfigException(
+          AwsSdkEnv.SSRF_TOKEN,
+          "is required with "
+              + AWS_ENDPOINT_PORT
+              + ": the token the Secrets Manager Agent paths check (a value or file://<path>; "
+              + String.join(", ", AwsSdkEnv.SSRF_TOKEN_VARIABLES)
+              + " are read in this order)");
+    }
+    return config;
+  }
+
+  private static OptionalInt endpointPort(String text) throws ConfigException {
+    if (text == null) {
+      return OptionalInt.empty();
+    }
+    try {
+      return OptionalInt.of(EndpointPort.parse(text));
+    } catch (GrammarException e) {
+      throw new ConfigException(AWS_ENDPOINT_PORT, e.getMessage());
+    }
+  }
+
+  private static Optional<Path> awsDir(String text) throws ConfigException {
+    if (text == null) {
+      return Optional.empty();
+    }
+    Path dir = path(AWS_DIR, text);
+    if (!Files.isDirectory(dir)) {
+      throw new ConfigException(AWS_DIR, "not a directory: " + dir);
+    }
+    return Optional.of(dir);
+  }
+
+  /** The first of AWS's variables that is set, as AWS's Secrets Manager Agent looks them up. */
+  private static Optional<SsrfToken> ssrfToken(Map<String, String> env) throws ConfigException {
+    for (String variable : AwsSdkEnv.SSRF_TOKEN_VARIABLES) {
+      String text = optional(env, variable);
+      if (text == null) {
+        continue;
+      }
+      if (!text.startsWith("file://")) {
+        return Optional.of(new SsrfToken(variable, text, null));
+      }
+      Path file = path(variable, text.substring("file://".length()));
+      if (!file.isAbsolute()) {
+        throw new ConfigException(
+            variable, "file:// needs an absolute path, such as file:///var/run/token");
+      }
+      return Optional.of(new SsrfToken(variable, null, file));
+    }
+    return Optional.empty();
   }
 
   private static URI apiUrl(String text, boolean allowInsecure) throws ConfigException {
@@ -284,16 +383,22 @@ public record AgentConfig(
     return dir;
   }
 
-  private static List<FileSpec> files(String json) throws ConfigException {
+  private static List<FileSpec> files(String json, boolean awsOnly) throws ConfigException {
     Object parsed;
     try {
       parsed = Json.parse(json);
     } catch (Json.ParseException e) {
       throw new ConfigException(FILES, "not JSON: " + e.getMessage());
     }
-    if (!(parsed instanceof List<?> entries) || entries.isEmpty()) {
+    if (!(parsed instanceof List<?> entries) || (entries.isEmpty() && !awsOnly)) {
       throw new ConfigException(
-          FILES, "must be a non-empty JSON array of {\"file\":...,\"secret\":...} objects");
+          FILES,
+          "must be a non-empty JSON array of {\"file\":...,\"secret\":...} objects (empty only"
+              + " with "
+              + AWS_ENDPOINT_PORT
+              + " or "
+              + AWS_DIR
+              + ")");
     }
     List<FileSpec> files = new ArrayList<>();
     Set<String> names = new HashSet<>();

@@ -24,10 +24,10 @@ import javax.net.ssl.SSLSocketFactory;
 import javax.net.ssl.TrustManagerFactory;
 
 /**
- * Client of the secret-value API ({@code GET /v1/namespaces/{ns}/managedsecrets/{name}/value}). The
- * ServiceAccount token file is read for every request, because kubelet rotates projected tokens in
- * place. Nothing here logs; exception messages carry status and the server's message, never a token
- * or value.
+ * Client of the secret-value API ({@code GET /v1/namespaces/{ns}/managedsecrets/{name}/value}, and
+ * {@code POST /} of the Secrets Manager protocol for {@link AwsEndpoint}). The ServiceAccount token
+ * file is read for every request, because kubelet rotates projected tokens in place. Nothing here
+ * logs; exception messages carry status and the server's message, never a token or value.
  *
  * <p>Built on {@link HttpURLConnection} (java.base), not {@code java.net.http.HttpClient}: for a
  * few blocking HTTP/1.1 requests the JDK's older client loads about 470 fewer classes and starts no
@@ -107,19 +107,8 @@ final class SecretApi implements AutoCloseable {
                 + "/value?versionStage="
                 + ref.stage()
                 + extraQuery);
-    String authorization = "Bearer " + token();
-    // No proxy from system properties: the token must go to the configured address only.
-    HttpURLConnection connection = (HttpURLConnection) uri.toURL().openConnection(Proxy.NO_PROXY);
-    if (sslSocketFactory != null && connection instanceof HttpsURLConnection https) {
-      https.setSSLSocketFactory(sslSocketFactory);
-    }
-    connection.setInstanceFollowRedirects(false);
-    connection.setUseCaches(false);
-    connection.setConnectTimeout(CONNECT_TIMEOUT_MILLIS);
-    connection.setReadTimeout((int) timeout.toMillis());
-    connection.setRequestProperty("Authorization", authorization);
+    HttpURLConnection connection = open(uri, timeout);
     connection.setRequestProperty("Accept", "application/json");
-    connection.setRequestProperty("User-Agent", userAgent);
     inFlight.add(connection);
     try {
       int status = connection.getResponseCode();
@@ -149,6 +138,64 @@ final class SecretApi implements AutoCloseable {
     } finally {
       inFlight.remove(connection);
     }
+  }
+
+  /**
+   * One request of the Secrets Manager protocol ({@code POST /}, awsJson1.1) on behalf of the app,
+   * with the pod's token: the answer as received, whatever its status, for {@link AwsEndpoint} to
+   * pass back unchanged.
+   *
+   * @param target the {@code X-Amz-Target}, {@code secretsmanager.<Operation>}
+   */
+  Answer post(String target, String contentType, byte[] body) throws IOException {
+    if (closed) {
+      throw new IOException("the agent is stopping");
+    }
+    HttpURLConnection connection = open(URI.create(apiUrl + "/"), REQUEST_TIMEOUT);
+    connection.setRequestMethod("POST");
+    connection.setDoOutput(true);
+    connection.setFixedLengthStreamingMode(body.length);
+    connection.setRequestProperty("X-Amz-Target", target);
+    connection.setRequestProperty("Content-Type", contentType);
+    inFlight.add(connection);
+    try {
+      try (var out = connection.getOutputStream()) {
+        out.write(body);
+      }
+      int status = connection.getResponseCode();
+      InputStream in = status >= 400 ? connection.getErrorStream() : connection.getInputStream();
+      byte[] answer;
+      if (in == null) {
+        answer = new byte[0];
+      } else {
+        try (in) {
+          answer = in.readAllBytes();
+        }
+      }
+      return new Answer(status, connection.getContentType(), answer);
+    } finally {
+      inFlight.remove(connection);
+    }
+  }
+
+  /** An answer of the API's {@code POST /}: status, content type (may be null) and body. */
+  record Answer(int status, String contentType, byte[] body) {}
+
+  // Every request: the pod's token, no proxy, no redirect, the API's CA.
+  private HttpURLConnection open(URI uri, Duration timeout) throws IOException {
+    String authorization = "Bearer " + token();
+    // No proxy from system properties: the token must go to the configured address only.
+    HttpURLConnection connection = (HttpURLConnection) uri.toURL().openConnection(Proxy.NO_PROXY);
+    if (sslSocketFactory != null && connection instanceof HttpsURLConnection https) {
+      https.setSSLSocketFactory(sslSocketFactory);
+    }
+    connection.setInstanceFollowRedirects(false);
+    connection.setUseCaches(false);
+    connection.setConnectTimeout(CONNECT_TIMEOUT_MILLIS);
+    connection.setReadTimeout((int) timeout.toMillis());
+    connection.setRequestProperty("Authorization", authorization);
+    connection.setRequestProperty("User-Agent", userAgent);
+    return connection;
   }
 
   private static String read(InputStream in) throws IOException {

@@ -95,6 +95,13 @@ final class SecretSync {
     return changed;
   }
 
+  /** Writes the empty set of files of a configuration without secrets (the AWS routes only). */
+  synchronized void writeEmpty() throws IOException {
+    writer.write(Map.of(), config.fileMode());
+    written = true;
+    log.info("no secret files; marked " + config.outputDir() + " ready" + sinceStart());
+  }
+
   /** Whether the files have been written at least once. */
   synchronized boolean written() {
     return written;

@@ -300,4 +300,74 @@ class AgentConfigTest {
     assertThatThrownBy(() -> AgentConfig.fromEnv(env))
         .hasMessageStartingWith("KEYWARDEN_API_CA_FILE: set either");
   }
+
+  @Test
+  void awsRoutesAllowAPodWithoutSecretFiles() throws Exception {
+    Map<String, String> env = env();
+    env.put("KEYWARDEN_FILES", "[]");
+    env.put("KEYWARDEN_AWS_ENDPOINT_PORT", "2773");
+    env.put("AWS_SESSION_TOKEN", "ignored: AWS_TOKEN comes first");
+    env.put("AWS_TOKEN", "file:///var/run/secrets/keywarden-token/token");
+
+    AgentConfig config = AgentConfig.fromEnv(env);
+
+    assertThat(config.files()).isEmpty();
+    assertThat(config.awsEndpointPort()).hasValue(2773);
+    assertThat(config.ssrfToken())
+        .hasValue(
+            new AgentConfig.SsrfToken(
+                "AWS_TOKEN", null, Path.of("/var/run/secrets/keywarden-token/token")));
+    assertThat(config.awsDir()).isEmpty();
+  }
+
+  @Test
+  void theSsrfTokenIsLookedUpInAwsOrderAndNeverPrinted() throws Exception {
+    Map<String, String> env = env();
+    env.put("KEYWARDEN_AWS_ENDPOINT_PORT", "8080");
+    env.put("AWS_CONTAINER_AUTHORIZATION_TOKEN", "later");
+    env.put("AWS_SESSION_TOKEN", "secret-session-token");
+
+    AgentConfig.SsrfToken token = AgentConfig.fromEnv(env).ssrfToken().orElseThrow();
+
+    assertThat(token.current()).isEqualTo("secret-session-token");
+    assertThat(token.toString()).isEqualTo("AWS_SESSION_TOKEN=<redacted>");
+  }
+
+  static Stream<Arguments> invalidAwsValues() {
+    return Stream.of(
+        Arguments.of(
+            Map.of("KEYWARDEN_AWS_ENDPOINT_PORT", "80", "AWS_TOKEN", "t"),
+            "KEYWARDEN_AWS_ENDPOINT_PORT: port '80' must be a number from 1024 to 65535"),
+        Arguments.of(
+            Map.of("KEYWARDEN_AWS_ENDPOINT_PORT", "2773"),
+            "AWS_TOKEN: is required with KEYWARDEN_AWS_ENDPOINT_PORT"),
+        Arguments.of(
+            Map.of("KEYWARDEN_AWS_ENDPOINT_PORT", "2773", "AWS_TOKEN", "file://relative/token"),
+            "AWS_TOKEN: file:// needs an absolute path"),
+        Arguments.of(
+            Map.of("KEYWARDEN_AWS_DIR", "/nonexistent/aws"), "KEYWARDEN_AWS_DIR: not a directory"),
+        Arguments.of(
+            Map.of("KEYWARDEN_FILES", "[]"), "KEYWARDEN_FILES: must be a non-empty JSON array"));
+  }
+
+  @ParameterizedTest(name = "{1}")
+  @MethodSource("invalidAwsValues")
+  void invalidAwsSettingsNameTheVariable(Map<String, String> set, String message) {
+    Map<String, String> env = env();
+    env.putAll(set);
+
+    assertThatThrownBy(() -> AgentConfig.fromEnv(env))
+        .isInstanceOf(ConfigException.class)
+        .hasMessageStartingWith(message);
+  }
+
+  @Test
+  void theAwsDirectoryNeedsTheApiCa() throws Exception {
+    Map<String, String> env = env();
+    env.put("KEYWARDEN_AWS_DIR", dir.toString());
+
+    assertThatThrownBy(() -> AgentConfig.fromEnv(env))
+        .isInstanceOf(ConfigException.class)
+        .hasMessageStartingWith("KEYWARDEN_AWS_DIR: needs the API CA");
+  }
 }

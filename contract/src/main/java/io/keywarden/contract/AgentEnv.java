@@ -27,7 +27,8 @@ public final class AgentEnv {
 
   /**
    * JSON array, one object per file: {@code {"file":"db","secret":"db-password","key":null,
-   * "format":"raw","stage":"CURRENT"}}; see {@link FileEntry}. Required, at least one file.
+   * "format":"raw","stage":"CURRENT"}}; see {@link FileEntry}. Required; empty ({@code []}) only
+   * with {@link #AWS_ENDPOINT_PORT} or {@link #AWS_DIR}.
    */
   public static final String FILES = "KEYWARDEN_FILES";
 
@@ -48,6 +49,25 @@ public final class AgentEnv {
 
   /** {@code true} allows an {@code http://} API URL; for tests only. */
   public static final String ALLOW_INSECURE_HTTP = "KEYWARDEN_ALLOW_INSECURE_HTTP";
+
+  /**
+   * With {@code keywarden.io/aws-endpoint}: the loopback port of the agent's AWS endpoint (grammar
+   * {@link EndpointPort}); unset: no endpoint.
+   */
+  public static final String AWS_ENDPOINT_PORT = "KEYWARDEN_AWS_ENDPOINT_PORT";
+
+  /**
+   * With {@code keywarden.io/aws-sdk} and an API CA: a directory (its own memory volume) where the
+   * agent writes the CA for the app's AWS SDK as {@link AwsSdkEnv#CA_FILE} and {@link
+   * AwsSdkEnv#TRUST_STORE_FILE} before its first files.
+   */
+  public static final String AWS_DIR = "KEYWARDEN_AWS_DIR";
+
+  /**
+   * The SSRF token of the AWS Secrets Manager Agent paths, {@code file://<path>} or a value; the
+   * agent also reads the other {@link AwsSdkEnv#SSRF_TOKEN_VARIABLES} as AWS's agent does.
+   */
+  public static final String SSRF_TOKEN = AwsSdkEnv.SSRF_TOKEN;
 
   /** Default of {@link #OUTPUT_DIR}, next to the ServiceAccount token kubelet mounts. */
   public static final String DEFAULT_OUTPUT_DIR = "/var/run/secrets/keywarden";

@@ -173,4 +173,47 @@ class GrammarTest {
         .hasMessageNotContaining("\n")
         .hasMessageContaining("...'");
   }
+
+  @ParameterizedTest(name = "flag {0} is {1}")
+  @CsvSource({"true, true", "false, false"})
+  void flags(String text, boolean value) {
+    assertThat(Flag.parse(text)).isEqualTo(value);
+  }
+
+  @ParameterizedTest(name = "flag ''{0}'' is refused")
+  @ValueSource(strings = {"", "True", "yes", "1", "on", " true"})
+  void badFlags(String text) {
+    assertThatThrownBy(() -> Flag.parse(text))
+        .isInstanceOf(GrammarException.class)
+        .hasMessage("value '" + text + "' must be true or false");
+  }
+
+  @ParameterizedTest(name = "endpoint port {0}")
+  @ValueSource(ints = {1024, 2773, 8080, 65535})
+  void endpointPorts(int port) {
+    assertThat(EndpointPort.parse(Integer.toString(port))).isEqualTo(port);
+  }
+
+  @ParameterizedTest(name = "endpoint port ''{0}'' is refused")
+  @ValueSource(strings = {"", "0", "80", "1023", "65536", "99999", "02773", "+2773", "2773 ", "x"})
+  void badEndpointPorts(String text) {
+    assertThatThrownBy(() -> EndpointPort.parse(text))
+        .isInstanceOf(GrammarException.class)
+        .hasMessageStartingWith("port '" + text + "' must be a number from 1024 to 65535");
+  }
+
+  @ParameterizedTest(name = "region {0}")
+  @ValueSource(strings = {"us-east-1", "eu-central-2", "us-gov-west-1", "il-central-1", "local"})
+  void regions(String text) {
+    assertThat(AwsRegion.parse(text)).isEqualTo(text);
+  }
+
+  @ParameterizedTest(name = "region ''{0}'' is refused")
+  @ValueSource(
+      strings = {"", "US-EAST-1", "us_east_1", "-us-east-1", "us-east-", "us--east-1", "1us"})
+  void badRegions(String text) {
+    assertThatThrownBy(() -> AwsRegion.parse(text))
+        .isInstanceOf(GrammarException.class)
+        .hasMessageStartingWith("region '" + text + "' must be an AWS region name");
+  }
 }

@@ -219,7 +219,9 @@ final class InjectedAgent implements AutoCloseable {
     if (container.getStartupProbe() != null && container.getStartupProbe().getExec() != null) {
       values.addAll(container.getStartupProbe().getExec().getCommand());
     }
-    return values.stream().anyMatch(v -> v.equals(mountPath) || v.startsWith(mountPath + "/"));
+    return values.stream()
+        .map(v -> v.startsWith("file://") ? v.substring("file://".length()) : v)
+        .anyMatch(v -> v.equals(mountPath) || v.startsWith(mountPath + "/"));
   }
 
   private VolumeMount tokenMount() {
@@ -236,8 +238,14 @@ final class InjectedAgent implements AutoCloseable {
         .orElseThrow(() -> new IllegalStateException("pod has no volume " + name));
   }
 
-  /** An in-container path under a mount becomes the same path under the local directory. */
-  private String translate(String value) {
+  /**
+   * An in-container path under a mount becomes the same path under the local directory; also as a
+   * {@code file://} URL (AWS_TOKEN).
+   */
+  String translate(String value) {
+    if (value.startsWith("file://")) {
+      return "file://" + translate(value.substring("file://".length()));
+    }
     for (Map.Entry<String, Path> mount : mounts.entrySet()) {
       String mountPath = mount.getKey();
       if (value.equals(mountPath)) {

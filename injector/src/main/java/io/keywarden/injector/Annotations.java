@@ -91,5 +91,36 @@ public final class Annotations {
    */
   public static final String CONTAINERS = PREFIX + "containers";
 
+  /**
+   * Pod-wide {@code true} or {@code false} (default; grammar {@link io.keywarden.contract.Flag}):
+   * the injector sets in the selected app containers the variables with which the AWS SDKs and CLI
+   * call Keywarden's Secrets Manager API unchanged: {@code AWS_ENDPOINT_URL_SECRETS_MANAGER}, the
+   * container-credentials pair (or, with {@link #AWS_ENDPOINT}, the agent's loopback endpoint),
+   * {@code AWS_REGION} and {@code AWS_DEFAULT_REGION}, and the API's CA for Python, Node.js and
+   * Java. A container's own AWS settings are never overwritten: see docs/injection.md.
+   */
+  public static final String AWS_SDK = PREFIX + "aws-sdk";
+
+  /**
+   * Pod-wide {@code true} or {@code false} (default): the agent serves the Secrets Manager protocol
+   * and AWS's Secrets Manager Agent paths on {@code http://127.0.0.1:<port>} in the pod, forwarding
+   * with the pod's token whatever the app signed: the route for apps that also use real AWS.
+   */
+  public static final String AWS_ENDPOINT = PREFIX + "aws-endpoint";
+
+  /**
+   * The loopback port of {@link #AWS_ENDPOINT}, 1024 to 65535 (grammar {@link
+   * io.keywarden.contract.EndpointPort}); default 2773, the port of AWS's Secrets Manager Agent.
+   * Requires {@link #AWS_ENDPOINT}.
+   */
+  public static final String AWS_ENDPOINT_PORT = PREFIX + "aws-endpoint-port";
+
+  /**
+   * The region the app's AWS SDK is given (grammar {@link io.keywarden.contract.AwsRegion});
+   * default the injector's {@code keywarden.injector.aws-region}, which should equal the operator's
+   * {@code keywarden.aws.region}. Requires {@link #AWS_SDK}.
+   */
+  public static final String AWS_REGION = PREFIX + "aws-region";
+
   private Annotations() {}
 }

@@ -10,7 +10,8 @@ import java.util.Optional;
  * A pod's validated injection settings, parsed once from its annotations by {@link
  * InjectionConfigParser}; nothing after the parser sees an annotation string.
  *
- * @param files at least one, sorted by file name
+ * @param files sorted by file name; at least one unless an AWS route is on
+ * @param aws the AWS routes; {@link AwsOptions#NONE} without the annotations
  * @param mountPath absolute, normalised directory in the app containers
  * @param fileMode POSIX mode bits of the files, at most 0777
  * @param containers names of the containers that mount the files; empty means every app container
@@ -21,9 +22,41 @@ public record InjectionConfig(
     int fileMode,
     Refresh refresh,
     Optional<OnChange> onChange,
-    List<String> containers) {
+    List<String> containers,
+    AwsOptions aws) {
+
+  /**
+   * The AWS annotations: {@code keywarden.io/aws-sdk}, {@code keywarden.io/aws-endpoint} (and its
+   * port), {@code keywarden.io/aws-region} (empty: the injector's default).
+   */
+  public record AwsOptions(
+      boolean sdk, boolean endpoint, int endpointPort, Optional<String> region) {
+
+    public static final AwsOptions NONE =
+        new AwsOptions(false, false, io.keywarden.contract.EndpointPort.DEFAULT, Optional.empty());
+
+    public AwsOptions {
+      Objects.requireNonNull(region, "region");
+    }
+
+    public boolean any() {
+      return sdk || endpoint;
+    }
+  }
+
+  /** Without AWS routes. */
+  public InjectionConfig(
+      List<SecretFile> files,
+      String mountPath,
+      int fileMode,
+      Refresh refresh,
+      Optional<OnChange> onChange,
+      List<String> containers) {
+    this(files, mountPath, fileMode, refresh, onChange, containers, AwsOptions.NONE);
+  }
 
   public InjectionConfig {
+    Objects.requireNonNull(aws, "aws");
     files = List.copyOf(files);
     containers = List.copyOf(containers);
     Objects.requireNonNull(mountPath, "mountPath");

@@ -1,5 +1,9 @@
 package io.keywarden.injector;
 
+import static io.keywarden.injector.Annotations.AWS_ENDPOINT;
+import static io.keywarden.injector.Annotations.AWS_ENDPOINT_PORT;
+import static io.keywarden.injector.Annotations.AWS_REGION;
+import static io.keywarden.injector.Annotations.AWS_SDK;
 import static io.keywarden.injector.Annotations.CONTAINERS;
 import static io.keywarden.injector.Annotations.FILE_MODE;
 import static io.keywarden.injector.Annotations.FORMAT_PREFIX;
@@ -12,12 +16,16 @@ import static io.keywarden.injector.Annotations.REFRESH;
 import static io.keywarden.injector.Annotations.SECRET_PREFIX;
 import static io.keywarden.injector.Annotations.STAGE_PREFIX;
 
+import io.keywarden.contract.AwsRegion;
+import io.keywarden.contract.EndpointPort;
 import io.keywarden.contract.FileMode;
+import io.keywarden.contract.Flag;
 import io.keywarden.contract.Format;
 import io.keywarden.contract.GrammarException;
 import io.keywarden.contract.OnChange;
 import io.keywarden.contract.Refresh;
 import io.keywarden.contract.Stage;
+import io.keywarden.injector.InjectionConfig.AwsOptions;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
@@ -70,6 +78,10 @@ public final class InjectionConfigParser {
     Refresh refresh = new Refresh.Watch();
     Optional<OnChange> onChange = Optional.empty();
     List<String> containers = List.of();
+    boolean awsSdk = false;
+    boolean awsEndpoint = false;
+    Optional<Integer> endpointPort = Optional.empty();
+    Optional<String> region = Optional.empty();
 
     for (Map.Entry<String, String> entry : ours.entrySet()) {
       String annotation = entry.getKey();
@@ -82,6 +94,14 @@ public final class InjectionConfigParser {
         refresh = grammar(annotation, value, Refresh::parse);
       } else if (annotation.equals(ON_CHANGE)) {
         onChange = Optional.of(grammar(annotation, value, OnChange::parse));
+      } else if (annotation.equals(AWS_SDK)) {
+        awsSdk = grammar(annotation, value, Flag::parse);
+      } else if (annotation.equals(AWS_ENDPOINT)) {
+        awsEndpoint = grammar(annotation, value, Flag::parse);
+      } else if (annotation.equals(AWS_ENDPOINT_PORT)) {
+        endpointPort = Optional.of(grammar(annotation, value, EndpointPort::parse));
+      } else if (annotation.equals(AWS_REGION)) {
+        region = Optional.of(grammar(annotation, value, AwsRegion::parse));
       } else if (annotation.equals(CONTAINERS)) {
         containers = containers(annotation, value);
       } else if (annotation.startsWith(SECRET_PREFIX)) {
@@ -109,11 +129,26 @@ public final class InjectionConfigParser {
         throw new InvalidAnnotationException(annotation, "unknown Keywarden annotation");
       }
     }
-    if (secretNames.isEmpty()) {
+    if (endpointPort.isPresent() && !awsEndpoint) {
+      throw new InvalidAnnotationException(
+          AWS_ENDPOINT_PORT,
+          "needs " + AWS_ENDPOINT + ": \"true\", the endpoint it is the port of");
+    }
+    if (region.isPresent() && !awsSdk) {
+      throw new InvalidAnnotationException(
+          AWS_REGION, "needs " + AWS_SDK + ": \"true\", which gives the app its region");
+    }
+    AwsOptions aws =
+        new AwsOptions(awsSdk, awsEndpoint, endpointPort.orElse(EndpointPort.DEFAULT), region);
+    if (secretNames.isEmpty() && !aws.any()) {
       throw new InvalidAnnotationException(
           SECRET_PREFIX + "<file>",
           "the pod opted in to injection but names no secret; add one annotation per file, "
-              + "its value the ManagedSecret name");
+              + "its value the ManagedSecret name (or use "
+              + AWS_SDK
+              + " or "
+              + AWS_ENDPOINT
+              + ")");
     }
 
     List<SecretFile> files = new ArrayList<>();
@@ -126,7 +161,7 @@ public final class InjectionConfigParser {
                     Optional.ofNullable(keys.get(file)),
                     formats.getOrDefault(file, Format.RAW),
                     stages.getOrDefault(file, Stage.CURRENT))));
-    return new InjectionConfig(files, mountPath, fileMode, refresh, onChange, containers);
+    return new InjectionConfig(files, mountPath, fileMode, refresh, onChange, containers, aws);
   }
 
   private static String fileName(String annotation, String prefix, Set<String> declaredFiles) {

@@ -158,6 +158,37 @@ class InjectionConfigParserTest {
                 List.of())));
   }
 
+  static Stream<Arguments> awsConfigs() {
+    return Stream.of(
+        arguments(
+            "aws-sdk alone, no secret files",
+            Map.of("keywarden.io/aws-sdk", "true"),
+            new InjectionConfig.AwsOptions(true, false, 2773, Optional.empty())),
+        arguments(
+            "aws-endpoint alone on its own port",
+            Map.of("keywarden.io/aws-endpoint", "true", "keywarden.io/aws-endpoint-port", "8080"),
+            new InjectionConfig.AwsOptions(false, true, 8080, Optional.empty())),
+        arguments(
+            "both, with a region, next to a file",
+            Map.of(
+                "keywarden.io/aws-sdk", "true",
+                "keywarden.io/aws-endpoint", "true",
+                "keywarden.io/aws-region", "eu-west-1",
+                "keywarden.io/secret.db", "db"),
+            new InjectionConfig.AwsOptions(true, true, 2773, Optional.of("eu-west-1"))),
+        arguments(
+            "explicitly off",
+            Map.of("keywarden.io/aws-sdk", "false", "keywarden.io/secret.db", "db"),
+            InjectionConfig.AwsOptions.NONE));
+  }
+
+  @ParameterizedTest(name = "{0}")
+  @MethodSource("awsConfigs")
+  void parsesAwsAnnotations(
+      String name, Map<String, String> annotations, InjectionConfig.AwsOptions expected) {
+    assertThat(InjectionConfigParser.parse(annotations).aws()).isEqualTo(expected);
+  }
+
   @ParameterizedTest(name = "{0}")
   @MethodSource("validConfigs")
   void parsesValidAnnotations(
@@ -203,6 +234,26 @@ class InjectionConfigParserTest {
         invalid("upper-case container name", "keywarden.io/containers", "App"),
         invalid("empty container entry", "keywarden.io/containers", "app,,worker"),
         invalid("container listed twice", "keywarden.io/containers", "app,app"),
+        invalid("aws-sdk not a flag", "keywarden.io/aws-sdk", "yes"),
+        invalid("aws-endpoint in upper case", "keywarden.io/aws-endpoint", "True"),
+        invalid("aws-endpoint-port below 1024", "keywarden.io/aws-endpoint-port", "80"),
+        invalid("aws-region in upper case", "keywarden.io/aws-region", "US-EAST-1"),
+        arguments(
+            "endpoint port without the endpoint",
+            Map.of("keywarden.io/secret.db", "db", "keywarden.io/aws-endpoint-port", "8080"),
+            "keywarden.io/aws-endpoint-port"),
+        arguments(
+            "endpoint port with the endpoint switched off",
+            Map.of("keywarden.io/aws-endpoint", "false", "keywarden.io/aws-endpoint-port", "8080"),
+            "keywarden.io/aws-endpoint-port"),
+        arguments(
+            "region without aws-sdk",
+            Map.of("keywarden.io/aws-endpoint", "true", "keywarden.io/aws-region", "eu-west-1"),
+            "keywarden.io/aws-region"),
+        arguments(
+            "both AWS routes off and no secret",
+            Map.of("keywarden.io/aws-sdk", "false", "keywarden.io/aws-endpoint", "false"),
+            "keywarden.io/secret.<file>"),
         arguments(
             "key without a secret annotation",
             Map.of("keywarden.io/secret.db", "db", "keywarden.io/key.dbb", "password"),

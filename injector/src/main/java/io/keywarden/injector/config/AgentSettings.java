@@ -9,16 +9,28 @@ import java.util.Optional;
  *
  * @param apiUrl the secret-value API as agents reach it
  * @param apiCaPem PEM of the CA(s) agents trust for the API; empty: the agent's system trust store
+ * @param awsRegion the region app containers get with keywarden.io/aws-sdk, unless annotated
  */
 public record AgentSettings(
-    String image, String apiUrl, Optional<String> apiCaPem, boolean nativeSidecars) {
+    String image,
+    String apiUrl,
+    Optional<String> apiCaPem,
+    boolean nativeSidecars,
+    String awsRegion) {
 
   /** The operator's Service name; the API's generated serving certificate is issued for it. */
   public static final String OPERATOR_SERVICE = "keywarden-operator";
 
   public static final int API_PORT = 8443;
 
+  /** With the default AWS region. */
+  public AgentSettings(
+      String image, String apiUrl, Optional<String> apiCaPem, boolean nativeSidecars) {
+    this(image, apiUrl, apiCaPem, nativeSidecars, io.keywarden.contract.AwsRegion.DEFAULT);
+  }
+
   public AgentSettings {
+    Objects.requireNonNull(awsRegion, "awsRegion");
     Objects.requireNonNull(image, "image");
     Objects.requireNonNull(apiUrl, "apiUrl");
     Objects.requireNonNull(apiCaPem, "apiCaPem");
@@ -30,7 +42,8 @@ public record AgentSettings(
         config.agentImage(),
         config.apiUrl().orElseGet(() -> defaultApiUrl(config.operatorNamespace())),
         Optional.empty(),
-        config.nativeSidecars());
+        config.nativeSidecars(),
+        io.keywarden.contract.AwsRegion.parse(config.awsRegion()));
   }
 
   /** The operator's Service in its namespace, by the cluster DNS name every pod can resolve. */
@@ -39,6 +52,6 @@ public record AgentSettings(
   }
 
   public AgentSettings withApiCa(Optional<String> pem) {
-    return new AgentSettings(image, apiUrl, pem, nativeSidecars);
+    return new AgentSettings(image, apiUrl, pem, nativeSidecars, awsRegion);
   }
 }

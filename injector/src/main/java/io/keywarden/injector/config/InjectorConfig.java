@@ -68,6 +68,13 @@ public interface InjectorConfig {
   @WithDefault("true")
   boolean admissionWarmup();
 
+  /**
+   * The region app containers get with keywarden.io/aws-sdk (AWS_REGION, AWS_DEFAULT_REGION) unless
+   * keywarden.io/aws-region says otherwise; set it to the operator's keywarden.aws.region.
+   */
+  @WithDefault("us-east-1")
+  String awsRegion();
+
   /** Pods here are never mutated, like kube-system. */
   @WithDefault("keywarden-system")
   String operatorNamespace();

@@ -63,15 +63,20 @@ public final class AgentContainerBuilder {
   }
 
   private ContainerBuilder base(String name, boolean oneShot) {
-    return new ContainerBuilder()
-        .withName(name)
-        .withImage(settings.image())
-        .withCommand(AGENT_COMMAND)
-        .withEnv(AgentEnvironment.of(settings, config, oneShot))
-        .withVolumeMounts(
-            Volumes.agentSecretsMount(config.mountPath()),
-            Volumes.agentTokenMount(),
-            Volumes.agentApiTokenPlaceholder())
+    ContainerBuilder builder =
+        new ContainerBuilder()
+            .withName(name)
+            .withImage(settings.image())
+            .withCommand(AGENT_COMMAND)
+            .withEnv(AgentEnvironment.of(settings, config, oneShot))
+            .withVolumeMounts(
+                Volumes.agentSecretsMount(config.mountPath()),
+                Volumes.agentTokenMount(),
+                Volumes.agentApiTokenPlaceholder());
+    if (AwsAppEnvironment.writesCa(settings, config.aws())) {
+      builder.addToVolumeMounts(Volumes.agentAwsMount());
+    }
+    return builder
         .withNewResources()
         .addToRequests("cpu", new Quantity("10m"))
         // The agent is resident at about 46 MB (docs/benchmarks.md); the request says what it uses.

@@ -50,6 +50,16 @@ final class AgentEnvironment {
     if (oneShot) {
       env.add(value(AgentEnv.ONE_SHOT, "true"));
     }
+    if (config.aws().endpoint()) {
+      env.add(value(AgentEnv.AWS_ENDPOINT_PORT, Integer.toString(config.aws().endpointPort())));
+      // The token apps send in X-Aws-Parameters-Secrets-Token: the pod's keywarden.io token, which
+      // the app containers mount too (a value in the pod spec would be readable by anyone who may
+      // read the pod).
+      env.add(value(AgentEnv.SSRF_TOKEN, "file://" + Volumes.TOKEN_FILE));
+    }
+    if (AwsAppEnvironment.writesCa(settings, config.aws())) {
+      env.add(value(AgentEnv.AWS_DIR, Volumes.AWS_DIR));
+    }
     return env;
   }
 

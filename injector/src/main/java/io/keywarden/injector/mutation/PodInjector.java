@@ -1,6 +1,7 @@
 package io.keywarden.injector.mutation;
 
 import io.fabric8.kubernetes.api.model.Container;
+import io.fabric8.kubernetes.api.model.EnvVar;
 import io.fabric8.kubernetes.api.model.Pod;
 import io.fabric8.kubernetes.api.model.PodSpec;
 import io.fabric8.kubernetes.api.model.Volume;
@@ -43,21 +44,50 @@ public final class PodInjector {
     Set<String> selectedNames =
         selected.stream().map(Container::getName).collect(Collectors.toSet());
 
-    NamedElements.put(spec.getVolumes(), Volumes.secrets(), Volume::getName, false);
+    boolean awsCa = AwsAppEnvironment.writesCa(settings, config.aws());
+    // keywarden.io/aws-sdk alone, with an API certificate the images trust, leaves the agent
+    // nothing
+    // to do: the app's SDK reads the token itself.
+    boolean agentNeeded = !config.files().isEmpty() || config.aws().endpoint() || awsCa;
+    if (agentNeeded) {
+      NamedElements.put(spec.getVolumes(), Volumes.secrets(), Volume::getName, false);
+    }
     NamedElements.put(spec.getVolumes(), Volumes.token(), Volume::getName, false);
-    putAgent(
-        spec,
-        new AgentContainerBuilder(settings, config, AgentIdentity.decide(spec, selected, config)));
+    if (awsCa) {
+      NamedElements.put(spec.getVolumes(), Volumes.aws(), Volume::getName, false);
+    }
+    List<EnvVar> awsVariables = AwsAppEnvironment.variables(settings, config.aws());
+    checkAwsMounts(config, awsCa, selected);
+    for (Container container : selected) {
+      AwsAppEnvironment.check(container, awsVariables, config.aws());
+    }
+    if (agentNeeded) {
+      putAgent(
+          spec,
+          new AgentContainerBuilder(
+              settings, config, AgentIdentity.decide(spec, selected, config)));
+    }
     for (Container container : ContainerSelection.podContainers(spec)) {
       if (container.getVolumeMounts() == null) {
         container.setVolumeMounts(new ArrayList<>());
       }
       if (selectedNames.contains(container.getName())) {
-        NamedElements.put(
-            container.getVolumeMounts(),
-            Volumes.appSecretsMount(config.mountPath()),
-            VolumeMount::getName,
-            false);
+        if (agentNeeded) {
+          NamedElements.put(
+              container.getVolumeMounts(),
+              Volumes.appSecretsMount(config.mountPath()),
+              VolumeMount::getName,
+              false);
+        }
+        if (config.aws().any()) {
+          NamedElements.put(
+              container.getVolumeMounts(), Volumes.appTokenMount(), VolumeMount::getName, false);
+        }
+        if (awsCa) {
+          NamedElements.put(
+              container.getVolumeMounts(), Volumes.appAwsMount(), VolumeMount::getName, false);
+        }
+        AwsAppEnvironment.apply(container, awsVariables);
       } else {
         NamedElements.remove(container.getVolumeMounts(), Volumes.SECRETS, VolumeMount::getName);
       }
@@ -88,11 +118,63 @@ public final class PodInjector {
   }
 
   /**
+   * The warnings of the pod's admission: the AWS settings its containers keep instead of
+   * Keywarden's (the same checks as {@link #inject}, which denies the other clashes).
+   */
+  public List<String> warnings(Pod pod, InjectionConfig config) {
+    PodSpec spec = pod.getSpec();
+    ensureLists(spec);
+    List<EnvVar> awsVariables = AwsAppEnvironment.variables(settings, config.aws());
+    List<String> warnings = new ArrayList<>();
+    for (Container container : ContainerSelection.selected(spec, config)) {
+      warnings.addAll(AwsAppEnvironment.check(container, awsVariables, config.aws()));
+    }
+    return warnings;
+  }
+
+  /**
+   * The token and CA directories an AWS route mounts into the app containers must be free there.
+   */
+  private static void checkAwsMounts(
+      InjectionConfig config, boolean awsCa, List<Container> selected) {
+    List<String> dirs = new ArrayList<>();
+    if (config.aws().any()) {
+      dirs.add(Volumes.TOKEN_DIR);
+    }
+    if (awsCa) {
+      dirs.add(Volumes.AWS_DIR);
+    }
+    for (Container container : selected) {
+      if (container.getVolumeMounts() == null) {
+        continue;
+      }
+      for (VolumeMount mount : container.getVolumeMounts()) {
+        for (String dir : dirs) {
+          boolean ours =
+              mount.getName().equals(Volumes.TOKEN) || mount.getName().equals(Volumes.AWS);
+          if (!ours && overlaps(dir, mount.getMountPath())) {
+            throw new InvalidAnnotationException(
+                config.aws().sdk() ? Annotations.AWS_SDK : Annotations.AWS_ENDPOINT,
+                "container '"
+                    + container.getName()
+                    + "' already mounts volume '"
+                    + mount.getName()
+                    + "' at '"
+                    + mount.getMountPath()
+                    + "', where Keywarden mounts "
+                    + dir);
+          }
+        }
+      }
+    }
+  }
+
+  /**
    * Deny here what the apiserver would otherwise reject with a message that names no annotation:
    * two mounts at one path, or a mount path overlapping the agent's token directory.
    */
   private static void checkMountPath(String mountPath, List<Container> selected) {
-    for (String agentDir : List.of(Volumes.TOKEN_DIR, Volumes.API_TOKEN_DIR)) {
+    for (String agentDir : List.of(Volumes.TOKEN_DIR, Volumes.API_TOKEN_DIR, Volumes.AWS_DIR)) {
       if (overlaps(mountPath, agentDir)) {
         throw new InvalidAnnotationException(
             Annotations.MOUNT_PATH,

@@ -6,7 +6,7 @@ import io.fabric8.kubernetes.api.model.VolumeBuilder;
 import io.fabric8.kubernetes.api.model.VolumeMount;
 import io.fabric8.kubernetes.api.model.VolumeMountBuilder;
 
-/** The two volumes the injector adds to a pod, and their mounts. */
+/** The volumes the injector adds to a pod, and their mounts. */
 public final class Volumes {
 
   /** Memory-backed emptyDir the agent writes the files to: secrets never touch the node's disk. */
@@ -42,7 +42,47 @@ public final class Volumes {
    */
   public static final String SECRETS_SIZE_LIMIT = "8Mi";
 
+  /**
+   * Memory-backed emptyDir where the agent writes the API's CA for the app's AWS SDK
+   * (keywarden.io/aws-sdk without aws-endpoint): a pod cannot mount the CA ConfigMap of the
+   * operator's namespace.
+   */
+  public static final String AWS = "keywarden-aws";
+
+  /** Where {@link #AWS} is mounted, in the agent (writable) and the app containers (read-only). */
+  public static final String AWS_DIR = "/var/run/secrets/keywarden-aws";
+
+  /** The CA PEM and a PKCS12 trust store with the JDK's public CAs: far below this. */
+  public static final String AWS_SIZE_LIMIT = "1Mi";
+
   private Volumes() {}
+
+  public static Volume aws() {
+    return new VolumeBuilder()
+        .withName(AWS)
+        .withNewEmptyDir()
+        .withMedium("Memory")
+        .withSizeLimit(new Quantity(AWS_SIZE_LIMIT))
+        .endEmptyDir()
+        .build();
+  }
+
+  public static VolumeMount appAwsMount() {
+    return new VolumeMountBuilder().withName(AWS).withMountPath(AWS_DIR).withReadOnly(true).build();
+  }
+
+  /** Writable; readOnly unset for the same reason as {@link #agentSecretsMount(String)}. */
+  public static VolumeMount agentAwsMount() {
+    return new VolumeMountBuilder().withName(AWS).withMountPath(AWS_DIR).build();
+  }
+
+  /**
+   * The keywarden.io token in an app container, for the AWS SDK's container-credentials provider or
+   * as the SSRF token of the agent's AWS endpoint; the same path as in the agent.
+   */
+  public static VolumeMount appTokenMount() {
+    return agentTokenMount();
+  }
 
   public static Volume secrets() {
     return new VolumeBuilder()

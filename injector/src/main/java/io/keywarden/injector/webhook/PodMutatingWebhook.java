@@ -5,6 +5,7 @@ import io.fabric8.kubernetes.api.model.Pod;
 import io.fabric8.kubernetes.api.model.admission.v1.AdmissionRequest;
 import io.fabric8.kubernetes.api.model.admission.v1.AdmissionReview;
 import io.javaoperatorsdk.webhook.admission.AdmissionController;
+import io.javaoperatorsdk.webhook.admission.Operation;
 import io.smallrye.common.annotation.NonBlocking;
 import io.vertx.core.http.HttpServerRequest;
 import jakarta.inject.Inject;
@@ -16,6 +17,7 @@ import jakarta.ws.rs.Path;
 import jakarta.ws.rs.Produces;
 import jakarta.ws.rs.core.Context;
 import jakarta.ws.rs.core.MediaType;
+import java.util.List;
 
 /**
  * The mutating admission webhook (admission.k8s.io/v1). The framework clones the pod, lets {@link
@@ -27,10 +29,12 @@ public class PodMutatingWebhook {
   public static final String PATH = "/mutate-pods";
 
   private final AdmissionController<Pod> controller;
+  private final PodMutator mutator;
 
   @Inject
   public PodMutatingWebhook(PodMutator mutator) {
     this.controller = new AdmissionController<>(mutator);
+    this.mutator = mutator;
   }
 
   /**
@@ -60,6 +64,16 @@ public class PodMutatingWebhook {
     if (pod.getMetadata().getNamespace() == null) {
       pod.getMetadata().setNamespace(request.getNamespace());
     }
-    return controller.handle(review);
+    // The framework mutates a copy, so the request still holds the pod as submitted.
+    Pod submitted = (Pod) request.getObject();
+    AdmissionReview answer = controller.handle(review);
+    if (answer.getResponse() != null && Boolean.TRUE.equals(answer.getResponse().getAllowed())) {
+      List<String> warnings =
+          mutator.warnings(submitted, Operation.valueOf(request.getOperation()));
+      if (!warnings.isEmpty()) {
+        answer.getResponse().setWarnings(warnings);
+      }
+    }
+    return answer;
   }
 }

@@ -11,6 +11,7 @@ import io.keywarden.injector.InvalidAnnotationException;
 import io.keywarden.injector.apica.ApiCaUnavailableException;
 import io.keywarden.injector.config.AgentSettings;
 import io.keywarden.injector.mutation.PodInjector;
+import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 import java.util.Set;
@@ -51,6 +52,26 @@ public final class PodMutator implements Mutator<Pod> {
       return new PodInjector(settings.get()).inject(pod, config);
     } catch (InvalidAnnotationException | ApiCaUnavailableException e) {
       throw new NotAllowedException(e.getMessage());
+    }
+  }
+
+  /**
+   * The admission warnings for a pod {@link #mutate} admits: the AWS settings its containers keep
+   * instead of Keywarden's. Empty for any pod that is not ours or is denied.
+   */
+  public List<String> warnings(Pod pod, Operation operation) {
+    if (operation != Operation.CREATE
+        || !optedIn(pod)
+        || untouchedNamespaces.contains(pod.getMetadata().getNamespace())) {
+      return List.of();
+    }
+    try {
+      Map<String, String> annotations =
+          Optional.ofNullable(pod.getMetadata().getAnnotations()).orElse(Map.of());
+      InjectionConfig config = InjectionConfigParser.parse(annotations);
+      return new PodInjector(settings.get()).warnings(pod, config);
+    } catch (InvalidAnnotationException | ApiCaUnavailableException e) {
+      return List.of();
     }
   }
 

@@ -69,6 +69,15 @@ class AgentContractTest {
                 "keywarden.io/file-mode", "0400",
                 "keywarden.io/on-change", "exec:nginx -s reload")),
         arguments(
+            "AWS SDK and loopback endpoint on its own port, no secret files",
+            Map.of(
+                "keywarden.io/aws-sdk", "true",
+                "keywarden.io/aws-endpoint", "true",
+                "keywarden.io/aws-endpoint-port", "8080")),
+        arguments(
+            "loopback endpoint beside a file",
+            Map.of("keywarden.io/aws-endpoint", "true", "keywarden.io/secret.db", "db")),
+        arguments(
             "refresh none, custom mount path",
             Map.of(
                 "keywarden.io/secret.db", "db",
@@ -122,6 +131,14 @@ class AgentContractTest {
     }
     assertThat(agent.refresh()).isEqualTo(expected(config.refresh()));
     assertThat(agent.onChange()).isEqualTo(expected(config));
+    if (config.aws().endpoint()) {
+      assertThat(agent.awsEndpointPort()).hasValue(config.aws().endpointPort());
+      // The SSRF token is the keywarden.io token file the app containers mount too.
+      assertThat(agent.ssrfToken().orElseThrow().file()).isEqualTo(Path.of(Volumes.TOKEN_FILE));
+    } else {
+      assertThat(agent.awsEndpointPort()).isEmpty();
+    }
+    assertThat(agent.awsDir()).isEmpty();
   }
 
   private static AgentConfig.Refresh expected(Refresh refresh) {

@@ -45,6 +45,7 @@ import java.time.Instant;
 import java.util.Base64;
 import java.util.HashMap;
 import java.util.HashSet;
+import java.util.List;
 import java.util.Map;
 import java.util.Set;
 import java.util.concurrent.ThreadLocalRandom;
@@ -405,6 +406,117 @@ class InjectorWebhookIT {
                 .flatMap(c -> c.getVolumeMounts().stream())
                 .map(VolumeMount::getName))
         .noneMatch(name -> name.startsWith("kube-api-access-"));
+  }
+
+  /**
+   * keywarden.io/aws-sdk as a user meets it: the stored app container carries the AWS SDK's
+   * environment for each route, a container whose own AWS credentials would win over Keywarden's is
+   * denied naming container and variable, and one that keeps its own region is admitted unchanged
+   * with a warning that kubectl prints.
+   */
+  @Test
+  void awsSdkPodsGetTheSdkEnvironmentAndClashesAreReported(
+      TestNamespace namespace, TestCluster cluster) throws Exception {
+    enroll(namespace);
+    String api = "https://keywarden-operator." + injectorNamespace + ".svc:8443";
+
+    Pod direct = create(namespace, pod("direct", Map.of("keywarden.io/aws-sdk", "true")));
+
+    Container app = direct.getSpec().getContainers().get(0);
+    assertThat(env(app, "AWS_ENDPOINT_URL_SECRETS_MANAGER")).isEqualTo(api);
+    assertThat(env(app, "AWS_CONTAINER_CREDENTIALS_FULL_URI"))
+        .isEqualTo(api + "/v1/aws/credentials");
+    assertThat(env(app, "AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE"))
+        .isEqualTo("/var/run/secrets/keywarden-token/token");
+    assertThat(env(app, "AWS_REGION")).isEqualTo("us-east-1");
+    assertThat(env(app, "AWS_DEFAULT_REGION")).isEqualTo("us-east-1");
+    assertThat(env(app, "AWS_CA_BUNDLE")).isEqualTo("/var/run/secrets/keywarden-aws/ca.crt");
+    assertThat(env(app, "NODE_EXTRA_CA_CERTS")).isEqualTo("/var/run/secrets/keywarden-aws/ca.crt");
+    assertThat(env(app, "JAVA_TOOL_OPTIONS"))
+        .startsWith("-Djavax.net.ssl.trustStore=/var/run/secrets/keywarden-aws/truststore.p12");
+    assertThat(mountAt(app, "/var/run/secrets/keywarden-token").getName())
+        .isEqualTo("keywarden-token");
+    assertThat(mountAt(app, "/var/run/secrets/keywarden-aws").getReadOnly()).isTrue();
+    Container agent = direct.getSpec().getInitContainers().get(0);
+    assertThat(env(agent, "KEYWARDEN_AWS_DIR")).isEqualTo("/var/run/secrets/keywarden-aws");
+    assertThat(env(agent, "KEYWARDEN_FILES")).isEqualTo("[]");
+    assertThat(mountAt(agent, "/var/run/secrets/keywarden-aws").getName())
+        .isEqualTo("keywarden-aws");
+
+    Pod loopback =
+        create(
+            namespace,
+            pod(
+                "loopback",
+                Map.of("keywarden.io/aws-sdk", "true", "keywarden.io/aws-endpoint", "true")));
+    Container loopbackApp = loopback.getSpec().getContainers().get(0);
+    assertThat(env(loopbackApp, "AWS_ENDPOINT_URL_SECRETS_MANAGER"))
+        .isEqualTo("http://127.0.0.1:2773");
+    assertThat(env(loopbackApp, "AWS_CONTAINER_CREDENTIALS_FULL_URI")).isNull();
+    assertThat(env(loopbackApp, "AWS_CA_BUNDLE")).isNull();
+    assertThat(env(loopback.getSpec().getInitContainers().get(0), "KEYWARDEN_AWS_ENDPOINT_PORT"))
+        .isEqualTo("2773");
+
+    Pod withKeys = pod("keys", Map.of("keywarden.io/aws-sdk", "true"));
+    withKeys
+        .getSpec()
+        .getContainers()
+        .get(0)
+        .setEnv(List.of(new EnvVar("AWS_ACCESS_KEY_ID", "AKIAEXAMPLE", null)));
+    assertThatThrownBy(() -> create(namespace, withKeys))
+        .isInstanceOfSatisfying(
+            KubernetesClientException.class, e -> assertThat(e.getCode()).isEqualTo(403))
+        .hasMessageContaining(
+            "annotation keywarden.io/aws-sdk: container app sets AWS_ACCESS_KEY_ID, which the AWS"
+                + " SDKs use before the container credentials Keywarden sets")
+        .hasMessageNotContaining("AKIAEXAMPLE");
+    assertThat(admin.pods().inNamespace(namespace.name()).withName("keys").get()).isNull();
+    // The same container on the loopback route keeps its own AWS identity.
+    withKeys
+        .getMetadata()
+        .setAnnotations(
+            Map.of("keywarden.io/aws-sdk", "true", "keywarden.io/aws-endpoint", "true"));
+    assertThat(
+            env(create(namespace, withKeys).getSpec().getContainers().get(0), "AWS_ACCESS_KEY_ID"))
+        .isEqualTo("AKIAEXAMPLE");
+
+    Pod ownRegion = pod("region", Map.of("keywarden.io/aws-sdk", "true"));
+    ownRegion
+        .getSpec()
+        .getContainers()
+        .get(0)
+        .setEnv(List.of(new EnvVar("AWS_REGION", "eu-west-1", null)));
+    ownRegion.getMetadata().setNamespace(namespace.name());
+    Path kubectl =
+        cluster
+            .controlPlane()
+            .binDir()
+            .map(dir -> dir.resolve("kubectl"))
+            .orElse(Path.of(System.getProperty("user.home"), ".cache/keywarden/bin/kubectl"));
+    Process process =
+        new ProcessBuilder(
+                kubectl.toString(),
+                "--kubeconfig",
+                cluster.controlPlane().kubeconfig().toString(),
+                "create",
+                "-o",
+                "jsonpath={.spec.containers[0].env}",
+                "-f",
+                "-")
+            .start();
+    try (var in = process.getOutputStream()) {
+      in.write(
+          admin.getKubernetesSerialization().asJson(ownRegion).getBytes(StandardCharsets.UTF_8));
+    }
+    String out = new String(process.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+    String err = new String(process.getErrorStream().readAllBytes(), StandardCharsets.UTF_8);
+    assertThat(process.waitFor()).as(err).isZero();
+    assertThat(err)
+        .contains(
+            "Warning: keywarden.io/aws-sdk: container app keeps its own AWS_REGION instead of"
+                + " us-east-1 (set keywarden.io/aws-region to the same region to silence this)");
+    assertThat(out).contains("{\"name\":\"AWS_REGION\",\"value\":\"eu-west-1\"}");
+    assertThat(out).contains("{\"name\":\"AWS_DEFAULT_REGION\",\"value\":\"us-east-1\"}");
   }
 
   private static VolumeMount mountAt(Container container, String path) {

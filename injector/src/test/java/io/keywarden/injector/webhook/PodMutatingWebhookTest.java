@@ -13,6 +13,7 @@ import io.fabric8.kubernetes.api.model.admission.v1.AdmissionReview;
 import io.fabric8.kubernetes.api.model.admission.v1.AdmissionReviewBuilder;
 import io.keywarden.injector.apica.ApiCaUnavailableException;
 import java.util.Base64;
+import java.util.List;
 import java.util.Map;
 import java.util.Set;
 import java.util.stream.Stream;
@@ -43,6 +44,29 @@ class PodMutatingWebhookTest {
     assertThat(patch)
         .extracting(op -> op.get("path").asText())
         .contains("/spec/initContainers", "/spec/volumes", "/spec/containers/0/volumeMounts");
+  }
+
+  @Test
+  void awsSettingsAContainerKeepsAreAdmissionWarnings() {
+    Pod pod = pod(Map.of("keywarden.io/aws-sdk", "true"), "app");
+    pod.getSpec()
+        .getContainers()
+        .get(0)
+        .setEnv(
+            List.of(
+                new io.fabric8.kubernetes.api.model.EnvVarBuilder()
+                    .withName("AWS_DEFAULT_REGION")
+                    .withValue("eu-west-1")
+                    .build()));
+
+    AdmissionResponse response = send("CREATE", "apps", pod);
+
+    assertThat(response.getAllowed()).isTrue();
+    assertThat(response.getWarnings())
+        .containsExactly(
+            "keywarden.io/aws-sdk: container app keeps its own AWS_DEFAULT_REGION instead of"
+                + " us-east-1 (set keywarden.io/aws-region to the same region to silence this)");
+    assertThat(send("CREATE", "apps", pod(ONE_FILE, "app")).getWarnings()).isNullOrEmpty();
   }
 
   @Test
