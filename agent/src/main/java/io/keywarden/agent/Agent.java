@@ -10,7 +10,8 @@ import java.util.Map;
  * secret files once, then keeps them fresh ({@link Sidecar}) or, in one-shot mode, exits.
  *
  * <p>Exit codes: 0 done (one-shot), 1 one-shot could not fetch, render or write, 2 bad
- * configuration or usage. The sidecar itself runs until it is stopped.
+ * configuration or usage. The sidecar itself runs until it is stopped, and a stop by SIGTERM (how
+ * kubelet ends every container) or SIGINT ends it with 0.
  */
 public final class Agent {
 
@@ -34,11 +35,20 @@ public final class Agent {
               + " see agent/README.md)");
       System.exit(EXIT_USAGE);
     }
-    System.exit(run(System.getenv(), System.err));
+    System.exit(run(System.getenv(), System.err, true));
   }
 
   /** Runs the agent; returns only in one-shot mode or on bad configuration. */
   static int run(Map<String, String> env, PrintStream err) throws InterruptedException {
+    return run(env, err, false);
+  }
+
+  /**
+   * @param stopOnSignal whether a JVM shutdown (SIGTERM, SIGINT) stops the sidecar and ends the
+   *     process with 0; only for the process's own agent, since it halts the JVM
+   */
+  private static int run(Map<String, String> env, PrintStream err, boolean stopOnSignal)
+      throws InterruptedException {
     Log log = new Log(err);
     AgentConfig config;
     try {
@@ -96,7 +106,11 @@ public final class Agent {
     if (!writeWithoutSecrets(config, sync, log)) {
       return EXIT_FAILED;
     }
-    Sidecar.start(config, api, sync, log).await();
+    Sidecar sidecar = Sidecar.start(config, api, sync, log);
+    if (stopOnSignal) {
+      Runtime.getRuntime().addShutdownHook(new Thread(() -> stop(sidecar, log), "stop"));
+    }
+    sidecar.await();
     return EXIT_OK;
   }
 
@@ -115,6 +129,23 @@ public final class Agent {
       log.error("writing to " + config.outputDir() + " failed: " + SecretWatcher.describe(e));
       return false;
     }
+  }
+
+  /**
+   * The sidecar's normal end: kubelet sends SIGTERM when the pod goes away (and to a native sidecar
+   * once the app containers have ended). The JVM would then exit with 143 (128 + SIGTERM), which
+   * kubelet reports as {@code Error}; the agent stops its watchers and exits 0 instead. Only a
+   * shutdown the agent did not ask for runs this hook: the sidecar never calls System.exit itself
+   * before {@link Sidecar#await()} returns, which only this hook makes it do.
+   */
+  private static void stop(Sidecar sidecar, Log log) {
+    log.info("stopping (SIGTERM or SIGINT)");
+    try {
+      sidecar.close();
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+    }
+    Runtime.getRuntime().halt(EXIT_OK);
   }
 
   // An init container: kubelet restarts it with its own backoff, so one attempt per secret is

@@ -18,6 +18,7 @@ import java.util.Arrays;
 import java.util.EnumSet;
 import java.util.HashSet;
 import java.util.Map;
+import java.util.Optional;
 import java.util.Set;
 import java.util.regex.Pattern;
 
@@ -48,6 +49,8 @@ public final class AtomicWriter {
   // Readers run as other users in other containers and must traverse the directory.
   private static final Set<PosixFilePermission> SHARED_DIR =
       PosixFilePermissions.fromString("rwxr-xr-x");
+
+  private static final int SET_GROUP_ID = 02000;
 
   private final Path targetDir;
 
@@ -88,11 +91,18 @@ public final class AtomicWriter {
 
   private Path fillNewDir(Map<String, byte[]> files, Set<PosixFilePermission> permissions)
       throws IOException {
+    Optional<Integer> group = volumeGroup();
     Path dir = createTimestampDir();
     try {
+      if (group.isPresent()) {
+        Files.setAttribute(dir, "unix:gid", group.get(), NOFOLLOW_LINKS);
+      }
       for (Map.Entry<String, byte[]> file : files.entrySet()) {
         Path path = dir.resolve(file.getKey());
         Files.write(path, file.getValue(), StandardOpenOption.CREATE_NEW, StandardOpenOption.WRITE);
+        if (group.isPresent()) {
+          Files.setAttribute(path, "unix:gid", group.get(), NOFOLLOW_LINKS);
+        }
         Files.setPosixFilePermissions(path, permissions);
       }
       // Private until complete, so nobody reads a half-written directory through its own name.
@@ -102,6 +112,28 @@ public final class AtomicWriter {
       deleteDir(dir);
       throw e;
     }
+  }
+
+  /**
+   * The group the files must have: the target directory's, when that is set-group-ID, as kubelet
+   * makes a volume of a pod with an {@code fsGroup}, so that every container, which has that group
+   * as a supplementary one, reads group-readable files. The timestamped directory inherits the bit,
+   * but making it private while it is filled (chmod 0700) clears the bit again, and the files would
+   * take the agent's own group (seen on a real node: {@code 0440 65532:65532}, unreadable for the
+   * app): so the group is set explicitly. Empty when the bit is not set, or the file system has no
+   * POSIX modes.
+   */
+  private Optional<Integer> volumeGroup() throws IOException {
+    int mode;
+    try {
+      mode = (Integer) Files.getAttribute(targetDir, "unix:mode");
+    } catch (UnsupportedOperationException | IllegalArgumentException e) {
+      return Optional.empty();
+    }
+    if ((mode & SET_GROUP_ID) == 0) {
+      return Optional.empty();
+    }
+    return Optional.of((Integer) Files.getAttribute(targetDir, "unix:gid"));
   }
 
   private Path createTimestampDir() throws IOException {

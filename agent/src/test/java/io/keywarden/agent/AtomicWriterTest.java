@@ -4,6 +4,7 @@ import static java.nio.charset.StandardCharsets.UTF_8;
 import static java.nio.file.LinkOption.NOFOLLOW_LINKS;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
+import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 import java.io.IOException;
 import java.nio.file.Files;
@@ -35,6 +36,37 @@ class AtomicWriterTest {
         .isEqualTo("r--r-----");
     assertThat(PosixFilePermissions.toString(Files.getPosixFilePermissions(dir.resolve("..data"))))
         .isEqualTo("rwxr-xr-x");
+  }
+
+  /**
+   * A volume of a pod with fsGroup 2000, as kubelet makes it: group 2000, set-group-ID. The files
+   * must take that group (the apps have it as a supplementary group), not the agent's own. Changing
+   * a file's group to one the process is not in needs root, hence the assumption (CI runs as root).
+   */
+  @Test
+  void filesTakeTheGroupOfASetGroupIdTargetAsOfAnFsGroupVolume() throws IOException {
+    assumeTrue((Integer) Files.getAttribute(Path.of("/proc/self"), "unix:uid") == 0, "needs root");
+    Files.setAttribute(dir, "unix:gid", 2000);
+    Files.setAttribute(dir, "unix:mode", 02777);
+
+    new AtomicWriter(dir).write(Map.of("db", bytes("s3cret")), 0440);
+    new AtomicWriter(dir).write(Map.of("db", bytes("rotated")), 0440);
+
+    assertThat(Files.getAttribute(dir.resolve("db"), "unix:gid")).isEqualTo(2000);
+    assertThat(Files.getAttribute(dir.resolve("..data"), "unix:gid")).isEqualTo(2000);
+    assertThat(Files.getAttribute(dir.resolve("db"), "unix:mode")).isEqualTo(0100440);
+  }
+
+  @Test
+  void filesKeepTheWritersGroupWhenTheTargetIsNotSetGroupId() throws IOException {
+    assumeTrue((Integer) Files.getAttribute(Path.of("/proc/self"), "unix:uid") == 0, "needs root");
+    Files.setAttribute(dir, "unix:gid", 2000);
+    Files.setAttribute(dir, "unix:mode", 0777);
+
+    new AtomicWriter(dir).write(Map.of("db", bytes("s3cret")), 0440);
+
+    assertThat(Files.getAttribute(dir.resolve("db"), "unix:gid"))
+        .isEqualTo(Files.getAttribute(Path.of("/proc/self"), "unix:gid"));
   }
 
   @Test

@@ -92,6 +92,8 @@ class SidecarTest {
     assertThat(out.resolve("db.json")).hasContent("{\"user\":\"app\",\"password\":\"one\"}");
     assertThat(out.resolve("api.key")).hasContent("k-123");
     assertThat(Files.getPosixFilePermissions(out.resolve("api.key"))).hasSize(2);
+    // The agent logs the write after swapping ..data: wait for the line, then count it.
+    await(() -> !logLines("wrote 3 files").isEmpty());
     assertThat(logLines("wrote 3 files")).hasSize(1);
   }
 
@@ -154,6 +156,7 @@ class SidecarTest {
             state ->
                 state.equals("one / USER='app'\nPASSWORD='one'\n")
                     || state.equals("two / USER='app'\nPASSWORD='two'\n"));
+    await(() -> !logLines("secret db changed to version v2; rewrote 2 files").isEmpty());
     assertThat(logLines("secret db changed to version v2; rewrote 2 files")).hasSize(1);
   }
 

@@ -2,12 +2,17 @@ package io.keywarden.e2e;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import io.keywarden.testcluster.ClusterNode;
+import io.keywarden.testcluster.KubernetesIT;
 import io.keywarden.testcluster.RepositoryRoot;
+import io.keywarden.testcluster.TestCluster;
+import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.List;
+import java.util.Optional;
 import java.util.concurrent.TimeUnit;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
@@ -15,16 +20,43 @@ import org.junit.jupiter.api.Test;
 
 /**
  * The README's first command as a newcomer runs it: no cluster configured, so `make run` starts its
- * own control plane, runs operator and injector, tours the examples and keeps running until it is
- * told to stop, after which none of its processes or files may remain.
+ * own control plane, with the machine's node when it can, runs operator and injector, tours the
+ * examples and keeps running until it is told to stop, after which none of its processes or files
+ * may remain.
+ *
+ * <p>One machine runs one node, and under {@code make test} this run holds it. So that the tour's
+ * node path is what gets checked, this run's own node gives way ({@code test-cluster/node-down})
+ * while make run goes, and comes back afterwards ({@code node-up}), as in NodeTeardownIT. Without
+ * root, or when another run takes the freed node first, make run goes on without a node; the test
+ * then checks that it says so and tours as before.
  */
+@KubernetesIT
 class MakeRunIT {
 
-  private static final Duration TOUR_TIMEOUT = Duration.ofMinutes(5);
+  private static final Duration TOUR_TIMEOUT = Duration.ofMinutes(10);
+  private static final Path NODE_LOCK = Path.of("/run/keywarden-test-node.lock");
+  private static final String ANOTHER_NODE = "another test-cluster node runs on this machine";
 
   @Test
-  void makeRunToursTheProductAndLeavesNothingBehindWhenStopped() throws Exception {
+  void makeRunToursTheProductAndLeavesNothingBehindWhenStopped(TestCluster cluster)
+      throws Exception {
     Path root = RepositoryRoot.find();
+    Optional<ClusterNode> runNode = cluster.controlPlane().node();
+    Path runDir = cluster.controlPlane().stateDir().orElse(null);
+    if (runNode.isPresent()) {
+      nodeScript(root, "node-down", runDir);
+    }
+    try {
+      tour(root, isRoot() && nodeFree());
+    } finally {
+      if (runNode.isPresent()) {
+        // The rest of the run needs its node back (waits for it like scripts/test, if taken).
+        nodeScript(root, "node-up", runDir);
+      }
+    }
+  }
+
+  private void tour(Path root, boolean nodeExpected) throws Exception {
     Path output = Files.createTempFile("keywarden-make-run", ".log");
     ProcessBuilder builder =
         new ProcessBuilder("make", "--no-print-directory", "run")
@@ -61,6 +93,18 @@ class MakeRunIT {
               "\"audience\": \"keywarden.io\"");
       assertThat(text).containsPattern("CURRENT moved: [0-9a-f-]{36} -> [0-9a-f-]{36}");
       assertThat(text).contains("RotationSucceeded: generate rotation finished");
+      boolean withNode = text.contains("make run: local control plane up with node");
+      if (withNode) {
+        assertPodRan(text);
+      } else {
+        assertThat(text)
+            .contains("make run: no node: ", "the pod stays Pending")
+            .doesNotContain("kubectl logs orders-app");
+        // Root and a free node: make run must have taken it, unless another run took it first.
+        if (nodeExpected) {
+          assertThat(text).as("make run had root and a free node").contains(ANOTHER_NODE);
+        }
+      }
       // A hook rotation: the operator's ServiceAccount token reaches the hook (issue 13 item 6).
       assertThat(text).contains("hook rotation: Succeeded");
 
@@ -95,6 +139,9 @@ class MakeRunIT {
             .isEmpty();
       }
       assertThat(clusterDir).doesNotExist();
+      if (withNode) {
+        assertThat(Path.of("/sys/class/net/keywarden0")).as("the node's bridge").doesNotExist();
+      }
       assertThat(
               ProcessHandle.allProcesses()
                   .filter(
@@ -116,6 +163,57 @@ class MakeRunIT {
       }
       Files.deleteIfExists(output);
     }
+  }
+
+  /**
+   * The example pod ran on the node: the app printed the password the API gave before the rotation,
+   * then, after the agent's SIGHUP, the rotated one, with no container restarted.
+   */
+  private static void assertPodRan(String text) {
+    assertThat(text)
+        .contains(
+            "make run: agent image ghcr.io/keywarden/agent:0.1.0 imported",
+            "runs as the node's keywarden.test/busybox:");
+    assertThat(text).containsPattern("(?m)^orders-app\\s+2/2\\s+Running\\s+0\\s");
+    List<String> passwords =
+        Pattern.compile("\\\\\"password\\\\\":\\\\\"([^\\\\\"]+)\\\\\"")
+            .matcher(text)
+            .results()
+            .map(r -> r.group(1))
+            .toList();
+    assertThat(passwords).as("the values read before and after the rotation").hasSize(2);
+    assertThat(passwords.get(0)).isNotEqualTo(passwords.get(1));
+    assertThat(text)
+        .contains(
+            "started: db-password is " + passwords.get(0),
+            "reloaded: db-password is " + passwords.get(1),
+            "restarts: keywarden-agent=0 app=0");
+  }
+
+  private static boolean isRoot() throws Exception {
+    Process id = new ProcessBuilder("id", "-u").start();
+    String uid = new String(id.getInputStream().readAllBytes()).strip();
+    return id.waitFor() == 0 && uid.equals("0");
+  }
+
+  /** No node holds the machine's lock: it names no holder, or one that is gone. */
+  private static boolean nodeFree() throws IOException {
+    if (!Files.exists(NODE_LOCK)) {
+      return true;
+    }
+    String[] holder = Files.readString(NODE_LOCK).strip().split("\\s+");
+    return holder.length < 2
+        || ProcessHandle.of(Long.parseLong(holder[1])).filter(ProcessHandle::isAlive).isEmpty();
+  }
+
+  private static void nodeScript(Path root, String script, Path dir) throws Exception {
+    Process process =
+        new ProcessBuilder(root.resolve("test-cluster/" + script).toString(), dir.toString())
+            .inheritIO()
+            .redirectInput(ProcessBuilder.Redirect.from(new java.io.File("/dev/null")))
+            .start();
+    assertThat(process.waitFor(20, TimeUnit.MINUTES)).as(script).isTrue();
+    assertThat(process.exitValue()).as("test-cluster/%s %s", script, dir).isZero();
   }
 
   private static String awaitOutput(Process make, Path output, String marker) throws Exception {

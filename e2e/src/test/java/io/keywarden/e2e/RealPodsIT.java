@@ -23,13 +23,10 @@ import io.keywarden.api.v1alpha1.ManagedSecret;
 import io.keywarden.e2e.AppLog.Line;
 import io.keywarden.testcluster.ClusterNode;
 import io.keywarden.testcluster.KubernetesIT;
-import io.keywarden.testcluster.RepositoryRoot;
 import io.keywarden.testcluster.TestCluster;
 import io.keywarden.testcluster.TestNamespace;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
-import java.nio.file.Files;
-import java.nio.file.Path;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
@@ -110,7 +107,8 @@ class RealPodsIT {
       TestCluster cluster, ClusterNode node, TestNamespace namespace) throws Exception {
     KubernetesClient admin = cluster.admin();
     String ns = namespace.name();
-    String agentImage = importAgentImage(node);
+    busybox = node.busyboxImage();
+    String agentImage = TestImages.importAgent(node);
     keywarden = new HostKeywarden(cluster, ns, node.ip());
     String apiCa = keywarden.awaitPublishedApiCa();
     keywarden.startInjector(ns);
@@ -555,37 +553,6 @@ class RealPodsIT {
   private static JsonNode jwtClaims(String jwt) throws IOException {
     String payload = jwt.strip().split("\\.")[1];
     return JSON.readTree(Base64.getUrlDecoder().decode(payload));
-  }
-
-  /** The agent image from make images' tool, built when missing or older than the agent jar. */
-  private String importAgentImage(ClusterNode node) throws Exception {
-    busybox = node.busyboxImage();
-    Path root = RepositoryRoot.find();
-    Path tar = root.resolve("images/target/oci/agent.tar");
-    Path jar;
-    try (Stream<Path> jars = Files.list(root.resolve("agent/target"))) {
-      jar =
-          jars.filter(p -> p.getFileName().toString().matches("keywarden-agent-.*\\.jar"))
-              .findFirst()
-              .orElseThrow();
-    }
-    if (!Files.exists(tar)
-        || Files.getLastModifiedTime(tar).compareTo(Files.getLastModifiedTime(jar)) < 0) {
-      // images/ is no Maven module: its target/ exists only once build-images has run.
-      Files.createDirectories(root.resolve("images/target"));
-      Process build =
-          new ProcessBuilder(root.resolve("images/bin/build-images").toString(), "--only", "agent")
-              .redirectErrorStream(true)
-              .redirectOutput(root.resolve("images/target/build-images.log").toFile())
-              .start();
-      assertThat(build.waitFor(10, TimeUnit.MINUTES)).isTrue();
-      assertThat(build.exitValue())
-          .as("images/bin/build-images, see images/target/build-images.log")
-          .isZero();
-    }
-    String out = node.importImage(tar);
-    System.out.printf("agent image imported: %s%n", out.strip());
-    return "ghcr.io/keywarden/agent:0.1.0";
   }
 
   private static long percentile(List<Long> sorted, int p) {
