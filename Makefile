@@ -24,14 +24,15 @@ manifests:
 	@scripts/manifests
 
 ## Container images of the operator, injector and agent as OCI archives in images/target/oci, without Docker or a
-## registry (images/README.md). CONTAINERD=<socket> also imports them there (namespace k8s.io; CTR=<ctr binary>).
+## registry (images/README.md). CONTAINERD=<socket> also imports them there (namespace k8s.io; CTR=<ctr binary>);
+## CLUSTER=<state dir of test-cluster/up --node> imports them into that node's containerd.
 ## IMAGE_PREFIX and IMAGE_TAG override the names (default: the Helm chart's ghcr.io/keywarden/<name>:0.1.0).
 IMAGE_PREFIX ?= ghcr.io/keywarden
 IMAGE_TAG ?= 0.1.0
 CTR ?= ctr
 images:
 	./mvnw -B -q package -DskipTests -pl operator,injector,agent -am
-	IMAGE_PREFIX=$(IMAGE_PREFIX) IMAGE_TAG=$(IMAGE_TAG) images/bin/build-images $(if $(CONTAINERD),--import $(CONTAINERD) --ctr $(CTR))
+	IMAGE_PREFIX=$(IMAGE_PREFIX) IMAGE_TAG=$(IMAGE_TAG) images/bin/build-images $(if $(CONTAINERD),--import $(CONTAINERD) --ctr $(CTR)) $(if $(CLUSTER),--cluster $(CLUSTER))
 
 ## The same images with Docker, from the Dockerfiles in each module's src/main/docker/ (Debian-based JRE images).
 docker-images:

@@ -11,16 +11,23 @@ KEYWARDEN_BIN="${KEYWARDEN_BIN:-$KEYWARDEN_CACHE/bin/k8s-$KEYWARDEN_K8S_VERSION-
 KEYWARDEN_CONTAINERD_VERSION=2.4.2
 KEYWARDEN_RUNC_VERSION=1.5.3
 KEYWARDEN_CNI_PLUGINS_VERSION=1.10.0
-KEYWARDEN_NODE_BIN="${KEYWARDEN_NODE_BIN:-$KEYWARDEN_CACHE/node/k8s-$KEYWARDEN_K8S_VERSION-containerd-$KEYWARDEN_CONTAINERD_VERSION-runc-$KEYWARDEN_RUNC_VERSION-cni-$KEYWARDEN_CNI_PLUGINS_VERSION}"
+# Cluster DNS (modules/coredns), run as a pod by node-up.
+KEYWARDEN_COREDNS_VERSION=1.15.0
+KEYWARDEN_NODE_BIN="${KEYWARDEN_NODE_BIN:-$KEYWARDEN_CACHE/node/k8s-$KEYWARDEN_K8S_VERSION-containerd-$KEYWARDEN_CONTAINERD_VERSION-runc-$KEYWARDEN_RUNC_VERSION-cni-$KEYWARDEN_CNI_PLUGINS_VERSION-coredns-$KEYWARDEN_COREDNS_VERSION}"
 # Only one node can run per machine (one bridge, the kubepods cgroups, machine-wide sysctls):
 # test-cluster/up --node holds this lock while its node runs; the file names the holder's state dir.
 KEYWARDEN_NODE_LOCK="${KEYWARDEN_NODE_LOCK:-/run/keywarden-test-node.lock}"
 KEYWARDEN_NODE_BRIDGE=keywarden0
 KEYWARDEN_NODE_SUBNET=10.244.0.0/24
 KEYWARDEN_NODE_IP=10.244.0.1
+# Services (kube-apiserver --service-cluster-ip-range): 10.0.0.1 is the kubernetes Service, this
+# one the kube-dns Service in front of CoreDNS, kubelet's clusterDNS.
+KEYWARDEN_SERVICE_CIDR=10.0.0.0/24
+KEYWARDEN_CLUSTER_DNS_IP=10.0.0.10
 # Local image names: never pulled (tagged, and imported into the node before use).
 KEYWARDEN_PAUSE_IMAGE_REPO=keywarden.test/pause
 KEYWARDEN_BUSYBOX_IMAGE_REPO=keywarden.test/busybox
+KEYWARDEN_COREDNS_IMAGE_REPO=keywarden.test/coredns
 
 # Takes the machine-wide node lock for the cluster in state dir $1, or fails naming the holder;
 # with KEYWARDEN_NODE_LOCK_WAIT=SECONDS it first waits that long for the holder to finish.

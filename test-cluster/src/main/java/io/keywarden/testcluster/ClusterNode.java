@@ -92,6 +92,22 @@ public record ClusterNode(
         TimeUnit.MINUTES);
   }
 
+  /** Removes images from the node's CRI namespace (a test undoing its imports). */
+  public void removeImages(String... names) {
+    List<String> command =
+        new java.util.ArrayList<>(
+            List.of(
+                ctr.toString(),
+                "--address",
+                containerdSocket.toString(),
+                "-n",
+                CRI_NAMESPACE,
+                "images",
+                "rm"));
+    command.addAll(List.of(names));
+    Scripts.run(command, 1, TimeUnit.MINUTES);
+  }
+
   /** The names of the images in the node's CRI namespace. */
   public List<String> images() {
     String out =

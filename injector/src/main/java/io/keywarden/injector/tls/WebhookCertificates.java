@@ -46,8 +46,7 @@ public class WebhookCertificates implements KeyStoreProvider {
     InjectorConfig.Tls tls = config.tls();
     RenewalSettings settings = RenewalSettings.of("keywarden.injector.tls", tls);
     SubjectAlternativeNames names =
-        SubjectAlternativeNames.of(
-            config.serviceName(), config.namespace(), tls.extraSans().orElse(List.of()));
+        SubjectAlternativeNames.of(config.serviceName(), config.namespace(), sans(tls));
     CaBundlePatcher caBundle = new CaBundlePatcher(client, config.webhookConfiguration());
     this.certificates =
         new SelfIssuedCertificates(
@@ -65,6 +64,21 @@ public class WebhookCertificates implements KeyStoreProvider {
     this.refresher =
         new CertificateRefresher("webhook", certificates, tls.checkInterval(), Clock.systemUTC());
   }
+
+  /**
+   * The configured extra names plus 127.0.0.1: the admission warm-up ({@code AdmissionWarmup})
+   * calls this process's own port on loopback and verifies the name, so without it the warm-up
+   * fails in every pod and readiness waits out its 60 s limit (seen on the test node).
+   */
+  static List<String> sans(InjectorConfig.Tls tls) {
+    List<String> sans = new java.util.ArrayList<>(tls.extraSans().orElse(List.of()));
+    if (!sans.contains(LOOPBACK)) {
+      sans.add(LOOPBACK);
+    }
+    return List.copyOf(sans);
+  }
+
+  private static final String LOOPBACK = "127.0.0.1";
 
   /** Called by the TLS registry once at startup, before the HTTPS port opens. */
   @Override
