@@ -730,17 +730,7 @@ public final class ApiLoad {
   }
 
   private void jcmd(String... command) throws Exception {
-    List<String> line =
-        new ArrayList<>(
-            List.of(
-                Path.of(System.getProperty("java.home"), "bin", "jcmd").toString(),
-                Long.toString(operator.pid())));
-    line.addAll(List.of(command));
-    Process p = new ProcessBuilder(line).redirectErrorStream(true).start();
-    String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
-    if (!p.waitFor(60, TimeUnit.SECONDS) || p.exitValue() != 0) {
-      throw new IllegalStateException("jcmd " + String.join(" ", command) + " failed: " + out);
-    }
+    Bench.jcmd(operator.pid(), command);
   }
 
   private static final Pattern AUDIT_TIME = Pattern.compile("\"time\":\"([^\"]+)\"");

@@ -9,6 +9,7 @@ import java.time.Instant;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Optional;
 import java.util.concurrent.ThreadLocalRandom;
 
 /**
@@ -57,6 +58,11 @@ final class OperatorSession implements AutoCloseable {
         Bench.createNamespace(client, ns);
       }
       Path log = root.resolve("bench/target/" + name + "-operator-" + suffix + ".log");
+      // BENCH_OPERATOR_JAR: another build (say, main's) to compare with, back to back.
+      Path jar =
+          Optional.ofNullable(System.getenv("BENCH_OPERATOR_JAR"))
+              .map(Path::of)
+              .orElse(root.resolve("operator/target/quarkus-app/quarkus-run.jar"));
       Instant launched = Instant.now();
       Map<String, String> env = new HashMap<>(operatorEnv);
       // Leave others' ManagedSecrets alone on a shared cluster.
@@ -64,7 +70,7 @@ final class OperatorSession implements AutoCloseable {
       // The JVM flags of the integration tests' QuarkusProcess, so that RSS figures compare.
       Process operator =
           Bench.startOperator(
-              root.resolve("operator/target/quarkus-app/quarkus-run.jar"),
+              jar,
               plane.kubeconfig(),
               operatorNs,
               log,
@@ -74,7 +80,8 @@ final class OperatorSession implements AutoCloseable {
       // Also on Ctrl-C or a crash: an orphaned operator would keep reconciling the shared cluster.
       Runtime.getRuntime().addShutdownHook(new Thread(operator::destroyForcibly, "stop-operator"));
       System.out.printf(
-          "operator: pid %d ready in %d ms (log %s), RSS %s%n",
+          "operator: %s, pid %d ready in %d ms (log %s), RSS %s%n",
+          jar,
           operator.pid(),
           Duration.between(launched, Instant.now()).toMillis(),
           log,
@@ -85,6 +92,24 @@ final class OperatorSession implements AutoCloseable {
       client.close();
       throw e;
     }
+  }
+
+  /** The control plane's processes (etcd, apiserver, ...) when this run started it; else empty. */
+  List<Long> controlPlanePids() {
+    List<Long> pids = new java.util.ArrayList<>();
+    plane
+        .stateDir()
+        .ifPresent(
+            dir -> {
+              try (var files = java.nio.file.Files.list(dir.resolve("pids"))) {
+                for (Path f : files.toList()) {
+                  pids.add(Long.parseLong(java.nio.file.Files.readString(f).trim()));
+                }
+              } catch (java.io.IOException | RuntimeException e) {
+                // unknown: not counted
+              }
+            });
+    return pids;
   }
 
   @Override

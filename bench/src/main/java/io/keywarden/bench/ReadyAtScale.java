@@ -36,15 +36,31 @@ public final class ReadyAtScale {
     int count = args.length > 0 ? Integer.parseInt(args[0]) : 1000;
     int threads = args.length > 1 ? Integer.parseInt(args[1]) : 4;
     try (OperatorSession s = OperatorSession.start("ready-at-scale", Map.of())) {
-      boolean ok = run(s.client, s.secretsNs, count, threads, s.operator.pid());
+      boolean ok = run(s, count, threads);
       Bench.deleteSecretsNamespace(s.client, s.secretsNs, CLEANUP);
       return ok;
     }
   }
 
-  private static boolean run(
-      KubernetesClient client, String ns, int count, int threads, long operatorPid)
-      throws Exception {
+  private static boolean run(OperatorSession session, int count, int threads) throws Exception {
+    KubernetesClient client = session.client;
+    String ns = session.secretsNs;
+    long operatorPid = session.operator.pid();
+    // BENCH_JFR=1: a JFR recording (profile settings) from the first create to all Ready.
+    boolean jfr = "1".equals(System.getenv("BENCH_JFR"));
+    java.nio.file.Path recording =
+        io.keywarden.testcluster.RepositoryRoot.find()
+            .resolve("bench/target/ready-at-scale-" + ns + ".jfr");
+    if (jfr) {
+      Bench.jcmd(
+          operatorPid, "JFR.start", "name=ready", "settings=profile", "filename=" + recording);
+    }
+    String loadBefore = Bench.loadAverage();
+    List<Long> planePids = session.controlPlanePids();
+    List<Long> planeBefore = planePids.stream().map(Bench::cpuTicks).toList();
+    long[] machineBefore = Bench.machineTicks();
+    long rssBeforeKiB = Bench.rssKiB(operatorPid);
+    long cpuBefore = Bench.cpuTicks(operatorPid);
     var resources =
         client.genericKubernetesResources("keywarden.io/v1alpha1", "ManagedSecret").inNamespace(ns);
     Map<String, Instant> createdAt = new ConcurrentHashMap<>();
@@ -83,6 +99,7 @@ public final class ReadyAtScale {
     Duration createTime = null;
     Duration readyTime = null;
     long peakRssKiB = 0;
+    long cpuAtReady = -1;
     List<ManagedSecret> last = List.of();
     Instant deadline = start.plus(GIVE_UP);
     while (Instant.now().isBefore(deadline)) {
@@ -103,11 +120,24 @@ public final class ReadyAtScale {
       peakRssKiB = Math.max(peakRssKiB, Bench.rssKiB(operatorPid));
       if (createTime != null && seenReadyAt.size() == count) {
         readyTime = Duration.between(start, polled);
+        cpuAtReady = Bench.cpuTicks(operatorPid);
         break;
       }
       Thread.sleep(POLL.toMillis());
     }
     pool.shutdownNow();
+    long[] machineAfter = Bench.machineTicks();
+    long planeTicks = 0;
+    for (int i = 0; i < planePids.size(); i++) {
+      planeTicks += Math.max(0, Bench.cpuTicks(planePids.get(i)) - planeBefore.get(i));
+    }
+    // A few seconds more: Events and status writes the operator still has queued count too.
+    Thread.sleep(5000);
+    long cpuSettled = Bench.cpuTicks(operatorPid);
+    long rssEndKiB = Bench.rssKiB(operatorPid);
+    if (jfr) {
+      Bench.jcmd(operatorPid, "JFR.stop", "name=ready");
+    }
 
     System.out.println();
     System.out.printf("N                          %d (client threads %d)%n", count, threads);
@@ -149,8 +179,34 @@ public final class ReadyAtScale {
         "create->Ready (observed)   p50 %s  p99 %s  max %s  (create call returned -> first poll that saw Ready)%n",
         pct(observed, 50), pct(observed, 99), pct(observed, 100));
     System.out.printf(
-        "operator RSS               %.0f MiB at the end, %.0f MiB peak while polling (VmRSS)%n",
-        Bench.rssKiB(operatorPid) / 1024.0, peakRssKiB / 1024.0);
+        "operator RSS               %.0f MiB before the first create, %.0f MiB 5 s after all Ready"
+            + " (+%.0f MiB), %.0f MiB peak while polling (VmRSS)%n",
+        rssBeforeKiB / 1024.0,
+        rssEndKiB / 1024.0,
+        (rssEndKiB - rssBeforeKiB) / 1024.0,
+        peakRssKiB / 1024.0);
+    if (cpuAtReady >= 0) {
+      double cpuSeconds = (cpuAtReady - cpuBefore) / 100.0;
+      System.out.printf(
+          "operator CPU               %.1f s (utime+stime) first create to all Ready = %.1f ms per"
+              + " ManagedSecret; %.1f s including 5 s after%n",
+          cpuSeconds, cpuSeconds * 1000 / count, (cpuSettled - cpuBefore) / 100.0);
+    }
+    double busy = machineAfter[0] - machineBefore[0];
+    double total = machineAfter[1] - machineBefore[1];
+    System.out.printf(
+        "machine                    %.0f %% of %d CPUs busy during the run; control plane"
+            + " (etcd, apiserver, controller-manager) %.1f CPU-s%n",
+        total == 0 ? 0 : 100 * busy / total,
+        Runtime.getRuntime().availableProcessors(),
+        planeTicks / 100.0);
+    System.out.printf(
+        "load average               %s before, %s after%n", loadBefore, Bench.loadAverage());
+    if (jfr) {
+      System.out.printf(
+          "JFR recording              %s (summarise with bench/run-jfr-top %s)%n",
+          recording, recording);
+    }
     return readyTime != null;
   }
 

@@ -252,7 +252,7 @@ public class ManagedSecretReconciler implements Reconciler<ManagedSecret>, Clean
     initialValue.validate(secret.getSpec());
     boolean needsFirst =
         secret.getStatus() == null || secret.getStatus().getCurrentVersionId() == null;
-    FirstVersion first = needsFirst ? createFirstVersion(secret) : null;
+    FirstVersion first = needsFirst ? createFirstVersion(secret, context) : null;
     SecretVersion created = first == null ? null : first.version();
     secret = needsFirst ? secret : migrateKey(secret, key);
     // A key that fails its periodic check degrades the secret even when this reconciliation
@@ -402,11 +402,19 @@ public class ManagedSecretReconciler implements Reconciler<ManagedSecret>, Clean
   /** A first version just stored, and its value while this reconciliation needs it. */
   private record FirstVersion(SecretVersion version, SecretValue value) {}
 
-  private FirstVersion createFirstVersion(ManagedSecret secret) {
+  @SuppressWarnings("unchecked")
+  private FirstVersion createFirstVersion(ManagedSecret secret, Context<ManagedSecret> context) {
     SecretValue value = initialValue.produce(secret);
     SecretVersion version;
+    // Through the ciphertext informer: the record is in its cache for the next reconciliation, and
+    // its watch event does not come back as one more reconciliation of this secret.
+    var ciphertext =
+        (InformerEventSource<Secret, ManagedSecret>)
+            context.eventSourceRetriever().getEventSourceFor(Secret.class, "ciphertext");
     try {
-      version = versions.store(secret, value);
+      version =
+          versions.store(
+              secret, value, record -> context.resourceOperations().create(record, ciphertext));
     } catch (RuntimeException e) {
       value.wipe();
       throw e;

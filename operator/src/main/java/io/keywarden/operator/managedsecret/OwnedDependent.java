@@ -11,7 +11,6 @@ import io.javaoperatorsdk.operator.processing.dependent.kubernetes.KubernetesDep
 import io.javaoperatorsdk.operator.processing.event.ResourceID;
 import io.keywarden.api.v1alpha1.KeywardenApi;
 import io.keywarden.api.v1alpha1.ManagedSecret;
-import io.keywarden.operator.failure.ConflictException;
 import java.util.Collection;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -48,42 +47,20 @@ abstract class OwnedDependent<R extends HasMetadata>
   @Override
   public Map<ResourceID, R> desiredResources(
       ManagedSecret primary, Context<ManagedSecret> context) {
-    Map<ResourceID, R> ours = getSecondaryResources(primary, context);
     Map<ResourceID, R> desired = new LinkedHashMap<>();
     desiredByName(primary, context)
         .forEach(
             (name, object) -> {
-              ResourceID id = new ResourceID(name, primary.getMetadata().getNamespace());
-              if (ours.containsKey(id) || !foreign(id, primary, context)) {
-                // Ours: owned by this ManagedSecret, so garbage collection removes it with it.
-                object
-                    .getMetadata()
-                    .setOwnerReferences(
-                        new java.util.ArrayList<>(List.of(ownerReference(primary))));
-                desired.put(id, object);
-              } else {
-                conflicts(context)
-                    .add(
-                        new OwnershipConflict(
-                            object.getKind(), id.getNamespace().orElse(""), name, conflictReason));
-              }
+              // Owned by this ManagedSecret, so garbage collection removes it with it. Whether a
+              // user owns an object of this name is found out when creating it (below), not asked
+              // beforehand: the informer holds our objects, so a create is tried only for one we
+              // do not have yet, and a GET per new object would double its cost.
+              object
+                  .getMetadata()
+                  .setOwnerReferences(new java.util.ArrayList<>(List.of(ownerReference(primary))));
+              desired.put(new ResourceID(name, primary.getMetadata().getNamespace()), object);
             });
     return desired;
-  }
-
-  /**
-   * Whether an object of this name exists and is not ours. Asked of the apiserver only when the
-   * informer (which holds our objects only) does not know it, that is when we would create it.
-   */
-  private boolean foreign(ResourceID id, ManagedSecret primary, Context<ManagedSecret> context) {
-    R existing =
-        context
-            .getClient()
-            .resources(resourceType())
-            .inNamespace(id.getNamespace().orElseThrow())
-            .withName(id.getName())
-            .get();
-    return existing != null && !ownedBy(existing, primary);
   }
 
   private static OwnerReference ownerReference(ManagedSecret owner) {
@@ -113,8 +90,12 @@ abstract class OwnedDependent<R extends HasMetadata>
   }
 
   /**
-   * A plain create, never a forced apply: if someone created the object since we looked, the
-   * apiserver refuses (409), the conflict is reported and nothing of theirs is cached as ours.
+   * A plain create, never a forced apply: if an object of the name exists and is not ours (a
+   * user's, or created since we looked), the apiserver refuses (409), the conflict is reported and
+   * nothing of theirs is touched or cached as ours; the other objects of this kind are still
+   * created. One that turns out to be ours (our informer had not seen it yet) is taken as it is:
+   * its watch event brings this secret back to bring it up to date. Our own create is not echoed
+   * back as an event.
    */
   @Override
   public R create(R desired, ManagedSecret primary, Context<ManagedSecret> context) {
@@ -122,9 +103,16 @@ abstract class OwnedDependent<R extends HasMetadata>
     // What JOSDK's own create adds: its bookkeeping annotation (the owner reference is desired).
     addMetadata(false, null, desired, primary, context);
     try {
-      return context.getClient().resource(desired).create();
+      return context.resourceOperations().create(desired, eventSource().orElse(null));
     } catch (KubernetesClientException e) {
-      if (e.getCode() == 409) {
+      if (e.getCode() != 409) {
+        throw e;
+      }
+      R existing = context.getClient().resource(desired).get();
+      if (existing == null) {
+        throw e; // deleted again meanwhile: the next reconciliation creates it
+      }
+      if (!ownedBy(existing, primary)) {
         conflicts(context)
             .add(
                 new OwnershipConflict(
@@ -132,13 +120,16 @@ abstract class OwnedDependent<R extends HasMetadata>
                     desired.getMetadata().getNamespace(),
                     desired.getMetadata().getName(),
                     conflictReason));
-        throw new ConflictException(
-            desired.getKind()
-                + " "
-                + desired.getMetadata().getName()
-                + " was created by someone else");
       }
-      throw e;
+      return existing;
+    }
+  }
+
+  /** Only our own objects go into the informer's cache; a user's object of the name never does. */
+  @Override
+  protected void onCreated(ManagedSecret primary, R created, Context<ManagedSecret> context) {
+    if (ownedBy(created, primary)) {
+      super.onCreated(primary, created, context);
     }
   }
 

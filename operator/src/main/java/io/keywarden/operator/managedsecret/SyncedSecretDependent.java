@@ -10,6 +10,7 @@ import io.keywarden.api.v1alpha1.ManagedSecret;
 import io.keywarden.api.v1alpha1.ManagedSecretConditions;
 import io.keywarden.api.v1alpha1.SyncToSecretSpec;
 import java.util.Map;
+import java.util.Objects;
 
 /**
  * The opt-in copy of spec.syncToSecret: a core Secret holding the CURRENT plaintext. The
@@ -64,7 +65,10 @@ public class SyncedSecretDependent extends OwnedDependent<Secret> {
   @Override
   public Secret create(Secret desired, ManagedSecret primary, Context<ManagedSecret> context) {
     Secret created = super.create(desired, primary, context);
-    context.managedWorkflowAndDependentResourceContext().put(WRITTEN, Boolean.TRUE);
+    // Not a user's Secret of the name (a conflict), nor an older copy of ours found in its place.
+    if (ownedBy(created, primary) && Objects.equals(created.getData(), desired.getData())) {
+      context.managedWorkflowAndDependentResourceContext().put(WRITTEN, Boolean.TRUE);
+    }
     return created;
   }
 

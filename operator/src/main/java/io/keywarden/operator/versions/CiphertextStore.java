@@ -13,6 +13,7 @@ import io.keywarden.operator.failure.CorruptEnvelopeException;
 import jakarta.enterprise.context.ApplicationScoped;
 import java.util.Base64;
 import java.util.Optional;
+import java.util.function.UnaryOperator;
 
 /**
  * Envelopes in core Secrets of the operator namespace, one Secret per version: tenants cannot edit
@@ -104,6 +105,16 @@ public class CiphertextStore {
       }
       throw e;
     }
+  }
+
+  /**
+   * Creates the record of a new version through {@code create}: the controller passes its
+   * informer's create, which caches the record for its next look and keeps its own write from
+   * coming back as a watch event (and another reconciliation).
+   */
+  public void create(
+      ManagedSecret owner, String versionId, Envelope envelope, UnaryOperator<Secret> create) {
+    create.apply(object(owner, versionId, envelope, null));
   }
 
   /**

@@ -1,5 +1,6 @@
 package io.keywarden.operator.versions;
 
+import io.fabric8.kubernetes.api.model.Secret;
 import io.keywarden.api.v1alpha1.ManagedSecret;
 import io.keywarden.api.v1alpha1.SecretVersion;
 import io.keywarden.operator.crypto.Envelope;
@@ -12,6 +13,7 @@ import io.keywarden.operator.kms.KmsKeys;
 import jakarta.enterprise.context.ApplicationScoped;
 import java.util.List;
 import java.util.UUID;
+import java.util.function.UnaryOperator;
 import org.jboss.logging.Logger;
 
 /**
@@ -68,6 +70,20 @@ public class SecretVersions {
    */
   public SecretVersion store(ManagedSecret secret, SecretValue value) {
     return storeAs(secret, UUID.randomUUID().toString(), value);
+  }
+
+  /**
+   * Like {@link #store(ManagedSecret, SecretValue)}, with the record created through {@code create}
+   * (see {@link CiphertextStore#create}).
+   */
+  public SecretVersion store(
+      ManagedSecret secret, SecretValue value, UnaryOperator<Secret> create) {
+    String versionId = UUID.randomUUID().toString();
+    KmsKey key = kmsKeys.resolve(secret.getSpec().getKmsKeyId());
+    Envelope envelope = cipher.seal(key, CiphertextStore.context(secret, versionId), value);
+    store.create(secret, versionId, envelope, create);
+    return new SecretVersion(
+        versionId, List.of(), VersionLedger.now(), key.alias(), envelope.keyVersion());
   }
 
   /**

@@ -4,7 +4,6 @@ import io.fabric8.kubernetes.api.model.Condition;
 import io.fabric8.kubernetes.client.KubernetesClient;
 import io.fabric8.kubernetes.client.KubernetesClientException;
 import io.javaoperatorsdk.operator.api.reconciler.Context;
-import io.javaoperatorsdk.operator.api.reconciler.PrimaryUpdateAndCacheUtils;
 import io.keywarden.api.v1alpha1.ManagedSecret;
 import io.keywarden.api.v1alpha1.ManagedSecretConditions;
 import io.keywarden.api.v1alpha1.ManagedSecretStatus;
@@ -22,6 +21,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.concurrent.ThreadLocalRandom;
 import java.util.function.Consumer;
+import java.util.function.UnaryOperator;
 import org.jboss.logging.Logger;
 
 /**
@@ -67,19 +67,19 @@ public class VersionLedger {
   /**
    * Records a reconciliation: the first version as CURRENT if there is none yet, pruning beyond
    * versionsToKeep (the pruned versions' ciphertext is deleted once the status no longer lists
-   * them), Ready, Degraded, nextRotationAt and observedGeneration. Written through the controller's
-   * cache so its next reconciliation sees it.
+   * them), Ready, Degraded, nextRotationAt and observedGeneration. A status that would not change
+   * is not written: most reconciliations (a watched record changed, a key's health was re-checked,
+   * the informer resynced) find everything as recorded, and a write would cost the apiserver an
+   * update and every watcher an event. A write goes through the controller's cache, so the next
+   * reconciliation sees it, and its own watch event does not come back as another reconciliation.
    */
   public Recorded reconciled(
       ManagedSecret secret, Context<ManagedSecret> context, Observation observation) {
     List<String> pruned = new ArrayList<>();
     ManagedSecret stored =
-        PrimaryUpdateAndCacheUtils.updateStatusAndCacheResource(
+        write(
             secret,
-            context,
-            fresh -> {
-              ManagedSecretStatus status =
-                  fresh.getStatus() == null ? new ManagedSecretStatus() : fresh.getStatus();
+            status -> {
               SecretVersion first = observation.firstVersion();
               if (first != null && status.getCurrentVersionId() == null) {
                 status.getVersions().add(0, withStages(first, List.of(SecretVersion.CURRENT)));
@@ -111,9 +111,9 @@ public class VersionLedger {
                   observation.generation());
               status.setNextRotationAt(observation.nextRotationAt());
               status.setObservedGeneration(observation.generation());
-              fresh.setStatus(status);
-              return fresh;
-            });
+            },
+            Unchanged.SKIP,
+            changed -> context.resourceOperations().updatePrimaryStatus(changed));
     for (String versionId : pruned) {
       store.delete(secret.getMetadata().getUid(), versionId);
     }
@@ -337,15 +337,36 @@ public class VersionLedger {
 
   // ----
 
+  /** Whether a transition that leaves the status as it is still writes it. */
+  private enum Unchanged {
+    /** The caller's copy is the controller's own view: an equal status is already stored. */
+    SKIP,
+    /** The caller's copy may be stale (API, rotation): only the optimistic write can tell. */
+    WRITE
+  }
+
   private ManagedSecret write(ManagedSecret secret, Consumer<ManagedSecretStatus> change) {
+    return write(
+        secret, change, Unchanged.WRITE, changed -> client.resource(changed).updateStatus());
+  }
+
+  private ManagedSecret write(
+      ManagedSecret secret,
+      Consumer<ManagedSecretStatus> change,
+      Unchanged unchanged,
+      UnaryOperator<ManagedSecret> update) {
     ManagedSecret current = secret;
     for (int attempt = 0; ; attempt++) {
+      String before = unchanged == Unchanged.SKIP ? json(current.getStatus()) : null;
       ManagedSecretStatus status =
           current.getStatus() == null ? new ManagedSecretStatus() : current.getStatus();
       change.accept(status);
       current.setStatus(status);
+      if (before != null && before.equals(json(status))) {
+        return current;
+      }
       try {
-        return client.resource(current).updateStatus();
+        return update.apply(current);
       } catch (KubernetesClientException e) {
         if (e.getCode() != 409) {
           throw e;
@@ -374,6 +395,10 @@ public class VersionLedger {
         }
       }
     }
+  }
+
+  private String json(ManagedSecretStatus status) {
+    return client.getKubernetesSerialization().asJson(status);
   }
 
   /** Spreads the retries of writers that collided, so they do not collide again in step. */

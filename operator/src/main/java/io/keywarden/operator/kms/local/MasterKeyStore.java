@@ -151,6 +151,14 @@ public class MasterKeyStore {
   }
 
   private synchronized TreeMap<Integer, byte[]> createKey(String keyId) {
+    // Threads that queued here behind the one that created the key find it without another read:
+    // a burst of new secrets on a fresh install would otherwise read the Secret once per thread,
+    // one
+    // after the other, while every reconciliation waits.
+    TreeMap<Integer, byte[]> created = keys == null ? null : keys.get(keyId);
+    if (created != null) {
+      return created;
+    }
     TreeMap<Integer, byte[]> existing = reload().get(keyId);
     if (existing != null) {
       return existing;
