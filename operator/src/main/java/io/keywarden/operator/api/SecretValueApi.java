@@ -107,6 +107,7 @@ public final class SecretValueApi {
     java.util.Arrays.fill(bytes, (byte) 0);
     value.wipe();
     body.put("CreatedDate", version.getCreatedDate());
+    versions.accessed(secret);
     return new ValueAnswer(version.getVersionId(), body);
   }
 
@@ -172,6 +173,7 @@ public final class SecretValueApi {
     if (status != null) {
       body.put("LastRotatedDate", status.getLastRotatedAt());
       body.put("NextRotationDate", status.getNextRotationAt());
+      body.put("LastAccessedDate", status.getLastAccessedDate());
       ObjectNode map = body.putObject("VersionIdsToStages");
       status
           .getVersions()

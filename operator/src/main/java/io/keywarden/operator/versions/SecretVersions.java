@@ -9,6 +9,7 @@ import io.keywarden.operator.failure.MissingCiphertextException;
 import io.keywarden.operator.kms.KmsKey;
 import io.keywarden.operator.kms.KmsKeys;
 import jakarta.enterprise.context.ApplicationScoped;
+import java.time.Instant;
 import java.util.List;
 import java.util.UUID;
 import org.jboss.logging.Logger;
@@ -89,6 +90,11 @@ public class SecretVersions {
                 () -> new MissingCiphertextException(versionId, "namespace " + store.namespace()));
     return new SecretVersion(
         versionId, List.of(), VersionLedger.now(), envelope.kmsKeyId(), envelope.keyVersion());
+  }
+
+  /** A value of the secret was read now (LastAccessedDate; at most one write per day). */
+  public void accessed(ManagedSecret secret) {
+    ledger.accessed(secret, Instant.now());
   }
 
   /** PutSecretValue: a new version that becomes CURRENT; the old CURRENT becomes PREVIOUS. */
