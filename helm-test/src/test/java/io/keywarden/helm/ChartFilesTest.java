@@ -37,6 +37,33 @@ class ChartFilesTest {
   }
 
   @Test
+  void deployRulesAreAnExactCopyOfTheChartRules() {
+    assertThat(Tools.read(Tools.ROOT.resolve("deploy/prometheus/keywarden-rules.yaml")))
+        .as("deploy/prometheus/keywarden-rules.yaml must equal the chart's; run `make manifests`")
+        .isEqualTo(Tools.read(Tools.CHART.resolve("monitoring/keywarden-rules.yaml")));
+  }
+
+  @Test
+  void everyAlertHasARunbook() {
+    String operations = Tools.read(Tools.ROOT.resolve("docs/operations.md"));
+    List<String> alerts =
+        Tools.read(Tools.CHART.resolve("monitoring/keywarden-rules.yaml"))
+            .lines()
+            .map(String::strip)
+            .filter(line -> line.startsWith("- alert: "))
+            .map(line -> line.substring("- alert: ".length()))
+            .toList();
+
+    assertThat(alerts).isNotEmpty();
+    assertThat(alerts)
+        .allSatisfy(
+            alert ->
+                assertThat(operations)
+                    .as("docs/operations.md has a runbook for %s", alert)
+                    .contains("\n#### " + alert + "\n\n"));
+  }
+
+  @Test
   void schemaDescribesEveryValueAndRefusesUnknownKeys() throws IOException {
     JsonNode schema = JSON.readTree(Tools.CHART.resolve("values.schema.json").toFile());
     JsonNode values = YAML.readTree(Tools.CHART.resolve("values.yaml").toFile());

@@ -22,6 +22,11 @@ public class ManagedSecretStatus {
   private String nextRotationAt;
 
   @JsonPropertyDescription(
+      "The day of the last successful read of a value (GetSecretValue), as AWS Secrets Manager's"
+          + " LastAccessedDate: midnight UTC of that day, written at most once a day.")
+  private String lastAccessedDate;
+
+  @JsonPropertyDescription(
       "A rotation in progress: the AWS step reached, so that it resumes after a restart.")
   private RotationProgress rotation;
 
@@ -84,6 +89,14 @@ public class ManagedSecretStatus {
 
   public void setNextRotationAt(String nextRotationAt) {
     this.nextRotationAt = nextRotationAt;
+  }
+
+  public String getLastAccessedDate() {
+    return lastAccessedDate;
+  }
+
+  public void setLastAccessedDate(String lastAccessedDate) {
+    this.lastAccessedDate = lastAccessedDate;
   }
 
   public RotationProgress getRotation() {

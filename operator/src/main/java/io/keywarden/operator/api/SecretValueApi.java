@@ -150,6 +150,7 @@ public final class SecretValueApi {
     if (text != null) {
       java.util.Arrays.fill(bytes, (byte) 0);
     }
+    versions.accessed(secret);
     return new SecretValueEntry(
         arns.arn(secret),
         id.name(),
@@ -288,6 +289,7 @@ public final class SecretValueApi {
         lastChanged(secret),
         status == null ? null : date(status.getLastRotatedAt()),
         status == null ? null : date(status.getNextRotationAt()),
+        status == null ? null : date(status.getLastAccessedDate()),
         tags.isEmpty() ? null : tags,
         map,
         null);

@@ -44,6 +44,7 @@ public final class Shapes {
       Instant lastChangedDate,
       Instant lastRotatedDate,
       Instant nextRotationDate,
+      Instant lastAccessedDate,
       List<Tag> tags,
       Map<String, List<VersionStage>> versionIdsToStages,
       Map<String, List<VersionStage>> secretVersionsToStages) {
@@ -61,6 +62,7 @@ public final class Shapes {
           lastChangedDate,
           lastRotatedDate,
           nextRotationDate,
+          lastAccessedDate,
           tags,
           null,
           versionIdsToStages);

@@ -11,6 +11,7 @@ import io.keywarden.operator.failure.RequestException;
 import io.keywarden.operator.kms.KmsKey;
 import io.keywarden.operator.kms.KmsKeys;
 import jakarta.enterprise.context.ApplicationScoped;
+import java.time.Instant;
 import java.util.List;
 import java.util.UUID;
 import java.util.function.UnaryOperator;
@@ -170,5 +171,11 @@ public class SecretVersions {
   private static SecretVersion listedOr(ManagedSecret secret, SecretVersion fallback) {
     SecretVersion listed = listed(secret, fallback.getVersionId());
     return listed == null ? fallback : listed;
+  }
+
+  /** A value of the secret was read now (LastAccessedDate; at most one write per day). */
+  public void accessed(ManagedSecret secret) {
+    ledger.accessed(secret, Instant.now());
+  }
   }
 }

@@ -3,6 +3,8 @@ package io.keywarden.operator.versions;
 import io.fabric8.kubernetes.api.model.Condition;
 import io.fabric8.kubernetes.client.KubernetesClient;
 import io.fabric8.kubernetes.client.KubernetesClientException;
+import io.fabric8.kubernetes.client.dsl.base.PatchContext;
+import io.fabric8.kubernetes.client.dsl.base.PatchType;
 import io.javaoperatorsdk.operator.api.reconciler.Context;
 import io.keywarden.api.v1alpha1.ManagedSecret;
 import io.keywarden.api.v1alpha1.ManagedSecretConditions;
@@ -334,6 +336,41 @@ public class VersionLedger {
 
   /** The KMS key and key version a version's data key is wrapped with. */
   public record KeyRef(String kmsKeyId, Integer keyVersion) {}
+
+  // ---- access
+
+  /**
+   * Records a successful read on the day it happened (AWS's LastAccessedDate: day granularity), so
+   * reads cost at most one status write per secret and day: nothing when the status (as the caller
+   * saw it) already names the day or a later one; otherwise one merge patch of that field alone,
+   * guarded by the resourceVersion the caller saw. A concurrent writer wins (409): its write is the
+   * newer status, and the next read tries again. Never retried, never fails the read.
+   */
+  public void accessed(ManagedSecret seen, Instant at) {
+    String day = at.truncatedTo(ChronoUnit.DAYS).toString();
+    String recorded = seen.getStatus() == null ? null : seen.getStatus().getLastAccessedDate();
+    if (recorded != null && recorded.compareTo(day) >= 0) {
+      return;
+    }
+    String patch =
+        "{\"metadata\":{\"resourceVersion\":\""
+            + seen.getMetadata().getResourceVersion()
+            + "\"},\"status\":{\"lastAccessedDate\":\""
+            + day
+            + "\"}}";
+    try {
+      client
+          .resources(ManagedSecret.class)
+          .inNamespace(seen.getMetadata().getNamespace())
+          .withName(seen.getMetadata().getName())
+          .subresource("status")
+          .patch(PatchContext.of(PatchType.JSON_MERGE), patch);
+    } catch (KubernetesClientException e) {
+      LOG.debugf(
+          "%s/%s: lastAccessedDate not recorded now (%d); the next read tries again",
+          seen.getMetadata().getNamespace(), seen.getMetadata().getName(), e.getCode());
+    }
+  }
 
   // ----
 

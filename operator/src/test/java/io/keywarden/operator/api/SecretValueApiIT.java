@@ -444,6 +444,60 @@ class SecretValueApiIT {
         .isEqualTo(JSON.readTree(put.body()).get("VersionId").asText());
   }
 
+  @Test
+  void aReadRecordsItsDayAsLastAccessedDateWithOneStatusWriteADay(TestNamespace ns)
+      throws Exception {
+    secret(ns, "audited", "[]");
+    String token = token(ns, "auditor", "keywarden.io");
+    bindReader(ns, "auditor");
+    assertThat(fixture.get(ns.name(), "audited").getStatus().getLastAccessedDate()).isNull();
+
+    awaitStatus(path(ns, "audited") + "/value", token, 200);
+
+    String today =
+        java.time.Instant.now().truncatedTo(java.time.temporal.ChronoUnit.DAYS).toString();
+    var recorded =
+        await()
+            .atMost(Duration.ofSeconds(10))
+            .until(
+                () -> fixture.get(ns.name(), "audited"),
+                s -> today.equals(s.getStatus().getLastAccessedDate()));
+    // More reads the same day write nothing: the object keeps its resourceVersion.
+    for (int i = 0; i < 5; i++) {
+      assertThat(api.get(path(ns, "audited") + "/value", token).statusCode()).isEqualTo(200);
+    }
+    Thread.sleep(1000);
+    assertThat(fixture.get(ns.name(), "audited").getMetadata().getResourceVersion())
+        .isEqualTo(recorded.getMetadata().getResourceVersion());
+    JsonNode describe = JSON.readTree(api.get(path(ns, "audited"), token).body());
+    assertThat(describe.get("LastAccessedDate").asText()).isEqualTo(today);
+  }
+
+  private static void bindReader(TestNamespace ns, String serviceAccount) {
+    fixture
+        .client
+        .rbac()
+        .roleBindings()
+        .inNamespace(ns.name())
+        .resource(
+            new RoleBindingBuilder()
+                .withNewMetadata()
+                .withName(serviceAccount + "-reads-secrets")
+                .endMetadata()
+                .withNewRoleRef()
+                .withApiGroup("rbac.authorization.k8s.io")
+                .withKind("ClusterRole")
+                .withName("keywarden-secret-reader")
+                .endRoleRef()
+                .addNewSubject()
+                .withKind("ServiceAccount")
+                .withName(serviceAccount)
+                .withNamespace(ns.name())
+                .endSubject()
+                .build())
+        .create();
+  }
+
   private static String secret(TestNamespace ns, String name, String access) {
     String value = "value-" + UUID.randomUUID();
     VALUES.add(value);
