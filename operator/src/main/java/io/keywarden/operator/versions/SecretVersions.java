@@ -177,5 +177,4 @@ public class SecretVersions {
   public void accessed(ManagedSecret secret) {
     ledger.accessed(secret, Instant.now());
   }
-  }
 }

@@ -82,6 +82,7 @@ class RenderingTest {
             null,
             null,
             null,
+            null,
             Map.of("v1", List.of(VersionStage.CURRENT), "v0", List.of(VersionStage.PREVIOUS)),
             null);
 
