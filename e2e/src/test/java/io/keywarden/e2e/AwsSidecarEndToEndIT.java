@@ -76,7 +76,7 @@ class AwsSidecarEndToEndIT {
       except ClientError as e:
           out["denied"] = {"code": e.response["Error"]["Code"], "type": type(e).__name__}
       try:
-          sm.get_secret_value(SecretId="nope")
+          sm.get_secret_value(SecretId="db", VersionId="0" * 32)
           out["missing"] = None
       except ClientError as e:
           out["missing"] = {"code": e.response["Error"]["Code"], "type": type(e).__name__}
@@ -214,9 +214,12 @@ class AwsSidecarEndToEndIT {
     assertThat(seen.at("/current").asText()).isEqualTo("put-by-boto3");
     assertThat(seen.at("/previous").asText()).isEqualTo(password);
     assertThat(seen.at("/versions").toString()).contains(firstVersion, token);
+    // botocore models no AccessDeniedException for Secrets Manager: a ClientError with that code,
+    // as against AWS; ResourceNotFoundException is modelled and raised as its own class.
     assertThat(seen.at("/denied/code").asText()).isEqualTo("AccessDeniedException");
-    assertThat(seen.at("/denied/type").asText()).isEqualTo("AccessDeniedException");
+    assertThat(seen.at("/denied/type").asText()).isEqualTo("ClientError");
     assertThat(seen.at("/missing/code").asText()).isEqualTo("ResourceNotFoundException");
+    assertThat(seen.at("/missing/type").asText()).isEqualTo("ResourceNotFoundException");
 
     // A client written for AWS's Secrets Manager Agent: the SSRF token from AWS_TOKEN's file.
     String ssrfToken =
