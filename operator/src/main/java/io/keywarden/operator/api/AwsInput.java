@@ -118,7 +118,7 @@ final class AwsInput {
     return out;
   }
 
-  /** Filters: at most 10 of {Key, Values (1 to 10 strings of up to 512 characters)}. */
+  /** Filters: at most 10 of {Key, Values (1 to 10 strings of 0 to 512 characters)}. */
   SecretFilters filters() {
     if (!has("Filters")) {
       return null;
@@ -135,7 +135,7 @@ final class AwsInput {
         throw RequestException.invalidParameter(at + " must be an object with Key and Values");
       }
       String key = text(at + ".Key", filter.get("Key"), 1, 32);
-      List<String> values = strings(at + ".Values", filter.get("Values"), 1, 10, 1, 512);
+      List<String> values = strings(at + ".Values", filter.get("Values"), 1, 10, 0, 512);
       filters.add(new SecretFilters.Filter(key, values));
     }
     return new SecretFilters(filters);
