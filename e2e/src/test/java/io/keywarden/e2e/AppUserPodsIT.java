@@ -72,7 +72,7 @@ class AppUserPodsIT {
       [ -z "$SIGNAL" ] && exit 0
       got=
       trap 'got=1' $SIGNAL
-      echo WAITING
+      echo "WAITING for $SIGNAL"
       while [ -z "$got" ]; do sleep 0.1; done
       echo "SIGNAL $SIGNAL $(cat $d/db)"
       """
