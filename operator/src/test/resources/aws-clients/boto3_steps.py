@@ -14,7 +14,7 @@ import sys
 import boto3
 import botocore.exceptions
 
-client = boto3.client("secretsmanager")
+client = None
 cache = None
 
 
@@ -33,6 +33,9 @@ def plain(value):
 for step in json.loads(sys.argv[1]):
     out = {"name": step["name"]}
     try:
+        if client is None:
+            # Credentials are resolved here, so a failing credentials call is this step's error.
+            client = boto3.client("secretsmanager")
         if step["op"] == "cache.get_secret_string":
             if cache is None:
                 from aws_secretsmanager_caching import SecretCache, SecretCacheConfig

@@ -136,6 +136,8 @@ final class Bench {
                   c ->
                       c != null
                           && c.getStatus() != null
+                          // Conditions are null until the apiserver's controller first writes them.
+                          && c.getStatus().getConditions() != null
                           && c.getStatus().getConditions().stream()
                               .anyMatch(
                                   k ->

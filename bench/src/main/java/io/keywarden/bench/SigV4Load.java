@@ -215,10 +215,17 @@ public final class SigV4Load {
                                 credentials.get("Token").asText()))
                         .putProperty(AwsV4HttpSigner.SERVICE_SIGNING_NAME, "secretsmanager")
                         .putProperty(AwsV4HttpSigner.REGION_NAME, "us-east-1"));
+    // Every header the signer set or signed (wrk sends Host itself, the same host:port).
     Map<String, String> added = new LinkedHashMap<>();
-    for (String name : List.of("Authorization", "X-Amz-Date", "X-Amz-Security-Token")) {
-      added.put(name, signed.request().firstMatchingHeader(name).orElseThrow());
-    }
+    signed
+        .request()
+        .headers()
+        .forEach(
+            (name, values) -> {
+              if (!name.equalsIgnoreCase("Host")) {
+                added.put(name, values.get(0));
+              }
+            });
     return added;
   }
 

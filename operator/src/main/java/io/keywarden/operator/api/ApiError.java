@@ -31,6 +31,10 @@ public record ApiError(int status, String type, String message, Integer retryAft
       case INCOMPLETE_SIGNATURE -> new Shape(400, "IncompleteSignatureException", null);
       case INVALID_SIGNATURE -> new Shape(400, "InvalidSignatureException", null);
       case EXPIRED_CREDENTIALS -> new Shape(400, "ExpiredTokenException", null);
+      // 400 as AWS answers it, not the bearer path's 401: the JDK's HttpURLConnection (the Java
+      // SDK's url-connection client) drops the body of a 401 to a streamed POST, and with it
+      // the error code.
+      case UNRECOGNIZED_CREDENTIALS -> new Shape(400, "UnrecognizedClientException", null);
       case UNKNOWN_KMS_KEY -> new Shape(503, "ServiceUnavailableException", 30);
       case KMS_UNAVAILABLE -> new Shape(503, "ServiceUnavailableException", 5);
       case DECRYPTION_FAILED, CIPHERTEXT_MISSING -> new Shape(500, "DecryptionFailure", null);

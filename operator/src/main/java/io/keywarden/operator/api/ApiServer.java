@@ -18,6 +18,7 @@ import io.keywarden.operator.config.KeywardenConfig;
 import io.keywarden.operator.failure.AccessDeniedException;
 import io.keywarden.operator.failure.Failure;
 import io.keywarden.operator.failure.RequestException;
+import io.keywarden.operator.failure.SignatureException;
 import io.keywarden.operator.versions.CiphertextStore;
 import io.keywarden.operator.versions.EnvelopeCipher;
 import io.keywarden.operator.versions.SecretVersions;
@@ -562,7 +563,7 @@ public class ApiServer {
 
     Outcome failure(RuntimeException e) {
       ApiError error = map(e);
-      boolean allowed = !(e instanceof AccessDeniedException);
+      boolean allowed = !(e instanceof AccessDeniedException || e instanceof SignatureException);
       return new Outcome(null, error, allowed, error.message());
     }
 

@@ -40,6 +40,11 @@ public enum Failure {
   INVALID_SIGNATURE,
   /** Keywarden-issued AWS credentials past their expiry. */
   EXPIRED_CREDENTIALS,
+  /**
+   * A SigV4 session token that is missing, altered, sealed by a key no replica holds, or issued
+   * with another access key id.
+   */
+  UNRECOGNIZED_CREDENTIALS,
   /** spec.kmsKeyId names a key this operator is not configured with. */
   UNKNOWN_KMS_KEY,
   /** The KMS cannot serve right now: unreachable, throttled, disabled key, bad credentials. */

@@ -19,6 +19,10 @@ public final class SignatureException extends KeywardenException {
     return new SignatureException(Failure.INVALID_SIGNATURE, "InvalidSignature", message);
   }
 
+  public static SignatureException unrecognized(String message) {
+    return new SignatureException(Failure.UNRECOGNIZED_CREDENTIALS, "UnrecognizedClient", message);
+  }
+
   public static SignatureException expired(String message) {
     return new SignatureException(Failure.EXPIRED_CREDENTIALS, "ExpiredToken", message);
   }

@@ -46,6 +46,7 @@ public final class FailureConditions {
           INCOMPLETE_SIGNATURE,
           INVALID_SIGNATURE,
           EXPIRED_CREDENTIALS,
+          UNRECOGNIZED_CREDENTIALS,
           THROTTLED,
           OVERLOADED ->
           Effect.DEGRADED;

@@ -98,6 +98,12 @@ class ApiErrorTest {
             "InvalidSignatureException",
             null),
         Arguments.of(
+            "AWS session token not issued for this access key",
+            SignatureException.unrecognized("x"),
+            400,
+            "UnrecognizedClientException",
+            null),
+        Arguments.of(
             "AWS credentials expired",
             SignatureException.expired("x"),
             400,

@@ -216,7 +216,9 @@ class AwsClientsIT {
             switch (client) {
               case BOTO3 -> "CredentialRetrievalError";
               case JAVA -> "SdkClientException";
-              default -> "CredentialsProviderError";
+              // After the refused HTTPS call the default chain falls back to the legacy ECS
+              // provider, which supports http only, and its TypeError is what the app sees.
+              default -> "TypeError";
             });
     assertServiceError(client, expiredAnswer, "ExpiredTokenException");
     assertServiceError(client, tampered, "InvalidSignatureException");

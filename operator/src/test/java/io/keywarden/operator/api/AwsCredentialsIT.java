@@ -145,7 +145,7 @@ class AwsCredentialsIT {
             mine,
             Instant.now(),
             Map.of("X-Amz-Security-Token", theirs.sessionToken())),
-        401,
+        400,
         "UnrecognizedClientException");
   }
 
@@ -192,21 +192,26 @@ class AwsCredentialsIT {
         aws.credentials(Files.readString(tokenFile)),
         200);
 
-    AwsClients.Run run =
-        AwsClients.run(
-            List.of(AwsClients.python().toString(), script.toString(), "GET", url),
-            Map.of(
-                "AWS_CONTAINER_CREDENTIALS_FULL_URI",
-                "https://127.0.0.1:" + fixture.apiPort + "/v1/aws/credentials",
-                "AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE",
-                tokenFile.toString(),
-                "AWS_CA_BUNDLE",
-                ca.toString(),
-                "AWS_REGION",
-                "us-east-1",
-                "AWS_DEFAULT_REGION",
-                "us-east-1"),
-            home);
+    AwsClients.Run run;
+    // botocore fetches credentials with certifi's CAs only: over a loopback relay (see the class).
+    try (CredentialsRelay relay =
+        new CredentialsRelay("https://127.0.0.1:" + fixture.apiPort, fixture.apiCa())) {
+      run =
+          AwsClients.run(
+              List.of(AwsClients.python().toString(), script.toString(), "GET", url),
+              Map.of(
+                  "AWS_CONTAINER_CREDENTIALS_FULL_URI",
+                  relay.uri(),
+                  "AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE",
+                  tokenFile.toString(),
+                  "AWS_CA_BUNDLE",
+                  ca.toString(),
+                  "AWS_REGION",
+                  "us-east-1",
+                  "AWS_DEFAULT_REGION",
+                  "us-east-1"),
+              home);
+    }
 
     assertThat(run.exitCode()).as(run.stderr()).isZero();
     JsonNode answer = JSON.readTree(run.stdout());

@@ -118,6 +118,35 @@ public class SigV4Benchmark {
     verify();
   }
 
+  /**
+   * CPU time per operation of the calling thread (ThreadMXBean), which a run queue shared with
+   * other work does not inflate as it does JMH's wall-clock figures: {@code java -cp …
+   * io.keywarden.operator.access.aws.SigV4Benchmark [iterations]}.
+   */
+  public static void main(String[] args) throws Exception {
+    int n = args.length > 0 ? Integer.parseInt(args[0]) : 20_000;
+    SigV4Benchmark b = new SigV4Benchmark();
+    b.setUp();
+    var threads = java.lang.management.ManagementFactory.getThreadMXBean();
+    Map<String, java.util.concurrent.Callable<Object>> ops = new java.util.LinkedHashMap<>();
+    ops.put("verify", b::verify);
+    ops.put("verifyUncachedSession", b::verifyUncachedSession);
+    ops.put("bearerDigest", b::bearerDigest);
+    ops.put("issue", b::issue);
+    for (int round = 0; round < 3; round++) {
+      for (var op : ops.entrySet()) {
+        long cpu = threads.getCurrentThreadCpuTime();
+        for (int i = 0; i < n; i++) {
+          op.getValue().call();
+        }
+        double micros = (threads.getCurrentThreadCpuTime() - cpu) / 1e3 / n;
+        if (round == 2) {
+          System.out.printf("RESULT %-22s %8.2f us CPU per op (%d ops)%n", op.getKey(), micros, n);
+        }
+      }
+    }
+  }
+
   @Benchmark
   public Caller verify() {
     SessionTokens.Session[] session = new SessionTokens.Session[1];

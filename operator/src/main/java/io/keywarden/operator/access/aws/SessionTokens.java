@@ -7,7 +7,6 @@ import com.github.benmanes.caffeine.cache.Cache;
 import com.github.benmanes.caffeine.cache.Caffeine;
 import io.keywarden.operator.access.Caller;
 import io.keywarden.operator.crypto.AesGcm;
-import io.keywarden.operator.failure.AccessDeniedException;
 import io.keywarden.operator.failure.CorruptEnvelopeException;
 import io.keywarden.operator.failure.SignatureException;
 import jakarta.enterprise.context.ApplicationScoped;
@@ -114,14 +113,13 @@ public class SessionTokens {
   /**
    * Opens a session token presented with {@code accessKeyId}.
    *
-   * @throws AccessDeniedException (UnrecognizedClientException) for a token that does not open with
+   * @throws SignatureException (UnrecognizedClientException) for a token that does not open with
    *     any key held, or that belongs to another access key id
    * @throws SignatureException (ExpiredTokenException) for a token past its expiry
    */
   public Session open(String accessKeyId, String token) {
     if (token == null || token.isBlank()) {
-      throw new AccessDeniedException(
-          false,
+      throw SignatureException.unrecognized(
           INVALID_TOKEN
               + " Keywarden's AWS credentials are session credentials: send X-Amz-Security-Token.");
     }
@@ -131,7 +129,7 @@ public class SessionTokens {
       opened.put(token, session);
     }
     if (!session.accessKeyId().equals(accessKeyId)) {
-      throw new AccessDeniedException(false, INVALID_TOKEN);
+      throw SignatureException.unrecognized(INVALID_TOKEN);
     }
     if (!clock.instant().isBefore(session.expiration())) {
       throw SignatureException.expired("The security token included in the request is expired");
@@ -144,16 +142,16 @@ public class SessionTokens {
     try {
       bytes = Base64.getUrlDecoder().decode(token);
     } catch (IllegalArgumentException e) {
-      throw new AccessDeniedException(false, INVALID_TOKEN);
+      throw SignatureException.unrecognized(INVALID_TOKEN);
     }
     if (bytes.length < HEADER_BYTES + AesGcm.NONCE_BYTES + 16 || bytes[0] != VERSION) {
-      throw new AccessDeniedException(false, INVALID_TOKEN);
+      throw SignatureException.unrecognized(INVALID_TOKEN);
     }
     ByteBuffer buffer = ByteBuffer.wrap(bytes);
     buffer.get();
     SessionKey key = keys.byId(buffer.getInt());
     if (key == null) {
-      throw new AccessDeniedException(false, INVALID_TOKEN);
+      throw SignatureException.unrecognized(INVALID_TOKEN);
     }
     byte[] plaintext;
     try {
@@ -164,7 +162,7 @@ public class SessionTokens {
               Arrays.copyOfRange(bytes, HEADER_BYTES + AesGcm.NONCE_BYTES, bytes.length),
               Arrays.copyOf(bytes, HEADER_BYTES));
     } catch (CorruptEnvelopeException e) {
-      throw new AccessDeniedException(false, INVALID_TOKEN);
+      throw SignatureException.unrecognized(INVALID_TOKEN);
     }
     try {
       JsonNode identity = json.readTree(plaintext);

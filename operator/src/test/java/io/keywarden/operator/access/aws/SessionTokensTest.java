@@ -6,7 +6,6 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import io.keywarden.operator.access.Caller;
 import io.keywarden.operator.crypto.AesGcm;
-import io.keywarden.operator.failure.AccessDeniedException;
 import io.keywarden.operator.failure.Failure;
 import io.keywarden.operator.failure.KeywardenException;
 import io.keywarden.operator.failure.SignatureException;
@@ -163,7 +162,7 @@ class SessionTokensTest {
     SessionTokens fresh =
         new SessionTokens(keys, new ObjectMapper(), Clock.fixed(NOW, ZoneOffset.UTC));
     assertThatThrownBy(() -> fresh.open(before.accessKeyId(), before.sessionToken()))
-        .isInstanceOf(AccessDeniedException.class)
+        .isInstanceOf(SignatureException.class)
         .hasMessage(SessionTokens.INVALID_TOKEN);
   }
 
@@ -206,7 +205,7 @@ class SessionTokensTest {
             credentials.expiration());
 
     assertThat(failureOf(() -> verify(signed(forged, NOW, "secretsmanager"), NOW)))
-        .isEqualTo(Failure.UNAUTHENTICATED);
+        .isEqualTo(Failure.UNRECOGNIZED_CREDENTIALS);
   }
 
   @Test
@@ -218,7 +217,7 @@ class SessionTokensTest {
             mine.accessKeyId(), mine.secretAccessKey(), theirs.sessionToken(), mine.expiration());
 
     assertThat(failureOf(() -> verify(signed(mixed, NOW, "secretsmanager"), NOW)))
-        .isEqualTo(Failure.UNAUTHENTICATED);
+        .isEqualTo(Failure.UNRECOGNIZED_CREDENTIALS);
   }
 
   @Test
@@ -244,7 +243,7 @@ class SessionTokensTest {
     assertThat(
             failureOf(
                 () -> verify(new RequestParts("POST", "/", "", headers, request.body()), NOW)))
-        .isEqualTo(Failure.UNAUTHENTICATED);
+        .isEqualTo(Failure.UNRECOGNIZED_CREDENTIALS);
   }
 
   @Test
