@@ -84,6 +84,7 @@ public class ApiServer {
   private final AtomicBoolean listening = new AtomicBoolean();
   private SecretCatalog catalog;
   private SecretValueApi api;
+  private AccessMetrics accessMetrics;
   private ThreadPoolExecutor pool;
   private HttpServer server;
 
@@ -138,6 +139,7 @@ public class ApiServer {
               return t;
             });
     registerMetrics();
+    accessMetrics = new AccessMetrics(registry, catalog, waiters);
 
     HttpServerOptions options =
         new HttpServerOptions()
@@ -494,6 +496,7 @@ public class ApiServer {
               "status",
               Integer.toString(status))
           .increment();
+      accessMetrics.answered(action, ns(ctx), name(ctx), outcomeTag);
       Timer.builder("keywarden.api.request.duration")
           .tag("action", action)
           .tag("outcome", outcomeTag)
