@@ -26,17 +26,22 @@ final class OperatorSession implements AutoCloseable {
   final String secretsNs;
   final Process operator;
 
+  /** The operator's plain HTTP port: /q/health, /q/metrics. */
+  final int httpPort;
+
   private OperatorSession(
       ControlPlane plane,
       KubernetesClient client,
       String operatorNs,
       String secretsNs,
-      Process operator) {
+      Process operator,
+      int httpPort) {
     this.plane = plane;
     this.client = client;
     this.operatorNs = operatorNs;
     this.secretsNs = secretsNs;
     this.operator = operator;
+    this.httpPort = httpPort;
   }
 
   /**
@@ -68,6 +73,7 @@ final class OperatorSession implements AutoCloseable {
       // Leave others' ManagedSecrets alone on a shared cluster.
       env.put("QUARKUS_OPERATOR_SDK_NAMESPACES", secretsNs);
       // The JVM flags of the integration tests' QuarkusProcess, so that RSS figures compare.
+      int httpPort = Bench.freePort();
       Process operator =
           Bench.startOperator(
               jar,
@@ -76,7 +82,7 @@ final class OperatorSession implements AutoCloseable {
               log,
               List.of("-XX:+UseSerialGC", "-Xmx256m"),
               env,
-              Bench.freePort());
+              httpPort);
       // Also on Ctrl-C or a crash: an orphaned operator would keep reconciling the shared cluster.
       Runtime.getRuntime().addShutdownHook(new Thread(operator::destroyForcibly, "stop-operator"));
       System.out.printf(
@@ -86,7 +92,7 @@ final class OperatorSession implements AutoCloseable {
           Duration.between(launched, Instant.now()).toMillis(),
           log,
           Bench.rssMiB(operator.pid()));
-      return new OperatorSession(plane, client, operatorNs, secretsNs, operator);
+      return new OperatorSession(plane, client, operatorNs, secretsNs, operator, httpPort);
     } catch (Exception e) {
       client.namespaces().withName(operatorNs).delete();
       client.close();

@@ -37,6 +37,7 @@ public final class ReadyAtScale {
     int threads = args.length > 1 ? Integer.parseInt(args[1]) : 4;
     try (OperatorSession s = OperatorSession.start("ready-at-scale", Map.of())) {
       boolean ok = run(s, count, threads);
+      scrape(s.httpPort);
       Bench.deleteSecretsNamespace(s.client, s.secretsNs, CLEANUP);
       return ok;
     }
@@ -208,6 +209,30 @@ public final class ReadyAtScale {
           recording, recording);
     }
     return readyTime != null;
+  }
+
+  /**
+   * The cost of the metrics with every secret Ready: size and time of a /q/metrics scrape (the
+   * per-object gauges are computed during it), and how many series are Keywarden's.
+   */
+  private static void scrape(int httpPort) throws Exception {
+    java.net.http.HttpClient http = java.net.http.HttpClient.newHttpClient();
+    java.net.http.HttpRequest request =
+        java.net.http.HttpRequest.newBuilder(
+                java.net.URI.create("http://127.0.0.1:" + httpPort + "/q/metrics"))
+            .build();
+    List<Long> millis = new ArrayList<>();
+    String body = "";
+    for (int i = 0; i < 6; i++) {
+      long started = System.nanoTime();
+      body = http.send(request, java.net.http.HttpResponse.BodyHandlers.ofString()).body();
+      millis.add((System.nanoTime() - started) / 1_000_000);
+    }
+    long series = body.lines().filter(l -> !l.startsWith("#")).count();
+    long keywarden = body.lines().filter(l -> l.startsWith("keywarden_managedsecret_")).count();
+    System.out.printf(
+        "/q/metrics scrape          %d bytes, %d series (%d keywarden_managedsecret_*), first %d ms, median of 5 more %s%n",
+        body.length(), series, keywarden, millis.get(0), pct(millis.subList(1, millis.size()), 50));
   }
 
   private static Optional<Condition> readyCondition(ManagedSecret ms) {

@@ -2,6 +2,9 @@ package io.keywarden.helm;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.dataformat.yaml.YAMLFactory;
 import io.fabric8.kubernetes.api.model.ConfigMap;
 import io.fabric8.kubernetes.api.model.EnvVar;
 import io.fabric8.kubernetes.api.model.HasMetadata;
@@ -53,7 +56,8 @@ class HelmChartIT {
   @Test
   void renderedChartIsAcceptedByTheApiserver(TestCluster cluster, TestNamespace ns) {
     Tools tools = new Tools(cluster);
-    installServiceMonitorStandIn(cluster.admin());
+    installStandInCrd(cluster.admin(), "servicemonitor-crd.yaml");
+    installStandInCrd(cluster.admin(), "prometheusrule-crd.yaml");
 
     for (List<String> values : List.of(List.<String>of(), List.of("-f", ALL_OPTIONS.toString()))) {
       String rendered =
@@ -125,6 +129,46 @@ class HelmChartIT {
     assertThat(result.exitCode()).isNotZero();
     assertThat(result.stderr())
         .contains("kms.defaultKeyId: \"prod\" is not one of kms.keys (default)");
+  }
+
+  @Test
+  void prometheusRuleAndDashboardCarryTheirFilesVerbatim(TestCluster cluster) throws Exception {
+    String rendered =
+        new Tools(cluster)
+            .helm(
+                "template",
+                Release.NAME,
+                Tools.CHART.toString(),
+                "--namespace",
+                "keywarden-system",
+                "-f",
+                ALL_OPTIONS.toString())
+            .orFail();
+    ObjectMapper yaml = new ObjectMapper(new YAMLFactory());
+    JsonNode rule = null;
+    JsonNode dashboard = null;
+    for (JsonNode document :
+        yaml.readValues(yaml.createParser(rendered), JsonNode.class).readAll()) {
+      if ("PrometheusRule".equals(document.path("kind").asText())) {
+        rule = document;
+      } else if ("keywarden-dashboard".equals(document.path("metadata").path("name").asText())) {
+        dashboard = document;
+      }
+    }
+
+    assertThat(rule).as("a PrometheusRule").isNotNull();
+    assertThat(rule.path("metadata").path("labels").path("release").asText())
+        .isEqualTo("prometheus");
+    assertThat(rule.path("spec"))
+        .isEqualTo(yaml.readTree(Tools.CHART.resolve("monitoring/keywarden-rules.yaml").toFile()));
+    assertThat(dashboard).as("the dashboard ConfigMap").isNotNull();
+    assertThat(dashboard.path("metadata").path("labels").path("grafana_dashboard").asText())
+        .isEqualTo("1");
+    assertThat(dashboard.path("metadata").path("annotations").path("grafana_folder").asText())
+        .isEqualTo("Keywarden");
+    assertThat(new ObjectMapper().readTree(dashboard.path("data").path("keywarden.json").asText()))
+        .isEqualTo(
+            new ObjectMapper().readTree(Tools.CHART.resolve("dashboards/keywarden.json").toFile()));
   }
 
   @Test
@@ -393,10 +437,9 @@ class HelmChartIT {
         .collect(Collectors.toMap(EnvVar::getName, EnvVar::getValue));
   }
 
-  private static void installServiceMonitorStandIn(KubernetesClient admin) {
+  private static void installStandInCrd(KubernetesClient admin, String resource) {
     try (var in =
-        Files.newInputStream(
-            Tools.ROOT.resolve("helm-test/src/test/resources/servicemonitor-crd.yaml"))) {
+        Files.newInputStream(Tools.ROOT.resolve("helm-test/src/test/resources/" + resource))) {
       CustomResourceDefinition crd =
           admin.getKubernetesSerialization().unmarshal(in, CustomResourceDefinition.class);
       if (admin

@@ -12,9 +12,9 @@ import org.junit.jupiter.api.Test;
 /**
  * Who may call whom in the operator (docs/architecture.md draws the same picture). Controllers sit
  * on top; the API and the rotation engine call versions, never a controller; versions owns the
- * ledger and the ciphertext; kms sits above the crypto primitives; failure, kube and config are the
- * floor everyone stands on. Any dependency against the arrows, and any cycle between packages,
- * fails here.
+ * ledger and the ciphertext; kms sits above the crypto primitives; failure, kube, config and
+ * metrics are the floor everyone stands on. Any dependency against the arrows, and any cycle
+ * between packages, fails here.
  */
 class LayersTest {
 
@@ -53,7 +53,8 @@ class LayersTest {
         .definedBy(
             "io.keywarden.operator.failure..",
             "io.keywarden.operator.kube..",
-            "io.keywarden.operator.config..")
+            "io.keywarden.operator.config..",
+            "io.keywarden.operator.metrics..")
         .whereLayer("Controllers")
         .mayNotBeAccessedByAnyLayer()
         .whereLayer("Api")
@@ -87,7 +88,8 @@ class LayersTest {
         .definedBy(
             "io.keywarden.operator.failure..",
             "io.keywarden.operator.kube..",
-            "io.keywarden.operator.config..")
+            "io.keywarden.operator.config..",
+            "io.keywarden.operator.metrics..")
         .layer("Everything else")
         .definedBy(
             "io.keywarden.operator.managedsecret..",

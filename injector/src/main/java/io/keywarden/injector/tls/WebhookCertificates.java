@@ -10,6 +10,8 @@ import io.keywarden.tls.SelfIssuedCertificates;
 import io.keywarden.tls.ServingCertificate;
 import io.keywarden.tls.SubjectAlternativeNames;
 import io.keywarden.tls.TlsSecretStore;
+import io.micrometer.core.instrument.Gauge;
+import io.micrometer.core.instrument.MeterRegistry;
 import io.quarkus.runtime.ShutdownEvent;
 import io.quarkus.runtime.StartupEvent;
 import io.quarkus.tls.runtime.KeyStoreAndKeyCertOptions;
@@ -97,8 +99,20 @@ public class WebhookCertificates implements KeyStoreProvider {
     }
   }
 
-  void startChecks(@Observes StartupEvent event) {
+  void startChecks(@Observes StartupEvent event, MeterRegistry registry) {
     refresher.start();
+    // The certificate served now, for the KeywardenCertificateExpiring alert.
+    Gauge.builder(
+            "keywarden.certificate.expiry.timestamp",
+            refresher,
+            r ->
+                r.current() == null
+                    ? Double.NaN
+                    : r.current().leaf().getNotAfter().getTime() / 1000.0)
+        .baseUnit("seconds")
+        .tag("certificate", "webhook")
+        .description("notAfter of the serving certificate")
+        .register(registry);
   }
 
   void stopChecks(@Observes ShutdownEvent event) {

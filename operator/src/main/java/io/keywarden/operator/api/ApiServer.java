@@ -95,6 +95,7 @@ public class ApiServer {
   private SecretCatalog catalog;
   private SecretValueApi api;
   private AwsJsonProtocol awsJson;
+  private AccessMetrics accessMetrics;
   private ThreadPoolExecutor pool;
   private HttpServer server;
 
@@ -162,6 +163,7 @@ public class ApiServer {
               return t;
             });
     registerMetrics();
+    accessMetrics = new AccessMetrics(registry, catalog, waiters);
 
     HttpServerOptions options =
         new HttpServerOptions()
@@ -605,6 +607,7 @@ public class ApiServer {
               "status",
               Integer.toString(status))
           .increment();
+      accessMetrics.answered(action, ns(ctx), name(ctx), outcomeTag);
       Timer.builder("keywarden.api.request.duration")
           .tag("action", action)
           .tag("outcome", outcomeTag)

@@ -2,6 +2,7 @@ package io.keywarden.operator.api;
 
 import java.util.Map;
 import java.util.Set;
+import java.util.TreeMap;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.atomic.AtomicInteger;
 
@@ -53,5 +54,14 @@ public final class ChangeWaiters {
 
   public int size() {
     return count.get();
+  }
+
+  /** Waiters by namespace, for metrics; a namespace whose waiters all left counts 0. */
+  public Map<String, Integer> byNamespace() {
+    Map<String, Integer> result = new TreeMap<>();
+    bySecret.forEach(
+        (key, waiters) ->
+            result.merge(key.substring(0, key.indexOf('/')), waiters.size(), Integer::sum));
+    return result;
   }
 }

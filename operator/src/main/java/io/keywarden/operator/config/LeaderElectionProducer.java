@@ -1,5 +1,6 @@
 package io.keywarden.operator.config;
 
+import io.fabric8.kubernetes.client.extended.leaderelection.LeaderCallbacks;
 import io.javaoperatorsdk.operator.api.config.LeaderElectionConfiguration;
 import io.javaoperatorsdk.operator.api.config.LeaderElectionConfigurationBuilder;
 import jakarta.enterprise.context.Dependent;
@@ -24,7 +25,7 @@ public class LeaderElectionProducer {
 
   @Produces
   @Dependent
-  LeaderElectionConfiguration leaderElection(KeywardenConfig config) {
+  LeaderElectionConfiguration leaderElection(KeywardenConfig config, Leadership leadership) {
     KeywardenConfig.LeaderElection election = config.leaderElection();
     if (!election.enabled()) {
       return null;
@@ -43,6 +44,9 @@ public class LeaderElectionProducer {
         .withLeaseDuration(election.leaseDuration())
         .withRenewDeadline(election.renewDeadline())
         .withRetryPeriod(election.retryPeriod())
+        // The SDK runs these beside its own callbacks that start and stop the controllers.
+        .withLeaderCallbacks(
+            new LeaderCallbacks(leadership::started, leadership::stopped, leader -> {}))
         .build();
   }
 

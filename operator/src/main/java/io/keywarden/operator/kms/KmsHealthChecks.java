@@ -1,5 +1,7 @@
 package io.keywarden.operator.kms;
 
+import io.keywarden.operator.metrics.ScrapeTimeMetrics;
+import io.micrometer.core.instrument.MeterRegistry;
 import io.quarkus.runtime.StartupEvent;
 import io.smallrye.health.api.HealthRegistry;
 import io.smallrye.health.registry.HealthRegistries;
@@ -33,18 +35,45 @@ public class KmsHealthChecks {
 
   public static final String GROUP = "kms";
 
+  static final String HEALTHY = "keywarden_kms_key_healthy";
+  static final String REACHABLE = "keywarden_kms_key_reachable";
+
   private final KmsHealth health;
 
   public KmsHealthChecks(KmsHealth health) {
     this.health = health;
   }
 
-  void register(@Observes StartupEvent event, @Readiness HealthRegistry readiness) {
+  void register(
+      @Observes StartupEvent event, @Readiness HealthRegistry readiness, MeterRegistry metrics) {
     HealthRegistry group = HealthRegistries.getHealthGroupRegistry(GROUP);
     for (String provider : health.aliasesByProvider().keySet()) {
       readiness.register("kms-" + provider, () -> respond(provider, true));
       group.register("kms-" + provider, () -> respond(provider, false));
     }
+    // The same latest outcomes per key alias, for alerts and the dashboard; an alias not checked
+    // yet has no series.
+    ScrapeTimeMetrics.register(
+        metrics,
+        "kms",
+        families -> {
+          families
+              .gauge(HEALTHY, "1 when the key served its latest health check", "provider", "alias")
+              .gauge(
+                  REACHABLE,
+                  "1 when the provider answered the key's latest health check, if only to refuse it",
+                  "provider",
+                  "alias");
+          health
+              .byProvider()
+              .forEach(
+                  (provider, keys) ->
+                      keys.forEach(
+                          key -> {
+                            families.add(HEALTHY, key.healthy() ? 1 : 0, provider, key.alias());
+                            families.add(REACHABLE, key.reachable() ? 1 : 0, provider, key.alias());
+                          }));
+        });
   }
 
   private HealthCheckResponse respond(String provider, boolean readiness) {

@@ -162,6 +162,15 @@ public class RotationEngine {
           e instanceof KmsException kms ? kms.reason() + ": " + kms.getMessage() : e.getMessage();
       abandon(fresh(secret), reason, message);
       record(type, "failed", sample);
+      // Per secret, so that the dashboard can mark each failure (series: secrets that ever failed).
+      registry
+          .counter(
+              "keywarden.managedsecret.rotation.failures",
+              "namespace",
+              secret.getMetadata().getNamespace(),
+              "name",
+              secret.getMetadata().getName())
+          .increment();
       return new Outcome(false, null, reason, message, started);
     }
   }

@@ -11,6 +11,8 @@ import io.keywarden.tls.RenewalSettings;
 import io.keywarden.tls.SelfIssuedCertificates;
 import io.keywarden.tls.SubjectAlternativeNames;
 import io.keywarden.tls.TlsSecretStore;
+import io.micrometer.core.instrument.Gauge;
+import io.micrometer.core.instrument.MeterRegistry;
 import io.quarkus.runtime.ShutdownEvent;
 import jakarta.enterprise.context.ApplicationScoped;
 import jakarta.enterprise.event.Observes;
@@ -36,11 +38,13 @@ public class ApiCertificates {
 
   private final KubernetesClient client;
   private final KeywardenConfig config;
+  private final MeterRegistry registry;
   private CertificateRefresher refresher;
 
-  public ApiCertificates(KubernetesClient client, KeywardenConfig config) {
+  public ApiCertificates(KubernetesClient client, KeywardenConfig config, MeterRegistry registry) {
     this.client = client;
     this.config = config;
+    this.registry = registry;
   }
 
   /**
@@ -56,6 +60,15 @@ public class ApiCertificates {
       var first = refresher.load();
       LOG.infof("API serving certificate %s", first);
       refresher.start();
+      // The certificate served now, for the KeywardenCertificateExpiring alert.
+      Gauge.builder(
+              "keywarden.certificate.expiry.timestamp",
+              refresher,
+              r -> r.current().leaf().getNotAfter().getTime() / 1000.0)
+          .baseUnit("seconds")
+          .tag("certificate", "api")
+          .description("notAfter of the serving certificate")
+          .register(registry);
     }
     return refresher.keyManager();
   }
