@@ -67,13 +67,26 @@ class ClusterNetworkIT {
     Service service = startEchoService(cluster.admin(), node, ns);
 
     HttpClient http = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(5)).build();
-    HttpResponse<String> response =
-        http.send(
-            HttpRequest.newBuilder(
-                    URI.create("http://" + service.getSpec().getClusterIP() + "/index.html"))
-                .timeout(Duration.ofSeconds(10))
-                .build(),
-            HttpResponse.BodyHandlers.ofString());
+    HttpRequest request =
+        HttpRequest.newBuilder(
+                URI.create("http://" + service.getSpec().getClusterIP() + "/index.html"))
+            .timeout(Duration.ofSeconds(10))
+            .build();
+    // kube-proxy programs the Service's endpoint some time after the pod is Ready; until then
+    // its rules reject the connection, so a refusal is retried for a while (a wrong answer is not).
+    long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
+    HttpResponse<String> response;
+    while (true) {
+      try {
+        response = http.send(request, HttpResponse.BodyHandlers.ofString());
+        break;
+      } catch (java.net.ConnectException e) {
+        if (System.nanoTime() > deadline) {
+          throw e;
+        }
+        Thread.sleep(500);
+      }
+    }
 
     assertThat(response.statusCode()).isEqualTo(200);
     assertThat(response.body()).contains(PAGE);
