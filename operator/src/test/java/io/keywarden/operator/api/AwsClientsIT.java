@@ -34,6 +34,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.UUID;
 import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.EnumSource;
@@ -54,6 +55,7 @@ class AwsClientsIT {
   private static CredentialsRelay relay;
   private static Path files;
   private static final List<String> VALUES = new ArrayList<>();
+  private static final List<String> OTHER_NAMESPACES = new ArrayList<>();
 
   /** One real client: how to run steps with it, and what it calls an AWS service error. */
   enum Client {
@@ -403,9 +405,28 @@ class AwsClientsIT {
     return value;
   }
 
+  /**
+   * Deletes the other tenants' namespaces while this class's operator still runs: their
+   * ManagedSecrets' finalizers need it, and a namespace left behind would show its secrets as
+   * CiphertextMissing to every later operator on the shared control plane.
+   */
+  @AfterEach
+  void deleteOtherTenants() {
+    for (String other : OTHER_NAMESPACES) {
+      fixture.client.namespaces().withName(other).delete();
+    }
+    for (String other : OTHER_NAMESPACES) {
+      await()
+          .atMost(Duration.ofSeconds(90))
+          .until(() -> fixture.client.namespaces().withName(other).get() == null);
+    }
+    OTHER_NAMESPACES.clear();
+  }
+
   /** Another tenant's namespace with its own db secret, which app may not read. */
   private static String otherTenant(TestNamespace ns) {
     String other = ns.name() + "-other";
+    OTHER_NAMESPACES.add(other);
     fixture
         .client
         .namespaces()
