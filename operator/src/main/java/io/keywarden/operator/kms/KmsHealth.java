@@ -99,7 +99,7 @@ public class KmsHealth {
               return thread;
             });
     long interval = config.kms().healthInterval().toMillis();
-    scheduler.scheduleWithFixedDelay(this::checkAll, 0, interval, TimeUnit.MILLISECONDS);
+    scheduler.scheduleWithFixedDelay(this::checkAllLogged, 0, interval, TimeUnit.MILLISECONDS);
   }
 
   void stop(@Observes ShutdownEvent event) {
@@ -166,6 +166,15 @@ public class KmsHealth {
     }
   }
 
+  // A periodic task that throws is never run again; a failed round must not end the checks.
+  private void checkAllLogged() {
+    try {
+      checkAll();
+    } catch (RuntimeException e) {
+      LOG.errorf(e, "a round of KMS health checks failed; the next runs as planned");
+    }
+  }
+
   /** One round over all keys; public for tests and for an immediate re-check. */
   public synchronized void checkAll() {
     Set<String> changed = new java.util.TreeSet<>();
@@ -179,7 +188,16 @@ public class KmsHealth {
       }
     }
     if (!changed.isEmpty()) {
-      listeners.forEach(l -> l.accept(Set.copyOf(changed)));
+      for (Consumer<Set<String>> listener : listeners) {
+        // This runs on the scheduler's only thread: an exception escaping here would cancel every
+        // later check silently (a listener called before the controllers' event sources start
+        // throws), and no key would ever be seen to heal.
+        try {
+          listener.accept(Set.copyOf(changed));
+        } catch (RuntimeException e) {
+          LOG.warnf(e, "a listener of KMS health changes failed for %s", changed);
+        }
+      }
     }
   }
 
