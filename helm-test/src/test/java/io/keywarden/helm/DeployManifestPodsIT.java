@@ -58,6 +58,12 @@ class DeployManifestPodsIT {
               .reduce("", (a, b) -> a + "\n---\n" + b);
       tools.kubectlWithInput(
           withoutCrds, "delete", "--ignore-not-found", "--wait=false", "-f", "-");
+      // The suites after this one apply the same manifest (dry runs included) to keywarden-system:
+      // a namespace still terminating refuses them, so this test ends only when it is gone.
+      admin
+          .namespaces()
+          .withName("keywarden-system")
+          .waitUntilCondition(ns -> ns == null, 180, java.util.concurrent.TimeUnit.SECONDS);
     }
   }
 }
