@@ -10,7 +10,6 @@ import io.keywarden.api.v1alpha1.ManagedSecret;
 import io.keywarden.testcluster.ControlPlane;
 import io.keywarden.testcluster.MotoServer;
 import io.keywarden.testcluster.RepositoryRoot;
-import java.io.ByteArrayInputStream;
 import java.io.IOException;
 import java.net.URI;
 import java.net.http.HttpClient;
@@ -20,9 +19,7 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.attribute.PosixFilePermissions;
-import java.security.KeyStore;
 import java.security.SecureRandom;
-import java.security.cert.CertificateFactory;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
@@ -40,7 +37,6 @@ import java.util.concurrent.atomic.AtomicInteger;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 import javax.net.ssl.SSLContext;
-import javax.net.ssl.TrustManagerFactory;
 import software.amazon.awssdk.auth.credentials.AwsBasicCredentials;
 import software.amazon.awssdk.auth.credentials.StaticCredentialsProvider;
 import software.amazon.awssdk.http.urlconnection.UrlConnectionHttpClient;
@@ -170,7 +166,7 @@ public final class ApiLoad {
           Bench.rssMiB(operator.pid()),
           apiPort);
 
-      ssl = trusting(awaitCa(client));
+      ssl = Bench.trusting(Bench.awaitApiCa(client, operatorNs));
       for (String sa : List.of("app", "writer")) {
         client
             .serviceAccounts()
@@ -842,34 +838,6 @@ public final class ApiLoad {
               }
             });
     return pids;
-  }
-
-  private String awaitCa(KubernetesClient client) throws InterruptedException {
-    Instant deadline = Instant.now().plusSeconds(60);
-    while (Instant.now().isBefore(deadline)) {
-      var cm = client.configMaps().inNamespace(operatorNs).withName("keywarden-api-ca").get();
-      if (cm != null && cm.getData() != null && cm.getData().get("ca.crt") != null) {
-        return cm.getData().get("ca.crt");
-      }
-      Thread.sleep(200);
-    }
-    throw new IllegalStateException("ConfigMap keywarden-api-ca not published within 60 s");
-  }
-
-  private static SSLContext trusting(String caPem) throws Exception {
-    KeyStore trust = KeyStore.getInstance(KeyStore.getDefaultType());
-    trust.load(null, null);
-    trust.setCertificateEntry(
-        "keywarden-api-ca",
-        CertificateFactory.getInstance("X.509")
-            .generateCertificate(
-                new ByteArrayInputStream(caPem.getBytes(StandardCharsets.US_ASCII))));
-    TrustManagerFactory tmf =
-        TrustManagerFactory.getInstance(TrustManagerFactory.getDefaultAlgorithm());
-    tmf.init(trust);
-    SSLContext context = SSLContext.getInstance("TLS");
-    context.init(null, tmf.getTrustManagers(), null);
-    return context;
   }
 
   private String token(KubernetesClient client, String serviceAccount) {

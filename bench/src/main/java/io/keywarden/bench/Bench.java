@@ -17,6 +17,8 @@ import java.net.http.HttpResponse;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.security.KeyStore;
+import java.security.cert.CertificateFactory;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
@@ -26,6 +28,8 @@ import java.util.Map;
 import java.util.concurrent.Callable;
 import java.util.concurrent.TimeUnit;
 import java.util.stream.Stream;
+import javax.net.ssl.SSLContext;
+import javax.net.ssl.TrustManagerFactory;
 
 /**
  * What the load generators share: a client for the control plane, the CRDs, the operator as a
@@ -294,5 +298,35 @@ final class Bench {
 
   static double seconds(Duration d) {
     return d.toMillis() / 1000.0;
+  }
+
+  /** Waits up to 60 s for the operator to publish its API CA (PEM) in namespace {@code ns}. */
+  static String awaitApiCa(KubernetesClient client, String ns) throws InterruptedException {
+    Instant deadline = Instant.now().plusSeconds(60);
+    while (Instant.now().isBefore(deadline)) {
+      var cm = client.configMaps().inNamespace(ns).withName("keywarden-api-ca").get();
+      if (cm != null && cm.getData() != null && cm.getData().get("ca.crt") != null) {
+        return cm.getData().get("ca.crt");
+      }
+      Thread.sleep(200);
+    }
+    throw new IllegalStateException("ConfigMap keywarden-api-ca not published within 60 s");
+  }
+
+  /** A TLS context that trusts only the given CA (PEM). */
+  static SSLContext trusting(String caPem) throws Exception {
+    KeyStore trust = KeyStore.getInstance(KeyStore.getDefaultType());
+    trust.load(null, null);
+    trust.setCertificateEntry(
+        "keywarden-api-ca",
+        CertificateFactory.getInstance("X.509")
+            .generateCertificate(
+                new java.io.ByteArrayInputStream(caPem.getBytes(StandardCharsets.US_ASCII))));
+    TrustManagerFactory tmf =
+        TrustManagerFactory.getInstance(TrustManagerFactory.getDefaultAlgorithm());
+    tmf.init(trust);
+    SSLContext context = SSLContext.getInstance("TLS");
+    context.init(null, tmf.getTrustManagers(), null);
+    return context;
   }
 }

@@ -6,22 +6,16 @@ import io.fabric8.kubernetes.api.model.ServiceAccountBuilder;
 import io.fabric8.kubernetes.api.model.authentication.TokenRequestBuilder;
 import io.keywarden.api.v1alpha1.ManagedSecret;
 import io.keywarden.testcluster.RepositoryRoot;
-import java.io.ByteArrayInputStream;
 import java.net.URI;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.security.KeyStore;
-import java.security.cert.CertificateFactory;
 import java.time.Instant;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
-import javax.net.ssl.SSLContext;
-import javax.net.ssl.TrustManagerFactory;
 import software.amazon.awssdk.http.ContentStreamProvider;
 import software.amazon.awssdk.http.SdkHttpMethod;
 import software.amazon.awssdk.http.SdkHttpRequest;
@@ -91,8 +85,8 @@ public final class SigV4Load {
                       .build())
               .getStatus()
               .getToken();
-      String ca = awaitCa(client, session.operatorNs);
-      HttpClient http = HttpClient.newBuilder().sslContext(trusting(ca)).build();
+      String ca = Bench.awaitApiCa(client, session.operatorNs);
+      HttpClient http = HttpClient.newBuilder().sslContext(Bench.trusting(ca)).build();
       String base = "https://127.0.0.1:" + apiPort;
       String rest = base + "/v1/namespaces/" + ns + "/managedsecrets/bench-value/value";
       String body = "{\"SecretId\":\"" + ns + "/bench-value\"}";
@@ -227,34 +221,5 @@ public final class SigV4Load {
               }
             });
     return added;
-  }
-
-  private static String awaitCa(io.fabric8.kubernetes.client.KubernetesClient client, String ns)
-      throws InterruptedException {
-    Instant deadline = Instant.now().plusSeconds(60);
-    while (Instant.now().isBefore(deadline)) {
-      var cm = client.configMaps().inNamespace(ns).withName("keywarden-api-ca").get();
-      if (cm != null && cm.getData() != null && cm.getData().get("ca.crt") != null) {
-        return cm.getData().get("ca.crt");
-      }
-      Thread.sleep(200);
-    }
-    throw new IllegalStateException("ConfigMap keywarden-api-ca not published within 60 s");
-  }
-
-  private static SSLContext trusting(String caPem) throws Exception {
-    KeyStore trust = KeyStore.getInstance(KeyStore.getDefaultType());
-    trust.load(null, null);
-    trust.setCertificateEntry(
-        "ca",
-        CertificateFactory.getInstance("X.509")
-            .generateCertificate(
-                new ByteArrayInputStream(caPem.getBytes(StandardCharsets.US_ASCII))));
-    TrustManagerFactory tmf =
-        TrustManagerFactory.getInstance(TrustManagerFactory.getDefaultAlgorithm());
-    tmf.init(trust);
-    SSLContext context = SSLContext.getInstance("TLS");
-    context.init(null, tmf.getTrustManagers(), null);
-    return context;
   }
 }
