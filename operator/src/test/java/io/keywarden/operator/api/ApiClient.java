@@ -21,6 +21,13 @@ public final class ApiClient {
 
   public ApiClient(String base, String caPem) throws Exception {
     this.base = base;
+    SSLContext ssl = trusting(caPem);
+    this.http =
+        HttpClient.newBuilder().sslContext(ssl).connectTimeout(Duration.ofSeconds(5)).build();
+  }
+
+  /** A TLS context that trusts only the API's published CA (PEM). */
+  static SSLContext trusting(String caPem) throws Exception {
     KeyStore trust = KeyStore.getInstance(KeyStore.getDefaultType());
     trust.load(null, null);
     trust.setCertificateEntry(
@@ -33,8 +40,7 @@ public final class ApiClient {
     tmf.init(trust);
     SSLContext ssl = SSLContext.getInstance("TLS");
     ssl.init(null, tmf.getTrustManagers(), null);
-    this.http =
-        HttpClient.newBuilder().sslContext(ssl).connectTimeout(Duration.ofSeconds(5)).build();
+    return ssl;
   }
 
   public HttpResponse<String> get(String path, String token) throws Exception {
