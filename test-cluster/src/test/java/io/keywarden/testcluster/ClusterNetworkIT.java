@@ -66,27 +66,7 @@ class ClusterNetworkIT {
       TestCluster cluster, ClusterNode node, TestNamespace ns) throws Exception {
     Service service = startEchoService(cluster.admin(), node, ns);
 
-    HttpClient http = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(5)).build();
-    HttpRequest request =
-        HttpRequest.newBuilder(
-                URI.create("http://" + service.getSpec().getClusterIP() + "/index.html"))
-            .timeout(Duration.ofSeconds(10))
-            .build();
-    // kube-proxy programs the Service's endpoint some time after the pod is Ready; until then
-    // its rules reject the connection, so a refusal is retried for a while (a wrong answer is not).
-    long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
-    HttpResponse<String> response;
-    while (true) {
-      try {
-        response = http.send(request, HttpResponse.BodyHandlers.ofString());
-        break;
-      } catch (java.net.ConnectException e) {
-        if (System.nanoTime() > deadline) {
-          throw e;
-        }
-        Thread.sleep(500);
-      }
-    }
+    HttpResponse<String> response = getThroughService(service);
 
     assertThat(response.statusCode()).isEqualTo(200);
     assertThat(response.body()).contains(PAGE);
@@ -94,7 +74,8 @@ class ClusterNetworkIT {
 
   /** A busybox httpd pod behind the Service {@code echo} (port 80 → 8080), ready to answer. */
   private static Service startEchoService(
-      KubernetesClient admin, ClusterNode node, TestNamespace ns) {
+      KubernetesClient admin, ClusterNode node, TestNamespace ns)
+      throws IOException, InterruptedException {
     Pod server =
         new PodBuilder()
             .withNewMetadata()
@@ -156,7 +137,34 @@ class ClusterNetworkIT {
                         .anyMatch(c -> "Ready".equals(c.getType()) && "True".equals(c.getStatus())),
             120,
             TimeUnit.SECONDS);
+    // kube-proxy programs the Service's endpoint some time after the pod is Ready (seconds on a
+    // loaded machine); until then its rules reject connections. Both tests start only once the
+    // Service answers, so a pod's single wget is not a race against kube-proxy.
+    getThroughService(service);
     return service;
+  }
+
+  /** GET /index.html through the Service IP from the host, retrying refusals for 60 s. */
+  private static HttpResponse<String> getThroughService(Service service)
+      throws IOException, InterruptedException {
+    HttpClient http = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(5)).build();
+    HttpRequest request =
+        HttpRequest.newBuilder(
+                URI.create("http://" + service.getSpec().getClusterIP() + "/index.html"))
+            .timeout(Duration.ofSeconds(10))
+            .build();
+    // A refusal is retried for a while (a wrong answer is not).
+    long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(60);
+    while (true) {
+      try {
+        return http.send(request, HttpResponse.BodyHandlers.ofString());
+      } catch (java.net.ConnectException e) {
+        if (System.nanoTime() > deadline) {
+          throw e;
+        }
+        Thread.sleep(500);
+      }
+    }
   }
 
   private static Pod clientPod(ClusterNode node, String name, String script) {
