@@ -2,6 +2,7 @@ package io.keywarden.operator.access;
 
 import com.github.benmanes.caffeine.cache.Cache;
 import com.github.benmanes.caffeine.cache.Caffeine;
+import com.github.benmanes.caffeine.cache.LoadingCache;
 import io.fabric8.kubernetes.api.model.authorization.v1.SubjectAccessReview;
 import io.fabric8.kubernetes.api.model.authorization.v1.SubjectAccessReviewBuilder;
 import io.fabric8.kubernetes.api.model.authorization.v1.SubjectAccessReviewStatus;
@@ -9,11 +10,13 @@ import io.fabric8.kubernetes.client.KubernetesClient;
 import io.keywarden.api.v1alpha1.KeywardenApi;
 import io.keywarden.operator.config.KeywardenConfig;
 import jakarta.enterprise.context.ApplicationScoped;
+import java.time.Duration;
 
 /**
  * Authorization is RBAC alone: a SubjectAccessReview for the caller on managedsecrets (describe) or
  * managedsecrets/value (get, update, rotate) with the resource name. Decisions are cached for a
- * couple of seconds, so a removed RoleBinding stops working within that time.
+ * couple of seconds, so a removed RoleBinding stops working within that time; one in use is asked
+ * again ahead of its expiry, in the background.
  */
 @ApplicationScoped
 public class AccessReviewer {
@@ -24,16 +27,26 @@ public class AccessReviewer {
       Caller caller, String verb, String namespace, String name, String subresource) {}
 
   private final KubernetesClient client;
-  private final Cache<Key, Decision> cache;
+  private final LoadingCache<Key, Decision> cache;
 
   public AccessReviewer(KubernetesClient client, KeywardenConfig config) {
     this.client = client;
-    this.cache =
+    Duration ttl = config.api().decisionCacheTtl();
+    Caffeine<Object, Object> builder =
         Caffeine.newBuilder()
             .maximumSize(100_000)
-            .expireAfterWrite(config.api().decisionCacheTtl())
-            .recordStats()
-            .build();
+            .expireAfterWrite(ttl)
+            .executor(Refreshes.EXECUTOR)
+            .recordStats();
+    if (!ttl.isZero()) {
+      // Refresh ahead: a decision read in the second half of its life is asked again in the
+      // background while the cached one keeps answering, so a key in use never expires and no
+      // request waits for a SubjectAccessReview at expiry (a load under computeIfAbsent blocks
+      // every thread asking for the same key). Expiry stays at the ttl: a removed RoleBinding
+      // stops working within it, as before.
+      builder.refreshAfterWrite(ttl.dividedBy(2));
+    }
+    this.cache = builder.build(this::ask);
   }
 
   /**
@@ -41,7 +54,16 @@ public class AccessReviewer {
    */
   public Decision review(
       Caller caller, String verb, String namespace, String name, String subresource) {
-    return cache.get(new Key(caller, verb, namespace, name, subresource), this::ask);
+    return cache.get(new Key(caller, verb, namespace, name, subresource));
+  }
+
+  /**
+   * The cached decision, or null when it would have to be asked for; never blocks (for the event
+   * loop).
+   */
+  public Decision reviewIfCached(
+      Caller caller, String verb, String namespace, String name, String subresource) {
+    return cache.getIfPresent(new Key(caller, verb, namespace, name, subresource));
   }
 
   private Decision ask(Key key) {

@@ -29,6 +29,7 @@ import java.nio.charset.StandardCharsets;
 import java.time.Instant;
 import java.util.Base64;
 import java.util.Map;
+import java.util.Optional;
 import java.util.Set;
 
 /**
@@ -73,22 +74,64 @@ public final class SecretValueApi {
   /** GetSecretValue. */
   public ValueAnswer getValue(
       Caller caller, String namespace, String name, String versionStage, String versionId) {
-    authorize(caller, "get", namespace, name, "value");
+    return value(caller, namespace, name, versionStage, versionId, true);
+  }
+
+  /**
+   * GetSecretValue from what is cached (decision, data key) and in the informer caches; null when
+   * answering needs a call that may block (SubjectAccessReview, KMS, a verification request), so
+   * the caller runs {@link #getValue} off the event loop instead. Never blocks.
+   */
+  public ValueAnswer getValueIfCached(
+      Caller caller, String namespace, String name, String versionStage, String versionId) {
+    return value(caller, namespace, name, versionStage, versionId, false);
+  }
+
+  private ValueAnswer value(
+      Caller caller,
+      String namespace,
+      String name,
+      String versionStage,
+      String versionId,
+      boolean mayBlock) {
+    AccessReviewer.Decision decision =
+        mayBlock
+            ? reviewer.review(caller, "get", namespace, name, "value")
+            : reviewer.reviewIfCached(caller, "get", namespace, name, "value");
+    if (decision == null) {
+      return null;
+    }
+    if (!decision.allowed()) {
+      throw new AccessDeniedException(true, decision.reason());
+    }
     ManagedSecret secret = find(namespace, name);
     SecretVersion version = resolve(secret, versionStage, versionId);
     SecretValue value;
     try {
+      Optional<Envelope> found =
+          mayBlock
+              ? catalog.envelope(secret, version.getVersionId())
+              : catalog.cachedEnvelope(secret, version.getVersionId());
+      if (found.isEmpty() && !mayBlock) {
+        return null; // the watch may lag behind a write: ask the store, off the event loop
+      }
       Envelope envelope =
-          catalog
-              .envelope(secret, version.getVersionId())
-              .orElseThrow(
-                  () ->
-                      new MissingCiphertextException(
-                          version.getVersionId(), "the operator namespace"));
-      value = versions.unseal(secret, version.getVersionId(), envelope);
+          found.orElseThrow(
+              () ->
+                  new MissingCiphertextException(version.getVersionId(), "the operator namespace"));
+      value =
+          mayBlock
+              ? versions.unseal(secret, version.getVersionId(), envelope)
+              : versions.unsealIfCached(secret, version.getVersionId(), envelope);
     } catch (CorruptEnvelopeException | MissingCiphertextException e) {
+      if (!mayBlock) {
+        return null; // asking for a verification is a call to the API server
+      }
       requestVerification(secret, e.reason());
       throw e;
+    }
+    if (value == null) {
+      return null;
     }
     ObjectNode body = json.createObjectNode();
     body.put("ARN", arn(namespace, name));

@@ -53,6 +53,15 @@ public class SecretVersions {
     }
   }
 
+  /** Like {@link #unseal}, but null when the data key is not cached; never blocks. */
+  public SecretValue unsealIfCached(ManagedSecret secret, String versionId, Envelope envelope) {
+    try {
+      return cipher.unsealIfCached(envelope, CiphertextStore.context(secret, versionId));
+    } catch (CorruptEnvelopeException e) {
+      throw new CorruptEnvelopeException("version " + versionId + ": " + e.getMessage(), e);
+    }
+  }
+
   /** Proves that a version's envelope decrypts, leaving no value and no cached data key behind. */
   public void verify(ManagedSecret secret, String versionId, Envelope envelope) {
     try {
