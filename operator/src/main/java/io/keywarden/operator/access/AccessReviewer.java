@@ -1,8 +1,8 @@
 package io.keywarden.operator.access;
 
+import com.github.benmanes.caffeine.cache.AsyncLoadingCache;
 import com.github.benmanes.caffeine.cache.Cache;
 import com.github.benmanes.caffeine.cache.Caffeine;
-import com.github.benmanes.caffeine.cache.LoadingCache;
 import io.fabric8.kubernetes.api.model.authorization.v1.SubjectAccessReview;
 import io.fabric8.kubernetes.api.model.authorization.v1.SubjectAccessReviewBuilder;
 import io.fabric8.kubernetes.api.model.authorization.v1.SubjectAccessReviewStatus;
@@ -11,6 +11,8 @@ import io.keywarden.api.v1alpha1.KeywardenApi;
 import io.keywarden.operator.config.KeywardenConfig;
 import jakarta.enterprise.context.ApplicationScoped;
 import java.time.Duration;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionException;
 
 /**
  * Authorization is RBAC alone: a SubjectAccessReview for the caller on managedsecrets (describe) or
@@ -27,7 +29,7 @@ public class AccessReviewer {
       Caller caller, String verb, String namespace, String name, String subresource) {}
 
   private final KubernetesClient client;
-  private final LoadingCache<Key, Decision> cache;
+  private final AsyncLoadingCache<Key, Decision> cache;
 
   public AccessReviewer(KubernetesClient client, KeywardenConfig config) {
     this.client = client;
@@ -46,7 +48,11 @@ public class AccessReviewer {
       // stops working within it, as before.
       builder.refreshAfterWrite(ttl.dividedBy(2));
     }
-    this.cache = builder.build(this::ask);
+    // Asynchronous: a missing decision is one future that every request for the key waits on,
+    // asked on the refresh threads. A synchronous cache asks inside ConcurrentHashMap.compute and
+    // holds the map bin's lock for the whole review, blocking every thread that touches that bin
+    // (other keys included) and Caffeine's own maintenance.
+    this.cache = builder.buildAsync(this::ask);
   }
 
   /**
@@ -54,7 +60,14 @@ public class AccessReviewer {
    */
   public Decision review(
       Caller caller, String verb, String namespace, String name, String subresource) {
-    return cache.get(new Key(caller, verb, namespace, name, subresource));
+    try {
+      return cache.get(new Key(caller, verb, namespace, name, subresource)).join();
+    } catch (CompletionException e) {
+      if (e.getCause() instanceof RuntimeException cause) {
+        throw cause; // e.g. the API server unreachable: mapped like any other call's failure
+      }
+      throw e;
+    }
   }
 
   /**
@@ -63,7 +76,11 @@ public class AccessReviewer {
    */
   public Decision reviewIfCached(
       Caller caller, String verb, String namespace, String name, String subresource) {
-    return cache.getIfPresent(new Key(caller, verb, namespace, name, subresource));
+    CompletableFuture<Decision> decision =
+        cache.getIfPresent(new Key(caller, verb, namespace, name, subresource));
+    return decision != null && decision.isDone() && !decision.isCompletedExceptionally()
+        ? decision.join()
+        : null;
   }
 
   private Decision ask(Key key) {
@@ -110,6 +127,6 @@ public class AccessReviewer {
   }
 
   public Cache<?, ?> cache() {
-    return cache;
+    return cache.synchronous();
   }
 }

@@ -7,10 +7,11 @@ import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
 
 /**
- * Where cached reviews are asked again ahead of their expiry: a couple of daemon threads of their
- * own, since a review is a blocking call to the API server (Caffeine's default, the common
- * fork-join pool, has one thread on two CPUs and is shared with everything else). Each key is
- * refreshed at most once at a time, so the queue holds at most one task per cached entry.
+ * Where reviews missing from the caches are asked, and cached ones again ahead of their expiry:
+ * daemon threads of their own, since a review is a blocking call to the API server (Caffeine's
+ * default, the common fork-join pool, has one thread on two CPUs and is shared with everything
+ * else). Each key is loaded or refreshed at most once at a time, so the queue holds at most one
+ * task per key; eight threads keep a burst of new callers from queueing behind each other.
  */
 final class Refreshes {
 
@@ -22,8 +23,8 @@ final class Refreshes {
     AtomicInteger threads = new AtomicInteger();
     ThreadPoolExecutor executor =
         new ThreadPoolExecutor(
-            2,
-            2,
+            8,
+            8,
             30,
             TimeUnit.SECONDS,
             new LinkedBlockingQueue<>(),
