@@ -21,16 +21,28 @@ import java.time.Instant;
 import java.util.Base64;
 import java.util.List;
 import java.util.Map;
+import java.util.concurrent.RejectedExecutionException;
+import java.util.concurrent.atomic.AtomicBoolean;
 
 /**
  * Bearer tokens are checked with TokenReview for the audience keywarden.io, so a token minted for
  * another service is refused. Successful reviews are cached by a digest of the token (never the
- * token itself) for a short time and never beyond the token's expiry.
+ * token itself) for a short time and never beyond the token's expiry; a token in use is reviewed
+ * again ahead of its entry's expiry, in the background.
  */
 @ApplicationScoped
 public class TokenAuthenticator {
 
-  private record Cached(Caller caller, Instant expires) {}
+  /**
+   * A successful review: served until {@code expires}; reviewed again from {@code refreshAt} on,
+   * unless the token itself expires first (a new review could not extend the entry).
+   */
+  private record Cached(
+      Caller caller,
+      Instant expires,
+      Instant refreshAt,
+      boolean tokenOutlivesEntry,
+      AtomicBoolean refreshing) {}
 
   private final KubernetesClient client;
   private final String audience;
@@ -70,6 +82,23 @@ public class TokenAuthenticator {
   }
 
   public Caller authenticate(String token) {
+    requirePresent(token);
+    ByteBuffer key = digest(token);
+    Cached cached = usable(key, token);
+    return cached != null ? cached.caller() : review(key, token);
+  }
+
+  /**
+   * The caller of a token reviewed before and still cached, or null when a TokenReview is needed;
+   * never blocks (for the event loop). Throws like {@link #authenticate} when there is no token.
+   */
+  public Caller authenticateIfCached(String token) {
+    requirePresent(token);
+    Cached cached = usable(digest(token), token);
+    return cached == null ? null : cached.caller();
+  }
+
+  private void requirePresent(String token) {
     if (token == null || token.isBlank()) {
       throw new AccessDeniedException(
           false,
@@ -77,11 +106,44 @@ public class TokenAuthenticator {
               + audience
               + ">");
     }
-    ByteBuffer key = digest(token);
+  }
+
+  /**
+   * A cached review that has not expired. A read in the last quarter of its life starts a new
+   * TokenReview in the background with the token of the request at hand (the cache holds only a
+   * digest, so nothing else could), so a token in use does not drop out of the cache and no request
+   * waits for a review at expiry. A token the new review rejects is dropped from the cache.
+   */
+  private Cached usable(ByteBuffer key, String token) {
     Cached cached = cache.getIfPresent(key);
-    if (cached != null && cached.expires().isAfter(Instant.now())) {
-      return cached.caller();
+    Instant now = Instant.now();
+    if (cached == null || !cached.expires().isAfter(now)) {
+      return null;
     }
+    if (cached.tokenOutlivesEntry()
+        && now.isAfter(cached.refreshAt())
+        && cached.refreshing().compareAndSet(false, true)) {
+      try {
+        Refreshes.EXECUTOR.execute(
+            () -> {
+              try {
+                review(key, token);
+              } catch (AccessDeniedException e) {
+                cache.invalidate(key);
+              } catch (RuntimeException e) {
+                // The API server did not answer: the entry serves until its expiry, then the next
+                // request reviews the token itself.
+                cached.refreshing().set(false);
+              }
+            });
+      } catch (RejectedExecutionException e) {
+        cached.refreshing().set(false);
+      }
+    }
+    return cached;
+  }
+
+  private Caller review(ByteBuffer key, String token) {
     TokenReview review =
         client
             .resource(
@@ -109,12 +171,15 @@ public class TokenAuthenticator {
             user.getUid() == null ? "" : user.getUid(),
             user.getGroups() == null ? List.of() : user.getGroups(),
             user.getExtra() == null ? Map.of() : user.getExtra());
-    Instant expires = Instant.now().plus(ttl);
+    Instant now = Instant.now();
+    Instant expires = now.plus(ttl);
     Instant tokenExpiry = expiry(token);
-    if (tokenExpiry != null && tokenExpiry.isBefore(expires)) {
+    boolean tokenOutlivesEntry = tokenExpiry == null || tokenExpiry.isAfter(expires);
+    if (!tokenOutlivesEntry) {
       expires = tokenExpiry;
     }
-    cache.put(key, new Cached(caller, expires));
+    Instant refreshAt = now.plus(ttl.multipliedBy(3).dividedBy(4));
+    cache.put(key, new Cached(caller, expires, refreshAt, tokenOutlivesEntry, new AtomicBoolean()));
     return caller;
   }
 

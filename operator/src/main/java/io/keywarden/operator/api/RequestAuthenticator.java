@@ -53,6 +53,19 @@ public class RequestAuthenticator {
     return tokens.authenticate(bearer(header));
   }
 
+  /**
+   * The caller of a bearer token reviewed before and still cached; null when that needs a
+   * TokenReview or the request is SigV4-signed (its session keys are opened on the pool). Never
+   * blocks (for the event loop); throws like {@link #authenticate} when there is no token.
+   */
+  public Caller authenticateIfCached(RoutingContext ctx) {
+    String header = ctx.request().getHeader("Authorization");
+    if (header != null && header.startsWith(SigV4Verifier.ALGORITHM + " ")) {
+      return null;
+    }
+    return tokens.authenticateIfCached(bearer(header));
+  }
+
   /** Who signed these request parts (SigV4) or sent their bearer token. */
   public Caller authenticate(RequestParts request) {
     String header = request.header("Authorization");

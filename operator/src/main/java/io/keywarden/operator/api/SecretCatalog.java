@@ -74,6 +74,12 @@ public final class SecretCatalog implements AutoCloseable {
    * lags behind a write.
    */
   public Optional<Envelope> envelope(ManagedSecret secret, String versionId) {
+    Optional<Envelope> cached = cachedEnvelope(secret, versionId);
+    return cached.isPresent() ? cached : store.get(secret, versionId);
+  }
+
+  /** The envelope of a version from the watch cache only; never blocks. */
+  public Optional<Envelope> cachedEnvelope(ManagedSecret secret, String versionId) {
     String name = CiphertextStore.objectName(secret.getMetadata().getUid(), versionId);
     Secret cached = ciphertext.getIndexer().getByKey(store.namespace() + "/" + name);
     if (cached != null
@@ -83,7 +89,7 @@ public final class SecretCatalog implements AutoCloseable {
           Envelope.decode(
               Base64.getDecoder().decode(cached.getData().get(CiphertextStore.ENVELOPE_KEY))));
     }
-    return store.get(secret, versionId);
+    return Optional.empty();
   }
 
   public boolean synced() {

@@ -45,6 +45,7 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Objects;
+import java.util.Optional;
 import java.util.TreeMap;
 import java.util.function.Function;
 import org.jboss.logging.Logger;
@@ -127,22 +128,63 @@ public final class SecretValueApi {
   /** GetSecretValue: by VersionId, by stage, or CURRENT. */
   public SecretValueEntry getValue(
       Caller caller, SecretId id, VersionStage stage, String versionId) {
-    authorize(caller, "get", id, "value");
+    return value(caller, id, stage, versionId, true);
+  }
+
+  /**
+   * GetSecretValue from what is cached (decision, data key, last-accessed day) and in the informer
+   * caches; null when answering needs a call that may block (SubjectAccessReview, KMS, a status
+   * write, a verification request), so the caller runs {@link #getValue} off the event loop
+   * instead. Never blocks.
+   */
+  public SecretValueEntry getValueIfCached(
+      Caller caller, SecretId id, VersionStage stage, String versionId) {
+    return value(caller, id, stage, versionId, false);
+  }
+
+  private SecretValueEntry value(
+      Caller caller, SecretId id, VersionStage stage, String versionId, boolean mayBlock) {
+    AccessReviewer.Decision decision =
+        mayBlock
+            ? reviewer.review(caller, "get", id.namespace(), id.name(), "value")
+            : reviewer.reviewIfCached(caller, "get", id.namespace(), id.name(), "value");
+    if (decision == null) {
+      return null;
+    }
+    if (!decision.allowed()) {
+      throw new AccessDeniedException(true, decision.reason());
+    }
     ManagedSecret secret = find(id);
+    if (!mayBlock && !versions.accessRecorded(secret)) {
+      return null; // recording today's access is a status write
+    }
     SecretVersion version = resolve(secret, stage, versionId);
     SecretValue value;
     try {
+      Optional<Envelope> found =
+          mayBlock
+              ? catalog.envelope(secret, version.getVersionId())
+              : catalog.cachedEnvelope(secret, version.getVersionId());
+      if (found.isEmpty() && !mayBlock) {
+        return null; // the watch may lag behind a write: ask the store, off the event loop
+      }
       Envelope envelope =
-          catalog
-              .envelope(secret, version.getVersionId())
-              .orElseThrow(
-                  () ->
-                      new MissingCiphertextException(
-                          version.getVersionId(), "the operator namespace"));
-      value = versions.unseal(secret, version.getVersionId(), envelope);
+          found.orElseThrow(
+              () ->
+                  new MissingCiphertextException(version.getVersionId(), "the operator namespace"));
+      value =
+          mayBlock
+              ? versions.unseal(secret, version.getVersionId(), envelope)
+              : versions.unsealIfCached(secret, version.getVersionId(), envelope);
     } catch (CorruptEnvelopeException | MissingCiphertextException e) {
+      if (!mayBlock) {
+        return null; // asking for a verification is a call to the API server
+      }
       requestVerification(secret, e.reason());
       throw e;
+    }
+    if (value == null) {
+      return null;
     }
     byte[] bytes = value.bytes();
     value.wipe();
@@ -150,7 +192,9 @@ public final class SecretValueApi {
     if (text != null) {
       java.util.Arrays.fill(bytes, (byte) 0);
     }
-    versions.accessed(secret);
+    if (mayBlock) {
+      versions.accessed(secret);
+    }
     return new SecretValueEntry(
         arns.arn(secret),
         id.name(),

@@ -8,6 +8,7 @@ import java.time.Duration;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
+import java.util.OptionalInt;
 
 /**
  * Operator configuration (application.properties, env KEYWARDEN_*). Defaults documented in
@@ -134,6 +135,12 @@ public interface KeywardenConfig {
       @WithDefault("1m")
       Duration checkInterval();
     }
+
+    /**
+     * HTTPS servers on the API port, each on its own event loop (TLS, HTTP, and answers whose
+     * token, decision and data key are cached); one per CPU when absent.
+     */
+    OptionalInt eventLoops();
 
     /** Threads for the blocking part of requests (TokenReview, SubjectAccessReview, decryption). */
     @WithDefault("16")

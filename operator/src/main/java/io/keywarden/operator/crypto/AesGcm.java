@@ -18,6 +18,19 @@ public final class AesGcm {
   public static final int NONCE_BYTES = 12;
   private static final int TAG_BITS = 128;
   private static final SecureRandom RANDOM = new SecureRandom();
+  // One Cipher per thread, initialised afresh (key and nonce) for every message: getInstance looks
+  // the provider up each time and was a visible share of a cached GetSecretValue. Reuse is safe
+  // because init resets all state; GCM only refuses a re-init with the same key and nonce for
+  // encryption, which a fresh random nonce never is.
+  private static final ThreadLocal<Cipher> CIPHER =
+      ThreadLocal.withInitial(
+          () -> {
+            try {
+              return Cipher.getInstance("AES/GCM/NoPadding");
+            } catch (GeneralSecurityException e) {
+              throw new IllegalStateException("AES/GCM/NoPadding is not available", e);
+            }
+          });
 
   private AesGcm() {}
 
@@ -33,7 +46,7 @@ public final class AesGcm {
     byte[] nonce = new byte[NONCE_BYTES];
     RANDOM.nextBytes(nonce);
     try {
-      Cipher cipher = Cipher.getInstance("AES/GCM/NoPadding");
+      Cipher cipher = CIPHER.get();
       cipher.init(
           Cipher.ENCRYPT_MODE,
           new SecretKeySpec(key, "AES"),
@@ -51,7 +64,7 @@ public final class AesGcm {
    */
   public static byte[] decrypt(byte[] key, byte[] nonce, byte[] ciphertext, byte[] aad) {
     try {
-      Cipher cipher = Cipher.getInstance("AES/GCM/NoPadding");
+      Cipher cipher = CIPHER.get();
       cipher.init(
           Cipher.DECRYPT_MODE,
           new SecretKeySpec(key, "AES"),

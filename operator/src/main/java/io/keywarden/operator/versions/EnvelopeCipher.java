@@ -61,6 +61,19 @@ public class EnvelopeCipher {
                         envelope.keyVersion(),
                         envelope.wrappedDek(),
                         context));
+    return decrypt(dek, envelope, context);
+  }
+
+  /**
+   * Like {@link #unseal}, but only with a data key already cached; null when the KMS would have to
+   * unwrap it. Never blocks (for the event loop).
+   */
+  public SecretValue unsealIfCached(Envelope envelope, EncryptionContext context) {
+    byte[] dek = dekCache.getIfPresent(cacheKey(envelope, context));
+    return dek == null ? null : decrypt(dek, envelope, context);
+  }
+
+  private static SecretValue decrypt(byte[] dek, Envelope envelope, EncryptionContext context) {
     byte[] plaintext =
         AesGcm.decrypt(dek, envelope.nonce(), envelope.ciphertext(), context.toAad());
     try {

@@ -57,6 +57,15 @@ public class SecretVersions {
     }
   }
 
+  /** Like {@link #unseal}, but null when the data key is not cached; never blocks. */
+  public SecretValue unsealIfCached(ManagedSecret secret, String versionId, Envelope envelope) {
+    try {
+      return cipher.unsealIfCached(envelope, CiphertextStore.context(secret, versionId));
+    } catch (CorruptEnvelopeException e) {
+      throw new CorruptEnvelopeException("version " + versionId + ": " + e.getMessage(), e);
+    }
+  }
+
   /** Proves that a version's envelope decrypts, leaving no value and no cached data key behind. */
   public void verify(ManagedSecret secret, String versionId, Envelope envelope) {
     try {
@@ -176,5 +185,10 @@ public class SecretVersions {
   /** A value of the secret was read now (LastAccessedDate; at most one write per day). */
   public void accessed(ManagedSecret secret) {
     ledger.accessed(secret, Instant.now());
+  }
+
+  /** Whether {@link #accessed} would write nothing now: today's access is already recorded. */
+  public boolean accessRecorded(ManagedSecret secret) {
+    return VersionLedger.accessRecorded(secret, Instant.now());
   }
 }

@@ -347,11 +347,10 @@ public class VersionLedger {
    * newer status, and the next read tries again. Never retried, never fails the read.
    */
   public void accessed(ManagedSecret seen, Instant at) {
-    String day = at.truncatedTo(ChronoUnit.DAYS).toString();
-    String recorded = seen.getStatus() == null ? null : seen.getStatus().getLastAccessedDate();
-    if (recorded != null && recorded.compareTo(day) >= 0) {
+    if (accessRecorded(seen, at)) {
       return;
     }
+    String day = at.truncatedTo(ChronoUnit.DAYS).toString();
     String patch =
         "{\"metadata\":{\"resourceVersion\":\""
             + seen.getMetadata().getResourceVersion()
@@ -370,6 +369,13 @@ public class VersionLedger {
           "%s/%s: lastAccessedDate not recorded now (%d); the next read tries again",
           seen.getMetadata().getNamespace(), seen.getMetadata().getName(), e.getCode());
     }
+  }
+
+  /** Whether the status (as the caller saw it) already names the day of {@code at} or a later one. */
+  static boolean accessRecorded(ManagedSecret seen, Instant at) {
+    String day = at.truncatedTo(ChronoUnit.DAYS).toString();
+    String recorded = seen.getStatus() == null ? null : seen.getStatus().getLastAccessedDate();
+    return recorded != null && recorded.compareTo(day) >= 0;
   }
 
   // ----
