@@ -383,7 +383,10 @@ public class ApiServer {
             caller ->
                 value(
                     api.getValueIfCached(
-                        caller, secretId(ctx), stage(ctx.queryParams().get("versionStage")), versionId)));
+                        caller,
+                        secretId(ctx),
+                        stage(ctx.queryParams().get("versionStage")),
+                        versionId)));
     if (cached != null) {
       request.respond(cached);
     } else {
@@ -392,7 +395,10 @@ public class ApiServer {
           (caller, r) ->
               value(
                   api.getValue(
-                      caller, secretId(ctx), stage(ctx.queryParams().get("versionStage")), versionId)));
+                      caller,
+                      secretId(ctx),
+                      stage(ctx.queryParams().get("versionStage")),
+                      versionId)));
     }
   }
 

@@ -371,7 +371,9 @@ public class VersionLedger {
     }
   }
 
-  /** Whether the status (as the caller saw it) already names the day of {@code at} or a later one. */
+  /**
+   * Whether the status (as the caller saw it) already names the day of {@code at} or a later one.
+   */
   static boolean accessRecorded(ManagedSecret seen, Instant at) {
     String day = at.truncatedTo(ChronoUnit.DAYS).toString();
     String recorded = seen.getStatus() == null ? null : seen.getStatus().getLastAccessedDate();
