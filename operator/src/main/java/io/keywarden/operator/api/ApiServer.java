@@ -255,7 +255,7 @@ public class ApiServer {
                 rest(
                     ctx,
                     "RotateSecret",
-                    caller -> new Result(202, api.rotate(caller, secretId(ctx)), null)));
+                    caller -> new Result(202, api.rotate(caller, secretId(ctx), null), null)));
     router
         .get(PREFIX)
         .handler(
@@ -332,7 +332,7 @@ public class ApiServer {
   private void endWithError(RoutingContext ctx, ApiError error) {
     Rendering rendering = rendering(ctx);
     ctx.response()
-        .setStatusCode(error.status())
+        .setStatusCode(rendering.status(error))
         .putHeader("Content-Type", rendering.contentType())
         .end(Buffer.buffer(Rendering.error(json, error)));
   }
@@ -581,7 +581,7 @@ public class ApiServer {
           .putHeader("Cache-Control", "no-store");
       if (outcome.error() != null) {
         ApiError error = outcome.error();
-        status = error.status();
+        status = rendering.status(error);
         if (error.retryAfterSeconds() != null) {
           response.putHeader("Retry-After", Integer.toString(error.retryAfterSeconds()));
         }
@@ -607,7 +607,8 @@ public class ApiServer {
               "status",
               Integer.toString(status))
           .increment();
-      accessMetrics.answered(action, ns(ctx), name(ctx), outcomeTag);
+      // The secret the operation named: from the path for REST, from SecretId for awsJson.
+      accessMetrics.answered(action, namespace, secret, outcomeTag);
       Timer.builder("keywarden.api.request.duration")
           .tag("action", action)
           .tag("outcome", outcomeTag)
