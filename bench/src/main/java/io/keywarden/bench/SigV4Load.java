@@ -178,7 +178,7 @@ public final class SigV4Load {
    * The agent jar as a host process serving the loopback endpoint, as in a pod with {@code
    * keywarden.io/aws-endpoint} (no secret files), on a free port.
    */
-  private record SidecarAgent(Process process, int port) implements AutoCloseable {
+  private record SidecarAgent(Process process, int port, Path tokenFile) implements AutoCloseable {
 
     static SidecarAgent start(Path root, Path dir, String api, String ca, String ns, String token)
         throws Exception {
@@ -207,7 +207,7 @@ public final class SigV4Load {
       env.put("KEYWARDEN_FILES", "[]");
       env.put("KEYWARDEN_AWS_ENDPOINT_PORT", Integer.toString(port));
       env.put("AWS_TOKEN", "file://" + tokenFile);
-      SidecarAgent agent = new SidecarAgent(builder.start(), port);
+      SidecarAgent agent = new SidecarAgent(builder.start(), port, tokenFile);
       HttpClient http = HttpClient.newHttpClient();
       Instant deadline = Instant.now().plusSeconds(60);
       while (true) {
@@ -236,8 +236,9 @@ public final class SigV4Load {
     }
 
     @Override
-    public void close() throws InterruptedException {
+    public void close() throws Exception {
       Bench.stop(process);
+      Files.deleteIfExists(tokenFile);
     }
   }
 
