@@ -103,6 +103,18 @@ public final class Agent {
         return EXIT_FAILED;
       }
     }
+    if (config.awsCredentialsPort().isPresent()) {
+      try {
+        CredentialsRelay.start(config.awsCredentialsPort().getAsInt(), api, log);
+      } catch (IOException e) {
+        log.error(
+            "the AWS credentials relay cannot listen on 127.0.0.1:"
+                + config.awsCredentialsPort().getAsInt()
+                + ": "
+                + SecretWatcher.describe(e));
+        return EXIT_FAILED;
+      }
+    }
     if (!writeWithoutSecrets(config, sync, log)) {
       return EXIT_FAILED;
     }

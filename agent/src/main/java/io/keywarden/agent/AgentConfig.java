@@ -49,6 +49,7 @@ public record AgentConfig(
     boolean oneShot,
     int watchTimeoutSeconds,
     OptionalInt awsEndpointPort,
+    OptionalInt awsCredentialsPort,
     Optional<Path> awsDir,
     Optional<SsrfToken> ssrfToken) {
 
@@ -111,6 +112,9 @@ public record AgentConfig(
 
   /** The loopback port of the AWS endpoint; unset: no endpoint. */
   public static final String AWS_ENDPOINT_PORT = AgentEnv.AWS_ENDPOINT_PORT;
+
+  /** The loopback port of the container-credentials relay; unset: no relay. */
+  public static final String AWS_CREDENTIALS_PORT = AgentEnv.AWS_CREDENTIALS_PORT;
 
   /** Where the API CA is written for the app's AWS SDK; unset: nowhere. */
   public static final String AWS_DIR = AgentEnv.AWS_DIR;
@@ -230,18 +234,26 @@ public record AgentConfig(
             outputDir(env),
             files(
                 required(env, FILES),
-                optional(env, AWS_ENDPOINT_PORT) != null || optional(env, AWS_DIR) != null),
+                optional(env, AWS_ENDPOINT_PORT) != null
+                    || optional(env, AWS_CREDENTIALS_PORT) != null
+                    || optional(env, AWS_DIR) != null),
             fileMode(optional(env, FILE_MODE)),
             refresh(optional(env, REFRESH)),
             onChange(optional(env, ON_CHANGE)),
             bool(env, ONE_SHOT, false),
             watchTimeout(optional(env, WATCH_TIMEOUT_SECONDS)),
-            endpointPort(optional(env, AWS_ENDPOINT_PORT)),
+            port(AWS_ENDPOINT_PORT, optional(env, AWS_ENDPOINT_PORT)),
+            port(AWS_CREDENTIALS_PORT, optional(env, AWS_CREDENTIALS_PORT)),
             awsDir(optional(env, AWS_DIR)),
             ssrfToken(env));
     if (config.awsDir().isPresent() && config.caCertificates().isEmpty()) {
       throw new ConfigException(
           AWS_DIR, "needs the API CA (" + API_CA + " or " + API_CA_FILE + ") to write there");
+    }
+    if (config.awsEndpointPort().isPresent()
+        && config.awsEndpointPort().equals(config.awsCredentialsPort())) {
+      throw new ConfigException(
+          AWS_CREDENTIALS_PORT, "must differ from " + AWS_ENDPOINT_PORT + ": both listen there");
     }
     if (config.awsEndpointPort().isPresent() && config.ssrfToken().isEmpty()) {
       throw new ConfigException(
@@ -255,14 +267,14 @@ public record AgentConfig(
     return config;
   }
 
-  private static OptionalInt endpointPort(String text) throws ConfigException {
+  private static OptionalInt port(String variable, String text) throws ConfigException {
     if (text == null) {
       return OptionalInt.empty();
     }
     try {
       return OptionalInt.of(EndpointPort.parse(text));
     } catch (GrammarException e) {
-      throw new ConfigException(AWS_ENDPOINT_PORT, e.getMessage());
+      throw new ConfigException(variable, e.getMessage());
     }
   }
 
@@ -396,6 +408,8 @@ public record AgentConfig(
           "must be a non-empty JSON array of {\"file\":...,\"secret\":...} objects (empty only"
               + " with "
               + AWS_ENDPOINT_PORT
+              + ", "
+              + AWS_CREDENTIALS_PORT
               + " or "
               + AWS_DIR
               + ")");

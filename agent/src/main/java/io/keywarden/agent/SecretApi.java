@@ -1,6 +1,7 @@
 package io.keywarden.agent;
 
 import io.keywarden.agent.AgentConfig.SecretRef;
+import io.keywarden.contract.AwsSdkEnv;
 import java.io.IOException;
 import java.io.InputStream;
 import java.net.HttpURLConnection;
@@ -162,17 +163,27 @@ final class SecretApi implements AutoCloseable {
       try (var out = connection.getOutputStream()) {
         out.write(body);
       }
-      int status = connection.getResponseCode();
-      InputStream in = status >= 400 ? connection.getErrorStream() : connection.getInputStream();
-      byte[] answer;
-      if (in == null) {
-        answer = new byte[0];
-      } else {
-        try (in) {
-          answer = in.readAllBytes();
-        }
-      }
-      return new Answer(status, connection.getContentType(), answer);
+      return answer(connection);
+    } finally {
+      inFlight.remove(connection);
+    }
+  }
+
+  /**
+   * The container-credentials call ({@code GET /v1/aws/credentials}) of an app's AWS SDK, for
+   * {@link CredentialsRelay}: sent with the app's own {@code Authorization} (the content of its
+   * token file), not the agent's token; the answer as received, whatever its status.
+   */
+  Answer credentials(String authorization) throws IOException {
+    if (closed) {
+      throw new IOException("the agent is stopping");
+    }
+    HttpURLConnection connection =
+        open(URI.create(apiUrl + AwsSdkEnv.CREDENTIALS_PATH), REQUEST_TIMEOUT, authorization);
+    connection.setRequestProperty("Accept", "application/json");
+    inFlight.add(connection);
+    try {
+      return answer(connection);
     } finally {
       inFlight.remove(connection);
     }
@@ -181,9 +192,27 @@ final class SecretApi implements AutoCloseable {
   /** An answer of the API's {@code POST /}: status, content type (may be null) and body. */
   record Answer(int status, String contentType, byte[] body) {}
 
+  private static Answer answer(HttpURLConnection connection) throws IOException {
+    int status = connection.getResponseCode();
+    InputStream in = status >= 400 ? connection.getErrorStream() : connection.getInputStream();
+    byte[] body;
+    if (in == null) {
+      body = new byte[0];
+    } else {
+      try (in) {
+        body = in.readAllBytes();
+      }
+    }
+    return new Answer(status, connection.getContentType(), body);
+  }
+
   // Every request: the pod's token, no proxy, no redirect, the API's CA.
   private HttpURLConnection open(URI uri, Duration timeout) throws IOException {
-    String authorization = "Bearer " + token();
+    return open(uri, timeout, "Bearer " + token());
+  }
+
+  private HttpURLConnection open(URI uri, Duration timeout, String authorization)
+      throws IOException {
     // No proxy from system properties: the token must go to the configured address only.
     HttpURLConnection connection = (HttpURLConnection) uri.toURL().openConnection(Proxy.NO_PROXY);
     if (sslSocketFactory != null && connection instanceof HttpsURLConnection https) {

@@ -23,14 +23,16 @@ import software.amazon.awssdk.http.auth.aws.signer.AwsV4HttpSigner;
 import software.amazon.awssdk.identity.spi.AwsSessionCredentialsIdentity;
 
 /**
- * GetSecretValue through SigV4 beside the Bearer paths, in one run against one operator process:
- * (1) REST {@code GET …/value} with a bearer token (the agent's path), (2) {@code POST /}
- * awsJson1.1 with a bearer token, (3) {@code POST /} signed with SigV4 by container credentials
- * (the AWS SDKs' path). Each with wrk (2 threads, N keep-alive TLS connections, 10 s warm-up then
- * the measured run). wrk cannot compute HMACs, so the SigV4 request is signed by the AWS SDK for
- * Java's signer right before its runs and then sent unchanged (the server does the full
- * verification on every request; the signature stays inside the 5-minute window for the run).
- * Usage: SigV4Load [connections, default 64] [seconds, default 30].
+ * GetSecretValue through SigV4 and through the sidecar endpoint beside the Bearer paths, in one run
+ * against one operator process: (1) REST {@code GET …/value} with a bearer token (the agent's
+ * path), (2) {@code POST /} awsJson1.1 with a bearer token, (3) {@code POST /} signed with SigV4 by
+ * container credentials (the AWS SDKs' direct route), (4) {@code POST /} to the agent's loopback
+ * endpoint ({@code keywarden.io/aws-endpoint}: the agent jar as a host process, plain HTTP on
+ * 127.0.0.1, forwarding each request to the API with the pod's token). Each with wrk (2 threads, N
+ * keep-alive TLS connections, 10 s warm-up then the measured run). wrk cannot compute HMACs, so the
+ * SigV4 request is signed by the AWS SDK for Java's signer right before its runs and then sent
+ * unchanged (the server does the full verification on every request; the signature stays inside the
+ * 5-minute window for the run). Usage: SigV4Load [connections, default 64] [seconds, default 30].
  */
 public final class SigV4Load {
 
@@ -146,6 +148,11 @@ public final class SigV4Load {
       results.put(
           "POST / GetSecretValue, SigV4",
           measure(dir, "aws-sigv4", base + "/", post(body, signed), connections, seconds));
+      try (SidecarAgent agent = SidecarAgent.start(root, dir, base, ca, ns, token)) {
+        results.put(
+            "sidecar 127.0.0.1 POST /",
+            measure(dir, "sidecar", agent.url(), post(body, awsHeaders), connections, seconds));
+      }
 
       System.out.printf(
           "%n== GetSecretValue, wrk -t2 -c%d, %d s measured after 10 s warm-up, load average now %s%n",
@@ -164,6 +171,74 @@ public final class SigV4Load {
             (r.rps() / bearer - 1) * 100);
       }
       return results.values().stream().allMatch(r -> r.non2xx() == 0 && r.requests() > 0);
+    }
+  }
+
+  /**
+   * The agent jar as a host process serving the loopback endpoint, as in a pod with {@code
+   * keywarden.io/aws-endpoint} (no secret files), on a free port.
+   */
+  private record SidecarAgent(Process process, int port, Path tokenFile) implements AutoCloseable {
+
+    static SidecarAgent start(Path root, Path dir, String api, String ca, String ns, String token)
+        throws Exception {
+      Path jar;
+      try (var jars =
+          Files.newDirectoryStream(root.resolve("agent/target"), "keywarden-agent-*.jar")) {
+        jar = jars.iterator().next();
+      }
+      Path tokenFile = dir.resolve("sigv4-load-agent-token");
+      Files.writeString(tokenFile, token);
+      Path out = Files.createDirectories(dir.resolve("sigv4-load-agent-files"));
+      int port = Bench.freePort();
+      ProcessBuilder builder =
+          new ProcessBuilder(
+                  Path.of(System.getProperty("java.home"), "bin", "java").toString(),
+                  "-jar",
+                  jar.toString())
+              .redirectErrorStream(true)
+              .redirectOutput(dir.resolve("sigv4-load-agent.log").toFile());
+      Map<String, String> env = builder.environment();
+      env.put("KEYWARDEN_API_URL", api);
+      env.put("KEYWARDEN_API_CA", ca);
+      env.put("KEYWARDEN_TOKEN_FILE", tokenFile.toString());
+      env.put("KEYWARDEN_NAMESPACE", ns);
+      env.put("KEYWARDEN_OUTPUT_DIR", out.toString());
+      env.put("KEYWARDEN_FILES", "[]");
+      env.put("KEYWARDEN_AWS_ENDPOINT_PORT", Integer.toString(port));
+      env.put("AWS_TOKEN", "file://" + tokenFile);
+      SidecarAgent agent = new SidecarAgent(builder.start(), port, tokenFile);
+      HttpClient http = HttpClient.newHttpClient();
+      Instant deadline = Instant.now().plusSeconds(60);
+      while (true) {
+        try {
+          if (http.send(
+                      HttpRequest.newBuilder(URI.create(agent.url() + "ping")).build(),
+                      HttpResponse.BodyHandlers.discarding())
+                  .statusCode()
+              == 200) {
+            return agent;
+          }
+        } catch (java.io.IOException e) {
+          // not listening yet
+        }
+        if (Instant.now().isAfter(deadline) || !agent.process.isAlive()) {
+          agent.close();
+          throw new IllegalStateException(
+              "the agent's endpoint did not answer within 60 s; see bench/target/sigv4-load-agent.log");
+        }
+        Thread.sleep(200);
+      }
+    }
+
+    String url() {
+      return "http://127.0.0.1:" + port + "/";
+    }
+
+    @Override
+    public void close() throws Exception {
+      Bench.stop(process);
+      Files.deleteIfExists(tokenFile);
     }
   }
 

@@ -28,7 +28,7 @@ public final class AgentEnv {
   /**
    * JSON array, one object per file: {@code {"file":"db","secret":"db-password","key":null,
    * "format":"raw","stage":"CURRENT"}}; see {@link FileEntry}. Required; empty ({@code []}) only
-   * with {@link #AWS_ENDPOINT_PORT} or {@link #AWS_DIR}.
+   * with {@link #AWS_ENDPOINT_PORT}, {@link #AWS_CREDENTIALS_PORT} or {@link #AWS_DIR}.
    */
   public static final String FILES = "KEYWARDEN_FILES";
 
@@ -55,6 +55,15 @@ public final class AgentEnv {
    * {@link EndpointPort}); unset: no endpoint.
    */
   public static final String AWS_ENDPOINT_PORT = "KEYWARDEN_AWS_ENDPOINT_PORT";
+
+  /**
+   * With {@code keywarden.io/aws-sdk} on the direct route: the loopback port (grammar {@link
+   * EndpointPort}) where the agent relays the app SDK's container-credentials call, plain HTTP, to
+   * the API over HTTPS; unset: no relay. botocore (boto3, the AWS CLI) fetches container
+   * credentials with its own CA bundle, not {@code AWS_CA_BUNDLE}, and takes plain HTTP on
+   * loopback.
+   */
+  public static final String AWS_CREDENTIALS_PORT = "KEYWARDEN_AWS_CREDENTIALS_PORT";
 
   /**
    * With {@code keywarden.io/aws-sdk} and an API CA: a directory (its own memory volume) where the

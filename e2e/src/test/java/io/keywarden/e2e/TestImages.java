@@ -2,6 +2,7 @@ package io.keywarden.e2e;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import io.keywarden.testcluster.AwsClients;
 import io.keywarden.testcluster.ClusterNode;
 import io.keywarden.testcluster.RepositoryRoot;
 import java.io.IOException;
@@ -87,6 +88,53 @@ final class TestImages {
         files.sorted((a, b) -> b.compareTo(a)).forEach(TestImages::deleteQuietly);
       }
       deleteQuietly(tar);
+    }
+  }
+
+  /**
+   * Python with boto3, made from this machine (the node pulls nothing): the interpreter of the AWS
+   * clients' venv, its standard library and shared-library closure, and the venv's packages on
+   * PYTHONPATH (python-boto3-layer.py says what is left out). The image's only setting is where
+   * Python is; an app runs it as {@code python3 -c …}.
+   */
+  static String importPythonBoto3(ClusterNode node) throws Exception {
+    String name = "keywarden.test/python-boto3:1";
+    Path layer = Files.createTempDirectory("keywarden-python");
+    Path tar = layer.resolveSibling(layer.getFileName() + ".tar");
+    Path log = layer.resolveSibling(layer.getFileName() + ".log");
+    try {
+      Files.delete(layer);
+      run(
+          log,
+          AwsClients.python().toString(),
+          RepositoryRoot.find().resolve("e2e/src/test/resources/python-boto3-layer.py").toString(),
+          layer.toString());
+      Path python = AwsClients.python().toRealPath();
+      run(
+          log,
+          "python3",
+          RepositoryRoot.find().resolve("test-cluster/oci-image").toString(),
+          "--name",
+          name,
+          "--env",
+          "PATH=" + python.getParent() + ":/bin",
+          "--env",
+          "PYTHONPATH=/app/site-packages",
+          "--cmd",
+          "python3",
+          "--out",
+          tar.toString(),
+          layer.toString());
+      node.importImage(tar);
+      return name;
+    } finally {
+      if (Files.exists(layer)) {
+        try (Stream<Path> files = Files.walk(layer)) {
+          files.sorted((a, b) -> b.compareTo(a)).forEach(TestImages::deleteQuietly);
+        }
+      }
+      deleteQuietly(tar);
+      deleteQuietly(log);
     }
   }
 

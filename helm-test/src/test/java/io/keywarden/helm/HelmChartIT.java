@@ -106,6 +106,8 @@ class HelmChartIT {
       operator.image.pullPolicy=Sometimes          | /operator/image/pullPolicy
       injector.tls.renewBefore=a-month             | /injector/tls/renewBefore
       operator.config.log\\.level=DEBUG            | log.level
+      aws.region=US_EAST_1                         | /aws/region
+      aws.accountId=12345                          | /aws/accountId
       """)
   void schemaRefusesABadValueNamingIt(String setting, String named, TestCluster cluster) {
     Tools tools = new Tools(cluster);
@@ -117,6 +119,31 @@ class HelmChartIT {
     assertThat(result.stderr())
         .contains("values don't meet the specifications of the schema")
         .contains(named);
+  }
+
+  @Test
+  void awsRegionAndAccountReachTheOperatorsArnsAndTheInjectorsApps(TestCluster cluster) {
+    Tools.Result result =
+        new Tools(cluster)
+            .helm(
+                "template",
+                Release.NAME,
+                Tools.CHART.toString(),
+                "--set",
+                "aws.region=eu-west-3",
+                "--set-string",
+                "aws.accountId=123456789012");
+
+    assertThat(result.exitCode()).as(result.stderr()).isZero();
+    assertThat(result.stdout())
+        .contains("    keywarden.aws.region=eu-west-3\n")
+        .contains("    keywarden.aws.account-id=123456789012\n")
+        .containsPattern("- name: KEYWARDEN_INJECTOR_AWS_REGION\\n\\s+value: \"eu-west-3\"\\n");
+    String defaults =
+        new Tools(cluster).helm("template", Release.NAME, Tools.CHART.toString()).stdout();
+    assertThat(defaults)
+        .contains("    keywarden.aws.region=us-east-1\n")
+        .contains("    keywarden.aws.account-id=000000000000\n");
   }
 
   @Test

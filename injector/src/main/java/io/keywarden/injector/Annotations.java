@@ -109,9 +109,10 @@ public final class Annotations {
   public static final String AWS_ENDPOINT = PREFIX + "aws-endpoint";
 
   /**
-   * The loopback port of {@link #AWS_ENDPOINT}, 1024 to 65535 (grammar {@link
-   * io.keywarden.contract.EndpointPort}); default 2773, the port of AWS's Secrets Manager Agent.
-   * Requires {@link #AWS_ENDPOINT}.
+   * The loopback port of the agent's AWS server, 1024 to 65535 (grammar {@link
+   * io.keywarden.contract.EndpointPort}); default 2773, the port of AWS's Secrets Manager Agent:
+   * the endpoint of {@link #AWS_ENDPOINT}, or without it the container-credentials relay of {@link
+   * #AWS_SDK}'s direct route. Requires one of them.
    */
   public static final String AWS_ENDPOINT_PORT = PREFIX + "aws-endpoint-port";
 

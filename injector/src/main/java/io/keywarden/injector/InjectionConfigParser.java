@@ -129,10 +129,14 @@ public final class InjectionConfigParser {
         throw new InvalidAnnotationException(annotation, "unknown Keywarden annotation");
       }
     }
-    if (endpointPort.isPresent() && !awsEndpoint) {
+    if (endpointPort.isPresent() && !awsEndpoint && !awsSdk) {
       throw new InvalidAnnotationException(
           AWS_ENDPOINT_PORT,
-          "needs " + AWS_ENDPOINT + ": \"true\", the endpoint it is the port of");
+          "needs "
+              + AWS_ENDPOINT
+              + " or "
+              + AWS_SDK
+              + ": \"true\", the agent's loopback server it is the port of");
     }
     if (region.isPresent() && !awsSdk) {
       throw new InvalidAnnotationException(

@@ -45,6 +45,12 @@ public class ManagedSecret extends CustomResource<ManagedSecretSpec, ManagedSecr
   public static final String ROTATE_NOW_ANNOTATION = "keywarden.io/rotate-now";
 
   /**
+   * Set with {@link #ROTATE_NOW_ANNOTATION} by the secret-value API for RotateSecret's
+   * ClientRequestToken: the VersionId the rotation's new version gets (as on AWS); removed with it.
+   */
+  public static final String ROTATE_VERSION_ID_ANNOTATION = "keywarden.io/rotate-version-id";
+
+  /**
    * Set by the secret-value API when a read finds a version it cannot decrypt: the operator checks
    * the secret at once and reports it in the status.
    */

@@ -57,6 +57,9 @@ final class AgentEnvironment {
       // read the pod).
       env.add(value(AgentEnv.SSRF_TOKEN, "file://" + Volumes.TOKEN_FILE));
     }
+    if (!oneShot && AwsAppEnvironment.relaysCredentials(config.aws())) {
+      env.add(value(AgentEnv.AWS_CREDENTIALS_PORT, Integer.toString(config.aws().endpointPort())));
+    }
     if (AwsAppEnvironment.writesCa(settings, config.aws())) {
       env.add(value(AgentEnv.AWS_DIR, Volumes.AWS_DIR));
     }

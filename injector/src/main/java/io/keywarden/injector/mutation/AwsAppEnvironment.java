@@ -58,10 +58,12 @@ final class AwsAppEnvironment {
           value(AwsSdkEnv.ENDPOINT_URL_SECRETS_MANAGER, "http://127.0.0.1:" + aws.endpointPort()));
     } else {
       env.add(value(AwsSdkEnv.ENDPOINT_URL_SECRETS_MANAGER, settings.apiUrl()));
+      // The agent's loopback relay, not the API's HTTPS URL: botocore fetches credentials with
+      // certifi's CAs only (not AWS_CA_BUNDLE), and every SDK takes plain HTTP on loopback.
       env.add(
           value(
               AwsSdkEnv.CONTAINER_CREDENTIALS_FULL_URI,
-              settings.apiUrl() + AwsSdkEnv.CREDENTIALS_PATH));
+              "http://127.0.0.1:" + aws.endpointPort() + AwsSdkEnv.CREDENTIALS_PATH));
       env.add(value(AwsSdkEnv.CONTAINER_AUTHORIZATION_TOKEN_FILE, Volumes.TOKEN_FILE));
     }
     String region = aws.region().orElse(settings.awsRegion());
@@ -74,6 +76,14 @@ final class AwsAppEnvironment {
       env.add(value(AwsSdkEnv.JAVA_TOOL_OPTIONS, JAVA_TRUST_OPTIONS));
     }
     return env;
+  }
+
+  /**
+   * Whether the agent relays the app's container-credentials call from loopback to the API: on the
+   * direct route (the sidecar route needs no credentials).
+   */
+  static boolean relaysCredentials(AwsOptions aws) {
+    return aws.sdk() && !aws.endpoint();
   }
 
   /**

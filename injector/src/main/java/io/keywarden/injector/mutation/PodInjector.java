@@ -45,10 +45,11 @@ public final class PodInjector {
         selected.stream().map(Container::getName).collect(Collectors.toSet());
 
     boolean awsCa = AwsAppEnvironment.writesCa(settings, config.aws());
-    // keywarden.io/aws-sdk alone, with an API certificate the images trust, leaves the agent
-    // nothing
-    // to do: the app's SDK reads the token itself.
-    boolean agentNeeded = !config.files().isEmpty() || config.aws().endpoint() || awsCa;
+    // keywarden.io/aws-sdk's direct route needs the agent too, for its credentials relay.
+    boolean agentNeeded =
+        !config.files().isEmpty()
+            || config.aws().endpoint()
+            || AwsAppEnvironment.relaysCredentials(config.aws());
     if (agentNeeded) {
       NamedElements.put(spec.getVolumes(), Volumes.secrets(), Volume::getName, false);
     }

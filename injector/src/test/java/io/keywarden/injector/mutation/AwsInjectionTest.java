@@ -41,6 +41,7 @@ class AwsInjectionTest {
 
   private static final String API = "https://api.example:8443";
   private static final String TOKEN = "/var/run/secrets/keywarden-token/token";
+  private static final String RELAY = "http://127.0.0.1:2773/v1/aws/credentials";
   private static final String CA = "/var/run/secrets/keywarden-aws/ca.crt";
   private static final String JAVA =
       "-Djavax.net.ssl.trustStore=/var/run/secrets/keywarden-aws/truststore.p12"
@@ -59,7 +60,7 @@ class AwsInjectionTest {
   static Stream<Arguments> routes() {
     Map<String, String> direct = new LinkedHashMap<>();
     direct.put("AWS_ENDPOINT_URL_SECRETS_MANAGER", API);
-    direct.put("AWS_CONTAINER_CREDENTIALS_FULL_URI", API + "/v1/aws/credentials");
+    direct.put("AWS_CONTAINER_CREDENTIALS_FULL_URI", RELAY);
     direct.put("AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE", TOKEN);
     direct.put("AWS_REGION", "us-east-1");
     direct.put("AWS_DEFAULT_REGION", "us-east-1");
@@ -71,8 +72,7 @@ class AwsInjectionTest {
     directSystemCa.put(
         "AWS_ENDPOINT_URL_SECRETS_MANAGER", "https://keywarden-operator.keywarden-system.svc:8443");
     directSystemCa.put(
-        "AWS_CONTAINER_CREDENTIALS_FULL_URI",
-        "https://keywarden-operator.keywarden-system.svc:8443/v1/aws/credentials");
+        "AWS_CONTAINER_CREDENTIALS_FULL_URI", "http://127.0.0.1:8080/v1/aws/credentials");
     directSystemCa.put("AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE", TOKEN);
     directSystemCa.put("AWS_REGION", "eu-central-2");
     directSystemCa.put("AWS_DEFAULT_REGION", "eu-central-2");
@@ -89,17 +89,25 @@ class AwsInjectionTest {
             WITH_CA,
             Map.of("keywarden.io/aws-sdk", "true"),
             direct,
-            Map.of("KEYWARDEN_AWS_DIR", "/var/run/secrets/keywarden-aws", "KEYWARDEN_FILES", "[]"),
+            Map.of(
+                "KEYWARDEN_AWS_DIR",
+                "/var/run/secrets/keywarden-aws",
+                "KEYWARDEN_FILES",
+                "[]",
+                "KEYWARDEN_AWS_CREDENTIALS_PORT",
+                "2773"),
             List.of("keywarden-secrets", "keywarden-token", "keywarden-aws")),
         arguments(
-            "direct route, API certificate from a public CA (api-ca.source=system), annotated region",
+            "direct route, API certificate from a public CA (api-ca.source=system), annotated region,"
+                + " credentials relay on port 8080",
             NATIVE,
             Map.of(
                 "keywarden.io/aws-sdk", "true",
                 "keywarden.io/aws-region", "eu-central-2",
+                "keywarden.io/aws-endpoint-port", "8080",
                 "keywarden.io/secret.db", "db"),
             directSystemCa,
-            Map.of(),
+            Map.of("KEYWARDEN_AWS_CREDENTIALS_PORT", "8080"),
             List.of("keywarden-secrets", "keywarden-token")),
         arguments(
             "loopback route on port 8080: no credentials pair, no CA",
@@ -171,19 +179,19 @@ class AwsInjectionTest {
   }
 
   @Test
-  void withoutFilesEndpointOrCaToWriteThereIsNoAgent() {
+  void theDirectRouteRunsTheAgentForItsCredentialsRelayEvenWithoutFilesOrCa() {
     Pod pod = inject(NATIVE, pod(Map.of("keywarden.io/aws-sdk", "true"), "app"));
 
-    assertThat(pod.getSpec().getInitContainers()).isEmpty();
+    Container agent = pod.getSpec().getInitContainers().get(0);
+    assertThat(env(agent))
+        .containsEntry("KEYWARDEN_AWS_CREDENTIALS_PORT", "2773")
+        .containsEntry("KEYWARDEN_FILES", "[]")
+        .doesNotContainKey("KEYWARDEN_AWS_DIR");
     assertThat(pod.getSpec().getContainers()).extracting(Container::getName).containsExactly("app");
-    assertThat(pod.getSpec().getVolumes())
-        .extracting(Volume::getName)
-        .containsExactly("keywarden-token");
     Container app = pod.getSpec().getContainers().get(0);
-    assertThat(app.getVolumeMounts())
-        .extracting(VolumeMount::getName)
-        .containsExactly("keywarden-token");
-    assertThat(env(app)).containsEntry("AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE", TOKEN);
+    assertThat(env(app))
+        .containsEntry("AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE", TOKEN)
+        .containsEntry("AWS_CONTAINER_CREDENTIALS_FULL_URI", RELAY);
   }
 
   @Test

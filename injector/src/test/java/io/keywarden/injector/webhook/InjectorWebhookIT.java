@@ -425,7 +425,7 @@ class InjectorWebhookIT {
     Container app = direct.getSpec().getContainers().get(0);
     assertThat(env(app, "AWS_ENDPOINT_URL_SECRETS_MANAGER")).isEqualTo(api);
     assertThat(env(app, "AWS_CONTAINER_CREDENTIALS_FULL_URI"))
-        .isEqualTo(api + "/v1/aws/credentials");
+        .isEqualTo("http://127.0.0.1:2773/v1/aws/credentials");
     assertThat(env(app, "AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE"))
         .isEqualTo("/var/run/secrets/keywarden-token/token");
     assertThat(env(app, "AWS_REGION")).isEqualTo("us-east-1");

@@ -264,7 +264,7 @@ public class ApiServer {
                 rest(
                     ctx,
                     "RotateSecret",
-                    caller -> new Result(202, api.rotate(caller, secretId(ctx)), null)));
+                    caller -> new Result(202, api.rotate(caller, secretId(ctx), null), null)));
     router
         .get(PREFIX)
         .handler(
@@ -341,7 +341,7 @@ public class ApiServer {
   private void endWithError(RoutingContext ctx, ApiError error) {
     Rendering rendering = rendering(ctx);
     ctx.response()
-        .setStatusCode(error.status())
+        .setStatusCode(rendering.status(error))
         .putHeader("Content-Type", rendering.contentType())
         .end(Buffer.buffer(Rendering.error(json, error)));
   }
@@ -658,7 +658,7 @@ public class ApiServer {
           .putHeader("Cache-Control", "no-store");
       if (outcome.error() != null) {
         ApiError error = outcome.error();
-        status = error.status();
+        status = rendering.status(error);
         if (error.retryAfterSeconds() != null) {
           response.putHeader("Retry-After", Integer.toString(error.retryAfterSeconds()));
         }
@@ -675,7 +675,8 @@ public class ApiServer {
       double latencyMs = (System.nanoTime() - started) / 1e6;
       String outcomeTag = outcome.error() == null ? "ok" : outcome.allowed() ? "error" : "denied";
       metrics.record(action, outcomeTag, status, System.nanoTime() - started);
-      accessMetrics.answered(action, ns(ctx), name(ctx), outcomeTag);
+      // The secret the operation named: from the path for REST, from SecretId for awsJson.
+      accessMetrics.answered(action, namespace, secret, outcomeTag);
       audit.record(
           new AuditLog.Entry(
               id,

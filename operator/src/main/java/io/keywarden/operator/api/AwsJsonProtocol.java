@@ -264,6 +264,9 @@ final class AwsJsonProtocol {
   private Answer rotateSecret(AwsInput in, Caller caller, Consumer<SecretId> secret) {
     SecretId id = secretId(in, caller, secret);
     in.string("ClientRequestToken", 32, 64);
+    JsonNode token = in.raw().get("ClientRequestToken");
+    String versionId =
+        token == null || token.isNull() ? null : SecretValueApi.clientRequestToken(token);
     for (String member :
         List.of(
             "RotationLambdaARN",
@@ -276,7 +279,8 @@ final class AwsJsonProtocol {
       throw RequestException.invalidParameter(
           "RotateImmediately false only schedules a rotation; " + ROTATION_BY_SCHEDULE);
     }
-    return new Answer(api.rotate(caller, id), null);
+    var answer = api.rotate(caller, id, versionId);
+    return new Answer(answer, answer.versionId());
   }
 
   private static GenerateSpec passwordSpec(AwsInput in) {

@@ -76,6 +76,21 @@ public enum Rendering {
         .registerModule(module);
   }
 
+  /**
+   * The HTTP status of an error in this protocol. REST keeps HTTP's own (404, 403, 409, 429, …).
+   * awsJson answers as AWS does: every error botocore's model does not mark as a fault is a client
+   * error, 400 (ResourceNotFoundException, AccessDeniedException, ThrottlingException,
+   * DecryptionFailure, …); InternalServiceError stays 500 and ServiceUnavailableException 503. The
+   * SDKs pick the exception from {@code __type}, and retry by it (ThrottlingException) or by a 5xx
+   * status.
+   */
+  public int status(ApiError error) {
+    if (this == REST) {
+      return error.status();
+    }
+    return error.status() < 500 || "DecryptionFailure".equals(error.type()) ? 400 : error.status();
+  }
+
   /** The {"__type", "Message"} body both protocols answer errors with. */
   public static byte[] error(ObjectMapper mapper, ApiError error) {
     var node = mapper.createObjectNode();

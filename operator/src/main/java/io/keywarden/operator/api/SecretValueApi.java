@@ -509,18 +509,26 @@ public final class SecretValueApi {
         stages(put.version().getStages()));
   }
 
-  /** RotateSecret: recorded as the rotate-now annotation, which the rotation machinery acts on. */
-  public RotateSecretResponse rotate(Caller caller, SecretId id) {
+  /**
+   * RotateSecret: recorded as the rotate-now annotation, which the rotation machinery acts on. A
+   * ClientRequestToken becomes the new version's VersionId, and asking again with it is idempotent
+   * as AWS documents: when a version with that id exists, is being rotated to, or is already asked
+   * for, nothing more happens and the answer names it.
+   */
+  public RotateSecretResponse rotate(Caller caller, SecretId id, String clientRequestToken) {
     authorize(caller, "rotate", id, "value");
     ManagedSecret secret = find(id);
     Instant requested = Instant.now();
-    // A merge patch of one annotation carries no resourceVersion: concurrent writers of the status
-    // or of other fields never make it fail.
+    if (clientRequestToken != null && alreadyRequested(secret, clientRequestToken)) {
+      return new RotateSecretResponse(
+          arns.arn(secret), id.name(), id.namespace(), clientRequestToken, requested);
+    }
+    // A merge patch of annotations carries no resourceVersion: concurrent writers of the status
+    // or of other fields never make it fail. A null removes an earlier request's version id.
     ObjectNode patch = json.createObjectNode();
-    patch
-        .putObject("metadata")
-        .putObject("annotations")
-        .put(ManagedSecret.ROTATE_NOW_ANNOTATION, requested.toString());
+    ObjectNode annotations = patch.putObject("metadata").putObject("annotations");
+    annotations.put(ManagedSecret.ROTATE_NOW_ANNOTATION, requested.toString());
+    annotations.put(ManagedSecret.ROTATE_VERSION_ID_ANNOTATION, clientRequestToken);
     client
         .resources(ManagedSecret.class)
         .inNamespace(id.namespace())
@@ -529,7 +537,20 @@ public final class SecretValueApi {
             io.fabric8.kubernetes.client.dsl.base.PatchContext.of(
                 io.fabric8.kubernetes.client.dsl.base.PatchType.JSON_MERGE),
             patch.toString());
-    return new RotateSecretResponse(arns.arn(secret), id.name(), id.namespace(), null, requested);
+    return new RotateSecretResponse(
+        arns.arn(secret), id.name(), id.namespace(), clientRequestToken, requested);
+  }
+
+  /** Whether this token's rotation has happened, is under way, or is waiting to start. */
+  private static boolean alreadyRequested(ManagedSecret secret, String token) {
+    var status = secret.getStatus();
+    var annotations = secret.getMetadata().getAnnotations();
+    return (status != null
+            && (status.getVersions().stream().anyMatch(v -> token.equals(v.getVersionId()))
+                || (status.getRotation() != null
+                    && token.equals(status.getRotation().getPendingVersionId()))))
+        || (annotations != null
+            && token.equals(annotations.get(ManagedSecret.ROTATE_VERSION_ID_ANNOTATION)));
   }
 
   /** GetRandomPassword: AWS's parameters, as GenerateSpec holds them. */

@@ -41,6 +41,11 @@ public class ManualRotations {
         secret.getMetadata().getAnnotations() == null
             ? null
             : secret.getMetadata().getAnnotations().get(ManagedSecret.ROTATE_NOW_ANNOTATION);
+    // RotateSecret's ClientRequestToken, when the API asked: the new version's id.
+    String versionId =
+        secret.getMetadata().getAnnotations() == null
+            ? null
+            : secret.getMetadata().getAnnotations().get(ManagedSecret.ROTATE_VERSION_ID_ANNOTATION);
     Optional<RotationSchedule> schedule =
         progress != null && progress.getSchedule() != null
             ? Optional.ofNullable(
@@ -80,6 +85,7 @@ public class ManualRotations {
         strategy,
         schedule.map(s -> s.getMetadata().getName()).orElse(null),
         trigger,
+        versionId,
         started -> {
           clearRequest(secret, requested);
           cleared.set(true);
@@ -109,6 +115,7 @@ public class ManualRotations {
                   && requested.equals(
                       s.getMetadata().getAnnotations().get(ManagedSecret.ROTATE_NOW_ANNOTATION))) {
                 s.getMetadata().getAnnotations().remove(ManagedSecret.ROTATE_NOW_ANNOTATION);
+                s.getMetadata().getAnnotations().remove(ManagedSecret.ROTATE_VERSION_ID_ANNOTATION);
               }
               return s;
             });

@@ -85,18 +85,20 @@ public class RotationEngine {
    */
   public Optional<Outcome> rotate(
       ManagedSecret secret, RotationStrategy strategy, String scheduleName, String trigger) {
-    return rotate(secret, strategy, scheduleName, trigger, started -> {});
+    return rotate(secret, strategy, scheduleName, trigger, null, started -> {});
   }
 
   /**
    * As above; {@code onStarted} runs once a new rotation is persisted in status (not for a resumed
-   * one), when the request that caused it can be forgotten without being lost.
+   * one), when the request that caused it can be forgotten without being lost. {@code versionId}
+   * (may be null: a random UUID) is the id of a new rotation's new version.
    */
   public Optional<Outcome> rotate(
       ManagedSecret secret,
       RotationStrategy strategy,
       String scheduleName,
       String trigger,
+      String versionId,
       Consumer<ManagedSecret> onStarted) {
     ReentrantLock lock =
         locks.computeIfAbsent(secret.getMetadata().getUid(), k -> new ReentrantLock());
@@ -109,7 +111,7 @@ public class RotationEngine {
         // Seen in progress through a stale cache, but already finished: nothing to resume.
         return Optional.empty();
       }
-      return Optional.of(run(latest, strategy, scheduleName, trigger, onStarted));
+      return Optional.of(run(latest, strategy, scheduleName, trigger, versionId, onStarted));
     } finally {
       lock.unlock();
     }
@@ -120,11 +122,12 @@ public class RotationEngine {
       RotationStrategy strategy,
       String scheduleName,
       String trigger,
+      String requestedVersionId,
       Consumer<ManagedSecret> onStarted) {
     Instant started = Instant.now();
     RotationProgress progress = secret.getStatus().getRotation();
     if (progress == null) {
-      secret = start(secret, strategy, scheduleName, trigger);
+      secret = start(secret, strategy, scheduleName, trigger, requestedVersionId);
       progress = secret.getStatus().getRotation();
       onStarted.accept(secret);
     } else {
@@ -242,10 +245,22 @@ public class RotationEngine {
   }
 
   private ManagedSecret start(
-      ManagedSecret secret, RotationStrategy strategy, String scheduleName, String trigger) {
+      ManagedSecret secret,
+      RotationStrategy strategy,
+      String scheduleName,
+      String trigger,
+      String versionId) {
     String message = strategy.getType() + " rotation started (" + trigger + ")";
+    // A requested id already on record (asked for twice) must not name a second version.
+    String pending =
+        versionId == null
+                || secret.getStatus().getVersions().stream()
+                    .anyMatch(v -> versionId.equals(v.getVersionId()))
+            ? java.util.UUID.randomUUID().toString()
+            : versionId;
     ManagedSecret started =
-        ledger.reservePending(secret, strategy.getType().name(), scheduleName, trigger, message);
+        ledger.reservePending(
+            secret, strategy.getType().name(), scheduleName, trigger, pending, message);
     events.normal(started, ManagedSecretConditions.ROTATION_STARTED, message);
     LOG.infof("%s: %s rotation started (%s)", id(secret), strategy.getType(), trigger);
     return started;

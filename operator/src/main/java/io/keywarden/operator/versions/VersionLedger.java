@@ -182,8 +182,12 @@ public class VersionLedger {
    * is written: a crash never orphans ciphertext. A rotation already on record stays.
    */
   public ManagedSecret reservePending(
-      ManagedSecret secret, String strategy, String schedule, String trigger, String message) {
-    String pending = java.util.UUID.randomUUID().toString();
+      ManagedSecret secret,
+      String strategy,
+      String schedule,
+      String trigger,
+      String pending,
+      String message) {
     String now = now();
     return write(
         secret,

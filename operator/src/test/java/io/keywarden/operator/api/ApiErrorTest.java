@@ -15,6 +15,7 @@ import io.keywarden.operator.failure.RequestException;
 import io.keywarden.operator.failure.RotationFailedException;
 import io.keywarden.operator.failure.SignatureException;
 import io.keywarden.operator.failure.UnknownKmsKeyException;
+import java.util.Map;
 import java.util.Set;
 import java.util.stream.Stream;
 import org.junit.jupiter.params.ParameterizedTest;
@@ -169,6 +170,41 @@ class ApiErrorTest {
             500,
             "DecryptionFailure",
             null));
+  }
+
+  /**
+   * awsJson's status by {@code __type}, as AWS answers: botocore's Secrets Manager model
+   * (2017-10-17) marks only InternalServiceError a fault; every other modelled error, and AWS's
+   * common client errors (AccessDeniedException, ThrottlingException, the signature errors,
+   * UnknownOperationException), is a 400. ServiceUnavailableException is AWS's common 503.
+   */
+  private static final Map<String, Integer> AWS_JSON_STATUS =
+      Map.ofEntries(
+          Map.entry("InvalidParameterException", 400),
+          Map.entry("InvalidRequestException", 400),
+          Map.entry("ResourceNotFoundException", 400),
+          Map.entry("UnknownOperationException", 400),
+          Map.entry("ResourceExistsException", 400),
+          Map.entry("InvalidNextTokenException", 400),
+          Map.entry("UnrecognizedClientException", 400),
+          Map.entry("AccessDeniedException", 400),
+          Map.entry("IncompleteSignatureException", 400),
+          Map.entry("InvalidSignatureException", 400),
+          Map.entry("ExpiredTokenException", 400),
+          Map.entry("DecryptionFailure", 400),
+          Map.entry("ConflictException", 400),
+          Map.entry("ThrottlingException", 400),
+          Map.entry("InternalServiceError", 500),
+          Map.entry("ServiceUnavailableException", 503));
+
+  @ParameterizedTest(name = "{0}")
+  @MethodSource("failures")
+  void awsJsonAnswersWithAwsStatusesAndRestWithHttps(
+      String name, RuntimeException thrown, int status, String type, Integer retryAfter) {
+    ApiError error = ApiError.of(thrown);
+
+    assertThat(Rendering.AWS_JSON.status(error)).as(type).isEqualTo(AWS_JSON_STATUS.get(type));
+    assertThat(Rendering.REST.status(error)).isEqualTo(status);
   }
 
   @ParameterizedTest(name = "{0}")

@@ -8,8 +8,6 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.fabric8.kubernetes.api.model.NamespaceBuilder;
-import io.fabric8.kubernetes.api.model.rbac.RoleBindingBuilder;
-import io.fabric8.kubernetes.api.model.rbac.RoleBuilder;
 import io.keywarden.operator.access.Caller;
 import io.keywarden.operator.access.aws.MintedCredentials;
 import io.keywarden.operator.access.aws.SessionTokens;
@@ -107,7 +105,7 @@ class AwsClientsIT {
     String apiKey = secret(ns.name(), "api-key", "[{name: app}]");
     secret(ns.name(), "guarded", "[{name: someone-else}]");
     String other = otherTenant(ns);
-    allowDescribe(ns.name(), "app", "db", "api-key");
+    DescribeGrant.create(fixture.client, ns.name(), "app", "db", "api-key");
     String v2 = "value-" + UUID.randomUUID();
     VALUES.add(v2);
     String requestToken = UUID.randomUUID().toString();
@@ -434,49 +432,5 @@ class AwsClientsIT {
         .create();
     secret(other, "db", "[{name: app}]");
     return other;
-  }
-
-  /** DescribeSecret and ListSecretVersionIds need get on the ManagedSecret itself. */
-  private static void allowDescribe(String ns, String serviceAccount, String... names) {
-    fixture
-        .client
-        .rbac()
-        .roles()
-        .inNamespace(ns)
-        .resource(
-            new RoleBuilder()
-                .withNewMetadata()
-                .withName("describe")
-                .endMetadata()
-                .addNewRule()
-                .withApiGroups("keywarden.io")
-                .withResources("managedsecrets")
-                .withResourceNames(names)
-                .withVerbs("get")
-                .endRule()
-                .build())
-        .create();
-    fixture
-        .client
-        .rbac()
-        .roleBindings()
-        .inNamespace(ns)
-        .resource(
-            new RoleBindingBuilder()
-                .withNewMetadata()
-                .withName("describe")
-                .endMetadata()
-                .withNewRoleRef()
-                .withApiGroup("rbac.authorization.k8s.io")
-                .withKind("Role")
-                .withName("describe")
-                .endRoleRef()
-                .addNewSubject()
-                .withKind("ServiceAccount")
-                .withName(serviceAccount)
-                .withNamespace(ns)
-                .endSubject()
-                .build())
-        .create();
   }
 }

@@ -153,12 +153,12 @@ class AwsProtocolIT {
     }
     assertError(
         Aws.call("GetSecretValue", token, body("SecretId", stale)),
-        404,
+        400,
         "ResourceNotFoundException",
         "the ARN names an earlier secret of that name");
     assertError(
         Aws.call("GetSecretValue", token, body("SecretId", ns + "/other")),
-        403,
+        400,
         "AccessDeniedException",
         "may not get managedsecrets/value");
     assertAudited(ns, "db", "GetSecretValue");
@@ -424,6 +424,59 @@ class AwsProtocolIT {
   }
 
   @Test
+  void awsJsonReadsCountByNamespaceAndRecordTheDayAsRestReadsDo(TestNamespace ns) throws Exception {
+    secret(ns, "counted", "access: [{name: app}]");
+    secret(ns, "guarded", "access: [{name: someone-else}]");
+    String token = token(ns, "app");
+    DescribeGrant.create(fixture.client, ns.name(), "app", "counted");
+    awaitOk("GetSecretValue", token, body("SecretId", "counted"));
+    awaitOk("DescribeSecret", token, body("SecretId", "counted"));
+    double ok = reads(ns, "ok");
+    double denied = reads(ns, "denied");
+
+    for (int i = 0; i < 3; i++) {
+      ok(Aws.call("GetSecretValue", token, body("SecretId", "counted")));
+    }
+    for (int i = 0; i < 2; i++) {
+      assertError(
+          Aws.call("GetSecretValue", token, body("SecretId", "guarded")),
+          400,
+          "AccessDeniedException",
+          "may not get managedsecrets/value");
+    }
+
+    // keywarden_api_reads_total{namespace, outcome}: the secret's namespace, as for REST reads.
+    assertThat(reads(ns, "ok") - ok).isEqualTo(3);
+    assertThat(reads(ns, "denied") - denied).isEqualTo(2);
+    String today = java.time.LocalDate.now(java.time.ZoneOffset.UTC) + "T00:00:00Z";
+    await()
+        .atMost(Duration.ofSeconds(30))
+        .until(
+            () -> fixture.get(ns.name(), "counted").getStatus().getLastAccessedDate(),
+            today::equals);
+    JsonNode described = ok(Aws.call("DescribeSecret", token, body("SecretId", "counted")));
+    assertThat(described.get("LastAccessedDate").asLong())
+        .isEqualTo(java.time.Instant.parse(today).getEpochSecond());
+    assertThat(fixture.get(ns.name(), "guarded").getStatus().getLastAccessedDate()).isNull();
+  }
+
+  /** keywarden_api_reads_total of the namespace and outcome, from the operator's /q/metrics. */
+  private static double reads(TestNamespace ns, String outcome) {
+    var line =
+        java.util.regex.Pattern.compile(
+            "(?m)^keywarden_api_reads_total\\{([^}]*)\\} ([0-9.eE+-]+)$");
+    var matcher = line.matcher(fixture.operator.http("/q/metrics").body());
+    double total = 0;
+    while (matcher.find()) {
+      if (matcher.group(1).contains("namespace=\"" + ns.name() + "\"")
+          && matcher.group(1).contains("outcome=\"" + outcome + "\"")) {
+        total += Double.parseDouble(matcher.group(2));
+      }
+    }
+    return total;
+  }
+
+  @Test
   void rotateSecretAndRandomPasswords(TestNamespace ns) throws Exception {
     fixture.apply(
         ns.name(),
@@ -444,20 +497,29 @@ class AwsProtocolIT {
         400,
         "InvalidParameterException",
         "RotationRules is not supported: rotation is configured by a RotationSchedule");
-    JsonNode rotated =
-        ok(
-            Aws.call(
-                "RotateSecret",
-                token,
-                body("SecretId", "generated")
-                    .put("ClientRequestToken", UUID.randomUUID().toString())));
+    String requestToken = UUID.randomUUID().toString();
+    ObjectNode rotate = body("SecretId", "generated").put("ClientRequestToken", requestToken);
+    JsonNode rotated = ok(Aws.call("RotateSecret", token, rotate));
     assertThat(rotated.get("ARN").asText()).contains(":secret:" + ns + "/generated-");
     assertThat(rotated.get("RotationRequested").isNumber()).isTrue();
+    // As on AWS, the ClientRequestToken becomes the new version's VersionId.
+    assertThat(rotated.get("VersionId").asText()).isEqualTo(requestToken);
     await()
         .atMost(Duration.ofSeconds(30))
         .until(
             () -> fixture.get(ns.name(), "generated").getStatus().getCurrentVersionId(),
             current -> current != null && !current.equals(before));
+    assertThat(fixture.get(ns.name(), "generated").getStatus().getCurrentVersionId())
+        .isEqualTo(requestToken);
+    // The same token again is idempotent: the same VersionId, no second rotation.
+    JsonNode again = ok(Aws.call("RotateSecret", token, rotate));
+    assertThat(again.get("VersionId").asText()).isEqualTo(requestToken);
+    assertThat(fixture.get(ns.name(), "generated").getMetadata().getAnnotations())
+        .doesNotContainKey("keywarden.io/rotate-now");
+    Thread.sleep(2000);
+    assertThat(fixture.get(ns.name(), "generated").getStatus().getCurrentVersionId())
+        .isEqualTo(requestToken);
+    assertThat(fixture.get(ns.name(), "generated").getStatus().getVersions()).hasSize(2);
     JsonNode previous =
         ok(
             Aws.call(
@@ -504,12 +566,12 @@ class AwsProtocolIT {
         "kubectl apply a ManagedSecret");
     assertError(
         Aws.call("Frobnicate", token, "{}"),
-        404,
+        400,
         "UnknownOperationException",
         "secretsmanager.Frobnicate is no operation");
     assertError(
         Aws.call(null, token, "{}"),
-        404,
+        400,
         "UnknownOperationException",
         "POST / needs the header X-Amz-Target");
     assertError(
@@ -523,7 +585,7 @@ class AwsProtocolIT {
         "InvalidParameterException",
         "the body must be a JSON object");
     HttpResponse<String> anonymous = Aws.call("GetSecretValue", null, body("SecretId", "owned"));
-    assertError(anonymous, 401, "UnrecognizedClientException", "");
+    assertError(anonymous, 400, "UnrecognizedClientException", "");
   }
 
   /**
