@@ -3,6 +3,8 @@ package io.keywarden.agent;
 import io.keywarden.agent.AgentConfig.SecretRef;
 import java.io.IOException;
 import java.io.PrintStream;
+import java.util.HashMap;
+import java.util.Map;
 
 /**
  * The agent's own pipeline for one set of files (fetch with the token file, render, {@link
@@ -16,6 +18,7 @@ public final class SecretFiles implements AutoCloseable {
   private final SecretApi api;
   private final SecretSync sync;
   private final Log log;
+  private final Map<SecretRef, SecretValue> written = new HashMap<>();
   private Sidecar sidecar;
 
   private SecretFiles(AgentConfig config, SecretApi api, SecretSync sync, Log log) {
@@ -57,13 +60,19 @@ public final class SecretFiles implements AutoCloseable {
       } catch (Renderer.RenderException e) {
         throw new IOException(e.getMessage(), e);
       }
+      synchronized (this) {
+        written.put(ref, value);
+      }
     }
   }
 
-  /** Starts one watcher thread per secret, as the sidecar does after its first write. */
+  /**
+   * Starts one watcher thread per secret, as the sidecar does after its first write; after {@link
+   * #writeOnce()} each one long-polls from the version written instead of fetching it again.
+   */
   public synchronized void startWatching() {
     if (sidecar == null) {
-      sidecar = Sidecar.start(config, api, sync, log);
+      sidecar = Sidecar.start(config, api, sync, log, Map.copyOf(written));
     }
   }
 

@@ -150,7 +150,6 @@ class NodeServiceTest {
   @Test
   void aRotationRewritesTheFilesThroughTheLongPoll() throws Exception {
     nodeStub.nodePublishVolume(publish("token-1", attributes()));
-    awaitWatching();
 
     api.put("db", "{\"username\":\"orders\",\"password\":\"pw-1\"}");
 
@@ -174,7 +173,6 @@ class NodeServiceTest {
   @Test
   void theLastGoodFilesStayWhileTheApiIsDownAndRefreshAfter() throws Exception {
     nodeStub.nodePublishVolume(publish("token-1", attributes()));
-    awaitWatching();
 
     api.setDown(true);
     await(() -> log.toString(StandardCharsets.UTF_8).contains("files kept, retrying in"));
@@ -236,7 +234,6 @@ class NodeServiceTest {
   @Test
   void unpublishStopsTheWatchAndUnmounts() throws Exception {
     nodeStub.nodePublishVolume(publish("token-1", attributes()));
-    awaitWatching();
 
     nodeStub.nodeUnpublishVolume(
         NodeUnpublishVolumeRequest.newBuilder()
@@ -297,14 +294,6 @@ class NodeServiceTest {
     attributes.put("format.db.env", "env");
     attributes.put("file-mode", "0440");
     return attributes;
-  }
-
-  /**
-   * The publish's own fetch and the watcher's first one are answered (the server records a request
-   * when it answers); the watcher's long-poll follows.
-   */
-  private void awaitWatching() throws InterruptedException {
-    await(() -> api.requests().size() >= 2);
   }
 
   private static String mountInfo(Path target) throws Exception {
