@@ -89,7 +89,7 @@ public final class FakeSecretApi implements AutoCloseable {
         HttpServer.create(new InetSocketAddress(InetAddress.getLoopbackAddress(), 0), 0));
   }
 
-  static FakeSecretApi startHttps(SSLContext context) throws IOException {
+  public static FakeSecretApi startHttps(SSLContext context) throws IOException {
     HttpsServer server =
         HttpsServer.create(new InetSocketAddress(InetAddress.getLoopbackAddress(), 0), 0);
     server.setHttpsConfigurator(new HttpsConfigurator(context));
