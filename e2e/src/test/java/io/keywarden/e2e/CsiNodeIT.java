@@ -135,7 +135,30 @@ class CsiNodeIT {
         "csi: put -> app read the new file: %d ms%n",
         Duration.between(beforePut, afterPut.time()).toMillis());
 
-    // (3) A pod whose ServiceAccount has no access gets no files, and its events say why.
+    // (3) The plugin stops and starts again (an upgrade, a crash): the running pod keeps its last
+    // files, and once kubelet republishes the volume to the new process it follows the secret
+    // again.
+    plugin.destroy();
+    assertThat(plugin.waitFor(30, TimeUnit.SECONDS)).as("the plugin ends on SIGTERM").isTrue();
+    String duringRestart = "restart-" + UUID.randomUUID().toString().replace("-", "");
+    api.put(writer, ns, "db", "{\"username\":\"orders\",\"password\":\"" + duringRestart + "\"}");
+    Thread.sleep(2000);
+    assertThat(app.lines("STATE").get(app.lines("STATE").size() - 1).fields()[1])
+        .as("no plugin, no change: the last files stay")
+        .isEqualTo(put);
+    Instant restarted = Instant.now();
+    plugin = startPlugin(node, kubeletRoot, keywarden.hostApiUrl(), ca);
+    Line afterRestart =
+        app.await("STATE", l -> l.fields()[1].equals(duringRestart), Duration.ofSeconds(240));
+    System.out.printf(
+        "csi: plugin restart -> the pod's file followed the secret again: %d ms%n",
+        Duration.between(restarted, afterRestart.time()).toMillis());
+    assertThat(pluginLog()).contains("took over volume");
+    String afterTakeover = "after-" + UUID.randomUUID().toString().replace("-", "");
+    api.put(writer, ns, "db", "{\"username\":\"orders\",\"password\":\"" + afterTakeover + "\"}");
+    app.await("STATE", l -> l.fields()[1].equals(afterTakeover), Duration.ofSeconds(30));
+
+    // (4) A pod whose ServiceAccount has no access gets no files, and its events say why.
     admin.pods().inNamespace(ns).resource(pod("nosy", "stranger", node.busyboxImage())).create();
     Event refused =
         await()
@@ -156,7 +179,7 @@ class CsiNodeIT {
     assertThat(admin.pods().inNamespace(ns).withName("nosy").get().getStatus().getPhase())
         .isEqualTo("Pending");
 
-    // (4) Deleting the pods unmounts their volumes.
+    // (5) Deleting the pods unmounts their volumes.
     String uid = admin.pods().inNamespace(ns).withName("web").get().getMetadata().getUid();
     admin.pods().inNamespace(ns).withName("web").withGracePeriod(0).delete();
     admin.pods().inNamespace(ns).withName("nosy").withGracePeriod(0).delete();
@@ -181,7 +204,7 @@ class CsiNodeIT {
                 "-jar",
                 jar.toString())
             .redirectErrorStream(true)
-            .redirectOutput(state.resolve("plugin.log").toFile());
+            .redirectOutput(ProcessBuilder.Redirect.appendTo(state.resolve("plugin.log").toFile()));
     Map<String, String> env = builder.environment();
     env.put("KEYWARDEN_CSI_NODE_ID", node.name());
     env.put(
