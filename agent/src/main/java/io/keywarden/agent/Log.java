@@ -7,28 +7,40 @@ import java.time.Instant;
  * One line per event on stderr: {@code <UTC instant> <LEVEL> <message>}. Callers pass names,
  * versions, statuses and counts, never a secret value or a token.
  */
-final class Log {
+public final class Log {
 
   private final PrintStream out;
+  private final String prefix;
 
-  Log(PrintStream out) {
-    this.out = out;
+  public Log(PrintStream out) {
+    this(out, "");
   }
 
-  void info(String message) {
+  /** A log whose every message starts with {@code prefix}, such as the pod it is about. */
+  public Log(PrintStream out, String prefix) {
+    this.out = out;
+    this.prefix = prefix;
+  }
+
+  public void info(String message) {
     line("INFO", message);
   }
 
-  void warn(String message) {
+  public void warn(String message) {
     line("WARN", message);
   }
 
-  void error(String message) {
+  public void error(String message) {
     line("ERROR", message);
   }
 
   private void line(String level, String message) {
-    String line = Instant.now() + " " + level + " " + message.replace('\n', ' ').replace('\r', ' ');
+    String line =
+        Instant.now()
+            + " "
+            + level
+            + " "
+            + (prefix + message).replace('\n', ' ').replace('\r', ' ');
     synchronized (out) {
       out.println(line);
       out.flush();

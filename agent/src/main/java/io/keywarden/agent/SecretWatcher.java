@@ -24,9 +24,26 @@ final class SecretWatcher implements Runnable {
   private final SecretSync sync;
   private final Log log;
   private final Backoff backoff;
+  private final SecretValue initial;
 
   SecretWatcher(
       SecretRef ref, AgentConfig config, SecretApi api, SecretSync sync, Log log, Random random) {
+    this(ref, config, api, sync, log, random, null);
+  }
+
+  /**
+   * @param initial the value already written (nullable): the loop starts by following it instead of
+   *     fetching it again
+   */
+  SecretWatcher(
+      SecretRef ref,
+      AgentConfig config,
+      SecretApi api,
+      SecretSync sync,
+      Log log,
+      Random random,
+      SecretValue initial) {
+    this.initial = initial;
     this.ref = ref;
     this.refresh = config.refresh();
     this.watchTimeoutSeconds = config.watchTimeoutSeconds();
@@ -46,9 +63,15 @@ final class SecretWatcher implements Runnable {
   }
 
   private void loop() throws InterruptedException {
-    SecretValue current = null;
+    SecretValue current = initial;
     SecretValue pending = null;
     long delayMillis = 0;
+    if (initial != null) {
+      if (refresh.mode() == Refresh.Mode.NONE) {
+        return;
+      }
+      delayMillis = refresh.mode() == Refresh.Mode.INTERVAL ? refresh.interval().toMillis() : 0;
+    }
     while (!Thread.currentThread().isInterrupted()) {
       if (delayMillis > 0) {
         Thread.sleep(delayMillis);

@@ -3,6 +3,7 @@ package io.keywarden.agent;
 import io.keywarden.agent.AgentConfig.SecretRef;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Map;
 import java.util.Random;
 import java.util.concurrent.CountDownLatch;
 
@@ -22,11 +23,26 @@ final class Sidecar implements AutoCloseable {
   }
 
   static Sidecar start(AgentConfig config, SecretApi api, SecretSync sync, Log log) {
+    return start(config, api, sync, log, Map.of());
+  }
+
+  /**
+   * @param written the values already written, by secret: their watchers follow them without
+   *     fetching them again
+   */
+  static Sidecar start(
+      AgentConfig config,
+      SecretApi api,
+      SecretSync sync,
+      Log log,
+      Map<SecretRef, SecretValue> written) {
     Sidecar sidecar = new Sidecar(api);
     Random random = new Random();
     for (SecretRef ref : config.secretRefs()) {
       Thread thread =
-          new Thread(new SecretWatcher(ref, config, api, sync, log, random), "watch-" + ref);
+          new Thread(
+              new SecretWatcher(ref, config, api, sync, log, random, written.get(ref)),
+              "watch-" + ref);
       thread.setDaemon(true);
       sidecar.threads.add(thread);
     }

@@ -28,8 +28,10 @@ import javax.net.ssl.SSLContext;
  * /v1/namespaces/{ns}/managedsecrets/{name}/value?versionStage=...[&waitForChange=<id>&timeoutSeconds=N]},
  * bearer token checked, AWS-style JSON errors, 304 at the end of a long-poll. CURRENT is the latest
  * version put, PREVIOUS the one before. Plain HTTP unless started with an {@link SSLContext}.
+ * Public (and in the agent's test jar) for the CSI node plugin's tests, which drive the same
+ * client.
  */
-final class FakeSecretApi implements AutoCloseable {
+public final class FakeSecretApi implements AutoCloseable {
 
   static {
     // The JDK server writes headers and body separately; without TCP_NODELAY, Nagle's algorithm and
@@ -43,14 +45,14 @@ final class FakeSecretApi implements AutoCloseable {
       Pattern.compile("/v1/namespaces/([^/]+)/managedsecrets/([^/]+)/value");
 
   /** One request as the server saw it. */
-  record Request(
+  public record Request(
       long nanoTime,
       String namespace,
       String secret,
       Map<String, String> query,
       String authorization,
       int status) {
-    boolean isLongPoll() {
+    public boolean isLongPoll() {
       return query.containsKey("waitForChange");
     }
   }
@@ -82,25 +84,25 @@ final class FakeSecretApi implements AutoCloseable {
     server.start();
   }
 
-  static FakeSecretApi start() throws IOException {
+  public static FakeSecretApi start() throws IOException {
     return new FakeSecretApi(
         HttpServer.create(new InetSocketAddress(InetAddress.getLoopbackAddress(), 0), 0));
   }
 
-  static FakeSecretApi startHttps(SSLContext context) throws IOException {
+  public static FakeSecretApi startHttps(SSLContext context) throws IOException {
     HttpsServer server =
         HttpsServer.create(new InetSocketAddress(InetAddress.getLoopbackAddress(), 0), 0);
     server.setHttpsConfigurator(new HttpsConfigurator(context));
     return new FakeSecretApi(server);
   }
 
-  String url() {
+  public String url() {
     String scheme = server instanceof HttpsServer ? "https" : "http";
     return scheme + "://127.0.0.1:" + server.getAddress().getPort();
   }
 
   /** Makes {@code value} the CURRENT version of {@code secret}; returns its version id. */
-  synchronized String put(String secret, String value) {
+  public synchronized String put(String secret, String value) {
     return add(secret, new Version("v" + ++versionCounter, value, null));
   }
 
@@ -115,7 +117,7 @@ final class FakeSecretApi implements AutoCloseable {
   }
 
   /** Requests must carry {@code Authorization: Bearer <token>}; others get 401. */
-  synchronized void expectToken(String token) {
+  public synchronized void expectToken(String token) {
     expectedToken = token;
   }
 
@@ -123,19 +125,19 @@ final class FakeSecretApi implements AutoCloseable {
    * The next {@code times} requests fail with {@code status} (and {@code Retry-After}, when not
    * null).
    */
-  synchronized void failNext(int times, int status, String type, String retryAfter) {
+  public synchronized void failNext(int times, int status, String type, String retryAfter) {
     for (int i = 0; i < times; i++) {
       failures.add(new Failure(status, type, retryAfter));
     }
   }
 
   /** While down, every request gets 503 without Retry-After; waiting long-polls end with it too. */
-  synchronized void setDown(boolean down) {
+  public synchronized void setDown(boolean down) {
     this.down = down;
     notifyAll();
   }
 
-  synchronized List<Request> requests() {
+  public synchronized List<Request> requests() {
     return List.copyOf(requests);
   }
 

@@ -17,12 +17,12 @@ import javax.net.ssl.SSLContext;
  * A self-signed serving certificate for 127.0.0.1, made once per test JVM with the JDK's keytool,
  * so that TLS is tested the way the agent meets it: a private CA handed over in KEYWARDEN_API_CA.
  */
-record TestTls(SSLContext serverContext, String caPem) {
+public record TestTls(SSLContext serverContext, String caPem) {
 
   private static final String PASSWORD = "changeit";
   private static TestTls instance;
 
-  static synchronized TestTls get() {
+  public static synchronized TestTls get() {
     if (instance == null) {
       instance = create();
     }

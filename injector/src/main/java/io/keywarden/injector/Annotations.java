@@ -1,5 +1,7 @@
 package io.keywarden.injector;
 
+import io.keywarden.contract.FileSetParser;
+
 /**
  * Every label and annotation the injector reads: this file is the reference for users.
  *
@@ -28,27 +30,27 @@ public final class Annotations {
    * {@code keywarden.io/secret.<file>: <managedsecret>} writes the ManagedSecret (same namespace, a
    * DNS-1123 subdomain) to {@code <mount-path>/<file>}. At least one is required.
    */
-  public static final String SECRET_PREFIX = PREFIX + "secret.";
+  public static final String SECRET_PREFIX = PREFIX + FileSetParser.SECRET;
 
   /**
    * {@code keywarden.io/key.<file>: <key>} writes only one top-level key of a JSON secret value.
    * Requires the matching {@code keywarden.io/secret.<file>}.
    */
-  public static final String KEY_PREFIX = PREFIX + "key.";
+  public static final String KEY_PREFIX = PREFIX + FileSetParser.KEY;
 
   /**
    * {@code keywarden.io/format.<file>}: {@code raw} (default, the value as stored), {@code json},
    * {@code env} ({@code KEY=value} lines) or {@code properties}. Requires the matching {@code
    * keywarden.io/secret.<file>}.
    */
-  public static final String FORMAT_PREFIX = PREFIX + "format.";
+  public static final String FORMAT_PREFIX = PREFIX + FileSetParser.FORMAT;
 
   /**
    * {@code keywarden.io/stage.<file>}: which version to write, by staging label as in AWS Secrets
    * Manager: {@code CURRENT} (default), {@code PREVIOUS} or {@code PENDING}. Requires the matching
    * {@code keywarden.io/secret.<file>}.
    */
-  public static final String STAGE_PREFIX = PREFIX + "stage.";
+  public static final String STAGE_PREFIX = PREFIX + FileSetParser.STAGE;
 
   /**
    * Pod-wide directory where the files appear in the app containers; absolute and normalised, never
@@ -65,7 +67,7 @@ public final class Annotations {
    * Default {@link #DEFAULT_FILE_MODE}. Which user and group own the files is decided from the
    * pod's security context; see docs/injection.md.
    */
-  public static final String FILE_MODE = PREFIX + "file-mode";
+  public static final String FILE_MODE = PREFIX + FileSetParser.FILE_MODE;
 
   /** Default for {@link #FILE_MODE}: kubelet's default for Secret volumes. */
   public static final int DEFAULT_FILE_MODE = io.keywarden.contract.FileMode.DEFAULT;
@@ -75,7 +77,7 @@ public final class Annotations {
    * {@code 30s}, {@code 5m}, {@code 1h} or {@code 1h30m} (poll), or {@code none} (write once at
    * start); grammar {@link io.keywarden.contract.Refresh}.
    */
-  public static final String REFRESH = PREFIX + "refresh";
+  public static final String REFRESH = PREFIX + FileSetParser.REFRESH;
 
   /**
    * Pod-wide action after the files changed: {@code signal:SIG<NAME>} with one of SIGHUP, SIGINT,

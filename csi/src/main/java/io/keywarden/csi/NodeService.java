@@ -1,0 +1,249 @@
+package io.keywarden.csi;
+
+import io.grpc.Status;
+import io.grpc.StatusException;
+import io.grpc.stub.StreamObserver;
+import io.keywarden.agent.ApiException;
+import io.keywarden.agent.Log;
+import io.keywarden.csi.spec.NodeGetCapabilitiesRequest;
+import io.keywarden.csi.spec.NodeGetCapabilitiesResponse;
+import io.keywarden.csi.spec.NodeGetInfoRequest;
+import io.keywarden.csi.spec.NodeGetInfoResponse;
+import io.keywarden.csi.spec.NodeGrpc;
+import io.keywarden.csi.spec.NodePublishVolumeRequest;
+import io.keywarden.csi.spec.NodePublishVolumeResponse;
+import io.keywarden.csi.spec.NodeUnpublishVolumeRequest;
+import io.keywarden.csi.spec.NodeUnpublishVolumeResponse;
+import java.io.IOException;
+import java.io.PrintStream;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.HashMap;
+import java.util.Map;
+import java.util.regex.Pattern;
+
+/**
+ * The CSI Node service for ephemeral inline volumes. NodePublishVolume mounts a tmpfs at the
+ * target, writes the files with the pod's token and then keeps them fresh; kubelet calls it again
+ * on every republish ({@code requiresRepublish}), which hands over a fresh token.
+ * NodeUnpublishVolume stops the watch and unmounts. A publish for a target that is already a mount
+ * point while the plugin knows no such volume (the plugin restarted) takes the volume over: same
+ * mount, files rewritten, watch started again.
+ *
+ * <p>Errors reach the pod's events through kubelet ({@code MountVolume.SetUp failed ...}), so their
+ * messages name the pod, the secret and the fix, and never a token or value. Calls for one volume
+ * are serialized; kubelet does not call concurrently for the same volume anyway.
+ */
+final class NodeService extends NodeGrpc.NodeImplBase {
+
+  // kubelet's ephemeral volume ids are "csi-" and a SHA-256 in hex; allow any such plain name.
+  private static final Pattern VOLUME_ID = Pattern.compile("[A-Za-z0-9._-]{1,128}");
+
+  private final PluginOptions options;
+  private final Tmpfs tmpfs;
+  private final PrintStream err;
+  private final Log log;
+  private final Map<String, PublishedVolume> volumes = new HashMap<>();
+
+  NodeService(PluginOptions options, Tmpfs tmpfs, PrintStream err) {
+    this.options = options;
+    this.tmpfs = tmpfs;
+    this.err = err;
+    this.log = new Log(err);
+  }
+
+  @Override
+  public void nodeGetCapabilities(
+      NodeGetCapabilitiesRequest request, StreamObserver<NodeGetCapabilitiesResponse> response) {
+    // No STAGE_UNSTAGE_VOLUME: ephemeral volumes are only published.
+    response.onNext(NodeGetCapabilitiesResponse.getDefaultInstance());
+    response.onCompleted();
+  }
+
+  @Override
+  public void nodeGetInfo(
+      NodeGetInfoRequest request, StreamObserver<NodeGetInfoResponse> response) {
+    response.onNext(NodeGetInfoResponse.newBuilder().setNodeId(options.nodeId()).build());
+    response.onCompleted();
+  }
+
+  @Override
+  public void nodePublishVolume(
+      NodePublishVolumeRequest request, StreamObserver<NodePublishVolumeResponse> response) {
+    try {
+      publish(request);
+      response.onNext(NodePublishVolumeResponse.getDefaultInstance());
+      response.onCompleted();
+    } catch (StatusException e) {
+      response.onError(e);
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      response.onError(Status.ABORTED.withDescription("the plugin is stopping").asException());
+    }
+  }
+
+  @Override
+  public void nodeUnpublishVolume(
+      NodeUnpublishVolumeRequest request, StreamObserver<NodeUnpublishVolumeResponse> response) {
+    try {
+      unpublish(volumeId(request.getVolumeId()), targetPath(request.getTargetPath()));
+      response.onNext(NodeUnpublishVolumeResponse.getDefaultInstance());
+      response.onCompleted();
+    } catch (StatusException e) {
+      response.onError(e);
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      response.onError(Status.ABORTED.withDescription("the plugin is stopping").asException());
+    }
+  }
+
+  /** Stops every watch (the plugin is stopping); mounts and files stay for the next start. */
+  synchronized void stopAll() throws InterruptedException {
+    for (PublishedVolume volume : volumes.values()) {
+      volume.close();
+    }
+    volumes.clear();
+  }
+
+  private synchronized void publish(NodePublishVolumeRequest request)
+      throws StatusException, InterruptedException {
+    String volumeId = volumeId(request.getVolumeId());
+    Path target = targetPath(request.getTargetPath());
+    PodVolume volume;
+    try {
+      volume = PodVolume.parse(request.getVolumeContextMap());
+    } catch (PodVolume.InvalidVolumeException e) {
+      throw Status.INVALID_ARGUMENT.withDescription(e.getMessage()).asException();
+    }
+    PublishedVolume known = volumes.get(volumeId);
+    if (known != null && known.target().equals(target)) {
+      try {
+        known.refreshToken(volume.token());
+      } catch (IOException e) {
+        throw Status.INTERNAL
+            .withDescription(
+                "writing the new token of pod " + volume.pod() + " failed: " + e.getMessage())
+            .asException();
+      }
+      return;
+    }
+    boolean takeOver = Tmpfs.isMountPointQuietly(target);
+    PublishedVolume published;
+    try {
+      tmpfs.mount(target);
+      published = PublishedVolume.create(options, volumeDir(volumeId), target, volume, err);
+    } catch (IOException e) {
+      throw Status.INTERNAL
+          .withDescription(
+              "mounting the volume of pod " + volume.pod() + " failed: " + e.getMessage())
+          .asException();
+    }
+    try {
+      published.writeOnce();
+    } catch (IOException e) {
+      published.close();
+      if (!takeOver) {
+        cleanUp(volumeId, target);
+      }
+      throw failure(volume, e);
+    }
+    published.startWatching();
+    volumes.put(volumeId, published);
+    log.info(
+        (takeOver ? "took over volume " : "published volume ")
+            + volumeId
+            + " of pod "
+            + volume.pod()
+            + ": "
+            + volume.files().files().size()
+            + " files at "
+            + target);
+  }
+
+  private synchronized void unpublish(String volumeId, Path target)
+      throws StatusException, InterruptedException {
+    PublishedVolume published = volumes.remove(volumeId);
+    if (published != null) {
+      published.close();
+    }
+    try {
+      tmpfs.unmount(target);
+      deleteVolumeDir(volumeId);
+    } catch (IOException e) {
+      throw Status.INTERNAL
+          .withDescription("unmounting " + target + " failed: " + e.getMessage())
+          .asException();
+    }
+    log.info("unpublished volume " + volumeId + " at " + target);
+  }
+
+  private void cleanUp(String volumeId, Path target) throws InterruptedException {
+    try {
+      tmpfs.unmount(target);
+      deleteVolumeDir(volumeId);
+    } catch (IOException e) {
+      log.warn("cleaning up volume " + volumeId + " failed: " + e.getMessage());
+    }
+  }
+
+  /**
+   * kubelet shows this as the pod's event: who asked, for which secret, and what the API said.
+   * PermissionDenied and NotFound are the pod's to fix; the rest is retried by kubelet.
+   */
+  private static StatusException failure(PodVolume volume, IOException e) {
+    String who =
+        "pod "
+            + volume.pod()
+            + (volume.serviceAccount().isEmpty()
+                ? ""
+                : " (ServiceAccount " + volume.serviceAccount() + ")");
+    if (e instanceof ApiException api && api.status() == 403) {
+      return Status.PERMISSION_DENIED
+          .withDescription(
+              who
+                  + " may not read "
+                  + api.getMessage()
+                  + "; grant its ServiceAccount access in the ManagedSecret's spec.access")
+          .asException();
+    }
+    if (e instanceof ApiException api && api.status() == 404) {
+      return Status.NOT_FOUND.withDescription(who + ": " + api.getMessage()).asException();
+    }
+    if (e instanceof ApiException api && api.status() == 401) {
+      return Status.UNAUTHENTICATED.withDescription(who + ": " + api.getMessage()).asException();
+    }
+    return Status.UNAVAILABLE
+        .withDescription(who + ": fetching the files failed: " + e.getMessage())
+        .asException();
+  }
+
+  private Path volumeDir(String volumeId) {
+    return options.stateDir().resolve("volumes").resolve(volumeId);
+  }
+
+  private void deleteVolumeDir(String volumeId) throws IOException {
+    Path dir = volumeDir(volumeId);
+    Files.deleteIfExists(dir.resolve("token.tmp"));
+    Files.deleteIfExists(dir.resolve("token"));
+    Files.deleteIfExists(dir);
+  }
+
+  private static String volumeId(String volumeId) throws StatusException {
+    if (!VOLUME_ID.matcher(volumeId).matches()) {
+      throw Status.INVALID_ARGUMENT
+          .withDescription("volume_id must be a plain name of at most 128 characters")
+          .asException();
+    }
+    return volumeId;
+  }
+
+  private static Path targetPath(String targetPath) throws StatusException {
+    Path path = targetPath.isEmpty() ? null : Path.of(targetPath);
+    if (path == null || !path.isAbsolute() || !path.normalize().equals(path)) {
+      throw Status.INVALID_ARGUMENT
+          .withDescription("target_path must be an absolute, normalised path")
+          .asException();
+    }
+    return path;
+  }
+}

@@ -1,0 +1,147 @@
+package io.keywarden.csi;
+
+import io.keywarden.agent.Json;
+import io.keywarden.contract.FileSet;
+import io.keywarden.contract.FileSetParser;
+import io.keywarden.contract.SettingException;
+import java.util.Map;
+import java.util.Objects;
+import java.util.TreeMap;
+
+/**
+ * What kubelet tells the plugin about one inline volume, parsed once: the pod (from {@code
+ * podInfoOnMount}), its token for audience {@value #AUDIENCE} (from the CSIDriver's {@code
+ * tokenRequests}) and the files, from the volume attributes in the annotations' grammar ({@link
+ * FileSetParser}) without the {@code keywarden.io/} prefix.
+ *
+ * @param token the pod's ServiceAccount token; never printed
+ */
+record PodVolume(
+    String namespace,
+    String podName,
+    String podUid,
+    String serviceAccount,
+    String token,
+    FileSet files) {
+
+  /** The audience the operator's API accepts; the CSIDriver object asks kubelet for it. */
+  static final String AUDIENCE = "keywarden.io";
+
+  /** The prefix of every key kubelet adds to the volume context (not a user's attribute). */
+  static final String KUBELET_PREFIX = "csi.storage.k8s.io/";
+
+  static final String POD_NAME = KUBELET_PREFIX + "pod.name";
+  static final String POD_NAMESPACE = KUBELET_PREFIX + "pod.namespace";
+  static final String POD_UID = KUBELET_PREFIX + "pod.uid";
+  static final String SERVICE_ACCOUNT = KUBELET_PREFIX + "serviceAccount.name";
+  static final String EPHEMERAL = KUBELET_PREFIX + "ephemeral";
+  static final String TOKENS = KUBELET_PREFIX + "serviceAccount.tokens";
+
+  PodVolume {
+    Objects.requireNonNull(namespace, "namespace");
+    Objects.requireNonNull(token, "token");
+    Objects.requireNonNull(files, "files");
+  }
+
+  /** A bad volume: the message names the attribute (or what kubelet did not send) and the fix. */
+  static final class InvalidVolumeException extends Exception {
+    InvalidVolumeException(String message) {
+      super(message);
+    }
+  }
+
+  static PodVolume parse(Map<String, String> context) throws InvalidVolumeException {
+    if (!"true".equals(context.get(EPHEMERAL))) {
+      throw new InvalidVolumeException(
+          "only CSI ephemeral inline volumes are served (volumeAttributes in the pod's csi volume);"
+              + " kubelet did not mark this volume "
+              + EPHEMERAL);
+    }
+    Map<String, String> attributes = new TreeMap<>();
+    context.forEach(
+        (key, value) -> {
+          if (!key.startsWith(KUBELET_PREFIX)) {
+            attributes.put(key, value);
+          }
+        });
+    FileSetParser parser = new FileSetParser("", "volume attribute", attributes.keySet());
+    for (Map.Entry<String, String> attribute : attributes.entrySet()) {
+      boolean taken;
+      try {
+        taken = parser.accept(attribute.getKey(), attribute.getValue());
+      } catch (SettingException e) {
+        throw new InvalidVolumeException("volume attribute " + e.key() + ": " + e.getMessage());
+      }
+      if (!taken) {
+        throw new InvalidVolumeException(
+            "volume attribute "
+                + attribute.getKey()
+                + ": unknown Keywarden volume attribute (secret.<file>, key.<file>, format.<file>,"
+                + " stage.<file>, file-mode, refresh)");
+      }
+    }
+    FileSet files = parser.result();
+    if (files.files().isEmpty()) {
+      throw new InvalidVolumeException(
+          "volume attribute secret.<file>: the volume names no secret; add one attribute per file,"
+              + " its value the ManagedSecret name");
+    }
+    return new PodVolume(
+        required(context, POD_NAMESPACE),
+        required(context, POD_NAME),
+        context.getOrDefault(POD_UID, ""),
+        context.getOrDefault(SERVICE_ACCOUNT, ""),
+        token(context),
+        files);
+  }
+
+  /** {@code namespace/name}, how the logs and errors name the pod. */
+  String pod() {
+    return namespace + "/" + podName;
+  }
+
+  private static String required(Map<String, String> context, String key)
+      throws InvalidVolumeException {
+    String value = context.get(key);
+    if (value == null || value.isEmpty()) {
+      throw new InvalidVolumeException(
+          "kubelet sent no " + key + ": the CSIDriver object needs podInfoOnMount: true");
+    }
+    return value;
+  }
+
+  /** {@code {"keywarden.io":{"token":"...","expirationTimestamp":"..."}}}, kubelet's format. */
+  private static String token(Map<String, String> context) throws InvalidVolumeException {
+    String json = context.get(TOKENS);
+    String missing =
+        "kubelet sent no token for audience "
+            + AUDIENCE
+            + " in "
+            + TOKENS
+            + ": the CSIDriver object needs tokenRequests: [{audience: "
+            + AUDIENCE
+            + "}]";
+    if (json == null || json.isEmpty()) {
+      throw new InvalidVolumeException(missing);
+    }
+    Object parsed;
+    try {
+      parsed = Json.parse(json);
+    } catch (Json.ParseException e) {
+      // The message of a parse error could quote the token: say only where it went wrong.
+      throw new InvalidVolumeException(TOKENS + " is not JSON");
+    }
+    if (parsed instanceof Map<?, ?> tokens
+        && tokens.get(AUDIENCE) instanceof Map<?, ?> entry
+        && entry.get("token") instanceof String token
+        && !token.isEmpty()) {
+      return token;
+    }
+    throw new InvalidVolumeException(missing);
+  }
+
+  @Override
+  public String toString() {
+    return "PodVolume[pod=" + pod() + ", serviceAccount=" + serviceAccount + ", token=(redacted)]";
+  }
+}
