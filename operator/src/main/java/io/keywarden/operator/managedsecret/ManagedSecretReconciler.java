@@ -296,6 +296,7 @@ public class ManagedSecretReconciler implements Reconciler<ManagedSecret>, Clean
                 nextRotationAt(secret, context),
                 secret.getMetadata().getGeneration()));
     ManagedSecret stored = recorded.secret();
+    deleted.recordLive(stored);
     for (String versionId : recorded.pruned()) {
       events.normal(
           secret,
@@ -763,6 +764,7 @@ public class ManagedSecretReconciler implements Reconciler<ManagedSecret>, Clean
     String name = secret.getMetadata().getName();
     if (days == 0 || !stored) {
       store.deleteAll(secret.getMetadata().getUid());
+      deleted.forget(secret.getMetadata().getUid());
       LOG.infof("%s/%s: deleted; removed its ciphertext (no recovery window)", ns, name);
       return DeleteControl.defaultDelete();
     }

@@ -1,8 +1,6 @@
 package io.keywarden.operator.managedsecret;
 
 import io.fabric8.kubernetes.api.model.Secret;
-import io.fabric8.kubernetes.client.KubernetesClient;
-import io.fabric8.kubernetes.client.informers.SharedIndexInformer;
 import io.keywarden.api.v1alpha1.ManagedSecretConditions;
 import io.keywarden.operator.config.KeywardenConfig;
 import io.keywarden.operator.config.Leadership;
@@ -24,9 +22,10 @@ import org.jboss.logging.Logger;
 
 /**
  * Purges deleted ManagedSecrets whose recovery window ended. Every replica watches the records (for
- * the metric); only the leader purges. Nothing is held in memory that a restart would lose: each
- * record names its own purge time ({@code keywarden.io/purge-at}), and a purge cut short leaves the
- * record, so the next run, on this replica or a new leader, finishes it.
+ * the metric, through {@link DeletedSecrets}); only the leader purges. Nothing is held in memory
+ * that a restart would lose: each record names its own purge time ({@code keywarden.io/purge-at}),
+ * and a purge cut short leaves the record, so the next run, on this replica or a new leader,
+ * finishes it.
  *
  * <p>The gauge {@code keywarden_managedsecret_purge_timestamp_seconds{namespace,name}} says when
  * each kept secret will be purged.
@@ -37,21 +36,14 @@ public class RecoveryPurger {
   private static final Logger LOG = Logger.getLogger(RecoveryPurger.class);
   static final String PURGE_TIME = "keywarden_managedsecret_purge_timestamp_seconds";
 
-  private final KubernetesClient client;
   private final KeywardenConfig config;
   private final DeletedSecrets deleted;
   private final Leadership leadership;
   private final EventRecorder events;
-  private SharedIndexInformer<Secret> records;
   private ScheduledExecutorService scheduler;
 
   public RecoveryPurger(
-      KubernetesClient client,
-      KeywardenConfig config,
-      DeletedSecrets deleted,
-      Leadership leadership,
-      EventRecorder events) {
-    this.client = client;
+      KeywardenConfig config, DeletedSecrets deleted, Leadership leadership, EventRecorder events) {
     this.config = config;
     this.deleted = deleted;
     this.leadership = leadership;
@@ -59,12 +51,6 @@ public class RecoveryPurger {
   }
 
   void start(@Observes StartupEvent event, MeterRegistry registry) {
-    records =
-        client
-            .secrets()
-            .inNamespace(config.namespace())
-            .withLabel(DeletedSecrets.LABEL_RECORD, "true")
-            .inform();
     ScrapeTimeMetrics.register(
         registry,
         "recovery",
@@ -75,7 +61,7 @@ public class RecoveryPurger {
                   + " window)",
               "namespace",
               "name");
-          for (Secret record : records.getStore().list()) {
+          for (Secret record : deletedRecords()) {
             var annotations = record.getMetadata().getAnnotations();
             families.add(
                 PURGE_TIME,
@@ -99,9 +85,11 @@ public class RecoveryPurger {
     if (scheduler != null) {
       scheduler.shutdownNow();
     }
-    if (records != null) {
-      records.close();
-    }
+  }
+
+  /** Records of deleted secrets (live secrets have records too, which never purge). */
+  private List<Secret> deletedRecords() {
+    return deleted.cachedRecords().stream().filter(DeletedSecrets::deleted).toList();
   }
 
   private void purgeLogged() {
@@ -115,13 +103,11 @@ public class RecoveryPurger {
 
   /** Purges every record whose purge time has come; only on the leader. */
   void purgeExpired(Instant now) {
-    if (!leadership.leading() || !records.hasSynced()) {
+    if (!leadership.leading()) {
       return;
     }
     List<Secret> due =
-        records.getStore().list().stream()
-            .filter(r -> !DeletedSecrets.purgeAt(r).isAfter(now))
-            .toList();
+        deletedRecords().stream().filter(r -> !DeletedSecrets.purgeAt(r).isAfter(now)).toList();
     for (Secret record : due) {
       String uid = record.getMetadata().getLabels().get(DeletedSecrets.LABEL_DELETED_UID);
       String secret =

@@ -5,6 +5,7 @@ import io.fabric8.kubernetes.api.model.SecretBuilder;
 import io.fabric8.kubernetes.client.KubernetesClient;
 import io.fabric8.kubernetes.client.dsl.base.PatchContext;
 import io.fabric8.kubernetes.client.dsl.base.PatchType;
+import io.fabric8.kubernetes.client.informers.SharedIndexInformer;
 import io.keywarden.api.v1alpha1.KeywardenApi;
 import io.keywarden.api.v1alpha1.ManagedSecret;
 import io.keywarden.api.v1alpha1.ManagedSecretConditions;
@@ -17,7 +18,10 @@ import io.keywarden.operator.crypto.Envelope;
 import io.keywarden.operator.crypto.SecretValue;
 import io.keywarden.operator.failure.InvalidSpecException;
 import io.keywarden.operator.kms.KmsKeys;
+import io.quarkus.runtime.ShutdownEvent;
+import io.quarkus.runtime.StartupEvent;
 import jakarta.enterprise.context.ApplicationScoped;
+import jakarta.enterprise.event.Observes;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.time.Instant;
@@ -48,11 +52,14 @@ public class DeletedSecrets {
 
   private static final Logger LOG = Logger.getLogger(DeletedSecrets.class);
 
-  /** Labels a recovery record and the ciphertext it keeps: the deleted object's uid. */
+  /** Labels a deleted object's record and the ciphertext it keeps: the deleted object's uid. */
   public static final String LABEL_DELETED_UID = "keywarden.io/deleted-uid";
 
-  /** Marks a recovery record (the ciphertext carries only the uid label). */
+  /** Marks a record (the ciphertext carries only the uid labels). */
   public static final String LABEL_RECORD = "keywarden.io/recovery-record";
+
+  /** Every record, live or deleted: the uid of the object it describes. */
+  public static final String LABEL_RECORD_UID = "keywarden.io/record-uid";
 
   /** When the kept versions are purged (RFC 3339), on the record and on each kept ciphertext. */
   public static final String ANNOTATION_PURGE_AT = "keywarden.io/purge-at";
@@ -100,7 +107,115 @@ public class DeletedSecrets {
   }
 
   public static String recordName(String uid) {
-    return "kw-deleted-" + uid;
+    return "kw-record-" + uid;
+  }
+
+  private SharedIndexInformer<Secret> informer;
+
+  void start(@Observes StartupEvent event) {
+    informer =
+        client.secrets().inNamespace(store.namespace()).withLabel(LABEL_RECORD, "true").inform();
+  }
+
+  void stop(@Observes ShutdownEvent event) {
+    if (informer != null) {
+      informer.close();
+    }
+  }
+
+  /** Every record as the watch last saw it (live ones, and deleted ones until their purge). */
+  public List<Secret> cachedRecords() {
+    return informer == null || !informer.hasSynced() ? List.of() : informer.getStore().list();
+  }
+
+  /** Whether a record is of a deleted object (it then names its purge time). */
+  public static boolean deleted(Secret record) {
+    return record.getMetadata().getLabels().containsKey(LABEL_DELETED_UID);
+  }
+
+  /**
+   * Keeps the record of a live secret in step with its status (versions, stages, spec), so that an
+   * object-level backup of the operator namespace holds, beside the ciphertext, what the versions
+   * were: the one trusted source a restore with new uids takes the binding and stages from. Written
+   * only when it changed (compared with the watch cache), so steady reconciliations write nothing.
+   */
+  public void recordLive(ManagedSecret secret) {
+    if (secret.getStatus() == null || secret.getStatus().getCurrentVersionId() == null) {
+      return;
+    }
+    Deleted live = describe(secret, null, null);
+    Secret cached =
+        informer == null
+            ? null
+            : informer
+                .getStore()
+                .getByKey(store.namespace() + "/" + recordName(secret.getMetadata().getUid()));
+    if (cached != null
+        && !deleted(cached)
+        && client.getKubernetesSerialization().asJson(live).equals(body(cached))) {
+      return;
+    }
+    write(live, null, null);
+  }
+
+  private static String body(Secret record) {
+    String data = record.getData() == null ? null : record.getData().get(RECORD_KEY);
+    return data == null
+        ? null
+        : new String(Base64.getDecoder().decode(data), StandardCharsets.UTF_8);
+  }
+
+  /** Removes a record (a secret deleted without a window). */
+  public void forget(String uid) {
+    client.secrets().inNamespace(store.namespace()).withName(recordName(uid)).delete();
+  }
+
+  private Deleted describe(ManagedSecret secret, Instant deletedAt, Instant purgeAt) {
+    ManagedSecretStatus status =
+        secret.getStatus() == null ? new ManagedSecretStatus() : secret.getStatus();
+    return new Deleted(
+        secret.getMetadata().getNamespace(),
+        secret.getMetadata().getName(),
+        secret.getMetadata().getUid(),
+        deletedAt == null ? null : deletedAt.toString(),
+        purgeAt == null ? null : purgeAt.toString(),
+        secret.getSpec(),
+        status.getVersions(),
+        status.getCurrentVersionId(),
+        status.getPreviousVersionId(),
+        status.getPendingVersionId());
+  }
+
+  private void write(Deleted record, Instant deletedAt, Instant purgeAt) {
+    String json = client.getKubernetesSerialization().asJson(record);
+    SecretBuilder builder =
+        new SecretBuilder()
+            .withNewMetadata()
+            .withName(recordName(record.uid()))
+            .withNamespace(store.namespace())
+            .addToLabels(KeywardenApi.MANAGED_BY_LABEL, KeywardenApi.OPERATOR)
+            .addToLabels(LABEL_RECORD, "true")
+            .addToLabels(LABEL_RECORD_UID, record.uid())
+            .addToLabels(CiphertextStore.LABEL_SECRET_NAMESPACE, record.namespace())
+            .addToAnnotations(CiphertextStore.ANNOTATION_SECRET_NAME, record.name())
+            .endMetadata()
+            .withType(RECORD_TYPE)
+            .addToData(
+                RECORD_KEY,
+                Base64.getEncoder().encodeToString(json.getBytes(StandardCharsets.UTF_8)));
+    if (purgeAt != null) {
+      builder
+          .editMetadata()
+          .addToLabels(LABEL_DELETED_UID, record.uid())
+          .addToAnnotations(ANNOTATION_DELETED_AT, deletedAt.toString())
+          .addToAnnotations(ANNOTATION_PURGE_AT, purgeAt.toString())
+          .endMetadata();
+    }
+    client
+        .secrets()
+        .inNamespace(store.namespace())
+        .resource(builder.build())
+        .createOr(r -> r.update());
   }
 
   /**
@@ -117,41 +232,9 @@ public class DeletedSecrets {
    * ManagedSecret goes only once both are done.
    */
   public Deleted retain(ManagedSecret secret, Instant deletedAt, Instant purgeAt) {
-    ManagedSecretStatus status =
-        secret.getStatus() == null ? new ManagedSecretStatus() : secret.getStatus();
     String uid = secret.getMetadata().getUid();
-    Deleted deleted =
-        new Deleted(
-            secret.getMetadata().getNamespace(),
-            secret.getMetadata().getName(),
-            uid,
-            deletedAt.toString(),
-            purgeAt.toString(),
-            secret.getSpec(),
-            status.getVersions(),
-            status.getCurrentVersionId(),
-            status.getPreviousVersionId(),
-            status.getPendingVersionId());
-    String json = client.getKubernetesSerialization().asJson(deleted);
-    Secret record =
-        new SecretBuilder()
-            .withNewMetadata()
-            .withName(recordName(uid))
-            .withNamespace(store.namespace())
-            .addToLabels(KeywardenApi.MANAGED_BY_LABEL, KeywardenApi.OPERATOR)
-            .addToLabels(LABEL_RECORD, "true")
-            .addToLabels(LABEL_DELETED_UID, uid)
-            .addToLabels(CiphertextStore.LABEL_SECRET_NAMESPACE, deleted.namespace())
-            .addToAnnotations(CiphertextStore.ANNOTATION_SECRET_NAME, deleted.name())
-            .addToAnnotations(ANNOTATION_DELETED_AT, deletedAt.toString())
-            .addToAnnotations(ANNOTATION_PURGE_AT, purgeAt.toString())
-            .endMetadata()
-            .withType(RECORD_TYPE)
-            .addToData(
-                RECORD_KEY,
-                Base64.getEncoder().encodeToString(json.getBytes(StandardCharsets.UTF_8)))
-            .build();
-    client.secrets().inNamespace(store.namespace()).resource(record).createOr(r -> r.update());
+    Deleted deleted = describe(secret, deletedAt, purgeAt);
+    write(deleted, deletedAt, purgeAt);
     String patch =
         "{\"metadata\":{\"labels\":{\""
             + CiphertextStore.LABEL_SECRET_UID
@@ -180,16 +263,6 @@ public class DeletedSecrets {
     return deleted;
   }
 
-  /** Every record in the operator namespace, read from the apiserver. */
-  public List<Secret> records() {
-    return client
-        .secrets()
-        .inNamespace(store.namespace())
-        .withLabel(LABEL_RECORD, "true")
-        .list()
-        .getItems();
-  }
-
   /** The purge time a record's metadata names; records without one purge at once. */
   public static Instant purgeAt(Secret record) {
     String at =
@@ -204,23 +277,23 @@ public class DeletedSecrets {
   }
 
   public Deleted parse(Secret record) {
-    String data = record.getData() == null ? null : record.getData().get(RECORD_KEY);
-    if (data == null) {
+    String body = body(record);
+    if (body == null) {
       throw new IllegalStateException(
           "recovery record " + record.getMetadata().getName() + " holds no record");
     }
-    return client
-        .getKubernetesSerialization()
-        .unmarshal(
-            new String(Base64.getDecoder().decode(data), StandardCharsets.UTF_8), Deleted.class);
+    return client.getKubernetesSerialization().unmarshal(body, Deleted.class);
   }
 
   /**
-   * The most recent deletion of this namespace and name whose window is still open; records are
-   * selected by the namespace label and the name annotation the operator wrote, never by anything a
-   * requester names.
+   * What a restore of this namespace and name brings back: the most recent deletion whose window is
+   * still open, else the record of an earlier object of that name that is no longer there (an
+   * object-level backup restored into the operator namespace, whose ManagedSecret came back with a
+   * new uid). Records are selected by the namespace label and the name annotation the operator
+   * wrote, never by anything a requester names; {@code selfUid} (the restoring object, if it
+   * exists) is never its own source.
    */
-  public Optional<Secret> find(String namespace, String name, Instant now) {
+  public Optional<Secret> find(String namespace, String name, String selfUid, Instant now) {
     return client
         .secrets()
         .inNamespace(store.namespace())
@@ -233,7 +306,8 @@ public class DeletedSecrets {
             r ->
                 name.equals(
                     r.getMetadata().getAnnotations().get(CiphertextStore.ANNOTATION_SECRET_NAME)))
-        .filter(r -> purgeAt(r).isAfter(now))
+        .filter(r -> !r.getMetadata().getLabels().get(LABEL_RECORD_UID).equals(selfUid))
+        .filter(r -> !deleted(r) || purgeAt(r).isAfter(now))
         .max(
             Comparator.comparing(
                 r -> r.getMetadata().getAnnotations().getOrDefault(ANNOTATION_DELETED_AT, "")));
@@ -259,7 +333,7 @@ public class DeletedSecrets {
     String namespace = secret.getMetadata().getNamespace();
     String name = secret.getMetadata().getName();
     Secret record =
-        find(namespace, name, Instant.now())
+        find(namespace, name, secret.getMetadata().getUid(), Instant.now())
             .orElseThrow(
                 () ->
                     new InvalidSpecException(
@@ -275,7 +349,7 @@ public class DeletedSecrets {
     // The record is selected by namespace and name; its body must say the same.
     if (!namespace.equals(deleted.namespace())
         || !name.equals(deleted.name())
-        || !record.getMetadata().getLabels().get(LABEL_DELETED_UID).equals(deleted.uid())) {
+        || !record.getMetadata().getLabels().get(LABEL_RECORD_UID).equals(deleted.uid())) {
       throw new IllegalStateException(
           "recovery record " + record.getMetadata().getName() + " does not match its labels");
     }
