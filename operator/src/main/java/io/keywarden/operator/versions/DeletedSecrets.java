@@ -33,12 +33,14 @@ import java.util.Optional;
 import org.jboss.logging.Logger;
 
 /**
- * Deleted ManagedSecrets within their recovery window (AWS Secrets Manager's DeleteSecret with a
- * RecoveryWindowInDays): each is one record Secret in the operator namespace, named after the
- * deleted object's uid, that holds what the status listed (versions, stages, spec: never a value)
- * and the purge time in its own metadata; its versions' ciphertext stays where it was, relabelled
- * from {@code keywarden.io/secret-uid} to {@code keywarden.io/deleted-uid} so that no live secret
- * or cache takes it for its own. Tenants cannot reach any of it.
+ * The record of each ManagedSecret, and deleted ones within their recovery window (AWS Secrets
+ * Manager's DeleteSecret with a RecoveryWindowInDays). A record is one Secret in the operator
+ * namespace, named after the object's uid, holding what the status lists (versions, stages, spec:
+ * never a value): kept in step with a live secret, so that object-level backups of the operator
+ * namespace can be restored, and given the purge time in its own metadata when the secret is
+ * deleted. A deleted secret's ciphertext stays where it was, relabelled from {@code
+ * keywarden.io/secret-uid} to {@code keywarden.io/deleted-uid} so that no live secret or cache
+ * takes it for its own. Tenants cannot reach any of it.
  *
  * <p>A restore re-binds each version to the new ManagedSecret's uid. The envelope's AAD and KMS
  * context bind namespace, name, uid and version, so the value is decrypted under the binding the
