@@ -69,6 +69,8 @@ class ChartRbacIT {
         "-A",
         "get,list,watch,patch,update",
         "managedsecrets.keywarden.io");
+    // The API's DeleteSecret and RestoreSecret (after the caller's own access review).
+    expect(denied, true, "operator", "-A", "create,delete", "managedsecrets.keywarden.io");
     expect(
         denied,
         true,
@@ -193,7 +195,6 @@ class ChartRbacIT {
         "serviceaccounts/default",
         "--subresource=token");
     // Never creates or deletes the custom resources, never grants beyond what it holds.
-    expect(allowed, false, "operator", "-A", "create,delete", "managedsecrets.keywarden.io");
     expect(allowed, false, "operator", "-A", "create,delete", "rotationschedules.keywarden.io");
     expect(allowed, false, "operator", TENANT, "escalate,bind", "roles.rbac.authorization.k8s.io");
     expect(allowed, false, "operator", TENANT, "update", "roles.rbac.authorization.k8s.io");

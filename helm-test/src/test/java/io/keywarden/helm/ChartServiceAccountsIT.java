@@ -267,8 +267,9 @@ class ChartServiceAccountsIT {
                   && schedule.getStatus().getLastRotationTime() != null;
             });
 
-    // Dropping syncToSecret removes the copy (delete); deleting a ManagedSecret removes its
-    // ciphertext.
+    // Dropping syncToSecret removes the copy (delete); deleting a ManagedSecret takes its
+    // ciphertext out of the live set (kept under keywarden.io/deleted-uid for the recovery window,
+    // which needs patch on Secrets of the operator namespace).
     admin
         .resources(ManagedSecret.class)
         .inNamespace(ns)

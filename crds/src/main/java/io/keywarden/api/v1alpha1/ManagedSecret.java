@@ -56,6 +56,24 @@ public class ManagedSecret extends CustomResource<ManagedSecretSpec, ManagedSecr
    */
   public static final String VERIFY_ANNOTATION = "keywarden.io/verify-requested";
 
+  /**
+   * On a new ManagedSecret (value {@code "true"}): bring back the versions, with their stages, of
+   * the deleted ManagedSecret of the same namespace and name whose recovery window is still open,
+   * instead of making a first value. An annotation, not a spec field: it is a one-time request
+   * about this object's creation, not a property the secret keeps, and the operator answers it in
+   * the status (Ready) and an Event. Without a deleted secret to restore, the ManagedSecret stays
+   * Ready=False with reason RecoveryNotFound and no value is made.
+   */
+  public static final String RESTORE_ANNOTATION = "keywarden.io/restore";
+
+  /**
+   * Set by the secret-value API's DeleteSecret just before it deletes the ManagedSecret: the
+   * recovery window in days for this deletion (RecoveryWindowInDays, or 0 for
+   * ForceDeleteWithoutRecovery), instead of spec.deletion.recoveryWindowDays.
+   */
+  public static final String DELETION_WINDOW_ANNOTATION =
+      "keywarden.io/deletion-recovery-window-days";
+
   @Override
   protected ManagedSecretStatus initStatus() {
     return new ManagedSecretStatus();

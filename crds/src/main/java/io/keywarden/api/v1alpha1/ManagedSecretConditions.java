@@ -36,6 +36,21 @@ public final class ManagedSecretConditions {
   /** Ready=False: spec.kmsKeyId names a key the operator is not configured with. */
   public static final String UNKNOWN_KMS_KEY = "UnknownKmsKey";
 
+  /**
+   * Ready=False: keywarden.io/restore asks for a deleted secret of this namespace and name, and
+   * none is within its recovery window (never deleted, purged, or already restored).
+   */
+  public static final String RECOVERY_NOT_FOUND = "RecoveryNotFound";
+
+  /** Event reason: the versions of a deleted secret were brought back by keywarden.io/restore. */
+  public static final String RESTORED = "Restored";
+
+  /** Event reason: the secret was deleted and its versions are kept until the purge time. */
+  public static final String DELETION_SCHEDULED = "DeletionScheduled";
+
+  /** Event reason: the recovery window ended and the kept versions were purged. */
+  public static final String PURGED = "Purged";
+
   // Degraded
   /** Degraded=False. */
   public static final String HEALTHY = "Healthy";

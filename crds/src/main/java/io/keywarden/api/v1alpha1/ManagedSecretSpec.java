@@ -59,6 +59,11 @@ public class ManagedSecretSpec {
           + "The value is then readable by anyone who can read that Secret.")
   private SyncToSecretSpec syncToSecret;
 
+  @JsonPropertyDescription(
+      "What deleting this ManagedSecret, or its namespace, does with its versions: kept for a"
+          + " recovery window (default 7 days) in the operator namespace, then purged.")
+  private DeletionSpec deletion;
+
   public String getDescription() {
     return description;
   }
@@ -113,5 +118,20 @@ public class ManagedSecretSpec {
 
   public void setSyncToSecret(SyncToSecretSpec syncToSecret) {
     this.syncToSecret = syncToSecret;
+  }
+
+  public DeletionSpec getDeletion() {
+    return deletion;
+  }
+
+  public void setDeletion(DeletionSpec deletion) {
+    this.deletion = deletion;
+  }
+
+  /** The recovery window in days, the default when spec.deletion is absent. */
+  public int recoveryWindowDays() {
+    return deletion == null || deletion.getRecoveryWindowDays() == null
+        ? DeletionSpec.DEFAULT_RECOVERY_WINDOW_DAYS
+        : deletion.getRecoveryWindowDays();
   }
 }

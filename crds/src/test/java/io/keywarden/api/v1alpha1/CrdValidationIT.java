@@ -86,6 +86,51 @@ class CrdValidationIT {
         "spec.access[0].actions[0]");
   }
 
+  /** issue 18: 0, or 7 to 30 days as AWS's RecoveryWindowInDays; the message names the field. */
+  @org.junit.jupiter.params.ParameterizedTest(name = "recoveryWindowDays {0} is refused")
+  @org.junit.jupiter.params.provider.ValueSource(ints = {-1, 1, 6, 31, 365})
+  void recoveryWindowOutsideAwsRangeIsRefusedNamingTheField(
+      int days, KubernetesClient client, TestNamespace ns) {
+    assertRefused(
+        client,
+        ns,
+        """
+        {"generate": {}, "deletion": {"recoveryWindowDays": %d}}"""
+            .formatted(days),
+        "spec.deletion.recoveryWindowDays must be 0 (delete at once) or 7 to 30 days");
+  }
+
+  @org.junit.jupiter.params.ParameterizedTest(name = "recoveryWindowDays {0} is stored")
+  @org.junit.jupiter.params.provider.ValueSource(ints = {0, 7, 30})
+  void recoveryWindowInAwsRangeIsStored(int days, KubernetesClient client, TestNamespace ns) {
+    ManagedSecret created =
+        client
+            .resources(ManagedSecret.class)
+            .inNamespace(ns.name())
+            .resource(
+                managedSecret(
+                    client,
+                    "window-" + days,
+                    """
+            {"generate": {}, "deletion": {"recoveryWindowDays": %d}}"""
+                        .formatted(days)))
+            .create();
+    assertThat(created.getSpec().getDeletion().getRecoveryWindowDays()).isEqualTo(days);
+  }
+
+  @Test
+  void emptyDeletionDefaultsToSevenDays(KubernetesClient client, TestNamespace ns) {
+    ManagedSecret created =
+        client
+            .resources(ManagedSecret.class)
+            .inNamespace(ns.name())
+            .resource(
+                managedSecret(client, "window-default", "{\"generate\": {}, \"deletion\": {}}"))
+            .create();
+    assertThat(created.getSpec().getDeletion().getRecoveryWindowDays()).isEqualTo(7);
+    assertThat(created.getSpec().recoveryWindowDays()).isEqualTo(7);
+  }
+
   @Test
   void rotationScheduleWithoutStrategyIsRefused(KubernetesClient client, TestNamespace ns) {
     RotationSchedule schedule =

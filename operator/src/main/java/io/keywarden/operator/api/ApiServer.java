@@ -20,6 +20,7 @@ import io.keywarden.operator.failure.Failure;
 import io.keywarden.operator.failure.RequestException;
 import io.keywarden.operator.failure.SignatureException;
 import io.keywarden.operator.versions.CiphertextStore;
+import io.keywarden.operator.versions.DeletedSecrets;
 import io.keywarden.operator.versions.EnvelopeCipher;
 import io.keywarden.operator.versions.SecretVersions;
 import io.micrometer.core.instrument.FunctionCounter;
@@ -87,6 +88,7 @@ public class ApiServer {
   private final RequestAuthenticator requests;
   private final AccessReviewer reviewer;
   private final SecretVersions versions;
+  private final DeletedSecrets deletedSecrets;
   private final CiphertextStore store;
   private final EnvelopeCipher cipher;
   private final MeterRegistry registry;
@@ -114,6 +116,7 @@ public class ApiServer {
       RequestAuthenticator requests,
       AccessReviewer reviewer,
       SecretVersions versions,
+      DeletedSecrets deletedSecrets,
       CiphertextStore store,
       EnvelopeCipher cipher,
       MeterRegistry registry,
@@ -126,6 +129,7 @@ public class ApiServer {
     this.requests = requests;
     this.reviewer = reviewer;
     this.versions = versions;
+    this.deletedSecrets = deletedSecrets;
     this.store = store;
     this.cipher = cipher;
     this.registry = registry;
@@ -152,6 +156,7 @@ public class ApiServer {
             client,
             catalog,
             versions,
+            deletedSecrets,
             reviewer,
             json,
             config.aws().region(),
@@ -266,6 +271,33 @@ public class ApiServer {
                     "RotateSecret",
                     caller -> new Result(202, api.rotate(caller, secretId(ctx), null), null)));
     router
+        .delete(PREFIX)
+        .handler(
+            ctx ->
+                rest(
+                    ctx,
+                    "DeleteSecret",
+                    caller -> {
+                      String window = ctx.queryParams().get("recoveryWindowInDays");
+                      String force = ctx.queryParams().get("forceDeleteWithoutRecovery");
+                      return new Result(
+                          200,
+                          api.delete(
+                              caller,
+                              secretId(ctx),
+                              recoveryWindowDays(window, force),
+                              "true".equals(force)),
+                          null);
+                    }));
+    router
+        .post(PREFIX + "/restore")
+        .handler(
+            ctx ->
+                rest(
+                    ctx,
+                    "RestoreSecret",
+                    caller -> new Result(200, api.restore(caller, secretId(ctx)), null)));
+    router
         .get(PREFIX)
         .handler(
             ctx ->
@@ -352,6 +384,31 @@ public class ApiServer {
 
   /** An answer: its status, the shape to render, and the version it is about (for the audit). */
   private record Result(int status, Object body, String versionId) {}
+
+  /** DeleteSecret's REST query: recoveryWindowInDays (7 to 30) or forceDeleteWithoutRecovery. */
+  private static Integer recoveryWindowDays(String window, String force) {
+    if (force != null && !force.equals("true") && !force.equals("false")) {
+      throw RequestException.invalidParameter(
+          "forceDeleteWithoutRecovery must be true or false, not '" + force + "'");
+    }
+    if (window == null) {
+      return null;
+    }
+    if ("true".equals(force)) {
+      throw RequestException.invalidParameter(
+          "set at most one of recoveryWindowInDays and forceDeleteWithoutRecovery");
+    }
+    try {
+      int days = Integer.parseInt(window);
+      if (days >= 7 && days <= 30) {
+        return days;
+      }
+    } catch (NumberFormatException e) {
+      // answered below
+    }
+    throw RequestException.invalidParameter(
+        "recoveryWindowInDays must be a whole number from 7 to 30, not '" + window + "'");
+  }
 
   /** The container-credentials answer the AWS SDKs read. */
   private ObjectNode credentials(SessionTokens.Credentials credentials) {

@@ -32,6 +32,8 @@ final class AwsJsonProtocol {
           "ListSecrets",
           "PutSecretValue",
           "RotateSecret",
+          "DeleteSecret",
+          "RestoreSecret",
           "GetRandomPassword");
 
   private static final String APPLY = "kubectl apply a ManagedSecret (docs/managedsecret.md)";
@@ -41,12 +43,6 @@ final class AwsJsonProtocol {
       Map.ofEntries(
           Map.entry("CreateSecret", "secrets are ManagedSecret objects: " + APPLY),
           Map.entry("UpdateSecret", "change the ManagedSecret's spec: " + APPLY),
-          Map.entry(
-              "DeleteSecret",
-              "delete the ManagedSecret: kubectl delete managedsecret NAME -n NAMESPACE"),
-          Map.entry(
-              "RestoreSecret",
-              "a deleted ManagedSecret is gone with its versions; " + APPLY + " again"),
           Map.entry("TagResource", "tags are the ManagedSecret's labels: kubectl label"),
           Map.entry("UntagResource", "tags are the ManagedSecret's labels: kubectl label"),
           Map.entry(
@@ -143,6 +139,8 @@ final class AwsJsonProtocol {
       case "ListSecrets" -> listSecrets(in, caller);
       case "PutSecretValue" -> putSecretValue(in, caller, secret);
       case "RotateSecret" -> rotateSecret(in, caller, secret);
+      case "DeleteSecret" -> deleteSecret(in, caller, secret);
+      case "RestoreSecret" -> new Answer(api.restore(caller, secretId(in, caller, secret)), null);
       case "GetRandomPassword" -> new Answer(api.randomPassword(passwordSpec(in)), null);
       default ->
           throw RequestException.unknownOperation(
@@ -210,8 +208,9 @@ final class AwsJsonProtocol {
     SecretFilters filters = in.filters();
     Long max = in.integer("MaxResults", 1, 100);
     String token = in.string("NextToken", 1, 4096);
-    in.bool(
-        "IncludePlannedDeletion"); // Checked for its type; nothing is ever planned for deletion.
+    // Checked for its type only: a deleted secret within its recovery window is no ManagedSecret
+    // any more, so there is nothing to list (RestoreSecret names it).
+    in.bool("IncludePlannedDeletion");
     String order = in.string("SortOrder", 1, 4);
     if (order != null && !order.equals("asc") && !order.equals("desc")) {
       throw RequestException.invalidParameter("SortOrder must be asc or desc, not '" + order + "'");
@@ -281,6 +280,18 @@ final class AwsJsonProtocol {
     }
     var answer = api.rotate(caller, id, versionId);
     return new Answer(answer, answer.versionId());
+  }
+
+  private Answer deleteSecret(AwsInput in, Caller caller, Consumer<SecretId> secret) {
+    SecretId id = secretId(in, caller, secret);
+    Long window = in.integer("RecoveryWindowInDays", 7, 30);
+    boolean force = Boolean.TRUE.equals(in.bool("ForceDeleteWithoutRecovery"));
+    if (force && window != null) {
+      throw RequestException.invalidParameter(
+          "set at most one of RecoveryWindowInDays and ForceDeleteWithoutRecovery");
+    }
+    return new Answer(
+        api.delete(caller, id, window == null ? null : window.intValue(), force), null);
   }
 
   private static GenerateSpec passwordSpec(AwsInput in) {

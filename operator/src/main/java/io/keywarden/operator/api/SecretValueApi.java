@@ -13,10 +13,12 @@ import io.keywarden.operator.access.AccessReviewer;
 import io.keywarden.operator.access.Caller;
 import io.keywarden.operator.api.Shapes.BatchError;
 import io.keywarden.operator.api.Shapes.BatchGetSecretValueResponse;
+import io.keywarden.operator.api.Shapes.DeleteSecretResponse;
 import io.keywarden.operator.api.Shapes.GetRandomPasswordResponse;
 import io.keywarden.operator.api.Shapes.ListSecretVersionIdsResponse;
 import io.keywarden.operator.api.Shapes.ListSecretsResponse;
 import io.keywarden.operator.api.Shapes.PutSecretValueResponse;
+import io.keywarden.operator.api.Shapes.RestoreSecretResponse;
 import io.keywarden.operator.api.Shapes.RotateSecretResponse;
 import io.keywarden.operator.api.Shapes.SecretDescription;
 import io.keywarden.operator.api.Shapes.SecretValueEntry;
@@ -32,6 +34,7 @@ import io.keywarden.operator.failure.MissingCiphertextException;
 import io.keywarden.operator.failure.RequestException;
 import io.keywarden.operator.generate.PasswordGenerator;
 import io.keywarden.operator.generate.PasswordPolicy;
+import io.keywarden.operator.versions.DeletedSecrets;
 import io.keywarden.operator.versions.SecretVersions;
 import java.nio.ByteBuffer;
 import java.nio.charset.CharacterCodingException;
@@ -89,11 +92,13 @@ public final class SecretValueApi {
   private final ObjectMapper json;
   private final SecretArns arns;
   private final String region;
+  private final DeletedSecrets deletedSecrets;
 
   public SecretValueApi(
       KubernetesClient client,
       SecretCatalog catalog,
       SecretVersions versions,
+      DeletedSecrets deletedSecrets,
       AccessReviewer reviewer,
       ObjectMapper json,
       String region,
@@ -101,6 +106,7 @@ public final class SecretValueApi {
     this.client = client;
     this.catalog = catalog;
     this.versions = versions;
+    this.deletedSecrets = deletedSecrets;
     this.reviewer = reviewer;
     this.json = json;
     this.region = region;
@@ -551,6 +557,118 @@ public final class SecretValueApi {
                     && token.equals(status.getRotation().getPendingVersionId()))))
         || (annotations != null
             && token.equals(annotations.get(ManagedSecret.ROTATE_VERSION_ID_ANNOTATION)));
+  }
+
+  // ---- deletion and restore (AWS's recovery window)
+
+  /**
+   * DeleteSecret: deletes the ManagedSecret; its versions are kept for the recovery window (this
+   * request's RecoveryWindowInDays, 0 with ForceDeleteWithoutRecovery, or else the secret's
+   * spec.deletion.recoveryWindowDays) by the operator's finalizer, which reads the window from the
+   * annotation written here just before the delete. DeletionDate is when they are purged.
+   */
+  public DeleteSecretResponse delete(
+      Caller caller, SecretId id, Integer windowDays, boolean force) {
+    authorize(caller, "delete", id, "value");
+    ManagedSecret secret = find(id);
+    int days = force ? 0 : windowDays != null ? windowDays : secret.getSpec().recoveryWindowDays();
+    ObjectNode patch = json.createObjectNode();
+    patch
+        .putObject("metadata")
+        .putObject("annotations")
+        .put(ManagedSecret.DELETION_WINDOW_ANNOTATION, Integer.toString(days));
+    var resource =
+        client.resources(ManagedSecret.class).inNamespace(id.namespace()).withName(id.name());
+    resource.patch(
+        io.fabric8.kubernetes.client.dsl.base.PatchContext.of(
+            io.fabric8.kubernetes.client.dsl.base.PatchType.JSON_MERGE),
+        patch.toString());
+    resource.delete();
+    ManagedSecret deleting = resource.get();
+    Instant deletedAt =
+        deleting == null || deleting.getMetadata().getDeletionTimestamp() == null
+            ? Instant.now()
+            : Instant.parse(deleting.getMetadata().getDeletionTimestamp());
+    return new DeleteSecretResponse(
+        arns.arn(secret),
+        id.name(),
+        id.namespace(),
+        days == 0 ? deletedAt : deletedSecrets.purgeAt(deletedAt, days),
+        days);
+  }
+
+  /**
+   * RestoreSecret: re-creates the ManagedSecret of a deletion whose window is open, with the spec
+   * it had and the restore annotation, so the operator brings back its versions (the one restore
+   * path, see {@link DeletedSecrets}). Only the deletion of this very namespace and name is looked
+   * at.
+   */
+  public RestoreSecretResponse restore(Caller caller, SecretId id) {
+    authorize(caller, "restore", id, "value");
+    awaitGoneIfDeleting(id);
+    if (catalog.find(id.namespace(), id.name()).isPresent()) {
+      throw RequestException.invalidRequest(
+          "ManagedSecret "
+              + id.qualified()
+              + " exists and is not deleted; RestoreSecret brings back a deleted one");
+    }
+    DeletedSecrets.Deleted deleted =
+        deletedSecrets
+            .find(id.namespace(), id.name(), null, Instant.now())
+            .map(deletedSecrets::parse)
+            .filter(
+                d -> id.arnSuffix() == null || id.arnSuffix().equals(SecretArns.suffix(d.uid())))
+            .orElseThrow(
+                () ->
+                    ApiException.notFound(
+                        "no deleted ManagedSecret "
+                            + id.qualified()
+                            + " within its recovery window (never deleted, purged, or already"
+                            + " restored)"));
+    ManagedSecret fresh = new ManagedSecret();
+    fresh.setMetadata(
+        new io.fabric8.kubernetes.api.model.ObjectMetaBuilder()
+            .withName(id.name())
+            .withNamespace(id.namespace())
+            .addToAnnotations(ManagedSecret.RESTORE_ANNOTATION, "true")
+            .build());
+    fresh.setSpec(deleted.spec());
+    ManagedSecret created;
+    try {
+      created =
+          client
+              .resources(ManagedSecret.class)
+              .inNamespace(id.namespace())
+              .resource(fresh)
+              .create();
+    } catch (io.fabric8.kubernetes.client.KubernetesClientException e) {
+      if (e.getCode() == 409) {
+        throw RequestException.invalidRequest(
+            "ManagedSecret " + id.qualified() + " was created meanwhile; it is not restored");
+      }
+      throw e;
+    }
+    return new RestoreSecretResponse(arns.arn(created), id.name(), id.namespace());
+  }
+
+  /**
+   * A RestoreSecret right after DeleteSecret may find the object still there while its finalizer
+   * keeps the versions (well under a second): it waits for that, a few seconds at most.
+   */
+  private void awaitGoneIfDeleting(SecretId id) {
+    long deadline = System.nanoTime() + java.util.concurrent.TimeUnit.SECONDS.toNanos(5);
+    while (catalog
+            .find(id.namespace(), id.name())
+            .filter(s -> s.getMetadata().getDeletionTimestamp() != null)
+            .isPresent()
+        && System.nanoTime() < deadline) {
+      try {
+        Thread.sleep(100);
+      } catch (InterruptedException e) {
+        Thread.currentThread().interrupt();
+        return;
+      }
+    }
   }
 
   /** GetRandomPassword: AWS's parameters, as GenerateSpec holds them. */

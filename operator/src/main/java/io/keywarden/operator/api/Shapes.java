@@ -104,6 +104,21 @@ public final class Shapes {
       String versionId,
       Instant rotationRequested) {}
 
+  /**
+   * DeleteSecret. DeletionDate is when the kept versions are purged (the deletion itself, with
+   * ForceDeleteWithoutRecovery); RecoveryWindowInDays (Keywarden's) is the window applied.
+   */
+  public record DeleteSecretResponse(
+      @JsonProperty("ARN") String arn,
+      String name,
+      String namespace,
+      Instant deletionDate,
+      Integer recoveryWindowInDays) {}
+
+  /** RestoreSecret. The ARN is the restored object's, which has a new uid and so a new suffix. */
+  public record RestoreSecretResponse(
+      @JsonProperty("ARN") String arn, String name, String namespace) {}
+
   public record GetRandomPasswordResponse(String randomPassword) {}
 
   /** One failed secret of BatchGetSecretValue (AWS's APIErrorType). */

@@ -30,6 +30,28 @@ public interface KeywardenConfig {
 
   AwsIdentity aws();
 
+  Recovery recovery();
+
+  /**
+   * Deleted ManagedSecrets: their versions are kept for spec.deletion.recoveryWindowDays, then
+   * purged (docs/managedsecret.md#deletion-and-restore).
+   */
+  interface Recovery {
+    /**
+     * How often the leader looks for recovery windows that ended. The purge time itself is in each
+     * record, so a restart or a new leader neither forgets nor hastens a purge.
+     */
+    @WithDefault("1m")
+    Duration purgeInterval();
+
+    /**
+     * How long one day of a recovery window lasts. Only tests change it, to see a window end in
+     * seconds; a production operator keeps 24h.
+     */
+    @WithDefault("24h")
+    Duration dayLength();
+  }
+
   /**
    * How the AWS Secrets Manager protocol names this Keywarden: the region and account in the ARNs
    * it answers (docs/aws-compatibility.md). Clients never see another; ARNs naming another region

@@ -26,6 +26,11 @@ public class Leadership {
         .register(registry);
   }
 
+  /** Whether this replica runs the controllers (and the leader's periodic jobs) now. */
+  public boolean leading() {
+    return leading.get();
+  }
+
   void started() {
     leading.set(true);
   }

@@ -39,6 +39,7 @@ import io.keywarden.operator.kube.Conditions;
 import io.keywarden.operator.kube.EventRecorder;
 import io.keywarden.operator.rotation.ManualRotations;
 import io.keywarden.operator.versions.CiphertextStore;
+import io.keywarden.operator.versions.DeletedSecrets;
 import io.keywarden.operator.versions.EnvelopeRewrapper;
 import io.keywarden.operator.versions.SecretVersions;
 import io.keywarden.operator.versions.VersionLedger;
@@ -92,6 +93,7 @@ public class ManagedSecretReconciler implements Reconciler<ManagedSecret>, Clean
   private final KmsHealth kmsHealth;
   private final StageCheck stageCheck;
   private final DegradedSecrets degradedSecrets;
+  private final DeletedSecrets deleted;
 
   public ManagedSecretReconciler(
       KmsKeys kmsKeys,
@@ -105,7 +107,8 @@ public class ManagedSecretReconciler implements Reconciler<ManagedSecret>, Clean
       EnvelopeRewrapper rewrapper,
       KmsHealth kmsHealth,
       StageCheck stageCheck,
-      DegradedSecrets degradedSecrets) {
+      DegradedSecrets degradedSecrets,
+      DeletedSecrets deleted) {
     this.kmsKeys = kmsKeys;
     this.versions = versions;
     this.ledger = ledger;
@@ -118,6 +121,7 @@ public class ManagedSecretReconciler implements Reconciler<ManagedSecret>, Clean
     this.kmsHealth = kmsHealth;
     this.stageCheck = stageCheck;
     this.degradedSecrets = degradedSecrets;
+    this.deleted = deleted;
   }
 
   @Override
@@ -252,6 +256,10 @@ public class ManagedSecretReconciler implements Reconciler<ManagedSecret>, Clean
     initialValue.validate(secret.getSpec());
     boolean needsFirst =
         secret.getStatus() == null || secret.getStatus().getCurrentVersionId() == null;
+    if (needsFirst && restoreRequested(secret)) {
+      secret = restore(secret);
+      needsFirst = false;
+    }
     FirstVersion first = needsFirst ? createFirstVersion(secret, context) : null;
     SecretVersion created = first == null ? null : first.version();
     secret = needsFirst ? secret : migrateKey(secret, key);
@@ -288,6 +296,7 @@ public class ManagedSecretReconciler implements Reconciler<ManagedSecret>, Clean
                 nextRotationAt(secret, context),
                 secret.getMetadata().getGeneration()));
     ManagedSecret stored = recorded.secret();
+    deleted.recordLive(stored);
     for (String versionId : recorded.pruned()) {
       events.normal(
           secret,
@@ -382,6 +391,58 @@ public class ManagedSecretReconciler implements Reconciler<ManagedSecret>, Clean
     return result.secret();
   }
 
+  private static final String RESTORE_FIELD =
+      "metadata.annotations[" + ManagedSecret.RESTORE_ANNOTATION + "]";
+
+  private static boolean restoreRequested(ManagedSecret secret) {
+    var annotations = secret.getMetadata().getAnnotations();
+    return annotations != null && annotations.containsKey(ManagedSecret.RESTORE_ANNOTATION);
+  }
+
+  /**
+   * keywarden.io/restore on a secret without versions: the versions of the deleted ManagedSecret of
+   * this namespace and name come back instead of a first value. The annotation only asks; which
+   * deleted secret, and the binding its ciphertext is re-sealed from, come from the operator's own
+   * record of that namespace and name, so no value of the annotation can point elsewhere.
+   */
+  private ManagedSecret restore(ManagedSecret secret) {
+    String value = secret.getMetadata().getAnnotations().get(ManagedSecret.RESTORE_ANNOTATION);
+    if (!"true".equals(value)) {
+      throw new io.keywarden.operator.failure.InvalidSpecException(
+          RESTORE_FIELD,
+          "must be \"true\", not '"
+              + value
+              + "': a ManagedSecret is restored only from the deleted one of its own namespace"
+              + " and name; restoring into another namespace or name is refused");
+    }
+    DeletedSecrets.Restored restored = deleted.restore(secret, RESTORE_FIELD);
+    ManagedSecret stored = restored.secret();
+    String current = stored.getStatus().getCurrentVersionId();
+    String message =
+        "restored "
+            + stored.getStatus().getVersions().size()
+            + " version(s) with their stages (CURRENT "
+            + current
+            + ") of the ManagedSecret deleted at "
+            + restored.from().deletedAt()
+            + " (uid "
+            + restored.from().uid()
+            + "), re-sealed for this object"
+            + (restored.missing().isEmpty()
+                ? ""
+                : "; not restored, their ciphertext was gone: "
+                    + String.join(", ", restored.missing()));
+    events.normal(stored, ManagedSecretConditions.RESTORED, message);
+    if (current == null) {
+      throw new io.keywarden.operator.failure.InvalidSpecException(
+          RESTORE_FIELD,
+          "restored the deleted secret's versions, but its CURRENT version's ciphertext was gone;"
+              + " put a new value or remove the annotation",
+          ManagedSecretConditions.RECOVERY_NOT_FOUND);
+    }
+    return stored;
+  }
+
   private static boolean rotateNowRequested(ManagedSecret secret) {
     var annotations = secret.getMetadata().getAnnotations();
     return annotations != null && annotations.containsKey(ManagedSecret.ROTATE_NOW_ANNOTATION);
@@ -394,9 +455,15 @@ public class ManagedSecretReconciler implements Reconciler<ManagedSecret>, Clean
   @SuppressWarnings("unchecked")
   private static Set<Secret> cached(
       Context<ManagedSecret> context, String eventSource, ManagedSecret secret) {
+    String uid = secret.getMetadata().getUid();
+    // Records are mapped to their owner by namespace and name; those of an earlier object of the
+    // same name (deleted, kept for its recovery window) are not this one's.
     return ((InformerEventSource<Secret, ManagedSecret>)
             context.eventSourceRetriever().getEventSourceFor(Secret.class, eventSource))
-        .getSecondaryResources(secret);
+        .getSecondaryResources(secret).stream()
+            .filter(
+                r -> uid.equals(r.getMetadata().getLabels().get(CiphertextStore.LABEL_SECRET_UID)))
+            .collect(java.util.stream.Collectors.toSet());
   }
 
   /** A first version just stored, and its value while this reconciliation needs it. */
@@ -682,13 +749,75 @@ public class ManagedSecretReconciler implements Reconciler<ManagedSecret>, Clean
     return message.isEmpty() ? "Error" : message.substring(0, message.indexOf(':'));
   }
 
+  /**
+   * The ManagedSecret, or its namespace, is being deleted. With a recovery window its versions are
+   * kept (in the operator namespace, out of tenants' reach) until the purge time, which derives
+   * from the deletion timestamp and is written into the record's metadata, so a restart or a new
+   * leader computes and finds the same; with a window of 0, or nothing stored, they go now.
+   */
   @Override
   public DeleteControl cleanup(ManagedSecret secret, Context<ManagedSecret> context) {
-    store.deleteAll(secret.getMetadata().getUid());
     degradedSecrets.set(secret, null);
-    LOG.infof(
-        "%s/%s: deleted; removed its ciphertext",
-        secret.getMetadata().getNamespace(), secret.getMetadata().getName());
+    int days = recoveryWindowDays(secret);
+    boolean stored = secret.getStatus() != null && !secret.getStatus().getVersions().isEmpty();
+    String ns = secret.getMetadata().getNamespace();
+    String name = secret.getMetadata().getName();
+    if (days == 0 || !stored) {
+      store.deleteAll(secret.getMetadata().getUid());
+      deleted.forget(secret.getMetadata().getUid());
+      LOG.infof("%s/%s: deleted; removed its ciphertext (no recovery window)", ns, name);
+      return DeleteControl.defaultDelete();
+    }
+    Instant deletedAt =
+        secret.getMetadata().getDeletionTimestamp() == null
+            ? Instant.now()
+            : Instant.parse(secret.getMetadata().getDeletionTimestamp());
+    Instant purgeAt = deleted.purgeAt(deletedAt, days);
+    deleted.retain(secret, deletedAt, purgeAt);
+    String message =
+        "deleted; its "
+            + secret.getStatus().getVersions().size()
+            + " version(s) are kept until "
+            + purgeAt
+            + " (recovery window "
+            + days
+            + " days), then purged; restore them by creating ManagedSecret "
+            + ns
+            + "/"
+            + name
+            + " again with the annotation "
+            + ManagedSecret.RESTORE_ANNOTATION
+            + "=true";
+    events.normal(secret, ManagedSecretConditions.DELETION_SCHEDULED, message);
+    // The tenant's namespace may be going away with its Events; the operator namespace keeps one.
+    events.normal(
+        new io.fabric8.kubernetes.api.model.SecretBuilder()
+            .withNewMetadata()
+            .withName(DeletedSecrets.recordName(secret.getMetadata().getUid()))
+            .withNamespace(store.namespace())
+            .endMetadata()
+            .build(),
+        ManagedSecretConditions.DELETION_SCHEDULED,
+        ns + "/" + name + " " + message);
+    LOG.infof("%s/%s: %s", ns, name, message);
     return DeleteControl.defaultDelete();
+  }
+
+  /** The API's DeleteSecret names the window of its deletion; otherwise the spec's applies. */
+  private static int recoveryWindowDays(ManagedSecret secret) {
+    var annotations = secret.getMetadata().getAnnotations();
+    String requested =
+        annotations == null ? null : annotations.get(ManagedSecret.DELETION_WINDOW_ANNOTATION);
+    if (requested != null) {
+      try {
+        int days = Integer.parseInt(requested);
+        if (days == 0 || (days >= 7 && days <= 30)) {
+          return days;
+        }
+      } catch (NumberFormatException e) {
+        // not the API's: the spec's window applies
+      }
+    }
+    return secret.getSpec().recoveryWindowDays();
   }
 }

@@ -164,12 +164,20 @@ public class CiphertextStore {
   }
 
   public Optional<Stored> getStored(ManagedSecret owner, String versionId) {
+    return getStored(owner.getMetadata().getUid(), versionId);
+  }
+
+  /**
+   * The envelope a version of the object with this uid left, live or kept after its deletion; only
+   * {@link DeletedSecrets} asks for a uid that is not the caller's own object's.
+   */
+  Optional<Envelope> getByUid(String uid, String versionId) {
+    return getStored(uid, versionId).map(Stored::envelope);
+  }
+
+  private Optional<Stored> getStored(String uid, String versionId) {
     Secret secret =
-        client
-            .secrets()
-            .inNamespace(namespace)
-            .withName(objectName(owner.getMetadata().getUid(), versionId))
-            .get();
+        client.secrets().inNamespace(namespace).withName(objectName(uid, versionId)).get();
     if (secret == null
         || secret.getData() == null
         || !secret.getData().containsKey(CiphertextStore.ENVELOPE_KEY)) {
@@ -198,11 +206,24 @@ public class CiphertextStore {
         .delete();
   }
 
-  /** The versions of a KMS key that some stored envelope (of any secret) is wrapped with. */
+  /**
+   * The versions of a KMS key that some stored envelope (of any secret, deleted ones within their
+   * recovery window too) is wrapped with.
+   */
   public java.util.Set<Integer> keyVersionsInUse(String kmsKeyId) {
     java.util.Set<Integer> inUse = new java.util.HashSet<>();
-    for (Secret stored :
-        client.secrets().inNamespace(namespace).withLabel(LABEL_SECRET_UID).list().getItems()) {
+    java.util.List<Secret> all =
+        new java.util.ArrayList<>(
+            client.secrets().inNamespace(namespace).withLabel(LABEL_SECRET_UID).list().getItems());
+    all.addAll(
+        client
+            .secrets()
+            .inNamespace(namespace)
+            .withLabel(DeletedSecrets.LABEL_DELETED_UID)
+            .withoutLabel(DeletedSecrets.LABEL_RECORD)
+            .list()
+            .getItems());
+    for (Secret stored : all) {
       String data = stored.getData() == null ? null : stored.getData().get(ENVELOPE_KEY);
       if (data == null) {
         continue;

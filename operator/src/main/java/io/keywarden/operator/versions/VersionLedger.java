@@ -136,6 +136,30 @@ public class VersionLedger {
         });
   }
 
+  // ---- restore
+
+  /**
+   * A restored secret: the versions of a deleted one, re-bound to this object and listed with their
+   * stages, unless this object has a CURRENT already (then the status stays as it is).
+   */
+  public ManagedSecret restored(
+      ManagedSecret secret,
+      List<SecretVersion> versions,
+      String current,
+      String previous,
+      String pending) {
+    return write(
+        secret,
+        s -> {
+          if (s.getCurrentVersionId() == null) {
+            s.setVersions(new ArrayList<>(versions));
+            s.setCurrentVersionId(current);
+            s.setPreviousVersionId(previous);
+            s.setPendingVersionId(pending);
+          }
+        });
+  }
+
   // ---- PutSecretValue
 
   /**

@@ -77,6 +77,10 @@ public final class ApiClient {
     return http.send(request(path, token).GET().build(), HttpResponse.BodyHandlers.ofByteArray());
   }
 
+  public HttpResponse<String> delete(String path, String token) throws Exception {
+    return http.send(request(path, token).DELETE().build(), HttpResponse.BodyHandlers.ofString());
+  }
+
   public HttpResponse<String> post(String path, String token) throws Exception {
     return http.send(
         request(path, token).POST(HttpRequest.BodyPublishers.noBody()).build(),

@@ -241,6 +241,10 @@ class ManagedSecretIT {
     assertThat(degraded.getMessage()).contains("belongs to another secret or version");
   }
 
+  /**
+   * No live ciphertext is left; with the default recovery window of 7 days it is kept, relabelled,
+   * for a restore (RecoveryWindowIT covers the window).
+   */
   @Test
   void deletingTheManagedSecretRemovesItsCiphertext(TestNamespace ns) {
     ManagedSecret secret = createSynced(ns, "short-lived");
@@ -274,6 +278,17 @@ class ManagedSecretIT {
                 .list()
                 .getItems())
         .isEmpty();
+    assertThat(
+            fixture
+                .client
+                .secrets()
+                .inNamespace(fixture.namespace)
+                .withLabel(io.keywarden.operator.versions.DeletedSecrets.LABEL_DELETED_UID, uid)
+                .withoutLabel(io.keywarden.operator.versions.DeletedSecrets.LABEL_RECORD)
+                .list()
+                .getItems())
+        .as("kept for the default recovery window")
+        .hasSize(1);
   }
 
   @Test
