@@ -2,8 +2,9 @@
 .PHONY: run test build crds manifests images docker-images cluster-binaries clean
 
 ## Start a local control plane (unless KUBECONFIG names a cluster), install the CRDs and run Keywarden. Ctrl-C stops everything.
+## MODE=pods: Keywarden as pods on the local node, exactly as after `helm install` (images built and imported, chart defaults).
 run:
-	@scripts/run
+	@$(if $(MODE),KEYWARDEN_RUN_MODE=$(MODE)) scripts/run
 
 ## Everything: build the Kubernetes binaries if needed, start one control plane, run unit and integration tests.
 test:

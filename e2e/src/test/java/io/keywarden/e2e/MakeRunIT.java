@@ -29,17 +29,57 @@ import org.junit.jupiter.api.Test;
  * while make run goes, and comes back afterwards ({@code node-up}), as in NodeTeardownIT. Without
  * root, or when another run takes the freed node first, make run goes on without a node; the test
  * then checks that it says so and tours as before.
+ *
+ * <p>{@code make run MODE=pods} is the same tour with Keywarden in-cluster, as after {@code helm
+ * install}: the images built and imported into the node, the chart installed with its defaults, 2
+ * operator and 2 injector pods, the value read through the operator's Service, the example pod
+ * mutated by the chart's webhook and running with its files.
  */
 @KubernetesIT
 class MakeRunIT {
 
   private static final Duration TOUR_TIMEOUT = Duration.ofMinutes(10);
+
+  /**
+   * MODE=pods also waits for the node if another run took it, builds three images and waits for the
+   * chart's four JVM pods.
+   */
+  private static final Duration PODS_TOUR_TIMEOUT = Duration.ofMinutes(40);
+
   private static final Path NODE_LOCK = Path.of("/run/keywarden-test-node.lock");
   private static final String ANOTHER_NODE = "another test-cluster node runs on this machine";
 
   @Test
   void makeRunToursTheProductAndLeavesNothingBehindWhenStopped(TestCluster cluster)
       throws Exception {
+    withTheNodeFreed(cluster, root -> tour(root, isRoot() && nodeFree(), false));
+  }
+
+  @Test
+  void makeRunModePodsToursKeywardenRunningAsTheChartsPods(TestCluster cluster) throws Exception {
+    withTheNodeFreed(
+        cluster,
+        root -> {
+          // MODE=pods waits for the node (a colleague's run may take it once this run frees it).
+          if (isRoot()) {
+            tour(root, true, true);
+          } else {
+            // MODE=pods has no way without the node: it must say why and fail.
+            Path output = Files.createTempFile("keywarden-make-run", ".log");
+            Process make = makeRun(root, "MODE=pods", output);
+            assertThat(make.waitFor(5, TimeUnit.MINUTES)).isTrue();
+            assertThat(make.exitValue()).isNotZero();
+            assertThat(Files.readString(output)).contains("make run: MODE=pods but no node: ");
+            Files.delete(output);
+          }
+        });
+  }
+
+  interface Tour {
+    void run(Path root) throws Exception;
+  }
+
+  private static void withTheNodeFreed(TestCluster cluster, Tour tour) throws Exception {
     Path root = RepositoryRoot.find();
     Optional<ClusterNode> runNode = cluster.controlPlane().node();
     Path runDir = cluster.controlPlane().stateDir().orElse(null);
@@ -47,7 +87,7 @@ class MakeRunIT {
       nodeScript(root, "node-down", runDir);
     }
     try {
-      tour(root, isRoot() && nodeFree());
+      tour.run(root);
     } finally {
       if (runNode.isPresent()) {
         // The rest of the run needs its node back (waits for it like scripts/test, if taken).
@@ -56,26 +96,49 @@ class MakeRunIT {
     }
   }
 
-  private void tour(Path root, boolean nodeExpected) throws Exception {
-    Path output = Files.createTempFile("keywarden-make-run", ".log");
+  private static Process makeRun(Path root, String mode, Path output) throws IOException {
+    List<String> command =
+        new java.util.ArrayList<>(List.of("make", "--no-print-directory", "run"));
+    if (mode != null) {
+      command.add(mode);
+    }
     ProcessBuilder builder =
-        new ProcessBuilder("make", "--no-print-directory", "run")
+        new ProcessBuilder(command)
             .directory(root.toFile())
             .redirectErrorStream(true)
             .redirectOutput(output.toFile());
     builder.environment().remove("KUBECONFIG");
     builder.environment().remove("KEYWARDEN_TEST_CLUSTER_DIR");
-    // The reactor has just built the jars this run starts.
+    builder.environment().remove("KEYWARDEN_RUN_MODE");
+    // The reactor has just built the jars this run starts (or puts into images).
     builder.environment().put("KEYWARDEN_RUN_SKIP_BUILD", "1");
-    Process make = builder.start();
-    try {
-      String text = awaitOutput(make, output, "make run: Ctrl-C stops everything");
+    return builder.start();
+  }
 
-      assertThat(text).contains("make run: local control plane up", "make run: CRDs installed");
-      // Hook rotations authenticate with tokens of the operator's ServiceAccount (issue 13 item 6).
-      assertThat(text)
-          .contains(
-              "make run: ServiceAccount keywarden-system/keywarden-operator ready for rotation hooks");
+  private static void tour(Path root, boolean nodeExpected, boolean pods) throws Exception {
+    Path output = Files.createTempFile("keywarden-make-run", ".log");
+    Process make = makeRun(root, pods ? "MODE=pods" : null, output);
+    try {
+      String text =
+          awaitOutput(
+              make,
+              output,
+              "make run: Ctrl-C stops everything",
+              pods ? PODS_TOUR_TIMEOUT : TOUR_TIMEOUT);
+
+      assertThat(text).contains("make run: local control plane up");
+      if (pods) {
+        // The run's own lines (times included) for the test report.
+        text.lines().filter(l -> l.startsWith("make run: ")).forEach(System.out::println);
+        assertRanAsTheChartsPods(text);
+      } else {
+        assertThat(text).contains("make run: CRDs installed");
+        // Hook rotations authenticate with tokens of the operator's ServiceAccount (issue 13).
+        assertThat(text)
+            .contains(
+                "make run: ServiceAccount keywarden-system/keywarden-operator ready for rotation"
+                    + " hooks");
+      }
       assertThat(text).containsPattern("(?m)^db-credentials\\s+\\S+\\s+True\\s+[0-9a-f-]{36}");
       assertThat(text).containsPattern("(?m)^api-key\\s+\\S+\\s+True");
       assertThat(text).contains("condition Ready=True (VersionAvailable)");
@@ -95,7 +158,7 @@ class MakeRunIT {
       assertThat(text).contains("RotationSucceeded: generate rotation finished");
       boolean withNode = text.contains("make run: local control plane up with node");
       if (withNode) {
-        assertPodRan(text);
+        assertPodRan(text, pods);
       } else {
         assertThat(text)
             .contains("make run: no node: ", "the pod stays Pending")
@@ -109,7 +172,7 @@ class MakeRunIT {
       assertThat(text).contains("hook rotation: Succeeded");
 
       List<Long> pids = pids(text);
-      assertThat(pids).hasSize(2);
+      assertThat(pids).as("host processes of Keywarden").hasSize(pods ? 0 : 2);
       Path clusterDir = Path.of(match(text, "state in (\\S+)\\)"));
       assertThat(clusterDir).isDirectory();
 
@@ -169,10 +232,12 @@ class MakeRunIT {
    * The example pod ran on the node: the app printed the password the API gave before the rotation,
    * then, after the agent's SIGHUP, the rotated one, with no container restarted.
    */
-  private static void assertPodRan(String text) {
+  private static void assertPodRan(String text, boolean pods) {
     assertThat(text)
         .contains(
-            "make run: agent image ghcr.io/keywarden/agent:0.1.0 imported",
+            pods
+                ? "make run: images ghcr.io/keywarden/{operator,injector,agent}:0.1.0 imported"
+                : "make run: agent image ghcr.io/keywarden/agent:0.1.0 imported",
             "runs as the node's keywarden.test/busybox:");
     assertThat(text).containsPattern("(?m)^orders-app\\s+2/2\\s+Running\\s+0\\s");
     List<String> passwords =
@@ -188,6 +253,26 @@ class MakeRunIT {
             "started: db-password is " + passwords.get(0),
             "reloaded: db-password is " + passwords.get(1),
             "restarts: keywarden-agent=0 app=0");
+  }
+
+  /**
+   * MODE=pods: the chart installed with its defaults ran 2 operator and 2 injector pods from the
+   * imported images, and the tour read the value through the operator's Service by its cluster DNS
+   * name.
+   */
+  private static void assertRanAsTheChartsPods(String text) {
+    assertThat(text)
+        .contains(
+            "=== helm install keywarden helm/keywarden --namespace keywarden-system"
+                + " --create-namespace",
+            "STATUS: deployed")
+        .containsPattern("make run: 2 operator and 2 injector pods Ready \\d+ s after helm install")
+        .containsPattern("(?m)^keywarden-operator-\\S+\\s+1/1\\s+Running\\s+0\\s")
+        .containsPattern("(?m)^keywarden-injector-\\S+\\s+1/1\\s+Running\\s+0\\s")
+        .contains(
+            "--resolve keywarden-operator.keywarden-system.svc:8443:",
+            "https://keywarden-operator.keywarden-system.svc:8443/v1/namespaces/keywarden-demo/")
+        .doesNotContain("operator running (pid", "injector running (pid");
   }
 
   private static boolean isRoot() throws Exception {
@@ -216,8 +301,9 @@ class MakeRunIT {
     assertThat(process.exitValue()).as("test-cluster/%s %s", script, dir).isZero();
   }
 
-  private static String awaitOutput(Process make, Path output, String marker) throws Exception {
-    Instant deadline = Instant.now().plus(TOUR_TIMEOUT);
+  private static String awaitOutput(Process make, Path output, String marker, Duration timeout)
+      throws Exception {
+    Instant deadline = Instant.now().plus(timeout);
     while (Instant.now().isBefore(deadline)) {
       String text = Files.readString(output);
       if (text.contains(marker)) {
@@ -230,7 +316,7 @@ class MakeRunIT {
       Thread.sleep(500);
     }
     throw new AssertionError(
-        "no '" + marker + "' within " + TOUR_TIMEOUT + ":\n" + Files.readString(output));
+        "no '" + marker + "' within " + timeout + ":\n" + Files.readString(output));
   }
 
   private static List<Long> pids(String text) {
