@@ -128,7 +128,15 @@ public final class QuarkusProcess implements AutoCloseable {
     } catch (IOException e) {
       throw new UncheckedIOException(e);
     }
-    awaitHealthy(awaitedPath, Duration.ofSeconds(90));
+    try {
+      // Generous: a loaded 2-core machine has been seen to need 99 s for a cold start.
+      awaitHealthy(awaitedPath, Duration.ofSeconds(180));
+    } catch (RuntimeException e) {
+      // Nobody gets a handle to stop it otherwise: a test that fails here must not leave a
+      // process behind that keeps reconciling and holding ports.
+      process.destroyForcibly();
+      throw e;
+    }
     return this;
   }
 
