@@ -4,7 +4,6 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 
 import io.fabric8.kubernetes.api.model.ContainerStatus;
-import io.fabric8.kubernetes.api.model.NamespaceBuilder;
 import io.fabric8.kubernetes.api.model.Pod;
 import io.fabric8.kubernetes.api.model.Secret;
 import io.fabric8.kubernetes.client.KubernetesClient;
@@ -59,20 +58,7 @@ class ChartLifecyclePodsIT {
     ChartImages.importInto(cluster.node());
     tools = new Tools(cluster);
     KubernetesClient admin = cluster.admin();
-    admin
-        .namespaces()
-        .resource(new NamespaceBuilder().withNewMetadata().withName(SYSTEM).endMetadata().build())
-        .create();
-    admin
-        .namespaces()
-        .resource(
-            new NamespaceBuilder()
-                .withNewMetadata()
-                .withName(APPS)
-                .addToLabels(Release.WEBHOOK_NAMESPACE_LABEL, SYSTEM)
-                .endMetadata()
-                .build())
-        .create();
+    Release.createNamespaces(admin, SYSTEM, APPS);
     release = Release.install(tools, SYSTEM);
     ChartPodsIT.awaitKeywardenReady(admin, SYSTEM);
     tools

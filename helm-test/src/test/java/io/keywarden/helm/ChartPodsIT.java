@@ -4,7 +4,6 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 
 import io.fabric8.kubernetes.api.model.ContainerStatus;
-import io.fabric8.kubernetes.api.model.NamespaceBuilder;
 import io.fabric8.kubernetes.api.model.Pod;
 import io.fabric8.kubernetes.api.model.coordination.v1.Lease;
 import io.fabric8.kubernetes.client.KubernetesClient;
@@ -62,20 +61,7 @@ class ChartPodsIT {
     ChartImages.importInto(cluster.node());
     tools = new Tools(cluster);
     KubernetesClient admin = cluster.admin();
-    admin
-        .namespaces()
-        .resource(new NamespaceBuilder().withNewMetadata().withName(SYSTEM).endMetadata().build())
-        .create();
-    admin
-        .namespaces()
-        .resource(
-            new NamespaceBuilder()
-                .withNewMetadata()
-                .withName(APPS)
-                .addToLabels(Release.WEBHOOK_NAMESPACE_LABEL, SYSTEM)
-                .endMetadata()
-                .build())
-        .create();
+    Release.createNamespaces(admin, SYSTEM, APPS);
     Instant installed = Instant.now();
     release = Release.install(tools, SYSTEM);
     started = awaitKeywardenReady(admin, SYSTEM);

@@ -2,6 +2,7 @@ package io.keywarden.helm;
 
 import io.fabric8.kubernetes.api.model.GenericKubernetesResource;
 import io.fabric8.kubernetes.api.model.HasMetadata;
+import io.fabric8.kubernetes.api.model.NamespaceBuilder;
 import io.fabric8.kubernetes.client.KubernetesClient;
 import java.util.ArrayList;
 import java.util.List;
@@ -26,6 +27,27 @@ final class Release implements AutoCloseable {
   }
 
   /** helm install; {@code values} are extra helm arguments (--set, -f). */
+  /**
+   * The release namespace and an apps namespace whose pods this release's webhook (and only this
+   * release's) mutates.
+   */
+  static void createNamespaces(KubernetesClient admin, String system, String apps) {
+    admin
+        .namespaces()
+        .resource(new NamespaceBuilder().withNewMetadata().withName(system).endMetadata().build())
+        .create();
+    admin
+        .namespaces()
+        .resource(
+            new NamespaceBuilder()
+                .withNewMetadata()
+                .withName(apps)
+                .addToLabels(WEBHOOK_NAMESPACE_LABEL, system)
+                .endMetadata()
+                .build())
+        .create();
+  }
+
   static Release install(Tools tools, String namespace, String... values) {
     Release release = new Release(tools, namespace);
     tools.helm(release.args("install", values)).orFail();
