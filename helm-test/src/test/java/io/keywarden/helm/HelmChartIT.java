@@ -1,6 +1,7 @@
 package io.keywarden.helm;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.awaitility.Awaitility.await;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
@@ -20,6 +21,7 @@ import io.keywarden.testcluster.TestNamespace;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.time.Duration;
 import java.util.Base64;
 import java.util.List;
 import java.util.Map;
@@ -308,6 +310,122 @@ class HelmChartIT {
     assertThat(webhook.getClientConfig().getCaBundle()).as("the injector patches it").isNull();
   }
 
+  /**
+   * Asking for a restore (keywarden.io/restore) takes the RBAC verb restore on
+   * managedsecrets/value, as RestoreSecret does: a tenant who may create ManagedSecrets but lacks
+   * the verb is refused by the apiserver with a message naming it; with a Role that grants it for
+   * that name, the same create is admitted. Objects without the annotation are not affected.
+   */
+  @Test
+  void restoreAnnotationNeedsTheRestoreVerb(TestCluster cluster, TestNamespace ns) {
+    Tools tools = new Tools(cluster);
+    KubernetesClient admin = cluster.admin();
+    try (Release release = Release.install(tools, ns.name())) {
+      String tenant = ns.name() + "-tenant";
+      admin
+          .namespaces()
+          .resource(new NamespaceBuilder().withNewMetadata().withName(tenant).endMetadata().build())
+          .create();
+      try {
+        String user = "system:serviceaccount:" + tenant + ":deployer";
+        apply(
+            tools,
+            """
+            apiVersion: v1
+            kind: ServiceAccount
+            metadata: {name: deployer, namespace: %1$s}
+            ---
+            apiVersion: rbac.authorization.k8s.io/v1
+            kind: Role
+            metadata: {name: create-managedsecrets, namespace: %1$s}
+            rules:
+              - apiGroups: [keywarden.io]
+                resources: [managedsecrets]
+                verbs: [create, get]
+            ---
+            apiVersion: rbac.authorization.k8s.io/v1
+            kind: RoleBinding
+            metadata: {name: deployer-create, namespace: %1$s}
+            roleRef: {apiGroup: rbac.authorization.k8s.io, kind: Role, name: create-managedsecrets}
+            subjects: [{kind: ServiceAccount, name: deployer, namespace: %1$s}]
+            """
+                .formatted(tenant));
+        String restore =
+            """
+            apiVersion: keywarden.io/v1alpha1
+            kind: ManagedSecret
+            metadata:
+              name: %s
+              namespace: %s
+              annotations: {keywarden.io/restore: "true"}
+            spec:
+              generate: {passwordLength: 16}
+            """;
+
+        // The policy reaches the apiserver's admission a moment after it is created.
+        await()
+            .atMost(Duration.ofSeconds(30))
+            .untilAsserted(
+                () ->
+                    assertThat(applyAs(tools, user, restore.formatted("db", tenant)).stderr())
+                        .contains(
+                            "keywarden.io/restore on ManagedSecret "
+                                + tenant
+                                + "/db needs the RBAC"
+                                + " verb restore on managedsecrets/value"));
+        assertThat(
+                admin
+                    .genericKubernetesResources("keywarden.io/v1alpha1", "ManagedSecret")
+                    .inNamespace(tenant)
+                    .withName("db")
+                    .get())
+            .isNull();
+        // Without the annotation the same tenant creates as before.
+        assertThat(
+                applyAs(
+                        tools,
+                        user,
+                        restore
+                            .formatted("plain", tenant)
+                            .replace("annotations: {keywarden.io/restore: \"true\"}", "labels: {}"))
+                    .orFail())
+            .contains("plain");
+
+        apply(
+            tools,
+            """
+            apiVersion: rbac.authorization.k8s.io/v1
+            kind: Role
+            metadata: {name: restore-db, namespace: %1$s}
+            rules:
+              - apiGroups: [keywarden.io]
+                resources: [managedsecrets/value]
+                resourceNames: [db]
+                verbs: [restore]
+            ---
+            apiVersion: rbac.authorization.k8s.io/v1
+            kind: RoleBinding
+            metadata: {name: deployer-restore, namespace: %1$s}
+            roleRef: {apiGroup: rbac.authorization.k8s.io, kind: Role, name: restore-db}
+            subjects: [{kind: ServiceAccount, name: deployer, namespace: %1$s}]
+            """
+                .formatted(tenant));
+        await()
+            .atMost(Duration.ofSeconds(30))
+            .untilAsserted(
+                () ->
+                    assertThat(applyAs(tools, user, restore.formatted("db", tenant)).orFail())
+                        .contains("db"));
+      } finally {
+        admin
+            .genericKubernetesResources("keywarden.io/v1alpha1", "ManagedSecret")
+            .inNamespace(tenant)
+            .delete();
+        admin.namespaces().withName(tenant).delete();
+      }
+    }
+  }
+
   @Test
   void installCreatesEveryObjectAndUpgradeChangesThemKeepingTheCaBundle(
       TestCluster cluster, TestNamespace ns) {
@@ -340,7 +458,9 @@ class HelmChartIT {
                   "Deployment " + ns + "/keywarden-injector",
                   "PodDisruptionBudget " + ns + "/keywarden-operator",
                   "PodDisruptionBudget " + ns + "/keywarden-injector",
-                  "MutatingWebhookConfiguration keywarden-injector"));
+                  "MutatingWebhookConfiguration keywarden-injector",
+                  "ValidatingAdmissionPolicy keywarden-restore",
+                  "ValidatingAdmissionPolicyBinding keywarden-restore"));
       assertThat(objects)
           .allSatisfy(
               object ->
@@ -462,6 +582,15 @@ class HelmChartIT {
     return deployment.getSpec().getTemplate().getSpec().getContainers().get(0).getEnv().stream()
         .filter(e -> e.getValue() != null)
         .collect(Collectors.toMap(EnvVar::getName, EnvVar::getValue));
+  }
+
+  private static void apply(Tools tools, String yaml) {
+    tools.kubectlWithInput(yaml, "apply", "-f", "-").orFail();
+  }
+
+  /** kubectl create as {@code user} (impersonation): the apiserver's answer, admitted or not. */
+  private static Tools.Result applyAs(Tools tools, String user, String yaml) {
+    return tools.kubectlWithInput(yaml, "create", "--as", user, "-f", "-");
   }
 
   private static void installStandInCrd(KubernetesClient admin, String resource) {
