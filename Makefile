@@ -3,8 +3,10 @@
 
 ## Start a local control plane (unless KUBECONFIG names a cluster), install the CRDs and run Keywarden. Ctrl-C stops everything.
 ## MODE=pods: Keywarden as pods on the local node, exactly as after `helm install` (images built and imported, chart defaults).
+# exec: with MODE the recipe needs a shell; exec lets scripts/run replace it, so that a signal to
+# make's child (Ctrl-C, kill -TERM, MakeRunIT) reaches the script whose trap stops everything.
 run:
-	@$(if $(MODE),KEYWARDEN_RUN_MODE=$(MODE)) scripts/run
+	@$(if $(MODE),KEYWARDEN_RUN_MODE=$(MODE)) exec scripts/run
 
 ## Everything: build the Kubernetes binaries if needed, start one control plane, run unit and integration tests.
 test:
