@@ -111,6 +111,11 @@ public final class PrometheusServer implements AutoCloseable {
         .path("result");
   }
 
+  /** The scrape targets with their health and last error: {@code data.activeTargets}. */
+  public JsonNode targets() throws Exception {
+    return get("/api/v1/targets").path("data").path("activeTargets");
+  }
+
   /** The loaded rule groups with each rule's query and state: {@code data}. */
   public JsonNode rules() throws Exception {
     return get("/api/v1/rules").path("data");

@@ -120,7 +120,16 @@ class PrometheusIT {
         hook(hangingHook.port(), 240, hangingHook.certificatePem()),
         "slow");
 
-    assertThat(prometheus.query("up{job=\"keywarden-operator\"} == 1")).hasSize(1);
+    // One scrape may time out on a busy machine (the timeout is the 1 s interval); the target must
+    // come up, and stay up for the alerts below.
+    await()
+        .atMost(Duration.ofSeconds(30))
+        .pollInterval(Duration.ofSeconds(1))
+        .untilAsserted(
+            () ->
+                assertThat(prometheus.query("up{job=\"keywarden-operator\"} == 1"))
+                    .as("operator scraped; targets: %s", prometheus.targets())
+                    .hasSize(1));
 
     // The failing rotation fires at once; the overdue one once its minute has passed.
     await()
