@@ -5,8 +5,9 @@ import java.util.Base64;
 import java.util.Map;
 
 /**
- * One version of a secret as the secret-value API returns it: {@code SecretString} for text, {@code
- * SecretBinary} (base64) for other bytes; exactly one of {@code string} and {@code binary} is set.
+ * One version of a secret as the secret-value API returns it: {@code SecretString} for a value put
+ * as text, {@code SecretBinary} (base64) for one put as binary; exactly one of {@code string} and
+ * {@code binary} is set.
  */
 public record SecretValue(String name, String versionId, String string, byte[] binary) {
 

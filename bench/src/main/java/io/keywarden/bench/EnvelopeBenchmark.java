@@ -84,6 +84,7 @@ public class EnvelopeBenchmark {
       AesGcm.Sealed wrapped = AesGcm.encrypt(masterKey, dek, wrapAad(aad));
       AesGcm.Sealed sealed = AesGcm.encrypt(dek, value, aad);
       return new Envelope(
+          Envelope.FORMAT_V1,
           KEY_ID,
           KEY_VERSION,
           concat(wrapped.nonce(), wrapped.ciphertext()),
@@ -108,6 +109,7 @@ public class EnvelopeBenchmark {
       byte[] wrapped = bc(true, masterKey, wrapNonce, dek, wrapAad(aad));
       byte[] valueNonce = nonce();
       return new Envelope(
+          Envelope.FORMAT_V1,
           KEY_ID,
           KEY_VERSION,
           concat(wrapNonce, wrapped),

@@ -123,7 +123,7 @@ public class KmsBenchmark {
     wrapped = key.provider().generateDataKey(key.providerKeyId(), context);
     byte[] bytes = new byte[1024];
     new SecureRandom().nextBytes(bytes);
-    value = SecretValue.of(bytes);
+    value = SecretValue.binary(bytes);
     sealed = cached.seal(key, context, value);
     if (!cached.unseal(sealed, context).sameAs(value)
         || !uncached.unseal(sealed, context).sameAs(value)) {

@@ -36,9 +36,6 @@ import io.keywarden.operator.generate.PasswordGenerator;
 import io.keywarden.operator.generate.PasswordPolicy;
 import io.keywarden.operator.versions.DeletedSecrets;
 import io.keywarden.operator.versions.SecretVersions;
-import java.nio.ByteBuffer;
-import java.nio.charset.CharacterCodingException;
-import java.nio.charset.CodingErrorAction;
 import java.nio.charset.StandardCharsets;
 import java.time.Instant;
 import java.util.ArrayList;
@@ -192,9 +189,11 @@ public final class SecretValueApi {
     if (value == null) {
       return null;
     }
+    // The form it was put in: bytes put as SecretBinary come back as SecretBinary even when they
+    // are valid UTF-8.
     byte[] bytes = value.bytes();
+    String text = value.isBinary() ? null : value.asString();
     value.wipe();
-    String text = utf8(bytes);
     if (text != null) {
       java.util.Arrays.fill(bytes, (byte) 0);
     }
@@ -740,7 +739,7 @@ public final class SecretValueApi {
     if (bytes.length == 0) {
       throw ApiException.badRequest(field + " is empty");
     }
-    SecretValue value = SecretValue.of(bytes);
+    SecretValue value = string ? SecretValue.text(bytes) : SecretValue.binary(bytes);
     java.util.Arrays.fill(bytes, (byte) 0);
     return value;
   }
@@ -844,18 +843,5 @@ public final class SecretValueApi {
   /** A status or metadata date (ISO-8601); null stays null. */
   private static Instant date(String iso) {
     return iso == null ? null : Instant.parse(iso);
-  }
-
-  private static String utf8(byte[] bytes) {
-    try {
-      return StandardCharsets.UTF_8
-          .newDecoder()
-          .onMalformedInput(CodingErrorAction.REPORT)
-          .onUnmappableCharacter(CodingErrorAction.REPORT)
-          .decode(ByteBuffer.wrap(bytes))
-          .toString();
-    } catch (CharacterCodingException e) {
-      return null;
-    }
   }
 }

@@ -84,8 +84,8 @@ public class HookRotation implements RotationHandler {
     SecretValue pending = context.pendingValue();
     SecretValue current = context.current().get();
     try {
-      body.put("pendingValue", pending.asString());
-      body.put("currentValue", current.asString());
+      putValue(body, "pendingValue", pending);
+      putValue(body, "currentValue", current);
       HttpRequest request =
           HttpRequest.newBuilder(URI.create(hook.getUrl()))
               .timeout(
@@ -121,6 +121,23 @@ public class HookRotation implements RotationHandler {
       body.removeAll();
       pending.wipe();
       current.wipe();
+    }
+  }
+
+  /**
+   * A text value as a JSON string under {@code field}; a binary one as base64 under {@code field +
+   * "Binary"} (SecretString and SecretBinary's split), so that no value reaches the hook altered.
+   */
+  static void putValue(ObjectNode body, String field, SecretValue value) {
+    if (value.isBinary()) {
+      byte[] bytes = value.bytes();
+      try {
+        body.put(field + "Binary", java.util.Base64.getEncoder().encodeToString(bytes));
+      } finally {
+        java.util.Arrays.fill(bytes, (byte) 0);
+      }
+    } else {
+      body.put(field, value.asString());
     }
   }
 

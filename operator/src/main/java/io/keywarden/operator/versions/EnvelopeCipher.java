@@ -7,6 +7,7 @@ import io.keywarden.operator.crypto.AesGcm;
 import io.keywarden.operator.crypto.EncryptionContext;
 import io.keywarden.operator.crypto.Envelope;
 import io.keywarden.operator.crypto.SecretValue;
+import io.keywarden.operator.failure.CorruptEnvelopeException;
 import io.keywarden.operator.kms.DataKey;
 import io.keywarden.operator.kms.KmsKey;
 import io.keywarden.operator.kms.KmsKeys;
@@ -41,9 +42,19 @@ public class EnvelopeCipher {
   public Envelope seal(KmsKey key, EncryptionContext context, SecretValue value) {
     DataKey dek = key.provider().generateDataKey(key.providerKeyId(), context);
     try {
-      AesGcm.Sealed sealed = AesGcm.encrypt(dek.plaintext(), value.bytes(), context.toAad());
-      return new Envelope(
-          key.alias(), dek.keyVersion(), dek.wrapped(), sealed.nonce(), sealed.ciphertext());
+      byte[] plaintext = formed(value);
+      try {
+        AesGcm.Sealed sealed = AesGcm.encrypt(dek.plaintext(), plaintext, context.toAad());
+        return new Envelope(
+            Envelope.FORMAT_V2,
+            key.alias(),
+            dek.keyVersion(),
+            dek.wrapped(),
+            sealed.nonce(),
+            sealed.ciphertext());
+      } finally {
+        Arrays.fill(plaintext, (byte) 0);
+      }
     } finally {
       dek.wipe();
     }
@@ -77,9 +88,37 @@ public class EnvelopeCipher {
     byte[] plaintext =
         AesGcm.decrypt(dek, envelope.nonce(), envelope.ciphertext(), context.toAad());
     try {
-      return SecretValue.of(plaintext);
+      return unformed(envelope.format(), plaintext);
     } finally {
       Arrays.fill(plaintext, (byte) 0);
+    }
+  }
+
+  /** The plaintext of a {@link Envelope#FORMAT_V2} envelope: the value's form, then its bytes. */
+  private static byte[] formed(SecretValue value) {
+    byte[] bytes = value.bytes();
+    byte[] plaintext = new byte[bytes.length + 1];
+    plaintext[0] = value.isBinary() ? Envelope.FORM_BINARY : Envelope.FORM_TEXT;
+    System.arraycopy(bytes, 0, plaintext, 1, bytes.length);
+    Arrays.fill(bytes, (byte) 0);
+    return plaintext;
+  }
+
+  private static SecretValue unformed(int format, byte[] plaintext) {
+    if (format == Envelope.FORMAT_V1) {
+      return SecretValue.of(plaintext); // stored before forms were kept: text when UTF-8
+    }
+    if (plaintext.length == 0
+        || (plaintext[0] != Envelope.FORM_TEXT && plaintext[0] != Envelope.FORM_BINARY)) {
+      throw new CorruptEnvelopeException("unknown value form in a version 2 envelope");
+    }
+    byte[] bytes = Arrays.copyOfRange(plaintext, 1, plaintext.length);
+    try {
+      return plaintext[0] == Envelope.FORM_BINARY
+          ? SecretValue.binary(bytes)
+          : SecretValue.text(bytes);
+    } finally {
+      Arrays.fill(bytes, (byte) 0);
     }
   }
 

@@ -257,6 +257,13 @@ class AwsProtocolIT {
     ok(Aws.call("PutSecretValue", token, binary));
     JsonNode bytes = ok(Aws.call("GetSecretValue", token, body("SecretId", "rotating")));
     assertThat(bytes.get("SecretBinary").asText()).isEqualTo("AP8=");
+    // "dGV4dA==" is the text "text": put as SecretBinary, it comes back as SecretBinary.
+    ok(
+        Aws.call(
+            "PutSecretValue", token, body("SecretId", "rotating").put("SecretBinary", "dGV4dA==")));
+    JsonNode text = ok(Aws.call("GetSecretValue", token, body("SecretId", "rotating")));
+    assertThat(text.get("SecretBinary").asText()).isEqualTo("dGV4dA==");
+    assertThat(text.has("SecretString")).isFalse();
 
     // The REST path is the same implementation: its body takes ClientRequestToken too.
     String restToken = UUID.randomUUID().toString();

@@ -384,8 +384,15 @@ class SecretValueApiIT {
         hard.toString().getBytes(java.nio.charset.StandardCharsets.UTF_8));
     byte[] binary = new byte[65_536];
     new java.util.Random(13).nextBytes(binary);
-    binary[0] = (byte) 0xff; // never valid UTF-8, so it comes back as SecretBinary
+    binary[0] = (byte) 0xff;
     assertRoundTrip(value, token, "SecretBinary", binary);
+    // Binary bytes that happen to be UTF-8 text come back as binary: the form it was put in.
+    assertRoundTrip(
+        value,
+        token,
+        "SecretBinary",
+        "user=app\n".getBytes(java.nio.charset.StandardCharsets.UTF_8));
+    assertRoundTrip(value, token, "SecretBinary", new byte[] {'{', '}'});
 
     // The limit is 65,536 bytes of value, however long its JSON: every byte a \\u0001 escape.
     String atLimit = "\u0001".repeat(65_536);
@@ -435,6 +442,9 @@ class SecretValueApiIT {
     }
     JsonNode body = JSON.readTree(raw);
     assertThat(body.has(field)).as("answered as %s", field).isTrue();
+    assertThat(body.has(field.equals("SecretString") ? "SecretBinary" : "SecretString"))
+        .as("answered only as %s", field)
+        .isFalse();
     byte[] back =
         field.equals("SecretString")
             ? body.get(field).textValue().getBytes(java.nio.charset.StandardCharsets.UTF_8)

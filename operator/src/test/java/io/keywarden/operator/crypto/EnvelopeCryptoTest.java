@@ -18,10 +18,17 @@ class EnvelopeCryptoTest {
     AesGcm.Sealed sealed =
         AesGcm.encrypt(key, "s3cr3t".getBytes(StandardCharsets.UTF_8), CONTEXT.toAad());
     Envelope envelope =
-        new Envelope("default", 7, new byte[] {1, 2, 3}, sealed.nonce(), sealed.ciphertext());
+        new Envelope(
+            Envelope.FORMAT_V2,
+            "default",
+            7,
+            new byte[] {1, 2, 3},
+            sealed.nonce(),
+            sealed.ciphertext());
 
     Envelope decoded = Envelope.decode(envelope.encode());
 
+    assertThat(decoded.format()).isEqualTo(Envelope.FORMAT_V2);
     assertThat(decoded.kmsKeyId()).isEqualTo("default");
     assertThat(decoded.keyVersion()).isEqualTo(7);
     assertThat(decoded.wrappedDek()).containsExactly(1, 2, 3);
@@ -88,7 +95,36 @@ class EnvelopeCryptoTest {
   void secretValueNeverPrintsItself() {
     SecretValue value = SecretValue.ofString("hunter2");
     assertThat(value.toString()).doesNotContain("hunter2").contains("7 bytes");
-    assertThat(new Envelope("default", 1, new byte[32], new byte[12], new byte[40]).toString())
+    assertThat(SecretValue.binary(new byte[] {1, 2}).toString()).contains("binary, 2 bytes");
+    assertThat(
+            new Envelope(Envelope.FORMAT_V1, "default", 1, new byte[32], new byte[12], new byte[40])
+                .toString())
         .doesNotContain("[B@");
+  }
+
+  @Test
+  void aValueKeepsTheFormItWasGivenIn() {
+    byte[] text = "hello".getBytes(StandardCharsets.UTF_8);
+    assertThat(SecretValue.of(text).isBinary()).isFalse();
+    assertThat(SecretValue.binary(text).isBinary()).isTrue();
+    assertThat(SecretValue.of(new byte[] {(byte) 0xff, 0x00}).isBinary()).isTrue();
+    // an encoded surrogate (CESU-8) is not UTF-8
+    assertThat(SecretValue.of(new byte[] {(byte) 0xed, (byte) 0xa0, (byte) 0x80}).isBinary())
+        .isTrue();
+    // the same bytes in another form are another value (ClientRequestToken idempotency)
+    assertThat(SecretValue.of(text).sameAs(SecretValue.binary(text))).isFalse();
+    assertThat(SecretValue.binary(text).sameAs(SecretValue.binary(text))).isTrue();
+  }
+
+  @Test
+  void aVersion2EnvelopeAndItsFormByteSurviveEncoding() {
+    Envelope envelope =
+        new Envelope(Envelope.FORMAT_V2, "k", 3, new byte[] {7}, new byte[12], new byte[17]);
+    Envelope decoded = Envelope.decode(envelope.encode());
+    assertThat(decoded.format()).isEqualTo(Envelope.FORMAT_V2);
+    assertThat(decoded.withWrappedDek(4, "k2", new byte[] {8}).format())
+        .isEqualTo(Envelope.FORMAT_V2);
+    assertThatThrownBy(() -> Envelope.decode(new byte[] {3, 0, 0}))
+        .hasMessageContaining("unknown envelope format 3");
   }
 }
