@@ -75,14 +75,7 @@ final class OperatorSession implements AutoCloseable {
       // The JVM flags of the integration tests' QuarkusProcess, so that RSS figures compare.
       int httpPort = Bench.freePort();
       Process operator =
-          Bench.startOperator(
-              jar,
-              plane.kubeconfig(),
-              operatorNs,
-              log,
-              List.of("-XX:+UseSerialGC", "-Xmx256m"),
-              env,
-              httpPort);
+          Bench.startOperator(jar, plane.kubeconfig(), operatorNs, log, jvmFlags(), env, httpPort);
       // Also on Ctrl-C or a crash: an orphaned operator would keep reconciling the shared cluster.
       Runtime.getRuntime().addShutdownHook(new Thread(operator::destroyForcibly, "stop-operator"));
       System.out.printf(
@@ -126,5 +119,17 @@ final class OperatorSession implements AutoCloseable {
     } finally {
       client.close();
     }
+  }
+
+  /**
+   * The integration tests' QuarkusProcess flags (SerialGC, 256 MiB heap), so that RSS figures
+   * compare; BENCH_OPERATOR_JVM replaces them, e.g. "-XX:+UseSerialGC -Xmx576m" for the heap the
+   * chart's default limit gives a pod (768 MiB at MaxRAMPercentage=75).
+   */
+  private static List<String> jvmFlags() {
+    String flags = System.getenv("BENCH_OPERATOR_JVM");
+    return flags == null || flags.isBlank()
+        ? List.of("-XX:+UseSerialGC", "-Xmx256m")
+        : List.of(flags.trim().split("\\s+"));
   }
 }

@@ -1,7 +1,10 @@
 package io.keywarden.operator.api;
 
 import io.keywarden.operator.metrics.ScrapeTimeMetrics;
+import io.micrometer.core.instrument.Counter;
 import io.micrometer.core.instrument.MeterRegistry;
+import java.util.Map;
+import java.util.concurrent.ConcurrentHashMap;
 
 /**
  * Reads and waiting agents by namespace, never by caller: {@code keywarden_api_reads_total
@@ -16,6 +19,7 @@ final class AccessMetrics {
 
   private final MeterRegistry registry;
   private final SecretCatalog catalog;
+  private final Map<ReadKey, Counter> reads = new ConcurrentHashMap<>();
 
   AccessMetrics(MeterRegistry registry, SecretCatalog catalog, ChangeWaiters waiters) {
     this.registry = registry;
@@ -40,9 +44,16 @@ final class AccessMetrics {
       return;
     }
     boolean known = namespace != null && name != null && catalog.find(namespace, name).isPresent();
-    registry
-        .counter(
-            "keywarden.api.reads", "namespace", known ? namespace : UNKNOWN, "outcome", outcome)
+    // The registry's own lookup builds Tags and a Meter.Id per call: a few percent of a cached
+    // read's CPU. The map holds what the registry holds anyway (a counter per namespace seen).
+    reads
+        .computeIfAbsent(
+            new ReadKey(known ? namespace : UNKNOWN, outcome),
+            k ->
+                registry.counter(
+                    "keywarden.api.reads", "namespace", k.namespace(), "outcome", k.outcome()))
         .increment();
   }
+
+  private record ReadKey(String namespace, String outcome) {}
 }

@@ -148,12 +148,19 @@ public class ManagedSecretReconciler implements Reconciler<ManagedSecret>, Clean
     // ways.
     var kmsChanges = new SimpleInboundEventSource<ManagedSecret>("kms-health");
     kmsHealth.onChange(
-        aliases ->
-            context
-                .getPrimaryCache()
-                .list()
-                .filter(secret -> keysUsedBy(secret, null).stream().anyMatch(aliases::contains))
-                .forEach(secret -> kmsChanges.propagateEvent(ResourceID.fromResource(secret))));
+        aliases -> {
+          java.util.stream.Stream<ManagedSecret> cached;
+          try {
+            cached = context.getPrimaryCache().list();
+          } catch (RuntimeException notStarted) {
+            // The first health round can finish before the informers start (JOSDK's cache is not
+            // there yet); their initial listing reconciles every secret anyway.
+            return;
+          }
+          cached
+              .filter(secret -> keysUsedBy(secret, null).stream().anyMatch(aliases::contains))
+              .forEach(secret -> kmsChanges.propagateEvent(ResourceID.fromResource(secret)));
+        });
     // The schedules that target a secret say when it rotates next (status.nextRotationAt): this
     // controller copies it from their status, so no other controller writes ManagedSecret status.
     var schedules =

@@ -1,5 +1,7 @@
 package io.keywarden.operator.access.aws;
 
+import com.github.benmanes.caffeine.cache.Cache;
+import com.github.benmanes.caffeine.cache.Caffeine;
 import io.keywarden.operator.failure.SignatureException;
 import java.io.ByteArrayOutputStream;
 import java.nio.charset.StandardCharsets;
@@ -43,6 +45,7 @@ public final class SigV4Verifier {
   private static final Pattern PARAMETER = Pattern.compile("\\s*([A-Za-z]+)=([^,\\s]*)\\s*");
   private static final Pattern REGION = Pattern.compile("[a-z0-9-]{1,32}");
   private static final Pattern HEX_SIGNATURE = Pattern.compile("[0-9a-f]{64}");
+  private static final Pattern SCOPE_DATE = Pattern.compile("[0-9]{8}");
   private static final String MISMATCH =
       "The request signature we calculated does not match the signature you provided. Check your"
           + " AWS Secret Access Key and signing method. Consult the service documentation for"
@@ -64,6 +67,15 @@ public final class SigV4Verifier {
       String signature) {}
 
   private final String service;
+
+  /**
+   * Derived signing keys by secret, date and region: a client signs every request of a day with the
+   * same key, and deriving it is four of the six HMACs of a verification.
+   */
+  private final Cache<SigningScope, byte[]> signingKeys =
+      Caffeine.newBuilder().maximumSize(10_000).expireAfterAccess(Duration.ofMinutes(10)).build();
+
+  private record SigningScope(String secret, String date, String region) {}
 
   public SigV4Verifier(String service) {
     this.service = service;
@@ -142,7 +154,10 @@ public final class SigV4Verifier {
             + "/aws4_request";
     String stringToSign =
         ALGORITHM + "\n" + amzDate + "\n" + scope + "\n" + hex(sha256(utf8(canonical)));
-    byte[] key = signingKey(secret, authorization.date(), authorization.region(), service);
+    byte[] key =
+        signingKeys.get(
+            new SigningScope(secret, authorization.date(), authorization.region()),
+            k -> signingKey(k.secret(), k.date(), k.region(), service));
     byte[] expected = utf8(hex(SessionKey.hmac(key, stringToSign)));
     if (!MessageDigest.isEqual(expected, utf8(authorization.signature()))) {
       throw SignatureException.invalid(MISMATCH);
@@ -205,7 +220,7 @@ public final class SigV4Verifier {
               + scope.length
               + "' elements.");
     }
-    if (!scope[1].matches("[0-9]{8}")) {
+    if (!SCOPE_DATE.matcher(scope[1]).matches()) {
       throw SignatureException.incomplete("Credential date must be in the form YYYYMMDD.");
     }
     if (!REGION.matcher(scope[2]).matches()) {
@@ -243,7 +258,7 @@ public final class SigV4Verifier {
         if (i > 0) {
           canonical.append(',');
         }
-        canonical.append(values.get(i).strip().replaceAll("\\s+", " "));
+        appendTrimmed(canonical, values.get(i));
       }
       canonical.append('\n');
     }
@@ -251,6 +266,24 @@ public final class SigV4Verifier {
     canonical.append(String.join(";", signedHeaders)).append('\n');
     canonical.append(payloadHash);
     return canonical.toString();
+  }
+
+  /** A header value as AWS canonicalizes it: trimmed, each run of white space one space. */
+  private static void appendTrimmed(StringBuilder out, String value) {
+    String trimmed = value.strip();
+    boolean space = false;
+    for (int i = 0; i < trimmed.length(); i++) {
+      char c = trimmed.charAt(i);
+      if (c == ' ' || c == '\t' || c == '\n' || c == 0x0b || c == '\f' || c == '\r') {
+        space = true;
+        continue;
+      }
+      if (space) {
+        out.append(' ');
+        space = false;
+      }
+      out.append(c);
+    }
   }
 
   /**
@@ -371,12 +404,18 @@ public final class SigV4Verifier {
   }
 
   static byte[] sha256(byte[] data) {
-    try {
-      return MessageDigest.getInstance("SHA-256").digest(data);
-    } catch (NoSuchAlgorithmException e) {
-      throw new IllegalStateException(e);
-    }
+    return SHA256.get().digest(data);
   }
+
+  private static final ThreadLocal<MessageDigest> SHA256 =
+      ThreadLocal.withInitial(
+          () -> {
+            try {
+              return MessageDigest.getInstance("SHA-256");
+            } catch (NoSuchAlgorithmException e) {
+              throw new IllegalStateException(e);
+            }
+          });
 
   static String hex(byte[] bytes) {
     return HexFormat.of().formatHex(bytes);
