@@ -86,13 +86,81 @@ record PodVolume(
           "volume attribute secret.<file>: the volume names no secret; add one attribute per file,"
               + " its value the ManagedSecret name");
     }
+    String namespace = required(context, POD_NAMESPACE);
+    String podName = required(context, POD_NAME);
+    String serviceAccount = context.getOrDefault(SERVICE_ACCOUNT, "");
+    String token = token(context);
+    checkBinding(token, namespace, podName, serviceAccount);
     return new PodVolume(
-        required(context, POD_NAMESPACE),
-        required(context, POD_NAME),
-        context.getOrDefault(POD_UID, ""),
-        context.getOrDefault(SERVICE_ACCOUNT, ""),
-        token(context),
-        files);
+        namespace, podName, context.getOrDefault(POD_UID, ""), serviceAccount, token, files);
+  }
+
+  /**
+   * The namespace, pod and ServiceAccount the plugin names must be the ones the token is bound to.
+   * kubelet's own keys override any attribute of the same name, so with the CSIDriver as shipped
+   * they always agree; a CSIDriver without {@code podInfoOnMount} would let a pod's attribute
+   * {@code csi.storage.k8s.io/pod.namespace} through unchanged, and the plugin would then name (and
+   * ask the API for) another namespace than the token's. The token's signature is the API's to
+   * check; a token that is not a Kubernetes JWT is left to the API to refuse.
+   */
+  private static void checkBinding(
+      String token, String namespace, String podName, String serviceAccount)
+      throws InvalidVolumeException {
+    String[] parts = token.split("\\.", -1);
+    if (parts.length != 3) {
+      return;
+    }
+    Object claims;
+    try {
+      claims =
+          Json.parse(
+              new String(
+                  java.util.Base64.getUrlDecoder().decode(parts[1]),
+                  java.nio.charset.StandardCharsets.UTF_8));
+    } catch (IllegalArgumentException | Json.ParseException e) {
+      return;
+    }
+    if (!(claims instanceof Map<?, ?> all && all.get("kubernetes.io") instanceof Map<?, ?> k8s)) {
+      return;
+    }
+    String fix =
+        ": the CSIDriver object needs podInfoOnMount: true and tokenRequests, so that kubelet"
+            + " supplies both";
+    if (k8s.get("namespace") instanceof String bound && !bound.equals(namespace)) {
+      throw new InvalidVolumeException(
+          "the pod's token is bound to namespace "
+              + bound
+              + ", not to "
+              + POD_NAMESPACE
+              + " "
+              + namespace
+              + fix);
+    }
+    if (k8s.get("pod") instanceof Map<?, ?> pod
+        && pod.get("name") instanceof String bound
+        && !bound.equals(podName)) {
+      throw new InvalidVolumeException(
+          "the pod's token is bound to pod "
+              + bound
+              + ", not to "
+              + POD_NAME
+              + " "
+              + podName
+              + fix);
+    }
+    if (k8s.get("serviceaccount") instanceof Map<?, ?> account
+        && account.get("name") instanceof String bound
+        && !serviceAccount.isEmpty()
+        && !bound.equals(serviceAccount)) {
+      throw new InvalidVolumeException(
+          "the pod's token is of ServiceAccount "
+              + bound
+              + ", not of "
+              + SERVICE_ACCOUNT
+              + " "
+              + serviceAccount
+              + fix);
+    }
   }
 
   /** {@code namespace/name}, how the logs and errors name the pod. */

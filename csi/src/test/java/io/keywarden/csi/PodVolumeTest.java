@@ -118,6 +118,70 @@ class PodVolumeTest {
         .hasMessageStartingWith("volume attribute secret.<file>: the volume names no secret");
   }
 
+  static Stream<Arguments> tokenBindings() {
+    return Stream.of(
+        Arguments.of("the pod's own token", "shop", "web", "app", null),
+        Arguments.of(
+            "another namespace's token",
+            "billing",
+            "web",
+            "app",
+            "the pod's token is bound to namespace billing, not to"
+                + " csi.storage.k8s.io/pod.namespace shop"),
+        Arguments.of(
+            "another pod's token",
+            "shop",
+            "admin",
+            "app",
+            "the pod's token is bound to pod admin, not to csi.storage.k8s.io/pod.name web"),
+        Arguments.of(
+            "another ServiceAccount's token",
+            "shop",
+            "web",
+            "admin",
+            "the pod's token is of ServiceAccount admin, not of"
+                + " csi.storage.k8s.io/serviceAccount.name app"));
+  }
+
+  /**
+   * The namespace the plugin names and asks the API for is the token's: a context whose pod keys
+   * disagree with the token (a CSIDriver without podInfoOnMount lets a pod's attributes through) is
+   * refused.
+   */
+  @ParameterizedTest(name = "{0}")
+  @MethodSource("tokenBindings")
+  void theTokenMustBeBoundToThePodKubeletNames(
+      String name, String namespace, String pod, String serviceAccount, String refusal)
+      throws Exception {
+    Map<String, String> context = kubelet();
+    context.put("secret.password", "db");
+    String claims =
+        "{\"aud\":[\"keywarden.io\"],\"kubernetes.io\":{\"namespace\":\""
+            + namespace
+            + "\",\"pod\":{\"name\":\""
+            + pod
+            + "\",\"uid\":\"uid-1\"},\"serviceaccount\":{\"name\":\""
+            + serviceAccount
+            + "\",\"uid\":\"sa-1\"}}}";
+    String jwt =
+        "eyJhbGciOiJSUzI1NiJ9."
+            + java.util.Base64.getUrlEncoder()
+                .withoutPadding()
+                .encodeToString(claims.getBytes(java.nio.charset.StandardCharsets.UTF_8))
+            + ".c2lnbmF0dXJl";
+    context.put(PodVolume.TOKENS, "{\"keywarden.io\":{\"token\":\"" + jwt + "\"}}");
+
+    if (refusal == null) {
+      assertThat(PodVolume.parse(context).token()).isEqualTo(jwt);
+    } else {
+      assertThatThrownBy(() -> PodVolume.parse(context))
+          .isInstanceOf(PodVolume.InvalidVolumeException.class)
+          .hasMessageStartingWith(refusal)
+          .hasMessageContaining("podInfoOnMount: true and tokenRequests")
+          .hasMessageNotContaining(jwt);
+    }
+  }
+
   private static Map<String, String> kubelet() {
     Map<String, String> context = new HashMap<>();
     context.put(PodVolume.EPHEMERAL, "true");

@@ -4,58 +4,43 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 
 import io.fabric8.kubernetes.api.model.Event;
-import io.fabric8.kubernetes.api.model.HasMetadata;
 import io.fabric8.kubernetes.api.model.Pod;
 import io.fabric8.kubernetes.api.model.PodBuilder;
-import io.fabric8.kubernetes.api.model.storage.CSINode;
 import io.fabric8.kubernetes.client.KubernetesClient;
-import io.fabric8.kubernetes.client.dsl.NonDeletingOperation;
 import io.keywarden.e2e.AppLog.Line;
 import io.keywarden.testcluster.ClusterNode;
 import io.keywarden.testcluster.KubernetesIT;
-import io.keywarden.testcluster.RepositoryRoot;
 import io.keywarden.testcluster.TestCluster;
 import io.keywarden.testcluster.TestNamespace;
-import java.io.FileInputStream;
-import java.io.InputStream;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.Map;
 import java.util.UUID;
-import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 
 /**
- * The CSI node plugin with the real kubelet: the plugin runs as a host process (root, the host's
- * mount namespace, as kubelet's own mounts are; a DaemonSet pod would need a privileged container
- * with Bidirectional mount propagation), registers itself through kubelet's plugin watcher, and
- * pods on the node mount inline {@code csi.keywarden.io} volumes. The operator runs on the host
- * ({@link HostKeywarden}); the plugin reaches it on 127.0.0.1 with each pod's own token.
+ * The CSI node plugin with the real kubelet: the plugin runs as a host process ({@link
+ * CsiNodePlugin}), registers itself through kubelet's plugin watcher, and pods on the node mount
+ * inline {@code csi.keywarden.io} volumes. The operator runs on the host ({@link HostKeywarden});
+ * the plugin reaches it on 127.0.0.1 with each pod's own token.
  */
 @KubernetesIT(node = true)
 class CsiNodeIT {
 
-  private static final String DRIVER = "csi.keywarden.io";
+  private static final String DRIVER = CsiNodePlugin.DRIVER;
   private static final Duration POD_START = Duration.ofSeconds(120);
 
   private HostKeywarden keywarden;
-  private Process plugin;
+  private CsiNodePlugin plugin;
   private KubernetesClient admin;
-  private HasMetadata csiDriver;
-  private Path state;
 
   @AfterEach
   void stop() throws Exception {
     if (plugin != null) {
-      plugin.destroy();
-      plugin.waitFor(20, TimeUnit.SECONDS);
-      plugin.destroyForcibly();
-    }
-    if (csiDriver != null) {
-      admin.resource(csiDriver).delete();
+      plugin.close();
     }
     if (keywarden != null) {
       keywarden.close();
@@ -91,32 +76,8 @@ class CsiNodeIT {
     ValueApi api = new ValueApi(keywarden.hostApiUrl(), apiCa);
     String writer = cluster.token(ns, "writer", "keywarden.io", 3600);
 
-    // The node's kubelet runs with --root-dir <state>/node/kubelet, beside containerd's socket.
-    Path kubeletRoot = node.containerdSocket().getParent().resolve("kubelet");
-    state = Files.createTempDirectory("keywarden-csi-");
-    Path ca = Files.writeString(state.resolve("api-ca.pem"), apiCa);
-    try (InputStream yaml =
-        new FileInputStream(RepositoryRoot.find().resolve("csi/deploy/csidriver.yaml").toFile())) {
-      csiDriver =
-          admin
-              .resource(admin.getKubernetesSerialization().unmarshal(yaml, HasMetadata.class))
-              .createOr(NonDeletingOperation::update);
-    }
-    plugin = startPlugin(node, kubeletRoot, keywarden.hostApiUrl(), ca);
-
     // (1) kubelet registered the driver through its plugin watcher.
-    await()
-        .atMost(Duration.ofSeconds(60))
-        .pollInterval(Duration.ofMillis(250))
-        .until(
-            () -> {
-              assertThat(plugin.isAlive()).as("plugin running; its log:%n%s", pluginLog()).isTrue();
-              CSINode csiNode = admin.storage().v1().csiNodes().withName(node.name()).get();
-              return csiNode != null
-                  && csiNode.getSpec().getDrivers() != null
-                  && csiNode.getSpec().getDrivers().stream()
-                      .anyMatch(d -> d.getName().equals(DRIVER));
-            });
+    plugin = CsiNodePlugin.start(cluster, node, keywarden.hostApiUrl(), apiCa);
 
     // (2) A pod with an inline volume reads its files at start, then the rotated value.
     admin.pods().inNamespace(ns).resource(pod("web", "app", node.busyboxImage())).create();
@@ -138,8 +99,7 @@ class CsiNodeIT {
     // (3) The plugin stops and starts again (an upgrade, a crash): the running pod keeps its last
     // files, and once kubelet republishes the volume to the new process it follows the secret
     // again.
-    plugin.destroy();
-    assertThat(plugin.waitFor(30, TimeUnit.SECONDS)).as("the plugin ends on SIGTERM").isTrue();
+    assertThat(plugin.stop(Duration.ofSeconds(30))).as("the plugin ends on SIGTERM").isTrue();
     String duringRestart = "restart-" + UUID.randomUUID().toString().replace("-", "");
     api.put(writer, ns, "db", "{\"username\":\"orders\",\"password\":\"" + duringRestart + "\"}");
     Thread.sleep(2000);
@@ -147,13 +107,13 @@ class CsiNodeIT {
         .as("no plugin, no change: the last files stay")
         .isEqualTo(put);
     Instant restarted = Instant.now();
-    plugin = startPlugin(node, kubeletRoot, keywarden.hostApiUrl(), ca);
+    plugin.start();
     Line afterRestart =
         app.await("STATE", l -> l.fields()[1].equals(duringRestart), Duration.ofSeconds(240));
     System.out.printf(
         "csi: plugin restart -> the pod's file followed the secret again: %d ms%n",
         Duration.between(restarted, afterRestart.time()).toMillis());
-    assertThat(pluginLog()).contains("took over volume");
+    assertThat(plugin.log()).contains("took over volume");
     String afterTakeover = "after-" + UUID.randomUUID().toString().replace("-", "");
     api.put(writer, ns, "db", "{\"username\":\"orders\",\"password\":\"" + afterTakeover + "\"}");
     app.await("STATE", l -> l.fields()[1].equals(afterTakeover), Duration.ofSeconds(30));
@@ -187,37 +147,7 @@ class CsiNodeIT {
         .atMost(Duration.ofSeconds(60))
         .pollInterval(Duration.ofMillis(250))
         .until(() -> !Files.readString(Path.of("/proc/self/mountinfo")).contains(uid));
-    assertThat(pluginLog()).contains("unpublished volume").doesNotContain(put);
-  }
-
-  private Process startPlugin(ClusterNode node, Path kubeletRoot, String apiUrl, Path ca)
-      throws Exception {
-    Path jar =
-        Files.list(RepositoryRoot.find().resolve("csi/target"))
-            .filter(p -> p.getFileName().toString().matches("keywarden-csi-.*\\.jar"))
-            .filter(p -> !p.getFileName().toString().contains("tests"))
-            .findFirst()
-            .orElseThrow(() -> new AssertionError("csi/target has no jar: build the csi module"));
-    ProcessBuilder builder =
-        new ProcessBuilder(
-                Path.of(System.getProperty("java.home"), "bin", "java").toString(),
-                "-jar",
-                jar.toString())
-            .redirectErrorStream(true)
-            .redirectOutput(ProcessBuilder.Redirect.appendTo(state.resolve("plugin.log").toFile()));
-    Map<String, String> env = builder.environment();
-    env.put("KEYWARDEN_CSI_NODE_ID", node.name());
-    env.put(
-        "KEYWARDEN_CSI_SOCKET", kubeletRoot.resolve("plugins/" + DRIVER + "/csi.sock").toString());
-    env.put("KEYWARDEN_CSI_REGISTRATION_DIR", kubeletRoot.resolve("plugins_registry").toString());
-    env.put("KEYWARDEN_CSI_STATE_DIR", state.resolve("state").toString());
-    env.put("KEYWARDEN_API_URL", apiUrl);
-    env.put("KEYWARDEN_API_CA_FILE", ca.toString());
-    return builder.start();
-  }
-
-  private String pluginLog() throws Exception {
-    return Files.readString(state.resolve("plugin.log"));
+    assertThat(plugin.log()).contains("unpublished volume").doesNotContain(put);
   }
 
   /** busybox printing what it reads from the volume, five times a second. */

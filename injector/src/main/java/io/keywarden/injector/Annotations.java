@@ -27,6 +27,15 @@ public final class Annotations {
   public static final String INJECT_ENABLED = "true";
 
   /**
+   * Pod-wide: how the pod gets its files. {@code sidecar}: the agent runs in the pod (a native
+   * sidecar); {@code csi}: an inline volume of the Keywarden CSI node plugin ({@code
+   * csi.keywarden.io}) mounted read-only, with no process in the pod, so {@link #ON_CHANGE} and the
+   * AWS annotations are refused. Default: the injector's {@code keywarden.injector.default-mode}
+   * ({@code sidecar} unless configured). See docs/csi.md.
+   */
+  public static final String MODE = PREFIX + "mode";
+
+  /**
    * {@code keywarden.io/secret.<file>: <managedsecret>} writes the ManagedSecret (same namespace, a
    * DNS-1123 subdomain) to {@code <mount-path>/<file>}. At least one is required.
    */

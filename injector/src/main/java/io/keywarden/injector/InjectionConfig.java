@@ -15,6 +15,8 @@ import java.util.Optional;
  * @param mountPath absolute, normalised directory in the app containers
  * @param fileMode POSIX mode bits of the files, at most 0777
  * @param containers names of the containers that mount the files; empty means every app container
+ * @param mode sidecar or csi; in csi mode {@code onChange} is empty and {@code aws} is {@link
+ *     AwsOptions#NONE} (the parser refuses them)
  */
 public record InjectionConfig(
     List<SecretFile> files,
@@ -23,7 +25,8 @@ public record InjectionConfig(
     Refresh refresh,
     Optional<OnChange> onChange,
     List<String> containers,
-    AwsOptions aws) {
+    AwsOptions aws,
+    InjectionMode mode) {
 
   /**
    * The AWS annotations: {@code keywarden.io/aws-sdk}, {@code keywarden.io/aws-endpoint} (and its
@@ -44,7 +47,19 @@ public record InjectionConfig(
     }
   }
 
-  /** Without AWS routes. */
+  /** In sidecar mode. */
+  public InjectionConfig(
+      List<SecretFile> files,
+      String mountPath,
+      int fileMode,
+      Refresh refresh,
+      Optional<OnChange> onChange,
+      List<String> containers,
+      AwsOptions aws) {
+    this(files, mountPath, fileMode, refresh, onChange, containers, aws, InjectionMode.SIDECAR);
+  }
+
+  /** In sidecar mode, without AWS routes. */
   public InjectionConfig(
       List<SecretFile> files,
       String mountPath,
@@ -57,6 +72,7 @@ public record InjectionConfig(
 
   public InjectionConfig {
     Objects.requireNonNull(aws, "aws");
+    Objects.requireNonNull(mode, "mode");
     files = List.copyOf(files);
     containers = List.copyOf(containers);
     Objects.requireNonNull(mountPath, "mountPath");

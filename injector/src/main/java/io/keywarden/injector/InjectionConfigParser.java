@@ -6,6 +6,7 @@ import static io.keywarden.injector.Annotations.AWS_REGION;
 import static io.keywarden.injector.Annotations.AWS_SDK;
 import static io.keywarden.injector.Annotations.CONTAINERS;
 import static io.keywarden.injector.Annotations.INJECT_LABEL;
+import static io.keywarden.injector.Annotations.MODE;
 import static io.keywarden.injector.Annotations.MOUNT_PATH;
 import static io.keywarden.injector.Annotations.ON_CHANGE;
 import static io.keywarden.injector.Annotations.PREFIX;
@@ -33,7 +34,10 @@ import java.util.regex.Pattern;
 /**
  * Turns a pod's annotations into an {@link InjectionConfig}, or denies the pod with an {@link
  * InvalidAnnotationException} naming the first bad annotation in key order, so the same pod always
- * gets the same message. Annotations outside {@code keywarden.io/} are ignored.
+ * gets the same message. Annotations outside {@code keywarden.io/} are ignored. {@code
+ * keywarden.io/mode} is read first, since it decides which other annotations a pod may carry: in
+ * csi mode no Keywarden process runs in the pod, so {@code on-change} and the AWS annotations are
+ * refused with a message saying what to do instead.
  */
 public final class InjectionConfigParser {
 
@@ -45,7 +49,16 @@ public final class InjectionConfigParser {
 
   private InjectionConfigParser() {}
 
+  /** With sidecar mode as the default. */
   public static InjectionConfig parse(Map<String, String> annotations) {
+    return parse(annotations, InjectionMode.SIDECAR);
+  }
+
+  /**
+   * @param defaultMode the mode of a pod without {@code keywarden.io/mode} (the injector's {@code
+   *     keywarden.injector.default-mode})
+   */
+  public static InjectionConfig parse(Map<String, String> annotations, InjectionMode defaultMode) {
     SortedMap<String, String> ours = new TreeMap<>();
     annotations.forEach(
         (key, value) -> {
@@ -55,6 +68,9 @@ public final class InjectionConfigParser {
         });
     // The file settings are the CSI volume attributes' grammar too (contract FileSetParser).
     FileSetParser fileSettings = new FileSetParser(PREFIX, "annotation", ours.keySet());
+    boolean modeAnnotated = ours.containsKey(MODE);
+    InjectionMode mode = modeAnnotated ? InjectionMode.parse(MODE, ours.get(MODE)) : defaultMode;
+    boolean csi = mode == InjectionMode.CSI;
     String mountPath = Annotations.DEFAULT_MOUNT_PATH;
     Optional<OnChange> onChange = Optional.empty();
     List<String> containers = List.of();
@@ -66,18 +82,60 @@ public final class InjectionConfigParser {
     for (Map.Entry<String, String> entry : ours.entrySet()) {
       String annotation = entry.getKey();
       String value = entry.getValue();
-      if (annotation.equals(MOUNT_PATH)) {
+      if (annotation.equals(MODE)) {
+        // read above
+      } else if (annotation.equals(MOUNT_PATH)) {
         mountPath = mountPath(annotation, value);
       } else if (annotation.equals(ON_CHANGE)) {
         onChange = Optional.of(grammar(annotation, value, OnChange::parse));
+        if (csi) {
+          throw noProcessInCsiMode(
+              annotation,
+              modeAnnotated,
+              onChange.get() instanceof OnChange.SendSignal send
+                  ? OnChange.render(send)
+                      + " needs the agent in the pod to send the signal to the app"
+                  : "exec: needs the agent in the pod to run the command",
+              " and let the app reread the files when they change (each change is one atomic"
+                  + " switch of ..data)");
+        }
       } else if (annotation.equals(AWS_SDK)) {
         awsSdk = grammar(annotation, value, Flag::parse);
+        if (csi && awsSdk) {
+          throw noProcessInCsiMode(
+              annotation,
+              modeAnnotated,
+              "the AWS SDK routes need the agent in the pod (its credentials relay, the API's CA"
+                  + " for the SDK) and the keywarden.io token in the app containers",
+              " and read the secret files instead");
+        }
       } else if (annotation.equals(AWS_ENDPOINT)) {
         awsEndpoint = grammar(annotation, value, Flag::parse);
+        if (csi && awsEndpoint) {
+          throw noProcessInCsiMode(
+              annotation,
+              modeAnnotated,
+              "the loopback Secrets Manager endpoint is served by the agent in the pod",
+              " and read the secret files instead");
+        }
       } else if (annotation.equals(AWS_ENDPOINT_PORT)) {
         endpointPort = Optional.of(grammar(annotation, value, EndpointPort::parse));
+        if (csi) {
+          throw noProcessInCsiMode(
+              annotation,
+              modeAnnotated,
+              "it is the port of the agent's loopback AWS server in the pod",
+              "");
+        }
       } else if (annotation.equals(AWS_REGION)) {
         region = Optional.of(grammar(annotation, value, AwsRegion::parse));
+        if (csi) {
+          throw noProcessInCsiMode(
+              annotation,
+              modeAnnotated,
+              "it is the region of the AWS SDK route, which needs the agent in the pod",
+              "");
+        }
       } else if (annotation.equals(CONTAINERS)) {
         containers = containers(annotation, value);
       } else if (fileSetting(fileSettings, annotation, value)) {
@@ -114,11 +172,8 @@ public final class InjectionConfigParser {
       throw new InvalidAnnotationException(
           SECRET_PREFIX + "<file>",
           "the pod opted in to injection but names no secret; add one annotation per file, "
-              + "its value the ManagedSecret name (or use "
-              + AWS_SDK
-              + " or "
-              + AWS_ENDPOINT
-              + ")");
+              + "its value the ManagedSecret name"
+              + (csi ? "" : " (or use " + AWS_SDK + " or " + AWS_ENDPOINT + ")"));
     }
 
     List<SecretFile> files =
@@ -133,7 +188,29 @@ public final class InjectionConfigParser {
                         entry.stage()))
             .toList();
     return new InjectionConfig(
-        files, mountPath, fileSet.fileMode(), fileSet.refresh(), onChange, containers, aws);
+        files, mountPath, fileSet.fileMode(), fileSet.refresh(), onChange, containers, aws, mode);
+  }
+
+  /**
+   * An annotation that needs a Keywarden process in the pod, in csi mode: what it needs, why csi
+   * mode has none, and the two ways out.
+   */
+  private static InvalidAnnotationException noProcessInCsiMode(
+      String annotation, boolean modeAnnotated, String needs, String instead) {
+    return new InvalidAnnotationException(
+        annotation,
+        needs
+            + ", but in csi mode ("
+            + (modeAnnotated
+                ? MODE + ": " + InjectionMode.CSI.annotationValue()
+                : "the injector's default mode")
+            + ") no Keywarden process runs in the pod: the CSI node plugin writes the files from"
+            + " outside it; remove the annotation"
+            + instead
+            + ", or set "
+            + MODE
+            + ": "
+            + InjectionMode.SIDECAR.annotationValue());
   }
 
   private static String mountPath(String annotation, String value) {

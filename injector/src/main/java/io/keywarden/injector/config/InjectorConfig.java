@@ -1,5 +1,6 @@
 package io.keywarden.injector.config;
 
+import io.keywarden.injector.InjectionMode;
 import io.keywarden.tls.LifetimeConfig;
 import io.smallrye.config.ConfigMapping;
 import io.smallrye.config.WithDefault;
@@ -74,6 +75,20 @@ public interface InjectorConfig {
    */
   @WithDefault("us-east-1")
   String awsRegion();
+
+  /**
+   * How a pod without keywarden.io/mode gets its files: sidecar (the agent in the pod) or csi (an
+   * inline volume of the Keywarden CSI node plugin, which must run on the nodes; docs/csi.md).
+   */
+  @WithDefault("sidecar")
+  InjectionMode defaultMode();
+
+  /**
+   * The CSIDriver object's name in csi mode's inline volumes: the node plugin's
+   * KEYWARDEN_CSI_DRIVER_NAME.
+   */
+  @WithDefault("csi.keywarden.io")
+  String csiDriver();
 
   /** Pods here are never mutated, like kube-system. */
   @WithDefault("keywarden-system")

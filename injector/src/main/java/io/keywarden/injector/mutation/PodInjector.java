@@ -174,7 +174,7 @@ public final class PodInjector {
    * Deny here what the apiserver would otherwise reject with a message that names no annotation:
    * two mounts at one path, or a mount path overlapping the agent's token directory.
    */
-  private static void checkMountPath(String mountPath, List<Container> selected) {
+  static void checkMountPath(String mountPath, List<Container> selected) {
     for (String agentDir : List.of(Volumes.TOKEN_DIR, Volumes.API_TOKEN_DIR, Volumes.AWS_DIR)) {
       if (overlaps(mountPath, agentDir)) {
         throw new InvalidAnnotationException(
@@ -210,7 +210,7 @@ public final class PodInjector {
     return a.equals(b) || a.startsWith(b + "/") || b.startsWith(a + "/");
   }
 
-  private static void ensureLists(PodSpec spec) {
+  static void ensureLists(PodSpec spec) {
     if (spec.getVolumes() == null) {
       spec.setVolumes(new ArrayList<>());
     }

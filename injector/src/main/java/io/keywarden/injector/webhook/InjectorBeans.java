@@ -3,6 +3,8 @@ package io.keywarden.injector.webhook;
 import io.keywarden.injector.apica.ApiCaSource;
 import io.keywarden.injector.config.AgentSettings;
 import io.keywarden.injector.config.InjectorConfig;
+import io.keywarden.injector.mutation.CsiVolume;
+import io.keywarden.injector.mutation.CsiVolumeInjector;
 import jakarta.enterprise.inject.Produces;
 import jakarta.inject.Singleton;
 import java.util.Set;
@@ -21,6 +23,11 @@ public class InjectorBeans {
             .collect(Collectors.toSet());
     AgentSettings settings = AgentSettings.from(config);
     // The CA is read per admission: a renewed one reaches the next pod.
-    return new PodMutator(() -> settings.withApiCa(apiCa.currentPem()), untouched);
+    return new PodMutator(
+        () -> settings.withApiCa(apiCa.currentPem()),
+        untouched,
+        config.defaultMode(),
+        new CsiVolumeInjector(
+            CsiVolume.driverName("keywarden.injector.csi-driver", config.csiDriver())));
   }
 }

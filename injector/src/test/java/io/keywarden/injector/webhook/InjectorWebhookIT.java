@@ -587,18 +587,192 @@ class InjectorWebhookIT {
     assertThat(decode(response.getPatch())).isEqualTo("[]");
   }
 
+  /**
+   * issue 16: keywarden.io/mode: csi stores the node plugin's inline volume and read-only mounts
+   * instead of the agent; the attributes are the file annotations in the plugin's grammar. No token
+   * volume: the CSIDriver's tokenRequests gives the plugin the pod's token.
+   */
+  @Test
+  void csiModePodsAreStoredWithTheNodePluginsVolumeInsteadOfTheAgent(TestNamespace namespace)
+      throws Exception {
+    enroll(namespace);
+    Map<String, String> annotations =
+        Map.of(
+            "keywarden.io/mode", "csi",
+            "keywarden.io/secret.password", "db-credentials",
+            "keywarden.io/key.password", "password",
+            "keywarden.io/secret.db.env", "db-credentials",
+            "keywarden.io/format.db.env", "env",
+            "keywarden.io/file-mode", "0440",
+            "keywarden.io/refresh", "90s");
+    Pod stored = create(namespace, pod("orders", annotations));
+
+    assertThat(stored.getSpec().getInitContainers()).isEmpty();
+    assertThat(stored.getSpec().getContainers())
+        .extracting(Container::getName)
+        .containsExactly("app");
+    assertThat(stored.getSpec().getShareProcessNamespace()).isNull();
+    assertThat(stored.getSpec().getVolumes())
+        .extracting(Volume::getName)
+        .doesNotContain("keywarden-token", "keywarden-aws");
+    Volume secrets = volume(stored, "keywarden-secrets");
+    assertThat(secrets.getEmptyDir()).isNull();
+    assertThat(secrets.getCsi().getDriver()).isEqualTo("csi.keywarden.io");
+    assertThat(secrets.getCsi().getReadOnly()).isTrue();
+    assertThat(secrets.getCsi().getVolumeAttributes())
+        .containsExactlyInAnyOrderEntriesOf(
+            Map.of(
+                "secret.password", "db-credentials",
+                "key.password", "password",
+                "format.password", "raw",
+                "stage.password", "CURRENT",
+                "secret.db.env", "db-credentials",
+                "format.db.env", "env",
+                "stage.db.env", "CURRENT",
+                "file-mode", "0440",
+                "refresh", "1m30s"));
+    assertThat(stored.getSpec().getContainers().get(0).getVolumeMounts())
+        .filteredOn(m -> m.getName().equals("keywarden-secrets"))
+        .singleElement()
+        .satisfies(
+            m -> {
+              assertThat(m.getMountPath()).isEqualTo("/var/run/secrets/keywarden");
+              assertThat(m.getReadOnly()).isTrue();
+            });
+
+    // Idempotent: the stored pod sent again (reinvocation) is an empty patch.
+    AdmissionResponse again =
+        admit(review(namespace.name(), new PodBuilder(stored).withStatus(null).build()));
+    assertThat(again.getAllowed()).isTrue();
+    assertThat(decode(again.getPatch())).isEqualTo("[]");
+
+    // A volume of that name the user wrote is reported, never overwritten.
+    Pod own = pod("own", annotations);
+    own.getSpec()
+        .getVolumes()
+        .add(
+            new io.fabric8.kubernetes.api.model.VolumeBuilder()
+                .withName("keywarden-secrets")
+                .withNewEmptyDir()
+                .endEmptyDir()
+                .build());
+    assertThatThrownBy(() -> dryRun(namespace, own))
+        .isInstanceOfSatisfying(
+            KubernetesClientException.class, e -> assertThat(e.getCode()).isEqualTo(403))
+        .hasMessageContaining(
+            "annotation keywarden.io/mode: the pod already has a volume 'keywarden-secrets' that is"
+                + " not the csi.keywarden.io volume the annotations describe");
+  }
+
+  /** What needs a process in the pod is refused in csi mode, saying what to do instead. */
+  @Test
+  void csiModeRefusesWhatNeedsAProcessInThePod(TestNamespace namespace) {
+    enroll(namespace);
+    Map<String, String> refusals =
+        Map.of(
+            "keywarden.io/on-change=signal:SIGHUP",
+            "annotation keywarden.io/on-change: signal:SIGHUP needs the agent in the pod to send"
+                + " the signal to the app, but in csi mode (keywarden.io/mode: csi) no Keywarden"
+                + " process runs in the pod",
+            "keywarden.io/on-change=exec:nginx -s reload",
+            "annotation keywarden.io/on-change: exec: needs the agent in the pod to run the command",
+            "keywarden.io/aws-sdk=true",
+            "annotation keywarden.io/aws-sdk: the AWS SDK routes need the agent in the pod",
+            "keywarden.io/aws-endpoint=true",
+            "annotation keywarden.io/aws-endpoint: the loopback Secrets Manager endpoint is served"
+                + " by the agent in the pod",
+            "keywarden.io/aws-region=eu-west-1",
+            "annotation keywarden.io/aws-region: it is the region of the AWS SDK route");
+    refusals.forEach(
+        (annotation, message) -> {
+          Map<String, String> annotations = new HashMap<>(ONE_FILE);
+          annotations.put("keywarden.io/mode", "csi");
+          String[] keyValue = annotation.split("=", 2);
+          annotations.put(keyValue[0], keyValue[1]);
+          assertThatThrownBy(() -> dryRun(namespace, pod("refused", annotations)))
+              .as(annotation)
+              .isInstanceOfSatisfying(
+                  KubernetesClientException.class, e -> assertThat(e.getCode()).isEqualTo(403))
+              .hasMessageContaining("denied the request: " + message)
+              .hasMessageContaining("or set keywarden.io/mode: sidecar");
+        });
+    Map<String, String> badMode = new HashMap<>(ONE_FILE);
+    badMode.put("keywarden.io/mode", "node");
+    assertThatThrownBy(() -> dryRun(namespace, pod("bad-mode", badMode)))
+        .hasMessageContaining(
+            "denied the request: annotation keywarden.io/mode: mode 'node' must be sidecar or csi");
+    assertThat(admin.pods().inNamespace(namespace.name()).list().getItems()).isEmpty();
+  }
+
+  /**
+   * keywarden.injector.default-mode (KEYWARDEN_INJECTOR_DEFAULT_MODE) makes csi the mode of pods
+   * without the annotation, keywarden.io/mode: sidecar still gets the agent, and
+   * keywarden.injector.csi-driver names the driver.
+   */
+  @Test
+  void theInjectorsDefaultModeAndDriverAreSettings(TestCluster cluster, TestNamespace namespace)
+      throws Exception {
+    String label = RUN + "-csi";
+    String name = webhookName + "-csi";
+    int port = QuarkusProcess.freePort();
+    admin
+        .admissionRegistration()
+        .v1()
+        .mutatingWebhookConfigurations()
+        .resource(registration(name, port, label))
+        .create();
+    Map<String, String> env = injectorEnv(port);
+    env.put("KEYWARDEN_INJECTOR_WEBHOOK_CONFIGURATION", name);
+    env.put("KEYWARDEN_INJECTOR_DEFAULT_MODE", "csi");
+    env.put("KEYWARDEN_INJECTOR_CSI_DRIVER", "secrets.example.com");
+    try (QuarkusProcess csiByDefault = QuarkusProcess.of(cluster, "injector", env).start()) {
+      enroll(namespace, label);
+
+      Pod csi = create(namespace, pod("web", ONE_FILE));
+      assertThat(csi.getSpec().getInitContainers()).isEmpty();
+      assertThat(volume(csi, "keywarden-secrets").getCsi().getDriver())
+          .isEqualTo("secrets.example.com");
+      assertThat(volume(csi, "keywarden-secrets").getCsi().getVolumeAttributes())
+          .containsEntry("secret.db", "db-password");
+
+      Map<String, String> sidecarAnnotations = new HashMap<>(ONE_FILE);
+      sidecarAnnotations.put("keywarden.io/mode", "sidecar");
+      Pod sidecar = create(namespace, pod("legacy", sidecarAnnotations));
+      assertThat(sidecar.getSpec().getInitContainers())
+          .extracting(Container::getName)
+          .containsExactly("keywarden-agent");
+      assertThat(volume(sidecar, "keywarden-secrets").getEmptyDir().getMedium())
+          .isEqualTo("Memory");
+
+      Map<String, String> signal = new HashMap<>(ONE_FILE);
+      signal.put("keywarden.io/on-change", "signal:SIGHUP");
+      assertThatThrownBy(() -> dryRun(namespace, pod("signal", signal)))
+          .hasMessageContaining(
+              "annotation keywarden.io/on-change: signal:SIGHUP needs the agent in the pod to send"
+                  + " the signal to the app, but in csi mode (the injector's default mode)");
+    } finally {
+      admin.admissionRegistration().v1().mutatingWebhookConfigurations().withName(name).delete();
+    }
+  }
+
   private static MutatingWebhookConfiguration registration() throws Exception {
+    return registration(webhookName, httpsPort, RUN);
+  }
+
+  /** The shipped registration, by URL, for the namespaces labelled {@code RUN_LABEL=label}. */
+  private static MutatingWebhookConfiguration registration(String name, int port, String label)
+      throws Exception {
     MutatingWebhookConfiguration registration;
     try (InputStream in =
         InjectorWebhookIT.class.getResourceAsStream("/kubernetes/mutating-webhook.yaml")) {
       registration =
           admin.getKubernetesSerialization().unmarshal(in, MutatingWebhookConfiguration.class);
     }
-    registration.getMetadata().setName(webhookName);
+    registration.getMetadata().setName(name);
     for (MutatingWebhook webhook : registration.getWebhooks()) {
       webhook.getClientConfig().setService(null);
-      webhook.getClientConfig().setUrl("https://127.0.0.1:" + httpsPort + PodMutatingWebhook.PATH);
-      webhook.getNamespaceSelector().setMatchLabels(Map.of(RUN_LABEL, RUN));
+      webhook.getClientConfig().setUrl("https://127.0.0.1:" + port + PodMutatingWebhook.PATH);
+      webhook.getNamespaceSelector().setMatchLabels(Map.of(RUN_LABEL, label));
     }
     return registration;
   }
@@ -618,6 +792,14 @@ class InjectorWebhookIT {
    * injector for it: the apiserver picks up registrations and caBundles asynchronously.
    */
   private static void enroll(TestNamespace namespace) {
+    enroll(namespace, RUN);
+  }
+
+  /**
+   * Labels the namespace for the registration of {@code label} and waits until the apiserver calls
+   * that injector: a probe pod gets the files' volume (in either mode).
+   */
+  private static void enroll(TestNamespace namespace, String label) {
     admin
         .namespaces()
         .withName(namespace.name())
@@ -625,7 +807,7 @@ class InjectorWebhookIT {
             ns ->
                 new NamespaceBuilder(ns)
                     .editMetadata()
-                    .addToLabels(RUN_LABEL, RUN)
+                    .addToLabels(RUN_LABEL, label)
                     .endMetadata()
                     .build());
     await()
@@ -634,15 +816,16 @@ class InjectorWebhookIT {
         .ignoreExceptions()
         .until(
             () ->
-                !admin
+                admin
                     .pods()
                     .inNamespace(namespace.name())
                     .resource(pod("probe", ONE_FILE))
                     .dryRun()
                     .create()
                     .getSpec()
-                    .getInitContainers()
-                    .isEmpty());
+                    .getVolumes()
+                    .stream()
+                    .anyMatch(v -> v.getName().equals("keywarden-secrets")));
   }
 
   private static String newCaPem() {

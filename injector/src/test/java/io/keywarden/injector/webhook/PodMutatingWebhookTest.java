@@ -11,7 +11,9 @@ import io.fabric8.kubernetes.api.model.Pod;
 import io.fabric8.kubernetes.api.model.admission.v1.AdmissionResponse;
 import io.fabric8.kubernetes.api.model.admission.v1.AdmissionReview;
 import io.fabric8.kubernetes.api.model.admission.v1.AdmissionReviewBuilder;
+import io.keywarden.injector.InjectionMode;
 import io.keywarden.injector.apica.ApiCaUnavailableException;
+import io.keywarden.injector.mutation.CsiVolumeInjector;
 import java.util.Base64;
 import java.util.List;
 import java.util.Map;
@@ -113,6 +115,43 @@ class PodMutatingWebhookTest {
     AdmissionResponse allowed =
         withoutCa.handle(review("CREATE", "apps", unlabelled)).getResponse();
     assertThat(allowed.getAllowed()).isTrue();
+  }
+
+  @Test
+  void csiModeNeedsNoApiCaAndTheDefaultModeIsTheInjectors() throws Exception {
+    PodMutator csiByDefault =
+        new PodMutator(
+            () -> {
+              throw new ApiCaUnavailableException("the operator API's CA is not available");
+            },
+            Set.of("kube-system"),
+            InjectionMode.CSI,
+            new CsiVolumeInjector("csi.keywarden.io"));
+    PodMutatingWebhook webhook = new PodMutatingWebhook(csiByDefault);
+
+    AdmissionResponse csi =
+        webhook.handle(review("CREATE", "apps", pod(ONE_FILE, "app"))).getResponse();
+    assertThat(csi.getAllowed()).isTrue();
+    assertThat(patch(csi))
+        .extracting(op -> op.get("path").asText())
+        .contains("/spec/volumes", "/spec/containers/0/volumeMounts")
+        .doesNotContain("/spec/initContainers");
+    assertThat(patch(csi).toString())
+        .contains("csi.keywarden.io")
+        .doesNotContain("keywarden-agent");
+
+    AdmissionResponse sidecar =
+        webhook
+            .handle(
+                review(
+                    "CREATE",
+                    "apps",
+                    pod(
+                        Map.of("keywarden.io/secret.db", "db", "keywarden.io/mode", "sidecar"),
+                        "app")))
+            .getResponse();
+    assertThat(sidecar.getAllowed()).as("a sidecar pod still needs the CA").isFalse();
+    assertThat(sidecar.getStatus().getMessage()).contains("CA is not available");
   }
 
   static Stream<Arguments> untouched() {
