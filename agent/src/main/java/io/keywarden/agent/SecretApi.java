@@ -43,7 +43,9 @@ final class SecretApi implements AutoCloseable {
   // A long-poll may legitimately take its full timeout; the grace covers a slow answer after it.
   private static final Duration LONG_POLL_GRACE = Duration.ofSeconds(15);
   private static final Duration MAX_RETRY_AFTER = Duration.ofMinutes(5);
-  private static final int MAX_MESSAGE = 200;
+  // The API's messages name the caller, the verb, the secret and the fix (about 250 characters);
+  // the bound only keeps a misbehaving server from filling logs and pod events.
+  private static final int MAX_MESSAGE = 1000;
 
   private final SSLSocketFactory sslSocketFactory;
   private final URI apiUrl;
@@ -269,6 +271,9 @@ final class SecretApi implements AutoCloseable {
     for (int i = 0; i < text.length() && out.length() < MAX_MESSAGE; i++) {
       char c = text.charAt(i);
       out.append(c < 0x20 || c == 0x7f ? ' ' : c);
+    }
+    if (text.length() > MAX_MESSAGE) {
+      out.append(" [cut at ").append(MAX_MESSAGE).append(" characters]");
     }
     return out.toString();
   }
