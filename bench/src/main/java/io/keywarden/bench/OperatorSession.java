@@ -72,21 +72,17 @@ final class OperatorSession implements AutoCloseable {
       Map<String, String> env = new HashMap<>(operatorEnv);
       // Leave others' ManagedSecrets alone on a shared cluster.
       env.put("QUARKUS_OPERATOR_SDK_NAMESPACES", secretsNs);
-      // The JVM flags of the integration tests' QuarkusProcess, so that RSS figures compare.
+      // The JVM flags of the integration tests' QuarkusProcess, so that RSS figures compare;
+      // BENCH_OPERATOR_JAVA_OPTS replaces them (heap and collector experiments).
+      List<String> jvmFlags = jvmFlags(System.getenv("BENCH_OPERATOR_JAVA_OPTS"));
       int httpPort = Bench.freePort();
       Process operator =
-          Bench.startOperator(
-              jar,
-              plane.kubeconfig(),
-              operatorNs,
-              log,
-              List.of("-XX:+UseSerialGC", "-Xmx256m"),
-              env,
-              httpPort);
+          Bench.startOperator(jar, plane.kubeconfig(), operatorNs, log, jvmFlags, env, httpPort);
       // Also on Ctrl-C or a crash: an orphaned operator would keep reconciling the shared cluster.
       Runtime.getRuntime().addShutdownHook(new Thread(operator::destroyForcibly, "stop-operator"));
       System.out.printf(
-          "operator: %s, pid %d ready in %d ms (log %s), RSS %s%n",
+          "operator: %s %s, pid %d ready in %d ms (log %s), RSS %s%n",
+          String.join(" ", jvmFlags),
           jar,
           operator.pid(),
           Duration.between(launched, Instant.now()).toMillis(),
@@ -98,6 +94,14 @@ final class OperatorSession implements AutoCloseable {
       client.close();
       throw e;
     }
+  }
+
+  static final List<String> DEFAULT_JVM_FLAGS = List.of("-XX:+UseSerialGC", "-Xmx256m");
+
+  static List<String> jvmFlags(String override) {
+    return override == null || override.isBlank()
+        ? DEFAULT_JVM_FLAGS
+        : List.of(override.trim().split("\\s+"));
   }
 
   /** The control plane's processes (etcd, apiserver, ...) when this run started it; else empty. */

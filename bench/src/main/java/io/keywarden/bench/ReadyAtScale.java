@@ -64,6 +64,7 @@ public final class ReadyAtScale {
     long[] machineBefore = Bench.machineTicks();
     long rssBeforeKiB = Bench.rssKiB(operatorPid);
     long cpuBefore = Bench.cpuTicks(operatorPid);
+    Map<String, Long> threadsBefore = Bench.threadGroupTicks(operatorPid);
     var resources =
         client.genericKubernetesResources("keywarden.io/v1alpha1", "ManagedSecret").inNamespace(ns);
     Map<String, Instant> createdAt = new ConcurrentHashMap<>();
@@ -103,6 +104,7 @@ public final class ReadyAtScale {
     Duration readyTime = null;
     long peakRssKiB = 0;
     long cpuAtReady = -1;
+    Map<String, Long> threadsAtReady = Map.of();
     List<ManagedSecret> last = List.of();
     Duration giveUp = GIVE_UP_MIN;
     if (Duration.ofMillis(120L * count).compareTo(giveUp) > 0) {
@@ -128,6 +130,7 @@ public final class ReadyAtScale {
       if (createTime != null && seenReadyAt.size() == count) {
         readyTime = Duration.between(start, polled);
         cpuAtReady = Bench.cpuTicks(operatorPid);
+        threadsAtReady = Bench.threadGroupTicks(operatorPid);
         break;
       }
       Thread.sleep(POLL.toMillis());
@@ -144,6 +147,15 @@ public final class ReadyAtScale {
     long rssEndKiB = Bench.rssKiB(operatorPid);
     if (jfr) {
       Bench.jcmd(operatorPid, "JFR.stop", "name=ready");
+    }
+    // BENCH_HISTO=1: what the heap holds with every secret Ready (after a full GC: the live set).
+    String histogram = null;
+    if ("1".equals(System.getenv("BENCH_HISTO"))) {
+      List<String> lines = Bench.jcmdOutput(operatorPid, "GC.class_histogram").lines().toList();
+      histogram =
+          String.join("\n", lines.subList(0, Math.min(23, lines.size())))
+              + "\n"
+              + lines.get(lines.size() - 1);
     }
 
     System.out.println();
@@ -199,6 +211,9 @@ public final class ReadyAtScale {
               + " ManagedSecret; %.1f s including 5 s after%n",
           cpuSeconds, cpuSeconds * 1000 / count, (cpuSettled - cpuBefore) / 100.0);
     }
+    if (cpuAtReady >= 0) {
+      printThreadGroups(threadsBefore, threadsAtReady, cpuAtReady - cpuBefore);
+    }
     double busy = machineAfter[0] - machineBefore[0];
     double total = machineAfter[1] - machineBefore[1];
     System.out.printf(
@@ -213,6 +228,10 @@ public final class ReadyAtScale {
       System.out.printf(
           "JFR recording              %s (summarise with bench/run-jfr-top %s)%n",
           recording, recording);
+    }
+    if (histogram != null) {
+      System.out.println("live heap by class (jcmd GC.class_histogram), top 20:");
+      System.out.println(histogram);
     }
     return readyTime != null;
   }
@@ -246,6 +265,32 @@ public final class ReadyAtScale {
     System.out.printf(
         "operator RSS around scrapes %.0f MiB before the first, %.0f MiB after the sixth (%+.0f MiB)%n",
         rssBeforeKiB / 1024.0, rssAfterKiB / 1024.0, (rssAfterKiB - rssBeforeKiB) / 1024.0);
+  }
+
+  /**
+   * Where the operator's CPU went, by thread group, first create to all Ready: JIT compilers and
+   * the collector (not Java threads, so not in a JFR recording) next to reconcilers, event loops
+   * and informers. Threads that ended meanwhile are only in the total.
+   */
+  private static void printThreadGroups(
+      Map<String, Long> before, Map<String, Long> after, long totalTicks) {
+    List<Map.Entry<String, Long>> spent = new ArrayList<>();
+    long listed = 0;
+    for (var e : after.entrySet()) {
+      long ticks = e.getValue() - before.getOrDefault(e.getKey(), 0L);
+      if (ticks > 0) {
+        spent.add(Map.entry(e.getKey(), ticks));
+        listed += ticks;
+      }
+    }
+    spent.sort(Map.Entry.<String, Long>comparingByValue().reversed());
+    StringBuilder line = new StringBuilder();
+    for (var e : spent.subList(0, Math.min(12, spent.size()))) {
+      line.append(String.format(" %s %.1f s,", e.getKey(), e.getValue() / 100.0));
+    }
+    System.out.printf(
+        "operator CPU by thread     %s threads that ended meanwhile %.1f s%n",
+        line, Math.max(0, totalTicks - listed) / 100.0);
   }
 
   private static Optional<Condition> readyCondition(ManagedSecret ms) {
