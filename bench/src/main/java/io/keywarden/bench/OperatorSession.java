@@ -72,6 +72,8 @@ final class OperatorSession implements AutoCloseable {
       Map<String, String> env = new HashMap<>(operatorEnv);
       // Leave others' ManagedSecrets alone on a shared cluster.
       env.put("QUARKUS_OPERATOR_SDK_NAMESPACES", secretsNs);
+      // Another operator on the machine may hold the API's default port 8443.
+      env.putIfAbsent("KEYWARDEN_API_PORT", Integer.toString(Bench.freePort()));
       // The JVM flags of the integration tests' QuarkusProcess, so that RSS figures compare;
       // BENCH_OPERATOR_JAVA_OPTS replaces them (heap and collector experiments).
       List<String> jvmFlags = jvmFlags(System.getenv("BENCH_OPERATOR_JAVA_OPTS"));
