@@ -246,6 +246,32 @@ final class Bench {
     }
   }
 
+  /**
+   * CPU ticks (utime+stime) of a process's live threads, summed by thread group: the kernel's
+   * thread name (15 characters) with numbers dropped, so "C2 CompilerThre", "VM Thread",
+   * "vert.x-eventloo" and a pool's threads each add up to one line. Compiler and GC threads are not
+   * Java threads, so a JFR recording does not show them; this does.
+   */
+  static Map<String, Long> threadGroupTicks(long pid) {
+    Map<String, Long> groups = new java.util.TreeMap<>();
+    try (var tasks = Files.list(Path.of("/proc", Long.toString(pid), "task"))) {
+      for (Path task : tasks.toList()) {
+        try {
+          String stat = Files.readString(task.resolve("stat"));
+          String name = stat.substring(stat.indexOf('(') + 1, stat.lastIndexOf(')'));
+          String[] fields = stat.substring(stat.lastIndexOf(')') + 2).split(" ");
+          long ticks = Long.parseLong(fields[11]) + Long.parseLong(fields[12]);
+          groups.merge(name.replaceAll("[#-]?[0-9]+", "").trim(), ticks, Long::sum);
+        } catch (IOException | RuntimeException e) {
+          // the thread ended meanwhile
+        }
+      }
+    } catch (IOException e) {
+      // the process is gone
+    }
+    return groups;
+  }
+
   /** Busy and total ticks of all CPUs from /proc/stat. */
   static long[] machineTicks() {
     try {
@@ -263,6 +289,11 @@ final class Bench {
 
   /** Runs {@code jcmd <pid> command...} (JFR.start, GC.run, ...) and fails when it does. */
   static void jcmd(long pid, String... command) throws Exception {
+    jcmdOutput(pid, command);
+  }
+
+  /** Runs {@code jcmd <pid> command...} and returns what it printed. */
+  static String jcmdOutput(long pid, String... command) throws Exception {
     List<String> line =
         new ArrayList<>(
             List.of(
@@ -274,6 +305,7 @@ final class Bench {
     if (!p.waitFor(60, TimeUnit.SECONDS) || p.exitValue() != 0) {
       throw new IllegalStateException("jcmd " + String.join(" ", command) + " failed: " + out);
     }
+    return out;
   }
 
   static String loadAverage() {

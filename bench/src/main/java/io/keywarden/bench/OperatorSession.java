@@ -72,14 +72,19 @@ final class OperatorSession implements AutoCloseable {
       Map<String, String> env = new HashMap<>(operatorEnv);
       // Leave others' ManagedSecrets alone on a shared cluster.
       env.put("QUARKUS_OPERATOR_SDK_NAMESPACES", secretsNs);
-      // The JVM flags of the integration tests' QuarkusProcess, so that RSS figures compare.
+      // Another operator on the machine may hold the API's default port 8443.
+      env.putIfAbsent("KEYWARDEN_API_PORT", Integer.toString(Bench.freePort()));
+      // The JVM flags of the integration tests' QuarkusProcess, so that RSS figures compare;
+      // BENCH_OPERATOR_JVM replaces them (heap and collector experiments; as in ApiLoad).
+      List<String> jvmFlags = jvmFlags(System.getenv("BENCH_OPERATOR_JVM"));
       int httpPort = Bench.freePort();
       Process operator =
-          Bench.startOperator(jar, plane.kubeconfig(), operatorNs, log, jvmFlags(), env, httpPort);
+          Bench.startOperator(jar, plane.kubeconfig(), operatorNs, log, jvmFlags, env, httpPort);
       // Also on Ctrl-C or a crash: an orphaned operator would keep reconciling the shared cluster.
       Runtime.getRuntime().addShutdownHook(new Thread(operator::destroyForcibly, "stop-operator"));
       System.out.printf(
-          "operator: %s, pid %d ready in %d ms (log %s), RSS %s%n",
+          "operator: %s %s, pid %d ready in %d ms (log %s), RSS %s%n",
+          String.join(" ", jvmFlags),
           jar,
           operator.pid(),
           Duration.between(launched, Instant.now()).toMillis(),
@@ -91,6 +96,14 @@ final class OperatorSession implements AutoCloseable {
       client.close();
       throw e;
     }
+  }
+
+  static final List<String> DEFAULT_JVM_FLAGS = List.of("-XX:+UseSerialGC", "-Xmx256m");
+
+  static List<String> jvmFlags(String override) {
+    return override == null || override.isBlank()
+        ? DEFAULT_JVM_FLAGS
+        : List.of(override.trim().split("\\s+"));
   }
 
   /** The control plane's processes (etcd, apiserver, ...) when this run started it; else empty. */
@@ -119,17 +132,5 @@ final class OperatorSession implements AutoCloseable {
     } finally {
       client.close();
     }
-  }
-
-  /**
-   * The integration tests' QuarkusProcess flags (SerialGC, 256 MiB heap), so that RSS figures
-   * compare; BENCH_OPERATOR_JVM replaces them, e.g. "-XX:+UseSerialGC -Xmx576m" for the heap the
-   * chart's default limit gives a pod (768 MiB at MaxRAMPercentage=75).
-   */
-  private static List<String> jvmFlags() {
-    String flags = System.getenv("BENCH_OPERATOR_JVM");
-    return flags == null || flags.isBlank()
-        ? List.of("-XX:+UseSerialGC", "-Xmx256m")
-        : List.of(flags.trim().split("\\s+"));
   }
 }

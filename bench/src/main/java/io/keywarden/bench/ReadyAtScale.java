@@ -49,6 +49,12 @@ public final class ReadyAtScale {
     KubernetesClient client = session.client;
     String ns = session.secretsNs;
     long operatorPid = session.operator.pid();
+    // BENCH_WARMUP=N: N secrets (warm-*) created and Ready before the measured burst, so that it
+    // runs on a warmed-up JVM, as a long-running operator's would.
+    int warmup = Integer.parseInt(Optional.ofNullable(System.getenv("BENCH_WARMUP")).orElse("0"));
+    if (warmup > 0) {
+      warmUp(client, ns, warmup);
+    }
     // BENCH_JFR=1: a JFR recording (profile settings) from the first create to all Ready.
     boolean jfr = "1".equals(System.getenv("BENCH_JFR"));
     java.nio.file.Path recording =
@@ -64,6 +70,7 @@ public final class ReadyAtScale {
     long[] machineBefore = Bench.machineTicks();
     long rssBeforeKiB = Bench.rssKiB(operatorPid);
     long cpuBefore = Bench.cpuTicks(operatorPid);
+    Map<String, Long> threadsBefore = Bench.threadGroupTicks(operatorPid);
     var resources =
         client.genericKubernetesResources("keywarden.io/v1alpha1", "ManagedSecret").inNamespace(ns);
     Map<String, Instant> createdAt = new ConcurrentHashMap<>();
@@ -103,6 +110,7 @@ public final class ReadyAtScale {
     Duration readyTime = null;
     long peakRssKiB = 0;
     long cpuAtReady = -1;
+    Map<String, Long> threadsAtReady = Map.of();
     List<ManagedSecret> last = List.of();
     Duration giveUp = GIVE_UP_MIN;
     if (Duration.ofMillis(120L * count).compareTo(giveUp) > 0) {
@@ -120,7 +128,7 @@ public final class ReadyAtScale {
       Instant polled = Instant.now();
       last = client.resources(ManagedSecret.class).inNamespace(ns).list().getItems();
       for (ManagedSecret ms : last) {
-        if (readyCondition(ms).isPresent()) {
+        if (measured(ms) && readyCondition(ms).isPresent()) {
           seenReadyAt.putIfAbsent(ms.getMetadata().getName(), polled);
         }
       }
@@ -128,6 +136,7 @@ public final class ReadyAtScale {
       if (createTime != null && seenReadyAt.size() == count) {
         readyTime = Duration.between(start, polled);
         cpuAtReady = Bench.cpuTicks(operatorPid);
+        threadsAtReady = Bench.threadGroupTicks(operatorPid);
         break;
       }
       Thread.sleep(POLL.toMillis());
@@ -144,6 +153,15 @@ public final class ReadyAtScale {
     long rssEndKiB = Bench.rssKiB(operatorPid);
     if (jfr) {
       Bench.jcmd(operatorPid, "JFR.stop", "name=ready");
+    }
+    // BENCH_HISTO=1: what the heap holds with every secret Ready (after a full GC: the live set).
+    String histogram = null;
+    if ("1".equals(System.getenv("BENCH_HISTO"))) {
+      List<String> lines = Bench.jcmdOutput(operatorPid, "GC.class_histogram").lines().toList();
+      histogram =
+          String.join("\n", lines.subList(0, Math.min(23, lines.size())))
+              + "\n"
+              + lines.get(lines.size() - 1);
     }
 
     System.out.println();
@@ -162,7 +180,7 @@ public final class ReadyAtScale {
 
     // Server-side latency: both timestamps have one-second resolution, so p50/p99 are +-1 s.
     List<Long> server = new ArrayList<>();
-    for (ManagedSecret ms : last) {
+    for (ManagedSecret ms : last.stream().filter(ReadyAtScale::measured).toList()) {
       readyCondition(ms)
           .ifPresent(
               c ->
@@ -199,6 +217,9 @@ public final class ReadyAtScale {
               + " ManagedSecret; %.1f s including 5 s after%n",
           cpuSeconds, cpuSeconds * 1000 / count, (cpuSettled - cpuBefore) / 100.0);
     }
+    if (cpuAtReady >= 0) {
+      printThreadGroups(threadsBefore, threadsAtReady, cpuAtReady - cpuBefore);
+    }
     double busy = machineAfter[0] - machineBefore[0];
     double total = machineAfter[1] - machineBefore[1];
     System.out.printf(
@@ -213,6 +234,10 @@ public final class ReadyAtScale {
       System.out.printf(
           "JFR recording              %s (summarise with bench/run-jfr-top %s)%n",
           recording, recording);
+    }
+    if (histogram != null) {
+      System.out.println("live heap by class (jcmd GC.class_histogram), top 20:");
+      System.out.println(histogram);
     }
     return readyTime != null;
   }
@@ -246,6 +271,72 @@ public final class ReadyAtScale {
     System.out.printf(
         "operator RSS around scrapes %.0f MiB before the first, %.0f MiB after the sixth (%+.0f MiB)%n",
         rssBeforeKiB / 1024.0, rssAfterKiB / 1024.0, (rssAfterKiB - rssBeforeKiB) / 1024.0);
+  }
+
+  /**
+   * Where the operator's CPU went, by thread group, first create to all Ready: JIT compilers and
+   * the collector (not Java threads, so not in a JFR recording) next to reconcilers, event loops
+   * and informers. Threads that ended meanwhile are only in the total.
+   */
+  private static void printThreadGroups(
+      Map<String, Long> before, Map<String, Long> after, long totalTicks) {
+    List<Map.Entry<String, Long>> spent = new ArrayList<>();
+    long listed = 0;
+    for (var e : after.entrySet()) {
+      long ticks = e.getValue() - before.getOrDefault(e.getKey(), 0L);
+      if (ticks > 0) {
+        spent.add(Map.entry(e.getKey(), ticks));
+        listed += ticks;
+      }
+    }
+    spent.sort(Map.Entry.<String, Long>comparingByValue().reversed());
+    StringBuilder line = new StringBuilder();
+    for (var e : spent.subList(0, Math.min(12, spent.size()))) {
+      line.append(String.format(" %s %.1f s,", e.getKey(), e.getValue() / 100.0));
+    }
+    System.out.printf(
+        "operator CPU by thread     %s threads that ended meanwhile %.1f s%n",
+        line, Math.max(0, totalTicks - listed) / 100.0);
+  }
+
+  private static boolean measured(ManagedSecret ms) {
+    return ms.getMetadata().getName().startsWith("bench-");
+  }
+
+  private static void warmUp(KubernetesClient client, String ns, int count) throws Exception {
+    Instant start = Instant.now();
+    var resources =
+        client.genericKubernetesResources("keywarden.io/v1alpha1", "ManagedSecret").inNamespace(ns);
+    for (int i = 0; i < count; i++) {
+      resources
+          .resource(
+              new GenericKubernetesResourceBuilder()
+                  .withApiVersion("keywarden.io/v1alpha1")
+                  .withKind("ManagedSecret")
+                  .withNewMetadata()
+                  .withName(String.format("warm-%05d", i))
+                  .endMetadata()
+                  .addToAdditionalProperties(
+                      "spec", Map.of("generate", Map.of("passwordLength", 32)))
+                  .build())
+          .create();
+    }
+    Instant deadline = start.plus(GIVE_UP_MIN);
+    while (Instant.now().isBefore(deadline)) {
+      long ready =
+          client.resources(ManagedSecret.class).inNamespace(ns).list().getItems().stream()
+              .filter(ms -> readyCondition(ms).isPresent())
+              .count();
+      if (ready >= count) {
+        System.out.printf(
+            "warm-up: %d ManagedSecrets Ready in %.1f s%n",
+            count, seconds(Duration.between(start, Instant.now())));
+        Thread.sleep(5000); // the warm-up's Events and writes settle
+        return;
+      }
+      Thread.sleep(POLL.toMillis());
+    }
+    throw new IllegalStateException("warm-up: not all " + count + " Ready within " + GIVE_UP_MIN);
   }
 
   private static Optional<Condition> readyCondition(ManagedSecret ms) {

@@ -37,6 +37,7 @@ import io.keywarden.operator.kms.KmsKey;
 import io.keywarden.operator.kms.KmsKeys;
 import io.keywarden.operator.kube.Conditions;
 import io.keywarden.operator.kube.EventRecorder;
+import io.keywarden.operator.kube.WithoutManagedFields;
 import io.keywarden.operator.rotation.ManualRotations;
 import io.keywarden.operator.versions.CiphertextStore;
 import io.keywarden.operator.versions.DeletedSecrets;
@@ -69,7 +70,10 @@ import org.jboss.logging.Logger;
     finalizerName = ManagedSecret.FINALIZER,
     generationAwareEventProcessing = false,
     informer = @Informer(onUpdateFilter = ReconcileTrigger.class))
-public class ManagedSecretReconciler implements Reconciler<ManagedSecret>, Cleaner<ManagedSecret> {
+public class ManagedSecretReconciler
+    implements Reconciler<ManagedSecret>,
+        Cleaner<ManagedSecret>,
+        io.quarkiverse.operatorsdk.runtime.api.ConfigurableReconciler<ManagedSecret> {
 
   private static final Logger LOG = Logger.getLogger(ManagedSecretReconciler.class);
 
@@ -124,6 +128,28 @@ public class ManagedSecretReconciler implements Reconciler<ManagedSecret>, Clean
     this.deleted = deleted;
   }
 
+  /**
+   * The primary cache keeps ManagedSecrets without managedFields (see {@link WithoutManagedFields})
+   * when one informer fills it: all namespaces, or one. JOSDK gives every watched namespace an
+   * informer of its own but the configured store to all of them, and a relist of one would then
+   * drop the others' objects, so with several namespaces the store stays JOSDK's.
+   */
+  @Override
+  public void updateConfigurationFrom(
+      io.javaoperatorsdk.operator.api.config.ControllerConfigurationOverrider<ManagedSecret>
+          overrider) {
+    var config = org.eclipse.microprofile.config.ConfigProvider.getConfig();
+    String namespaces =
+        config
+            .getOptionalValue(
+                "quarkus.operator-sdk.controllers.managedsecret.namespaces", String.class)
+            .or(() -> config.getOptionalValue("quarkus.operator-sdk.namespaces", String.class))
+            .orElse("");
+    if (namespaces.isBlank() || !namespaces.contains(",")) {
+      overrider.withItemStore(new WithoutManagedFields<>());
+    }
+  }
+
   @Override
   public List<EventSource<?, ManagedSecret>> prepareEventSources(
       EventSourceContext<ManagedSecret> context) {
@@ -132,6 +158,8 @@ public class ManagedSecretReconciler implements Reconciler<ManagedSecret>, Clean
         InformerEventSourceConfiguration.from(Secret.class, ManagedSecret.class)
             .withName("ciphertext")
             .withNamespaces(Set.of(store.namespace()))
+            // One namespace, so one informer and one store.
+            .withItemStore(new WithoutManagedFields<>())
             .withLabelSelector(CiphertextStore.LABEL_SECRET_UID)
             .withSecondaryToPrimaryMapper(
                 s ->

@@ -18,6 +18,7 @@ import io.keywarden.operator.crypto.Envelope;
 import io.keywarden.operator.crypto.SecretValue;
 import io.keywarden.operator.failure.InvalidSpecException;
 import io.keywarden.operator.kms.KmsKeys;
+import io.keywarden.operator.kube.WithoutManagedFields;
 import io.quarkus.runtime.ShutdownEvent;
 import io.quarkus.runtime.StartupEvent;
 import jakarta.enterprise.context.ApplicationScoped;
@@ -116,7 +117,13 @@ public class DeletedSecrets {
 
   void start(@Observes StartupEvent event) {
     informer =
-        client.secrets().inNamespace(store.namespace()).withLabel(LABEL_RECORD, "true").inform();
+        client
+            .secrets()
+            .inNamespace(store.namespace())
+            .withLabel(LABEL_RECORD, "true")
+            .runnableInformer(0)
+            .itemStore(new WithoutManagedFields<>());
+    informer.run();
   }
 
   void stop(@Observes ShutdownEvent event) {
