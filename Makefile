@@ -26,7 +26,7 @@ crds:
 manifests:
 	@scripts/manifests
 
-## Container images of the operator, injector and agent as OCI archives in images/target/oci, without Docker or a
+## Container images of the operator, injector, agent and CSI node plugin (keywarden-csi) as OCI archives in images/target/oci, without Docker or a
 ## registry (images/README.md). CONTAINERD=<socket> also imports them there (namespace k8s.io; CTR=<ctr binary>);
 ## CLUSTER=<state dir of test-cluster/up --node> imports them into that node's containerd.
 ## IMAGE_PREFIX and IMAGE_TAG override the names (default: the Helm chart's ghcr.io/keywarden/<name>:0.1.0).
@@ -34,7 +34,7 @@ IMAGE_PREFIX ?= ghcr.io/keywarden
 IMAGE_TAG ?= 0.1.0
 CTR ?= ctr
 images:
-	./mvnw -B -q package -DskipTests -pl operator,injector,agent -am
+	./mvnw -B -q package -DskipTests -pl operator,injector,agent,csi -am
 	IMAGE_PREFIX=$(IMAGE_PREFIX) IMAGE_TAG=$(IMAGE_TAG) images/bin/build-images $(if $(CONTAINERD),--import $(CONTAINERD) --ctr $(CTR)) $(if $(CLUSTER),--cluster $(CLUSTER))
 
 ## The same images with Docker, from the Dockerfiles in each module's src/main/docker/ (Debian-based JRE images).
@@ -43,6 +43,7 @@ docker-images:
 	docker build -f operator/src/main/docker/Dockerfile.jvm -t $(IMAGE_PREFIX)/operator:$(IMAGE_TAG) .
 	docker build -f injector/src/main/docker/Dockerfile.jvm -t $(IMAGE_PREFIX)/injector:$(IMAGE_TAG) .
 	docker build -f agent/src/main/docker/Dockerfile -t $(IMAGE_PREFIX)/agent:$(IMAGE_TAG) .
+	docker build -f csi/src/main/docker/Dockerfile -t $(IMAGE_PREFIX)/keywarden-csi:$(IMAGE_TAG) .
 
 ## Build etcd, kube-apiserver, kube-controller-manager, kubectl and helm into ~/.cache/keywarden (once).
 cluster-binaries:

@@ -73,3 +73,13 @@ imagePullSecrets:
   {{- end }}
 {{- end }}
 {{- end -}}
+
+{{/* The CSIDriver object of csi/csidriver.yaml, the one copy (csi/deploy/csidriver.yaml links to it). */}}
+{{- define "keywarden.csiDriver" -}}
+{{- .Files.Get "csi/csidriver.yaml" | fromYaml | toYaml -}}
+{{- end -}}
+
+{{/* The CSI driver's name: the CSIDriver object's, so the plugin registers under the same name. */}}
+{{- define "keywarden.csiDriverName" -}}
+{{- (include "keywarden.csiDriver" . | fromYaml).metadata.name -}}
+{{- end -}}

@@ -12,7 +12,7 @@ import java.util.concurrent.TimeUnit;
 import java.util.stream.Stream;
 
 /**
- * The chart's three images as {@code make images} writes them (images/bin/build-images), imported
+ * The chart's four images as {@code make images} writes them (images/bin/build-images), imported
  * into the node's containerd under the chart's names, so that the chart's default values run with
  * nothing pulled. They are built once: again only when a jar is newer than its archive.
  */
@@ -21,12 +21,13 @@ final class ChartImages {
   static final String OPERATOR = "ghcr.io/keywarden/operator:0.1.0";
   static final String INJECTOR = "ghcr.io/keywarden/injector:0.1.0";
   static final String AGENT = "ghcr.io/keywarden/agent:0.1.0";
+  static final String CSI = "ghcr.io/keywarden/keywarden-csi:0.1.0";
 
   private static final Path OCI = Tools.ROOT.resolve("images/target/oci");
 
   private ChartImages() {}
 
-  /** Builds what is stale, imports all three; returns the names containerd now holds. */
+  /** Builds what is stale, imports all four; returns the names containerd now holds. */
   static List<String> importInto(ClusterNode node) throws Exception {
     if (stale()) {
       Files.createDirectories(Tools.ROOT.resolve("images/target"));
@@ -39,27 +40,28 @@ final class ChartImages {
       assertThat(build.waitFor(15, TimeUnit.MINUTES)).isTrue();
       assertThat(build.exitValue()).as("images/bin/build-images, see " + log).isZero();
     }
-    for (String name : List.of("operator", "injector", "agent")) {
+    for (String name : List.of("operator", "injector", "agent", "csi")) {
       node.importImage(OCI.resolve(name + ".tar"));
     }
     List<String> images = node.images();
-    assertThat(images).contains(OPERATOR, INJECTOR, AGENT);
+    assertThat(images).contains(OPERATOR, INJECTOR, AGENT, CSI);
     return images;
   }
 
   /**
-   * Removes the three images again. The other suites of the run install the chart without wanting
+   * Removes the four images again. The other suites of the run install the chart without wanting
    * its pods (they run the operator on the host): with the images gone, those pods wait on a pull
    * that never happens instead of starting a second operator beside the suite's own.
    */
   static void removeFrom(ClusterNode node) {
-    node.removeImages(OPERATOR, INJECTOR, AGENT);
+    node.removeImages(OPERATOR, INJECTOR, AGENT, CSI);
   }
 
   private static boolean stale() throws IOException {
     return olderThan("operator.tar", Tools.ROOT.resolve("operator/target/quarkus-app"))
         || olderThan("injector.tar", Tools.ROOT.resolve("injector/target/quarkus-app"))
-        || olderThan("agent.tar", agentJar());
+        || olderThan("agent.tar", agentJar())
+        || olderThan("csi.tar", jar("csi", "keywarden-csi"));
   }
 
   private static boolean olderThan(String archive, Path input) throws IOException {
@@ -82,10 +84,16 @@ final class ChartImages {
   }
 
   private static Path agentJar() throws IOException {
-    try (Stream<Path> jars = Files.list(Tools.ROOT.resolve("agent/target"))) {
-      return jars.filter(p -> p.getFileName().toString().matches("keywarden-agent-.*\\.jar"))
+    return jar("agent", "keywarden-agent");
+  }
+
+  private static Path jar(String module, String artifact) throws IOException {
+    try (Stream<Path> jars = Files.list(Tools.ROOT.resolve(module + "/target"))) {
+      return jars.filter(p -> p.getFileName().toString().matches(artifact + "-.*\\.jar"))
+          .filter(p -> !p.getFileName().toString().endsWith("-tests.jar"))
           .findFirst()
-          .orElseThrow(() -> new IllegalStateException("no agent jar: build the agent module"));
+          .orElseThrow(
+              () -> new IllegalStateException("no " + artifact + " jar: build the " + module));
     }
   }
 }

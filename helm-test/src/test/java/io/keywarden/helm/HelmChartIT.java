@@ -110,6 +110,10 @@ class HelmChartIT {
       operator.config.log\\.level=DEBUG            | log.level
       aws.region=US_EAST_1                         | /aws/region
       aws.accountId=12345                          | /aws/accountId
+      injector.defaultMode=daemon                  | /injector/defaultMode
+      csi.volumeSizeLimit=1GB                      | /csi/volumeSizeLimit
+      csi.kubeletDir=var/lib/kubelet               | /csi/kubeletDir
+      csi.enabeld=true                             | enabeld
       """)
   void schemaRefusesABadValueNamingIt(String setting, String named, TestCluster cluster) {
     Tools tools = new Tools(cluster);
@@ -198,6 +202,177 @@ class HelmChartIT {
     assertThat(new ObjectMapper().readTree(dashboard.path("data").path("keywarden.json").asText()))
         .isEqualTo(
             new ObjectMapper().readTree(Tools.CHART.resolve("dashboards/keywarden.json").toFile()));
+  }
+
+  /**
+   * The CSI node plugin is opt-in: the default values render no DaemonSet, no CSIDriver and nothing
+   * named keywarden-csi, and the injector's default mode is sidecar.
+   */
+  @Test
+  void csiPluginIsOffByDefault(TestCluster cluster) throws Exception {
+    List<JsonNode> objects =
+        render(new Tools(cluster), "--namespace", "keywarden-system", "--include-crds");
+
+    assertThat(objects)
+        .extracting(o -> o.path("kind").asText())
+        .doesNotContain("DaemonSet", "CSIDriver");
+    assertThat(objects)
+        .extracting(o -> o.path("metadata").path("name").asText())
+        .doesNotContain("keywarden-csi", "csi.keywarden.io");
+    assertThat(injectorEnv(objects)).containsEntry("KEYWARDEN_INJECTOR_DEFAULT_MODE", "sidecar");
+  }
+
+  /**
+   * csi.enabled renders the plugin as a privileged DaemonSet that registers itself (one container,
+   * no node-driver-registrar), with kubelet's pods directory mounted Bidirectional, the CSIDriver
+   * object exactly as csi/csidriver.yaml declares it, and a ServiceAccount bound to nothing and
+   * without a token: the plugin reads every secret with the token of the pod it serves.
+   */
+  @Test
+  void csiEnabledRendersThePrivilegedSelfRegisteringDaemonSetTheCsiDriverAndNoRbac(
+      TestCluster cluster) throws Exception {
+    List<JsonNode> objects =
+        render(
+            new Tools(cluster),
+            "--namespace",
+            "keywarden-system",
+            "--set",
+            "csi.enabled=true",
+            "--set",
+            "csi.kubeletDir=/var/lib/k0s/kubelet/");
+    ObjectMapper yaml = new ObjectMapper(new YAMLFactory());
+
+    JsonNode driver = only(objects, "CSIDriver", "csi.keywarden.io");
+    assertThat(driver.path("spec"))
+        .as("the CSIDriver is csi/csidriver.yaml's")
+        .isEqualTo(yaml.readTree(Tools.CHART.resolve("csi/csidriver.yaml").toFile()).path("spec"));
+    assertThat(Files.isSymbolicLink(Tools.ROOT.resolve("csi/deploy/csidriver.yaml")))
+        .as("csi/deploy/csidriver.yaml links to the chart's copy instead of being a second one")
+        .isTrue();
+    assertThat(Tools.ROOT.resolve("csi/deploy/csidriver.yaml").toRealPath())
+        .isEqualTo(Tools.CHART.resolve("csi/csidriver.yaml").toRealPath());
+    assertThat(driver.path("metadata").path("labels").path("app.kubernetes.io/part-of").asText())
+        .isEqualTo("keywarden");
+
+    JsonNode account = only(objects, "ServiceAccount", "keywarden-csi");
+    assertThat(account.path("automountServiceAccountToken").asBoolean(true)).isFalse();
+    for (JsonNode binding : objects) {
+      if (binding.path("kind").asText().endsWith("RoleBinding")) {
+        assertThat(binding.path("subjects").findValuesAsText("name"))
+            .as("%s binds nothing to the plugin", binding.path("metadata").path("name"))
+            .doesNotContain("keywarden-csi");
+      }
+    }
+
+    JsonNode daemonSet = only(objects, "DaemonSet", "keywarden-csi");
+    JsonNode pod = daemonSet.path("spec").path("template").path("spec");
+    assertThat(pod.path("serviceAccountName").asText()).isEqualTo("keywarden-csi");
+    assertThat(pod.path("automountServiceAccountToken").asBoolean(true)).isFalse();
+    assertThat(pod.path("hostNetwork").asBoolean(false)).isFalse();
+    assertThat(pod.path("tolerations").get(0).path("operator").asText()).isEqualTo("Exists");
+    assertThat(pod.path("containers")).as("no node-driver-registrar: one container").hasSize(1);
+    JsonNode container = pod.path("containers").get(0);
+    assertThat(container.path("image").asText()).isEqualTo("ghcr.io/keywarden/keywarden-csi:0.1.0");
+    JsonNode security = container.path("securityContext");
+    assertThat(security.path("privileged").asBoolean()).isTrue();
+    assertThat(security.path("runAsUser").asInt(-1)).isZero();
+    assertThat(security.path("readOnlyRootFilesystem").asBoolean()).isTrue();
+    for (String probe : List.of("startupProbe", "readinessProbe", "livenessProbe")) {
+      assertThat(container.path(probe).path("exec").path("command").toString())
+          .as(probe)
+          .contains("test -S", "$KEYWARDEN_CSI_SOCKET");
+    }
+    assertThat(container.path("resources").path("limits").path("memory").asText()).isNotEmpty();
+
+    Map<String, String> env = new java.util.HashMap<>();
+    container.path("env").forEach(e -> env.put(e.path("name").asText(), e.path("value").asText()));
+    String kubelet = "/var/lib/k0s/kubelet";
+    assertThat(env)
+        .containsEntry("KEYWARDEN_CSI_DRIVER_NAME", "csi.keywarden.io")
+        .containsEntry("KEYWARDEN_CSI_SOCKET", kubelet + "/plugins/csi.keywarden.io/csi.sock")
+        .containsEntry("KEYWARDEN_CSI_REGISTRATION_DIR", kubelet + "/plugins_registry")
+        .containsEntry("KEYWARDEN_CSI_STATE_DIR", "/run/keywarden-csi")
+        .containsEntry("KEYWARDEN_CSI_TMPFS_SIZE", "1m")
+        .containsEntry("KEYWARDEN_API_URL", "https://keywarden-operator.keywarden-system.svc:8443")
+        .containsEntry("KEYWARDEN_API_CA_FILE", "/etc/keywarden/api-ca/ca.crt");
+    assertThat(
+            container.path("env").findValues("fieldPath").stream().map(JsonNode::asText).toList())
+        .containsExactly("spec.nodeName");
+
+    Map<String, JsonNode> mounts = new java.util.HashMap<>();
+    container.path("volumeMounts").forEach(m -> mounts.put(m.path("mountPath").asText(), m));
+    assertThat(mounts.get(kubelet + "/pods").path("mountPropagation").asText())
+        .isEqualTo("Bidirectional");
+    assertThat(mounts)
+        .containsKeys(
+            kubelet + "/plugins/csi.keywarden.io",
+            kubelet + "/plugins_registry",
+            "/run/keywarden-csi",
+            "/etc/keywarden/api-ca");
+    Map<String, String> hostPaths = new java.util.HashMap<>();
+    pod.path("volumes")
+        .forEach(
+            v -> {
+              if (v.has("hostPath")) {
+                hostPaths.put(v.path("name").asText(), v.path("hostPath").path("path").asText());
+              }
+            });
+    assertThat(hostPaths.values())
+        .containsExactlyInAnyOrder(
+            kubelet + "/pods",
+            kubelet + "/plugins/csi.keywarden.io",
+            kubelet + "/plugins_registry",
+            "/run/keywarden-csi");
+  }
+
+  /** injector.defaultMode reaches the injector; csi without the plugin is refused by name. */
+  @Test
+  void injectorDefaultModeCsiNeedsTheCsiPlugin(TestCluster cluster) throws Exception {
+    Tools tools = new Tools(cluster);
+
+    Tools.Result refused =
+        tools.helm(
+            "template", Release.NAME, Tools.CHART.toString(), "--set", "injector.defaultMode=csi");
+    assertThat(refused.exitCode()).isNotZero();
+    assertThat(refused.stderr()).contains("injector.defaultMode: csi needs csi.enabled=true");
+
+    List<JsonNode> objects =
+        render(tools, "--set", "injector.defaultMode=csi", "--set", "csi.enabled=true");
+    assertThat(injectorEnv(objects)).containsEntry("KEYWARDEN_INJECTOR_DEFAULT_MODE", "csi");
+  }
+
+  private static List<JsonNode> render(Tools tools, String... values) throws Exception {
+    List<String> args =
+        new java.util.ArrayList<>(List.of("template", Release.NAME, Tools.CHART.toString()));
+    args.addAll(List.of(values));
+    String rendered = tools.helm(args.toArray(String[]::new)).orFail();
+    ObjectMapper yaml = new ObjectMapper(new YAMLFactory());
+    return yaml.readValues(yaml.createParser(rendered), JsonNode.class).readAll().stream()
+        .filter(o -> o != null && o.has("kind"))
+        .toList();
+  }
+
+  private static JsonNode only(List<JsonNode> objects, String kind, String name) {
+    List<JsonNode> found =
+        objects.stream()
+            .filter(o -> kind.equals(o.path("kind").asText()))
+            .filter(o -> name.equals(o.path("metadata").path("name").asText()))
+            .toList();
+    assertThat(found).as("%s %s", kind, name).hasSize(1);
+    return found.get(0);
+  }
+
+  private static Map<String, String> injectorEnv(List<JsonNode> objects) {
+    Map<String, String> env = new java.util.HashMap<>();
+    only(objects, "Deployment", "keywarden-injector")
+        .path("spec")
+        .path("template")
+        .path("spec")
+        .path("containers")
+        .get(0)
+        .path("env")
+        .forEach(e -> env.put(e.path("name").asText(), e.path("value").asText()));
+    return env;
   }
 
   @Test

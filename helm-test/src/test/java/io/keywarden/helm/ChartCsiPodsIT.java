@@ -1,0 +1,409 @@
+package io.keywarden.helm;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.awaitility.Awaitility.await;
+
+import io.fabric8.kubernetes.api.model.Pod;
+import io.fabric8.kubernetes.api.model.storage.CSINode;
+import io.fabric8.kubernetes.client.KubernetesClient;
+import io.keywarden.testcluster.ClusterNode;
+import io.keywarden.testcluster.KubernetesIT;
+import io.keywarden.testcluster.TestCluster;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.ThreadLocalRandom;
+import java.util.stream.Stream;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.MethodOrderer;
+import org.junit.jupiter.api.Order;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.TestMethodOrder;
+
+/**
+ * The CSI node plugin as the chart runs it: {@code helm install} with {@code csi.enabled=true} on
+ * the test node, from the images {@code make images} builds. The plugin is a privileged DaemonSet
+ * pod that registers itself with kubelet (no node-driver-registrar); the apps mount the inline
+ * volume of {@code examples/pod-csi.yaml} directly (no webhook: the injector is off here) and the
+ * plugin reads their secret with each pod's own token from the operator pod, by its Service name.
+ *
+ * <p>The node's kubelet root is not {@code /var/lib/kubelet}: {@code csi.kubeletDir} points the
+ * DaemonSet at it, and {@code csi.stateDir} keeps the token files inside the node's directory.
+ */
+@KubernetesIT(node = true)
+@TestMethodOrder(MethodOrderer.OrderAnnotation.class)
+class ChartCsiPodsIT {
+
+  private static final String DRIVER = "csi.keywarden.io";
+  private static final String FILES = "/var/run/secrets/keywarden";
+  private static final String RUN =
+      Integer.toString(ThreadLocalRandom.current().nextInt(36 * 36 * 36), 36);
+  private static final String SYSTEM = "kw-csi-" + RUN;
+  private static final String APPS = SYSTEM + "-apps";
+  private static final List<String> APPS_PODS = List.of("orders-csi-1", "orders-csi-2");
+  // kubelet republishes a mounted volume on its periodic pod sync (about a minute, plus jitter);
+  // a restarted plugin takes its volumes over then.
+  private static final Duration REPUBLISH = Duration.ofMinutes(4);
+
+  private static Tools tools;
+  private static Release release;
+  private static Path stateDir;
+
+  @BeforeAll
+  static void install(TestCluster cluster) throws Exception {
+    ClusterNode node = cluster.node();
+    ChartImages.importInto(node);
+    tools = new Tools(cluster);
+    KubernetesClient admin = cluster.admin();
+    Release.createNamespaces(admin, SYSTEM, APPS);
+    // The node's kubelet runs with --root-dir <state>/node/kubelet, beside containerd's socket.
+    Path nodeDir = node.containerdSocket().getParent();
+    stateDir = nodeDir.resolve("keywarden-csi-" + RUN);
+    Instant installed = Instant.now();
+    release =
+        Release.install(
+            tools,
+            SYSTEM,
+            "--set",
+            "csi.enabled=true",
+            "--set",
+            "csi.kubeletDir=" + nodeDir.resolve("kubelet"),
+            "--set",
+            "csi.stateDir=" + stateDir,
+            // One operator, no injector: the apps mount the volume themselves.
+            "--set",
+            "injector.enabled=false",
+            "--set",
+            "operator.replicas=1");
+    awaitPlugin(admin, p -> true);
+    System.out.printf(
+        "helm install (csi.enabled) -> plugin pod Ready: %d ms%n",
+        Duration.between(installed, Instant.now()).toMillis());
+  }
+
+  @AfterAll
+  static void uninstall(TestCluster cluster) {
+    KubernetesClient admin = cluster.admin();
+    try {
+      if (tools != null) {
+        admin.pods().inNamespace(APPS).withGracePeriod(1).delete();
+        tools.kubectl("delete", "-n", APPS, "managedsecrets", "--all", "--wait=true");
+      }
+      if (release != null) {
+        release.close();
+      }
+    } finally {
+      admin.namespaces().withName(APPS).delete();
+      admin.namespaces().withName(SYSTEM).delete();
+      ChartImages.removeFrom(cluster.node());
+    }
+  }
+
+  @Test
+  @Order(1)
+  void pluginPodIsReadyPrivilegedAndRegisteredWithKubelet(TestCluster cluster, ClusterNode node) {
+    KubernetesClient admin = cluster.admin();
+    Pod plugin = awaitPlugin(admin, p -> true);
+
+    assertThat(plugin.getSpec().getContainers()).hasSize(1);
+    assertThat(plugin.getSpec().getContainers().get(0).getImage()).isEqualTo(ChartImages.CSI);
+    assertThat(plugin.getSpec().getContainers().get(0).getSecurityContext().getPrivileged())
+        .isTrue();
+    assertThat(plugin.getSpec().getAutomountServiceAccountToken()).isFalse();
+    assertThat(plugin.getSpec().getVolumes())
+        .as("no token of its own")
+        .noneMatch(v -> v.getProjected() != null);
+    await()
+        .atMost(Duration.ofSeconds(60))
+        .pollInterval(Duration.ofMillis(500))
+        .until(
+            () -> {
+              CSINode csiNode = admin.storage().v1().csiNodes().withName(node.name()).get();
+              return csiNode != null
+                  && csiNode.getSpec().getDrivers() != null
+                  && csiNode.getSpec().getDrivers().stream()
+                      .anyMatch(d -> d.getName().equals(DRIVER));
+            });
+    assertThat(admin.storage().v1().csiDrivers().withName(DRIVER).get().getSpec())
+        .satisfies(spec -> assertThat(spec.getRequiresRepublish()).isTrue())
+        .satisfies(spec -> assertThat(spec.getVolumeLifecycleModes()).containsExactly("Ephemeral"));
+  }
+
+  @Test
+  @Order(2)
+  void appsGetTheirFilesBeforeTheyStartAndReadARotation(TestCluster cluster, ClusterNode node)
+      throws Exception {
+    KubernetesClient admin = cluster.admin();
+    tools
+        .kubectl(
+            "apply",
+            "-n",
+            APPS,
+            "-f",
+            Tools.ROOT.resolve("examples/managedsecret-generated.yaml").toString())
+        .orFail();
+    tools
+        .kubectl(
+            "wait",
+            "-n",
+            APPS,
+            "managedsecret/db-credentials",
+            "--for=condition=Ready",
+            "--timeout=120s")
+        .orFail();
+    String example =
+        Files.readString(Tools.ROOT.resolve("examples/pod-csi.yaml"))
+            .replace("image: busybox:1.37", "image: " + node.busyboxImage());
+    assertThat(example).contains(node.busyboxImage());
+    for (String name : APPS_PODS) {
+      Instant created = Instant.now();
+      tools
+          .kubectlWithInput(
+              example.replace("name: orders-csi\n", "name: " + name + "\n"),
+              "apply",
+              "-n",
+              APPS,
+              "-f",
+              "-")
+          .orFail();
+      Pod app = ChartPodsIT.awaitReady(admin, APPS, name);
+      System.out.printf(
+          "%s: create -> Ready with the CSI volume: %d ms%n",
+          name, Duration.between(created, Instant.now()).toMillis());
+      assertThat(app.getSpec().getContainers()).as("nothing injected").hasSize(1);
+    }
+
+    String first = null;
+    for (String name : APPS_PODS) {
+      Read files = read(name);
+      assertThat(files.password()).hasSize(32);
+      first = first == null ? files.password() : first;
+      assertThat(files.password()).isEqualTo(first);
+      // The app's first line is the file it found at its start: the volume was there before it.
+      assertThat(tools.kubectl("logs", "-n", APPS, name).orFail().lines().findFirst())
+          .contains("db-password is " + first);
+    }
+
+    Instant requested = Instant.now();
+    rotate("csi-" + RUN + "-1");
+    awaitAllRead(first, Duration.ofSeconds(90));
+    System.out.printf(
+        "rotate-now -> both apps read the new value: %d ms%n",
+        Duration.between(requested, Instant.now()).toMillis());
+    for (String name : APPS_PODS) {
+      assertThat(ChartPodsIT.restarts(admin.pods().inNamespace(APPS).withName(name).get()))
+          .isZero();
+    }
+  }
+
+  /**
+   * The plugin's container is killed with SIGKILL (kubelet restarts it in the same pod), then its
+   * pod is deleted (the DaemonSet makes a new one): after each, kubelet's next republish hands the
+   * running pods' volumes to the new process, which takes them over, and both apps read the next
+   * rotation. Meanwhile their files stay.
+   */
+  @Test
+  @Order(3)
+  void pluginKilledOrDeletedComesBackAndEveryPodKeepsRefreshing(
+      TestCluster cluster, ClusterNode node) throws Exception {
+    KubernetesClient admin = cluster.admin();
+    Pod plugin = awaitPlugin(admin, p -> true);
+    String name = plugin.getMetadata().getName();
+    int restarts = ChartPodsIT.restarts(plugin);
+    String containerId =
+        plugin
+            .getStatus()
+            .getContainerStatuses()
+            .get(0)
+            .getContainerID()
+            .replace("containerd://", "");
+
+    Instant killed = Instant.now();
+    Tools.run(
+            List.of(
+                node.ctr().toString(),
+                "--address",
+                node.containerdSocket().toString(),
+                "-n",
+                ClusterNode.CRI_NAMESPACE,
+                "tasks",
+                "kill",
+                "--signal",
+                "SIGKILL",
+                containerId),
+            Map.of(),
+            null)
+        .orFail();
+    String before = read(APPS_PODS.get(0)).password();
+    rotate("csi-" + RUN + "-killed");
+    Pod back =
+        awaitPlugin(
+            admin,
+            p -> p.getMetadata().getName().equals(name) && ChartPodsIT.restarts(p) == restarts + 1);
+    System.out.printf(
+        "plugin container killed (SIGKILL) -> restarted and Ready: %d ms%n",
+        Duration.between(killed, Instant.now()).toMillis());
+    assertThat(
+            back.getStatus()
+                .getContainerStatuses()
+                .get(0)
+                .getLastState()
+                .getTerminated()
+                .getExitCode())
+        .isEqualTo(137);
+    for (String app : APPS_PODS) {
+      assertThat(read(app).password()).as("files stay while the plugin is away").isNotEmpty();
+    }
+    awaitAllRead(before, REPUBLISH);
+    System.out.printf(
+        "plugin killed -> both apps read the rotation made meanwhile: %d ms%n",
+        Duration.between(killed, Instant.now()).toMillis());
+    assertThat(pluginLog(name)).contains("took over volume");
+
+    before = read(APPS_PODS.get(0)).password();
+    Instant deleted = Instant.now();
+    admin.pods().inNamespace(SYSTEM).withName(name).delete();
+    Pod replacement = awaitPlugin(admin, p -> !p.getMetadata().getName().equals(name));
+    System.out.printf(
+        "plugin pod deleted -> the DaemonSet's new pod Ready: %d ms%n",
+        Duration.between(deleted, Instant.now()).toMillis());
+    rotate("csi-" + RUN + "-deleted");
+    awaitAllRead(before, REPUBLISH);
+    System.out.printf(
+        "plugin pod deleted -> both apps read the next rotation: %d ms%n",
+        Duration.between(deleted, Instant.now()).toMillis());
+    assertThat(pluginLog(replacement.getMetadata().getName())).contains("took over volume");
+    // And the new process keeps them: one more rotation, read at the long-poll's pace.
+    before = read(APPS_PODS.get(0)).password();
+    Instant requested = Instant.now();
+    rotate("csi-" + RUN + "-after");
+    awaitAllRead(before, Duration.ofSeconds(90));
+    System.out.printf(
+        "after the takeover: rotate-now -> both apps read it: %d ms%n",
+        Duration.between(requested, Instant.now()).toMillis());
+    for (String app : APPS_PODS) {
+      assertThat(ChartPodsIT.restarts(admin.pods().inNamespace(APPS).withName(app).get())).isZero();
+    }
+  }
+
+  @Test
+  @Order(4)
+  void deletingTheAppsLeavesNothingMountedAndNoTokenOnTheNode(TestCluster cluster)
+      throws Exception {
+    KubernetesClient admin = cluster.admin();
+    List<String> uids =
+        APPS_PODS.stream()
+            .map(n -> admin.pods().inNamespace(APPS).withName(n).get().getMetadata().getUid())
+            .toList();
+    assertThat(hostMounts()).as("mounted while the apps run").contains(uids.get(0), uids.get(1));
+
+    for (String name : APPS_PODS) {
+      admin.pods().inNamespace(APPS).withName(name).delete();
+    }
+    await()
+        .atMost(Duration.ofMinutes(2))
+        .pollInterval(Duration.ofMillis(500))
+        .untilAsserted(
+            () -> {
+              String mounts = hostMounts();
+              for (String uid : uids) {
+                assertThat(mounts).as("the node's /proc/mounts").doesNotContain(uid);
+              }
+            });
+    Path volumes = stateDir.resolve("volumes");
+    await()
+        .atMost(Duration.ofSeconds(30))
+        .pollInterval(Duration.ofMillis(500))
+        .until(() -> !Files.exists(volumes) || isEmpty(volumes));
+    assertThat(pluginLog(awaitPlugin(admin, p -> true).getMetadata().getName()))
+        .contains("unpublished volume");
+  }
+
+  /** Each app container's two files, as it reads them. */
+  record Read(String password, String json) {}
+
+  private static Read read(String pod) {
+    String out =
+        tools
+            .kubectl(
+                "exec",
+                "-n",
+                APPS,
+                pod,
+                "-c",
+                "app",
+                "--",
+                "sh",
+                "-c",
+                "cat " + FILES + "/db-password; echo; cat " + FILES + "/db.json")
+            .orFail();
+    List<String> lines = out.lines().toList();
+    Read files = new Read(lines.get(0), String.join("\n", lines.subList(1, lines.size())));
+    // One version in both files: the password file is the JSON's password.
+    assertThat(files.json()).contains("\"password\"").contains(files.password());
+    return files;
+  }
+
+  /** Waits until every app reads a password other than {@code before}, the same in all. */
+  private static void awaitAllRead(String before, Duration atMost) {
+    await()
+        .atMost(atMost)
+        .pollInterval(Duration.ofMillis(500))
+        .until(
+            () -> APPS_PODS.stream().map(p -> read(p).password()).distinct().toList(),
+            seen -> seen.size() == 1 && !seen.get(0).equals(before));
+  }
+
+  private static void rotate(String request) {
+    tools
+        .kubectl(
+            "annotate",
+            "-n",
+            APPS,
+            "managedsecret",
+            "db-credentials",
+            "keywarden.io/rotate-now=" + request,
+            "--overwrite")
+        .orFail();
+  }
+
+  /** The Ready plugin pod that {@code wanted} accepts (one node, so one pod). */
+  private static Pod awaitPlugin(KubernetesClient admin, java.util.function.Predicate<Pod> wanted) {
+    return await()
+        .atMost(Duration.ofMinutes(5))
+        .pollInterval(Duration.ofMillis(500))
+        .until(
+            () ->
+                admin
+                    .pods()
+                    .inNamespace(SYSTEM)
+                    .withLabels(Map.of("app.kubernetes.io/name", "keywarden-csi"))
+                    .list()
+                    .getItems()
+                    .stream()
+                    .filter(p -> p.getMetadata().getDeletionTimestamp() == null)
+                    .filter(ChartPodsIT::ready)
+                    .filter(wanted)
+                    .findFirst()
+                    .orElse(null),
+            p -> p != null);
+  }
+
+  private static String pluginLog(String pod) {
+    return tools.kubectl("logs", "-n", SYSTEM, pod, "-c", "csi").orFail();
+  }
+
+  private static String hostMounts() throws java.io.IOException {
+    return Files.readString(Path.of("/proc/mounts"));
+  }
+
+  private static boolean isEmpty(Path dir) throws java.io.IOException {
+    try (Stream<Path> entries = Files.list(dir)) {
+      return entries.findAny().isEmpty();
+    }
+  }
+}
