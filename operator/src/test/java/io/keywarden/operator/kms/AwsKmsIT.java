@@ -377,7 +377,7 @@ class AwsKmsIT {
 
   /**
    * What the operator does on a DEK-cache miss, by hand: AWS unwraps the data key, AES-GCM opens
-   * the value.
+   * the plaintext, whose first byte (envelope format 2) is the value's form: text here.
    */
   private static byte[] unwrapByHand(Envelope envelope, EncryptionContext context) {
     byte[] dek =
@@ -387,7 +387,11 @@ class AwsKmsIT {
                         .encryptionContext(context.asMap()))
             .plaintext()
             .asByteArray();
-    return AesGcm.decrypt(dek, envelope.nonce(), envelope.ciphertext(), context.toAad());
+    byte[] plaintext =
+        AesGcm.decrypt(dek, envelope.nonce(), envelope.ciphertext(), context.toAad());
+    assertThat(envelope.format()).isEqualTo(Envelope.FORMAT_V2);
+    assertThat(plaintext[0]).as("the form byte: text").isEqualTo(Envelope.FORM_TEXT);
+    return java.util.Arrays.copyOfRange(plaintext, 1, plaintext.length);
   }
 
   private static String manifest(String name, String kmsKeyId) {
