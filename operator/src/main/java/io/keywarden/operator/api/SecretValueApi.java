@@ -191,12 +191,9 @@ public final class SecretValueApi {
     }
     // The form it was put in: bytes put as SecretBinary come back as SecretBinary even when they
     // are valid UTF-8.
-    byte[] bytes = value.bytes();
     String text = value.isBinary() ? null : value.asString();
+    byte[] bytes = value.isBinary() ? value.bytes() : null;
     value.wipe();
-    if (text != null) {
-      java.util.Arrays.fill(bytes, (byte) 0);
-    }
     if (mayBlock) {
       versions.accessed(secret);
     }
@@ -206,7 +203,7 @@ public final class SecretValueApi {
         id.namespace(),
         version.getVersionId(),
         text,
-        text == null ? bytes : null,
+        bytes,
         stages(version.getStages()),
         date(version.getCreatedDate()));
   }
