@@ -64,24 +64,7 @@ class CsiModeIT {
     String ns = namespace.name();
     keywarden = new HostKeywarden(cluster, ns, node.ip());
     String apiCa = keywarden.awaitPublishedApiCa();
-    keywarden.serviceAccount(ns, "app");
-    keywarden.serviceAccount(ns, "writer");
-    keywarden.managedSecret(
-        ns,
-        """
-        apiVersion: keywarden.io/v1alpha1
-        kind: ManagedSecret
-        metadata: {name: db}
-        spec:
-          generate:
-            passwordLength: 24
-            excludePunctuation: true
-            secretStringTemplate: '{"username": "orders"}'
-            generateStringKeys: [password]
-          access:
-            - {name: app, actions: [get]}
-            - {name: writer, actions: [get, update]}
-        """);
+    keywarden.dbTenant(ns);
     ValueApi api = new ValueApi(keywarden.hostApiUrl(), apiCa);
     String writer = cluster.token(ns, "writer", "keywarden.io", 3600);
     keywarden.startInjector(ns);

@@ -214,6 +214,32 @@ final class HostKeywarden implements AutoCloseable {
         .create();
   }
 
+  /**
+   * The tenant the node tests share: ServiceAccounts {@code app} (may get) and {@code writer} (may
+   * get and update), and the ManagedSecret {@code db}, a JSON value {@code {"username": "orders",
+   * "password": <24 generated letters and digits>}}, Ready.
+   */
+  void dbTenant(String ns) {
+    serviceAccount(ns, "app");
+    serviceAccount(ns, "writer");
+    managedSecret(
+        ns,
+        """
+        apiVersion: keywarden.io/v1alpha1
+        kind: ManagedSecret
+        metadata: {name: db}
+        spec:
+          generate:
+            passwordLength: 24
+            excludePunctuation: true
+            secretStringTemplate: '{"username": "orders"}'
+            generateStringKeys: [password]
+          access:
+            - {name: app, actions: [get]}
+            - {name: writer, actions: [get, update]}
+        """);
+  }
+
   /** Creates a ManagedSecret from YAML and waits until it is Ready. */
   void managedSecret(String ns, String yaml) {
     ManagedSecret secret = admin.getKubernetesSerialization().unmarshal(yaml, ManagedSecret.class);

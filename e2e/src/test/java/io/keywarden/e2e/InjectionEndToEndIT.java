@@ -75,24 +75,7 @@ class InjectionEndToEndIT {
 
     // The tenant: two ServiceAccounts, a JSON secret (username fixed, password generated) and a
     // plain one.
-    keywarden.serviceAccount(ns, "app");
-    keywarden.serviceAccount(ns, "writer");
-    keywarden.managedSecret(
-        ns,
-        """
-        apiVersion: keywarden.io/v1alpha1
-        kind: ManagedSecret
-        metadata: {name: db}
-        spec:
-          generate:
-            passwordLength: 24
-            excludePunctuation: true
-            secretStringTemplate: '{"username": "orders"}'
-            generateStringKeys: [password]
-          access:
-            - {name: app, actions: [get]}
-            - {name: writer, actions: [get, update]}
-        """);
+    keywarden.dbTenant(ns);
     keywarden.managedSecret(
         ns,
         """
