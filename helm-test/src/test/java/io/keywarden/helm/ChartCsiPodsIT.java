@@ -214,30 +214,10 @@ class ChartCsiPodsIT {
     Pod plugin = awaitPlugin(admin, p -> true);
     String name = plugin.getMetadata().getName();
     int restarts = ChartPodsIT.restarts(plugin);
-    String containerId =
-        plugin
-            .getStatus()
-            .getContainerStatuses()
-            .get(0)
-            .getContainerID()
-            .replace("containerd://", "");
+    String containerId = plugin.getStatus().getContainerStatuses().get(0).getContainerID();
 
     Instant killed = Instant.now();
-    Tools.run(
-            List.of(
-                node.ctr().toString(),
-                "--address",
-                node.containerdSocket().toString(),
-                "-n",
-                ClusterNode.CRI_NAMESPACE,
-                "tasks",
-                "kill",
-                "--signal",
-                "SIGKILL",
-                containerId),
-            Map.of(),
-            null)
-        .orFail();
+    node.killContainer(containerId);
     String before = read(APPS_PODS.get(0)).password();
     rotate("csi-" + RUN + "-killed");
     Pod back =

@@ -154,30 +154,10 @@ class ChartLifecyclePodsIT {
             .orElseThrow();
     String name = victim.getMetadata().getName();
     assertThat(ChartPodsIT.restarts(victim)).isZero();
-    String containerId =
-        victim
-            .getStatus()
-            .getContainerStatuses()
-            .get(0)
-            .getContainerID()
-            .replace("containerd://", "");
+    String containerId = victim.getStatus().getContainerStatuses().get(0).getContainerID();
 
     java.time.Instant killed = java.time.Instant.now();
-    Tools.run(
-            List.of(
-                node.ctr().toString(),
-                "--address",
-                node.containerdSocket().toString(),
-                "-n",
-                ClusterNode.CRI_NAMESPACE,
-                "tasks",
-                "kill",
-                "--signal",
-                "SIGKILL",
-                containerId),
-            Map.of(),
-            null)
-        .orFail();
+    node.killContainer(containerId);
 
     Pod back =
         await()

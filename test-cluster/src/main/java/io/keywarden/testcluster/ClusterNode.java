@@ -108,6 +108,29 @@ public record ClusterNode(
     Scripts.run(command, 1, TimeUnit.MINUTES);
   }
 
+  /**
+   * Kills a running container with SIGKILL through containerd, as the kernel's OOM killer or a
+   * crash would end it (kubelet then restarts it by the pod's restartPolicy).
+   *
+   * @param containerId a container status's {@code containerID}, {@code containerd://<id>}
+   */
+  public void killContainer(String containerId) {
+    Scripts.run(
+        List.of(
+            ctr.toString(),
+            "--address",
+            containerdSocket.toString(),
+            "-n",
+            CRI_NAMESPACE,
+            "tasks",
+            "kill",
+            "--signal",
+            "SIGKILL",
+            containerId.replace("containerd://", "")),
+        1,
+        TimeUnit.MINUTES);
+  }
+
   /** The names of the images in the node's CRI namespace. */
   public List<String> images() {
     String out =
