@@ -153,7 +153,7 @@ class ChartLifecyclePodsIT {
             .findFirst()
             .orElseThrow();
     String name = victim.getMetadata().getName();
-    assertThat(ChartPodsIT.restarts(victim)).isZero();
+    ChartPodsIT.assertNoRestarts(admin, List.of(victim));
     String containerId = victim.getStatus().getContainerStatuses().get(0).getContainerID();
 
     java.time.Instant killed = java.time.Instant.now();
