@@ -71,6 +71,15 @@ public class AccessReviewer {
   }
 
   /**
+   * The decision as a future: the cached one, or one SubjectAccessReview (per key, however many
+   * ask) on the refresh threads. Never blocks.
+   */
+  public CompletableFuture<Decision> reviewAsync(
+      Caller caller, String verb, String namespace, String name, String subresource) {
+    return cache.get(new Key(caller, verb, namespace, name, subresource));
+  }
+
+  /**
    * The cached decision, or null when it would have to be asked for; never blocks (for the event
    * loop).
    */

@@ -10,10 +10,15 @@ import java.util.concurrent.atomic.AtomicInteger;
  * Where reviews missing from the caches are asked, and cached ones again ahead of their expiry:
  * daemon threads of their own, since a review is a blocking call to the API server (Caffeine's
  * default, the common fork-join pool, has one thread on two CPUs and is shared with everything
- * else). Each key is loaded or refreshed at most once at a time, so the queue holds at most one
- * task per key; eight threads keep a burst of new callers from queueing behind each other.
+ * else). Each key is loaded or refreshed at most once at a time. A review mostly waits for the API
+ * server, so up to 32 run at once: a rotation wakes every pod watching the secret together, each
+ * with its own token and decision to ask for (100 pods on a node: 100 TokenReviews and 100
+ * SubjectAccessReviews, since a pod-bound token's identity names its pod). Idle threads end after
+ * 30 s.
  */
 final class Refreshes {
+
+  private static final int THREADS = 32;
 
   static final ExecutorService EXECUTOR = executor();
 
@@ -23,8 +28,8 @@ final class Refreshes {
     AtomicInteger threads = new AtomicInteger();
     ThreadPoolExecutor executor =
         new ThreadPoolExecutor(
-            8,
-            8,
+            THREADS,
+            THREADS,
             30,
             TimeUnit.SECONDS,
             new LinkedBlockingQueue<>(),

@@ -21,6 +21,7 @@ import java.time.Instant;
 import java.util.Base64;
 import java.util.List;
 import java.util.Map;
+import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.RejectedExecutionException;
 import java.util.concurrent.atomic.AtomicBoolean;
 
@@ -96,6 +97,23 @@ public class TokenAuthenticator {
     requirePresent(token);
     Cached cached = usable(digest(token), token);
     return cached == null ? null : cached.caller();
+  }
+
+  /**
+   * The caller of a token, its TokenReview (when not cached) asked on the refresh threads: for
+   * answers that can wait for it without holding a request thread. Completes exceptionally like
+   * {@link #authenticate} throws.
+   */
+  public CompletableFuture<Caller> authenticateAsync(String token) {
+    try {
+      Caller cached = authenticateIfCached(token);
+      if (cached != null) {
+        return CompletableFuture.completedFuture(cached);
+      }
+      return CompletableFuture.supplyAsync(() -> authenticate(token), Refreshes.EXECUTOR);
+    } catch (RuntimeException e) {
+      return CompletableFuture.failedFuture(e);
+    }
   }
 
   private void requirePresent(String token) {

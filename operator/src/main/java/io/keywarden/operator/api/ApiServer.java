@@ -45,6 +45,7 @@ import java.nio.charset.CodingErrorAction;
 import java.nio.charset.StandardCharsets;
 import java.util.List;
 import java.util.concurrent.ArrayBlockingQueue;
+import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.RejectedExecutionException;
 import java.util.concurrent.ThreadLocalRandom;
 import java.util.concurrent.ThreadPoolExecutor;
@@ -558,32 +559,30 @@ public class ApiServer {
                 v -> {
                   if (done.compareAndSet(false, true)) {
                     vertx.cancelTimer(timer[0]);
-                    // With the caller's decision and the new version's data key cached, answered
-                    // right here; otherwise through the bounded wake-up backlog, never dropped.
+                    // With the caller's token, decision and the new version's data key cached,
+                    // answered right here. A waiter usually outlived its cached decision (and a
+                    // long one its token review): those are asked for first, all woken waiters'
+                    // at once on the refresh threads, then the answer is tried here again. A
+                    // rotation wakes every pod that watches the secret, each with its own token
+                    // and decision key; asking them one per wake-up drainer queued them.
                     SecretId id = SecretId.of(ns, name);
-                    Outcome cached =
-                        request.runIfCached(
-                            caller -> value(api.getValueIfCached(caller, id, null, null)));
-                    if (cached != null) {
-                      request.respond(cached);
-                      return;
+                    if (!answerFromCaches(request, id)) {
+                      requests
+                          .authenticateAsync(request.ctx)
+                          .thenCompose(
+                              caller ->
+                                  caller == null
+                                      ? CompletableFuture.completedFuture(null)
+                                      : api.warmValueDecision(caller, id))
+                          .whenComplete(
+                              (warm, failed) ->
+                                  context.runOnContext(
+                                      w -> {
+                                        if (!answerFromCaches(request, id)) {
+                                          answerWoken(request, context, id);
+                                        }
+                                      }));
                     }
-                    wakeUps.submit(
-                        new WakeUps.Job() {
-                          @Override
-                          public void run() {
-                            Outcome outcome =
-                                request.run(
-                                    (caller, r) -> value(api.getValue(caller, id, null, null)));
-                            context.runOnContext(x -> request.respond(outcome));
-                          }
-
-                          @Override
-                          public void reject() {
-                            context.runOnContext(
-                                x -> request.respond(request.failure(overloaded())));
-                          }
-                        });
                   }
                 });
     if (!waiters.add(ns, name, waiter)) {
@@ -620,6 +619,37 @@ public class ApiServer {
     if (current == null || !current.equals(known)) {
       waiters.notifyChanged(ns, name);
     }
+  }
+
+  /**
+   * A woken waiter answered from the caches alone, on its event loop; false if they lack something.
+   */
+  private boolean answerFromCaches(Request request, SecretId id) {
+    Outcome cached =
+        request.runIfCached(caller -> value(api.getValueIfCached(caller, id, null, null)));
+    if (cached == null) {
+      return false;
+    }
+    request.respond(cached);
+    return true;
+  }
+
+  /** A woken waiter answered on the pool, through the bounded wake-up backlog (never dropped). */
+  private void answerWoken(Request request, Context context, SecretId id) {
+    wakeUps.submit(
+        new WakeUps.Job() {
+          @Override
+          public void run() {
+            Outcome outcome =
+                request.run((caller, r) -> value(api.getValue(caller, id, null, null)));
+            context.runOnContext(x -> request.respond(outcome));
+          }
+
+          @Override
+          public void reject() {
+            context.runOnContext(x -> request.respond(request.failure(overloaded())));
+          }
+        });
   }
 
   private record Outcome(Result result, ApiError error, boolean allowed, String reason) {}

@@ -18,6 +18,7 @@ import java.util.HashMap;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
+import java.util.concurrent.CompletableFuture;
 
 /**
  * The one place that turns a request into a {@link Caller}. {@code Authorization: Bearer <token>}:
@@ -64,6 +65,22 @@ public class RequestAuthenticator {
       return null;
     }
     return tokens.authenticateIfCached(bearer(header));
+  }
+
+  /**
+   * The caller of a bearer token, reviewed off the calling thread when not cached; null (completed)
+   * for a SigV4-signed request, whose session keys are opened where it is answered. Never blocks.
+   */
+  public CompletableFuture<Caller> authenticateAsync(RoutingContext ctx) {
+    String header = ctx.request().getHeader("Authorization");
+    if (header != null && header.startsWith(SigV4Verifier.ALGORITHM + " ")) {
+      return CompletableFuture.completedFuture(null);
+    }
+    try {
+      return tokens.authenticateAsync(bearer(header));
+    } catch (RuntimeException e) {
+      return CompletableFuture.failedFuture(e);
+    }
   }
 
   /** Who signed these request parts (SigV4) or sent their bearer token. */

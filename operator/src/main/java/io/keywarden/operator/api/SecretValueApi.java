@@ -47,6 +47,7 @@ import java.util.Map;
 import java.util.Objects;
 import java.util.Optional;
 import java.util.TreeMap;
+import java.util.concurrent.CompletableFuture;
 import java.util.function.Function;
 import org.jboss.logging.Logger;
 
@@ -120,6 +121,14 @@ public final class SecretValueApi {
     if (!decision.allowed()) {
       throw new AccessDeniedException(true, decision.reason());
     }
+  }
+
+  /**
+   * Asks for the decision GetSecretValue of this secret needs, when not cached, without blocking:
+   * completes once {@link #getValueIfCached} can use it (or it failed; the answer then reports it).
+   */
+  public CompletableFuture<?> warmValueDecision(Caller caller, SecretId id) {
+    return reviewer.reviewAsync(caller, "get", id.namespace(), id.name(), "value");
   }
 
   private void authorize(Caller caller, String verb, SecretId id, String subresource) {

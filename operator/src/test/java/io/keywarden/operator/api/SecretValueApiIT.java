@@ -273,6 +273,77 @@ class SecretValueApiIT {
     assertThat(timeout.statusCode()).isEqualTo(304);
   }
 
+  /**
+   * A put wakes every waiter of the secret at once, each with its own token (its own TokenReview
+   * and, a pod-bound identity naming its pod or token, its own SubjectAccessReview), after the
+   * cached decisions expired during the wait. Each is authorized again before it is answered: a
+   * caller removed from spec.access while waiting is refused, every other one gets the new value.
+   */
+  @Test
+  void aPutAnswersManyWaitersEachAuthorizedAgainWithItsOwnToken(TestNamespace ns) throws Exception {
+    secret(ns, "watched", "[{name: app}, {name: leaver}, {name: writer, actions: [get, update]}]");
+    String writer = token(ns, "writer", "keywarden.io");
+    String leaver = token(ns, "leaver", "keywarden.io");
+    List<String> readers = new ArrayList<>();
+    for (int i = 0; i < 24; i++) {
+      readers.add(token(ns, "app", "keywarden.io"));
+    }
+    assertThat(new java.util.HashSet<>(readers)).as("one token per waiter").hasSize(24);
+    String version =
+        JSON.readTree(awaitStatus(path(ns, "watched") + "/value", readers.get(0), 200).body())
+            .get("VersionId")
+            .asText();
+    awaitStatus(path(ns, "watched") + "/value", leaver, 200);
+    awaitStatus(path(ns, "watched") + "/value", writer, 200);
+    String wait = path(ns, "watched") + "/value?waitForChange=" + version + "&timeoutSeconds=60";
+    List<CompletableFuture<HttpResponse<String>>> polls = new ArrayList<>();
+    for (String reader : readers) {
+      polls.add(api.getAsync(wait, reader));
+    }
+    CompletableFuture<HttpResponse<String>> leaving = api.getAsync(wait, leaver);
+
+    fixture
+        .client
+        .resources(ManagedSecret.class)
+        .inNamespace(ns.name())
+        .withName("watched")
+        .edit(
+            s -> {
+              s.getSpec().getAccess().removeIf(a -> a.getName().equals("leaver"));
+              return s;
+            });
+    // The leaver's RoleBinding goes, and every decision cached before the wait expires (2 s).
+    await()
+        .atMost(Duration.ofSeconds(15))
+        .pollInterval(Duration.ofMillis(250))
+        .until(() -> api.get(path(ns, "watched") + "/value", leaver).statusCode() == 403);
+    Thread.sleep(2_500);
+    assertThat(polls).noneMatch(CompletableFuture::isDone);
+    assertThat(leaving).isNotDone();
+
+    String newValue = "many-waiters-" + UUID.randomUUID();
+    VALUES.add(newValue);
+    HttpResponse<String> put =
+        api.put(
+            path(ns, "watched") + "/value",
+            writer,
+            JSON.writeValueAsString(Map.of("SecretString", newValue)));
+    long putDone = System.nanoTime();
+    assertThat(put.statusCode()).as(put.body()).isEqualTo(200);
+
+    for (CompletableFuture<HttpResponse<String>> poll : polls) {
+      HttpResponse<String> answer = poll.get(20, java.util.concurrent.TimeUnit.SECONDS);
+      assertThat(answer.statusCode()).as(answer.body()).isEqualTo(200);
+      assertThat(JSON.readTree(answer.body()).get("SecretString").asText()).isEqualTo(newValue);
+    }
+    System.out.printf(
+        "put -> %d waiters with their own tokens answered: %.0f ms%n",
+        polls.size(), (System.nanoTime() - putDone) / 1e6);
+    HttpResponse<String> refused = leaving.get(20, java.util.concurrent.TimeUnit.SECONDS);
+    assertThat(refused.statusCode()).as(refused.body()).isEqualTo(403);
+    assertThat(refused.body()).doesNotContain(newValue);
+  }
+
   @Test
   void badRequestsGetClearJsonErrors(TestNamespace ns) throws Exception {
     secret(ns, "strict", "[{name: app, actions: [get, update, rotate]}]");
