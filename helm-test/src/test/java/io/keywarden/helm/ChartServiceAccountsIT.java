@@ -290,9 +290,14 @@ class ChartServiceAccountsIT {
         .until(() -> get(ns, "synced") == null && ciphertext(uid).isEmpty());
 
     // Events were recorded in the tenant's namespace.
-    assertThat(admin.v1().events().inNamespace(ns).list().getItems())
-        .extracting(event -> event.getReason())
-        .contains("VersionCreated");
+    // Events are sent asynchronously, a moment after what they report.
+    await()
+        .atMost(Duration.ofSeconds(10))
+        .untilAsserted(
+            () ->
+                assertThat(admin.v1().events().inNamespace(ns).list().getItems())
+                    .extracting(event -> event.getReason())
+                    .contains("VersionCreated"));
     assertThat(operator.logText()).as("operator log").doesNotContainIgnoringCase("forbidden");
   }
 

@@ -73,8 +73,13 @@ class ManagedSecretIT {
     String statusJson =
         fixture.client.getKubernetesSerialization().asJson(fixture.get(ns.name(), "db-password"));
     assertThat(statusJson).doesNotContain(value).doesNotContain(b64(value));
-    assertThat(fixture.client.v1().events().inNamespace(ns.name()).list().getItems())
-        .anySatisfy(e -> assertThat(e.getReason()).isEqualTo("VersionCreated"));
+    // Events are sent asynchronously, a moment after what they report.
+    await()
+        .atMost(Duration.ofSeconds(10))
+        .untilAsserted(
+            () ->
+                assertThat(fixture.client.v1().events().inNamespace(ns.name()).list().getItems())
+                    .anySatisfy(e -> assertThat(e.getReason()).isEqualTo("VersionCreated")));
   }
 
   @Test

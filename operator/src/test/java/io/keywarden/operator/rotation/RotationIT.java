@@ -149,9 +149,14 @@ class RotationIT {
                     .getMetadata()
                     .getAnnotations()
                     .containsKey(ManagedSecret.ROTATE_NOW_ANNOTATION));
-    assertThat(fixture.client.v1().events().inNamespace(ns.name()).list().getItems())
-        .extracting(e -> e.getReason())
-        .contains("RotationStarted", "RotationSucceeded");
+    // Events are sent asynchronously, a moment after what they report.
+    await()
+        .atMost(Duration.ofSeconds(10))
+        .untilAsserted(
+            () ->
+                assertThat(fixture.client.v1().events().inNamespace(ns.name()).list().getItems())
+                    .extracting(e -> e.getReason())
+                    .contains("RotationStarted", "RotationSucceeded"));
   }
 
   /**
