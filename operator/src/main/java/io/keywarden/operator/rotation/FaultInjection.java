@@ -5,8 +5,9 @@ import org.jboss.logging.Logger;
 
 /**
  * Test-only: with KEYWARDEN_FAULT_PAUSE_AFTER=<step> the rotation stops dead right after that step
- * is persisted and logs a marker, so a crash test can SIGKILL the process at exactly that point.
- * Never set it in production.
+ * (persisted; for a handler with nothing downstream, done, with only the reservation persisted
+ * until the promotion) and logs a marker, so a crash test can SIGKILL the process at exactly that
+ * point. Never set it in production.
  */
 final class FaultInjection {
 

@@ -62,4 +62,9 @@ public class GenerateRotation implements RotationHandler {
   public void rollback(RotationContext context) {
     // Nothing was set.
   }
+
+  @Override
+  public boolean hasDownstream() {
+    return false;
+  }
 }

@@ -179,6 +179,10 @@ public class RotationEngine {
   }
 
   private void steps(ManagedSecret secret, RotationStrategy strategy, RotationHandler handler) {
+    if (!handler.hasDownstream()) {
+      stepsWithoutDownstream(secret, strategy, handler);
+      return;
+    }
     while (secret.getStatus().getRotation() != null) {
       RotationProgress progress = secret.getStatus().getRotation();
       RotationContext context = context(secret, strategy, progress.getPendingVersionId());
@@ -232,6 +236,42 @@ public class RotationEngine {
         }
       }
     }
+  }
+
+  /**
+   * The four steps for a handler with nothing downstream: the new value's ciphertext is stored
+   * (unless a resumed run finds it), set and test run, and one status write lists and promotes it.
+   * The reservation written before is the only state a crash can leave, and a resumed rotation
+   * starts here again whatever step it recorded.
+   */
+  private void stepsWithoutDownstream(
+      ManagedSecret secret, RotationStrategy strategy, RotationHandler handler) {
+    String pending = secret.getStatus().getRotation().getPendingVersionId();
+    RotationContext context = context(secret, strategy, pending);
+    if (store.get(secret, pending).isEmpty()) {
+      SecretValue value = handler.newValue(context);
+      try {
+        versions.storeAs(secret, pending, value);
+      } finally {
+        value.wipe();
+      }
+    }
+    FaultInjection.after("createSecret");
+    handler.set(context);
+    FaultInjection.after("setSecret");
+    try {
+      handler.test(context);
+    } catch (RuntimeException e) {
+      rollback(handler, context);
+      if (e instanceof RotationFailedException r) {
+        throw r;
+      }
+      throw new RotationFailedException(
+          ManagedSecretConditions.ROTATION_TEST_FAILED, "testSecret failed: " + e.getMessage(), e);
+    }
+    FaultInjection.after("testSecret");
+    ledger.promoteStored(secret, versions.describeStored(secret, pending));
+    FaultInjection.after("finishSecret");
   }
 
   private void rollback(RotationHandler handler, RotationContext context) {

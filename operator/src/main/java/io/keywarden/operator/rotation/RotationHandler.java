@@ -23,4 +23,13 @@ public interface RotationHandler {
 
   /** Undo set after a failed test, so that CURRENT keeps working downstream. */
   void rollback(RotationContext context);
+
+  /**
+   * Whether set and test reach anything outside Keywarden. Without (false), a crash between the
+   * steps leaves nothing to redo downstream, so the engine persists only the reservation and then
+   * the promotion, three API calls instead of six before the new value is CURRENT.
+   */
+  default boolean hasDownstream() {
+    return true;
+  }
 }

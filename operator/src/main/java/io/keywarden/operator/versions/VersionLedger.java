@@ -240,17 +240,32 @@ public class VersionLedger {
    * createSecret done: the PENDING version (its ciphertext stored) is listed, next is setSecret.
    */
   public ManagedSecret pendingStored(ManagedSecret secret, SecretVersion pending) {
+    return write(secret, s -> listPending(s, pending));
+  }
+
+  private static void listPending(ManagedSecretStatus s, SecretVersion pending) {
+    if (s.getVersions().stream().noneMatch(v -> v.getVersionId().equals(pending.getVersionId()))) {
+      s.getVersions().add(0, withStages(pending, List.of(SecretVersion.PENDING)));
+    }
+    s.setPendingVersionId(pending.getVersionId());
+    if (s.getRotation() != null) {
+      s.getRotation().setStep(Step.setSecret);
+    }
+  }
+
+  /**
+   * createSecret and finishSecret in one write, for a rotation with nothing downstream to set or
+   * test (its setSecret and testSecret change nothing outside this status): the PENDING version is
+   * listed and promoted to CURRENT at once. Until this write the status holds only the reservation,
+   * from which a resumed rotation finds the stored ciphertext and comes here again.
+   */
+  public ManagedSecret promoteStored(ManagedSecret secret, SecretVersion pending) {
+    String now = now();
     return write(
         secret,
         s -> {
-          if (s.getVersions().stream()
-              .noneMatch(v -> v.getVersionId().equals(pending.getVersionId()))) {
-            s.getVersions().add(0, withStages(pending, List.of(SecretVersion.PENDING)));
-          }
-          s.setPendingVersionId(pending.getVersionId());
-          if (s.getRotation() != null) {
-            s.getRotation().setStep(Step.setSecret);
-          }
+          listPending(s, pending);
+          promotePending(s, pending.getVersionId(), now, secret.getMetadata().getGeneration());
         });
   }
 
@@ -272,25 +287,27 @@ public class VersionLedger {
   public ManagedSecret finish(ManagedSecret secret, String pending) {
     String now = now();
     return write(
-        secret,
-        s -> {
-          if (pending != null
-              && s.getVersions().stream().anyMatch(v -> v.getVersionId().equals(pending))) {
-            Stages.promote(s, pending);
-          }
-          s.setPendingVersionId(null);
-          s.setRotation(null);
-          s.setLastRotatedAt(now);
-          s.setRotationFailures(null);
-          s.setRetryRotationAt(null);
-          Conditions.set(
-              s.getConditions(),
-              ManagedSecretConditions.ROTATING,
-              false,
-              ManagedSecretConditions.ROTATION_SUCCEEDED,
-              "last rotation finished at " + now,
-              secret.getMetadata().getGeneration());
-        });
+        secret, s -> promotePending(s, pending, now, secret.getMetadata().getGeneration()));
+  }
+
+  private static void promotePending(
+      ManagedSecretStatus s, String pending, String now, Long generation) {
+    if (pending != null
+        && s.getVersions().stream().anyMatch(v -> v.getVersionId().equals(pending))) {
+      Stages.promote(s, pending);
+    }
+    s.setPendingVersionId(null);
+    s.setRotation(null);
+    s.setLastRotatedAt(now);
+    s.setRotationFailures(null);
+    s.setRetryRotationAt(null);
+    Conditions.set(
+        s.getConditions(),
+        ManagedSecretConditions.ROTATING,
+        false,
+        ManagedSecretConditions.ROTATION_SUCCEEDED,
+        "last rotation finished at " + now,
+        generation);
   }
 
   /**
