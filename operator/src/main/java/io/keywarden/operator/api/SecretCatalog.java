@@ -8,6 +8,7 @@ import io.keywarden.api.v1alpha1.ManagedSecret;
 import io.keywarden.operator.crypto.Envelope;
 import io.keywarden.operator.kube.WithoutManagedFields;
 import io.keywarden.operator.versions.CiphertextStore;
+import java.time.Duration;
 import java.util.Base64;
 import java.util.Objects;
 import java.util.Optional;
@@ -65,6 +66,43 @@ public final class SecretCatalog implements AutoCloseable {
 
   public Optional<ManagedSecret> find(String namespace, String name) {
     return Optional.ofNullable(secrets.getIndexer().getByKey(namespace + "/" + name));
+  }
+
+  /**
+   * Waits until the watch has delivered {@code written}, a state of a ManagedSecret this replica
+   * just wrote, or a later one, for at most {@code timeout}: a read that follows a write on the
+   * same replica then sees the write (PutSecretValue, then GetSecretValue). Resource versions are
+   * compared as numbers, which they are in etcd, and otherwise only for equality.
+   */
+  public void awaitWritten(ManagedSecret written, Duration timeout) {
+    String key = written.getMetadata().getNamespace() + "/" + written.getMetadata().getName();
+    String target = written.getMetadata().getResourceVersion();
+    long deadline = System.nanoTime() + timeout.toNanos();
+    long pauseMillis = 1;
+    while (!reached(secrets.getIndexer().getByKey(key), target) && System.nanoTime() < deadline) {
+      try {
+        Thread.sleep(pauseMillis);
+      } catch (InterruptedException e) {
+        Thread.currentThread().interrupt();
+        return;
+      }
+      pauseMillis = Math.min(pauseMillis * 2, 20);
+    }
+  }
+
+  private static boolean reached(ManagedSecret cached, String target) {
+    if (cached == null || target == null) {
+      return cached != null;
+    }
+    String seen = cached.getMetadata().getResourceVersion();
+    if (target.equals(seen)) {
+      return true;
+    }
+    try {
+      return Long.parseLong(seen) > Long.parseLong(target);
+    } catch (NumberFormatException e) {
+      return false;
+    }
   }
 
   /** Every ManagedSecret of every namespace, as the watch last saw them. */

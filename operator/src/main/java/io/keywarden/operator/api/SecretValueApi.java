@@ -37,6 +37,7 @@ import io.keywarden.operator.generate.PasswordPolicy;
 import io.keywarden.operator.versions.DeletedSecrets;
 import io.keywarden.operator.versions.SecretVersions;
 import java.nio.charset.StandardCharsets;
+import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.Base64;
@@ -59,6 +60,12 @@ import org.jboss.logging.Logger;
 public final class SecretValueApi {
 
   private static final Logger LOG = Logger.getLogger(SecretValueApi.class);
+
+  /**
+   * How long a PutSecretValue waits for the watch to deliver its own write before it answers; a
+   * GetSecretValue that follows on this replica then returns the new value.
+   */
+  private static final Duration READ_YOUR_WRITES = Duration.ofSeconds(3);
 
   /** ListSecrets' and ListSecretVersionIds' page size when the caller names none (AWS's too). */
   static final int DEFAULT_PAGE = 100;
@@ -512,6 +519,10 @@ public final class SecretValueApi {
     } finally {
       request.value().wipe();
     }
+    if (put.written() != null) {
+      // Read-your-writes on this replica: reads are answered from the watch cache.
+      catalog.awaitWritten(put.written(), READ_YOUR_WRITES);
+    }
     return new PutSecretValueResponse(
         arns.arn(secret),
         id.name(),
@@ -590,6 +601,10 @@ public final class SecretValueApi {
         patch.toString());
     resource.delete();
     ManagedSecret deleting = resource.get();
+    if (deleting != null) {
+      // A DescribeSecret on this replica right after shows the deletion.
+      catalog.awaitWritten(deleting, READ_YOUR_WRITES);
+    }
     Instant deletedAt =
         deleting == null || deleting.getMetadata().getDeletionTimestamp() == null
             ? Instant.now()

@@ -118,8 +118,11 @@ public class SecretVersions {
         versionId, List.of(), VersionLedger.now(), envelope.kmsKeyId(), envelope.keyVersion());
   }
 
-  /** What a PutSecretValue did: the version as the status now lists it, and who made it. */
-  public record Put(SecretVersion version, boolean created) {}
+  /**
+   * What a PutSecretValue did: the version as the status now lists it, whether this request made
+   * it, and the ManagedSecret as this request wrote it (null when it wrote nothing).
+   */
+  public record Put(SecretVersion version, boolean created, ManagedSecret written) {}
 
   /**
    * PutSecretValue: a new version that becomes CURRENT; the old CURRENT becomes PREVIOUS. With a
@@ -133,7 +136,7 @@ public class SecretVersions {
     var listed = listed(secret, versionId);
     if (listed != null) {
       requireSameValue(secret, versionId, value);
-      return new Put(listed, false);
+      return new Put(listed, false, null);
     }
     KmsKey key = kmsKeys.resolve(secret.getSpec().getKmsKeyId());
     Envelope envelope = cipher.seal(key, CiphertextStore.context(secret, versionId), value);
@@ -145,12 +148,13 @@ public class SecretVersions {
       LOG.infof(
           "%s/%s: new CURRENT version %s",
           secret.getMetadata().getNamespace(), secret.getMetadata().getName(), versionId);
-      return new Put(listedOr(updated, version), true);
+      return new Put(listedOr(updated, version), true, updated);
     }
     // Another request with the same token stored its value first.
     requireSameValue(secret, versionId, value);
     SecretVersion stored = describeStored(secret, versionId);
-    return new Put(listedOr(ledger.adoptPut(secret, stored), stored), false);
+    ManagedSecret adopted = ledger.adoptPut(secret, stored);
+    return new Put(listedOr(adopted, stored), false, adopted);
   }
 
   private void requireSameValue(ManagedSecret secret, String versionId, SecretValue value) {
