@@ -4,8 +4,11 @@ import io.keywarden.agent.Json;
 import io.keywarden.contract.FileSet;
 import io.keywarden.contract.FileSetParser;
 import io.keywarden.contract.SettingException;
+import java.time.Instant;
+import java.time.format.DateTimeParseException;
 import java.util.Map;
 import java.util.Objects;
+import java.util.Optional;
 import java.util.TreeMap;
 
 /**
@@ -15,6 +18,11 @@ import java.util.TreeMap;
  * FileSetParser}) without the {@code keywarden.io/} prefix.
  *
  * @param token the pod's ServiceAccount token; never printed
+ * @param tokenExpiry when kubelet says the token expires ({@code expirationTimestamp}); empty when
+ *     it said nothing readable
+ * @param attributes the volume's own attributes (kubelet's keys left out), as the pod wrote them:
+ *     what the plugin keeps on the node to parse again when it resumes the volume
+ * @param files the attributes parsed
  */
 record PodVolume(
     String namespace,
@@ -22,6 +30,8 @@ record PodVolume(
     String podUid,
     String serviceAccount,
     String token,
+    Optional<Instant> tokenExpiry,
+    Map<String, String> attributes,
     FileSet files) {
 
   /** The audience the operator's API accepts; the CSIDriver object asks kubelet for it. */
@@ -40,6 +50,8 @@ record PodVolume(
   PodVolume {
     Objects.requireNonNull(namespace, "namespace");
     Objects.requireNonNull(token, "token");
+    Objects.requireNonNull(tokenExpiry, "tokenExpiry");
+    attributes = Map.copyOf(attributes);
     Objects.requireNonNull(files, "files");
   }
 
@@ -64,8 +76,52 @@ record PodVolume(
             attributes.put(key, value);
           }
         });
+    FileSet files = files(attributes);
+    String namespace = required(context, POD_NAMESPACE);
+    String podName = required(context, POD_NAME);
+    String serviceAccount = context.getOrDefault(SERVICE_ACCOUNT, "");
+    Map<?, ?> entry = tokenEntry(context);
+    String token = (String) entry.get("token");
+    checkBinding(token, namespace, podName, serviceAccount);
+    return new PodVolume(
+        namespace,
+        podName,
+        context.getOrDefault(POD_UID, ""),
+        serviceAccount,
+        token,
+        expiry(entry.get("expirationTimestamp")),
+        attributes,
+        files);
+  }
+
+  /**
+   * The volume of a pod as the plugin recorded it at its last publish: the same attributes go
+   * through the same grammar again, so a resumed volume is exactly the one kubelet published.
+   */
+  static PodVolume resume(
+      String namespace,
+      String podName,
+      String podUid,
+      String serviceAccount,
+      String token,
+      Optional<Instant> tokenExpiry,
+      Map<String, String> attributes)
+      throws InvalidVolumeException {
+    return new PodVolume(
+        namespace,
+        podName,
+        podUid,
+        serviceAccount,
+        token,
+        tokenExpiry,
+        attributes,
+        files(attributes));
+  }
+
+  /** The user's attributes in the annotations' grammar ({@link FileSetParser}), one file each. */
+  private static FileSet files(Map<String, String> attributes) throws InvalidVolumeException {
     FileSetParser parser = new FileSetParser("", "volume attribute", attributes.keySet());
-    for (Map.Entry<String, String> attribute : attributes.entrySet()) {
+    for (Map.Entry<String, String> attribute : new TreeMap<>(attributes).entrySet()) {
       boolean taken;
       try {
         taken = parser.accept(attribute.getKey(), attribute.getValue());
@@ -86,13 +142,24 @@ record PodVolume(
           "volume attribute secret.<file>: the volume names no secret; add one attribute per file,"
               + " its value the ManagedSecret name");
     }
-    String namespace = required(context, POD_NAMESPACE);
-    String podName = required(context, POD_NAME);
-    String serviceAccount = context.getOrDefault(SERVICE_ACCOUNT, "");
-    String token = token(context);
-    checkBinding(token, namespace, podName, serviceAccount);
-    return new PodVolume(
-        namespace, podName, context.getOrDefault(POD_UID, ""), serviceAccount, token, files);
+    return files;
+  }
+
+  /** Whether the token is known to have expired at {@code now}; an unknown expiry is not. */
+  boolean tokenExpiredAt(Instant now) {
+    return tokenExpiry.map(expiry -> !expiry.isAfter(now)).orElse(false);
+  }
+
+  /** kubelet's RFC 3339 time; anything else is an unknown expiry (the API still checks it). */
+  private static Optional<Instant> expiry(Object timestamp) {
+    if (!(timestamp instanceof String text)) {
+      return Optional.empty();
+    }
+    try {
+      return Optional.of(Instant.parse(text));
+    } catch (DateTimeParseException e) {
+      return Optional.empty();
+    }
   }
 
   /**
@@ -178,8 +245,11 @@ record PodVolume(
     return value;
   }
 
-  /** {@code {"keywarden.io":{"token":"...","expirationTimestamp":"..."}}}, kubelet's format. */
-  private static String token(Map<String, String> context) throws InvalidVolumeException {
+  /**
+   * The entry for {@value #AUDIENCE} of {@code {"keywarden.io":{"token":"...",
+   * "expirationTimestamp":"..."}}}, kubelet's format; its token is a non-empty string.
+   */
+  private static Map<?, ?> tokenEntry(Map<String, String> context) throws InvalidVolumeException {
     String json = context.get(TOKENS);
     String missing =
         "kubelet sent no token for audience "
@@ -203,7 +273,7 @@ record PodVolume(
         && tokens.get(AUDIENCE) instanceof Map<?, ?> entry
         && entry.get("token") instanceof String token
         && !token.isEmpty()) {
-      return token;
+      return entry;
     }
     throw new InvalidVolumeException(missing);
   }

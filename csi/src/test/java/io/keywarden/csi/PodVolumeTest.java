@@ -8,8 +8,10 @@ import io.keywarden.contract.Format;
 import io.keywarden.contract.Refresh;
 import io.keywarden.contract.Stage;
 import java.time.Duration;
+import java.time.Instant;
 import java.util.HashMap;
 import java.util.Map;
+import java.util.Optional;
 import java.util.stream.Stream;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
@@ -42,6 +44,64 @@ class PodVolumeTest {
             new FileEntry("password", "db", "password", Format.RAW, Stage.CURRENT));
     assertThat(volume.files().fileMode()).isEqualTo(0400);
     assertThat(volume.files().refresh()).isEqualTo(new Refresh.Every(Duration.ofMinutes(5)));
+    assertThat(volume.attributes())
+        .as("the pod's own attributes, kept to be parsed again on resume; no kubelet key")
+        .containsOnlyKeys(
+            "secret.db.env",
+            "format.db.env",
+            "stage.db.env",
+            "secret.password",
+            "key.password",
+            "file-mode",
+            "refresh");
+    assertThat(volume.tokenExpiry()).isEmpty();
+  }
+
+  @Test
+  void theTokensExpiryIsKubeletsExpirationTimestamp() throws Exception {
+    Map<String, String> context = kubelet();
+    context.put("secret.password", "db");
+    context.put(
+        PodVolume.TOKENS,
+        "{\"keywarden.io\":{\"token\":\"pod-token-123\","
+            + "\"expirationTimestamp\":\"2030-01-01T00:00:00Z\"}}");
+
+    PodVolume volume = PodVolume.parse(context);
+
+    assertThat(volume.tokenExpiry()).contains(Instant.parse("2030-01-01T00:00:00Z"));
+    assertThat(volume.tokenExpiredAt(Instant.parse("2029-12-31T23:59:59Z"))).isFalse();
+    assertThat(volume.tokenExpiredAt(Instant.parse("2030-01-01T00:00:00Z"))).isTrue();
+  }
+
+  @Test
+  void aResumedVolumeGoesThroughTheSameGrammar() throws Exception {
+    Map<String, String> context = kubelet();
+    context.put("secret.password", "db");
+    context.put("key.password", "password");
+    PodVolume published = PodVolume.parse(context);
+
+    PodVolume resumed =
+        PodVolume.resume(
+            "shop",
+            "web",
+            "uid-1",
+            "app",
+            "pod-token-123",
+            Optional.empty(),
+            published.attributes());
+
+    assertThat(resumed).isEqualTo(published);
+    assertThatThrownBy(
+            () ->
+                PodVolume.resume(
+                    "shop",
+                    "web",
+                    "uid-1",
+                    "app",
+                    "pod-token-123",
+                    Optional.empty(),
+                    Map.of("secret.password", "db", "format.password", "yaml")))
+        .hasMessageStartingWith("volume attribute format.password: unknown format 'yaml'");
   }
 
   static Stream<Arguments> refusals() {

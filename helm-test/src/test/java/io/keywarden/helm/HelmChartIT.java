@@ -291,6 +291,7 @@ class HelmChartIT {
         .containsEntry("KEYWARDEN_CSI_DRIVER_NAME", "csi.keywarden.io")
         .containsEntry("KEYWARDEN_CSI_SOCKET", kubelet + "/plugins/csi.keywarden.io/csi.sock")
         .containsEntry("KEYWARDEN_CSI_REGISTRATION_DIR", kubelet + "/plugins_registry")
+        .containsEntry("KEYWARDEN_CSI_KUBELET_DIR", kubelet)
         .containsEntry("KEYWARDEN_CSI_STATE_DIR", "/run/keywarden-csi")
         .containsEntry("KEYWARDEN_CSI_TMPFS_SIZE", "1m")
         .containsEntry("KEYWARDEN_API_URL", "https://keywarden-operator.keywarden-system.svc:8443")
