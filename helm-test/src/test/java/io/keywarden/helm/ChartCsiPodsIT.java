@@ -266,19 +266,7 @@ class ChartCsiPodsIT {
     assertThat(hostMountPoints()).as("the node's mountinfo").contains(target.toString());
     assertThat(recordsNaming(uid)).as("the plugin's record of the volume").isNotEmpty();
 
-    tools
-        .kubectl(
-            "patch",
-            "-n",
-            SYSTEM,
-            "daemonset",
-            "keywarden-csi",
-            "--type=merge",
-            "-p",
-            "{\"spec\":{\"template\":{\"spec\":{\"nodeSelector\":{\""
-                + NO_PLUGIN
-                + "\":\"true\"}}}}}")
-        .orFail();
+    pluginNodeSelector("\"true\"");
     await()
         .atMost(Duration.ofMinutes(2))
         .pollInterval(Duration.ofMillis(500))
@@ -293,17 +281,7 @@ class ChartCsiPodsIT {
         .contains(target.toString());
 
     Instant back = Instant.now();
-    tools
-        .kubectl(
-            "patch",
-            "-n",
-            SYSTEM,
-            "daemonset",
-            "keywarden-csi",
-            "--type=merge",
-            "-p",
-            "{\"spec\":{\"template\":{\"spec\":{\"nodeSelector\":{\"" + NO_PLUGIN + "\":null}}}}}")
-        .orFail();
+    pluginNodeSelector("null");
     Pod plugin = awaitPlugin(admin, p -> true);
     System.out.printf(
         "plugin back on the node -> Ready: %d ms%n",
@@ -476,6 +454,28 @@ class ChartCsiPodsIT {
             "db-credentials",
             "keywarden.io/rotate-now=" + request,
             "--overwrite")
+        .orFail();
+  }
+
+  /**
+   * Sets the DaemonSet's {@link #NO_PLUGIN} node selector to the JSON {@code value}: {@code "true"}
+   * takes the plugin off the node, {@code null} brings it back.
+   */
+  private static void pluginNodeSelector(String value) {
+    tools
+        .kubectl(
+            "patch",
+            "-n",
+            SYSTEM,
+            "daemonset",
+            "keywarden-csi",
+            "--type=merge",
+            "-p",
+            "{\"spec\":{\"template\":{\"spec\":{\"nodeSelector\":{\""
+                + NO_PLUGIN
+                + "\":"
+                + value
+                + "}}}}}")
         .orFail();
   }
 
