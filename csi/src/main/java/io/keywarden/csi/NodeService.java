@@ -203,7 +203,8 @@ final class NodeService extends NodeGrpc.NodeImplBase {
     Path target = targetPath(request.getTargetPath());
     PodVolume volume;
     try {
-      volume = PodVolume.parse(request.getVolumeContextMap());
+      // The secrets map (the pod's token) is never logged or put in an error: only parsed.
+      volume = PodVolume.parse(request.getVolumeContextMap(), request.getSecretsMap());
     } catch (PodVolume.InvalidVolumeException e) {
       throw Status.INVALID_ARGUMENT.withDescription(e.getMessage()).asException();
     }

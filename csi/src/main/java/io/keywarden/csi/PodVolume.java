@@ -14,7 +14,8 @@ import java.util.TreeMap;
 /**
  * What kubelet tells the plugin about one inline volume, parsed once: the pod (from {@code
  * podInfoOnMount}), its token for audience {@value #AUDIENCE} (from the CSIDriver's {@code
- * tokenRequests}) and the files, from the volume attributes in the annotations' grammar ({@link
+ * tokenRequests}, in the request's secrets with {@code serviceAccountTokenInSecrets}, else in the
+ * volume context) and the files, from the volume attributes in the annotations' grammar ({@link
  * FileSetParser}) without the {@code keywarden.io/} prefix.
  *
  * @param token the pod's ServiceAccount token; never printed
@@ -62,7 +63,16 @@ record PodVolume(
     }
   }
 
-  static PodVolume parse(Map<String, String> context) throws InvalidVolumeException {
+  /**
+   * Parses a NodePublishVolume's volume context and secrets. Only the token is read from {@code
+   * secrets}, where kubelet puts it for a CSIDriver with {@code serviceAccountTokenInSecrets: true}
+   * (as shipped: the CSI spec has secrets kept out of logs, the volume context not); without the
+   * field (an older cluster, another CSIDriver object) it is in the volume context. When the
+   * secrets hold it, the volume context is not looked at: kubelet then passes a pod's own attribute
+   * of that name through unchanged, and it must not stand in for kubelet's token.
+   */
+  static PodVolume parse(Map<String, String> context, Map<String, String> secrets)
+      throws InvalidVolumeException {
     if (!"true".equals(context.get(EPHEMERAL))) {
       throw new InvalidVolumeException(
           "only CSI ephemeral inline volumes are served (volumeAttributes in the pod's csi volume);"
@@ -80,7 +90,8 @@ record PodVolume(
     String namespace = required(context, POD_NAMESPACE);
     String podName = required(context, POD_NAME);
     String serviceAccount = context.getOrDefault(SERVICE_ACCOUNT, "");
-    Map<?, ?> entry = tokenEntry(context);
+    boolean inSecrets = secrets.containsKey(TOKENS);
+    Map<?, ?> entry = tokenEntry(inSecrets ? secrets : context, inSecrets);
     String token = (String) entry.get("token");
     checkBinding(token, namespace, podName, serviceAccount);
     return new PodVolume(
@@ -247,15 +258,19 @@ record PodVolume(
 
   /**
    * The entry for {@value #AUDIENCE} of {@code {"keywarden.io":{"token":"...",
-   * "expirationTimestamp":"..."}}}, kubelet's format; its token is a non-empty string.
+   * "expirationTimestamp":"..."}}}, kubelet's format, from {@code source} (the secrets or the
+   * volume context, whichever holds {@value #TOKENS}); its token is a non-empty string.
    */
-  private static Map<?, ?> tokenEntry(Map<String, String> context) throws InvalidVolumeException {
-    String json = context.get(TOKENS);
+  private static Map<?, ?> tokenEntry(Map<String, String> source, boolean inSecrets)
+      throws InvalidVolumeException {
+    String json = source.get(TOKENS);
+    String where = inSecrets ? "the secrets" : "the volume context";
     String missing =
         "kubelet sent no token for audience "
             + AUDIENCE
             + " in "
             + TOKENS
+            + (inSecrets ? " of the secrets" : " of the secrets or the volume context")
             + ": the CSIDriver object needs tokenRequests: [{audience: "
             + AUDIENCE
             + "}]";
@@ -267,7 +282,7 @@ record PodVolume(
       parsed = Json.parse(json);
     } catch (Json.ParseException e) {
       // The message of a parse error could quote the token: say only where it went wrong.
-      throw new InvalidVolumeException(TOKENS + " is not JSON");
+      throw new InvalidVolumeException(TOKENS + " of " + where + " is not JSON");
     }
     if (parsed instanceof Map<?, ?> tokens
         && tokens.get(AUDIENCE) instanceof Map<?, ?> entry

@@ -167,6 +167,58 @@ class NodeServiceTest {
     assertThat(log.toString(StandardCharsets.UTF_8))
         .doesNotContain("token-1")
         .doesNotContain("pw-0");
+    assertTheTokenIsOnlyInItsTokenFile("token-1");
+  }
+
+  /** An older cluster, or a CSIDriver without serviceAccountTokenInSecrets. */
+  @Test
+  void aTokenInTheVolumeContextServesTheVolumeAlike() throws Exception {
+    nodeStub.nodePublishVolume(publishWithTheTokenInTheContext("token-1", attributes()));
+
+    assertThat(target.resolve("password")).hasContent("pw-0");
+    assertThat(api.requests())
+        .allSatisfy(r -> assertThat(r.authorization()).isEqualTo("Bearer token-1"));
+    assertThat(log.toString(StandardCharsets.UTF_8)).doesNotContain("token-1");
+    assertTheTokenIsOnlyInItsTokenFile("token-1");
+
+    api.expectToken("token-2");
+    nodeStub.nodePublishVolume(publishWithTheTokenInTheContext("token-2", attributes()));
+    api.put("db", "{\"username\":\"orders\",\"password\":\"pw-2\"}");
+    await(() -> content(target.resolve("password")).equals("pw-2"));
+    assertTheTokenIsOnlyInItsTokenFile("token-2");
+  }
+
+  @Test
+  void aPublishWithoutATokenIsRefusedNamingTheCsiDriversFix() {
+    NodePublishVolumeRequest request =
+        NodePublishVolumeRequest.newBuilder()
+            .setVolumeId(VOLUME)
+            .setTargetPath(target.toString())
+            .putAllVolumeContext(attributes())
+            .build();
+
+    assertThatThrownBy(() -> nodeStub.nodePublishVolume(request))
+        .isInstanceOf(StatusRuntimeException.class)
+        .hasMessage(
+            "INVALID_ARGUMENT: kubelet sent no token for audience keywarden.io in"
+                + " csi.storage.k8s.io/serviceAccount.tokens of the secrets or the volume context:"
+                + " the CSIDriver object needs tokenRequests: [{audience: keywarden.io}]");
+    assertThat(Tmpfs.isMountPointQuietly(target)).isFalse();
+  }
+
+  /**
+   * The plugin's records on the node hold the token in the volume's token file only: not in
+   * volume.json (whichever of the request's maps it came in), nowhere else in the state directory.
+   */
+  private void assertTheTokenIsOnlyInItsTokenFile(String token) throws Exception {
+    Path volumes = dir.resolve("state/volumes");
+    assertThat(volumes.resolve(VOLUME).resolve("token")).hasContent(token);
+    assertThat(Files.readString(volumes.resolve(VOLUME).resolve("volume.json")))
+        .doesNotContain(token);
+    try (var files = Files.walk(volumes)) {
+      assertThat(files.filter(Files::isRegularFile).map(Path::getFileName).map(Path::toString))
+          .containsExactlyInAnyOrder("token", "volume.json");
+    }
   }
 
   @Test
@@ -404,21 +456,38 @@ class NodeServiceTest {
     return publish(token, "2030-01-01T00:00:00Z", attributes);
   }
 
+  /**
+   * kubelet's request with the shipped CSIDriver ({@code serviceAccountTokenInSecrets: true}): the
+   * token in the secrets.
+   */
   private NodePublishVolumeRequest publish(
       String token, String expiry, Map<String, String> attributes) {
+    return NodePublishVolumeRequest.newBuilder()
+        .setVolumeId(VOLUME)
+        .setTargetPath(target.toString())
+        .putAllVolumeContext(attributes)
+        .putSecrets(PodVolume.TOKENS, tokens(token, expiry))
+        .build();
+  }
+
+  /** kubelet's request for a CSIDriver without {@code serviceAccountTokenInSecrets}. */
+  private NodePublishVolumeRequest publishWithTheTokenInTheContext(
+      String token, Map<String, String> attributes) {
     Map<String, String> context = new HashMap<>(attributes);
-    context.put(
-        PodVolume.TOKENS,
-        "{\"keywarden.io\":{\"token\":\""
-            + token
-            + "\",\"expirationTimestamp\":\""
-            + expiry
-            + "\"}}");
+    context.put(PodVolume.TOKENS, tokens(token, "2030-01-01T00:00:00Z"));
     return NodePublishVolumeRequest.newBuilder()
         .setVolumeId(VOLUME)
         .setTargetPath(target.toString())
         .putAllVolumeContext(context)
         .build();
+  }
+
+  private static String tokens(String token, String expiry) {
+    return "{\"keywarden.io\":{\"token\":\""
+        + token
+        + "\",\"expirationTimestamp\":\""
+        + expiry
+        + "\"}}";
   }
 
   /** What kubelet sends for an inline volume of pod shop/orders-1, plus the user's attributes. */
