@@ -259,7 +259,10 @@ final class NodeService extends NodeGrpc.NodeImplBase {
             + ": "
             + volume.files().files().size()
             + " files at "
-            + target);
+            + target
+            + (PodVolume.tokenInSecrets(request.getSecretsMap())
+                ? " (token in the secrets)"
+                : " (token in the volume context)"));
   }
 
   private synchronized void unpublish(String volumeId, Path target)

@@ -90,7 +90,7 @@ record PodVolume(
     String namespace = required(context, POD_NAMESPACE);
     String podName = required(context, POD_NAME);
     String serviceAccount = context.getOrDefault(SERVICE_ACCOUNT, "");
-    boolean inSecrets = secrets.containsKey(TOKENS);
+    boolean inSecrets = tokenInSecrets(secrets);
     Map<?, ?> entry = tokenEntry(inSecrets ? secrets : context, inSecrets);
     String token = (String) entry.get("token");
     checkBinding(token, namespace, podName, serviceAccount);
@@ -103,6 +103,15 @@ record PodVolume(
         expiry(entry.get("expirationTimestamp")),
         attributes,
         files);
+  }
+
+  /**
+   * Whether {@link #parse} takes the token from the secrets (else from the volume context): what
+   * the plugin's log says at each publish, so a CSIDriver without {@code
+   * serviceAccountTokenInSecrets} shows.
+   */
+  static boolean tokenInSecrets(Map<String, String> secrets) {
+    return secrets.containsKey(TOKENS);
   }
 
   /**

@@ -167,6 +167,9 @@ class NodeServiceTest {
     assertThat(log.toString(StandardCharsets.UTF_8))
         .doesNotContain("token-1")
         .doesNotContain("pw-0");
+    assertThat(log.toString(StandardCharsets.UTF_8))
+        .contains("published volume " + VOLUME + " of pod shop/orders-1: 2 files at " + target)
+        .contains("(token in the secrets)");
     assertTheTokenIsOnlyInItsTokenFile("token-1");
   }
 
@@ -178,7 +181,9 @@ class NodeServiceTest {
     assertThat(target.resolve("password")).hasContent("pw-0");
     assertThat(api.requests())
         .allSatisfy(r -> assertThat(r.authorization()).isEqualTo("Bearer token-1"));
-    assertThat(log.toString(StandardCharsets.UTF_8)).doesNotContain("token-1");
+    assertThat(log.toString(StandardCharsets.UTF_8))
+        .contains("(token in the volume context)")
+        .doesNotContain("token-1");
     assertTheTokenIsOnlyInItsTokenFile("token-1");
 
     api.expectToken("token-2");
