@@ -71,6 +71,12 @@ class CsiNodeIT {
     Line first = app.await("STATE", l -> true, Duration.ofSeconds(30));
     assertThat(first.fields()[1]).isEqualTo(password);
     assertThat(first.fields()[2]).isEqualTo("USERNAME='orders'");
+    // The shipped CSIDriver (serviceAccountTokenInSecrets) has kubelet hand the pod's token in
+    // NodePublishVolume's secrets, which the CSI spec keeps out of logs, not in the volume context.
+    assertThat(plugin.log())
+        .containsPattern(
+            "published volume \\S+ of pod " + ns + "/web: .*\\(token in the secrets\\)")
+        .doesNotContain("(token in the volume context)");
 
     String put = "put-" + UUID.randomUUID().toString().replace("-", "");
     Instant beforePut = Instant.now();

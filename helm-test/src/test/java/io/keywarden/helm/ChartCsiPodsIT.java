@@ -88,6 +88,9 @@ class ChartCsiPodsIT {
     System.out.printf(
         "helm install (csi.enabled) -> plugin pod Ready: %d ms%n",
         Duration.between(installed, Instant.now()).toMillis());
+    System.out.printf(
+        "helm install's stderr (the apiserver's warnings): '%s'%n",
+        release.installed().stderr().strip());
   }
 
   @AfterAll
@@ -136,6 +139,19 @@ class ChartCsiPodsIT {
     assertThat(admin.storage().v1().csiDrivers().withName(DRIVER).get().getSpec())
         .satisfies(spec -> assertThat(spec.getRequiresRepublish()).isTrue())
         .satisfies(spec -> assertThat(spec.getVolumeLifecycleModes()).containsExactly("Ephemeral"));
+    // kubelet hands the pods' tokens in NodePublishVolume's secrets, and the apiserver, which
+    // warns about a tokenRequests driver without that, said nothing to helm.
+    assertThat(
+            tools
+                .kubectl(
+                    "get",
+                    "csidriver",
+                    DRIVER,
+                    "-o",
+                    "jsonpath={.spec.serviceAccountTokenInSecrets}")
+                .orFail())
+        .isEqualTo("true");
+    assertThat(release.installed().stderr()).doesNotContain("serviceAccountTokenInSecrets");
   }
 
   @Test
@@ -169,6 +185,13 @@ class ChartCsiPodsIT {
           name, Duration.between(created, Instant.now()).toMillis());
       assertThat(app.getSpec().getContainers()).as("nothing injected").hasSize(1);
     }
+    assertThat(pluginLog(awaitPlugin(admin, p -> true).getMetadata().getName()))
+        .as("kubelet sent each pod's token in the secrets, not in the volume context")
+        .containsPattern(
+            "published volume \\S+ of pod " + APPS + "/orders-csi-1: .*\\(token in the secrets\\)")
+        .containsPattern(
+            "published volume \\S+ of pod " + APPS + "/orders-csi-2: .*\\(token in the secrets\\)")
+        .doesNotContain("(token in the volume context)");
 
     String first = null;
     for (String name : APPS_PODS) {
