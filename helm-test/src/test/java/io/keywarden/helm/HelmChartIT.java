@@ -859,6 +859,8 @@ class HelmChartIT {
               c ->
                   c != null
                       && c.getStatus() != null
+                      // status exists before the apiserver's first conditions do
+                      && c.getStatus().getConditions() != null
                       && c.getStatus().getConditions().stream()
                           .anyMatch(
                               condition ->
