@@ -19,7 +19,7 @@ import java.util.concurrent.TimeUnit;
  * Entry point of the node plugin: the CSI Identity and Node services on the CSI socket, and (with
  * {@code KEYWARDEN_CSI_REGISTRATION_DIR}) kubelet's plugin registration on a socket in that
  * directory. Runs until SIGTERM; the mounts and files of running pods stay, and the next start
- * takes them over on kubelet's next republish.
+ * resumes their watches from its state directory before it serves.
  */
 public final class CsiPlugin implements AutoCloseable {
 
@@ -62,10 +62,16 @@ public final class CsiPlugin implements AutoCloseable {
     stopped.await();
   }
 
-  /** Listens on the sockets of {@code options}, replacing stale socket files of an earlier run. */
-  static CsiPlugin start(PluginOptions options, Log log) throws IOException {
+  /**
+   * Resumes the volumes an earlier run recorded, then listens on the sockets of {@code options},
+   * replacing stale socket files of that run.
+   */
+  static CsiPlugin start(PluginOptions options, Log log) throws IOException, InterruptedException {
+    // The directory itself may be a shared one (/run): only its volumes/ is made 0700.
     Files.createDirectories(options.stateDir());
+    warnUnlessInMemory(options.stateDir(), log);
     NodeService node = new NodeService(options, new Tmpfs(options.tmpfsSize()), System.err);
+    node.resume();
     EventLoopGroup group = new EpollEventLoopGroup(1);
     Server csi =
         listen(options.socket(), group, List.of(new IdentityService(options.driverName()), node));
@@ -93,6 +99,30 @@ public final class CsiPlugin implements AutoCloseable {
             + " via "
             + options.apiUrl());
     return new CsiPlugin(servers, node, group, sockets);
+  }
+
+  /**
+   * The state directory holds the pods' tokens: on a memory file system they never reach the node's
+   * disk and go when the node reboots, as the volumes' tmpfs mounts do.
+   */
+  private static void warnUnlessInMemory(Path stateDir, Log log) {
+    try {
+      Tmpfs.fileSystemType(stateDir)
+          .filter(type -> !type.equals("tmpfs") && !type.equals("ramfs"))
+          .ifPresent(
+              type ->
+                  log.warn(
+                      "state directory "
+                          + stateDir
+                          + " is on "
+                          + type
+                          + ", not on memory (tmpfs): the pods' tokens reach the node's disk and"
+                          + " outlive a reboot; put "
+                          + PluginOptions.STATE_DIR
+                          + " under /run"));
+    } catch (IOException e) {
+      // Only a warning; the plugin works either way.
+    }
   }
 
   private static Server listen(Path socket, EventLoopGroup group, List<BindableService> services)

@@ -18,17 +18,22 @@ import java.io.IOException;
 import java.io.PrintStream;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.time.Instant;
 import java.util.HashMap;
 import java.util.Map;
-import java.util.regex.Pattern;
+import java.util.Optional;
 
 /**
  * The CSI Node service for ephemeral inline volumes. NodePublishVolume mounts a tmpfs at the
  * target, writes the files with the pod's token and then keeps them fresh; kubelet calls it again
  * on every republish ({@code requiresRepublish}), which hands over a fresh token.
- * NodeUnpublishVolume stops the watch and unmounts. A publish for a target that is already a mount
- * point while the plugin knows no such volume (the plugin restarted) takes the volume over: same
- * mount, files rewritten, watch started again.
+ * NodeUnpublishVolume stops the watch and unmounts.
+ *
+ * <p>Every publish is recorded in the state directory ({@link StateDir}), so that a restarted
+ * plugin resumes each volume's watch at once ({@link #resume()}) instead of at kubelet's next
+ * republish, about a minute later. A publish for a target that is already a mount point while the
+ * plugin knows no such volume (a record it could not use, a plugin that did not record) takes the
+ * volume over: same mount, files rewritten, watch started again.
  *
  * <p>Errors reach the pod's events through kubelet ({@code MountVolume.SetUp failed ...}), so their
  * messages name the pod, the secret and the fix, and never a token or value. Calls for one volume
@@ -36,11 +41,9 @@ import java.util.regex.Pattern;
  */
 final class NodeService extends NodeGrpc.NodeImplBase {
 
-  // kubelet's ephemeral volume ids are "csi-" and a SHA-256 in hex; allow any such plain name.
-  private static final Pattern VOLUME_ID = Pattern.compile("[A-Za-z0-9._-]{1,128}");
-
   private final PluginOptions options;
   private final Tmpfs tmpfs;
+  private final StateDir state;
   private final PrintStream err;
   private final Log log;
   private final Map<String, PublishedVolume> volumes = new HashMap<>();
@@ -48,6 +51,7 @@ final class NodeService extends NodeGrpc.NodeImplBase {
   NodeService(PluginOptions options, Tmpfs tmpfs, PrintStream err) {
     this.options = options;
     this.tmpfs = tmpfs;
+    this.state = new StateDir(options.stateDir());
     this.err = err;
     this.log = new Log(err);
   }
@@ -105,20 +109,110 @@ final class NodeService extends NodeGrpc.NodeImplBase {
     volumes.clear();
   }
 
+  /**
+   * Resumes the watch of every recorded volume whose tmpfs is still mounted, with its recorded
+   * token, without waiting for kubelet: called once at start, before the plugin serves. A record
+   * whose mount is gone (the node rebooted, the pod went) is forgotten; a mount whose pod's
+   * directory is gone is unmounted (only the plugin's own tmpfs, only under kubelet's pods
+   * directory); a volume whose token has expired keeps its files until kubelet republishes it.
+   */
+  synchronized void resume() throws IOException, InterruptedException {
+    Instant now = Instant.now();
+    for (VolumeState recorded : state.loadAll(log)) {
+      try {
+        resume(recorded, now);
+      } catch (IOException e) {
+        // One volume's trouble (an unmount that failed) must not keep the others from resuming.
+        log.warn(
+            "volume "
+                + recorded.volumeId()
+                + " of pod "
+                + recorded.volume().pod()
+                + " not resumed: "
+                + e.getMessage()
+                + "; kubelet's next republish or unpublish decides");
+      }
+    }
+  }
+
+  private void resume(VolumeState recorded, Instant now) throws IOException, InterruptedException {
+    String id = recorded.volumeId();
+    PodVolume volume = recorded.volume();
+    Path target = recorded.target();
+    if (!Tmpfs.isOurs(target)) {
+      forget(id, "its target " + target + " is no longer the plugin's mount");
+      return;
+    }
+    Optional<Path> podDir = recorded.podDir();
+    if (podDir.isPresent() && !Files.isDirectory(podDir.get())) {
+      if (underKubeletPods(podDir.get())) {
+        tmpfs.unmount(target);
+        forget(id, "pod " + volume.pod() + " is gone; unmounted " + target);
+      } else {
+        forget(
+            id,
+            "pod "
+                + volume.pod()
+                + " is gone; "
+                + target
+                + " left mounted: not under KEYWARDEN_CSI_KUBELET_DIR/pods");
+      }
+      return;
+    }
+    if (volume.tokenExpiredAt(now)) {
+      log.warn(
+          "volume "
+              + id
+              + " of pod "
+              + volume.pod()
+              + " not resumed: its token expired at "
+              + volume.tokenExpiry().orElseThrow()
+              + "; its files stay until kubelet republishes it with a new one");
+      return;
+    }
+    PublishedVolume published =
+        PublishedVolume.create(options, state.tokenFile(id), target, volume, err);
+    published.startWatching();
+    volumes.put(id, published);
+    log.info(
+        "resumed volume "
+            + id
+            + " for pod "
+            + volume.pod()
+            + ": "
+            + volume.files().files().size()
+            + " files at "
+            + target);
+  }
+
+  private void forget(String volumeId, String why) throws IOException {
+    state.delete(volumeId);
+    log.info("forgot volume " + volumeId + ": " + why);
+  }
+
+  private boolean underKubeletPods(Path podDir) {
+    return options
+        .kubeletDir()
+        .map(root -> podDir.getParent().equals(root.resolve("pods")))
+        .orElse(false);
+  }
+
   private synchronized void publish(NodePublishVolumeRequest request)
       throws StatusException, InterruptedException {
     String volumeId = volumeId(request.getVolumeId());
     Path target = targetPath(request.getTargetPath());
     PodVolume volume;
     try {
-      volume = PodVolume.parse(request.getVolumeContextMap());
+      // The secrets map (the pod's token) is never logged or put in an error: only parsed.
+      volume = PodVolume.parse(request.getVolumeContextMap(), request.getSecretsMap());
     } catch (PodVolume.InvalidVolumeException e) {
       throw Status.INVALID_ARGUMENT.withDescription(e.getMessage()).asException();
     }
+    VolumeState record = new VolumeState(volumeId, target, volume);
     PublishedVolume known = volumes.get(volumeId);
     if (known != null && known.target().equals(target)) {
       try {
-        known.refreshToken(volume.token());
+        state.save(record);
       } catch (IOException e) {
         throw Status.INTERNAL
             .withDescription(
@@ -127,12 +221,20 @@ final class NodeService extends NodeGrpc.NodeImplBase {
       }
       return;
     }
+    if (known != null) {
+      // The same volume id at another target: the old watch must not outlive it.
+      volumes.remove(volumeId).close();
+    }
     boolean takeOver = Tmpfs.isMountPointQuietly(target);
     PublishedVolume published;
     try {
       tmpfs.mount(target);
-      published = PublishedVolume.create(options, volumeDir(volumeId), target, volume, err);
+      state.save(record);
+      published = PublishedVolume.create(options, state.tokenFile(volumeId), target, volume, err);
     } catch (IOException e) {
+      if (!takeOver) {
+        cleanUp(volumeId, target);
+      }
       throw Status.INTERNAL
           .withDescription(
               "mounting the volume of pod " + volume.pod() + " failed: " + e.getMessage())
@@ -157,7 +259,10 @@ final class NodeService extends NodeGrpc.NodeImplBase {
             + ": "
             + volume.files().files().size()
             + " files at "
-            + target);
+            + target
+            + (PodVolume.tokenInSecrets(request.getSecretsMap())
+                ? " (token in the secrets)"
+                : " (token in the volume context)"));
   }
 
   private synchronized void unpublish(String volumeId, Path target)
@@ -168,7 +273,7 @@ final class NodeService extends NodeGrpc.NodeImplBase {
     }
     try {
       tmpfs.unmount(target);
-      deleteVolumeDir(volumeId);
+      state.delete(volumeId);
     } catch (IOException e) {
       throw Status.INTERNAL
           .withDescription("unmounting " + target + " failed: " + e.getMessage())
@@ -180,7 +285,7 @@ final class NodeService extends NodeGrpc.NodeImplBase {
   private void cleanUp(String volumeId, Path target) throws InterruptedException {
     try {
       tmpfs.unmount(target);
-      deleteVolumeDir(volumeId);
+      state.delete(volumeId);
     } catch (IOException e) {
       log.warn("cleaning up volume " + volumeId + " failed: " + e.getMessage());
     }
@@ -217,19 +322,8 @@ final class NodeService extends NodeGrpc.NodeImplBase {
         .asException();
   }
 
-  private Path volumeDir(String volumeId) {
-    return options.stateDir().resolve("volumes").resolve(volumeId);
-  }
-
-  private void deleteVolumeDir(String volumeId) throws IOException {
-    Path dir = volumeDir(volumeId);
-    Files.deleteIfExists(dir.resolve("token.tmp"));
-    Files.deleteIfExists(dir.resolve("token"));
-    Files.deleteIfExists(dir);
-  }
-
   private static String volumeId(String volumeId) throws StatusException {
-    if (!VOLUME_ID.matcher(volumeId).matches()) {
+    if (!StateDir.VOLUME_ID.matcher(volumeId).matches()) {
       throw Status.INVALID_ARGUMENT
           .withDescription("volume_id must be a plain name of at most 128 characters")
           .asException();

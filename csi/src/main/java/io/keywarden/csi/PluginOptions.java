@@ -15,7 +15,11 @@ import java.util.regex.Pattern;
  * @param socket the CSI endpoint kubelet dials, a unix socket path
  * @param registrationDir kubelet's plugin registration directory ({@code
  *     <kubelet-root>/plugins_registry}); empty: no self-registration
- * @param stateDir where each volume's token file lives (0700, on the node's memory or disk)
+ * @param kubeletDir kubelet's root directory ({@code --root-dir}): at start the plugin unmounts the
+ *     recorded volume of a pod that is gone only when its target is under {@code
+ *     <kubeletDir>/pods}; empty: it never unmounts without kubelet asking
+ * @param stateDir where each volume's token and record live (0700; on the node's memory, so that
+ *     they go when the node reboots, as the volumes' tmpfs mounts do)
  * @param tmpfsSize the size limit of each volume's tmpfs, tmpfs's {@code size=} syntax
  * @param apiUrl the secret-value API, as {@code KEYWARDEN_API_URL} of the agent
  * @param apiCaFile PEM certificates to trust for the API
@@ -25,6 +29,7 @@ record PluginOptions(
     String nodeId,
     Path socket,
     Optional<Path> registrationDir,
+    Optional<Path> kubeletDir,
     Path stateDir,
     String tmpfsSize,
     String apiUrl,
@@ -38,6 +43,7 @@ record PluginOptions(
   static final String NODE_ID = "KEYWARDEN_CSI_NODE_ID";
   static final String SOCKET = "KEYWARDEN_CSI_SOCKET";
   static final String REGISTRATION_DIR = "KEYWARDEN_CSI_REGISTRATION_DIR";
+  static final String KUBELET_DIR = "KEYWARDEN_CSI_KUBELET_DIR";
   static final String STATE_DIR = "KEYWARDEN_CSI_STATE_DIR";
   static final String TMPFS_SIZE = "KEYWARDEN_CSI_TMPFS_SIZE";
   static final String API_URL = "KEYWARDEN_API_URL";
@@ -51,6 +57,7 @@ record PluginOptions(
 
   PluginOptions {
     Objects.requireNonNull(registrationDir, "registrationDir");
+    Objects.requireNonNull(kubeletDir, "kubeletDir");
     Objects.requireNonNull(apiCaFile, "apiCaFile");
   }
 
@@ -75,12 +82,17 @@ record PluginOptions(
         driverName,
         required(env, NODE_ID),
         Path.of(required(env, SOCKET)),
-        Optional.ofNullable(env.get(REGISTRATION_DIR)).filter(s -> !s.isEmpty()).map(Path::of),
+        optionalPath(env, REGISTRATION_DIR),
+        optionalPath(env, KUBELET_DIR),
         Path.of(required(env, STATE_DIR)),
         size,
         required(env, API_URL),
-        Optional.ofNullable(env.get(API_CA_FILE)).filter(s -> !s.isEmpty()).map(Path::of),
+        optionalPath(env, API_CA_FILE),
         "true".equals(env.get(ALLOW_INSECURE_HTTP)));
+  }
+
+  private static Optional<Path> optionalPath(Map<String, String> env, String variable) {
+    return Optional.ofNullable(env.get(variable)).filter(s -> !s.isEmpty()).map(Path::of);
   }
 
   private static String required(Map<String, String> env, String variable) throws OptionException {

@@ -4,17 +4,26 @@ import io.keywarden.agent.Json;
 import io.keywarden.contract.FileSet;
 import io.keywarden.contract.FileSetParser;
 import io.keywarden.contract.SettingException;
+import java.time.Instant;
+import java.time.format.DateTimeParseException;
 import java.util.Map;
 import java.util.Objects;
+import java.util.Optional;
 import java.util.TreeMap;
 
 /**
  * What kubelet tells the plugin about one inline volume, parsed once: the pod (from {@code
  * podInfoOnMount}), its token for audience {@value #AUDIENCE} (from the CSIDriver's {@code
- * tokenRequests}) and the files, from the volume attributes in the annotations' grammar ({@link
+ * tokenRequests}, in the request's secrets with {@code serviceAccountTokenInSecrets}, else in the
+ * volume context) and the files, from the volume attributes in the annotations' grammar ({@link
  * FileSetParser}) without the {@code keywarden.io/} prefix.
  *
  * @param token the pod's ServiceAccount token; never printed
+ * @param tokenExpiry when kubelet says the token expires ({@code expirationTimestamp}); empty when
+ *     it said nothing readable
+ * @param attributes the volume's own attributes (kubelet's keys left out), as the pod wrote them:
+ *     what the plugin keeps on the node to parse again when it resumes the volume
+ * @param files the attributes parsed
  */
 record PodVolume(
     String namespace,
@@ -22,6 +31,8 @@ record PodVolume(
     String podUid,
     String serviceAccount,
     String token,
+    Optional<Instant> tokenExpiry,
+    Map<String, String> attributes,
     FileSet files) {
 
   /** The audience the operator's API accepts; the CSIDriver object asks kubelet for it. */
@@ -40,6 +51,8 @@ record PodVolume(
   PodVolume {
     Objects.requireNonNull(namespace, "namespace");
     Objects.requireNonNull(token, "token");
+    Objects.requireNonNull(tokenExpiry, "tokenExpiry");
+    attributes = Map.copyOf(attributes);
     Objects.requireNonNull(files, "files");
   }
 
@@ -50,7 +63,16 @@ record PodVolume(
     }
   }
 
-  static PodVolume parse(Map<String, String> context) throws InvalidVolumeException {
+  /**
+   * Parses a NodePublishVolume's volume context and secrets. Only the token is read from {@code
+   * secrets}, where kubelet puts it for a CSIDriver with {@code serviceAccountTokenInSecrets: true}
+   * (as shipped: the CSI spec has secrets kept out of logs, the volume context not); without the
+   * field (an older cluster, another CSIDriver object) it is in the volume context. When the
+   * secrets hold it, the volume context is not looked at: kubelet then passes a pod's own attribute
+   * of that name through unchanged, and it must not stand in for kubelet's token.
+   */
+  static PodVolume parse(Map<String, String> context, Map<String, String> secrets)
+      throws InvalidVolumeException {
     if (!"true".equals(context.get(EPHEMERAL))) {
       throw new InvalidVolumeException(
           "only CSI ephemeral inline volumes are served (volumeAttributes in the pod's csi volume);"
@@ -64,8 +86,62 @@ record PodVolume(
             attributes.put(key, value);
           }
         });
+    FileSet files = files(attributes);
+    String namespace = required(context, POD_NAMESPACE);
+    String podName = required(context, POD_NAME);
+    String serviceAccount = context.getOrDefault(SERVICE_ACCOUNT, "");
+    boolean inSecrets = tokenInSecrets(secrets);
+    Map<?, ?> entry = tokenEntry(inSecrets ? secrets : context, inSecrets);
+    String token = (String) entry.get("token");
+    checkBinding(token, namespace, podName, serviceAccount);
+    return new PodVolume(
+        namespace,
+        podName,
+        context.getOrDefault(POD_UID, ""),
+        serviceAccount,
+        token,
+        expiry(entry.get("expirationTimestamp")),
+        attributes,
+        files);
+  }
+
+  /**
+   * Whether {@link #parse} takes the token from the secrets (else from the volume context): what
+   * the plugin's log says at each publish, so a CSIDriver without {@code
+   * serviceAccountTokenInSecrets} shows.
+   */
+  static boolean tokenInSecrets(Map<String, String> secrets) {
+    return secrets.containsKey(TOKENS);
+  }
+
+  /**
+   * The volume of a pod as the plugin recorded it at its last publish: the same attributes go
+   * through the same grammar again, so a resumed volume is exactly the one kubelet published.
+   */
+  static PodVolume resume(
+      String namespace,
+      String podName,
+      String podUid,
+      String serviceAccount,
+      String token,
+      Optional<Instant> tokenExpiry,
+      Map<String, String> attributes)
+      throws InvalidVolumeException {
+    return new PodVolume(
+        namespace,
+        podName,
+        podUid,
+        serviceAccount,
+        token,
+        tokenExpiry,
+        attributes,
+        files(attributes));
+  }
+
+  /** The user's attributes in the annotations' grammar ({@link FileSetParser}), one file each. */
+  private static FileSet files(Map<String, String> attributes) throws InvalidVolumeException {
     FileSetParser parser = new FileSetParser("", "volume attribute", attributes.keySet());
-    for (Map.Entry<String, String> attribute : attributes.entrySet()) {
+    for (Map.Entry<String, String> attribute : new TreeMap<>(attributes).entrySet()) {
       boolean taken;
       try {
         taken = parser.accept(attribute.getKey(), attribute.getValue());
@@ -86,13 +162,24 @@ record PodVolume(
           "volume attribute secret.<file>: the volume names no secret; add one attribute per file,"
               + " its value the ManagedSecret name");
     }
-    String namespace = required(context, POD_NAMESPACE);
-    String podName = required(context, POD_NAME);
-    String serviceAccount = context.getOrDefault(SERVICE_ACCOUNT, "");
-    String token = token(context);
-    checkBinding(token, namespace, podName, serviceAccount);
-    return new PodVolume(
-        namespace, podName, context.getOrDefault(POD_UID, ""), serviceAccount, token, files);
+    return files;
+  }
+
+  /** Whether the token is known to have expired at {@code now}; an unknown expiry is not. */
+  boolean tokenExpiredAt(Instant now) {
+    return tokenExpiry.map(expiry -> !expiry.isAfter(now)).orElse(false);
+  }
+
+  /** kubelet's RFC 3339 time; anything else is an unknown expiry (the API still checks it). */
+  private static Optional<Instant> expiry(Object timestamp) {
+    if (!(timestamp instanceof String text)) {
+      return Optional.empty();
+    }
+    try {
+      return Optional.of(Instant.parse(text));
+    } catch (DateTimeParseException e) {
+      return Optional.empty();
+    }
   }
 
   /**
@@ -178,14 +265,21 @@ record PodVolume(
     return value;
   }
 
-  /** {@code {"keywarden.io":{"token":"...","expirationTimestamp":"..."}}}, kubelet's format. */
-  private static String token(Map<String, String> context) throws InvalidVolumeException {
-    String json = context.get(TOKENS);
+  /**
+   * The entry for {@value #AUDIENCE} of {@code {"keywarden.io":{"token":"...",
+   * "expirationTimestamp":"..."}}}, kubelet's format, from {@code source} (the secrets or the
+   * volume context, whichever holds {@value #TOKENS}); its token is a non-empty string.
+   */
+  private static Map<?, ?> tokenEntry(Map<String, String> source, boolean inSecrets)
+      throws InvalidVolumeException {
+    String json = source.get(TOKENS);
+    String where = inSecrets ? "the secrets" : "the volume context";
     String missing =
         "kubelet sent no token for audience "
             + AUDIENCE
             + " in "
             + TOKENS
+            + (inSecrets ? " of the secrets" : " of the secrets or the volume context")
             + ": the CSIDriver object needs tokenRequests: [{audience: "
             + AUDIENCE
             + "}]";
@@ -197,13 +291,13 @@ record PodVolume(
       parsed = Json.parse(json);
     } catch (Json.ParseException e) {
       // The message of a parse error could quote the token: say only where it went wrong.
-      throw new InvalidVolumeException(TOKENS + " is not JSON");
+      throw new InvalidVolumeException(TOKENS + " of " + where + " is not JSON");
     }
     if (parsed instanceof Map<?, ?> tokens
         && tokens.get(AUDIENCE) instanceof Map<?, ?> entry
         && entry.get("token") instanceof String token
         && !token.isEmpty()) {
-      return token;
+      return entry;
     }
     throw new InvalidVolumeException(missing);
   }

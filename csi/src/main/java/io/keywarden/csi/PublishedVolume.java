@@ -9,27 +9,21 @@ import io.keywarden.contract.FileMode;
 import io.keywarden.contract.Refresh;
 import java.io.IOException;
 import java.io.PrintStream;
-import java.nio.charset.StandardCharsets;
-import java.nio.file.Files;
 import java.nio.file.Path;
-import java.nio.file.StandardCopyOption;
-import java.nio.file.attribute.PosixFilePermissions;
 import java.util.HashMap;
 import java.util.Map;
 
 /**
- * One published volume: the pod's token file (rewritten on every republish, read by the agent's
- * client on every request) and the agent's pipeline writing the volume's files with it.
+ * One published volume: the agent's pipeline writing the volume's files with the pod's token file
+ * ({@link StateDir} rewrites it on every republish; the agent's client reads it on every request).
  */
 final class PublishedVolume implements AutoCloseable {
 
   private final Path target;
-  private final Path tokenFile;
   private final SecretFiles files;
 
-  private PublishedVolume(Path target, Path tokenFile, SecretFiles files) {
+  private PublishedVolume(Path target, SecretFiles files) {
     this.target = target;
-    this.tokenFile = tokenFile;
     this.files = files;
   }
 
@@ -38,12 +32,8 @@ final class PublishedVolume implements AutoCloseable {
    * configures a sidecar agent: the same variables, parsed by the agent's own {@link AgentConfig}.
    */
   static PublishedVolume create(
-      PluginOptions options, Path volumeDir, Path target, PodVolume volume, PrintStream err)
+      PluginOptions options, Path tokenFile, Path target, PodVolume volume, PrintStream err)
       throws IOException {
-    Files.createDirectories(volumeDir);
-    Files.setPosixFilePermissions(volumeDir, PosixFilePermissions.fromString("rwx------"));
-    Path tokenFile = volumeDir.resolve("token");
-    writeToken(tokenFile, volume.token());
     Map<String, String> env = new HashMap<>();
     env.put(AgentEnv.API_URL, options.apiUrl());
     options.apiCaFile().ifPresent(file -> env.put(AgentEnv.API_CA_FILE, file.toString()));
@@ -66,7 +56,7 @@ final class PublishedVolume implements AutoCloseable {
     }
     SecretFiles files =
         SecretFiles.create(config, CsiPlugin.version(), err, "pod " + volume.pod() + ": ");
-    return new PublishedVolume(target, tokenFile, files);
+    return new PublishedVolume(target, files);
   }
 
   Path target() {
@@ -83,23 +73,8 @@ final class PublishedVolume implements AutoCloseable {
     files.startWatching();
   }
 
-  /** A republish: kubelet's newer token for the same pod. */
-  void refreshToken(String token) throws IOException {
-    writeToken(tokenFile, token);
-  }
-
   @Override
   public void close() throws InterruptedException {
     files.close();
-  }
-
-  /** Replaces the token file at once (rename), so a request never reads half a token. */
-  private static void writeToken(Path tokenFile, String token) throws IOException {
-    Path tmp = tokenFile.resolveSibling("token.tmp");
-    Files.deleteIfExists(tmp);
-    Files.createFile(
-        tmp, PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rw-------")));
-    Files.writeString(tmp, token, StandardCharsets.UTF_8);
-    Files.move(tmp, tokenFile, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
   }
 }

@@ -5,6 +5,7 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
+import java.util.Optional;
 import java.util.concurrent.TimeUnit;
 
 /**
@@ -15,6 +16,8 @@ import java.util.concurrent.TimeUnit;
 final class Tmpfs {
 
   private static final Path MOUNT_INFO = Path.of("/proc/self/mountinfo");
+  // mount(8)'s source of every volume's tmpfs: with the type, what says a mount is the plugin's.
+  private static final String SOURCE = "keywarden";
 
   private final String size;
 
@@ -38,7 +41,7 @@ final class Tmpfs {
         "tmpfs",
         "-o",
         "size=" + size + ",mode=0755,nosuid,nodev,noexec",
-        "keywarden",
+        SOURCE,
         target.toString());
   }
 
@@ -60,6 +63,53 @@ final class Tmpfs {
       }
     }
     return false;
+  }
+
+  /**
+   * Whether {@code target} is the mount point of a tmpfs this plugin mounted (type {@code tmpfs},
+   * source {@value #SOURCE}); the only mounts the plugin unmounts without kubelet asking.
+   */
+  static boolean isOurs(Path target) throws IOException {
+    String wanted = target.toAbsolutePath().normalize().toString();
+    return mounts().stream()
+        .anyMatch(
+            m ->
+                m.mountPoint().equals(wanted)
+                    && m.type().equals("tmpfs")
+                    && m.source().equals(SOURCE));
+  }
+
+  /**
+   * The type of the file system {@code path} is on (the mount with the longest mount point that
+   * contains it), such as {@code tmpfs} or {@code ext4}; empty when /proc says nothing about it.
+   */
+  static Optional<String> fileSystemType(Path path) throws IOException {
+    Path wanted = path.toAbsolutePath().normalize();
+    Mount best = null;
+    for (Mount mount : mounts()) {
+      if (wanted.startsWith(mount.mountPoint())
+          && (best == null || mount.mountPoint().length() >= best.mountPoint().length())) {
+        best = mount;
+      }
+    }
+    return Optional.ofNullable(best).map(Mount::type);
+  }
+
+  /** One line of mountinfo: where, what type, from what source (proc(5)). */
+  private record Mount(String mountPoint, String type, String source) {}
+
+  private static List<Mount> mounts() throws IOException {
+    List<Mount> mounts = new java.util.ArrayList<>();
+    for (String line : Files.readAllLines(MOUNT_INFO, StandardCharsets.UTF_8)) {
+      String[] fields = line.split(" ");
+      // The optional fields end with "-"; the file system type and the source follow it.
+      int separator = List.of(fields).indexOf("-");
+      if (fields.length > 4 && separator > 4 && separator + 2 < fields.length) {
+        mounts.add(
+            new Mount(unescape(fields[4]), fields[separator + 1], unescape(fields[separator + 2])));
+      }
+    }
+    return mounts;
   }
 
   /** {@link #isMountPoint}, false when /proc cannot be read (the mount then fails loudly). */

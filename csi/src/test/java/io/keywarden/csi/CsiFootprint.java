@@ -168,7 +168,7 @@ public final class CsiFootprint {
         .putVolumeContext(PodVolume.POD_NAME, "app-" + pod)
         .putVolumeContext(PodVolume.POD_NAMESPACE, "shop")
         .putVolumeContext(PodVolume.SERVICE_ACCOUNT, "app")
-        .putVolumeContext(PodVolume.TOKENS, "{\"keywarden.io\":{\"token\":\"token-" + pod + "\"}}")
+        .putSecrets(PodVolume.TOKENS, "{\"keywarden.io\":{\"token\":\"token-" + pod + "\"}}")
         .putVolumeContext("secret.password", "db")
         .putVolumeContext("key.password", "password")
         .putVolumeContext("secret.db.env", "db")

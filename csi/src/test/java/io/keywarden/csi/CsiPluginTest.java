@@ -38,6 +38,7 @@ class CsiPluginTest {
             "node-1",
             socket,
             Optional.of(registry),
+            Optional.empty(),
             dir.resolve("state"),
             "1m",
             "https://127.0.0.1:1",

@@ -47,6 +47,7 @@ class NodeServiceTest {
   @TempDir Path dir;
 
   private FakeSecretApi api;
+  private PluginOptions options;
   private Server server;
   private ManagedChannel channel;
   private NodeService node;
@@ -62,20 +63,30 @@ class NodeServiceTest {
     api = FakeSecretApi.start();
     api.expectToken("token-1");
     api.put("db", "{\"username\":\"orders\",\"password\":\"pw-0\"}");
-    PluginOptions options =
+    options =
         new PluginOptions(
             "csi.keywarden.io",
             "node-1",
             dir.resolve("csi.sock"),
+            Optional.empty(),
             Optional.empty(),
             dir.resolve("state"),
             "1m",
             api.url(),
             Optional.empty(),
             true);
-    node =
-        new NodeService(
-            options, new Tmpfs("1m"), new PrintStream(log, true, StandardCharsets.UTF_8));
+    serve(newNode());
+    target = dir.resolve("pods/uid-1/volumes/kubernetes.io~csi/secrets/mount");
+    Files.createDirectories(target.getParent());
+  }
+
+  private NodeService newNode() {
+    return new NodeService(
+        options, new Tmpfs("1m"), new PrintStream(log, true, StandardCharsets.UTF_8));
+  }
+
+  private void serve(NodeService service) throws Exception {
+    node = service;
     String name = InProcessServerBuilder.generateName();
     server =
         InProcessServerBuilder.forName(name)
@@ -86,8 +97,19 @@ class NodeServiceTest {
             .start();
     channel = InProcessChannelBuilder.forName(name).directExecutor().build();
     nodeStub = NodeGrpc.newBlockingStub(channel);
-    target = dir.resolve("pods/uid-1/volumes/kubernetes.io~csi/secrets/mount");
-    Files.createDirectories(target.getParent());
+  }
+
+  /**
+   * As a plugin killed and started again: the old process's watches end (mounts, files and state
+   * stay), a new one resumes from the state directory before it serves.
+   */
+  private void restart() throws Exception {
+    node.stopAll();
+    channel.shutdownNow();
+    server.shutdownNow();
+    NodeService restarted = newNode();
+    restarted.resume();
+    serve(restarted);
   }
 
   @AfterEach
@@ -145,6 +167,63 @@ class NodeServiceTest {
     assertThat(log.toString(StandardCharsets.UTF_8))
         .doesNotContain("token-1")
         .doesNotContain("pw-0");
+    assertThat(log.toString(StandardCharsets.UTF_8))
+        .contains("published volume " + VOLUME + " of pod shop/orders-1: 2 files at " + target)
+        .contains("(token in the secrets)");
+    assertTheTokenIsOnlyInItsTokenFile("token-1");
+  }
+
+  /** An older cluster, or a CSIDriver without serviceAccountTokenInSecrets. */
+  @Test
+  void aTokenInTheVolumeContextServesTheVolumeAlike() throws Exception {
+    nodeStub.nodePublishVolume(publishWithTheTokenInTheContext("token-1", attributes()));
+
+    assertThat(target.resolve("password")).hasContent("pw-0");
+    assertThat(api.requests())
+        .allSatisfy(r -> assertThat(r.authorization()).isEqualTo("Bearer token-1"));
+    assertThat(log.toString(StandardCharsets.UTF_8))
+        .contains("(token in the volume context)")
+        .doesNotContain("token-1");
+    assertTheTokenIsOnlyInItsTokenFile("token-1");
+
+    api.expectToken("token-2");
+    nodeStub.nodePublishVolume(publishWithTheTokenInTheContext("token-2", attributes()));
+    api.put("db", "{\"username\":\"orders\",\"password\":\"pw-2\"}");
+    await(() -> content(target.resolve("password")).equals("pw-2"));
+    assertTheTokenIsOnlyInItsTokenFile("token-2");
+  }
+
+  @Test
+  void aPublishWithoutATokenIsRefusedNamingTheCsiDriversFix() {
+    NodePublishVolumeRequest request =
+        NodePublishVolumeRequest.newBuilder()
+            .setVolumeId(VOLUME)
+            .setTargetPath(target.toString())
+            .putAllVolumeContext(attributes())
+            .build();
+
+    assertThatThrownBy(() -> nodeStub.nodePublishVolume(request))
+        .isInstanceOf(StatusRuntimeException.class)
+        .hasMessage(
+            "INVALID_ARGUMENT: kubelet sent no token for audience keywarden.io in"
+                + " csi.storage.k8s.io/serviceAccount.tokens of the secrets or the volume context:"
+                + " the CSIDriver object needs tokenRequests: [{audience: keywarden.io}]");
+    assertThat(Tmpfs.isMountPointQuietly(target)).isFalse();
+  }
+
+  /**
+   * The plugin's records on the node hold the token in the volume's token file only: not in
+   * volume.json (whichever of the request's maps it came in), nowhere else in the state directory.
+   */
+  private void assertTheTokenIsOnlyInItsTokenFile(String token) throws Exception {
+    Path volumes = dir.resolve("state/volumes");
+    assertThat(volumes.resolve(VOLUME).resolve("token")).hasContent(token);
+    assertThat(Files.readString(volumes.resolve(VOLUME).resolve("volume.json")))
+        .doesNotContain(token);
+    try (var files = Files.walk(volumes)) {
+      assertThat(files.filter(Files::isRegularFile).map(Path::getFileName).map(Path::toString))
+          .containsExactlyInAnyOrder("token", "volume.json");
+    }
   }
 
   @Test
@@ -255,29 +334,165 @@ class NodeServiceTest {
   }
 
   @Test
-  void aRestartedPluginTakesOverAMountedVolumeOnRepublish() throws Exception {
+  void aRestartedPluginResumesEveryRecordedVolumeAtOnceAndARepublishOnlyRefreshesItsToken()
+      throws Exception {
+    nodeStub.nodePublishVolume(publish("token-1", attributes()));
+    // A record the new process cannot read does not keep it from resuming the others.
+    Path corrupt = dir.resolve("state/volumes/csi-corrupt");
+    Files.createDirectories(corrupt);
+    Files.writeString(corrupt.resolve("volume.json"), "{\"version\":");
+    Files.writeString(corrupt.resolve("token"), "token-9");
+
+    restart();
+
+    assertThat(log.toString(StandardCharsets.UTF_8))
+        .contains("resumed volume " + VOLUME + " for pod shop/orders-1: 2 files at " + target)
+        .contains("state: skipping volume csi-corrupt: volume.json: not JSON")
+        .doesNotContain("token-1");
+    // No NodePublishVolume since the restart: the resumed watch alone follows the secret.
+    api.put("db", "{\"username\":\"orders\",\"password\":\"pw-6\"}");
+    await(() -> content(target.resolve("password")).equals("pw-6"));
+
+    // kubelet's next republish only hands over the fresh token: no second watch, no remount.
+    api.expectToken("token-2");
+    nodeStub.nodePublishVolume(publish("token-2", attributes()));
+    assertThat(dir.resolve("state/volumes").resolve(VOLUME).resolve("token")).hasContent("token-2");
+    api.put("db", "{\"username\":\"orders\",\"password\":\"pw-7\"}");
+    await(() -> content(target.resolve("password")).equals("pw-7"));
+    assertThat(log.toString(StandardCharsets.UTF_8)).doesNotContain("took over volume");
+    assertThat(mountInfo(target).split("\n")).as("mounted once").hasSize(1);
+    Thread.sleep(1000);
+    long polls = api.requests().stream().filter(FakeSecretApi.Request::isLongPoll).count();
+    api.put("db", "{\"username\":\"orders\",\"password\":\"pw-8\"}");
+    await(() -> content(target.resolve("password")).equals("pw-8"));
+    Thread.sleep(1000);
+    assertThat(api.requests().stream().filter(FakeSecretApi.Request::isLongPoll).count() - polls)
+        .as("one watch per secret (one secret here): one new long-poll after the change")
+        .isEqualTo(1);
+    assertThat(api.requests().get(api.requests().size() - 1).authorization())
+        .isEqualTo("Bearer token-2");
+  }
+
+  @Test
+  void aRecordWithAnExpiredTokenKeepsItsFilesUntilKubeletRepublishes() throws Exception {
+    nodeStub.nodePublishVolume(publish("token-1", "2020-01-01T00:00:00Z", attributes()));
+
+    restart();
+
+    assertThat(log.toString(StandardCharsets.UTF_8))
+        .contains(
+            "volume "
+                + VOLUME
+                + " of pod shop/orders-1 not resumed: its token expired at 2020-01-01T00:00:00Z;"
+                + " its files stay until kubelet republishes it");
+    assertNoRequestAfterTheNextChange("pw-9");
+    assertThat(target.resolve("password")).hasContent("pw-0");
+
+    nodeStub.nodePublishVolume(publish("token-1", attributes()));
+    assertThat(target.resolve("password")).hasContent("pw-9");
+    assertThat(log.toString(StandardCharsets.UTF_8)).contains("took over volume " + VOLUME);
+    assertThat(mountInfo(target).split("\n")).as("mounted once").hasSize(1);
+  }
+
+  @Test
+  void aRecordWhoseMountIsGoneIsForgotten() throws Exception {
+    nodeStub.nodePublishVolume(publish("token-1", attributes()));
+    node.stopAll();
+    new Tmpfs("1m").unmount(target); // as a node reboot does
+
+    restart();
+
+    assertThat(dir.resolve("state/volumes").resolve(VOLUME)).doesNotExist();
+    assertThat(log.toString(StandardCharsets.UTF_8))
+        .contains("forgot volume " + VOLUME + ": its target " + target)
+        .doesNotContain("resumed volume");
+    assertNoRequestAfterTheNextChange("pw-10");
+  }
+
+  /**
+   * No watch is running: the fake API answers the long-poll the stopped process left waiting at the
+   * first change (a value {@code before} the one that counts), and nothing asks again after.
+   */
+  private void assertNoRequestAfterTheNextChange(String password) throws InterruptedException {
+    api.put("db", "{\"username\":\"orders\",\"password\":\"before-" + password + "\"}");
+    Thread.sleep(500);
+    int requests = api.requests().size();
+    api.put("db", "{\"username\":\"orders\",\"password\":\"" + password + "\"}");
+    Thread.sleep(1000);
+    assertThat(api.requests()).as("no request after the change").hasSize(requests);
+  }
+
+  @Test
+  void aMountAtTheTargetThatIsNotThePluginsIsNeverTouched() throws Exception {
+    nodeStub.nodePublishVolume(publish("token-1", attributes()));
+    node.stopAll();
+    new Tmpfs("1m").unmount(target);
+    Files.createDirectories(target);
+    Process mount =
+        new ProcessBuilder("mount", "-t", "tmpfs", "-o", "size=64k", "someone", target.toString())
+            .inheritIO()
+            .start();
+    assertThat(mount.waitFor()).isZero();
+    Files.writeString(target.resolve("theirs"), "x");
+
+    restart();
+
+    assertThat(log.toString(StandardCharsets.UTF_8)).doesNotContain("resumed volume");
+    assertThat(dir.resolve("state/volumes").resolve(VOLUME)).doesNotExist();
+    assertThat(mountInfo(target)).contains(" - tmpfs someone ");
+    assertThat(target.resolve("theirs")).hasContent("x");
+  }
+
+  @Test
+  void aPluginWithoutARecordTakesOverAMountedVolumeOnRepublish() throws Exception {
     nodeStub.nodePublishVolume(publish("token-1", attributes()));
     node.stopAll(); // as a plugin that stopped: mounts and files stay
+    new StateDir(dir.resolve("state")).delete(VOLUME); // and kept no record (an older version)
 
     api.put("db", "{\"username\":\"orders\",\"password\":\"pw-5\"}");
     nodeStub.nodePublishVolume(publish("token-1", attributes()));
 
     assertThat(target.resolve("password")).hasContent("pw-5");
     assertThat(mountInfo(target).split("\n")).as("mounted once").hasSize(1);
+    assertThat(log.toString(StandardCharsets.UTF_8)).contains("took over volume " + VOLUME);
   }
 
   private NodePublishVolumeRequest publish(String token, Map<String, String> attributes) {
+    return publish(token, "2030-01-01T00:00:00Z", attributes);
+  }
+
+  /**
+   * kubelet's request with the shipped CSIDriver ({@code serviceAccountTokenInSecrets: true}): the
+   * token in the secrets.
+   */
+  private NodePublishVolumeRequest publish(
+      String token, String expiry, Map<String, String> attributes) {
+    return NodePublishVolumeRequest.newBuilder()
+        .setVolumeId(VOLUME)
+        .setTargetPath(target.toString())
+        .putAllVolumeContext(attributes)
+        .putSecrets(PodVolume.TOKENS, tokens(token, expiry))
+        .build();
+  }
+
+  /** kubelet's request for a CSIDriver without {@code serviceAccountTokenInSecrets}. */
+  private NodePublishVolumeRequest publishWithTheTokenInTheContext(
+      String token, Map<String, String> attributes) {
     Map<String, String> context = new HashMap<>(attributes);
-    context.put(
-        PodVolume.TOKENS,
-        "{\"keywarden.io\":{\"token\":\""
-            + token
-            + "\",\"expirationTimestamp\":\"2030-01-01T00:00:00Z\"}}");
+    context.put(PodVolume.TOKENS, tokens(token, "2030-01-01T00:00:00Z"));
     return NodePublishVolumeRequest.newBuilder()
         .setVolumeId(VOLUME)
         .setTargetPath(target.toString())
         .putAllVolumeContext(context)
         .build();
+  }
+
+  private static String tokens(String token, String expiry) {
+    return "{\"keywarden.io\":{\"token\":\""
+        + token
+        + "\",\"expirationTimestamp\":\""
+        + expiry
+        + "\"}}";
   }
 
   /** What kubelet sends for an inline volume of pod shop/orders-1, plus the user's attributes. */

@@ -8,8 +8,10 @@ import io.keywarden.contract.Format;
 import io.keywarden.contract.Refresh;
 import io.keywarden.contract.Stage;
 import java.time.Duration;
+import java.time.Instant;
 import java.util.HashMap;
 import java.util.Map;
+import java.util.Optional;
 import java.util.stream.Stream;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
@@ -30,7 +32,7 @@ class PodVolumeTest {
     context.put("file-mode", "0400");
     context.put("refresh", "5m");
 
-    PodVolume volume = PodVolume.parse(context);
+    PodVolume volume = PodVolume.parse(context, Map.of());
 
     assertThat(volume.pod()).isEqualTo("shop/web");
     assertThat(volume.serviceAccount()).isEqualTo("app");
@@ -42,6 +44,142 @@ class PodVolumeTest {
             new FileEntry("password", "db", "password", Format.RAW, Stage.CURRENT));
     assertThat(volume.files().fileMode()).isEqualTo(0400);
     assertThat(volume.files().refresh()).isEqualTo(new Refresh.Every(Duration.ofMinutes(5)));
+    assertThat(volume.attributes())
+        .as("the pod's own attributes, kept to be parsed again on resume; no kubelet key")
+        .containsOnlyKeys(
+            "secret.db.env",
+            "format.db.env",
+            "stage.db.env",
+            "secret.password",
+            "key.password",
+            "file-mode",
+            "refresh");
+    assertThat(volume.tokenExpiry()).isEmpty();
+  }
+
+  @Test
+  void theTokensExpiryIsKubeletsExpirationTimestamp() throws Exception {
+    Map<String, String> context = kubelet();
+    context.put("secret.password", "db");
+    context.put(
+        PodVolume.TOKENS,
+        "{\"keywarden.io\":{\"token\":\"pod-token-123\","
+            + "\"expirationTimestamp\":\"2030-01-01T00:00:00Z\"}}");
+
+    PodVolume volume = PodVolume.parse(context, Map.of());
+
+    assertThat(volume.tokenExpiry()).contains(Instant.parse("2030-01-01T00:00:00Z"));
+    assertThat(volume.tokenExpiredAt(Instant.parse("2029-12-31T23:59:59Z"))).isFalse();
+    assertThat(volume.tokenExpiredAt(Instant.parse("2030-01-01T00:00:00Z"))).isTrue();
+  }
+
+  @Test
+  void aResumedVolumeGoesThroughTheSameGrammar() throws Exception {
+    Map<String, String> context = kubelet();
+    context.put("secret.password", "db");
+    context.put("key.password", "password");
+    PodVolume published = PodVolume.parse(context, Map.of());
+
+    PodVolume resumed =
+        PodVolume.resume(
+            "shop",
+            "web",
+            "uid-1",
+            "app",
+            "pod-token-123",
+            Optional.empty(),
+            published.attributes());
+
+    assertThat(resumed).isEqualTo(published);
+    assertThatThrownBy(
+            () ->
+                PodVolume.resume(
+                    "shop",
+                    "web",
+                    "uid-1",
+                    "app",
+                    "pod-token-123",
+                    Optional.empty(),
+                    Map.of("secret.password", "db", "format.password", "yaml")))
+        .hasMessageStartingWith("volume attribute format.password: unknown format 'yaml'");
+  }
+
+  /**
+   * With the shipped CSIDriver ({@code serviceAccountTokenInSecrets: true}) kubelet sends the token
+   * in the request's secrets, which the CSI spec keeps out of logs; the volume context then holds
+   * only the pod's keys and attributes.
+   */
+  @Test
+  void theTokenComesFromTheSecretsWhenKubeletPutsItThere() throws Exception {
+    Map<String, String> context = kubelet();
+    context.remove(PodVolume.TOKENS);
+    context.put("secret.password", "db");
+    Map<String, String> secrets =
+        Map.of(
+            PodVolume.TOKENS,
+            "{\"keywarden.io\":{\"token\":\"secret-token-456\","
+                + "\"expirationTimestamp\":\"2030-01-01T00:00:00Z\"}}");
+
+    PodVolume volume = PodVolume.parse(context, secrets);
+
+    assertThat(volume.token()).isEqualTo("secret-token-456");
+    assertThat(volume.tokenExpiry()).contains(Instant.parse("2030-01-01T00:00:00Z"));
+    assertThat(volume.attributes()).containsOnlyKeys("secret.password");
+    assertThat(volume.toString()).doesNotContain("secret-token-456");
+  }
+
+  /** An older cluster, or a CSIDriver without the field: the token is in the volume context. */
+  @Test
+  void withoutItInTheSecretsTheTokenComesFromTheVolumeContext() throws Exception {
+    Map<String, String> context = kubelet();
+    context.put("secret.password", "db");
+
+    PodVolume volume = PodVolume.parse(context, Map.of("other-secret", "ignored"));
+
+    assertThat(volume.token()).isEqualTo("pod-token-123");
+    assertThat(volume.attributes()).containsOnlyKeys("secret.password");
+  }
+
+  /**
+   * With the token in the secrets, kubelet no longer overrides a pod's own volume attribute named
+   * {@code csi.storage.k8s.io/serviceAccount.tokens}: it must not replace kubelet's token, even
+   * when kubelet's has no entry for the audience.
+   */
+  @Test
+  void aTokenInTheSecretsIsNeverReplacedByOneInTheVolumeContext() throws Exception {
+    Map<String, String> context = kubelet();
+    context.put("secret.password", "db");
+    context.put(PodVolume.TOKENS, "{\"keywarden.io\":{\"token\":\"pod-written-token\"}}");
+
+    PodVolume volume =
+        PodVolume.parse(
+            context, Map.of(PodVolume.TOKENS, "{\"keywarden.io\":{\"token\":\"kubelets\"}}"));
+    assertThat(volume.token()).isEqualTo("kubelets");
+
+    assertThatThrownBy(
+            () ->
+                PodVolume.parse(context, Map.of(PodVolume.TOKENS, "{\"vault\":{\"token\":\"x\"}}")))
+        .isInstanceOf(PodVolume.InvalidVolumeException.class)
+        .hasMessage(
+            "kubelet sent no token for audience keywarden.io in"
+                + " csi.storage.k8s.io/serviceAccount.tokens of the secrets: the CSIDriver object"
+                + " needs tokenRequests: [{audience: keywarden.io}]");
+    assertThatThrownBy(() -> PodVolume.parse(context, Map.of(PodVolume.TOKENS, "{tok")))
+        .hasMessage("csi.storage.k8s.io/serviceAccount.tokens of the secrets is not JSON");
+  }
+
+  @Test
+  void aTokenInNeitherTheSecretsNorTheVolumeContextIsRefusedNamingTheFix() {
+    Map<String, String> context = kubelet();
+    context.remove(PodVolume.TOKENS);
+    context.put("secret.password", "db");
+
+    assertThatThrownBy(() -> PodVolume.parse(context, Map.of("other-secret", "x")))
+        .isInstanceOf(PodVolume.InvalidVolumeException.class)
+        .hasMessage(
+            "kubelet sent no token for audience keywarden.io in"
+                + " csi.storage.k8s.io/serviceAccount.tokens of the secrets or the volume context:"
+                + " the CSIDriver object needs tokenRequests: [{audience: keywarden.io}]");
   }
 
   static Stream<Arguments> refusals() {
@@ -62,7 +200,7 @@ class PodVolumeTest {
             "token field not JSON",
             PodVolume.TOKENS,
             "{tok",
-            "csi.storage.k8s.io/serviceAccount.tokens is not JSON"),
+            "csi.storage.k8s.io/serviceAccount.tokens of the volume context is not JSON"),
         Arguments.of(
             "no pod namespace (podInfoOnMount off)",
             PodVolume.POD_NAMESPACE,
@@ -106,7 +244,7 @@ class PodVolumeTest {
       context.put(key, value);
     }
 
-    assertThatThrownBy(() -> PodVolume.parse(context))
+    assertThatThrownBy(() -> PodVolume.parse(context, Map.of()))
         .isInstanceOf(PodVolume.InvalidVolumeException.class)
         .hasMessageContaining(message)
         .hasMessageNotContaining("pod-token-123");
@@ -114,7 +252,7 @@ class PodVolumeTest {
 
   @Test
   void aVolumeWithoutSecretsIsRefused() {
-    assertThatThrownBy(() -> PodVolume.parse(kubelet()))
+    assertThatThrownBy(() -> PodVolume.parse(kubelet(), Map.of()))
         .hasMessageStartingWith("volume attribute secret.<file>: the volume names no secret");
   }
 
@@ -172,9 +310,9 @@ class PodVolumeTest {
     context.put(PodVolume.TOKENS, "{\"keywarden.io\":{\"token\":\"" + jwt + "\"}}");
 
     if (refusal == null) {
-      assertThat(PodVolume.parse(context).token()).isEqualTo(jwt);
+      assertThat(PodVolume.parse(context, Map.of()).token()).isEqualTo(jwt);
     } else {
-      assertThatThrownBy(() -> PodVolume.parse(context))
+      assertThatThrownBy(() -> PodVolume.parse(context, Map.of()))
           .isInstanceOf(PodVolume.InvalidVolumeException.class)
           .hasMessageStartingWith(refusal)
           .hasMessageContaining("podInfoOnMount: true and tokenRequests")

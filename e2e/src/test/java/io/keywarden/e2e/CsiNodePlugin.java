@@ -99,6 +99,7 @@ final class CsiNodePlugin implements AutoCloseable {
     env.put(
         "KEYWARDEN_CSI_SOCKET", kubeletRoot.resolve("plugins/" + DRIVER + "/csi.sock").toString());
     env.put("KEYWARDEN_CSI_REGISTRATION_DIR", kubeletRoot.resolve("plugins_registry").toString());
+    env.put("KEYWARDEN_CSI_KUBELET_DIR", kubeletRoot.toString());
     env.put("KEYWARDEN_CSI_STATE_DIR", state.resolve("state").toString());
     env.put("KEYWARDEN_API_URL", apiUrl);
     env.put("KEYWARDEN_API_CA_FILE", ca.toString());

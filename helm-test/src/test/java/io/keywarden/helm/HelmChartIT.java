@@ -291,6 +291,7 @@ class HelmChartIT {
         .containsEntry("KEYWARDEN_CSI_DRIVER_NAME", "csi.keywarden.io")
         .containsEntry("KEYWARDEN_CSI_SOCKET", kubelet + "/plugins/csi.keywarden.io/csi.sock")
         .containsEntry("KEYWARDEN_CSI_REGISTRATION_DIR", kubelet + "/plugins_registry")
+        .containsEntry("KEYWARDEN_CSI_KUBELET_DIR", kubelet)
         .containsEntry("KEYWARDEN_CSI_STATE_DIR", "/run/keywarden-csi")
         .containsEntry("KEYWARDEN_CSI_TMPFS_SIZE", "1m")
         .containsEntry("KEYWARDEN_API_URL", "https://keywarden-operator.keywarden-system.svc:8443")
@@ -323,6 +324,61 @@ class HelmChartIT {
             kubelet + "/plugins/csi.keywarden.io",
             kubelet + "/plugins_registry",
             "/run/keywarden-csi");
+  }
+
+  /**
+   * The chart's CSIDriver has kubelet hand the pod's token in NodePublishVolume's secrets ({@code
+   * serviceAccountTokenInSecrets}): the apiserver keeps the field and has no warning for it.
+   * Without the field the same object draws the apiserver's warning, which kubectl prints: the
+   * first check can fail.
+   */
+  @Test
+  void theCsiDriverHasTheTokenInSecretsAndTheApiserverNoWarning(TestCluster cluster)
+      throws Exception {
+    Tools tools = new Tools(cluster);
+    JsonNode driver =
+        only(
+            render(tools, "--namespace", "keywarden-system", "--set", "csi.enabled=true"),
+            "CSIDriver",
+            "csi.keywarden.io");
+    assertThat(driver.path("spec").path("serviceAccountTokenInSecrets").asBoolean()).isTrue();
+
+    Tools.Result shipped = createDryRun(tools, driver);
+    System.out.println(
+        "kubectl create --dry-run=server (the chart's CSIDriver): stderr '"
+            + shipped.stderr().strip()
+            + "'");
+    assertThat(shipped.orFail().strip())
+        .as("the field as the apiserver keeps it")
+        .isEqualTo("true");
+    assertThat(shipped.stderr()).doesNotContain("Warning", "serviceAccountTokenInSecrets");
+
+    JsonNode without = driver.deepCopy();
+    ((com.fasterxml.jackson.databind.node.ObjectNode) without.path("spec"))
+        .remove("serviceAccountTokenInSecrets");
+    Tools.Result unset = createDryRun(tools, without);
+    unset.orFail();
+    assertThat(unset.stderr())
+        .as("the apiserver's warning for a tokenRequests driver without the field")
+        .contains("spec.serviceAccountTokenInSecrets is unset");
+  }
+
+  /**
+   * The object through the apiserver's admission and validation, stored nowhere; under a name of
+   * its own, so that a CSIDriver a node test installed meanwhile is no conflict.
+   */
+  private static Tools.Result createDryRun(Tools tools, JsonNode object) {
+    JsonNode renamed = object.deepCopy();
+    ((com.fasterxml.jackson.databind.node.ObjectNode) renamed.path("metadata"))
+        .put("name", "dry-run.csi.keywarden.io");
+    return tools.kubectlWithInput(
+        renamed.toString(),
+        "create",
+        "--dry-run=server",
+        "-o",
+        "jsonpath={.spec.serviceAccountTokenInSecrets}",
+        "-f",
+        "-");
   }
 
   /** injector.defaultMode reaches the injector; csi without the plugin is refused by name. */
@@ -803,6 +859,8 @@ class HelmChartIT {
               c ->
                   c != null
                       && c.getStatus() != null
+                      // status exists before the apiserver's first conditions do
+                      && c.getStatus().getConditions() != null
                       && c.getStatus().getConditions().stream()
                           .anyMatch(
                               condition ->

@@ -20,10 +20,12 @@ final class Release implements AutoCloseable {
 
   private final Tools tools;
   private final String namespace;
+  private final Tools.Result installed;
 
-  private Release(Tools tools, String namespace) {
+  private Release(Tools tools, String namespace, Tools.Result installed) {
     this.tools = tools;
     this.namespace = namespace;
+    this.installed = installed;
   }
 
   /** helm install; {@code values} are extra helm arguments (--set, -f). */
@@ -49,16 +51,24 @@ final class Release implements AutoCloseable {
   }
 
   static Release install(Tools tools, String namespace, String... values) {
-    Release release = new Release(tools, namespace);
-    tools.helm(release.args("install", values)).orFail();
-    return release;
+    Tools.Result installed = tools.helm(args(namespace, "install", values));
+    installed.orFail();
+    return new Release(tools, namespace, installed);
+  }
+
+  /**
+   * What {@code helm install} printed; its stderr holds the apiserver's warnings about the objects
+   * (client-go logs them there).
+   */
+  Tools.Result installed() {
+    return installed;
   }
 
   Tools.Result upgrade(String... values) {
-    return tools.helm(args("upgrade", values));
+    return tools.helm(args(namespace, "upgrade", values));
   }
 
-  private String[] args(String action, String... values) {
+  private static String[] args(String namespace, String action, String... values) {
     List<String> args =
         new ArrayList<>(
             List.of(
