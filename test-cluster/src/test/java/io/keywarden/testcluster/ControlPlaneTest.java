@@ -37,4 +37,24 @@ class ControlPlaneTest {
         .hasMessageContaining("exit code 1");
     assertThat(keep).exists();
   }
+
+  @Test
+  void theFirstForkAttachesToTheRunsClusterAndLaterForksStartTheirOwn() {
+    assertThat(ControlPlane.source(1, null, "/tmp/cluster", false))
+        .isEqualTo(ControlPlane.Source.CLUSTER_DIR);
+    assertThat(ControlPlane.source(2, null, "/tmp/cluster", false))
+        .isEqualTo(ControlPlane.Source.START);
+    assertThat(ControlPlane.source(1, null, null, true)).isEqualTo(ControlPlane.Source.START);
+    assertThat(ControlPlane.source(1, "/tmp/kubeconfig", "/tmp/cluster", true))
+        .isEqualTo(ControlPlane.Source.KUBECONFIG);
+  }
+
+  @Test
+  void aLaterForkRefusesASharedExternalClusterAndASecondNode() {
+    assertThatThrownBy(() -> ControlPlane.source(2, "/tmp/kubeconfig", null, false))
+        .hasMessageContaining("KEYWARDEN_TEST_KUBECONFIG")
+        .hasMessageContaining("-Dkeywarden.it.forks=1");
+    assertThatThrownBy(() -> ControlPlane.source(2, null, "/tmp/cluster", true))
+        .hasMessageContaining("second node");
+  }
 }
