@@ -31,11 +31,11 @@ public final class ControlPlane implements AutoCloseable {
   public static final String NODE_ENV = "KEYWARDEN_TEST_NODE";
 
   /**
-   * System property with the failsafe fork number ({@code ${surefire.forkNumber}}, from 1) of a
-   * module whose integration tests run in several forks at once. Every fork after the first starts
-   * its own control plane instead of attaching to the one of {@link #CLUSTER_DIR_ENV}: forks run
-   * test classes side by side, and what one class runs cluster-wide (an operator watching all
-   * namespaces, say) would act on the other fork's objects.
+   * System property {@code fork-N} with the failsafe fork number ({@code ${surefire.forkNumber}}, N
+   * from 1) of a module whose integration tests run in several forks at once. Every fork after the
+   * first starts its own control plane instead of attaching to the one of {@link #CLUSTER_DIR_ENV}:
+   * forks run test classes side by side, and what one class runs cluster-wide (an operator watching
+   * all namespaces, say) would act on the other fork's objects.
    */
   public static final String FORK_PROPERTY = "keywarden.test.fork";
 
@@ -73,7 +73,7 @@ public final class ControlPlane implements AutoCloseable {
   public static ControlPlane fromEnvironment(boolean withNode) {
     String kubeconfig = System.getenv(KUBECONFIG_ENV);
     String dir = System.getenv(CLUSTER_DIR_ENV);
-    return switch (source(Integer.getInteger(FORK_PROPERTY, 1), kubeconfig, dir, withNode)) {
+    return switch (source(fork(System.getProperty(FORK_PROPERTY)), kubeconfig, dir, withNode)) {
       case KUBECONFIG ->
           new ControlPlane(
               Path.of(kubeconfig),
@@ -85,6 +85,18 @@ public final class ControlPlane implements AutoCloseable {
       case CLUSTER_DIR -> attach(Path.of(dir), false);
       case START -> start(withNode);
     };
+  }
+
+  /** The fork number of a {@link #FORK_PROPERTY} value; 1 when there is none. */
+  static int fork(String property) {
+    if (property == null || property.isBlank()) {
+      return 1;
+    }
+    if (!property.matches("fork-[1-9][0-9]*")) {
+      throw new IllegalArgumentException(
+          FORK_PROPERTY + " must be fork-N with the failsafe fork number N, not: " + property);
+    }
+    return Integer.parseInt(property.substring("fork-".length()));
   }
 
   /** Where a test JVM's control plane comes from. */

@@ -57,4 +57,13 @@ class ControlPlaneTest {
     assertThatThrownBy(() -> ControlPlane.source(2, null, "/tmp/cluster", true))
         .hasMessageContaining("second node");
   }
+
+  @Test
+  void forkNumberComesFromTheFailsafePlaceholderWithItsPrefix() {
+    assertThat(ControlPlane.fork(null)).isEqualTo(1);
+    assertThat(ControlPlane.fork("fork-1")).isEqualTo(1);
+    assertThat(ControlPlane.fork("fork-2")).isEqualTo(2);
+    assertThatThrownBy(() -> ControlPlane.fork("fork-"))
+        .hasMessageContaining("keywarden.test.fork must be fork-N");
+  }
 }
