@@ -83,8 +83,24 @@ public final class ControlPlane implements AutoCloseable {
               Optional.empty(),
               false);
       case CLUSTER_DIR -> attach(Path.of(dir), false);
-      case START -> start(withNode);
+      case START -> attach(startedOnce(withNode).stateDir().orElseThrow(), false);
     };
+  }
+
+  /** The control plane this JVM started for its tests, if any: stopped when the JVM exits. */
+  private static ControlPlane started;
+
+  /**
+   * Starts a control plane the first time a test class asks, and hands out the same one after:
+   * Failsafe with several forks runs each test class as a JUnit run of its own, so the store that
+   * holds the cluster closes after every class, and only a non-owning view of this plane is closed
+   * with it.
+   */
+  private static synchronized ControlPlane startedOnce(boolean withNode) {
+    if (started == null) {
+      started = start(withNode);
+    }
+    return started;
   }
 
   /** The fork number of a {@link #FORK_PROPERTY} value; 1 when there is none. */
