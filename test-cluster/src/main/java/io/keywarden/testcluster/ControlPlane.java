@@ -30,6 +30,15 @@ public final class ControlPlane implements AutoCloseable {
    */
   public static final String NODE_ENV = "KEYWARDEN_TEST_NODE";
 
+  /**
+   * System property {@code fork-N} with the failsafe fork number ({@code ${surefire.forkNumber}}, N
+   * from 1) of a module whose integration tests run in several forks at once. Every fork after the
+   * first starts its own control plane instead of attaching to the one of {@link #CLUSTER_DIR_ENV}:
+   * forks run test classes side by side, and what one class runs cluster-wide (an operator watching
+   * all namespaces, say) would act on the other fork's objects.
+   */
+  public static final String FORK_PROPERTY = "keywarden.test.fork";
+
   private final Path kubeconfig;
   private final Optional<Path> stateDir;
   private final Optional<String> etcdEndpoint;
@@ -63,20 +72,85 @@ public final class ControlPlane implements AutoCloseable {
    */
   public static ControlPlane fromEnvironment(boolean withNode) {
     String kubeconfig = System.getenv(KUBECONFIG_ENV);
-    if (kubeconfig != null && !kubeconfig.isBlank()) {
-      return new ControlPlane(
-          Path.of(kubeconfig),
-          Optional.empty(),
-          Optional.empty(),
-          Optional.empty(),
-          Optional.empty(),
-          false);
-    }
     String dir = System.getenv(CLUSTER_DIR_ENV);
-    if (dir != null && !dir.isBlank()) {
-      return attach(Path.of(dir), false);
+    return switch (source(fork(System.getProperty(FORK_PROPERTY)), kubeconfig, dir, withNode)) {
+      case KUBECONFIG ->
+          new ControlPlane(
+              Path.of(kubeconfig),
+              Optional.empty(),
+              Optional.empty(),
+              Optional.empty(),
+              Optional.empty(),
+              false);
+      case CLUSTER_DIR -> attach(Path.of(dir), false);
+      case START -> attach(startedOnce(withNode).stateDir().orElseThrow(), false);
+    };
+  }
+
+  /** The control plane this JVM started for its tests, if any: stopped when the JVM exits. */
+  private static ControlPlane started;
+
+  /**
+   * Starts a control plane the first time a test class asks, and hands out the same one after:
+   * Failsafe with several forks runs each test class as a JUnit run of its own, so the store that
+   * holds the cluster closes after every class, and only a non-owning view of this plane is closed
+   * with it.
+   */
+  private static synchronized ControlPlane startedOnce(boolean withNode) {
+    if (started == null) {
+      started = start(withNode);
     }
-    return start(withNode);
+    return started;
+  }
+
+  /** The fork number of a {@link #FORK_PROPERTY} value; 1 when there is none. */
+  static int fork(String property) {
+    if (property == null || property.isBlank()) {
+      return 1;
+    }
+    if (!property.matches("fork-[1-9][0-9]*")) {
+      throw new IllegalArgumentException(
+          FORK_PROPERTY + " must be fork-N with the failsafe fork number N, not: " + property);
+    }
+    return Integer.parseInt(property.substring("fork-".length()));
+  }
+
+  /** Where a test JVM's control plane comes from. */
+  enum Source {
+    KUBECONFIG,
+    CLUSTER_DIR,
+    START
+  }
+
+  /**
+   * The control plane for failsafe fork {@code fork} (from 1), given the environment's {@link
+   * #KUBECONFIG_ENV} and {@link #CLUSTER_DIR_ENV} (either may be null): forks after the first start
+   * their own, and fail where they cannot (one external cluster, one node per machine).
+   */
+  static Source source(int fork, String kubeconfig, String clusterDir, boolean withNode) {
+    boolean external = kubeconfig != null && !kubeconfig.isBlank();
+    if (fork > 1 && external) {
+      throw new IllegalStateException(
+          "failsafe fork "
+              + fork
+              + " needs a control plane of its own, but "
+              + KUBECONFIG_ENV
+              + " names one cluster for all forks: run the integration tests in one fork"
+              + " (-Dkeywarden.it.forks=1)");
+    }
+    if (fork > 1 && withNode) {
+      throw new IllegalStateException(
+          "failsafe fork "
+              + fork
+              + " would start a second node, and a machine runs one: run the tests that need the"
+              + " node in one fork");
+    }
+    if (external) {
+      return Source.KUBECONFIG;
+    }
+    return clusterDir != null && !clusterDir.isBlank() && fork == 1
+        ? Source.CLUSTER_DIR
+        : Source.START;
   }
 
   /**

@@ -14,10 +14,10 @@ import org.junit.jupiter.api.extension.ParameterResolver;
 import org.junit.platform.commons.support.AnnotationSupport;
 
 /**
- * Starts the control plane once per test run (kept in the root store, which JUnit closes at the end
- * of the run, also when tests failed) and gives each test that asks a fresh namespace. When it
- * starts the control plane itself (no scripts/test around it), it starts the node too if the first
- * test class to ask needs one.
+ * Attaches to the control plane once per JUnit run (kept in the root store, which JUnit closes at
+ * the end of the run, also when tests failed) and gives each test that asks a fresh namespace. When
+ * it starts the control plane itself (no scripts/test around it, or a later Failsafe fork), it
+ * starts it once per JVM, with the node too if the first test class to ask needs one.
  */
 public final class TestClusterExtension
     implements BeforeAllCallback, ParameterResolver, AfterEachCallback {

@@ -37,4 +37,33 @@ class ControlPlaneTest {
         .hasMessageContaining("exit code 1");
     assertThat(keep).exists();
   }
+
+  @Test
+  void theFirstForkAttachesToTheRunsClusterAndLaterForksStartTheirOwn() {
+    assertThat(ControlPlane.source(1, null, "/tmp/cluster", false))
+        .isEqualTo(ControlPlane.Source.CLUSTER_DIR);
+    assertThat(ControlPlane.source(2, null, "/tmp/cluster", false))
+        .isEqualTo(ControlPlane.Source.START);
+    assertThat(ControlPlane.source(1, null, null, true)).isEqualTo(ControlPlane.Source.START);
+    assertThat(ControlPlane.source(1, "/tmp/kubeconfig", "/tmp/cluster", true))
+        .isEqualTo(ControlPlane.Source.KUBECONFIG);
+  }
+
+  @Test
+  void aLaterForkRefusesASharedExternalClusterAndASecondNode() {
+    assertThatThrownBy(() -> ControlPlane.source(2, "/tmp/kubeconfig", null, false))
+        .hasMessageContaining("KEYWARDEN_TEST_KUBECONFIG")
+        .hasMessageContaining("-Dkeywarden.it.forks=1");
+    assertThatThrownBy(() -> ControlPlane.source(2, null, "/tmp/cluster", true))
+        .hasMessageContaining("second node");
+  }
+
+  @Test
+  void forkNumberComesFromTheFailsafePlaceholderWithItsPrefix() {
+    assertThat(ControlPlane.fork(null)).isEqualTo(1);
+    assertThat(ControlPlane.fork("fork-1")).isEqualTo(1);
+    assertThat(ControlPlane.fork("fork-2")).isEqualTo(2);
+    assertThatThrownBy(() -> ControlPlane.fork("fork-"))
+        .hasMessageContaining("keywarden.test.fork must be fork-N");
+  }
 }

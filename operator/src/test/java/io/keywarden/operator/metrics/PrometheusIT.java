@@ -89,6 +89,16 @@ class PrometheusIT {
   @Test
   void dashboardPanelsReturnSeriesAndRotationAlertsFire(TestNamespace ns) throws Exception {
     String n = ns.name();
+    // A rotation that hangs once it falls due, a minute from now (the shortest rate): scheduled
+    // first, so that its minute passes while the rest is set up.
+    generated(n, "slow", "[]");
+    schedule(
+        n,
+        "slow-rotation",
+        "rate(1 minute)",
+        false,
+        hook(hangingHook.port(), 240, hangingHook.certificatePem()),
+        "slow");
     // A secret read by its grantee and refused to a stranger, rotated once successfully.
     generated(n, "db", "[{name: app}]");
     schedule(n, "db-rotation", "rate(1 day)", true, "{type: generate}", "db");
@@ -108,17 +118,9 @@ class PrometheusIT {
     CompletableFuture<HttpResponse<String>> waiting =
         api.getAsync(value + "?waitForChange=" + current + "&timeoutSeconds=240", app);
 
-    // A rotation that fails (nothing listens at the hook) and one that hangs once it falls due.
+    // A rotation that fails (nothing listens at the hook).
     generated(n, "broken", "[]");
     schedule(n, "broken-rotation", "rate(1 day)", true, hook(closedPort(), 5, null), "broken");
-    generated(n, "slow", "[]");
-    schedule(
-        n,
-        "slow-rotation",
-        "rate(1 minute)",
-        false,
-        hook(hangingHook.port(), 240, hangingHook.certificatePem()),
-        "slow");
 
     // One scrape may time out on a busy machine (the timeout is the 1 s interval); the target must
     // come up, and stay up for the alerts below.
