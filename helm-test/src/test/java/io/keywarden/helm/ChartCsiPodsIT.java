@@ -436,20 +436,25 @@ class ChartCsiPodsIT {
   record Read(String password, String json) {}
 
   private static Read read(String pod) {
-    String out =
-        tools
-            .kubectl(
-                "exec",
-                "-n",
-                APPS,
-                pod,
-                "-c",
-                "app",
-                "--",
-                "sh",
-                "-c",
-                "cat " + FILES + "/db-password; echo; cat " + FILES + "/db.json")
-            .orFail();
+    Tools.Result read = null;
+    // Both files from one version: through ..data, which the plugin swaps atomically, as the
+    // directory it points to now (two reads by their links may straddle a swap). A failure: that
+    // directory was replaced and removed meanwhile; read again.
+    for (int attempt = 0; attempt < 5 && (read == null || read.exitCode() != 0); attempt++) {
+      read =
+          tools.kubectl(
+              "exec",
+              "-n",
+              APPS,
+              pod,
+              "-c",
+              "app",
+              "--",
+              "sh",
+              "-c",
+              "cd " + FILES + "/..data/ && cat db-password && echo && cat db.json");
+    }
+    String out = read.orFail();
     List<String> lines = out.lines().toList();
     Read files = new Read(lines.get(0), String.join("\n", lines.subList(1, lines.size())));
     // One version in both files: the password file is the JSON's password.

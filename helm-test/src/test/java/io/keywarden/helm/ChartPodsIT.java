@@ -349,8 +349,9 @@ class ChartPodsIT {
   private static Secret readFiles() {
     Tools.Result read = null;
     // 129: SIGHUP from the example's on-change reached the exec'd shell before its trap was set
-    // (it lands on every process of the pod's shared process namespace): read again.
-    for (int attempt = 0; attempt < 5 && (read == null || read.exitCode() == 129); attempt++) {
+    // (it lands on every process of the pod's shared process namespace); any other failure: the
+    // version directory read from was replaced and removed meanwhile. Read again.
+    for (int attempt = 0; attempt < 5 && (read == null || read.exitCode() != 0); attempt++) {
       read =
           tools.kubectl(
               "exec",
@@ -364,7 +365,9 @@ class ChartPodsIT {
               "-c",
               // The example's on-change signals SIGHUP into the pod's shared process
               // namespace, which holds this exec'd shell too: it ignores it (cat inherits that).
-              "trap '' HUP; cat " + FILES + "/db-password; echo; cat " + FILES + "/db.json");
+              // Both files from one version: through ..data, which the agent swaps atomically, as
+              // the directory it points to now (two reads by their links may straddle a swap).
+              "trap '' HUP; cd " + FILES + "/..data/ && cat db-password && echo && cat db.json");
     }
     String out = read.orFail();
     List<String> lines = out.lines().toList();
