@@ -189,44 +189,17 @@ public class RotationEngine {
       switch (progress.getStep()) {
         case createSecret -> {
           String pending = progress.getPendingVersionId();
-          if (store.get(secret, pending).isEmpty()) {
-            SecretValue value = handler.newValue(context);
-            try {
-              versions.storeAs(secret, pending, value);
-            } finally {
-              value.wipe();
-            }
-          }
+          storePending(secret, pending, handler, context);
           secret = ledger.pendingStored(secret, versions.describeStored(secret, pending));
           FaultInjection.after("createSecret");
         }
         case setSecret -> {
-          try {
-            handler.set(context);
-          } catch (RotationFailedException e) {
-            throw e;
-          } catch (RuntimeException e) {
-            throw new RotationFailedException(
-                ManagedSecretConditions.ROTATION_SET_FAILED,
-                "setSecret failed: " + e.getMessage(),
-                e);
-          }
+          set(handler, context);
           secret = ledger.advance(secret, Step.testSecret);
           FaultInjection.after("setSecret");
         }
         case testSecret -> {
-          try {
-            handler.test(context);
-          } catch (RuntimeException e) {
-            rollback(handler, context);
-            if (e instanceof RotationFailedException r) {
-              throw r;
-            }
-            throw new RotationFailedException(
-                ManagedSecretConditions.ROTATION_TEST_FAILED,
-                "testSecret failed: " + e.getMessage(),
-                e);
-          }
+          test(handler, context);
           secret = ledger.advance(secret, Step.finishSecret);
           FaultInjection.after("testSecret");
         }
@@ -248,6 +221,19 @@ public class RotationEngine {
       ManagedSecret secret, RotationStrategy strategy, RotationHandler handler) {
     String pending = secret.getStatus().getRotation().getPendingVersionId();
     RotationContext context = context(secret, strategy, pending);
+    storePending(secret, pending, handler, context);
+    FaultInjection.after("createSecret");
+    set(handler, context);
+    FaultInjection.after("setSecret");
+    test(handler, context);
+    FaultInjection.after("testSecret");
+    ledger.promoteStored(secret, versions.describeStored(secret, pending));
+    FaultInjection.after("finishSecret");
+  }
+
+  /** createSecret: the new value's ciphertext, unless a resumed run stored it already. */
+  private void storePending(
+      ManagedSecret secret, String pending, RotationHandler handler, RotationContext context) {
     if (store.get(secret, pending).isEmpty()) {
       SecretValue value = handler.newValue(context);
       try {
@@ -256,9 +242,21 @@ public class RotationEngine {
         value.wipe();
       }
     }
-    FaultInjection.after("createSecret");
-    handler.set(context);
-    FaultInjection.after("setSecret");
+  }
+
+  private static void set(RotationHandler handler, RotationContext context) {
+    try {
+      handler.set(context);
+    } catch (RotationFailedException e) {
+      throw e;
+    } catch (RuntimeException e) {
+      throw new RotationFailedException(
+          ManagedSecretConditions.ROTATION_SET_FAILED, "setSecret failed: " + e.getMessage(), e);
+    }
+  }
+
+  /** testSecret; a failed test rolls set back before the failure is reported. */
+  private void test(RotationHandler handler, RotationContext context) {
     try {
       handler.test(context);
     } catch (RuntimeException e) {
@@ -269,9 +267,6 @@ public class RotationEngine {
       throw new RotationFailedException(
           ManagedSecretConditions.ROTATION_TEST_FAILED, "testSecret failed: " + e.getMessage(), e);
     }
-    FaultInjection.after("testSecret");
-    ledger.promoteStored(secret, versions.describeStored(secret, pending));
-    FaultInjection.after("finishSecret");
   }
 
   private void rollback(RotationHandler handler, RotationContext context) {
