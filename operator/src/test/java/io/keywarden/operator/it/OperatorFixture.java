@@ -4,6 +4,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 
 import io.fabric8.kubernetes.api.model.Condition;
+import io.fabric8.kubernetes.api.model.Event;
 import io.fabric8.kubernetes.api.model.NamespaceBuilder;
 import io.fabric8.kubernetes.api.model.Secret;
 import io.fabric8.kubernetes.api.model.SecretBuilder;
@@ -18,9 +19,11 @@ import java.time.Duration;
 import java.util.Base64;
 import java.util.Collection;
 import java.util.HashMap;
+import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 import java.util.concurrent.ThreadLocalRandom;
+import java.util.function.Consumer;
 
 /** The operator as a real process with its own namespace, and the waits tests share. */
 public final class OperatorFixture implements AutoCloseable {
@@ -143,6 +146,17 @@ public final class OperatorFixture implements AutoCloseable {
                     .filter(c -> status.equals(c.getStatus()) && reason.equals(c.getReason())),
             Optional::isPresent)
         .orElseThrow();
+  }
+
+  /**
+   * Waits up to 10 s until the Events of {@code ns} satisfy {@code requirement}: the operator sends
+   * Events asynchronously, a moment after what they report.
+   */
+  public void awaitEvents(String ns, Consumer<List<Event>> requirement) {
+    await()
+        .atMost(Duration.ofSeconds(10))
+        .untilAsserted(
+            () -> requirement.accept(client.v1().events().inNamespace(ns).list().getItems()));
   }
 
   public ManagedSecret awaitReady(String ns, String name) {

@@ -73,13 +73,11 @@ class ManagedSecretIT {
     String statusJson =
         fixture.client.getKubernetesSerialization().asJson(fixture.get(ns.name(), "db-password"));
     assertThat(statusJson).doesNotContain(value).doesNotContain(b64(value));
-    // Events are sent asynchronously, a moment after what they report.
-    await()
-        .atMost(Duration.ofSeconds(10))
-        .untilAsserted(
-            () ->
-                assertThat(fixture.client.v1().events().inNamespace(ns.name()).list().getItems())
-                    .anySatisfy(e -> assertThat(e.getReason()).isEqualTo("VersionCreated")));
+    fixture.awaitEvents(
+        ns.name(),
+        events ->
+            assertThat(events)
+                .anySatisfy(e -> assertThat(e.getReason()).isEqualTo("VersionCreated")));
   }
 
   @Test
@@ -219,12 +217,11 @@ class ManagedSecretIT {
         .contains(secret.getStatus().getCurrentVersionId())
         .contains("authentication tag mismatch");
     // The Event follows the status write.
-    org.awaitility.Awaitility.await()
-        .atMost(java.time.Duration.ofSeconds(10))
-        .untilAsserted(
-            () ->
-                assertThat(fixture.client.v1().events().inNamespace(ns.name()).list().getItems())
-                    .anySatisfy(e -> assertThat(e.getReason()).isEqualTo("DecryptionFailed")));
+    fixture.awaitEvents(
+        ns.name(),
+        events ->
+            assertThat(events)
+                .anySatisfy(e -> assertThat(e.getReason()).isEqualTo("DecryptionFailed")));
   }
 
   @Test

@@ -125,12 +125,10 @@ class ManagedSecretInputIT {
                 .getMessage())
         .startsWith("spec.generate.secretStringTemplate is not valid JSON");
     // The Event follows the status write.
-    org.awaitility.Awaitility.await()
-        .atMost(java.time.Duration.ofSeconds(10))
-        .untilAsserted(
-            () ->
-                assertThat(fixture.client.v1().events().inNamespace(ns.name()).list().getItems())
-                    .anySatisfy(e -> assertThat(e.getReason()).isEqualTo("InvalidSpec")));
+    fixture.awaitEvents(
+        ns.name(),
+        events ->
+            assertThat(events).anySatisfy(e -> assertThat(e.getReason()).isEqualTo("InvalidSpec")));
   }
 
   private static void assertNothingStored(TestNamespace ns, String name) {

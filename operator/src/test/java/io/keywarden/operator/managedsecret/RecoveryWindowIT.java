@@ -86,36 +86,26 @@ class RecoveryWindowIT {
     assertThat(Duration.between(deletedAt, purgeAt)).isEqualTo(DAY.multipliedBy(30));
     assertThat(kept(live)).hasSize(3);
     assertThat(live(live)).isEmpty();
-    // Events are sent asynchronously, a moment after what they report.
-    await()
-        .atMost(Duration.ofSeconds(10))
-        .untilAsserted(
-            () ->
-                assertThat(
-                        fixture
-                            .client
-                            .v1()
-                            .events()
-                            .inNamespace(fixture.namespace)
-                            .list()
-                            .getItems())
-                    .anySatisfy(
-                        e -> {
-                          assertThat(e.getReason())
-                              .isEqualTo(ManagedSecretConditions.DELETION_SCHEDULED);
-                          assertThat(e.getMessage())
-                              .contains(ns.name() + "/db")
-                              .contains(purgeAt.toString());
-                        }));
-    await()
-        .atMost(Duration.ofSeconds(10))
-        .untilAsserted(
-            () ->
-                assertThat(fixture.client.v1().events().inNamespace(ns.name()).list().getItems())
-                    .anySatisfy(
-                        e ->
-                            assertThat(e.getReason())
-                                .isEqualTo(ManagedSecretConditions.DELETION_SCHEDULED)));
+    fixture.awaitEvents(
+        fixture.namespace,
+        events ->
+            assertThat(events)
+                .anySatisfy(
+                    e -> {
+                      assertThat(e.getReason())
+                          .isEqualTo(ManagedSecretConditions.DELETION_SCHEDULED);
+                      assertThat(e.getMessage())
+                          .contains(ns.name() + "/db")
+                          .contains(purgeAt.toString());
+                    }));
+    fixture.awaitEvents(
+        ns.name(),
+        events ->
+            assertThat(events)
+                .anySatisfy(
+                    e ->
+                        assertThat(e.getReason())
+                            .isEqualTo(ManagedSecretConditions.DELETION_SCHEDULED)));
     awaitMetric(ns.name(), "db", purgeAt.getEpochSecond());
 
     ManagedSecret restored = createRestoring(ns.name(), "db", "true");
@@ -127,17 +117,15 @@ class RecoveryWindowIT {
     await().atMost(Duration.ofSeconds(10)).until(() -> records(live).isEmpty());
     assertThat(kept(live)).isEmpty();
     assertThat(live(restored)).hasSize(3);
-    // Events are sent asynchronously, a moment after what they report.
-    await()
-        .atMost(Duration.ofSeconds(10))
-        .untilAsserted(
-            () ->
-                assertThat(fixture.client.v1().events().inNamespace(ns.name()).list().getItems())
-                    .anySatisfy(
-                        e -> {
-                          assertThat(e.getReason()).isEqualTo(ManagedSecretConditions.RESTORED);
-                          assertThat(e.getMessage()).contains("restored 3 version(s)");
-                        }));
+    fixture.awaitEvents(
+        ns.name(),
+        events ->
+            assertThat(events)
+                .anySatisfy(
+                    e -> {
+                      assertThat(e.getReason()).isEqualTo(ManagedSecretConditions.RESTORED);
+                      assertThat(e.getMessage()).contains("restored 3 version(s)");
+                    }));
     assertNoPlaintextInEtcd(ns.name(), "db", before);
   }
 
@@ -179,24 +167,15 @@ class RecoveryWindowIT {
         .pollInterval(Duration.ofMillis(200))
         .until(() -> records(live).isEmpty() && kept(live).isEmpty());
     assertThat(Instant.now()).isAfterOrEqualTo(purgeAt);
-    // Events are sent asynchronously, a moment after what they report.
-    await()
-        .atMost(Duration.ofSeconds(10))
-        .untilAsserted(
-            () ->
-                assertThat(
-                        fixture
-                            .client
-                            .v1()
-                            .events()
-                            .inNamespace(fixture.namespace)
-                            .list()
-                            .getItems())
-                    .anySatisfy(
-                        e -> {
-                          assertThat(e.getReason()).isEqualTo(ManagedSecretConditions.PURGED);
-                          assertThat(e.getMessage()).contains(ns.name() + "/short");
-                        }));
+    fixture.awaitEvents(
+        fixture.namespace,
+        events ->
+            assertThat(events)
+                .anySatisfy(
+                    e -> {
+                      assertThat(e.getReason()).isEqualTo(ManagedSecretConditions.PURGED);
+                      assertThat(e.getMessage()).contains(ns.name() + "/short");
+                    }));
     await().atMost(Duration.ofSeconds(10)).until(() -> purgeMetric(ns.name(), "short") == null);
 
     fixture.apply(ns.name(), restoring("short", "true", 7));

@@ -120,17 +120,16 @@ class StatusTruthIT {
   }
 
   private static void awaitWarning(TestNamespace ns, String reason) {
-    await()
-        .atMost(Duration.ofSeconds(10))
-        .untilAsserted(
-            () ->
-                assertThat(fixture.client.v1().events().inNamespace(ns.name()).list().getItems())
-                    .anySatisfy(
-                        e -> {
-                          assertThat(e.getType()).isEqualTo("Warning");
-                          assertThat(e.getReason()).isEqualTo(reason);
-                          assertThat(e.getInvolvedObject().getName()).isEqualTo("target");
-                        }));
+    fixture.awaitEvents(
+        ns.name(),
+        events ->
+            assertThat(events)
+                .anySatisfy(
+                    e -> {
+                      assertThat(e.getType()).isEqualTo("Warning");
+                      assertThat(e.getReason()).isEqualTo(reason);
+                      assertThat(e.getInvolvedObject().getName()).isEqualTo("target");
+                    }));
   }
 
   private static void awaitGauge(String reason, int value) {

@@ -149,14 +149,12 @@ class RotationIT {
                     .getMetadata()
                     .getAnnotations()
                     .containsKey(ManagedSecret.ROTATE_NOW_ANNOTATION));
-    // Events are sent asynchronously, a moment after what they report.
-    await()
-        .atMost(Duration.ofSeconds(10))
-        .untilAsserted(
-            () ->
-                assertThat(fixture.client.v1().events().inNamespace(ns.name()).list().getItems())
-                    .extracting(e -> e.getReason())
-                    .contains("RotationStarted", "RotationSucceeded"));
+    fixture.awaitEvents(
+        ns.name(),
+        events ->
+            assertThat(events)
+                .extracting(e -> e.getReason())
+                .contains("RotationStarted", "RotationSucceeded"));
   }
 
   /**
