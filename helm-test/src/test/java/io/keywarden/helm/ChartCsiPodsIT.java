@@ -39,7 +39,6 @@ import org.junit.jupiter.api.TestMethodOrder;
 class ChartCsiPodsIT {
 
   private static final String DRIVER = "csi.keywarden.io";
-  private static final String FILES = "/var/run/secrets/keywarden";
   private static final String RUN =
       Integer.toString(ThreadLocalRandom.current().nextInt(36 * 36 * 36), 36);
   private static final String SYSTEM = "kw-csi-" + RUN;
@@ -195,7 +194,7 @@ class ChartCsiPodsIT {
 
     String first = null;
     for (String name : APPS_PODS) {
-      Read files = read(name);
+      ChartPodsIT.Secret files = read(name);
       assertThat(files.password()).hasSize(32);
       first = first == null ? files.password() : first;
       assertThat(files.password()).isEqualTo(first);
@@ -432,34 +431,9 @@ class ChartCsiPodsIT {
         .toList();
   }
 
-  /** Each app container's two files, as it reads them. */
-  record Read(String password, String json) {}
-
-  private static Read read(String pod) {
-    Tools.Result read = null;
-    // Both files from one version: through ..data, which the plugin swaps atomically, as the
-    // directory it points to now (two reads by their links may straddle a swap). A failure: that
-    // directory was replaced and removed meanwhile; read again.
-    for (int attempt = 0; attempt < 5 && (read == null || read.exitCode() != 0); attempt++) {
-      read =
-          tools.kubectl(
-              "exec",
-              "-n",
-              APPS,
-              pod,
-              "-c",
-              "app",
-              "--",
-              "sh",
-              "-c",
-              "cd " + FILES + "/..data/ && cat db-password && echo && cat db.json");
-    }
-    String out = read.orFail();
-    List<String> lines = out.lines().toList();
-    Read files = new Read(lines.get(0), String.join("\n", lines.subList(1, lines.size())));
-    // One version in both files: the password file is the JSON's password.
-    assertThat(files.json()).contains("\"password\"").contains(files.password());
-    return files;
+  /** Each app container's two files, as it reads them, of one version. */
+  private static ChartPodsIT.Secret read(String pod) {
+    return ChartPodsIT.readOneVersion(tools, APPS, pod);
   }
 
   /** Waits until every app reads a password other than {@code before}, the same in all. */

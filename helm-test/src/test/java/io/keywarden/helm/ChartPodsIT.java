@@ -347,6 +347,16 @@ class ChartPodsIT {
   record Secret(String password, String json) {}
 
   private static Secret readFiles() {
+    return readOneVersion(tools, APPS, "orders-app");
+  }
+
+  /**
+   * The files db-password and db.json of the app container of {@code pod}, under
+   * /var/run/secrets/keywarden, both of one version: read through ..data, which the agent and the
+   * CSI plugin swap atomically, as the directory it points to now (two reads by their links may
+   * straddle a swap). The password file must be the JSON's password.
+   */
+  static Secret readOneVersion(Tools tools, String namespace, String pod) {
     Tools.Result read = null;
     // 129: SIGHUP from the example's on-change reached the exec'd shell before its trap was set
     // (it lands on every process of the pod's shared process namespace); any other failure: the
@@ -356,8 +366,8 @@ class ChartPodsIT {
           tools.kubectl(
               "exec",
               "-n",
-              APPS,
-              "orders-app",
+              namespace,
+              pod,
               "-c",
               "app",
               "--",
@@ -365,8 +375,6 @@ class ChartPodsIT {
               "-c",
               // The example's on-change signals SIGHUP into the pod's shared process
               // namespace, which holds this exec'd shell too: it ignores it (cat inherits that).
-              // Both files from one version: through ..data, which the agent swaps atomically, as
-              // the directory it points to now (two reads by their links may straddle a swap).
               "trap '' HUP; cd " + FILES + "/..data/ && cat db-password && echo && cat db.json");
     }
     String out = read.orFail();
