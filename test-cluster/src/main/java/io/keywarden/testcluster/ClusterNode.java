@@ -78,34 +78,14 @@ public record ClusterNode(
     if (!Files.isRegularFile(ociTar)) {
       throw new IllegalArgumentException("image tar " + ociTar + " does not exist");
     }
-    return Scripts.run(
-        List.of(
-            ctr.toString(),
-            "--address",
-            containerdSocket.toString(),
-            "-n",
-            CRI_NAMESPACE,
-            "images",
-            "import",
-            ociTar.toString()),
-        5,
-        TimeUnit.MINUTES);
+    return ctr(5, "images", "import", ociTar.toString());
   }
 
   /** Removes images from the node's CRI namespace (a test undoing its imports). */
   public void removeImages(String... names) {
-    List<String> command =
-        new java.util.ArrayList<>(
-            List.of(
-                ctr.toString(),
-                "--address",
-                containerdSocket.toString(),
-                "-n",
-                CRI_NAMESPACE,
-                "images",
-                "rm"));
-    command.addAll(List.of(names));
-    Scripts.run(command, 1, TimeUnit.MINUTES);
+    List<String> args = new java.util.ArrayList<>(List.of("images", "rm"));
+    args.addAll(List.of(names));
+    ctr(1, args.toArray(String[]::new));
   }
 
   /**
@@ -115,37 +95,21 @@ public record ClusterNode(
    * @param containerId a container status's {@code containerID}, {@code containerd://<id>}
    */
   public void killContainer(String containerId) {
-    Scripts.run(
-        List.of(
-            ctr.toString(),
-            "--address",
-            containerdSocket.toString(),
-            "-n",
-            CRI_NAMESPACE,
-            "tasks",
-            "kill",
-            "--signal",
-            "SIGKILL",
-            containerId.replace("containerd://", "")),
-        1,
-        TimeUnit.MINUTES);
+    ctr(1, "tasks", "kill", "--signal", "SIGKILL", containerId.replace("containerd://", ""));
   }
 
   /** The names of the images in the node's CRI namespace. */
   public List<String> images() {
-    String out =
-        Scripts.run(
-            List.of(
-                ctr.toString(),
-                "--address",
-                containerdSocket.toString(),
-                "-n",
-                CRI_NAMESPACE,
-                "images",
-                "ls",
-                "-q"),
-            1,
-            TimeUnit.MINUTES);
+    String out = ctr(1, "images", "ls", "-q");
     return out.lines().map(String::strip).filter(l -> !l.isEmpty()).toList();
+  }
+
+  /** Runs the node's ctr against its containerd, in kubelet's CRI namespace; returns its output. */
+  private String ctr(int timeoutMinutes, String... args) {
+    List<String> command =
+        new java.util.ArrayList<>(
+            List.of(ctr.toString(), "--address", containerdSocket.toString(), "-n", CRI_NAMESPACE));
+    command.addAll(List.of(args));
+    return Scripts.run(command, timeoutMinutes, TimeUnit.MINUTES);
   }
 }
