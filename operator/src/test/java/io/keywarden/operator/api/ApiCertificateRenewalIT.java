@@ -114,10 +114,13 @@ class ApiCertificateRenewalIT {
       assertThat(successors).as("CAs published and then signing during the reads").isNotEmpty();
       for (String ca : successors) {
         assertThat(published).containsKey(ca);
-        // notAfter has one-second precision, so the overlap is known to a second.
+        // The publication is seen only when the reader next opens a client, which under load
+        // (two test forks on two cores) came up to 2 s late, so the observed overlap is shorter
+        // than the real one; half of it still tells a successor published ahead from one
+        // published when it began to sign (0 s observed).
         assertThat(Duration.between(published.get(ca), signing.get(ca)))
             .as("%s published before it signed", ca)
-            .isGreaterThan(overlap.minusMillis(1500));
+            .isGreaterThan(overlap.dividedBy(2));
       }
     }
   }
