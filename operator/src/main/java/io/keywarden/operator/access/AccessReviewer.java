@@ -91,13 +91,22 @@ public class AccessReviewer {
     // (other keys included) and Caffeine's own maintenance.
     this.cache = builder.buildAsync(this::ask);
     if (watching) {
-      this.watch = new RbacWatch(client, this::forget);
       this.checks =
           Executors.newSingleThreadScheduledExecutor(
               r -> {
                 Thread t = new Thread(r, "keywarden-rbac-watch");
                 t.setDaemon(true);
                 return t;
+              });
+      // Forgotten at the event and once more a ttl later: the API server's own RBAC authorizer
+      // learns of the change from its watch too, maybe after us, so a decision asked right after
+      // the event may still reflect the old rules; kept long, it would outlive the short ttl.
+      this.watch =
+          new RbacWatch(
+              client,
+              namespace -> {
+                forget(namespace);
+                checks.schedule(() -> forget(namespace), ttl.toMillis(), TimeUnit.MILLISECONDS);
               });
       this.checks.scheduleWithFixedDelay(this::shortenUnlessLive, 1, 1, TimeUnit.SECONDS);
     } else {

@@ -399,8 +399,9 @@ class SecretValueApiIT {
           .create();
       awaitStatus(value, app, 200);
       awaitStatus(value, reader, 200);
-      // Quiet RBAC: the watch's last event (the bindings above) is behind us.
-      Thread.sleep(1_000);
+      // Quiet RBAC: the bindings' events, and the second forgetting a ttl (2 s) after them, are
+      // behind us.
+      Thread.sleep(3_000);
       assertThat(api.get(value, app).statusCode()).isEqualTo(200);
       assertThat(api.get(value, reader).statusCode()).isEqualTo(200);
       double missesBefore = decisionMisses();
