@@ -126,6 +126,10 @@ class ChartRbacIT {
         TENANT,
         "get,list,watch,create,patch,delete",
         "rolebindings.rbac.authorization.k8s.io");
+    // The API's decision cache forgets decisions at RBAC changes: all of RBAC watched.
+    for (String kind : List.of("roles", "rolebindings", "clusterroles", "clusterrolebindings")) {
+      expect(denied, true, "operator", "-A", "list,watch", kind + ".rbac.authorization.k8s.io");
+    }
     expect(denied, true, "operator", TENANT, "create,patch", "events");
     // spec.fromSecret (get) and spec.syncToSecret (watch across namespaces, write, remove).
     expect(denied, true, "operator", "-A", "get,list,watch", "secrets");

@@ -212,6 +212,21 @@ public interface KeywardenConfig {
      */
     @WithDefault("2s")
     Duration decisionCacheTtl();
+
+    /**
+     * Whether the operator watches Roles, RoleBindings, ClusterRoles and ClusterRoleBindings, so
+     * that it keeps decisions for {@link #watchedDecisionCacheTtl()} and forgets them at any RBAC
+     * change instead of after {@link #decisionCacheTtl()}.
+     */
+    @WithDefault("true")
+    boolean rbacWatch();
+
+    /**
+     * How long an authorization decision is reused while the RBAC watch sees every change (a change
+     * of a Role or binding forgets the decisions it may affect at once).
+     */
+    @WithDefault("5m")
+    Duration watchedDecisionCacheTtl();
   }
 
   interface Kms {

@@ -7,6 +7,8 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import io.fabric8.kubernetes.api.model.NamespaceBuilder;
 import io.fabric8.kubernetes.api.model.ServiceAccountBuilder;
+import io.fabric8.kubernetes.api.model.rbac.ClusterRoleBindingBuilder;
+import io.fabric8.kubernetes.api.model.rbac.ClusterRoleBuilder;
 import io.fabric8.kubernetes.api.model.rbac.RoleBindingBuilder;
 import io.keywarden.api.v1alpha1.ManagedSecret;
 import io.keywarden.operator.it.OperatorFixture;
@@ -342,6 +344,109 @@ class SecretValueApiIT {
     HttpResponse<String> refused = leaving.get(20, java.util.concurrent.TimeUnit.SECONDS);
     assertThat(refused.statusCode()).as(refused.body()).isEqualTo(403);
     assertThat(refused.body()).doesNotContain(newValue);
+  }
+
+  /**
+   * Under the RBAC watch a decision outlives keywarden.api.decision-cache-ttl (2 s) without a new
+   * SubjectAccessReview, and a removed binding still stops working at once: a RoleBinding (the
+   * namespace's decisions are forgotten) and a ClusterRoleBinding (all of them).
+   */
+  @Test
+  void decisionsAreKeptUntilAnRbacChangeMayAffectThem(TestNamespace ns) throws Exception {
+    secret(ns, "kept", "[{name: app}]");
+    String app = token(ns, "app", "keywarden.io");
+    String reader = token(ns, "cluster-reader", "keywarden.io");
+    String value = path(ns, "kept") + "/value";
+    String clusterName = "keywarden-it-" + ns.name();
+    fixture
+        .client
+        .rbac()
+        .clusterRoles()
+        .resource(
+            new ClusterRoleBuilder()
+                .withNewMetadata()
+                .withName(clusterName)
+                .endMetadata()
+                .addNewRule()
+                .withApiGroups("keywarden.io")
+                .withResources("managedsecrets/value")
+                .withResourceNames("kept")
+                .withVerbs("get")
+                .endRule()
+                .build())
+        .create();
+    try {
+      fixture
+          .client
+          .rbac()
+          .clusterRoleBindings()
+          .resource(
+              new ClusterRoleBindingBuilder()
+                  .withNewMetadata()
+                  .withName(clusterName)
+                  .endMetadata()
+                  .withNewRoleRef()
+                  .withApiGroup("rbac.authorization.k8s.io")
+                  .withKind("ClusterRole")
+                  .withName(clusterName)
+                  .endRoleRef()
+                  .addNewSubject()
+                  .withKind("ServiceAccount")
+                  .withName("cluster-reader")
+                  .withNamespace(ns.name())
+                  .endSubject()
+                  .build())
+          .create();
+      awaitStatus(value, app, 200);
+      awaitStatus(value, reader, 200);
+      // Quiet RBAC: the bindings' events, and the second forgetting a ttl (2 s) after them, are
+      // behind us.
+      Thread.sleep(3_000);
+      assertThat(api.get(value, app).statusCode()).isEqualTo(200);
+      assertThat(api.get(value, reader).statusCode()).isEqualTo(200);
+      double missesBefore = decisionMisses();
+      Thread.sleep(3_000);
+      assertThat(api.get(value, app).statusCode()).isEqualTo(200);
+      assertThat(api.get(value, reader).statusCode()).isEqualTo(200);
+      assertThat(decisionMisses())
+          .as("decisions older than decision-cache-ttl still cached")
+          .isEqualTo(missesBefore);
+
+      fixture
+          .client
+          .resources(ManagedSecret.class)
+          .inNamespace(ns.name())
+          .withName("kept")
+          .edit(
+              s -> {
+                s.getSpec().getAccess().clear();
+                return s;
+              });
+      await()
+          .atMost(Duration.ofSeconds(5))
+          .pollInterval(Duration.ofMillis(100))
+          .until(() -> api.get(value, app).statusCode() == 403);
+
+      Thread.sleep(3_000);
+      fixture.client.rbac().clusterRoleBindings().withName(clusterName).delete();
+      await()
+          .atMost(Duration.ofSeconds(5))
+          .pollInterval(Duration.ofMillis(100))
+          .until(() -> api.get(value, reader).statusCode() == 403);
+    } finally {
+      fixture.client.rbac().clusterRoleBindings().withName(clusterName).delete();
+      fixture.client.rbac().clusterRoles().withName(clusterName).delete();
+    }
+  }
+
+  /** keywarden_cache_misses_total{cache="decision"}: SubjectAccessReviews asked for. */
+  private static double decisionMisses() {
+    var matcher =
+        java.util.regex.Pattern.compile(
+                "(?m)^keywarden_cache_misses_total\\{[^}]*cache=\"decision\"[^}]*\\} (\\S+)$")
+            .matcher(fixture.operator.http("/q/metrics").body());
+    assertThat(matcher.find()).as("the decision cache's miss counter").isTrue();
+    return Double.parseDouble(matcher.group(1));
   }
 
   @Test
