@@ -159,6 +159,11 @@ public final class OperatorFixture implements AutoCloseable {
             () -> requirement.accept(client.v1().events().inNamespace(ns).list().getItems()));
   }
 
+  /** Waits, like {@link #awaitEvents}, until one Event of {@code ns} meets {@code requirement}. */
+  public void awaitEvent(String ns, Consumer<Event> requirement) {
+    awaitEvents(ns, events -> assertThat(events).anySatisfy(requirement));
+  }
+
   public ManagedSecret awaitReady(String ns, String name) {
     awaitCondition(ns, name, "Ready", "True", "VersionAvailable");
     return get(ns, name);

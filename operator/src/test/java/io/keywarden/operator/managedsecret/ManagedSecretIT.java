@@ -73,11 +73,7 @@ class ManagedSecretIT {
     String statusJson =
         fixture.client.getKubernetesSerialization().asJson(fixture.get(ns.name(), "db-password"));
     assertThat(statusJson).doesNotContain(value).doesNotContain(b64(value));
-    fixture.awaitEvents(
-        ns.name(),
-        events ->
-            assertThat(events)
-                .anySatisfy(e -> assertThat(e.getReason()).isEqualTo("VersionCreated")));
+    fixture.awaitEvent(ns.name(), e -> assertThat(e.getReason()).isEqualTo("VersionCreated"));
   }
 
   @Test
@@ -217,11 +213,7 @@ class ManagedSecretIT {
         .contains(secret.getStatus().getCurrentVersionId())
         .contains("authentication tag mismatch");
     // The Event follows the status write.
-    fixture.awaitEvents(
-        ns.name(),
-        events ->
-            assertThat(events)
-                .anySatisfy(e -> assertThat(e.getReason()).isEqualTo("DecryptionFailed")));
+    fixture.awaitEvent(ns.name(), e -> assertThat(e.getReason()).isEqualTo("DecryptionFailed"));
   }
 
   @Test

@@ -125,10 +125,7 @@ class ManagedSecretInputIT {
                 .getMessage())
         .startsWith("spec.generate.secretStringTemplate is not valid JSON");
     // The Event follows the status write.
-    fixture.awaitEvents(
-        ns.name(),
-        events ->
-            assertThat(events).anySatisfy(e -> assertThat(e.getReason()).isEqualTo("InvalidSpec")));
+    fixture.awaitEvent(ns.name(), e -> assertThat(e.getReason()).isEqualTo("InvalidSpec"));
   }
 
   private static void assertNothingStored(TestNamespace ns, String name) {

@@ -136,17 +136,13 @@ class OwnedObjectsIT {
         fixture.awaitCondition(
             ns.name(), "app", "Degraded", "True", ManagedSecretConditions.ACCESS_POLICY_CONFLICT);
     assertThat(degraded.getMessage()).contains("keywarden-app-get").contains("untouched");
-    fixture.awaitEvents(
+    fixture.awaitEvent(
         ns.name(),
-        events ->
-            assertThat(events)
-                .anySatisfy(
-                    e -> {
-                      assertThat(e.getType()).isEqualTo("Warning");
-                      assertThat(e.getReason())
-                          .isEqualTo(ManagedSecretConditions.ACCESS_POLICY_CONFLICT);
-                      assertThat(e.getMessage()).contains(ns.name() + "/keywarden-app-get");
-                    }));
+        e -> {
+          assertThat(e.getType()).isEqualTo("Warning");
+          assertThat(e.getReason()).isEqualTo(ManagedSecretConditions.ACCESS_POLICY_CONFLICT);
+          assertThat(e.getMessage()).contains(ns.name() + "/keywarden-app-get");
+        });
     assertUnchanged(ns, usersRole, usersBinding);
     // The secret itself still works: a clash over an owned object does not block its value.
     fixture.awaitSynced(ns.name(), "app-plain", "value");
@@ -182,15 +178,12 @@ class OwnedObjectsIT {
             ns.name(), "app", "Degraded", "True", ManagedSecretConditions.SYNC_TARGET_CONFLICT);
     assertThat(degraded.getMessage()).contains("Secret " + ns.name() + "/app-plain");
     assertThat(fixture.get(ns.name(), "app").getStatus().getCurrentVersionId()).isNotNull();
-    fixture.awaitEvents(
+    fixture.awaitEvent(
         ns.name(),
-        events ->
-            assertThat(events)
-                .anySatisfy(
-                    e -> {
-                      assertThat(e.getType()).isEqualTo("Warning");
-                      assertThat(e.getMessage()).contains(ns.name() + "/app-plain");
-                    }));
+        e -> {
+          assertThat(e.getType()).isEqualTo("Warning");
+          assertThat(e.getMessage()).contains(ns.name() + "/app-plain");
+        });
 
     fixture.client.resources(ManagedSecret.class).inNamespace(ns.name()).withName("app").delete();
     await().atMost(Duration.ofSeconds(30)).until(() -> fixture.get(ns.name(), "app") == null);

@@ -86,26 +86,15 @@ class RecoveryWindowIT {
     assertThat(Duration.between(deletedAt, purgeAt)).isEqualTo(DAY.multipliedBy(30));
     assertThat(kept(live)).hasSize(3);
     assertThat(live(live)).isEmpty();
-    fixture.awaitEvents(
+    fixture.awaitEvent(
         fixture.namespace,
-        events ->
-            assertThat(events)
-                .anySatisfy(
-                    e -> {
-                      assertThat(e.getReason())
-                          .isEqualTo(ManagedSecretConditions.DELETION_SCHEDULED);
-                      assertThat(e.getMessage())
-                          .contains(ns.name() + "/db")
-                          .contains(purgeAt.toString());
-                    }));
-    fixture.awaitEvents(
+        e -> {
+          assertThat(e.getReason()).isEqualTo(ManagedSecretConditions.DELETION_SCHEDULED);
+          assertThat(e.getMessage()).contains(ns.name() + "/db").contains(purgeAt.toString());
+        });
+    fixture.awaitEvent(
         ns.name(),
-        events ->
-            assertThat(events)
-                .anySatisfy(
-                    e ->
-                        assertThat(e.getReason())
-                            .isEqualTo(ManagedSecretConditions.DELETION_SCHEDULED)));
+        e -> assertThat(e.getReason()).isEqualTo(ManagedSecretConditions.DELETION_SCHEDULED));
     awaitMetric(ns.name(), "db", purgeAt.getEpochSecond());
 
     ManagedSecret restored = createRestoring(ns.name(), "db", "true");
@@ -117,15 +106,12 @@ class RecoveryWindowIT {
     await().atMost(Duration.ofSeconds(10)).until(() -> records(live).isEmpty());
     assertThat(kept(live)).isEmpty();
     assertThat(live(restored)).hasSize(3);
-    fixture.awaitEvents(
+    fixture.awaitEvent(
         ns.name(),
-        events ->
-            assertThat(events)
-                .anySatisfy(
-                    e -> {
-                      assertThat(e.getReason()).isEqualTo(ManagedSecretConditions.RESTORED);
-                      assertThat(e.getMessage()).contains("restored 3 version(s)");
-                    }));
+        e -> {
+          assertThat(e.getReason()).isEqualTo(ManagedSecretConditions.RESTORED);
+          assertThat(e.getMessage()).contains("restored 3 version(s)");
+        });
     assertNoPlaintextInEtcd(ns.name(), "db", before);
   }
 
@@ -167,15 +153,12 @@ class RecoveryWindowIT {
         .pollInterval(Duration.ofMillis(200))
         .until(() -> records(live).isEmpty() && kept(live).isEmpty());
     assertThat(Instant.now()).isAfterOrEqualTo(purgeAt);
-    fixture.awaitEvents(
+    fixture.awaitEvent(
         fixture.namespace,
-        events ->
-            assertThat(events)
-                .anySatisfy(
-                    e -> {
-                      assertThat(e.getReason()).isEqualTo(ManagedSecretConditions.PURGED);
-                      assertThat(e.getMessage()).contains(ns.name() + "/short");
-                    }));
+        e -> {
+          assertThat(e.getReason()).isEqualTo(ManagedSecretConditions.PURGED);
+          assertThat(e.getMessage()).contains(ns.name() + "/short");
+        });
     await().atMost(Duration.ofSeconds(10)).until(() -> purgeMetric(ns.name(), "short") == null);
 
     fixture.apply(ns.name(), restoring("short", "true", 7));

@@ -120,16 +120,13 @@ class StatusTruthIT {
   }
 
   private static void awaitWarning(TestNamespace ns, String reason) {
-    fixture.awaitEvents(
+    fixture.awaitEvent(
         ns.name(),
-        events ->
-            assertThat(events)
-                .anySatisfy(
-                    e -> {
-                      assertThat(e.getType()).isEqualTo("Warning");
-                      assertThat(e.getReason()).isEqualTo(reason);
-                      assertThat(e.getInvolvedObject().getName()).isEqualTo("target");
-                    }));
+        e -> {
+          assertThat(e.getType()).isEqualTo("Warning");
+          assertThat(e.getReason()).isEqualTo(reason);
+          assertThat(e.getInvolvedObject().getName()).isEqualTo("target");
+        });
   }
 
   private static void awaitGauge(String reason, int value) {
