@@ -11,7 +11,10 @@ import io.keywarden.operator.versions.VersionLedger;
 import jakarta.enterprise.context.ApplicationScoped;
 import java.util.Map;
 import java.util.Optional;
-import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.atomic.AtomicReference;
 
 /**
  * Rotations the ManagedSecret reconciler drives: the keywarden.io/rotate-now annotation (set by
@@ -26,6 +29,14 @@ public class ManualRotations {
   private final RotationEngine engine;
   private final VersionLedger ledger;
   private final EventRecorder events;
+  // Daemon threads, created on demand and gone when idle: one per rotation in flight at most.
+  private final ExecutorService requests =
+      Executors.newCachedThreadPool(
+          task -> {
+            Thread thread = new Thread(task, "keywarden-rotate-now");
+            thread.setDaemon(true);
+            return thread;
+          });
 
   public ManualRotations(
       KubernetesClient client, RotationEngine engine, VersionLedger ledger, EventRecorder events) {
@@ -76,10 +87,11 @@ public class ManualRotations {
           secret, ManagedSecretConditions.ROTATION_NOT_CONFIGURED, message);
     }
     String trigger = progress != null ? RotationEngine.RESUMED : "manual";
-    // The request is dropped as soon as the rotation it asked for is on record: a crash later on
-    // resumes that rotation, and must not find the annotation still there and rotate once more.
+    // The request is dropped once the rotation it asked for is on record, beside the new value's
+    // encryption and storage (one GET and PATCH off the path to CURRENT); the engine waits for it
+    // before finishing, so a crash never leaves a finished rotation with its request still there.
     // A resumed rotation (or one another thread runs) never calls back: the request goes after it.
-    AtomicBoolean cleared = new AtomicBoolean();
+    AtomicReference<CompletableFuture<Void>> clearing = new AtomicReference<>();
     engine.rotate(
         secret,
         strategy,
@@ -87,10 +99,12 @@ public class ManualRotations {
         trigger,
         versionId,
         started -> {
-          clearRequest(secret, requested);
-          cleared.set(true);
+          CompletableFuture<Void> clear =
+              CompletableFuture.runAsync(() -> clearRequest(secret, requested), requests);
+          clearing.set(clear);
+          return clear;
         });
-    if (!cleared.get()) {
+    if (clearing.get() == null) {
       clearRequest(secret, requested);
     }
     return client

@@ -6,6 +6,7 @@ import io.keywarden.api.v1alpha1.ManagedSecretConditions;
 import io.keywarden.api.v1alpha1.RotationProgress;
 import io.keywarden.api.v1alpha1.RotationProgress.Step;
 import io.keywarden.api.v1alpha1.RotationStrategy;
+import io.keywarden.api.v1alpha1.SecretVersion;
 import io.keywarden.operator.crypto.SecretValue;
 import io.keywarden.operator.failure.KmsException;
 import io.keywarden.operator.failure.RotationFailedException;
@@ -23,9 +24,12 @@ import java.time.temporal.ChronoUnit;
 import java.util.EnumMap;
 import java.util.Map;
 import java.util.Optional;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionException;
+import java.util.concurrent.CompletionStage;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.locks.ReentrantLock;
-import java.util.function.Consumer;
+import java.util.function.Function;
 import org.jboss.logging.Logger;
 
 /**
@@ -85,13 +89,22 @@ public class RotationEngine {
    */
   public Optional<Outcome> rotate(
       ManagedSecret secret, RotationStrategy strategy, String scheduleName, String trigger) {
-    return rotate(secret, strategy, scheduleName, trigger, null, started -> {});
+    return rotate(
+        secret,
+        strategy,
+        scheduleName,
+        trigger,
+        null,
+        started -> CompletableFuture.completedFuture(null));
   }
 
   /**
    * As above; {@code onStarted} runs once a new rotation is persisted in status (not for a resumed
-   * one), when the request that caused it can be forgotten without being lost. {@code versionId}
-   * (may be null: a random UUID) is the id of a new rotation's new version.
+   * one), when the request that caused it can be forgotten without being lost. It may forget it
+   * asynchronously, beside the new value's encryption and storage: the rotation waits for the
+   * returned stage before it finishes, so that no crash can leave a finished rotation whose request
+   * is still there to start another one. {@code versionId} (may be null: a random UUID) is the id
+   * of a new rotation's new version.
    */
   public Optional<Outcome> rotate(
       ManagedSecret secret,
@@ -99,7 +112,7 @@ public class RotationEngine {
       String scheduleName,
       String trigger,
       String versionId,
-      Consumer<ManagedSecret> onStarted) {
+      Function<ManagedSecret, CompletionStage<?>> onStarted) {
     ReentrantLock lock =
         locks.computeIfAbsent(secret.getMetadata().getUid(), k -> new ReentrantLock());
     if (!lock.tryLock()) {
@@ -123,13 +136,15 @@ public class RotationEngine {
       String scheduleName,
       String trigger,
       String requestedVersionId,
-      Consumer<ManagedSecret> onStarted) {
+      Function<ManagedSecret, CompletionStage<?>> onStarted) {
     Instant started = Instant.now();
     RotationProgress progress = secret.getStatus().getRotation();
+    Runnable requestForgotten = () -> {};
     if (progress == null) {
       secret = start(secret, strategy, scheduleName, trigger, requestedVersionId);
       progress = secret.getStatus().getRotation();
-      onStarted.accept(secret);
+      CompletableFuture<?> forgetting = onStarted.apply(secret).toCompletableFuture();
+      requestForgotten = () -> awaitForgotten(forgetting);
     } else {
       LOG.infof("%s: resuming rotation at step %s", id(secret), progress.getStep());
       started = Instant.parse(progress.getStartedAt());
@@ -139,9 +154,10 @@ public class RotationEngine {
     try {
       if (type == RotationStrategy.Type.rotateEncryptionKey) {
         secret = keyRotation.rewrap(secret);
+        requestForgotten.run();
         ledger.finish(secret, null);
       } else {
-        steps(secret, strategy, handlers.get(type));
+        steps(secret, strategy, handlers.get(type), requestForgotten);
       }
       record(type, "succeeded", sample);
       String versionId =
@@ -163,6 +179,7 @@ public class RotationEngine {
               : ManagedSecretConditions.ROTATION_KMS_FAILED;
       String message =
           e instanceof KmsException kms ? kms.reason() + ": " + kms.getMessage() : e.getMessage();
+      requestForgotten.run();
       abandon(fresh(secret), reason, message);
       record(type, "failed", sample);
       // Per secret, so that the dashboard can mark each failure (series: secrets that ever failed).
@@ -178,9 +195,13 @@ public class RotationEngine {
     }
   }
 
-  private void steps(ManagedSecret secret, RotationStrategy strategy, RotationHandler handler) {
+  private void steps(
+      ManagedSecret secret,
+      RotationStrategy strategy,
+      RotationHandler handler,
+      Runnable requestForgotten) {
     if (!handler.hasDownstream()) {
-      stepsWithoutDownstream(secret, strategy, handler);
+      stepsWithoutDownstream(secret, strategy, handler, requestForgotten);
       return;
     }
     while (secret.getStatus().getRotation() != null) {
@@ -189,8 +210,9 @@ public class RotationEngine {
       switch (progress.getStep()) {
         case createSecret -> {
           String pending = progress.getPendingVersionId();
-          storePending(secret, pending, handler, context);
-          secret = ledger.pendingStored(secret, versions.describeStored(secret, pending));
+          SecretVersion stored = storePending(secret, pending, handler, context);
+          requestForgotten.run();
+          secret = ledger.pendingStored(secret, stored);
           FaultInjection.after("createSecret");
         }
         case setSecret -> {
@@ -218,29 +240,51 @@ public class RotationEngine {
    * starts here again whatever step it recorded.
    */
   private void stepsWithoutDownstream(
-      ManagedSecret secret, RotationStrategy strategy, RotationHandler handler) {
+      ManagedSecret secret,
+      RotationStrategy strategy,
+      RotationHandler handler,
+      Runnable requestForgotten) {
     String pending = secret.getStatus().getRotation().getPendingVersionId();
     RotationContext context = context(secret, strategy, pending);
-    storePending(secret, pending, handler, context);
+    SecretVersion stored = storePending(secret, pending, handler, context);
     FaultInjection.after("createSecret");
     set(handler, context);
     FaultInjection.after("setSecret");
     test(handler, context);
     FaultInjection.after("testSecret");
-    ledger.promoteStored(secret, versions.describeStored(secret, pending));
+    requestForgotten.run();
+    ledger.promoteStored(secret, stored);
     FaultInjection.after("finishSecret");
   }
 
-  /** createSecret: the new value's ciphertext, unless a resumed run stored it already. */
-  private void storePending(
-      ManagedSecret secret, String pending, RotationHandler handler, RotationContext context) {
-    if (store.get(secret, pending).isEmpty()) {
-      SecretValue value = handler.newValue(context);
-      try {
-        versions.storeAs(secret, pending, value);
-      } finally {
-        value.wipe();
+  /**
+   * Rethrows what forgetting the request failed with, unwrapped, so it fails the reconciliation.
+   */
+  private static void awaitForgotten(CompletableFuture<?> forgetting) {
+    try {
+      forgetting.join();
+    } catch (CompletionException e) {
+      if (e.getCause() instanceof RuntimeException cause) {
+        throw cause;
       }
+      throw e;
+    }
+  }
+
+  /**
+   * createSecret: the new value's ciphertext, unless a resumed run stored it already; returns the
+   * version as the status lists it (without reading back what was just written).
+   */
+  private SecretVersion storePending(
+      ManagedSecret secret, String pending, RotationHandler handler, RotationContext context) {
+    if (store.get(secret, pending).isPresent()) {
+      return versions.describeStored(secret, pending);
+    }
+    SecretValue value = handler.newValue(context);
+    try {
+      return versions.storeAs(secret, pending, value);
+    } finally {
+      value.wipe();
     }
   }
 

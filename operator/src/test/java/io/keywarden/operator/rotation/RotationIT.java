@@ -200,10 +200,8 @@ class RotationIT {
       fixture.restartWith(mapWithNull("KEYWARDEN_FAULT_PAUSE_AFTER"));
     }
 
-    // Killed after finishSecret, the operator had not yet removed keywarden.io/rotate-now, so the
-    // new
-    // process may rotate once more; wait until the request is gone too, or that second rotation's
-    // fresh ciphertext looks like an orphan.
+    // The request is removed beside the ciphertext's storage, so a kill at any step may find it
+    // still there; wait until it is gone too, then check that it caused exactly one rotation.
     ManagedSecret done =
         await()
             .atMost(Duration.ofSeconds(60))
