@@ -553,12 +553,19 @@ public class ApiServer {
       Request request, Context context, String ns, String name, String known, int seconds) {
     AtomicBoolean done = new AtomicBoolean();
     long[] timer = new long[1];
+    // Looks at the token's review four times per review life, so that one look falls into the
+    // last quarter, where it is renewed in the background: woken, the waiter finds it cached.
+    long reviewCheck =
+        vertx.setPeriodic(
+            Math.max(1_000, config.api().tokenCacheTtl().toMillis() / 4),
+            t -> requests.keepReviewFresh(request.ctx));
     ChangeWaiters.Waiter waiter =
         () ->
             context.runOnContext(
                 v -> {
                   if (done.compareAndSet(false, true)) {
                     vertx.cancelTimer(timer[0]);
+                    vertx.cancelTimer(reviewCheck);
                     // With the caller's token, decision and the new version's data key cached,
                     // answered right here. A waiter usually outlived its cached decision (and a
                     // long one its token review): those are asked for first, all woken waiters'
@@ -586,6 +593,7 @@ public class ApiServer {
                   }
                 });
     if (!waiters.add(ns, name, waiter)) {
+      vertx.cancelTimer(reviewCheck);
       request.respond(
           request.failure(RequestException.throttled("too many waiting requests; retry shortly")));
       return;
@@ -595,6 +603,7 @@ public class ApiServer {
             seconds * 1000L,
             t -> {
               if (done.compareAndSet(false, true)) {
+                vertx.cancelTimer(reviewCheck);
                 waiters.remove(ns, name, waiter);
                 request.respond(new Outcome(new Result(304, null, known), null, true, "unchanged"));
               }
@@ -607,6 +616,7 @@ public class ApiServer {
             v -> {
               if (done.compareAndSet(false, true)) {
                 vertx.cancelTimer(timer[0]);
+                vertx.cancelTimer(reviewCheck);
                 waiters.remove(ns, name, waiter);
               }
             });

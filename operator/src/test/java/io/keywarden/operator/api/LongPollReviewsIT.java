@@ -1,0 +1,115 @@
+package io.keywarden.operator.api;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.awaitility.Awaitility.await;
+
+import com.fasterxml.jackson.databind.ObjectMapper;
+import io.keywarden.operator.it.OperatorFixture;
+import io.keywarden.testcluster.KubernetesIT;
+import io.keywarden.testcluster.TestCluster;
+import io.keywarden.testcluster.TestNamespace;
+import java.net.http.HttpResponse;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.UUID;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.TimeUnit;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+
+/**
+ * Long-polls that wait longer than a token review is cached. The agent and the CSI plugin wait 60
+ * s, as long as the default review life, so a rotation used to wake pods whose reviews had lapsed,
+ * and each woken pod waited for a TokenReview of its own (the first rotation after 100 pods
+ * started: 1.2 s from CURRENT to the last pod's file, against 0.3–0.5 s for later ones). Here the
+ * review lives 4 s and the polls wait 7 s before the value changes.
+ */
+@KubernetesIT
+class LongPollReviewsIT {
+
+  private static final ObjectMapper JSON = new ObjectMapper();
+  private static final Pattern TOKEN_MISSES =
+      Pattern.compile("(?m)^keywarden_cache_misses_total\\{[^}]*cache=\"token\"[^}]*\\} (\\S+)$");
+  private static final List<String> VALUES = new ArrayList<>();
+
+  private static OperatorFixture fixture;
+  private static ApiClient api;
+
+  @BeforeAll
+  static void start(TestCluster cluster) throws Exception {
+    fixture = new OperatorFixture(cluster, Map.of("KEYWARDEN_API_TOKEN_CACHE_TTL", "4s")).start();
+    api = new ApiClient("https://127.0.0.1:" + fixture.apiPort, fixture.apiCa());
+  }
+
+  @AfterAll
+  static void stop() {
+    if (fixture != null) {
+      fixture.closeCheckingLogNeverContains(VALUES);
+    }
+  }
+
+  @Test
+  void waitersWokenAfterTheirReviewsLifeAreAnsweredWithoutReviewingAgain(TestNamespace ns)
+      throws Exception {
+    String first = "first-" + UUID.randomUUID();
+    VALUES.add(first);
+    fixture.createImported(
+        ns.name(),
+        "polled",
+        first,
+        "access: [{name: app}, {name: writer, actions: [get, update]}]");
+    String path = "/v1/namespaces/" + ns.name() + "/managedsecrets/polled/value";
+    List<String> readers = new ArrayList<>();
+    String version = null;
+    for (int i = 0; i < 8; i++) {
+      String token = fixture.serviceAccountToken(ns.name(), "app", "keywarden.io");
+      readers.add(token);
+      version = JSON.readTree(awaitStatus(path, token).body()).get("VersionId").asText();
+    }
+    String writer = fixture.serviceAccountToken(ns.name(), "writer", "keywarden.io");
+    awaitStatus(path, writer);
+
+    List<CompletableFuture<HttpResponse<String>>> polls = new ArrayList<>();
+    for (String reader : readers) {
+      polls.add(api.getAsync(path + "?waitForChange=" + version + "&timeoutSeconds=30", reader));
+    }
+    // Past the reviews' life (4 s) and a bit: without renewal every waiter's review has lapsed.
+    Thread.sleep(7_000);
+    assertThat(polls).noneMatch(CompletableFuture::isDone);
+    // The writer's own review, made fresh now, so that the put does not count as a miss.
+    assertThat(api.get(path, writer).statusCode()).isEqualTo(200);
+    double missesBefore = tokenMisses();
+
+    String second = "second-" + UUID.randomUUID();
+    VALUES.add(second);
+    HttpResponse<String> put =
+        api.put(path, writer, JSON.writeValueAsString(Map.of("SecretString", second)));
+    assertThat(put.statusCode()).as(put.body()).isEqualTo(200);
+    for (CompletableFuture<HttpResponse<String>> poll : polls) {
+      HttpResponse<String> answer = poll.get(10, TimeUnit.SECONDS);
+      assertThat(answer.statusCode()).as(answer.body()).isEqualTo(200);
+      assertThat(JSON.readTree(answer.body()).get("SecretString").asText()).isEqualTo(second);
+    }
+    assertThat(tokenMisses())
+        .as("token reviews the woken waiters had to wait for")
+        .isEqualTo(missesBefore);
+  }
+
+  private static HttpResponse<String> awaitStatus(String path, String token) {
+    return await()
+        .atMost(Duration.ofSeconds(15))
+        .pollInterval(Duration.ofMillis(200))
+        .until(() -> api.get(path, token), r -> r.statusCode() == 200);
+  }
+
+  private static double tokenMisses() {
+    Matcher matcher = TOKEN_MISSES.matcher(fixture.operator.http("/q/metrics").body());
+    assertThat(matcher.find()).as("the token cache's miss counter").isTrue();
+    return Double.parseDouble(matcher.group(1));
+  }
+}
