@@ -1,6 +1,10 @@
 package io.keywarden.operator.access;
 
 import io.fabric8.kubernetes.api.model.HasMetadata;
+import io.fabric8.kubernetes.api.model.rbac.ClusterRole;
+import io.fabric8.kubernetes.api.model.rbac.ClusterRoleBinding;
+import io.fabric8.kubernetes.api.model.rbac.Role;
+import io.fabric8.kubernetes.api.model.rbac.RoleBinding;
 import io.fabric8.kubernetes.client.KubernetesClient;
 import io.fabric8.kubernetes.client.informers.ResourceEventHandler;
 import io.fabric8.kubernetes.client.informers.SharedIndexInformer;
@@ -78,9 +82,7 @@ final class RbacWatch implements AutoCloseable {
 
               @Override
               public void onUpdate(T before, T after) {
-                if (!Objects.equals(
-                    before.getMetadata().getResourceVersion(),
-                    after.getMetadata().getResourceVersion())) {
+                if (!grants(before).equals(grants(after))) {
                   changed.accept(after);
                 }
               }
@@ -91,6 +93,35 @@ final class RbacWatch implements AutoCloseable {
               }
             });
     return informer;
+  }
+
+  /**
+   * What an RBAC object contributes to authorization: a role's rules (an aggregated ClusterRole's
+   * too, which the controller writes into its rules), a binding's role and subjects. A change to
+   * anything else (labels, annotations, owner references, managedFields: e.g. the first server-side
+   * apply over an object that was created with a plain create, or a GitOps tool's tracking label)
+   * decides nothing, and forgetting every decision of a namespace for it made every pod watching a
+   * secret there ask again at the next rotation.
+   */
+  static Object grants(HasMetadata object) {
+    if (object instanceof Role role) {
+      return Objects.requireNonNullElse(role.getRules(), List.of());
+    }
+    if (object instanceof ClusterRole role) {
+      return Objects.requireNonNullElse(role.getRules(), List.of());
+    }
+    if (object instanceof RoleBinding binding) {
+      return List.of(
+          Objects.requireNonNullElse((Object) binding.getRoleRef(), ""),
+          Objects.requireNonNullElse(binding.getSubjects(), List.of()));
+    }
+    if (object instanceof ClusterRoleBinding binding) {
+      return List.of(
+          Objects.requireNonNullElse((Object) binding.getRoleRef(), ""),
+          Objects.requireNonNullElse(binding.getSubjects(), List.of()));
+    }
+    // Not an RBAC kind: every version counts as a change.
+    return Objects.requireNonNullElse(object.getMetadata().getResourceVersion(), "");
   }
 
   /** Whether every RBAC change is being seen now. */

@@ -303,6 +303,12 @@ class SecretValueApiIT {
       polls.add(api.getAsync(wait, reader));
     }
     CompletableFuture<HttpResponse<String>> leaving = api.getAsync(wait, leaver);
+    // Every poll waits before the leaver is removed: one still on its way (25 TLS handshakes, 24
+    // first reviews) would be refused at once instead of when woken.
+    await()
+        .atMost(Duration.ofSeconds(30))
+        .pollInterval(Duration.ofMillis(200))
+        .until(() -> waiters(ns) == 25);
 
     fixture
         .client
@@ -412,6 +418,36 @@ class SecretValueApiIT {
           .as("decisions older than decision-cache-ttl still cached")
           .isEqualTo(missesBefore);
 
+      // Changes that grant nothing new (labels, as a GitOps tool adds; a server-side apply that
+      // only takes over fields) leave the decisions where they are.
+      fixture
+          .client
+          .rbac()
+          .clusterRoleBindings()
+          .withName(clusterName)
+          .edit(
+              b -> {
+                b.getMetadata().setLabels(tracked(b.getMetadata().getLabels()));
+                return b;
+              });
+      fixture
+          .client
+          .rbac()
+          .roleBindings()
+          .inNamespace(ns.name())
+          .withName("keywarden-kept-get")
+          .edit(
+              b -> {
+                b.getMetadata().setLabels(tracked(b.getMetadata().getLabels()));
+                return b;
+              });
+      Thread.sleep(3_000);
+      assertThat(api.get(value, app).statusCode()).isEqualTo(200);
+      assertThat(api.get(value, reader).statusCode()).isEqualTo(200);
+      assertThat(decisionMisses())
+          .as("decisions kept across RBAC changes that grant nothing new")
+          .isEqualTo(missesBefore);
+
       fixture
           .client
           .resources(ManagedSecret.class)
@@ -437,6 +473,24 @@ class SecretValueApiIT {
       fixture.client.rbac().clusterRoleBindings().withName(clusterName).delete();
       fixture.client.rbac().clusterRoles().withName(clusterName).delete();
     }
+  }
+
+  /** keywarden_api_namespace_waiters{namespace}: long-polls waiting in this test's namespace. */
+  private static double waiters(TestNamespace ns) {
+    var matcher =
+        java.util.regex.Pattern.compile(
+                "(?m)^keywarden_api_namespace_waiters\\{[^}]*namespace=\""
+                    + java.util.regex.Pattern.quote(ns.name())
+                    + "\"[^}]*\\} (\\S+)$")
+            .matcher(fixture.operator.http("/q/metrics").body());
+    return matcher.find() ? Double.parseDouble(matcher.group(1)) : 0;
+  }
+
+  private static Map<String, String> tracked(Map<String, String> labels) {
+    Map<String, String> more =
+        labels == null ? new java.util.HashMap<>() : new java.util.HashMap<>(labels);
+    more.put("example.com/tracked-by", "gitops");
+    return more;
   }
 
   /** keywarden_cache_misses_total{cache="decision"}: SubjectAccessReviews asked for. */
