@@ -7,6 +7,7 @@ import io.keywarden.api.v1alpha1.RotationProgress;
 import io.keywarden.api.v1alpha1.RotationProgress.Step;
 import io.keywarden.api.v1alpha1.RotationStrategy;
 import io.keywarden.api.v1alpha1.SecretVersion;
+import io.keywarden.operator.crypto.Envelope;
 import io.keywarden.operator.crypto.SecretValue;
 import io.keywarden.operator.failure.KmsException;
 import io.keywarden.operator.failure.RotationFailedException;
@@ -277,8 +278,9 @@ public class RotationEngine {
    */
   private SecretVersion storePending(
       ManagedSecret secret, String pending, RotationHandler handler, RotationContext context) {
-    if (store.get(secret, pending).isPresent()) {
-      return versions.describeStored(secret, pending);
+    Optional<Envelope> stored = store.get(secret, pending);
+    if (stored.isPresent()) {
+      return versions.describe(pending, stored.get());
     }
     SecretValue value = handler.newValue(context);
     try {

@@ -109,11 +109,16 @@ public class SecretVersions {
 
   /** A stored version as the status lists it, from its envelope. */
   public SecretVersion describeStored(ManagedSecret secret, String versionId) {
-    Envelope envelope =
+    return describe(
+        versionId,
         store
             .get(secret, versionId)
             .orElseThrow(
-                () -> new MissingCiphertextException(versionId, "namespace " + store.namespace()));
+                () -> new MissingCiphertextException(versionId, "namespace " + store.namespace())));
+  }
+
+  /** A version as the status lists it, from the envelope already read. */
+  public SecretVersion describe(String versionId, Envelope envelope) {
     return new SecretVersion(
         versionId, List.of(), VersionLedger.now(), envelope.kmsKeyId(), envelope.keyVersion());
   }

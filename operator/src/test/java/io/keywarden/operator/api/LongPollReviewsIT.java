@@ -16,8 +16,6 @@ import java.util.Map;
 import java.util.UUID;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
-import java.util.regex.Matcher;
-import java.util.regex.Pattern;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
@@ -33,8 +31,6 @@ import org.junit.jupiter.api.Test;
 class LongPollReviewsIT {
 
   private static final ObjectMapper JSON = new ObjectMapper();
-  private static final Pattern TOKEN_MISSES =
-      Pattern.compile("(?m)^keywarden_cache_misses_total\\{[^}]*cache=\"token\"[^}]*\\} (\\S+)$");
   private static final List<String> VALUES = new ArrayList<>();
 
   private static OperatorFixture fixture;
@@ -108,8 +104,6 @@ class LongPollReviewsIT {
   }
 
   private static double tokenMisses() {
-    Matcher matcher = TOKEN_MISSES.matcher(fixture.operator.http("/q/metrics").body());
-    assertThat(matcher.find()).as("the token cache's miss counter").isTrue();
-    return Double.parseDouble(matcher.group(1));
+    return fixture.cacheMisses("token");
   }
 }

@@ -495,12 +495,7 @@ class SecretValueApiIT {
 
   /** keywarden_cache_misses_total{cache="decision"}: SubjectAccessReviews asked for. */
   private static double decisionMisses() {
-    var matcher =
-        java.util.regex.Pattern.compile(
-                "(?m)^keywarden_cache_misses_total\\{[^}]*cache=\"decision\"[^}]*\\} (\\S+)$")
-            .matcher(fixture.operator.http("/q/metrics").body());
-    assertThat(matcher.find()).as("the decision cache's miss counter").isTrue();
-    return Double.parseDouble(matcher.group(1));
+    return fixture.cacheMisses("decision");
   }
 
   @Test

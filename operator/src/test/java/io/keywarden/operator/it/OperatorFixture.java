@@ -243,6 +243,21 @@ public final class OperatorFixture implements AutoCloseable {
   }
 
   /** {@link #close()}, then checks that the operator's log never held any of the values read. */
+  /**
+   * keywarden_cache_misses_total of one of the operator's caches ("token", "decision", "dek"), from
+   * its /q/metrics: the reviews (or unwraps) it had to ask for.
+   */
+  public double cacheMisses(String cache) {
+    var matcher =
+        java.util.regex.Pattern.compile(
+                "(?m)^keywarden_cache_misses_total\\{[^}]*cache=\""
+                    + java.util.regex.Pattern.quote(cache)
+                    + "\"[^}]*\\} (\\S+)$")
+            .matcher(operator.http("/q/metrics").body());
+    assertThat(matcher.find()).as("the " + cache + " cache's miss counter").isTrue();
+    return Double.parseDouble(matcher.group(1));
+  }
+
   public void closeCheckingLogNeverContains(Collection<String> values) {
     String log = operator.logText();
     close();
