@@ -91,8 +91,13 @@ class NodeTeardownIT {
     Map<String, String> before = savedSysctls(dir);
     assertThat(before).containsKeys("vm.overcommit_memory", "kernel.panic", "kernel.panic_on_oops");
     // The checks below see a running node, kube-proxy's table included.
-    assertThat(leftovers(dir, node)).anyMatch(l -> l.startsWith("nft table ip kube-proxy"));
+    assertThat(leftovers(dir, node, List.of()))
+        .anyMatch(l -> l.startsWith("nft table ip kube-proxy"));
 
+    // Fixed-place directories that existed before the node (another program's) stay: only those
+    // the node created count as leftovers.
+    List<String> created = Files.readAllLines(dir.resolve("node/created-dirs"));
+    assertThat(created).allMatch(d -> Files.exists(Path.of(d, ".keywarden-test-node")));
     try {
       Scripts.run(
           List.of(
@@ -100,7 +105,7 @@ class NodeTeardownIT {
           3,
           TimeUnit.MINUTES);
 
-      assertThat(leftovers(dir, node)).isEmpty();
+      assertThat(leftovers(dir, node, created)).isEmpty();
       Map<String, String> after = new LinkedHashMap<>();
       before.keySet().forEach(key -> after.put(key, sysctl(key)));
       assertThat(after).isEqualTo(before);
@@ -126,8 +131,12 @@ class NodeTeardownIT {
         .orElseThrow(() -> new IllegalStateException("needs a cluster of test-cluster/up"));
   }
 
-  /** What a node holds on the machine; empty once it is gone. */
-  static List<String> leftovers(Path dir, ClusterNode node) throws IOException {
+  /**
+   * What a node holds on the machine; empty once it is gone. {@code createdDirs} are the
+   * fixed-place directories the node created (node-up lists them), which must go too.
+   */
+  static List<String> leftovers(Path dir, ClusterNode node, List<String> createdDirs)
+      throws IOException {
     List<String> found = new ArrayList<>();
     Path nodeBin = node.ctr().getParent().getParent();
     try (Stream<Path> procs = Files.list(Path.of("/proc"))) {
@@ -173,7 +182,9 @@ class NodeTeardownIT {
         found.add("cgroup " + fields[1] + "/kubepods");
       }
     }
-    for (String path : List.of("/run/containerd", "/var/lib/cni", dir + "/node")) {
+    List<String> directories = new ArrayList<>(createdDirs);
+    directories.add(dir + "/node");
+    for (String path : directories) {
       if (Files.exists(Path.of(path))) {
         found.add("directory " + path);
       }
