@@ -9,6 +9,7 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.fabric8.kubernetes.client.KubernetesClient;
 import io.keywarden.api.v1alpha1.GenerateSpec;
+import io.keywarden.api.v1alpha1.ManagedSecret;
 import io.keywarden.operator.access.AccessReviewer;
 import io.keywarden.operator.access.Caller;
 import io.keywarden.operator.access.TokenAuthenticator;
@@ -23,6 +24,7 @@ import io.keywarden.operator.versions.CiphertextStore;
 import io.keywarden.operator.versions.DeletedSecrets;
 import io.keywarden.operator.versions.EnvelopeCipher;
 import io.keywarden.operator.versions.SecretVersions;
+import io.micrometer.core.instrument.Counter;
 import io.micrometer.core.instrument.FunctionCounter;
 import io.micrometer.core.instrument.Gauge;
 import io.micrometer.core.instrument.MeterRegistry;
@@ -97,6 +99,9 @@ public class ApiServer {
   private final AuditLog audit;
   private final ApiMetrics metrics;
   private final ChangeWaiters waiters;
+  private Counter wokenOnEventLoop;
+  private Counter wokenAfterReview;
+  private Counter wokenOnPool;
   private final ApiCertificates certificates;
   private final AtomicBoolean listening = new AtomicBoolean();
   private final ObjectMapper restJson;
@@ -147,11 +152,7 @@ public class ApiServer {
     if (!config.api().enabled()) {
       return;
     }
-    catalog =
-        new SecretCatalog(
-            client,
-            store,
-            s -> waiters.notifyChanged(s.getMetadata().getNamespace(), s.getMetadata().getName()));
+    catalog = new SecretCatalog(client, store, this::currentChanged);
     api =
         new SecretValueApi(
             client,
@@ -553,11 +554,14 @@ public class ApiServer {
       Request request, Context context, String ns, String name, String known, int seconds) {
     AtomicBoolean done = new AtomicBoolean();
     long[] timer = new long[1];
-    // Looks at the token's review four times per review life, so that one look falls into the
-    // last quarter, where it is renewed in the background: woken, the waiter finds it cached.
+    // Looks at the token's review eight times per review life, so that a look falls into the
+    // first half of its last quarter, where it is renewed in the background, even when a timer
+    // fires late and the review takes a while: woken, the waiter finds it cached. Every quarter
+    // was not enough: the one look due in the last quarter could fall at its very end, and fired a
+    // little late (or renewed slowly) it came after the expiry (CI, under load).
     long reviewCheck =
         vertx.setPeriodic(
-            Math.max(1_000, config.api().tokenCacheTtl().toMillis() / 4),
+            Math.max(250, config.api().tokenCacheTtl().toMillis() / 8),
             t -> requests.keepReviewFresh(request.ctx));
     ChangeWaiters.Waiter waiter =
         () ->
@@ -573,7 +577,9 @@ public class ApiServer {
                     // rotation wakes every pod that watches the secret, each with its own token
                     // and decision key; asking them one per wake-up drainer queued them.
                     SecretId id = SecretId.of(ns, name);
-                    if (!answerFromCaches(request, id)) {
+                    if (answerFromCaches(request, id)) {
+                      wokenOnEventLoop.increment();
+                    } else {
                       requests
                           .authenticateAsync(request.ctx)
                           .thenCompose(
@@ -585,7 +591,10 @@ public class ApiServer {
                               (warm, failed) ->
                                   context.runOnContext(
                                       w -> {
-                                        if (!answerFromCaches(request, id)) {
+                                        if (answerFromCaches(request, id)) {
+                                          wokenAfterReview.increment();
+                                        } else {
+                                          wokenOnPool.increment();
                                           answerWoken(request, context, id);
                                         }
                                       }));
@@ -627,6 +636,50 @@ public class ApiServer {
             .map(s -> s.getStatus() == null ? null : s.getStatus().getCurrentVersionId())
             .orElse(null);
     if (current == null || !current.equals(known)) {
+      waiters.notifyChanged(ns, name);
+    }
+  }
+
+  /**
+   * Wakes the waiters of a secret whose CURRENT changed (or that was deleted). When some wait, the
+   * new CURRENT's data key is unwrapped first, once, on the pool: every woken waiter is then
+   * answered from the caches on its event loop. Woken at once, a rotation's waiters (every pod that
+   * watches the secret) all missed the new data key and queued on the pool behind its one unwrap.
+   * The key is only unwrapped for a version about to be read anyway; when that fails the waiters
+   * are woken all the same, and their answers report the failure.
+   */
+  private void currentChanged(ManagedSecret changed) {
+    String ns = changed.getMetadata().getNamespace();
+    String name = changed.getMetadata().getName();
+    String current = changed.getStatus() == null ? null : changed.getStatus().getCurrentVersionId();
+    if (current == null || catalog == null || !waiters.anyWaiting(ns, name)) {
+      waiters.notifyChanged(ns, name);
+      return;
+    }
+    try {
+      pool.execute(
+          () -> {
+            try {
+              catalog
+                  .find(ns, name)
+                  .filter(
+                      secret ->
+                          secret.getStatus() != null
+                              && current.equals(secret.getStatus().getCurrentVersionId()))
+                  .ifPresent(
+                      secret ->
+                          catalog
+                              .envelope(secret, current)
+                              .ifPresent(
+                                  envelope -> versions.unseal(secret, current, envelope).wipe()));
+            } catch (RuntimeException e) {
+              LOG.debugf(
+                  "data key of %s/%s version %s not unwrapped ahead: %s", ns, name, current, e);
+            } finally {
+              waiters.notifyChanged(ns, name);
+            }
+          });
+    } catch (RejectedExecutionException e) {
       waiters.notifyChanged(ns, name);
     }
   }
@@ -916,6 +969,14 @@ public class ApiServer {
     return ctx.pathParam("name");
   }
 
+  /** Woken long-polls by where their answer was computed (see {@link #waitForChange}). */
+  private Counter wokenCounter(String answered) {
+    return Counter.builder("keywarden.api.wakeups")
+        .description("woken long-polls by where their answer was computed")
+        .tag("answered", answered)
+        .register(registry);
+  }
+
   private void registerMetrics() {
     Gauge.builder("keywarden.api.waiters", waiters, ChangeWaiters::size)
         .description("long-poll requests waiting")
@@ -923,6 +984,9 @@ public class ApiServer {
     Gauge.builder("keywarden.api.queue", pool, p -> p.getQueue().size())
         .description("requests waiting for a thread")
         .register(registry);
+    wokenOnEventLoop = wokenCounter("event-loop");
+    wokenAfterReview = wokenCounter("after-review");
+    wokenOnPool = wokenCounter("pool");
     Gauge.builder("keywarden.api.wakeups.queued", wakeUps, WakeUps::size)
         .description("woken long-polls waiting for a thread to compute their answer")
         .register(registry);

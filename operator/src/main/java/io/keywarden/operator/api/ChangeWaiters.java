@@ -44,6 +44,12 @@ public final class ChangeWaiters {
     }
   }
 
+  /** Whether anyone waits for this secret now. */
+  public boolean anyWaiting(String namespace, String name) {
+    Set<Waiter> waiters = bySecret.get(namespace + "/" + name);
+    return waiters != null && !waiters.isEmpty();
+  }
+
   public void notifyChanged(String namespace, String name) {
     Set<Waiter> waiters = bySecret.remove(namespace + "/" + name);
     if (waiters != null) {

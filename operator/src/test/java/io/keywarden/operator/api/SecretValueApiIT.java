@@ -353,6 +353,63 @@ class SecretValueApiIT {
   }
 
   /**
+   * With every waiter's token review and decision cached, a put leaves one thing uncached: the new
+   * version's data key. It is unwrapped once before the waiters are woken, so each of them is
+   * answered from the caches on its event loop and none queues on the worker pool.
+   */
+  @Test
+  void wokenWaitersAreAnsweredFromTheCachesOnTheirEventLoops(TestNamespace ns) throws Exception {
+    secret(ns, "rotating", "[{name: app}, {name: writer, actions: [get, update]}]");
+    String writer = token(ns, "writer", "keywarden.io");
+    List<String> readers = new ArrayList<>();
+    for (int i = 0; i < 10; i++) {
+      readers.add(token(ns, "app", "keywarden.io"));
+    }
+    String version =
+        JSON.readTree(awaitStatus(path(ns, "rotating") + "/value", readers.get(0), 200).body())
+            .get("VersionId")
+            .asText();
+    String wait = path(ns, "rotating") + "/value?waitForChange=" + version + "&timeoutSeconds=60";
+    List<CompletableFuture<HttpResponse<String>>> polls = new ArrayList<>();
+    for (String reader : readers) {
+      polls.add(api.getAsync(wait, reader));
+    }
+    await()
+        .atMost(Duration.ofSeconds(30))
+        .pollInterval(Duration.ofMillis(200))
+        .until(() -> waiters(ns) == 10);
+    double onEventLoop = wakeUps("event-loop");
+    double onPool = wakeUps("pool");
+
+    String newValue = "woken-" + UUID.randomUUID();
+    VALUES.add(newValue);
+    HttpResponse<String> put =
+        api.put(
+            path(ns, "rotating") + "/value",
+            writer,
+            JSON.writeValueAsString(Map.of("SecretString", newValue)));
+    assertThat(put.statusCode()).as(put.body()).isEqualTo(200);
+    for (CompletableFuture<HttpResponse<String>> poll : polls) {
+      HttpResponse<String> answer = poll.get(20, java.util.concurrent.TimeUnit.SECONDS);
+      assertThat(answer.statusCode()).as(answer.body()).isEqualTo(200);
+      assertThat(JSON.readTree(answer.body()).get("SecretString").asText()).isEqualTo(newValue);
+    }
+    assertThat(wakeUps("pool") - onPool).as("woken waiters answered on the pool").isZero();
+    assertThat(wakeUps("event-loop") - onEventLoop).isGreaterThanOrEqualTo(10);
+  }
+
+  /** keywarden_api_wakeups_total{answered}: woken long-polls by where they were answered. */
+  private static double wakeUps(String answered) {
+    var matcher =
+        java.util.regex.Pattern.compile(
+                "(?m)^keywarden_api_wakeups_total\\{[^}]*answered=\""
+                    + answered
+                    + "\"[^}]*\\} (\\S+)$")
+            .matcher(fixture.operator.http("/q/metrics").body());
+    return matcher.find() ? Double.parseDouble(matcher.group(1)) : 0;
+  }
+
+  /**
    * Under the RBAC watch a decision outlives keywarden.api.decision-cache-ttl (2 s) without a new
    * SubjectAccessReview, and a removed binding still stops working at once: a RoleBinding (the
    * namespace's decisions are forgotten) and a ClusterRoleBinding (all of them).
