@@ -22,6 +22,7 @@ import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
+import java.util.OptionalDouble;
 import java.util.concurrent.ThreadLocalRandom;
 import java.util.function.Consumer;
 
@@ -242,22 +243,35 @@ public final class OperatorFixture implements AutoCloseable {
         .get();
   }
 
-  /** {@link #close()}, then checks that the operator's log never held any of the values read. */
   /**
    * keywarden_cache_misses_total of one of the operator's caches ("token", "decision", "dek"), from
    * its /q/metrics: the reviews (or unwraps) it had to ask for.
    */
   public double cacheMisses(String cache) {
-    var matcher =
-        java.util.regex.Pattern.compile(
-                "(?m)^keywarden_cache_misses_total\\{[^}]*cache=\""
-                    + java.util.regex.Pattern.quote(cache)
-                    + "\"[^}]*\\} (\\S+)$")
-            .matcher(operator.http("/q/metrics").body());
-    assertThat(matcher.find()).as("the " + cache + " cache's miss counter").isTrue();
-    return Double.parseDouble(matcher.group(1));
+    OptionalDouble misses = metric("keywarden_cache_misses_total", "cache", cache);
+    assertThat(misses).as("the " + cache + " cache's miss counter").isPresent();
+    return misses.getAsDouble();
   }
 
+  /**
+   * The value of the first series of a metric in the operator's /q/metrics (Prometheus text) whose
+   * {@code label} is {@code value}; empty when there is none.
+   */
+  public OptionalDouble metric(String name, String label, String value) {
+    var matcher =
+        java.util.regex.Pattern.compile(
+                "(?m)^"
+                    + java.util.regex.Pattern.quote(name)
+                    + "\\{[^}]*"
+                    + java.util.regex.Pattern.quote(label + "=\"" + value + "\"")
+                    + "[^}]*\\} (\\S+)$")
+            .matcher(operator.http("/q/metrics").body());
+    return matcher.find()
+        ? OptionalDouble.of(Double.parseDouble(matcher.group(1)))
+        : OptionalDouble.empty();
+  }
+
+  /** {@link #close()}, then checks that the operator's log never held any of the values read. */
   public void closeCheckingLogNeverContains(Collection<String> values) {
     String log = operator.logText();
     close();
