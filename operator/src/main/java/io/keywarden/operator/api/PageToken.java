@@ -1,9 +1,8 @@
 package io.keywarden.operator.api;
 
+import io.keywarden.operator.crypto.Sha256;
 import io.keywarden.operator.failure.RequestException;
 import java.nio.charset.StandardCharsets;
-import java.security.MessageDigest;
-import java.security.NoSuchAlgorithmException;
 import java.util.Base64;
 import java.util.HexFormat;
 
@@ -48,12 +47,6 @@ final class PageToken {
   }
 
   private static String digest(String query) {
-    try {
-      byte[] hash =
-          MessageDigest.getInstance("SHA-256").digest(query.getBytes(StandardCharsets.UTF_8));
-      return HexFormat.of().formatHex(hash, 0, 8);
-    } catch (NoSuchAlgorithmException e) {
-      throw new IllegalStateException(e);
-    }
+    return HexFormat.of().formatHex(Sha256.ofUtf8(query), 0, 8);
   }
 }

@@ -1,10 +1,10 @@
 package io.keywarden.operator.api;
 
+import com.github.benmanes.caffeine.cache.Cache;
+import com.github.benmanes.caffeine.cache.Caffeine;
 import io.keywarden.api.v1alpha1.ManagedSecret;
+import io.keywarden.operator.crypto.Sha256;
 import io.keywarden.operator.failure.RequestException;
-import java.nio.charset.StandardCharsets;
-import java.security.MessageDigest;
-import java.security.NoSuchAlgorithmException;
 
 /**
  * The ARNs Keywarden answers, in AWS Secrets Manager's form: {@code
@@ -17,6 +17,10 @@ public final class SecretArns {
   private static final String ALPHABET =
       "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789";
   static final int SUFFIX_LENGTH = 6;
+  // Every answer names its ARN; the suffix's digest per request showed in the profile of a cached
+  // GetSecretValue. A uid's suffix never changes, so a bounded cache needs no invalidation.
+  private static final Cache<String, String> SUFFIXES =
+      Caffeine.newBuilder().maximumSize(10_000).build();
 
   private final String region;
   private final String account;
@@ -41,12 +45,11 @@ public final class SecretArns {
 
   /** Six characters of [A-Za-z0-9] derived from the uid. */
   static String suffix(String uid) {
-    byte[] hash;
-    try {
-      hash = MessageDigest.getInstance("SHA-256").digest(uid.getBytes(StandardCharsets.UTF_8));
-    } catch (NoSuchAlgorithmException e) {
-      throw new IllegalStateException(e);
-    }
+    return SUFFIXES.get(uid, SecretArns::derive);
+  }
+
+  private static String derive(String uid) {
+    byte[] hash = Sha256.ofUtf8(uid);
     StringBuilder out = new StringBuilder(SUFFIX_LENGTH);
     for (int i = 0; i < SUFFIX_LENGTH; i++) {
       out.append(ALPHABET.charAt((hash[i] & 0xff) % ALPHABET.length()));

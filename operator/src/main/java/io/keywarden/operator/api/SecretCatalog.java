@@ -1,5 +1,7 @@
 package io.keywarden.operator.api;
 
+import com.github.benmanes.caffeine.cache.Cache;
+import com.github.benmanes.caffeine.cache.Caffeine;
 import io.fabric8.kubernetes.api.model.Secret;
 import io.fabric8.kubernetes.client.KubernetesClient;
 import io.fabric8.kubernetes.client.informers.ResourceEventHandler;
@@ -23,6 +25,11 @@ public final class SecretCatalog implements AutoCloseable {
   private final SharedIndexInformer<ManagedSecret> secrets;
   private final SharedIndexInformer<Secret> ciphertext;
   private final CiphertextStore store;
+  // Envelopes decoded from the watch cache's records, by record instance (weak keys compare by
+  // identity): a changed record is a new instance, so an entry can never be stale, and a record the
+  // watch dropped takes its entry with it. Saves a base64 decode and a parse per cached read.
+  private final Cache<Secret, Envelope> decoded =
+      Caffeine.newBuilder().weakKeys().maximumSize(10_000).build();
 
   public SecretCatalog(
       KubernetesClient client, CiphertextStore store, Consumer<ManagedSecret> onCurrentChanged) {
@@ -126,11 +133,14 @@ public final class SecretCatalog implements AutoCloseable {
     if (cached != null
         && cached.getData() != null
         && cached.getData().containsKey(CiphertextStore.ENVELOPE_KEY)) {
-      return Optional.of(
-          Envelope.decode(
-              Base64.getDecoder().decode(cached.getData().get(CiphertextStore.ENVELOPE_KEY))));
+      return Optional.of(decoded.get(cached, SecretCatalog::decode));
     }
     return Optional.empty();
+  }
+
+  private static Envelope decode(Secret record) {
+    return Envelope.decode(
+        Base64.getDecoder().decode(record.getData().get(CiphertextStore.ENVELOPE_KEY)));
   }
 
   public boolean synced() {

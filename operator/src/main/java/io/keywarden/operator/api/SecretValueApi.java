@@ -3,6 +3,8 @@ package io.keywarden.operator.api;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import com.github.benmanes.caffeine.cache.Cache;
+import com.github.benmanes.caffeine.cache.Caffeine;
 import io.fabric8.kubernetes.client.KubernetesClient;
 import io.keywarden.api.v1alpha1.GenerateSpec;
 import io.keywarden.api.v1alpha1.KeywardenApi;
@@ -858,11 +860,21 @@ public final class SecretValueApi {
   }
 
   private static List<VersionStage> stages(List<String> labels) {
-    return labels.stream().flatMap(l -> VersionStage.ofStatus(l).stream()).toList();
+    List<VersionStage> stages = new ArrayList<>(labels.size());
+    for (String label : labels) {
+      VersionStage.ofStatus(label).ifPresent(stages::add);
+    }
+    return stages;
   }
 
-  /** A status or metadata date (ISO-8601); null stays null. */
+  /**
+   * A status or metadata date (ISO-8601); null stays null. Parsed once per distinct text: every
+   * GetSecretValue answers its version's CreatedDate, and parsing it was 4 % of a cached read.
+   */
   private static Instant date(String iso) {
-    return iso == null ? null : Instant.parse(iso);
+    return iso == null ? null : DATES.get(iso, Instant::parse);
   }
+
+  private static final Cache<String, Instant> DATES =
+      Caffeine.newBuilder().maximumSize(10_000).build();
 }

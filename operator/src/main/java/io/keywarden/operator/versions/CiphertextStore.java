@@ -9,6 +9,7 @@ import io.keywarden.api.v1alpha1.ManagedSecret;
 import io.keywarden.operator.config.KeywardenConfig;
 import io.keywarden.operator.crypto.EncryptionContext;
 import io.keywarden.operator.crypto.Envelope;
+import io.keywarden.operator.crypto.Sha256;
 import io.keywarden.operator.failure.CorruptEnvelopeException;
 import jakarta.enterprise.context.ApplicationScoped;
 import java.util.Base64;
@@ -53,14 +54,7 @@ public class CiphertextStore {
     if (PLAIN_VERSION_ID.matcher(versionId).matches()) {
       return "kw-" + uid + "-" + versionId;
     }
-    try {
-      byte[] hash =
-          java.security.MessageDigest.getInstance("SHA-256")
-              .digest(versionId.getBytes(java.nio.charset.StandardCharsets.UTF_8));
-      return "kw-" + uid + ".h" + java.util.HexFormat.of().formatHex(hash, 0, 20);
-    } catch (java.security.NoSuchAlgorithmException e) {
-      throw new IllegalStateException(e);
-    }
+    return "kw-" + uid + ".h" + java.util.HexFormat.of().formatHex(Sha256.ofUtf8(versionId), 0, 20);
   }
 
   private static final java.util.regex.Pattern PLAIN_VERSION_ID =

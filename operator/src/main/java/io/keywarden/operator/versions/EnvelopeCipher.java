@@ -7,14 +7,13 @@ import io.keywarden.operator.crypto.AesGcm;
 import io.keywarden.operator.crypto.EncryptionContext;
 import io.keywarden.operator.crypto.Envelope;
 import io.keywarden.operator.crypto.SecretValue;
+import io.keywarden.operator.crypto.Sha256;
 import io.keywarden.operator.failure.CorruptEnvelopeException;
 import io.keywarden.operator.kms.DataKey;
 import io.keywarden.operator.kms.KmsKey;
 import io.keywarden.operator.kms.KmsKeys;
 import jakarta.enterprise.context.ApplicationScoped;
 import java.nio.ByteBuffer;
-import java.security.MessageDigest;
-import java.security.NoSuchAlgorithmException;
 import java.util.Arrays;
 
 /**
@@ -62,9 +61,10 @@ public class EnvelopeCipher {
 
   public SecretValue unseal(Envelope envelope, EncryptionContext context) {
     KmsKey key = kmsKeys.resolve(envelope.kmsKeyId());
+    byte[] aad = context.toAad();
     byte[] dek =
         dekCache.get(
-            cacheKey(envelope, context),
+            cacheKey(envelope, aad),
             k ->
                 key.provider()
                     .decryptDataKey(
@@ -72,7 +72,7 @@ public class EnvelopeCipher {
                         envelope.keyVersion(),
                         envelope.wrappedDek(),
                         context));
-    return decrypt(dek, envelope, context);
+    return decrypt(dek, envelope, aad);
   }
 
   /**
@@ -80,13 +80,13 @@ public class EnvelopeCipher {
    * unwrap it. Never blocks (for the event loop).
    */
   public SecretValue unsealIfCached(Envelope envelope, EncryptionContext context) {
-    byte[] dek = dekCache.getIfPresent(cacheKey(envelope, context));
-    return dek == null ? null : decrypt(dek, envelope, context);
+    byte[] aad = context.toAad();
+    byte[] dek = dekCache.getIfPresent(cacheKey(envelope, aad));
+    return dek == null ? null : decrypt(dek, envelope, aad);
   }
 
-  private static SecretValue decrypt(byte[] dek, Envelope envelope, EncryptionContext context) {
-    byte[] plaintext =
-        AesGcm.decrypt(dek, envelope.nonce(), envelope.ciphertext(), context.toAad());
+  private static SecretValue decrypt(byte[] dek, Envelope envelope, byte[] aad) {
+    byte[] plaintext = AesGcm.decrypt(dek, envelope.nonce(), envelope.ciphertext(), aad);
     try {
       return unformed(envelope.format(), plaintext);
     } finally {
@@ -128,7 +128,8 @@ public class EnvelopeCipher {
    * a check never makes a value servable during a KMS outage that was not read before it).
    */
   public void verify(Envelope envelope, EncryptionContext context) {
-    byte[] cached = dekCache.getIfPresent(cacheKey(envelope, context));
+    byte[] aad = context.toAad();
+    byte[] cached = dekCache.getIfPresent(cacheKey(envelope, aad));
     byte[] dek = cached;
     if (dek == null) {
       KmsKey key = kmsKeys.resolve(envelope.kmsKeyId());
@@ -138,8 +139,7 @@ public class EnvelopeCipher {
                   key.providerKeyId(), envelope.keyVersion(), envelope.wrappedDek(), context);
     }
     try {
-      byte[] plaintext =
-          AesGcm.decrypt(dek, envelope.nonce(), envelope.ciphertext(), context.toAad());
+      byte[] plaintext = AesGcm.decrypt(dek, envelope.nonce(), envelope.ciphertext(), aad);
       Arrays.fill(plaintext, (byte) 0);
     } finally {
       if (cached == null) {
@@ -172,16 +172,13 @@ public class EnvelopeCipher {
     return dekCache.stats();
   }
 
-  private static ByteBuffer cacheKey(Envelope envelope, EncryptionContext context) {
-    try {
-      MessageDigest digest = MessageDigest.getInstance("SHA-256");
-      digest.update(envelope.kmsKeyId().getBytes(java.nio.charset.StandardCharsets.UTF_8));
-      digest.update(ByteBuffer.allocate(4).putInt(envelope.keyVersion()).array());
-      digest.update(envelope.wrappedDek());
-      digest.update(context.toAad());
-      return ByteBuffer.wrap(digest.digest());
-    } catch (NoSuchAlgorithmException e) {
-      throw new IllegalStateException(e);
-    }
+  /** The data key cache's key: a digest of the wrapped key and what it is bound to (the AAD). */
+  private static ByteBuffer cacheKey(Envelope envelope, byte[] aad) {
+    return ByteBuffer.wrap(
+        Sha256.of(
+            envelope.kmsKeyId().getBytes(java.nio.charset.StandardCharsets.UTF_8),
+            ByteBuffer.allocate(4).putInt(envelope.keyVersion()).array(),
+            envelope.wrappedDek(),
+            aad));
   }
 }

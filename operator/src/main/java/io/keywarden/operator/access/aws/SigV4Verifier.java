@@ -2,11 +2,11 @@ package io.keywarden.operator.access.aws;
 
 import com.github.benmanes.caffeine.cache.Cache;
 import com.github.benmanes.caffeine.cache.Caffeine;
+import io.keywarden.operator.crypto.Sha256;
 import io.keywarden.operator.failure.SignatureException;
 import java.io.ByteArrayOutputStream;
 import java.nio.charset.StandardCharsets;
 import java.security.MessageDigest;
-import java.security.NoSuchAlgorithmException;
 import java.time.Duration;
 import java.time.Instant;
 import java.time.LocalDateTime;
@@ -404,18 +404,8 @@ public final class SigV4Verifier {
   }
 
   static byte[] sha256(byte[] data) {
-    return SHA256.get().digest(data);
+    return Sha256.of(data);
   }
-
-  private static final ThreadLocal<MessageDigest> SHA256 =
-      ThreadLocal.withInitial(
-          () -> {
-            try {
-              return MessageDigest.getInstance("SHA-256");
-            } catch (NoSuchAlgorithmException e) {
-              throw new IllegalStateException(e);
-            }
-          });
 
   static String hex(byte[] bytes) {
     return HexFormat.of().formatHex(bytes);

@@ -1,9 +1,7 @@
 package io.keywarden.operator.rotation.schedule;
 
+import io.keywarden.operator.crypto.Sha256;
 import java.nio.ByteBuffer;
-import java.nio.charset.StandardCharsets;
-import java.security.MessageDigest;
-import java.security.NoSuchAlgorithmException;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.Objects;
@@ -75,10 +73,6 @@ public record RotationTiming(
   }
 
   private static byte[] sha256(String seed) {
-    try {
-      return MessageDigest.getInstance("SHA-256").digest(seed.getBytes(StandardCharsets.UTF_8));
-    } catch (NoSuchAlgorithmException e) {
-      throw new IllegalStateException("every Java platform must provide SHA-256", e);
-    }
+    return Sha256.ofUtf8(seed);
   }
 }
