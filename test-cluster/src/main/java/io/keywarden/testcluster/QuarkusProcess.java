@@ -2,6 +2,7 @@ package io.keywarden.testcluster;
 
 import java.io.IOException;
 import java.io.UncheckedIOException;
+import java.net.InetSocketAddress;
 import java.net.ServerSocket;
 import java.net.URI;
 import java.net.http.HttpClient;
@@ -15,6 +16,7 @@ import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.concurrent.ThreadLocalRandom;
 import java.util.concurrent.TimeUnit;
 
 /**
@@ -58,11 +60,49 @@ public final class QuarkusProcess implements AutoCloseable {
     return new QuarkusProcess(jar, Map.copyOf(all), log, port);
   }
 
+  /**
+   * A TCP port nothing listens on now, for a process to bind later, chosen below the kernel's
+   * ephemeral range ({@code net.ipv4.ip_local_port_range}). A port from that range, as {@code
+   * ServerSocket(0)} hands out, can meanwhile become the local end of any outgoing connection on
+   * the machine; a fixture that keeps its API port across operator restarts then failed to bind it
+   * ("Address already in use", seen in CI). Also below Kubernetes' NodePort range. Falls back to
+   * {@code ServerSocket(0)} when the range leaves no room below it.
+   */
   public static int freePort() {
+    int low = 20_000;
+    // Below Kubernetes' NodePort range (30000-32767) too: the test node's kube-proxy owns those.
+    int high = Math.min(ephemeralRangeStart(), 30_000) - 1;
+    for (int attempt = 0; high > low && attempt < 200; attempt++) {
+      int port = ThreadLocalRandom.current().nextInt(low, high + 1);
+      if (bindable(port)) {
+        return port;
+      }
+    }
     try (ServerSocket socket = new ServerSocket(0)) {
       return socket.getLocalPort();
     } catch (IOException e) {
       throw new UncheckedIOException(e);
+    }
+  }
+
+  /** The first port of the ephemeral range; Linux's default (32768) when it cannot be read. */
+  static int ephemeralRangeStart() {
+    // Read as a stream: Files.readString trusts the size /proc reports (0) and returned "3".
+    try (var in = Files.newInputStream(Path.of("/proc/sys/net/ipv4/ip_local_port_range"))) {
+      String range = new String(in.readAllBytes(), java.nio.charset.StandardCharsets.US_ASCII);
+      return Integer.parseInt(range.trim().split("\\s+")[0]);
+    } catch (IOException | RuntimeException e) {
+      return 32_768;
+    }
+  }
+
+  private static boolean bindable(int port) {
+    try (ServerSocket socket = new ServerSocket()) {
+      socket.setReuseAddress(false);
+      socket.bind(new InetSocketAddress(port));
+      return true;
+    } catch (IOException taken) {
+      return false;
     }
   }
 
