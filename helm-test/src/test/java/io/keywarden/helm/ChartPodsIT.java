@@ -105,6 +105,20 @@ class ChartPodsIT {
     }
     assertNoRestarts(cluster.admin(), started);
     assertLeaderIsAnOperatorPod(cluster.admin(), SYSTEM, started);
+    // The image's base has the libraries netty-tcnative needs, and the read-only root leaves it
+    // the emptyDir /tmp to unpack into: the API serves with OpenSSL, not the JDK fallback.
+    for (Pod pod : started) {
+      if (pod.getSpec().getContainers().get(0).getImage().equals(ChartImages.OPERATOR)) {
+        String log =
+            cluster
+                .admin()
+                .pods()
+                .inNamespace(SYSTEM)
+                .withName(pod.getMetadata().getName())
+                .getLog();
+        assertThat(log).as(pod.getMetadata().getName()).contains("TLS: OpenSSL (BoringSSL");
+      }
+    }
   }
 
   @Test

@@ -15,6 +15,7 @@ import io.keywarden.operator.access.Caller;
 import io.keywarden.operator.access.TokenAuthenticator;
 import io.keywarden.operator.access.aws.SessionTokens;
 import io.keywarden.operator.api.tls.ApiCertificates;
+import io.keywarden.operator.api.tls.ApiTlsEngine;
 import io.keywarden.operator.config.KeywardenConfig;
 import io.keywarden.operator.failure.AccessDeniedException;
 import io.keywarden.operator.failure.Failure;
@@ -187,6 +188,7 @@ public class ApiServer {
     registerMetrics();
     accessMetrics = new AccessMetrics(registry, catalog, waiters);
 
+    ApiTlsEngine tlsEngine = ApiTlsEngine.choose(config.api().tls().engine());
     HttpServerOptions options =
         new HttpServerOptions()
             .setHost(config.api().host())
@@ -196,6 +198,7 @@ public class ApiServer {
             .setAlpnVersions(List.of(HttpVersion.HTTP_2, HttpVersion.HTTP_1_1))
             // Asked on every handshake: a renewed or reloaded certificate needs no restart.
             .setKeyCertOptions(KeyCertOptions.wrap(certificates.start()))
+            .setSslEngineOptions(tlsEngine.options())
             .setIdleTimeout(MAX_TIMEOUT_SECONDS + 60)
             .setIdleTimeoutUnit(TimeUnit.SECONDS);
     int eventLoops = config.api().eventLoops().orElse(ApiHttpServers.defaultInstances());
@@ -207,8 +210,8 @@ public class ApiServer {
     servers.listen(options, router(), eventLoops);
     listening.set(true);
     LOG.infof(
-        "secret-value API listening on https://%s:%d (%d event loops)",
-        config.api().host(), config.api().port(), eventLoops);
+        "secret-value API listening on https://%s:%d (%d event loops, TLS: %s)",
+        config.api().host(), config.api().port(), eventLoops, tlsEngine.description());
   }
 
   void stop(@Observes ShutdownEvent event) {

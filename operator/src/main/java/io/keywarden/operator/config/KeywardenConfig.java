@@ -156,6 +156,13 @@ public interface KeywardenConfig {
        */
       @WithDefault("1m")
       Duration checkInterval();
+
+      /**
+       * TLS implementation of the API port: {@code auto} (OpenSSL when it loads, else the JDK's),
+       * {@code openssl} (refuse to start without it) or {@code jdk}.
+       */
+      @WithDefault("auto")
+      TlsEngine engine();
     }
 
     /**
