@@ -12,9 +12,9 @@ import io.vertx.core.net.SSLEngineOptions;
  *
  * <p>OpenSSL is BoringSSL from netty-tcnative, statically linked, which Netty unpacks into {@code
  * java.io.tmpdir} when it first loads (the chart gives the operator an {@code emptyDir} there).
- * Against the JDK's {@code SSLEngine} it took 36 % more TLS handshakes per second and a third less
- * heap per open connection (docs/benchmarks.md). Both engines ask the same rotating key manager on
- * every handshake, so renewal and reload of the certificate work alike.
+ * Against the JDK's {@code SSLEngine} it took 18-36 % more TLS handshakes per second and a third
+ * less heap per open connection (docs/benchmarks.md). Both engines ask the same rotating key
+ * manager on every handshake, so renewal and reload of the certificate work alike.
  *
  * @param options what Vert.x builds its server's SSL contexts with
  * @param description the engine for the start line, e.g. {@code OpenSSL (BoringSSL)} or {@code JDK
