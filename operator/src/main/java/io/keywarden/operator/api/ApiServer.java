@@ -198,9 +198,12 @@ public class ApiServer {
             .setAlpnVersions(List.of(HttpVersion.HTTP_2, HttpVersion.HTTP_1_1))
             // Asked on every handshake: a renewed or reloaded certificate needs no restart.
             .setKeyCertOptions(KeyCertOptions.wrap(certificates.start()))
-            .setSslEngineOptions(tlsEngine.options())
             .setIdleTimeout(MAX_TIMEOUT_SECONDS + 60)
             .setIdleTimeoutUnit(TimeUnit.SECONDS);
+    tlsEngine.applyTo(options);
+    if (tlsEngine.fellBack()) {
+      LOG.warnf("secret-value API serves with the JDK's TLS: %s", tlsEngine.description());
+    }
     int eventLoops = config.api().eventLoops().orElse(ApiHttpServers.defaultInstances());
     if (eventLoops < 1) {
       throw new IllegalStateException(
