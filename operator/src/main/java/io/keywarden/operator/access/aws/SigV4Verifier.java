@@ -135,7 +135,7 @@ public final class SigV4Verifier {
               + amzDate
               + "'.");
     }
-    String payloadHash = hex(sha256(request.body()));
+    String payloadHash = hex(Sha256.of(request.body()));
     String claimedHash = request.header("X-Amz-Content-Sha256");
     if (claimedHash != null && !claimedHash.equals(payloadHash)) {
       throw SignatureException.invalid(
@@ -153,7 +153,7 @@ public final class SigV4Verifier {
             + authorization.service()
             + "/aws4_request";
     String stringToSign =
-        ALGORITHM + "\n" + amzDate + "\n" + scope + "\n" + hex(sha256(utf8(canonical)));
+        ALGORITHM + "\n" + amzDate + "\n" + scope + "\n" + hex(Sha256.ofUtf8(canonical));
     byte[] key =
         signingKeys.get(
             new SigningScope(secret, authorization.date(), authorization.region()),
@@ -401,10 +401,6 @@ public final class SigV4Verifier {
 
   private static String format(Instant instant) {
     return AMZ_DATE.format(instant.atOffset(ZoneOffset.UTC));
-  }
-
-  static byte[] sha256(byte[] data) {
-    return Sha256.of(data);
   }
 
   static String hex(byte[] bytes) {

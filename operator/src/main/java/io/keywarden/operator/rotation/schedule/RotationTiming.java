@@ -44,7 +44,7 @@ public record RotationTiming(
     }
     // SHA-256 rather than String.hashCode: uids differ in few characters, and hashCode's low
     // bits would cluster; the modulo bias over 64 bits is negligible for any real window.
-    long hash = ByteBuffer.wrap(sha256(seed)).getLong();
+    long hash = ByteBuffer.wrap(Sha256.ofUtf8(seed)).getLong();
     return Duration.ofMillis(Long.remainderUnsigned(hash, windowMillis));
   }
 
@@ -70,9 +70,5 @@ public record RotationTiming(
    */
   public boolean isDue(Instant now) {
     return rotateAt().map(at -> !at.isAfter(now)).orElse(false);
-  }
-
-  private static byte[] sha256(String seed) {
-    return Sha256.ofUtf8(seed);
   }
 }
