@@ -140,6 +140,20 @@ final class InjectedAgent implements AutoCloseable {
     provide(volume(mount.getName()), mounts.get(mount.getMountPath()));
   }
 
+  /** The projected token the agent reads now (the first serviceAccountToken source). */
+  String currentToken() throws IOException {
+    VolumeMount mount = tokenMount();
+    String path =
+        volume(mount.getName()).getProjected().getSources().stream()
+            .filter(source -> source.getServiceAccountToken() != null)
+            .map(source -> source.getServiceAccountToken().getPath())
+            .findFirst()
+            .orElseThrow(() -> new IllegalStateException("the agent's volume projects no token"));
+    return Files.readString(
+            mounts.get(mount.getMountPath()).resolve(path), StandardCharsets.US_ASCII)
+        .trim();
+  }
+
   boolean isAlive() {
     return process != null && process.isAlive();
   }
