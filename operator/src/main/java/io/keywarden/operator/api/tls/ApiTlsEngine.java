@@ -7,10 +7,10 @@ import io.vertx.core.net.OpenSSLEngineOptions;
 import io.vertx.core.net.SSLEngineOptions;
 import io.vertx.core.net.TCPSSLOptions;
 import java.security.NoSuchAlgorithmException;
-import java.util.ArrayList;
 import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Set;
+import java.util.function.BooleanSupplier;
 import javax.net.ssl.SSLContext;
 
 /**
@@ -49,14 +49,15 @@ public record ApiTlsEngine(
    *     the reasons Netty gives
    */
   public static ApiTlsEngine choose(TlsEngine setting) {
+    return choose(setting, OpenSsl::isAvailable);
+  }
+
+  /** As {@link #choose(TlsEngine)}; {@code openSslLoads} is not asked for {@code jdk}. */
+  static ApiTlsEngine choose(TlsEngine setting, BooleanSupplier openSslLoads) {
     if (setting == TlsEngine.JDK) {
       return jdk("JDK", false);
     }
-    return choose(setting, OpenSsl.isAvailable());
-  }
-
-  static ApiTlsEngine choose(TlsEngine setting, boolean openSslLoads) {
-    if (setting != TlsEngine.JDK && openSslLoads) {
+    if (openSslLoads.getAsBoolean()) {
       return new ApiTlsEngine(
           new OpenSSLEngineOptions(),
           jdkDefaultSuites().stream().filter(OpenSsl::isCipherSuiteAvailable).toList(),
@@ -69,9 +70,7 @@ public record ApiTlsEngine(
               + unavailability()
               + "; set it to auto or jdk to serve with the JDK's TLS");
     }
-    return setting == TlsEngine.JDK
-        ? jdk("JDK", false)
-        : jdk("JDK (OpenSSL cannot load: " + unavailability() + ")", true);
+    return jdk("JDK (OpenSSL cannot load: " + unavailability() + ")", true);
   }
 
   /** Sets the engine and, for OpenSSL, the cipher suites. */
@@ -105,7 +104,7 @@ public record ApiTlsEngine(
     }
     Set<String> reasons = new LinkedHashSet<>();
     collect(cause, reasons, 0);
-    return String.join("; ", new ArrayList<>(reasons));
+    return String.join("; ", reasons);
   }
 
   private static void collect(Throwable t, Set<String> reasons, int depth) {
