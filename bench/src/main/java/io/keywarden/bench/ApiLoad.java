@@ -10,6 +10,16 @@ import io.keywarden.api.v1alpha1.ManagedSecret;
 import io.keywarden.testcluster.ControlPlane;
 import io.keywarden.testcluster.MotoServer;
 import io.keywarden.testcluster.RepositoryRoot;
+import io.vertx.core.Vertx;
+import io.vertx.core.VertxOptions;
+import io.vertx.core.buffer.Buffer;
+import io.vertx.core.http.HttpClientOptions;
+import io.vertx.core.http.HttpMethod;
+import io.vertx.core.http.PoolOptions;
+import io.vertx.core.http.RequestOptions;
+import io.vertx.core.net.JdkSSLEngineOptions;
+import io.vertx.core.net.OpenSSLEngineOptions;
+import io.vertx.core.net.PemTrustOptions;
 import java.io.IOException;
 import java.net.URI;
 import java.net.http.HttpClient;
@@ -28,8 +38,6 @@ import java.util.Map;
 import java.util.TreeMap;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ConcurrentLinkedQueue;
-import java.util.concurrent.ExecutorService;
-import java.util.concurrent.Executors;
 import java.util.concurrent.ThreadLocalRandom;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
@@ -64,6 +72,8 @@ public final class ApiLoad {
   private static final String SECRET = "bench-value";
   private static final int WAITER_TIMEOUT_SECONDS = 120;
   private static final int RAMP_BATCH = 500;
+  // Puts that wake all waiters, each after they all wait again; the first runs cold code.
+  private static final int WAKE_ROUNDS = 3;
   private static final ObjectMapper JSON = new ObjectMapper();
 
   private final Path root = RepositoryRoot.find();
@@ -78,6 +88,7 @@ public final class ApiLoad {
   private int apiPort;
   private int httpPort;
   private SSLContext ssl;
+  private String apiCa;
   private Path wrkScript;
   private Path log;
   private final HttpClient metricsHttp =
@@ -172,7 +183,8 @@ public final class ApiLoad {
           Bench.rssMiB(operator.pid()),
           apiPort);
 
-      ssl = Bench.trusting(Bench.awaitApiCa(client, operatorNs));
+      apiCa = Bench.awaitApiCa(client, operatorNs);
+      ssl = Bench.trusting(apiCa);
       for (String sa : List.of("app", "writer")) {
         client
             .serviceAccounts()
@@ -416,7 +428,7 @@ public final class ApiLoad {
       throws Exception {
     System.out.printf(
         "%n== (b) %d concurrent long-polls (GET %s?waitForChange=<CURRENT>&timeoutSeconds=%d), "
-            + "each on its own HTTP/1.1 TLS connection (JDK HttpClient)%n",
+            + "each on its own HTTP/1.1 TLS connection (Vert.x client)%n",
         count, valuePath, WAITER_TIMEOUT_SECONDS);
     String current =
         JSON.readTree(get(control, valuePath, writer).body()).get("VersionId").asText();
@@ -427,84 +439,28 @@ public final class ApiLoad {
     Memory base = memory(pid);
     System.out.printf("before (after a full GC): %s%n", base);
 
-    // One selector thread plus two workers for TLS and callbacks; a connection per request on
-    // HTTP/1.1.
-    ExecutorService executor =
-        Executors.newFixedThreadPool(
-            2,
-            r -> {
-              Thread t = new Thread(r, "waiter-client");
-              t.setDaemon(true);
-              return t;
-            });
-    HttpClient http =
-        HttpClient.newBuilder()
-            .version(HttpClient.Version.HTTP_1_1)
-            .sslContext(ssl)
-            .executor(executor)
-            .connectTimeout(Duration.ofSeconds(30))
-            .build();
-    URI uri =
-        URI.create(
-            "https://127.0.0.1:"
-                + apiPort
-                + valuePath
-                + "?waitForChange="
-                + current
-                + "&timeoutSeconds="
-                + WAITER_TIMEOUT_SECONDS);
+    // A Vert.x client on one event loop with OpenSSL: the JDK's HttpClient (the first client
+    // here) used 25 of the 32 CPU-seconds of the wake-up for itself, so it measured its own
+    // cost more than the server's. One connection per request on HTTP/1.1.
+    Vertx clientVertx =
+        Vertx.vertx(new VertxOptions().setEventLoopPoolSize(1).setWorkerPoolSize(1));
+    boolean openssl = OpenSSLEngineOptions.isAvailable();
+    io.vertx.core.http.HttpClient http =
+        clientVertx.createHttpClient(
+            new HttpClientOptions()
+                .setSsl(true)
+                .setSslEngineOptions(
+                    openssl ? new OpenSSLEngineOptions() : new JdkSSLEngineOptions())
+                .setTrustOptions(new PemTrustOptions().addCertValue(Buffer.buffer(apiCa)))
+                .setConnectTimeout(30_000),
+            new PoolOptions().setHttp1MaxSize(count));
+    System.out.printf(
+        "client: Vert.x, one event loop, TLS by %s%n", openssl ? "OpenSSL" : "the JDK");
+    String uri =
+        valuePath + "?waitForChange=" + current + "&timeoutSeconds=" + WAITER_TIMEOUT_SECONDS;
     ConcurrentLinkedQueue<Answer> answers = new ConcurrentLinkedQueue<>();
     AtomicInteger done = new AtomicInteger();
-    Instant rampStart = Instant.now();
-    int sent = 0;
-    int gauge = 0;
-    while (sent < count) {
-      int batch = Math.min(RAMP_BATCH, count - sent);
-      for (int i = 0; i < batch; i++) {
-        HttpRequest request =
-            HttpRequest.newBuilder(uri)
-                .header("Authorization", "Bearer " + reader)
-                .timeout(Duration.ofSeconds(WAITER_TIMEOUT_SECONDS + 60))
-                .GET()
-                .build();
-        http.sendAsync(request, HttpResponse.BodyHandlers.ofString())
-            .whenComplete(
-                (response, error) -> {
-                  long at = System.nanoTime();
-                  answers.add(
-                      new Answer(
-                          at,
-                          response == null ? -1 : response.statusCode(),
-                          response == null ? null : response.body(),
-                          error == null
-                              ? null
-                              : error.getClass().getSimpleName() + ": " + error.getMessage()));
-                  done.incrementAndGet();
-                });
-      }
-      sent += batch;
-      // Pace the ramp by what the server has registered, so that the handshakes do not pile up
-      // (and the first check of each long-poll does not overflow the API's bounded queue).
-      Instant deadline = Instant.now().plusSeconds(30);
-      while (Instant.now().isBefore(deadline)) {
-        gauge = (int) metrics().getOrDefault("keywarden_api_waiters", 0.0).doubleValue();
-        if (gauge + done.get() >= sent) {
-          break;
-        }
-        Thread.sleep(100);
-      }
-      if (sent % 2000 == 0 || sent == count) {
-        System.out.printf(
-            "  %6d sent, %6d waiting on the server, %d answered early, %.1f s%n",
-            sent, gauge, done.get(), Bench.seconds(Duration.between(rampStart, Instant.now())));
-      }
-    }
-    Instant deadline = Instant.now().plusSeconds(60);
-    while (gauge + done.get() < count && Instant.now().isBefore(deadline)) {
-      Thread.sleep(200);
-      gauge = (int) metrics().getOrDefault("keywarden_api_waiters", 0.0).doubleValue();
-    }
-    Duration ramp = Duration.between(rampStart, Instant.now());
+    Duration ramp = ramp(http, uri, reader, count, answers, done);
     Thread.sleep(2000);
     long rssBeforeGc = Bench.rssKiB(pid);
     jcmd("GC.run");
@@ -543,9 +499,143 @@ public final class ApiLoad {
         (int) base.threads,
         (int) held.threads);
 
+    Wake first = wake(control, valuePath, writer, answers, count - early, "put 1");
+    System.out.printf("after the answers: %s%n", memory(pid));
+
+    // The first wake-up ran code that had never run before (the JIT compiled it meanwhile: 0.8-1.7
+    // CPU-seconds of C2 in a run); a long-running operator has woken waiters before. The same
+    // connections wait again for the new version, and again, and each time a put wakes them.
+    boolean allAgain = true;
+    String version = first.version();
+    for (int round = 2; round <= WAKE_ROUNDS; round++) {
+      answers.clear();
+      done.set(0);
+      String again =
+          valuePath + "?waitForChange=" + version + "&timeoutSeconds=" + WAITER_TIMEOUT_SECONDS;
+      System.out.printf("%nthe same %d connections wait again, for put %d%n", count, round);
+      Duration rampAgain = ramp(http, again, reader, count, answers, done);
+      int earlyAgain = done.get();
+      System.out.printf(
+          "RESULT waiters      %d registered again in %.1f s; %d answered early%n",
+          count - earlyAgain, Bench.seconds(rampAgain), earlyAgain);
+      Wake next = wake(control, valuePath, writer, answers, count - earlyAgain, "put " + round);
+      allAgain &= next.ok() && earlyAgain == 0;
+      version = next.version();
+    }
+    System.out.printf("operator log: %s%n", logSummary());
+    clientVertx.close().toCompletionStage().toCompletableFuture().get(30, TimeUnit.SECONDS);
+    return first.ok() && allAgain && held.waiters >= count;
+  }
+
+  private record Wake(String version, boolean ok) {}
+
+  /**
+   * Sends {@code count} long-polls, {@value #RAMP_BATCH} at a time, each batch once the server has
+   * registered the last; answers land in {@code answers}. Returns how long until all were waiting.
+   */
+  private Duration ramp(
+      io.vertx.core.http.HttpClient http,
+      String uri,
+      String reader,
+      int count,
+      ConcurrentLinkedQueue<Answer> answers,
+      AtomicInteger done)
+      throws Exception {
+    Instant rampStart = Instant.now();
+    int sent = 0;
+    int gauge = 0;
+    while (sent < count) {
+      int batch = Math.min(RAMP_BATCH, count - sent);
+      for (int i = 0; i < batch; i++) {
+        RequestOptions request =
+            new RequestOptions()
+                .setMethod(HttpMethod.GET)
+                .setHost("127.0.0.1")
+                .setPort(apiPort)
+                .setURI(uri)
+                .putHeader("Authorization", "Bearer " + reader)
+                .setIdleTimeout((WAITER_TIMEOUT_SECONDS + 60) * 1000L);
+        http.request(request)
+            .compose(
+                r ->
+                    r.send()
+                        .compose(
+                            response ->
+                                response
+                                    .body()
+                                    .map(
+                                        body ->
+                                            new Answer(
+                                                System.nanoTime(),
+                                                response.statusCode(),
+                                                body.toString(StandardCharsets.UTF_8),
+                                                null))))
+            .onComplete(
+                result -> {
+                  answers.add(
+                      result.succeeded()
+                          ? result.result()
+                          : new Answer(
+                              System.nanoTime(),
+                              -1,
+                              null,
+                              result.cause().getClass().getSimpleName()
+                                  + ": "
+                                  + result.cause().getMessage()));
+                  done.incrementAndGet();
+                });
+      }
+      sent += batch;
+      // Pace the ramp by what the server has registered, so that the handshakes do not pile up
+      // (and the first check of each long-poll does not overflow the API's bounded queue).
+      Instant deadline = Instant.now().plusSeconds(30);
+      while (Instant.now().isBefore(deadline)) {
+        gauge = (int) metrics().getOrDefault("keywarden_api_waiters", 0.0).doubleValue();
+        if (gauge + done.get() >= sent) {
+          break;
+        }
+        Thread.sleep(100);
+      }
+      if (sent % 2000 == 0 || sent == count) {
+        System.out.printf(
+            "  %6d sent, %6d waiting on the server, %d answered early, %.1f s%n",
+            sent, gauge, done.get(), Bench.seconds(Duration.between(rampStart, Instant.now())));
+      }
+    }
+    Instant deadline = Instant.now().plusSeconds(60);
+    while (gauge + done.get() < count && Instant.now().isBefore(deadline)) {
+      Thread.sleep(200);
+      gauge = (int) metrics().getOrDefault("keywarden_api_waiters", 0.0).doubleValue();
+    }
+    return Duration.between(rampStart, Instant.now());
+  }
+
+  /**
+   * One PutSecretValue while {@code expected} waiters wait; every one must answer 200 with the new
+   * value. Prints client-side and server-side (audit) times after the put and the operator's CPU.
+   */
+  private Wake wake(
+      HttpClient control,
+      String valuePath,
+      String writer,
+      ConcurrentLinkedQueue<Answer> answers,
+      int expected,
+      String label)
+      throws Exception {
+    long pid = operator.pid();
     // One PutSecretValue; every waiter must answer 200 with the new value.
     String value = randomValue(32);
     answers.clear();
+    Path wakeRecording =
+        root.resolve("bench/target/api-load-wake-" + label + "-" + suffix + ".jfr");
+    boolean jfr = "1".equals(System.getenv("BENCH_JFR"));
+    if (jfr) {
+      jcmd("JFR.start", "name=wake", "settings=profile", "filename=" + wakeRecording);
+    }
+    Map<String, Double> wakeBefore = metrics();
+    long opWakeBefore = Bench.cpuTicks(pid);
+    Map<String, Long> threadsWakeBefore = Bench.threadGroupTicks(pid);
+    long[] machineWakeBefore = Bench.machineTicks();
     Instant putWall = Instant.now();
     long putStart = System.nanoTime();
     HttpResponse<String> put =
@@ -564,10 +654,9 @@ public final class ApiLoad {
       throw new IllegalStateException("PUT answered " + put.statusCode() + ": " + put.body());
     }
     String newVersion = JSON.readTree(put.body()).get("VersionId").asText();
-    int expected = count - early;
     // Until all have answered, or nothing more has come for 20 s (a waiter the server dropped never
     // answers).
-    deadline = Instant.now().plusSeconds(WAITER_TIMEOUT_SECONDS + 30);
+    Instant deadline = Instant.now().plusSeconds(WAITER_TIMEOUT_SECONDS + 30);
     int seen = -1;
     Instant progress = Instant.now();
     while (answers.size() < expected
@@ -580,7 +669,29 @@ public final class ApiLoad {
       Thread.sleep(50);
     }
     int silent = expected - answers.size();
+    long opWakeTicks = Bench.cpuTicks(pid) - opWakeBefore;
+    Map<String, Long> threadsWake = new TreeMap<>();
+    Bench.threadGroupTicks(pid)
+        .forEach(
+            (group, ticks) -> {
+              long d = ticks - threadsWakeBefore.getOrDefault(group, 0L);
+              if (d >= 5) {
+                threadsWake.put(group, d * 10);
+              }
+            });
+    long[] machineWakeAfter = Bench.machineTicks();
+    Map<String, Double> wakeAfter = metrics();
+    if (jfr) {
+      jcmd("JFR.stop", "name=wake");
+      System.out.println(
+          "JFR recording of the wake-up: "
+              + wakeRecording
+              + " (summarise with bench/run-jfr-top "
+              + wakeRecording
+              + ")");
+    }
     List<Double> afterPut = new ArrayList<>();
+    List<Double> afterSent = new ArrayList<>();
     Map<String, Integer> outcomes = new TreeMap<>();
     for (Answer a : answers) {
       String kind =
@@ -592,14 +703,16 @@ public final class ApiLoad {
       outcomes.merge(kind, 1, Integer::sum);
       if ("200 new value".equals(kind)) {
         afterPut.add((a.at - putDone) / 1e6);
+        afterSent.add((a.at - putStart) / 1e6);
       }
     }
     int correct = outcomes.getOrDefault("200 new value", 0);
-    Memory end = memory(pid);
     System.out.printf(
         "PUT took %.0f ms (new version %s)%n", (putDone - putStart) / 1e6, newVersion);
     System.out.printf(
-        "RESULT wake-up      %d of %d answered with the new value; after the PUT returned: first %.0f ms  p50 %.0f ms  "
+        "RESULT wake-up      ("
+            + label
+            + " put) %d of %d answered with the new value; after the PUT returned: first %.0f ms  p50 %.0f ms  "
             + "p90 %.0f ms  p99 %.0f ms  last %.0f ms; outcomes %s%n",
         correct,
         expected,
@@ -609,6 +722,13 @@ public final class ApiLoad {
         Bench.percentile(afterPut, 99),
         Bench.percentile(afterPut, 100),
         outcomes);
+    System.out.printf(
+        "RESULT wake-up      (%s) after the PUT was sent (it took %.0f ms): p50 %.0f ms  p99 %.0f ms  last %.0f ms%n",
+        label,
+        (putDone - putStart) / 1e6,
+        Bench.percentile(afterSent, 50),
+        Bench.percentile(afterSent, 99),
+        Bench.percentile(afterSent, 100));
     if (silent > 0) {
       System.out.printf(
           "RESULT lost         %d waiters got NO answer (no 200, no 304) %.0f s after the PUT; connections still open%n",
@@ -624,10 +744,26 @@ public final class ApiLoad {
         Bench.percentile(server, 90),
         Bench.percentile(server, 99),
         Bench.percentile(server, 100));
-    System.out.printf("after the answers: %s%n", end);
-    System.out.printf("operator log: %s%n", logSummary());
-    executor.shutdownNow();
-    return correct == expected && silent == 0 && held.waiters >= count;
+    Map<String, Long> woken = new TreeMap<>();
+    wakeAfter.forEach(
+        (k, v) -> {
+          if (k.startsWith("keywarden_api_wakeups_total|")) {
+            long d = Math.round(v - wakeBefore.getOrDefault(k, 0.0));
+            if (d != 0) {
+              woken.put(k.substring(k.indexOf('|') + 1), d);
+            }
+          }
+        });
+    System.out.printf(
+        "RESULT wake cpu     operator %.2f CPU-seconds (%.0f µs per waiter), everything else on the machine %.2f CPU-seconds "
+            + "(the waiters' client most), from the PUT to the last answer; woken answers computed: %s%n",
+        opWakeTicks / 100.0,
+        opWakeTicks * 10_000.0 / Math.max(1, correct),
+        (machineWakeAfter[0] - machineWakeBefore[0] - opWakeTicks) / 100.0,
+        woken);
+    System.out.printf(
+        "RESULT wake threads operator CPU by thread group, ms (50 ms or more): %s%n", threadsWake);
+    return new Wake(newVersion, correct == expected && silent == 0);
   }
 
   private record Answer(long at, int status, String body, String error) {}
@@ -699,6 +835,8 @@ public final class ApiLoad {
             out.put("direct", v);
           }
         }
+        case "keywarden_api_wakeups_total" ->
+            out.merge(name + "|" + label(labels, "answered"), v, Double::sum);
         case "keywarden_api_requests_total" ->
             out.merge(
                 name + "|" + label(labels, "action") + "|" + label(labels, "status"),
