@@ -36,6 +36,7 @@ import io.vertx.core.Vertx;
 import io.vertx.core.buffer.Buffer;
 import io.vertx.core.http.HttpServerOptions;
 import io.vertx.core.http.HttpVersion;
+import io.vertx.core.impl.ContextInternal;
 import io.vertx.core.net.KeyCertOptions;
 import io.vertx.core.net.SocketAddress;
 import io.vertx.ext.web.Router;
@@ -50,6 +51,7 @@ import java.nio.charset.StandardCharsets;
 import java.util.List;
 import java.util.concurrent.ArrayBlockingQueue;
 import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.Executor;
 import java.util.concurrent.RejectedExecutionException;
 import java.util.concurrent.ThreadLocalRandom;
 import java.util.concurrent.ThreadPoolExecutor;
@@ -114,6 +116,8 @@ public class ApiServer {
   private AccessMetrics accessMetrics;
   private ThreadPoolExecutor pool;
   private WakeUps wakeUps;
+  private WaiterReviews reviews;
+  private long reviewSweep = -1;
   private ApiHttpServers servers;
 
   public ApiServer(
@@ -185,6 +189,15 @@ public class ApiServer {
             Math.max(1, config.api().workerThreads() / 2),
             WAKE_UP_MAX_WAIT_MILLIS,
             task -> vertx.setTimer(20, t -> task.run()));
+    reviews = new WaiterReviews(requests::authenticateAsync);
+    // Looks at the waiting tokens' reviews eight times per review life, so that a look falls into
+    // the first half of its last quarter, where it is renewed in the background, even when the
+    // timer fires late and the review takes a while: woken, a waiter finds it cached. Every
+    // quarter was not enough: the one look due in the last quarter could fall at its very end, and
+    // fired a little late (or renewed slowly) it came after the expiry (CI, under load).
+    reviewSweep =
+        vertx.setPeriodic(
+            Math.max(250, config.api().tokenCacheTtl().toMillis() / 8), t -> reviews.sweep());
     registerMetrics();
     accessMetrics = new AccessMetrics(registry, catalog, waiters);
 
@@ -218,6 +231,9 @@ public class ApiServer {
   }
 
   void stop(@Observes ShutdownEvent event) {
+    if (reviewSweep >= 0) {
+      vertx.cancelTimer(reviewSweep);
+    }
     if (servers != null) {
       servers.close();
       pool.shutdownNow();
@@ -561,22 +577,33 @@ public class ApiServer {
       Request request, Context context, String ns, String name, String known, int seconds) {
     AtomicBoolean done = new AtomicBoolean();
     long[] timer = new long[1];
-    // Looks at the token's review eight times per review life, so that a look falls into the
-    // first half of its last quarter, where it is renewed in the background, even when a timer
-    // fires late and the review takes a while: woken, the waiter finds it cached. Every quarter
-    // was not enough: the one look due in the last quarter could fall at its very end, and fired a
-    // little late (or renewed slowly) it came after the expiry (CI, under load).
-    long reviewCheck =
-        vertx.setPeriodic(
-            Math.max(250, config.api().tokenCacheTtl().toMillis() / 8),
-            t -> requests.keepReviewFresh(request.ctx));
-    ChangeWaiters.Waiter waiter =
-        () ->
+    String authorization = request.ctx.request().getHeader("Authorization");
+    ChangeWaiters.Waiter[] registered = new ChangeWaiters.Waiter[1];
+    WaiterReviews.Waiting reviewed =
+        refusal ->
             context.runOnContext(
                 v -> {
                   if (done.compareAndSet(false, true)) {
                     vertx.cancelTimer(timer[0]);
-                    vertx.cancelTimer(reviewCheck);
+                    waiters.remove(ns, name, registered[0]);
+                    request.respond(request.failure(refusal));
+                  }
+                });
+    Executor loop = ((ContextInternal) context).nettyEventLoop();
+    ChangeWaiters.Waiter waiter =
+        new ChangeWaiters.Waiter() {
+          @Override
+          public Executor loop() {
+            return loop;
+          }
+
+          @Override
+          public void changed() {
+            context.runOnContext(
+                v -> {
+                  if (done.compareAndSet(false, true)) {
+                    vertx.cancelTimer(timer[0]);
+                    reviews.remove(authorization, reviewed);
                     // With the caller's token, decision and the new version's data key cached,
                     // answered right here. A waiter usually outlived its cached decision (and a
                     // long one its token review): those are asked for first, all woken waiters'
@@ -608,8 +635,10 @@ public class ApiServer {
                     }
                   }
                 });
+          }
+        };
+    registered[0] = waiter;
     if (!waiters.add(ns, name, waiter)) {
-      vertx.cancelTimer(reviewCheck);
       request.respond(
           request.failure(RequestException.throttled("too many waiting requests; retry shortly")));
       return;
@@ -619,7 +648,7 @@ public class ApiServer {
             seconds * 1000L,
             t -> {
               if (done.compareAndSet(false, true)) {
-                vertx.cancelTimer(reviewCheck);
+                reviews.remove(authorization, reviewed);
                 waiters.remove(ns, name, waiter);
                 request.respond(new Outcome(new Result(304, null, known), null, true, "unchanged"));
               }
@@ -632,10 +661,11 @@ public class ApiServer {
             v -> {
               if (done.compareAndSet(false, true)) {
                 vertx.cancelTimer(timer[0]);
-                vertx.cancelTimer(reviewCheck);
+                reviews.remove(authorization, reviewed);
                 waiters.remove(ns, name, waiter);
               }
             });
+    reviews.add(authorization, reviewed);
     // The version may have changed between the check and the registration.
     String current =
         catalog

@@ -1,20 +1,38 @@
 package io.keywarden.operator.api;
 
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.List;
 import java.util.Map;
 import java.util.Set;
 import java.util.TreeMap;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.Executor;
 import java.util.concurrent.atomic.AtomicInteger;
+import org.jboss.logging.Logger;
 
 /**
  * Long-poll waiters by secret: a waiter is told as soon as the secret's CURRENT version changes.
  * Waiters hold no thread, only a callback, so ten thousand of them cost little memory.
+ *
+ * <p>A change tells its waiters {@value #BATCH} at a time per event loop: each batch is a task on
+ * the waiters' loop that tells its share and queues the next batch behind whatever else came
+ * meanwhile. Told all at once, 10,000 waiters put 5,000 answers on each loop ahead of everything
+ * else, and the put that woke them waited 2.8 s for its own answer behind them.
  */
 public final class ChangeWaiters {
 
+  private static final Logger LOG = Logger.getLogger(ChangeWaiters.class);
+
+  /** Waiters told per task on an event loop: about 10 ms of answers from the caches. */
+  static final int BATCH = 64;
+
   public interface Waiter {
-    /** Called once; returns without blocking. */
+    /** Called once, on {@link #loop}; returns without blocking. */
     void changed();
+
+    /** The event loop of the waiter's connection, where {@link #changed} is called. */
+    Executor loop();
   }
 
   private final Map<String, Set<Waiter>> bySecret = new ConcurrentHashMap<>();
@@ -54,7 +72,38 @@ public final class ChangeWaiters {
     Set<Waiter> waiters = bySecret.remove(namespace + "/" + name);
     if (waiters != null) {
       count.addAndGet(-waiters.size());
-      waiters.forEach(Waiter::changed);
+      Map<Executor, List<Waiter>> byLoop = new HashMap<>();
+      waiters.forEach(w -> byLoop.computeIfAbsent(w.loop(), k -> new ArrayList<>()).add(w));
+      byLoop.forEach((loop, told) -> loop.execute(new Batches(loop, told)));
+    }
+  }
+
+  /** Tells one loop's waiters, a batch per task. */
+  private static final class Batches implements Runnable {
+    private final Executor loop;
+    private final List<Waiter> waiters;
+    private int next;
+
+    Batches(Executor loop, List<Waiter> waiters) {
+      this.loop = loop;
+      this.waiters = waiters;
+    }
+
+    @Override
+    public void run() {
+      int end = Math.min(next + BATCH, waiters.size());
+      while (next < end) {
+        Waiter waiter = waiters.get(next++);
+        try {
+          waiter.changed();
+        } catch (RuntimeException e) {
+          // One waiter's fault must not leave the others waiting.
+          LOG.warnf(e, "a woken long-poll failed");
+        }
+      }
+      if (next < waiters.size()) {
+        loop.execute(this);
+      }
     }
   }
 

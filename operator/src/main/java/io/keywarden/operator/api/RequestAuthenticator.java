@@ -68,27 +68,19 @@ public class RequestAuthenticator {
   }
 
   /**
-   * Keeps a waiting request's token review from running out while it waits: a cached review in the
-   * last quarter of its life is renewed in the background (as any read of it would). A long-poll
-   * reads its token twice, when it arrives and when it is woken, and its wait (60 s for the agent
-   * and the CSI plugin) is as long as the review's life, so without this a rotation woke waiters
-   * whose reviews had lapsed and every one of them waited for a TokenReview of its own. Never
-   * blocks; a missing or rejected token is the answer's business, not this call's.
-   */
-  public void keepReviewFresh(RoutingContext ctx) {
-    try {
-      authenticateIfCached(ctx);
-    } catch (RuntimeException e) {
-      // Reported when the request is answered.
-    }
-  }
-
-  /**
    * The caller of a bearer token, reviewed off the calling thread when not cached; null (completed)
    * for a SigV4-signed request, whose session keys are opened where it is answered. Never blocks.
    */
   public CompletableFuture<Caller> authenticateAsync(RoutingContext ctx) {
-    String header = ctx.request().getHeader("Authorization");
+    return authenticateAsync(ctx.request().getHeader("Authorization"));
+  }
+
+  /**
+   * {@link #authenticateAsync(RoutingContext)} by the request's {@code Authorization} header. A
+   * cached review read in the last quarter of its life is renewed in the background, so reading one
+   * now and then keeps it from running out (see {@link WaiterReviews}).
+   */
+  public CompletableFuture<Caller> authenticateAsync(String header) {
     if (header != null && header.startsWith(SigV4Verifier.ALGORITHM + " ")) {
       return CompletableFuture.completedFuture(null);
     }

@@ -96,6 +96,42 @@ class LongPollReviewsIT {
         .isEqualTo(missesBefore);
   }
 
+  /**
+   * A wait whose token is revoked (its ServiceAccount deleted) ends with 401 once TokenReview
+   * refuses the token: kube-apiserver keeps accepting it for up to 10 s (its token cache), the
+   * review here is renewed within its 4 s life, and waits are looked at every 0.5 s, so well within
+   * 30 s. Before, it waited out its timeout (here 120 s) and answered 304.
+   */
+  @Test
+  void aWaitWhoseTokenIsRevokedEndsWithUnauthorized(TestNamespace ns) throws Exception {
+    String first = "kept-" + UUID.randomUUID();
+    VALUES.add(first);
+    fixture.createImported(
+        ns.name(), "watched", first, "access: [{name: leaving}, {name: staying}]");
+    String path = "/v1/namespaces/" + ns.name() + "/managedsecrets/watched/value";
+    String leaving = fixture.serviceAccountToken(ns.name(), "leaving", "keywarden.io");
+    String staying = fixture.serviceAccountToken(ns.name(), "staying", "keywarden.io");
+    String version = JSON.readTree(awaitStatus(path, leaving).body()).get("VersionId").asText();
+    awaitStatus(path, staying);
+    String wait = path + "?waitForChange=" + version + "&timeoutSeconds=120";
+    CompletableFuture<HttpResponse<String>> revoked = api.getAsync(wait, leaving);
+    CompletableFuture<HttpResponse<String>> kept = api.getAsync(wait, staying);
+    Thread.sleep(1_000);
+    assertThat(revoked).isNotDone();
+
+    long deleted = System.nanoTime();
+    fixture.client.serviceAccounts().inNamespace(ns.name()).withName("leaving").delete();
+
+    HttpResponse<String> answer = revoked.get(30, TimeUnit.SECONDS);
+    assertThat(answer.statusCode()).as(answer.body()).isEqualTo(401);
+    assertThat(answer.body()).contains("token rejected by TokenReview").doesNotContain(first);
+    System.out.printf(
+        "revoked wait ended %.1f s after the ServiceAccount was deleted%n",
+        (System.nanoTime() - deleted) / 1e9);
+    assertThat(kept).as("the other ServiceAccount's wait goes on").isNotDone();
+    kept.cancel(true);
+  }
+
   private static HttpResponse<String> awaitStatus(String path, String token) {
     return await()
         .atMost(Duration.ofSeconds(15))
