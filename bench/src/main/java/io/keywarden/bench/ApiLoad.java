@@ -627,7 +627,8 @@ public final class ApiLoad {
     String value = randomValue(32);
     answers.clear();
     Path wakeRecording =
-        root.resolve("bench/target/api-load-wake-" + label + "-" + suffix + ".jfr");
+        root.resolve(
+            "bench/target/api-load-wake-" + label.replace(' ', '-') + "-" + suffix + ".jfr");
     boolean jfr = "1".equals(System.getenv("BENCH_JFR"));
     if (jfr) {
       jcmd("JFR.start", "name=wake", "settings=profile", "filename=" + wakeRecording);
@@ -712,7 +713,7 @@ public final class ApiLoad {
     System.out.printf(
         "RESULT wake-up      ("
             + label
-            + " put) %d of %d answered with the new value; after the PUT returned: first %.0f ms  p50 %.0f ms  "
+            + ") %d of %d answered with the new value; after the PUT returned: first %.0f ms  p50 %.0f ms  "
             + "p90 %.0f ms  p99 %.0f ms  last %.0f ms; outcomes %s%n",
         correct,
         expected,

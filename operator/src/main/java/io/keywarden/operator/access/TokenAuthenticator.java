@@ -20,6 +20,7 @@ import java.util.Base64;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.RejectedExecutionException;
 import java.util.concurrent.atomic.AtomicBoolean;
 
@@ -48,6 +49,7 @@ public class TokenAuthenticator {
   private final Duration ttl;
   private final ObjectMapper json;
   private final Cache<ByteBuffer, Cached> cache;
+  private final Map<ByteBuffer, CompletableFuture<Caller>> underReview = new ConcurrentHashMap<>();
 
   public TokenAuthenticator(KubernetesClient client, KeywardenConfig config, ObjectMapper json) {
     this.client = client;
@@ -108,7 +110,30 @@ public class TokenAuthenticator {
       if (cached != null) {
         return CompletableFuture.completedFuture(cached);
       }
-      return CompletableFuture.supplyAsync(() -> authenticate(token), Refreshes.EXECUTOR);
+      // One review per token at a time: the waiters a put wakes, or the sweeps of waiting tokens
+      // while the API server does not answer, would otherwise each queue one of their own.
+      ByteBuffer key = digest(token);
+      CompletableFuture<Caller> started = new CompletableFuture<>();
+      CompletableFuture<Caller> review = underReview.putIfAbsent(key, started);
+      if (review != null) {
+        return review;
+      }
+      try {
+        Refreshes.EXECUTOR.execute(
+            () -> {
+              try {
+                started.complete(authenticate(token));
+              } catch (RuntimeException e) {
+                started.completeExceptionally(e);
+              } finally {
+                underReview.remove(key, started);
+              }
+            });
+      } catch (RejectedExecutionException e) {
+        underReview.remove(key, started);
+        started.completeExceptionally(e);
+      }
+      return started;
     } catch (RuntimeException e) {
       return CompletableFuture.failedFuture(e);
     }

@@ -195,9 +195,17 @@ public class ApiServer {
     // timer fires late and the review takes a while: woken, a waiter finds it cached. Every
     // quarter was not enough: the one look due in the last quarter could fall at its very end, and
     // fired a little late (or renewed slowly) it came after the expiry (CI, under load).
+    // On the pool, not an event loop: a sweep digests every distinct waiting token.
     reviewSweep =
         vertx.setPeriodic(
-            Math.max(250, config.api().tokenCacheTtl().toMillis() / 8), t -> reviews.sweep());
+            Math.max(250, config.api().tokenCacheTtl().toMillis() / 8),
+            t -> {
+              try {
+                pool.execute(reviews::sweep);
+              } catch (RejectedExecutionException e) {
+                // Busy or shutting down: the next sweep looks instead.
+              }
+            });
     registerMetrics();
     accessMetrics = new AccessMetrics(registry, catalog, waiters);
 
@@ -575,6 +583,9 @@ public class ApiServer {
 
   private void waitForChange(
       Request request, Context context, String ns, String name, String known, int seconds) {
+    if (request.ctx.response().closed()) {
+      return; // gone while the first check ran: nothing would ever take its registration back
+    }
     AtomicBoolean done = new AtomicBoolean();
     long[] timer = new long[1];
     String authorization = request.ctx.request().getHeader("Authorization");
@@ -589,7 +600,8 @@ public class ApiServer {
                     request.respond(request.failure(refusal));
                   }
                 });
-    Executor loop = ((ContextInternal) context).nettyEventLoop();
+    ContextInternal own = (ContextInternal) context;
+    Executor loop = own.nettyEventLoop();
     ChangeWaiters.Waiter waiter =
         new ChangeWaiters.Waiter() {
           @Override
@@ -599,7 +611,9 @@ public class ApiServer {
 
           @Override
           public void changed() {
-            context.runOnContext(
+            // Already on the context's loop (ChangeWaiters calls it there): answered within the
+            // batch, not queued once more behind it.
+            own.emit(
                 v -> {
                   if (done.compareAndSet(false, true)) {
                     vertx.cancelTimer(timer[0]);
@@ -653,10 +667,11 @@ public class ApiServer {
                 request.respond(new Outcome(new Result(304, null, known), null, true, "unchanged"));
               }
             });
+    // The response's, not the connection's: on HTTP/2 a connection carries many streams and keeps
+    // one close handler, and a stream reset leaves the connection open.
     request
         .ctx
-        .request()
-        .connection()
+        .response()
         .closeHandler(
             v -> {
               if (done.compareAndSet(false, true)) {

@@ -92,6 +92,21 @@ class WaiterReviewsTest {
   }
 
   @Test
+  void aReviewStillUnderWayIsNotAskedAgainByTheNextSweep() {
+    CompletableFuture<Caller> pending = new CompletableFuture<>();
+    answers.put("Bearer token", pending);
+    reviews.add("Bearer token", refusal -> {});
+
+    reviews.sweep();
+    reviews.sweep();
+    assertThat(looks).containsEntry("Bearer token", 1);
+    pending.completeExceptionally(new IllegalStateException("connection refused"));
+    reviews.sweep();
+
+    assertThat(looks).containsEntry("Bearer token", 2);
+  }
+
+  @Test
   void theLastWaitToLeaveTakesItsTokenAlong() {
     WaiterReviews.Waiting first = refusal -> {};
     WaiterReviews.Waiting second = refusal -> {};
