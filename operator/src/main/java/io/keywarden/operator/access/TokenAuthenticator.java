@@ -106,36 +106,54 @@ public class TokenAuthenticator {
    */
   public CompletableFuture<Caller> authenticateAsync(String token) {
     try {
-      Caller cached = authenticateIfCached(token);
+      requirePresent(token);
+      ByteBuffer key = digest(token);
+      Cached cached = usable(key, token);
       if (cached != null) {
-        return CompletableFuture.completedFuture(cached);
+        return CompletableFuture.completedFuture(cached.caller());
       }
       // One review per token at a time: the waiters a put wakes, or the sweeps of waiting tokens
-      // while the API server does not answer, would otherwise each queue one of their own.
-      ByteBuffer key = digest(token);
+      // while the API server does not answer, would otherwise each queue one of their own. Each
+      // caller gets a copy, so none can cancel or complete the review for the others.
       CompletableFuture<Caller> started = new CompletableFuture<>();
       CompletableFuture<Caller> review = underReview.putIfAbsent(key, started);
       if (review != null) {
-        return review;
+        return review.copy();
       }
       try {
-        Refreshes.EXECUTOR.execute(
-            () -> {
-              try {
-                started.complete(authenticate(token));
-              } catch (RuntimeException e) {
-                started.completeExceptionally(e);
-              } finally {
-                underReview.remove(key, started);
-              }
-            });
+        Refreshes.EXECUTOR.execute(() -> review(key, token, started));
       } catch (RejectedExecutionException e) {
         underReview.remove(key, started);
         started.completeExceptionally(e);
       }
-      return started;
+      return started.copy();
     } catch (RuntimeException e) {
       return CompletableFuture.failedFuture(e);
+    }
+  }
+
+  /**
+   * Completes a shared review. Its entry goes before it completes: a caller woken by the completion
+   * then asks again rather than being handed the finished review (a success is cached by then, a
+   * refusal must not be). Whatever is thrown completes it, so no caller waits forever.
+   */
+  private void review(ByteBuffer key, String token, CompletableFuture<Caller> started) {
+    Caller caller = null;
+    Throwable failure = null;
+    try {
+      caller = authenticate(token);
+    } catch (Throwable t) {
+      failure = t;
+    } finally {
+      underReview.remove(key, started);
+    }
+    if (failure == null) {
+      started.complete(caller);
+    } else {
+      started.completeExceptionally(failure);
+      if (failure instanceof Error error) {
+        throw error;
+      }
     }
   }
 

@@ -52,7 +52,9 @@ import java.util.List;
 import java.util.concurrent.ArrayBlockingQueue;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.Executor;
+import java.util.concurrent.Executors;
 import java.util.concurrent.RejectedExecutionException;
+import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.ThreadLocalRandom;
 import java.util.concurrent.ThreadPoolExecutor;
 import java.util.concurrent.TimeUnit;
@@ -117,7 +119,7 @@ public class ApiServer {
   private ThreadPoolExecutor pool;
   private WakeUps wakeUps;
   private WaiterReviews reviews;
-  private long reviewSweep = -1;
+  private ScheduledExecutorService sweeper;
   private ApiHttpServers servers;
 
   public ApiServer(
@@ -195,17 +197,28 @@ public class ApiServer {
     // timer fires late and the review takes a while: woken, a waiter finds it cached. Every
     // quarter was not enough: the one look due in the last quarter could fall at its very end, and
     // fired a little late (or renewed slowly) it came after the expiry (CI, under load).
-    // On the pool, not an event loop: a sweep digests every distinct waiting token.
-    reviewSweep =
-        vertx.setPeriodic(
-            Math.max(250, config.api().tokenCacheTtl().toMillis() / 8),
-            t -> {
-              try {
-                pool.execute(reviews::sweep);
-              } catch (RejectedExecutionException e) {
-                // Busy or shutting down: the next sweep looks instead.
-              }
+    // A thread of its own: a sweep digests every distinct waiting token, too much for an event
+    // loop with thousands of pods, and on the request pool it would be skipped when that is full.
+    long sweepMillis = Math.max(250, config.api().tokenCacheTtl().toMillis() / 8);
+    sweeper =
+        Executors.newSingleThreadScheduledExecutor(
+            r -> {
+              Thread t = new Thread(r, "keywarden-waiter-reviews");
+              t.setDaemon(true);
+              return t;
             });
+    sweeper.scheduleWithFixedDelay(
+        () -> {
+          try {
+            reviews.sweep();
+          } catch (RuntimeException e) {
+            LOG.warnf(
+                e, "looking at waiting tokens' reviews failed; next look in %d ms", sweepMillis);
+          }
+        },
+        sweepMillis,
+        sweepMillis,
+        TimeUnit.MILLISECONDS);
     registerMetrics();
     accessMetrics = new AccessMetrics(registry, catalog, waiters);
 
@@ -239,8 +252,8 @@ public class ApiServer {
   }
 
   void stop(@Observes ShutdownEvent event) {
-    if (reviewSweep >= 0) {
-      vertx.cancelTimer(reviewSweep);
+    if (sweeper != null) {
+      sweeper.shutdownNow();
     }
     if (servers != null) {
       servers.close();

@@ -22,6 +22,8 @@ import java.util.Map;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.ExecutionException;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
 import org.junit.jupiter.api.AfterEach;
@@ -35,6 +37,8 @@ import org.junit.jupiter.api.Test;
 class TokenAuthenticatorTest {
 
   private final AtomicInteger reviews = new AtomicInteger();
+  private final ExecutorService apiServerThreads = Executors.newCachedThreadPool();
+  private volatile int httpStatus = 201;
   private final CountDownLatch release = new CountDownLatch(1);
   private volatile boolean authenticated = true;
   private HttpServer apiServer;
@@ -64,11 +68,11 @@ class TokenAuthenticatorTest {
                       + "}")
                   .getBytes(StandardCharsets.UTF_8);
           exchange.getResponseHeaders().add("Content-Type", "application/json");
-          exchange.sendResponseHeaders(201, body.length);
+          exchange.sendResponseHeaders(httpStatus, body.length);
           exchange.getResponseBody().write(body);
           exchange.close();
         });
-    apiServer.setExecutor(java.util.concurrent.Executors.newCachedThreadPool());
+    apiServer.setExecutor(apiServerThreads);
     apiServer.start();
     client =
         new KubernetesClientBuilder()
@@ -94,6 +98,7 @@ class TokenAuthenticatorTest {
     release.countDown();
     client.close();
     apiServer.stop(0);
+    apiServerThreads.shutdownNow();
   }
 
   @Test
@@ -136,5 +141,38 @@ class TokenAuthenticatorTest {
         .cause()
         .isInstanceOf(AccessDeniedException.class);
     assertThat(reviews).as("a refusal is not cached").hasValue(2);
+  }
+
+  @Test
+  void aFailedReviewReachesEveryCallerAndTheNextCallAsksAgain() throws Exception {
+    httpStatus = 500;
+    List<CompletableFuture<Caller>> callers = new ArrayList<>();
+    for (int i = 0; i < 10; i++) {
+      callers.add(tokens.authenticateAsync("token-c"));
+    }
+    release.countDown();
+
+    for (CompletableFuture<Caller> caller : callers) {
+      assertThatThrownBy(() -> caller.get(10, TimeUnit.SECONDS))
+          .isInstanceOf(ExecutionException.class)
+          .cause()
+          .isNotInstanceOf(AccessDeniedException.class);
+    }
+    assertThat(reviews).hasValue(1);
+    httpStatus = 201;
+    assertThat(tokens.authenticateAsync("token-c").get(10, TimeUnit.SECONDS).username())
+        .endsWith(":app");
+    assertThat(reviews).hasValue(2);
+  }
+
+  @Test
+  void aCallerCancellingItsCopyDoesNotCancelTheOthers() throws Exception {
+    CompletableFuture<Caller> impatient = tokens.authenticateAsync("token-d");
+    CompletableFuture<Caller> patient = tokens.authenticateAsync("token-d");
+    impatient.cancel(true);
+    release.countDown();
+
+    assertThat(patient.get(10, TimeUnit.SECONDS).username()).endsWith(":app");
+    assertThat(reviews).hasValue(1);
   }
 }

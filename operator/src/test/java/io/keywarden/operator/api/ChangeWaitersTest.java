@@ -112,4 +112,124 @@ class ChangeWaitersTest {
 
     assertThat(loop.ran).hasSize(99);
   }
+
+  @Test
+  void aWaiterThatLeavesIsNotCountedNorTold() {
+    ChangeWaiters waiters = new ChangeWaiters(100);
+    Loop loop = new Loop();
+    ChangeWaiters.Waiter leaving = waiter(loop, "leaving");
+    waiters.add("ns", "db", leaving);
+    waiters.add("ns", "db", waiter(loop, "staying"));
+
+    waiters.remove("ns", "db", leaving);
+    assertThat(waiters.size()).isEqualTo(1);
+    waiters.remove("ns", "db", leaving);
+    assertThat(waiters.size()).as("removed once").isEqualTo(1);
+    waiters.notifyChanged("ns", "db");
+    loop.runAll();
+
+    assertThat(loop.ran).containsExactly("staying");
+    assertThat(waiters.size()).isZero();
+    waiters.remove("ns", "db", waiter(loop, "never added"));
+    assertThat(waiters.size()).as("never below zero").isZero();
+    assertThat(waiters.byNamespace()).isEmpty();
+  }
+
+  @Test
+  void aWaiterAddedAfterAWakeUpWaitsForTheNextOne() {
+    ChangeWaiters waiters = new ChangeWaiters(100);
+    Loop loop = new Loop();
+    waiters.add("ns", "db", waiter(loop, "first"));
+    waiters.notifyChanged("ns", "db");
+    waiters.add("ns", "db", waiter(loop, "second"));
+    loop.runAll();
+    assertThat(loop.ran).containsExactly("first");
+
+    waiters.notifyChanged("ns", "db");
+    loop.runAll();
+
+    assertThat(loop.ran).containsExactly("first", "second");
+  }
+
+  @Test
+  void aLoopShutDownDoesNotKeepTheOtherLoopsWaitersWaiting() {
+    ChangeWaiters waiters = new ChangeWaiters(100);
+    Loop open = new Loop();
+    Executor closed =
+        task -> {
+          throw new java.util.concurrent.RejectedExecutionException("event loop shut down");
+        };
+    waiters.add("ns", "db", waiter(open, "told"));
+    waiters.add(
+        "ns",
+        "db",
+        new ChangeWaiters.Waiter() {
+          @Override
+          public void changed() {}
+
+          @Override
+          public Executor loop() {
+            return closed;
+          }
+        });
+
+    waiters.notifyChanged("ns", "db");
+    open.runAll();
+
+    assertThat(open.ran).containsExactly("told");
+  }
+
+  @Test
+  void countsStayExactWhileThreadsAddRemoveAndWake() throws Exception {
+    ChangeWaiters waiters = new ChangeWaiters(1_000_000);
+    Executor inline = Runnable::run;
+    java.util.concurrent.atomic.AtomicInteger told =
+        new java.util.concurrent.atomic.AtomicInteger();
+    java.util.concurrent.atomic.AtomicInteger twice =
+        new java.util.concurrent.atomic.AtomicInteger();
+    List<Thread> threads = new ArrayList<>();
+    for (int t = 0; t < 4; t++) {
+      threads.add(
+          new Thread(
+              () -> {
+                for (int i = 0; i < 20_000; i++) {
+                  ChangeWaiters.Waiter w =
+                      new ChangeWaiters.Waiter() {
+                        final java.util.concurrent.atomic.AtomicBoolean once =
+                            new java.util.concurrent.atomic.AtomicBoolean();
+
+                        @Override
+                        public void changed() {
+                          if (once.compareAndSet(false, true)) {
+                            told.incrementAndGet();
+                          } else {
+                            twice.incrementAndGet();
+                          }
+                        }
+
+                        @Override
+                        public Executor loop() {
+                          return inline;
+                        }
+                      };
+                  waiters.add("ns", "db", w);
+                  if (i % 3 == 0) {
+                    waiters.remove("ns", "db", w);
+                  }
+                  if (i % 7 == 0) {
+                    waiters.notifyChanged("ns", "db");
+                  }
+                }
+              }));
+    }
+    threads.forEach(Thread::start);
+    for (Thread thread : threads) {
+      thread.join();
+    }
+    waiters.notifyChanged("ns", "db");
+
+    assertThat(waiters.size()).as("count after every set was woken").isZero();
+    assertThat(twice).as("waiters told twice").hasValue(0);
+    assertThat(told.get()).isGreaterThan(40_000).isLessThanOrEqualTo(80_000);
+  }
 }

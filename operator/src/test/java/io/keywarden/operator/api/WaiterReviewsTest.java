@@ -50,7 +50,7 @@ class WaiterReviewsTest {
     reviews.add("Bearer revoked", r -> ended.add("first " + r.getMessage()));
     reviews.add("Bearer revoked", r -> ended.add("second " + r.getMessage()));
     reviews.add("Bearer fine", r -> ended.add("fine"));
-    // As TokenAuthenticator's future fails: wrapped, from supplyAsync.
+    // As a dependent stage of a failed future fails: wrapped.
     answers.put("Bearer revoked", CompletableFuture.failedFuture(new CompletionException(refusal)));
 
     reviews.sweep();
@@ -104,6 +104,19 @@ class WaiterReviewsTest {
     reviews.sweep();
 
     assertThat(looks).containsEntry("Bearer token", 2);
+  }
+
+  @Test
+  void waitsSignedWithSigV4AreNotKept() {
+    reviews.add(
+        "AWS4-HMAC-SHA256 Credential=ASIA.../20261201/us-east-1/secretsmanager/aws4_request, "
+            + "SignedHeaders=host;x-amz-date, Signature=abc",
+        refusal -> {});
+
+    reviews.sweep();
+
+    assertThat(reviews.credentials()).isZero();
+    assertThat(looks).isEmpty();
   }
 
   @Test
