@@ -198,6 +198,12 @@ class SidecarTest {
     server.put("db", db("one"));
     startAgent(DB_FILES);
     await(() -> Files.exists(out.resolve("..data")));
+    // The long-poll that follows the first files was sent with the token of its time: rotating
+    // before it arrives refused it (CI, 2026-12-01).
+    await(
+        () ->
+            server.requests().stream()
+                .anyMatch(request -> request.query().containsKey("waitForChange")));
 
     Files.writeString(tokenFile, "token-2");
     server.expectToken("token-2");
