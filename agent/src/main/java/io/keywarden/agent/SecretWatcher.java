@@ -3,6 +3,7 @@ package io.keywarden.agent;
 import io.keywarden.agent.AgentConfig.Refresh;
 import io.keywarden.agent.AgentConfig.SecretRef;
 import java.io.IOException;
+import java.time.Duration;
 import java.util.Random;
 
 /**
@@ -66,6 +67,7 @@ final class SecretWatcher implements Runnable {
     SecretValue current = initial;
     SecretValue pending = null;
     long delayMillis = 0;
+    long attemptStarted = System.nanoTime();
     if (initial != null) {
       if (refresh.mode() == Refresh.Mode.NONE) {
         return;
@@ -88,6 +90,7 @@ final class SecretWatcher implements Runnable {
           delayMillis = refresh.mode() == Refresh.Mode.INTERVAL ? refresh.interval().toMillis() : 0;
           continue;
         }
+        attemptStarted = System.nanoTime();
         SecretValue next =
             current == null || refresh.mode() == Refresh.Mode.INTERVAL
                 ? api.fetch(ref)
@@ -104,7 +107,11 @@ final class SecretWatcher implements Runnable {
       } catch (IOException e) {
         long wait =
             backoff
-                .next(e instanceof ApiException apiError ? apiError.retryAfter() : null)
+                .next(
+                    e instanceof ApiException apiError ? apiError.retryAfter() : null,
+                    pending != null
+                        ? Duration.ZERO
+                        : Duration.ofNanos(System.nanoTime() - attemptStarted))
                 .toMillis();
         log.warn(
             (pending != null ? "writing files for secret " : "fetching secret ")
