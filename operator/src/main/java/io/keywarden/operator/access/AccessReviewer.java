@@ -18,6 +18,7 @@ import java.util.concurrent.CompletionException;
 import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
+import org.apache.commons.lang3.concurrent.BasicThreadFactory;
 import org.jboss.logging.Logger;
 
 /**
@@ -93,11 +94,10 @@ public class AccessReviewer {
     if (watching) {
       this.checks =
           Executors.newSingleThreadScheduledExecutor(
-              r -> {
-                Thread t = new Thread(r, "keywarden-rbac-watch");
-                t.setDaemon(true);
-                return t;
-              });
+              BasicThreadFactory.builder()
+                  .namingPattern("keywarden-rbac-watch")
+                  .daemon(true)
+                  .build());
       // Forgotten at the event and once more a ttl later: the API server's own RBAC authorizer
       // learns of the change from its watch too, maybe after us, so a decision asked right after
       // the event may still reflect the old rules; kept long, it would outlive the short ttl.

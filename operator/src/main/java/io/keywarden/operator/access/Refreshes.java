@@ -4,7 +4,7 @@ import java.util.concurrent.ExecutorService;
 import java.util.concurrent.LinkedBlockingQueue;
 import java.util.concurrent.ThreadPoolExecutor;
 import java.util.concurrent.TimeUnit;
-import java.util.concurrent.atomic.AtomicInteger;
+import org.apache.commons.lang3.concurrent.BasicThreadFactory;
 
 /**
  * Where reviews missing from the caches are asked, and cached ones again ahead of their expiry:
@@ -25,7 +25,6 @@ final class Refreshes {
   private Refreshes() {}
 
   private static ExecutorService executor() {
-    AtomicInteger threads = new AtomicInteger();
     ThreadPoolExecutor executor =
         new ThreadPoolExecutor(
             THREADS,
@@ -33,11 +32,10 @@ final class Refreshes {
             30,
             TimeUnit.SECONDS,
             new LinkedBlockingQueue<>(),
-            r -> {
-              Thread t = new Thread(r, "keywarden-refresh-" + threads.incrementAndGet());
-              t.setDaemon(true);
-              return t;
-            });
+            BasicThreadFactory.builder()
+                .namingPattern("keywarden-refresh-%d")
+                .daemon(true)
+                .build());
     executor.allowCoreThreadTimeOut(true);
     return executor;
   }

@@ -59,10 +59,10 @@ import java.util.concurrent.ThreadLocalRandom;
 import java.util.concurrent.ThreadPoolExecutor;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
-import java.util.concurrent.atomic.AtomicInteger;
 import java.util.function.Function;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
+import org.apache.commons.lang3.concurrent.BasicThreadFactory;
 import org.jboss.logging.Logger;
 
 /**
@@ -172,7 +172,6 @@ public class ApiServer {
             config.aws().region(),
             config.aws().accountId());
     awsJson = new AwsJsonProtocol(api);
-    AtomicInteger threads = new AtomicInteger();
     pool =
         new ThreadPoolExecutor(
             config.api().workerThreads(),
@@ -180,11 +179,7 @@ public class ApiServer {
             60,
             TimeUnit.SECONDS,
             new ArrayBlockingQueue<>(config.api().maxQueued()),
-            r -> {
-              Thread t = new Thread(r, "keywarden-api-" + threads.incrementAndGet());
-              t.setDaemon(true);
-              return t;
-            });
+            BasicThreadFactory.builder().namingPattern("keywarden-api-%d").daemon(true).build());
     wakeUps =
         new WakeUps(
             pool,
@@ -202,11 +197,10 @@ public class ApiServer {
     long sweepMillis = Math.max(250, config.api().tokenCacheTtl().toMillis() / 8);
     sweeper =
         Executors.newSingleThreadScheduledExecutor(
-            r -> {
-              Thread t = new Thread(r, "keywarden-waiter-reviews");
-              t.setDaemon(true);
-              return t;
-            });
+            BasicThreadFactory.builder()
+                .namingPattern("keywarden-waiter-reviews")
+                .daemon(true)
+                .build());
     sweeper.scheduleWithFixedDelay(
         () -> {
           try {

@@ -21,6 +21,7 @@ import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
 import java.util.function.Consumer;
+import org.apache.commons.lang3.concurrent.BasicThreadFactory;
 import org.jboss.logging.Logger;
 
 /**
@@ -93,11 +94,10 @@ public class KmsHealth {
   void start(@Observes StartupEvent event) {
     scheduler =
         Executors.newSingleThreadScheduledExecutor(
-            r -> {
-              Thread thread = new Thread(r, "keywarden-kms-health");
-              thread.setDaemon(true);
-              return thread;
-            });
+            BasicThreadFactory.builder()
+                .namingPattern("keywarden-kms-health")
+                .daemon(true)
+                .build());
     long interval = config.kms().healthInterval().toMillis();
     scheduler.scheduleWithFixedDelay(this::checkAllLogged, 0, interval, TimeUnit.MILLISECONDS);
   }

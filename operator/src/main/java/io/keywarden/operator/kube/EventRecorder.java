@@ -14,6 +14,7 @@ import java.util.UUID;
 import java.util.concurrent.ArrayBlockingQueue;
 import java.util.concurrent.ThreadPoolExecutor;
 import java.util.concurrent.TimeUnit;
+import org.apache.commons.lang3.concurrent.BasicThreadFactory;
 import org.jboss.logging.Logger;
 
 /**
@@ -49,11 +50,7 @@ public class EventRecorder {
             0,
             TimeUnit.MILLISECONDS,
             new ArrayBlockingQueue<>(QUEUE),
-            r -> {
-              Thread t = new Thread(r, "keywarden-events");
-              t.setDaemon(true);
-              return t;
-            },
+            BasicThreadFactory.builder().namingPattern("keywarden-events").daemon(true).build(),
             (task, executor) -> dropped.increment());
   }
 

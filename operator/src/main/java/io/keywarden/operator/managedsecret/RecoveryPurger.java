@@ -18,6 +18,7 @@ import java.util.List;
 import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
+import org.apache.commons.lang3.concurrent.BasicThreadFactory;
 import org.jboss.logging.Logger;
 
 /**
@@ -72,11 +73,10 @@ public class RecoveryPurger {
         });
     scheduler =
         Executors.newSingleThreadScheduledExecutor(
-            r -> {
-              Thread thread = new Thread(r, "keywarden-recovery-purge");
-              thread.setDaemon(true);
-              return thread;
-            });
+            BasicThreadFactory.builder()
+                .namingPattern("keywarden-recovery-purge")
+                .daemon(true)
+                .build());
     long interval = config.recovery().purgeInterval().toMillis();
     scheduler.scheduleWithFixedDelay(this::purgeLogged, interval, interval, TimeUnit.MILLISECONDS);
   }

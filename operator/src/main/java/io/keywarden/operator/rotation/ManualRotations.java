@@ -15,6 +15,7 @@ import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.atomic.AtomicReference;
+import org.apache.commons.lang3.concurrent.BasicThreadFactory;
 
 /**
  * Rotations the ManagedSecret reconciler drives: the keywarden.io/rotate-now annotation (set by
@@ -32,11 +33,7 @@ public class ManualRotations {
   // Daemon threads, created on demand and gone when idle: one per rotation in flight at most.
   private final ExecutorService requests =
       Executors.newCachedThreadPool(
-          task -> {
-            Thread thread = new Thread(task, "keywarden-rotate-now");
-            thread.setDaemon(true);
-            return thread;
-          });
+          BasicThreadFactory.builder().namingPattern("keywarden-rotate-now").daemon(true).build());
 
   public ManualRotations(
       KubernetesClient client, RotationEngine engine, VersionLedger ledger, EventRecorder events) {

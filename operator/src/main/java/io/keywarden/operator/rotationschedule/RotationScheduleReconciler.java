@@ -36,7 +36,7 @@ import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.ThreadFactory;
-import java.util.concurrent.atomic.AtomicInteger;
+import org.apache.commons.lang3.concurrent.BasicThreadFactory;
 
 /**
  * Decides when each target of a RotationSchedule rotates and hands due secrets to the {@link
@@ -85,12 +85,7 @@ public class RotationScheduleReconciler implements Reconciler<RotationSchedule> 
   }
 
   private static ThreadFactory daemonThreads() {
-    AtomicInteger n = new AtomicInteger();
-    return r -> {
-      Thread t = new Thread(r, "keywarden-rotation-" + n.incrementAndGet());
-      t.setDaemon(true);
-      return t;
-    };
+    return BasicThreadFactory.builder().namingPattern("keywarden-rotation-%d").daemon(true).build();
   }
 
   @Override
