@@ -279,11 +279,12 @@ public final class ApiLoad {
         "warm-up 10 s: %.0f requests/s, p50 %.2f ms, p99 %.2f ms, non-2xx %d%n",
         warm.rps, warm.p50, warm.p99, warm.non2xx);
 
-    boolean jfr = "1".equals(System.getenv("BENCH_JFR"));
-    Path recording = root.resolve("bench/target/api-load-" + suffix + ".jfr");
-    if (jfr) {
-      jcmd("JFR.start", "name=api-load", "settings=profile", "filename=" + recording);
-    }
+    Bench.JfrRecording recording =
+        Bench.startJfr(
+            operator.pid(),
+            "api-load",
+            root.resolve("bench/target/api-load-" + suffix + ".jfr"),
+            "the measured run");
     Map<String, Double> before = metrics();
     long opBefore = Bench.cpuTicks(operator.pid());
     long[] machineBefore = Bench.machineTicks();
@@ -298,15 +299,7 @@ public final class ApiLoad {
       otherTicks += Math.max(0, Bench.cpuTicks(others.get(i)) - othersBefore.get(i));
     }
     Map<String, Double> after = metrics();
-    if (jfr) {
-      jcmd("JFR.stop", "name=api-load");
-      System.out.println(
-          "JFR recording of the measured run: "
-              + recording
-              + " (summarise with bench/run-jfr-top "
-              + recording
-              + ")");
-    }
+    recording.stop();
 
     double busy = machineAfter[0] - machineBefore[0];
     double total = machineAfter[1] - machineBefore[1];
@@ -322,7 +315,7 @@ public final class ApiLoad {
         run.p50, run.p75, run.p90, run.p99);
     System.out.printf(
         "RESULT server count GetSecretValue answers during the run by status: %s%n",
-        delta(before, after, "keywarden_api_requests_total", "GetSecretValue"));
+        delta(before, after, "keywarden_api_requests_total|GetSecretValue"));
     System.out.printf(
         "RESULT cpu          machine %.0f%% busy of %d CPUs; operator %.2f CPUs, etcd+apiserver+controller-manager %.2f CPUs, "
             + "rest (wrk and anything else) %.2f CPUs; load average %s -> %s%n",
@@ -626,13 +619,13 @@ public final class ApiLoad {
     // One PutSecretValue; every waiter must answer 200 with the new value.
     String value = randomValue(32);
     answers.clear();
-    Path wakeRecording =
-        root.resolve(
-            "bench/target/api-load-wake-" + label.replace(' ', '-') + "-" + suffix + ".jfr");
-    boolean jfr = "1".equals(System.getenv("BENCH_JFR"));
-    if (jfr) {
-      jcmd("JFR.start", "name=wake", "settings=profile", "filename=" + wakeRecording);
-    }
+    Bench.JfrRecording recording =
+        Bench.startJfr(
+            pid,
+            "wake",
+            root.resolve(
+                "bench/target/api-load-wake-" + label.replace(' ', '-') + "-" + suffix + ".jfr"),
+            "the wake-up");
     Map<String, Double> wakeBefore = metrics();
     long opWakeBefore = Bench.cpuTicks(pid);
     Map<String, Long> threadsWakeBefore = Bench.threadGroupTicks(pid);
@@ -682,15 +675,7 @@ public final class ApiLoad {
             });
     long[] machineWakeAfter = Bench.machineTicks();
     Map<String, Double> wakeAfter = metrics();
-    if (jfr) {
-      jcmd("JFR.stop", "name=wake");
-      System.out.println(
-          "JFR recording of the wake-up: "
-              + wakeRecording
-              + " (summarise with bench/run-jfr-top "
-              + wakeRecording
-              + ")");
-    }
+    recording.stop();
     List<Double> afterPut = new ArrayList<>();
     List<Double> afterSent = new ArrayList<>();
     Map<String, Integer> outcomes = new TreeMap<>();
@@ -745,16 +730,7 @@ public final class ApiLoad {
         Bench.percentile(server, 90),
         Bench.percentile(server, 99),
         Bench.percentile(server, 100));
-    Map<String, Long> woken = new TreeMap<>();
-    wakeAfter.forEach(
-        (k, v) -> {
-          if (k.startsWith("keywarden_api_wakeups_total|")) {
-            long d = Math.round(v - wakeBefore.getOrDefault(k, 0.0));
-            if (d != 0) {
-              woken.put(k.substring(k.indexOf('|') + 1), d);
-            }
-          }
-        });
+    Map<String, Long> woken = delta(wakeBefore, wakeAfter, "keywarden_api_wakeups_total");
     System.out.printf(
         "RESULT wake cpu     operator %.2f CPU-seconds (%.0f µs per waiter), everything else on the machine %.2f CPU-seconds "
             + "(the waiters' client most), from the PUT to the last answer; woken answers computed: %s%n",
@@ -854,16 +830,20 @@ public final class ApiLoad {
     return m.find() ? m.group(1) : "";
   }
 
+  /**
+   * How much each counter under {@code prefix} (a key of {@link #metrics()} up to a '|', e.g.
+   * "keywarden_api_requests_total|GetSecretValue") grew, keyed by the rest of its key; counters
+   * that did not move are left out.
+   */
   private static Map<String, Long> delta(
-      Map<String, Double> before, Map<String, Double> after, String metric, String action) {
+      Map<String, Double> before, Map<String, Double> after, String prefix) {
     Map<String, Long> out = new TreeMap<>();
     after.forEach(
         (k, v) -> {
-          String[] parts = k.split("\\|");
-          if (parts.length == 3 && parts[0].equals(metric) && parts[1].equals(action)) {
+          if (k.startsWith(prefix + "|")) {
             long d = Math.round(v - before.getOrDefault(k, 0.0));
             if (d != 0) {
-              out.put(parts[2], d);
+              out.put(k.substring(prefix.length() + 1), d);
             }
           }
         });

@@ -287,6 +287,27 @@ final class Bench {
     }
   }
 
+  /** A JFR recording started by {@link #startJfr}; stopping one that never started does nothing. */
+  interface JfrRecording {
+    void stop() throws Exception;
+  }
+
+  /**
+   * Starts a JFR recording (profile settings) of {@code pid} into {@code file} when BENCH_JFR=1.
+   * Stopping it prints where it went and how to summarise it, naming it {@code what}.
+   */
+  static JfrRecording startJfr(long pid, String name, Path file, String what) throws Exception {
+    if (!"1".equals(System.getenv("BENCH_JFR"))) {
+      return () -> {};
+    }
+    jcmd(pid, "JFR.start", "name=" + name, "settings=profile", "filename=" + file);
+    return () -> {
+      jcmd(pid, "JFR.stop", "name=" + name);
+      System.out.printf(
+          "JFR recording of %s: %s (summarise with bench/run-jfr-top %s)%n", what, file, file);
+    };
+  }
+
   /** Runs {@code jcmd <pid> command...} (JFR.start, GC.run, ...) and fails when it does. */
   static void jcmd(long pid, String... command) throws Exception {
     jcmdOutput(pid, command);

@@ -56,14 +56,13 @@ public final class ReadyAtScale {
       warmUp(client, ns, warmup);
     }
     // BENCH_JFR=1: a JFR recording (profile settings) from the first create to all Ready.
-    boolean jfr = "1".equals(System.getenv("BENCH_JFR"));
-    java.nio.file.Path recording =
-        io.keywarden.testcluster.RepositoryRoot.find()
-            .resolve("bench/target/ready-at-scale-" + ns + ".jfr");
-    if (jfr) {
-      Bench.jcmd(
-          operatorPid, "JFR.start", "name=ready", "settings=profile", "filename=" + recording);
-    }
+    Bench.JfrRecording recording =
+        Bench.startJfr(
+            operatorPid,
+            "ready",
+            io.keywarden.testcluster.RepositoryRoot.find()
+                .resolve("bench/target/ready-at-scale-" + ns + ".jfr"),
+            "the creates until all Ready");
     String loadBefore = Bench.loadAverage();
     List<Long> planePids = session.controlPlanePids();
     List<Long> planeBefore = planePids.stream().map(Bench::cpuTicks).toList();
@@ -151,9 +150,7 @@ public final class ReadyAtScale {
     Thread.sleep(5000);
     long cpuSettled = Bench.cpuTicks(operatorPid);
     long rssEndKiB = Bench.rssKiB(operatorPid);
-    if (jfr) {
-      Bench.jcmd(operatorPid, "JFR.stop", "name=ready");
-    }
+    recording.stop();
     // BENCH_HISTO=1: what the heap holds with every secret Ready (after a full GC: the live set).
     String histogram = null;
     if ("1".equals(System.getenv("BENCH_HISTO"))) {
@@ -230,11 +227,6 @@ public final class ReadyAtScale {
         planeTicks / 100.0);
     System.out.printf(
         "load average               %s before, %s after%n", loadBefore, Bench.loadAverage());
-    if (jfr) {
-      System.out.printf(
-          "JFR recording              %s (summarise with bench/run-jfr-top %s)%n",
-          recording, recording);
-    }
     if (histogram != null) {
       System.out.println("live heap by class (jcmd GC.class_histogram), top 20:");
       System.out.println(histogram);
