@@ -48,6 +48,7 @@ import java.nio.ByteBuffer;
 import java.nio.charset.CharacterCodingException;
 import java.nio.charset.CodingErrorAction;
 import java.nio.charset.StandardCharsets;
+import java.time.Instant;
 import java.util.List;
 import java.util.concurrent.ArrayBlockingQueue;
 import java.util.concurrent.CompletableFuture;
@@ -789,9 +790,13 @@ public class ApiServer {
     volatile String secret;
 
     Request(RoutingContext ctx, String action, Rendering rendering) {
-      this(ctx, action, rendering, requests::authenticate);
+      this(ctx, action, rendering, null);
     }
 
+    /**
+     * @param authentication who the request comes from (nullable: by its Authorization header, as
+     *     of its arrival)
+     */
     Request(
         RoutingContext ctx,
         String action,
@@ -800,7 +805,10 @@ public class ApiServer {
       this.ctx = ctx;
       this.action = action;
       this.rendering = rendering;
-      this.authentication = authentication;
+      // A signature is judged as of the request's arrival, not the end of its long-poll.
+      Instant receivedAt = requests.now();
+      this.authentication =
+          authentication != null ? authentication : c -> requests.authenticate(c, receivedAt);
       this.namespace = ctx.pathParam("namespace");
       this.secret = ctx.pathParam("name");
     }

@@ -10,6 +10,7 @@ import io.keywarden.operator.failure.AccessDeniedException;
 import io.vertx.core.net.HostAndPort;
 import io.vertx.ext.web.RoutingContext;
 import jakarta.enterprise.context.ApplicationScoped;
+import jakarta.inject.Inject;
 import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;
@@ -36,20 +37,37 @@ public class RequestAuthenticator {
   private final SessionTokens sessions;
   private final Duration maxLifetime;
   private final SigV4Verifier verifier = new SigV4Verifier(SIGNING_NAME);
-  private final Clock clock = Clock.systemUTC();
+  private final Clock clock;
 
+  @Inject
   public RequestAuthenticator(
       TokenAuthenticator tokens, SessionTokens sessions, KeywardenConfig config) {
-    this.tokens = tokens;
-    this.sessions = sessions;
-    this.maxLifetime = config.api().awsCredentials().maxLifetime();
+    this(tokens, sessions, config.api().awsCredentials().maxLifetime(), Clock.systemUTC());
   }
 
-  /** Who sent this API request, by its Authorization header. */
-  public Caller authenticate(RoutingContext ctx) {
+  RequestAuthenticator(
+      TokenAuthenticator tokens, SessionTokens sessions, Duration maxLifetime, Clock clock) {
+    this.tokens = tokens;
+    this.sessions = sessions;
+    this.maxLifetime = maxLifetime;
+    this.clock = clock;
+  }
+
+  /** The {@code receivedAt} of a request arriving now. */
+  public Instant now() {
+    return clock.instant();
+  }
+
+  /**
+   * Who sent this API request, which arrived at {@code receivedAt}. A SigV4 signature is judged
+   * against that instant, as AWS judges it on arrival: a long-poll answered minutes later (up to
+   * 300 s) is not refused as "Signature expired". Its session credentials, like a bearer token's
+   * review, are checked as of now, so a wait does not outlive them.
+   */
+  public Caller authenticate(RoutingContext ctx, Instant receivedAt) {
     String header = ctx.request().getHeader("Authorization");
     if (header != null && header.startsWith(SigV4Verifier.ALGORITHM + " ")) {
-      return authenticate(parts(ctx));
+      return authenticate(parts(ctx), receivedAt);
     }
     return tokens.authenticate(bearer(header));
   }
@@ -91,8 +109,8 @@ public class RequestAuthenticator {
     }
   }
 
-  /** Who signed these request parts (SigV4) or sent their bearer token. */
-  public Caller authenticate(RequestParts request) {
+  /** {@link #authenticate(RoutingContext, Instant)} for the parts a signature covers. */
+  public Caller authenticate(RequestParts request, Instant receivedAt) {
     String header = request.header("Authorization");
     if (header == null || !header.startsWith(SigV4Verifier.ALGORITHM + " ")) {
       return tokens.authenticate(bearer(header));
@@ -100,7 +118,7 @@ public class RequestAuthenticator {
     SessionTokens.Session[] session = new SessionTokens.Session[1];
     verifier.verify(
         request,
-        clock.instant(),
+        receivedAt,
         (accessKeyId, sessionToken) -> {
           session[0] = sessions.open(accessKeyId, sessionToken);
           return session[0].secretAccessKey();

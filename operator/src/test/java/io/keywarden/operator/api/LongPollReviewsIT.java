@@ -1,5 +1,6 @@
 package io.keywarden.operator.api;
 
+import static java.net.http.HttpClient.Version.HTTP_2;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 
@@ -130,6 +131,61 @@ class LongPollReviewsIT {
         (System.nanoTime() - deleted) / 1e9);
     assertThat(kept).as("the other ServiceAccount's wait goes on").isNotDone();
     kept.cancel(true);
+  }
+
+  /**
+   * Over HTTP/2 a connection carries many long-polls as streams. A client that gives one up resets
+   * its stream and keeps the connection; the wait must be released then, not at its timeout (the
+   * cleanup used to hang on the connection's single close handler). The JDK client speaks h2 here
+   * (ALPN) and resets a stream when its request is cancelled.
+   */
+  @Test
+  void aWaitWhoseHttp2StreamIsResetIsReleasedWhileItsConnectionStays(TestNamespace ns)
+      throws Exception {
+    String value = "reset-" + UUID.randomUUID();
+    VALUES.add(value);
+    fixture.createImported(ns.name(), "streamed", value, "access: [{name: app}]");
+    String path = "/v1/namespaces/" + ns.name() + "/managedsecrets/streamed/value";
+    String token = fixture.serviceAccountToken(ns.name(), "app", "keywarden.io");
+    HttpResponse<String> first = awaitStatus(path, token);
+    assertThat(first.version()).as("the client and the API agree on h2").isEqualTo(HTTP_2);
+    String version = JSON.readTree(first.body()).get("VersionId").asText();
+
+    List<CompletableFuture<HttpResponse<String>>> polls = new ArrayList<>();
+    for (int i = 0; i < 5; i++) {
+      polls.add(api.getAsync(path + "?waitForChange=" + version + "&timeoutSeconds=120", token));
+    }
+    await()
+        .atMost(Duration.ofSeconds(15))
+        .pollInterval(Duration.ofMillis(100))
+        .until(() -> waiting(ns.name()) == 5);
+
+    for (CompletableFuture<HttpResponse<String>> poll : polls.subList(0, 3)) {
+      poll.cancel(true);
+    }
+    long reset = System.nanoTime();
+    await()
+        .atMost(Duration.ofSeconds(10))
+        .pollInterval(Duration.ofMillis(100))
+        .until(() -> waiting(ns.name()) == 2);
+    System.out.printf(
+        "3 of 5 h2 long-polls reset: released %d ms later%n",
+        (System.nanoTime() - reset) / 1_000_000);
+    assertThat(polls.subList(3, 5))
+        .as("the other streams still wait")
+        .noneMatch(CompletableFuture::isDone);
+    HttpResponse<String> again = api.get(path, token);
+    assertThat(again.statusCode()).isEqualTo(200);
+    assertThat(again.version()).isEqualTo(HTTP_2);
+    polls.subList(3, 5).forEach(poll -> poll.cancel(true));
+    await()
+        .atMost(Duration.ofSeconds(10))
+        .pollInterval(Duration.ofMillis(100))
+        .until(() -> waiting(ns.name()) == 0);
+  }
+
+  private static double waiting(String namespace) {
+    return fixture.metric("keywarden_api_namespace_waiters", "namespace", namespace).orElse(0);
   }
 
   private static HttpResponse<String> awaitStatus(String path, String token) {

@@ -5,11 +5,9 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import com.fasterxml.jackson.databind.ObjectMapper;
 import io.keywarden.operator.access.Caller;
-import io.keywarden.operator.crypto.AesGcm;
 import io.keywarden.operator.failure.Failure;
 import io.keywarden.operator.failure.KeywardenException;
 import io.keywarden.operator.failure.SignatureException;
-import java.net.URI;
 import java.nio.charset.StandardCharsets;
 import java.time.Clock;
 import java.time.Duration;
@@ -18,14 +16,7 @@ import java.time.ZoneOffset;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
-import java.util.TreeMap;
 import org.junit.jupiter.api.Test;
-import software.amazon.awssdk.http.ContentStreamProvider;
-import software.amazon.awssdk.http.SdkHttpMethod;
-import software.amazon.awssdk.http.SdkHttpRequest;
-import software.amazon.awssdk.http.auth.aws.signer.AwsV4HttpSigner;
-import software.amazon.awssdk.http.auth.spi.signer.HttpSigner;
-import software.amazon.awssdk.identity.spi.AwsSessionCredentialsIdentity;
 
 /**
  * Issued credentials, used by the AWS SDK for Java's own SigV4 signer, verify; every way of
@@ -44,65 +35,11 @@ class SessionTokensTest {
           Map.of("authentication.kubernetes.io/pod-name", List.of("app-7d9f")));
   private static final Caller OTHER =
       new Caller("system:serviceaccount:team-b:other", "uid-2", List.of(), Map.of());
-  private static final String BODY = "{\"SecretId\":\"db-password\"}";
 
-  /** Session keys as the Secret would hold them, without a cluster. */
-  static final class Keys extends SessionKeyStore {
-    final TreeMap<Integer, SessionKey> keys = new TreeMap<>();
-
-    Keys() {
-      super(null, "ns", "keys", Duration.ofMinutes(1), Clock.systemUTC());
-      add(1);
-    }
-
-    void add(int id) {
-      keys.put(id, SessionKey.derive(id, AesGcm.newKey()));
-    }
-
-    @Override
-    public SessionKey primary() {
-      return keys.lastEntry().getValue();
-    }
-
-    @Override
-    public SessionKey byId(int id) {
-      return keys.get(id);
-    }
-  }
-
-  private final Keys keys = new Keys();
+  private final SessionFixtures.Keys keys = new SessionFixtures.Keys();
   private final SessionTokens tokens =
       new SessionTokens(keys, new ObjectMapper(), Clock.fixed(NOW, ZoneOffset.UTC));
   private final SigV4Verifier verifier = new SigV4Verifier("secretsmanager");
-
-  /** A GetSecretValue request signed by the AWS SDK for Java v2 signer at {@code signedAt}. */
-  private static RequestParts signed(
-      SessionTokens.Credentials credentials, Instant signedAt, String service) {
-    SdkHttpRequest request =
-        SdkHttpRequest.builder()
-            .method(SdkHttpMethod.POST)
-            .uri(URI.create("https://keywarden-operator.keywarden-system.svc:8443/"))
-            .putHeader("Content-Type", "application/x-amz-json-1.1")
-            .putHeader("X-Amz-Target", "secretsmanager.GetSecretValue")
-            .build();
-    var signed =
-        AwsV4HttpSigner.create()
-            .sign(
-                r ->
-                    r.request(request)
-                        .payload(ContentStreamProvider.fromUtf8String(BODY))
-                        .identity(
-                            AwsSessionCredentialsIdentity.create(
-                                credentials.accessKeyId(),
-                                credentials.secretAccessKey(),
-                                credentials.sessionToken()))
-                        .putProperty(AwsV4HttpSigner.SERVICE_SIGNING_NAME, service)
-                        .putProperty(AwsV4HttpSigner.REGION_NAME, "us-east-1")
-                        .putProperty(
-                            HttpSigner.SIGNING_CLOCK, Clock.fixed(signedAt, ZoneOffset.UTC)));
-    Map<String, List<String>> headers = new HashMap<>(signed.request().headers());
-    return new RequestParts("POST", "/", "", headers, BODY.getBytes(StandardCharsets.UTF_8));
-  }
 
   private Caller verify(RequestParts request, Instant now) {
     SessionTokens.Session[] session = new SessionTokens.Session[1];
@@ -129,7 +66,8 @@ class SessionTokensTest {
   void aRequestSignedByTheJavaSdkIsTheServiceAccountThatGotTheCredentials() {
     var credentials = tokens.issue(APP, NOW.plus(Duration.ofHours(1)));
 
-    assertThat(verify(signed(credentials, NOW, "secretsmanager"), NOW)).isEqualTo(APP);
+    assertThat(verify(SessionFixtures.signed(credentials, NOW, "secretsmanager"), NOW))
+        .isEqualTo(APP);
     assertThat(credentials.accessKeyId()).matches("ASIA[A-Z2-7]{16}");
     assertThat(credentials.secretAccessKey()).hasSize(40);
     assertThat(credentials.toString()).doesNotContain(credentials.secretAccessKey());
@@ -153,8 +91,8 @@ class SessionTokensTest {
     keys.add(2);
     var after = tokens.issue(APP, NOW.plus(Duration.ofHours(1)));
 
-    assertThat(verify(signed(before, NOW, "secretsmanager"), NOW)).isEqualTo(APP);
-    assertThat(verify(signed(after, NOW, "secretsmanager"), NOW)).isEqualTo(APP);
+    assertThat(verify(SessionFixtures.signed(before, NOW, "secretsmanager"), NOW)).isEqualTo(APP);
+    assertThat(verify(SessionFixtures.signed(after, NOW, "secretsmanager"), NOW)).isEqualTo(APP);
     assertThat(after.sessionToken().substring(0, 7))
         .isNotEqualTo(before.sessionToken().substring(0, 7));
 
@@ -179,7 +117,7 @@ class SessionTokensTest {
     assertThatThrownBy(
             () ->
                 verifier.verify(
-                    signed(credentials, then, "secretsmanager"),
+                    SessionFixtures.signed(credentials, then, "secretsmanager"),
                     then,
                     (id, token) -> later.open(id, token).secretAccessKey()))
         .isInstanceOfSatisfying(
@@ -204,7 +142,7 @@ class SessionTokensTest {
             tampered,
             credentials.expiration());
 
-    assertThat(failureOf(() -> verify(signed(forged, NOW, "secretsmanager"), NOW)))
+    assertThat(failureOf(() -> verify(SessionFixtures.signed(forged, NOW, "secretsmanager"), NOW)))
         .isEqualTo(Failure.UNRECOGNIZED_CREDENTIALS);
   }
 
@@ -216,7 +154,7 @@ class SessionTokensTest {
         new SessionTokens.Credentials(
             mine.accessKeyId(), mine.secretAccessKey(), theirs.sessionToken(), mine.expiration());
 
-    assertThat(failureOf(() -> verify(signed(mixed, NOW, "secretsmanager"), NOW)))
+    assertThat(failureOf(() -> verify(SessionFixtures.signed(mixed, NOW, "secretsmanager"), NOW)))
         .isEqualTo(Failure.UNRECOGNIZED_CREDENTIALS);
   }
 
@@ -229,14 +167,14 @@ class SessionTokensTest {
         new SessionTokens.Credentials(
             theirs.accessKeyId(), mine.secretAccessKey(), theirs.sessionToken(), mine.expiration());
 
-    assertThat(failureOf(() -> verify(signed(guessed, NOW, "secretsmanager"), NOW)))
+    assertThat(failureOf(() -> verify(SessionFixtures.signed(guessed, NOW, "secretsmanager"), NOW)))
         .isEqualTo(Failure.INVALID_SIGNATURE);
   }
 
   @Test
   void withoutTheSessionTokenTheCredentialsAreUnrecognized() {
     var credentials = tokens.issue(APP, NOW.plus(Duration.ofHours(1)));
-    RequestParts request = signed(credentials, NOW, "secretsmanager");
+    RequestParts request = SessionFixtures.signed(credentials, NOW, "secretsmanager");
     Map<String, List<String>> headers = new HashMap<>(request.headers());
     headers.remove("x-amz-security-token");
 
@@ -249,7 +187,7 @@ class SessionTokensTest {
   @Test
   void aSignedRequestReplayedSixMinutesLaterIsAnInvalidSignature() {
     var credentials = tokens.issue(APP, NOW.plus(Duration.ofHours(1)));
-    RequestParts request = signed(credentials, NOW, "secretsmanager");
+    RequestParts request = SessionFixtures.signed(credentials, NOW, "secretsmanager");
 
     assertThatThrownBy(() -> verify(request, NOW.plus(Duration.ofMinutes(6))))
         .isInstanceOf(SignatureException.class)
@@ -259,7 +197,7 @@ class SessionTokensTest {
   @Test
   void anotherBodyUnderTheSameSignatureIsAnInvalidSignature() {
     var credentials = tokens.issue(APP, NOW.plus(Duration.ofHours(1)));
-    RequestParts request = signed(credentials, NOW, "secretsmanager");
+    RequestParts request = SessionFixtures.signed(credentials, NOW, "secretsmanager");
     RequestParts swapped =
         new RequestParts(
             "POST",
@@ -275,7 +213,7 @@ class SessionTokensTest {
   void aSignatureForAnotherServiceIsRefused() {
     var credentials = tokens.issue(APP, NOW.plus(Duration.ofHours(1)));
 
-    assertThatThrownBy(() -> verify(signed(credentials, NOW, "kms"), NOW))
+    assertThatThrownBy(() -> verify(SessionFixtures.signed(credentials, NOW, "kms"), NOW))
         .hasMessage("Credential should be scoped to correct service: 'secretsmanager'.");
   }
 }
