@@ -3,6 +3,7 @@ package io.keywarden.agent;
 import io.keywarden.agent.AgentConfig.Refresh;
 import io.keywarden.agent.AgentConfig.SecretRef;
 import java.io.IOException;
+import java.net.SocketTimeoutException;
 import java.time.Duration;
 import java.util.Random;
 
@@ -17,6 +18,9 @@ final class SecretWatcher implements Runnable {
   // A server that answers a long-poll at once with the version we already have must not make us
   // spin.
   private static final long SAME_VERSION_PAUSE_MILLIS = 1000;
+  // Refusals and refused connections come back in milliseconds; a long-poll that lasted this long
+  // had been accepted and held by the API.
+  static final Duration HELD = Duration.ofSeconds(10);
 
   private final SecretRef ref;
   private final Refresh refresh;
@@ -105,13 +109,15 @@ final class SecretWatcher implements Runnable {
           delayMillis = SAME_VERSION_PAUSE_MILLIS;
         }
       } catch (IOException e) {
+        boolean longPoll = current != null && refresh.mode() != Refresh.Mode.INTERVAL;
+        if (pending == null
+            && endedAnAcceptedWait(
+                e, longPoll, Duration.ofNanos(System.nanoTime() - attemptStarted))) {
+          backoff.reset();
+        }
         long wait =
             backoff
-                .next(
-                    e instanceof ApiException apiError ? apiError.retryAfter() : null,
-                    pending != null
-                        ? Duration.ZERO
-                        : Duration.ofNanos(System.nanoTime() - attemptStarted))
+                .next(e instanceof ApiException apiError ? apiError.retryAfter() : null)
                 .toMillis();
         log.warn(
             (pending != null ? "writing files for secret " : "fetching secret ")
@@ -124,6 +130,23 @@ final class SecretWatcher implements Runnable {
         delayMillis = Math.max(wait, 1);
       }
     }
+  }
+
+  /**
+   * Whether a failure ended a long-poll the API had accepted and held for {@link #HELD} or more:
+   * the API was reachable and took the token when the wait began, so the failures before it are not
+   * consecutive with this one and the backoff starts over. A wait held until a timeout, or ended by
+   * a 5xx or 429, says the API is struggling and keeps the backoff growing.
+   *
+   * <p>Without this, a watcher that backed off during an outage kept that count through the next
+   * held wait, and the 401 that ended it when its token was revoked (or a restart of the API that
+   * closed it) waited up to half a minute before the next try.
+   */
+  static boolean endedAnAcceptedWait(IOException e, boolean longPoll, Duration elapsed) {
+    if (!longPoll || elapsed.compareTo(HELD) < 0 || e instanceof SocketTimeoutException) {
+      return false;
+    }
+    return !(e instanceof ApiException api && (api.status() >= 500 || api.status() == 429));
   }
 
   private void deliver(SecretValue value) throws IOException {

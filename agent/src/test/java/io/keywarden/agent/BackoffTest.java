@@ -71,20 +71,4 @@ class BackoffTest {
 
     assertThat(backoff.next(null).toMillis()).isLessThan(1000);
   }
-
-  @Test
-  void aFailureEndingAHeldLongPollStartsOver() {
-    Backoff backoff = new Backoff(fixed(0.999999));
-    for (int i = 0; i < 5; i++) {
-      backoff.next(null, Duration.ofMillis(3));
-    }
-    assertThat(backoff.next(null, Duration.ofSeconds(9)).toSeconds())
-        .as("a request refused after 9 s is still one of the series")
-        .isEqualTo(31);
-
-    assertThat(backoff.next(null, Backoff.HELD).toMillis())
-        .as("a long-poll held for 10 s was accepted: the earlier failures are over")
-        .isLessThan(1000);
-    assertThat(backoff.next(null, Duration.ZERO).toMillis()).isBetween(1000L, 1999L);
-  }
 }

@@ -17,6 +17,7 @@ import java.util.HashMap;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.regex.Matcher;
@@ -72,7 +73,7 @@ public final class FakeSecretApi implements AutoCloseable {
   private final Map<String, List<Version>> secrets = new HashMap<>();
   private final Deque<Failure> failures = new ArrayDeque<>();
   private final List<Request> requests = new ArrayList<>();
-  private String expectedToken;
+  private Set<String> expectedTokens;
   private boolean down;
   private boolean closed;
   private int versionCounter;
@@ -116,9 +117,12 @@ public final class FakeSecretApi implements AutoCloseable {
     return version.id();
   }
 
-  /** Requests must carry {@code Authorization: Bearer <token>}; others get 401. */
-  public synchronized void expectToken(String token) {
-    expectedToken = token;
+  /**
+   * Requests must carry {@code Authorization: Bearer <token>} with one of {@code tokens} (several
+   * while a renewed token and the one it replaces are both valid); others get 401.
+   */
+  public synchronized void expectToken(String... tokens) {
+    expectedTokens = Set.of(tokens);
   }
 
   /**
@@ -201,7 +205,10 @@ public final class FakeSecretApi implements AutoCloseable {
     if (!method.equals("GET") || !pathMatches) {
       return Response.error(404, "ResourceNotFoundException", null);
     }
-    if (expectedToken != null && !("Bearer " + expectedToken).equals(authorization)) {
+    if (expectedTokens != null
+        && (authorization == null
+            || !authorization.startsWith("Bearer ")
+            || !expectedTokens.contains(authorization.substring(7)))) {
       return Response.error(401, "UnauthorizedException", null);
     }
     String stage = query.getOrDefault("versionStage", "CURRENT");
