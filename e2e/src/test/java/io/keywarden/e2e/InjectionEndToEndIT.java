@@ -286,18 +286,18 @@ class InjectionEndToEndIT {
         "revoked token: the waiting long-poll ended with 401 %d ms after TokenReview refused it%n",
         (System.nanoTime() - refusedSince) / 1_000_000);
     Snapshot duringRevocation = files.latest();
-    int refusedBeforePut = count(agent.logText(), dbRefused);
     api.put(
         writer,
         ns,
         "db",
         "{\"username\":\"orders\",\"password\":\"revoked-" + UUID.randomUUID() + "\"}");
-    // The agent's next try, after its backoff (full jitter, at most 60 s), is refused as well. An
-    // accepted try would have returned the new version at once.
+    int refusedAtPut = count(agent.logText(), dbRefused);
+    // The agent's next try, sent after the put and its backoff (full jitter, at most 60 s), is
+    // refused as well. An accepted try would have returned the new version at once.
     await()
         .atMost(Duration.ofSeconds(75))
         .pollInterval(Duration.ofMillis(100))
-        .until(() -> count(agent.logText(), dbRefused) > refusedBeforePut);
+        .until(() -> count(agent.logText(), dbRefused) > refusedAtPut);
     assertThat(agent.isAlive()).isTrue();
     assertThat(files.latest())
         .as("files kept while the token is refused")

@@ -22,6 +22,8 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.UUID;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
@@ -218,6 +220,44 @@ class AwsCredentialsIT {
     assertThat(answer.get("status").asInt()).as(answer.toString()).isEqualTo(200);
     assertThat(JSON.readTree(answer.get("body").asText()).get("SecretString").asText())
         .isEqualTo(value);
+  }
+
+  /**
+   * A signed long-poll is judged as of its arrival, as AWS judges a request: signed 290 s before it
+   * is sent (a client clock running behind, within the 5-minute window) and woken 20 s later, past
+   * the window, it answers the new value, not "Signature expired".
+   */
+  @Test
+  void aSignedLongPollWokenPastTheSignaturesWindowAnswersTheNewValue(TestNamespace ns)
+      throws Exception {
+    secret(ns, "polled", "[{name: app}, {name: writer, actions: [get, update]}]");
+    SigV4Client.Credentials credentials =
+        aws.credentials(fixture.serviceAccountToken(ns.name(), "app", "keywarden.io"));
+    String value = path(ns, "polled") + "/value";
+    String version =
+        JSON.readTree(awaitSigned("GET", value, credentials, 200).body()).get("VersionId").asText();
+
+    CompletableFuture<HttpResponse<String>> poll =
+        aws.sendAsync(
+            "GET",
+            value + "?waitForChange=" + version + "&timeoutSeconds=120",
+            credentials,
+            Instant.now().minusSeconds(290));
+    Thread.sleep(20_000);
+    assertThat(poll).as("accepted on arrival, and waiting").isNotDone();
+    String second = "second-" + UUID.randomUUID();
+    VALUES.add(second);
+    ApiClient api = new ApiClient("https://127.0.0.1:" + fixture.apiPort, fixture.apiCa());
+    HttpResponse<String> put =
+        api.put(
+            value,
+            fixture.serviceAccountToken(ns.name(), "writer", "keywarden.io"),
+            JSON.writeValueAsString(Map.of("SecretString", second)));
+    assertThat(put.statusCode()).as(put.body()).isEqualTo(200);
+
+    HttpResponse<String> answer = poll.get(30, TimeUnit.SECONDS);
+    assertThat(answer.statusCode()).as(answer.body()).isEqualTo(200);
+    assertThat(JSON.readTree(answer.body()).get("SecretString").asText()).isEqualTo(second);
   }
 
   private static void assertError(HttpResponse<String> response, int status, String type)

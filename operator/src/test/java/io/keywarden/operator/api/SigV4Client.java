@@ -13,6 +13,7 @@ import java.time.ZoneOffset;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
+import java.util.concurrent.CompletableFuture;
 import javax.net.ssl.SSLContext;
 import software.amazon.awssdk.http.ContentStreamProvider;
 import software.amazon.awssdk.http.SdkHttpMethod;
@@ -88,6 +89,27 @@ public final class SigV4Client {
       Instant signedAt,
       Map<String, String> replaceAfterSigning)
       throws Exception {
+    return http.send(
+        signed(method, path, body, credentials, signedAt, replaceAfterSigning, 30),
+        HttpResponse.BodyHandlers.ofString());
+  }
+
+  /** A request without a body signed at {@code signedAt}, answered within 150 s (long-polls). */
+  public CompletableFuture<HttpResponse<String>> sendAsync(
+      String method, String path, Credentials credentials, Instant signedAt) {
+    return http.sendAsync(
+        signed(method, path, null, credentials, signedAt, Map.of(), 150),
+        HttpResponse.BodyHandlers.ofString());
+  }
+
+  private HttpRequest signed(
+      String method,
+      String path,
+      String body,
+      Credentials credentials,
+      Instant signedAt,
+      Map<String, String> replaceAfterSigning,
+      int timeoutSeconds) {
     SdkHttpRequest.Builder unsigned =
         SdkHttpRequest.builder()
             .method(SdkHttpMethod.fromValue(method))
@@ -112,7 +134,7 @@ public final class SigV4Client {
                             HttpSigner.SIGNING_CLOCK, Clock.fixed(signedAt, ZoneOffset.UTC)));
     HttpRequest.Builder request =
         HttpRequest.newBuilder(URI.create(base + path))
-            .timeout(Duration.ofSeconds(30))
+            .timeout(Duration.ofSeconds(timeoutSeconds))
             // Host is signed as host:port; HTTP/1.1 sends it as such (HTTP/2 as :authority).
             .version(HttpClient.Version.HTTP_1_1);
     for (Map.Entry<String, List<String>> header : signed.request().headers().entrySet()) {
@@ -127,6 +149,6 @@ public final class SigV4Client {
         body == null
             ? HttpRequest.BodyPublishers.noBody()
             : HttpRequest.BodyPublishers.ofString(body));
-    return http.send(request.build(), HttpResponse.BodyHandlers.ofString());
+    return request.build();
   }
 }
