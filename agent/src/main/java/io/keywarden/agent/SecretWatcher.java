@@ -71,7 +71,8 @@ final class SecretWatcher implements Runnable {
     SecretValue current = initial;
     SecretValue pending = null;
     long delayMillis = 0;
-    long attemptStarted = System.nanoTime();
+    boolean longPoll = false;
+    long attemptStarted = 0;
     if (initial != null) {
       if (refresh.mode() == Refresh.Mode.NONE) {
         return;
@@ -94,11 +95,12 @@ final class SecretWatcher implements Runnable {
           delayMillis = refresh.mode() == Refresh.Mode.INTERVAL ? refresh.interval().toMillis() : 0;
           continue;
         }
+        longPoll = current != null && refresh.mode() != Refresh.Mode.INTERVAL;
         attemptStarted = System.nanoTime();
         SecretValue next =
-            current == null || refresh.mode() == Refresh.Mode.INTERVAL
-                ? api.fetch(ref)
-                : api.waitForChange(ref, current.versionId(), watchTimeoutSeconds);
+            longPoll
+                ? api.waitForChange(ref, current.versionId(), watchTimeoutSeconds)
+                : api.fetch(ref);
         backoff.reset();
         if (next != null && (current == null || !next.versionId().equals(current.versionId()))) {
           current = next;
@@ -109,7 +111,6 @@ final class SecretWatcher implements Runnable {
           delayMillis = SAME_VERSION_PAUSE_MILLIS;
         }
       } catch (IOException e) {
-        boolean longPoll = current != null && refresh.mode() != Refresh.Mode.INTERVAL;
         if (pending == null
             && endedAnAcceptedWait(
                 e, longPoll, Duration.ofNanos(System.nanoTime() - attemptStarted))) {
