@@ -9,6 +9,7 @@ import io.fabric8.kubernetes.api.model.authorization.v1.SubjectAccessReviewBuild
 import io.fabric8.kubernetes.api.model.authorization.v1.SubjectAccessReviewStatus;
 import io.fabric8.kubernetes.client.KubernetesClient;
 import io.keywarden.api.v1alpha1.KeywardenApi;
+import io.keywarden.operator.config.Caches;
 import io.keywarden.operator.config.KeywardenConfig;
 import jakarta.annotation.PreDestroy;
 import jakarta.enterprise.context.ApplicationScoped;
@@ -56,8 +57,7 @@ public class AccessReviewer {
             && !ttl.isZero()
             && config.api().watchedDecisionCacheTtl().compareTo(ttl) > 0;
     this.watchedTtl = watching ? config.api().watchedDecisionCacheTtl() : ttl;
-    Caffeine<Object, Object> builder =
-        Caffeine.newBuilder().maximumSize(100_000).executor(Refreshes.EXECUTOR).recordStats();
+    Caffeine<Object, Object> builder = Caches.onCallingThread().maximumSize(100_000).recordStats();
     if (ttl.isZero()) {
       builder.expireAfterWrite(ttl);
     } else {
@@ -90,7 +90,11 @@ public class AccessReviewer {
     // asked on the refresh threads. A synchronous cache asks inside ConcurrentHashMap.compute and
     // holds the map bin's lock for the whole review, blocking every thread that touches that bin
     // (other keys included) and Caffeine's own maintenance.
-    this.cache = builder.buildAsync(this::ask);
+    // The builder's executor runs the cache's upkeep on the reading thread, so loads and refreshes
+    // name the refresh threads themselves.
+    this.cache =
+        builder.buildAsync(
+            (key, upkeep) -> CompletableFuture.supplyAsync(() -> ask(key), Refreshes.EXECUTOR));
     if (watching) {
       this.checks =
           Executors.newSingleThreadScheduledExecutor(

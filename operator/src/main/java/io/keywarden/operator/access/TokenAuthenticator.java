@@ -3,12 +3,12 @@ package io.keywarden.operator.access;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.github.benmanes.caffeine.cache.Cache;
-import com.github.benmanes.caffeine.cache.Caffeine;
 import com.github.benmanes.caffeine.cache.Expiry;
 import io.fabric8.kubernetes.api.model.authentication.TokenReview;
 import io.fabric8.kubernetes.api.model.authentication.TokenReviewBuilder;
 import io.fabric8.kubernetes.api.model.authentication.UserInfo;
 import io.fabric8.kubernetes.client.KubernetesClient;
+import io.keywarden.operator.config.Caches;
 import io.keywarden.operator.config.KeywardenConfig;
 import io.keywarden.operator.crypto.Sha256;
 import io.keywarden.operator.failure.AccessDeniedException;
@@ -57,7 +57,7 @@ public class TokenAuthenticator {
     this.ttl = config.api().tokenCacheTtl();
     this.json = json;
     this.cache =
-        Caffeine.newBuilder()
+        Caches.onCallingThread()
             .maximumSize(100_000)
             .recordStats()
             .expireAfter(

@@ -9,7 +9,7 @@ import com.fasterxml.jackson.databind.PropertyNamingStrategies;
 import com.fasterxml.jackson.databind.SerializerProvider;
 import com.fasterxml.jackson.databind.module.SimpleModule;
 import com.github.benmanes.caffeine.cache.Cache;
-import com.github.benmanes.caffeine.cache.Caffeine;
+import io.keywarden.operator.config.Caches;
 import java.io.IOException;
 import java.math.BigDecimal;
 import java.time.Instant;
@@ -41,7 +41,7 @@ public enum Rendering {
   // ISO-8601 texts of the dates answered (CreatedDate of every GetSecretValue): formatting one was
   // 1.7 % of a cached read, and the same few dates are answered again and again.
   private static final Cache<Instant, String> ISO_TEXTS =
-      Caffeine.newBuilder().maximumSize(10_000).build();
+      Caches.onCallingThread().maximumSize(10_000).build();
 
   private static String isoText(Instant date) {
     return ISO_TEXTS.get(date, Instant::toString);

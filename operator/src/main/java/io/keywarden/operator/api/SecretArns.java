@@ -1,8 +1,8 @@
 package io.keywarden.operator.api;
 
 import com.github.benmanes.caffeine.cache.Cache;
-import com.github.benmanes.caffeine.cache.Caffeine;
 import io.keywarden.api.v1alpha1.ManagedSecret;
+import io.keywarden.operator.config.Caches;
 import io.keywarden.operator.crypto.Sha256;
 import io.keywarden.operator.failure.RequestException;
 
@@ -20,7 +20,7 @@ public final class SecretArns {
   // Every answer names its ARN; the suffix's digest per request showed in the profile of a cached
   // GetSecretValue. A uid's suffix never changes, so a bounded cache needs no invalidation.
   private static final Cache<String, String> SUFFIXES =
-      Caffeine.newBuilder().maximumSize(10_000).build();
+      Caches.onCallingThread().maximumSize(10_000).build();
 
   private final String region;
   private final String account;

@@ -1,12 +1,12 @@
 package io.keywarden.operator.api;
 
 import com.github.benmanes.caffeine.cache.Cache;
-import com.github.benmanes.caffeine.cache.Caffeine;
 import io.fabric8.kubernetes.api.model.Secret;
 import io.fabric8.kubernetes.client.KubernetesClient;
 import io.fabric8.kubernetes.client.informers.ResourceEventHandler;
 import io.fabric8.kubernetes.client.informers.SharedIndexInformer;
 import io.keywarden.api.v1alpha1.ManagedSecret;
+import io.keywarden.operator.config.Caches;
 import io.keywarden.operator.crypto.Envelope;
 import io.keywarden.operator.kube.WithoutManagedFields;
 import io.keywarden.operator.versions.CiphertextStore;
@@ -29,7 +29,7 @@ public final class SecretCatalog implements AutoCloseable {
   // identity): a changed record is a new instance, so an entry can never be stale, and a record the
   // watch dropped takes its entry with it. Saves a base64 decode and a parse per cached read.
   private final Cache<Secret, Envelope> decoded =
-      Caffeine.newBuilder().weakKeys().maximumSize(10_000).build();
+      Caches.onCallingThread().weakKeys().maximumSize(10_000).build();
 
   public SecretCatalog(
       KubernetesClient client, CiphertextStore store, Consumer<ManagedSecret> onCurrentChanged) {

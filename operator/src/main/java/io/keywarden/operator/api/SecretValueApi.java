@@ -4,7 +4,6 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import com.github.benmanes.caffeine.cache.Cache;
-import com.github.benmanes.caffeine.cache.Caffeine;
 import io.fabric8.kubernetes.client.KubernetesClient;
 import io.keywarden.api.v1alpha1.GenerateSpec;
 import io.keywarden.api.v1alpha1.KeywardenApi;
@@ -26,6 +25,7 @@ import io.keywarden.operator.api.Shapes.SecretDescription;
 import io.keywarden.operator.api.Shapes.SecretValueEntry;
 import io.keywarden.operator.api.Shapes.Tag;
 import io.keywarden.operator.api.Shapes.VersionEntry;
+import io.keywarden.operator.config.Caches;
 import io.keywarden.operator.crypto.Envelope;
 import io.keywarden.operator.crypto.SecretValue;
 import io.keywarden.operator.failure.AccessDeniedException;
@@ -876,5 +876,5 @@ public final class SecretValueApi {
   }
 
   private static final Cache<String, Instant> DATES =
-      Caffeine.newBuilder().maximumSize(10_000).build();
+      Caches.onCallingThread().maximumSize(10_000).build();
 }

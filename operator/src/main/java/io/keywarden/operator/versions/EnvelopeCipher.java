@@ -1,7 +1,7 @@
 package io.keywarden.operator.versions;
 
 import com.github.benmanes.caffeine.cache.Cache;
-import com.github.benmanes.caffeine.cache.Caffeine;
+import io.keywarden.operator.config.Caches;
 import io.keywarden.operator.config.KeywardenConfig;
 import io.keywarden.operator.crypto.AesGcm;
 import io.keywarden.operator.crypto.EncryptionContext;
@@ -31,7 +31,7 @@ public class EnvelopeCipher {
   public EnvelopeCipher(KmsKeys kmsKeys, KeywardenConfig config) {
     this.kmsKeys = kmsKeys;
     this.dekCache =
-        Caffeine.newBuilder()
+        Caches.onCallingThread()
             .expireAfterWrite(config.kms().dekCacheTtl())
             .maximumSize(config.kms().dekCacheTtl().isZero() ? 0 : config.kms().dekCacheSize())
             .recordStats()

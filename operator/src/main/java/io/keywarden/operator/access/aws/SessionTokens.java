@@ -4,8 +4,8 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import com.github.benmanes.caffeine.cache.Cache;
-import com.github.benmanes.caffeine.cache.Caffeine;
 import io.keywarden.operator.access.Caller;
+import io.keywarden.operator.config.Caches;
 import io.keywarden.operator.crypto.AesGcm;
 import io.keywarden.operator.failure.CorruptEnvelopeException;
 import io.keywarden.operator.failure.SignatureException;
@@ -68,7 +68,7 @@ public class SessionTokens {
   private final ObjectMapper json;
   private final Clock clock;
   private final Cache<String, Session> opened =
-      Caffeine.newBuilder().maximumSize(100_000).expireAfterWrite(Duration.ofMinutes(5)).build();
+      Caches.onCallingThread().maximumSize(100_000).expireAfterWrite(Duration.ofMinutes(5)).build();
 
   @Inject
   public SessionTokens(SessionKeyStore keys, ObjectMapper json) {

@@ -1,7 +1,7 @@
 package io.keywarden.operator.access.aws;
 
 import com.github.benmanes.caffeine.cache.Cache;
-import com.github.benmanes.caffeine.cache.Caffeine;
+import io.keywarden.operator.config.Caches;
 import io.keywarden.operator.crypto.Sha256;
 import io.keywarden.operator.failure.SignatureException;
 import java.io.ByteArrayOutputStream;
@@ -73,7 +73,10 @@ public final class SigV4Verifier {
    * same key, and deriving it is four of the six HMACs of a verification.
    */
   private final Cache<SigningScope, byte[]> signingKeys =
-      Caffeine.newBuilder().maximumSize(10_000).expireAfterAccess(Duration.ofMinutes(10)).build();
+      Caches.onCallingThread()
+          .maximumSize(10_000)
+          .expireAfterAccess(Duration.ofMinutes(10))
+          .build();
 
   private record SigningScope(String secret, String date, String region) {}
 

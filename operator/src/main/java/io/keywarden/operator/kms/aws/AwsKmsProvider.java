@@ -1,8 +1,8 @@
 package io.keywarden.operator.kms.aws;
 
 import com.github.benmanes.caffeine.cache.Cache;
-import com.github.benmanes.caffeine.cache.Caffeine;
 import com.github.benmanes.caffeine.cache.Expiry;
+import io.keywarden.operator.config.Caches;
 import io.keywarden.operator.config.KeywardenConfig;
 import io.keywarden.operator.crypto.EncryptionContext;
 import io.keywarden.operator.failure.KmsException;
@@ -71,7 +71,7 @@ public class AwsKmsProvider implements KmsProvider {
               }
             });
     this.states =
-        Caffeine.newBuilder()
+        Caches.onCallingThread()
             .maximumSize(1000)
             .expireAfter(
                 Expiry.creating(
