@@ -287,12 +287,14 @@ public final class ApiLoad {
             "the measured run");
     Map<String, Double> before = metrics();
     long opBefore = Bench.cpuTicks(operator.pid());
+    Map<String, Long> switchesBefore = Bench.threadGroupSwitches(operator.pid());
     long[] machineBefore = Bench.machineTicks();
     List<Long> others = otherPids();
     List<Long> othersBefore = others.stream().map(Bench::cpuTicks).toList();
     String loadBefore = Bench.loadAverage();
     WrkResult run = wrk(command, seconds);
     long opTicks = Bench.cpuTicks(operator.pid()) - opBefore;
+    Map<String, Long> switchesAfter = Bench.threadGroupSwitches(operator.pid());
     long[] machineAfter = Bench.machineTicks();
     long otherTicks = 0;
     for (int i = 0; i < others.size(); i++) {
@@ -326,6 +328,7 @@ public final class ApiLoad {
         cpus * (busy - opTicks - otherTicks) / total,
         loadBefore,
         Bench.loadAverage());
+    printSwitches(switchesBefore, switchesAfter, run.requests);
     Files.deleteIfExists(wrkScript);
   }
 
@@ -339,6 +342,24 @@ public final class ApiLoad {
       double p75,
       double p90,
       double p99) {}
+
+  /** The operator's context switches per request during the run, in all and by thread group. */
+  private static void printSwitches(
+      Map<String, Long> before, Map<String, Long> after, long requests) {
+    Map<String, Long> during = new java.util.TreeMap<>();
+    after.forEach((group, n) -> during.put(group, n - before.getOrDefault(group, 0L)));
+    long all = during.values().stream().mapToLong(Long::longValue).sum();
+    String top =
+        during.entrySet().stream()
+            .filter(e -> e.getValue() > 0)
+            .sorted(Map.Entry.<String, Long>comparingByValue().reversed())
+            .limit(4)
+            .map(e -> String.format("%s %.2f", e.getKey(), (double) e.getValue() / requests))
+            .collect(java.util.stream.Collectors.joining(", "));
+    System.out.printf(
+        "RESULT switches     operator %.2f context switches per request (%s)%n",
+        (double) all / Math.max(1, requests), top);
+  }
 
   static WrkResult wrk(List<String> base, int seconds) throws Exception {
     List<String> command = new ArrayList<>(base);

@@ -98,6 +98,24 @@ final class Bench {
     }
   }
 
+  /** The control plane's processes (etcd, apiserver, ...) when this run started it; else empty. */
+  static List<Long> controlPlanePids(ControlPlane plane) {
+    List<Long> pids = new java.util.ArrayList<>();
+    plane
+        .stateDir()
+        .ifPresent(
+            dir -> {
+              try (Stream<Path> files = Files.list(dir.resolve("pids"))) {
+                for (Path f : files.toList()) {
+                  pids.add(Long.parseLong(Files.readString(f).trim()));
+                }
+              } catch (IOException | RuntimeException e) {
+                // unknown: not counted
+              }
+            });
+    return pids;
+  }
+
   static KubernetesClient client(ControlPlane plane) throws IOException {
     String yaml = Files.readString(plane.kubeconfig(), StandardCharsets.UTF_8);
     return new KubernetesClientBuilder().withConfig(Config.fromKubeconfig(yaml)).build();
@@ -262,6 +280,33 @@ final class Bench {
           String[] fields = stat.substring(stat.lastIndexOf(')') + 2).split(" ");
           long ticks = Long.parseLong(fields[11]) + Long.parseLong(fields[12]);
           groups.merge(name.replaceAll("[#-]?[0-9]+", "").trim(), ticks, Long::sum);
+        } catch (IOException | RuntimeException e) {
+          // the thread ended meanwhile
+        }
+      }
+    } catch (IOException e) {
+      // the process is gone
+    }
+    return groups;
+  }
+
+  /**
+   * Context switches (voluntary and involuntary) of a process's live threads, by the same thread
+   * groups as {@link #threadGroupTicks}: how often its threads block, wake each other and are
+   * preempted, a count that, unlike CPU time, a busy neighbour on the machine barely changes.
+   */
+  static Map<String, Long> threadGroupSwitches(long pid) {
+    Map<String, Long> groups = new java.util.TreeMap<>();
+    try (var tasks = Files.list(Path.of("/proc", Long.toString(pid), "task"))) {
+      for (Path task : tasks.toList()) {
+        try {
+          String name = Files.readString(task.resolve("comm")).trim();
+          long switches =
+              Files.readAllLines(task.resolve("status")).stream()
+                  .filter(line -> line.contains("ctxt_switches:"))
+                  .mapToLong(line -> Long.parseLong(line.substring(line.indexOf(':') + 1).trim()))
+                  .sum();
+          groups.merge(name.replaceAll("[#-]?[0-9]+", "").trim(), switches, Long::sum);
         } catch (IOException | RuntimeException e) {
           // the thread ended meanwhile
         }

@@ -108,20 +108,7 @@ final class OperatorSession implements AutoCloseable {
 
   /** The control plane's processes (etcd, apiserver, ...) when this run started it; else empty. */
   List<Long> controlPlanePids() {
-    List<Long> pids = new java.util.ArrayList<>();
-    plane
-        .stateDir()
-        .ifPresent(
-            dir -> {
-              try (var files = java.nio.file.Files.list(dir.resolve("pids"))) {
-                for (Path f : files.toList()) {
-                  pids.add(Long.parseLong(java.nio.file.Files.readString(f).trim()));
-                }
-              } catch (java.io.IOException | RuntimeException e) {
-                // unknown: not counted
-              }
-            });
-    return pids;
+    return Bench.controlPlanePids(plane);
   }
 
   @Override
