@@ -81,6 +81,29 @@ class AuditLogTest {
   }
 
   @Test
+  void linesRecordedWhileTheWriterGathersAreWrittenWithoutAnotherRecordOrClose() throws Exception {
+    writerMayGo.countDown();
+    AuditLog audit = new AuditLog(json, 100);
+    audit.record(entry("lone"));
+    awaitLines(1); // an idle writer writes a lone line without waiting for more
+    for (int i = 0; i < 3; i++) {
+      audit.record(entry("r" + i)); // the writer is likely in its 2 ms pause after "lone"
+    }
+    awaitLines(4);
+
+    assertThat(lines.stream().map(AuditLogTest::readId)).containsExactly("lone", "r0", "r1", "r2");
+    audit.close();
+  }
+
+  private void awaitLines(int count) throws InterruptedException {
+    long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(5);
+    while (lines.size() < count && System.nanoTime() < deadline) {
+      Thread.sleep(1);
+    }
+    assertThat(lines).hasSize(count);
+  }
+
+  @Test
   void aFullQueueMakesTheCallerWriteItsLineInsteadOfDroppingIt() throws Exception {
     AuditLog audit = new AuditLog(json, 2);
     audit.record(entry("taken")); // the writer takes it and blocks in the handler
