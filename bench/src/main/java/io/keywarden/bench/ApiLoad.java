@@ -287,14 +287,14 @@ public final class ApiLoad {
             "the measured run");
     Map<String, Double> before = metrics();
     long opBefore = Bench.cpuTicks(operator.pid());
-    Map<String, Long> switchesBefore = Bench.threadGroupSwitches(operator.pid());
+    Map<Long, Bench.ThreadSwitches> switchesBefore = Bench.threadSwitches(operator.pid());
     long[] machineBefore = Bench.machineTicks();
     List<Long> others = otherPids();
     List<Long> othersBefore = others.stream().map(Bench::cpuTicks).toList();
     String loadBefore = Bench.loadAverage();
     WrkResult run = wrk(command, seconds);
     long opTicks = Bench.cpuTicks(operator.pid()) - opBefore;
-    Map<String, Long> switchesAfter = Bench.threadGroupSwitches(operator.pid());
+    Map<Long, Bench.ThreadSwitches> switchesAfter = Bench.threadSwitches(operator.pid());
     long[] machineAfter = Bench.machineTicks();
     long otherTicks = 0;
     for (int i = 0; i < others.size(); i++) {
@@ -343,22 +343,35 @@ public final class ApiLoad {
       double p90,
       double p99) {}
 
-  /** The operator's context switches per request during the run, in all and by thread group. */
+  /**
+   * The operator's context switches per request during the run: voluntary ones in all and by thread
+   * group (the four largest), then involuntary ones. Compared by thread id: a thread that started
+   * during the run counts from zero; one that ended during it is left out (its count is gone).
+   */
   private static void printSwitches(
-      Map<String, Long> before, Map<String, Long> after, long requests) {
-    Map<String, Long> during = new java.util.TreeMap<>();
-    after.forEach((group, n) -> during.put(group, n - before.getOrDefault(group, 0L)));
-    long all = during.values().stream().mapToLong(Long::longValue).sum();
+      Map<Long, Bench.ThreadSwitches> before,
+      Map<Long, Bench.ThreadSwitches> after,
+      long requests) {
+    Map<String, Long> voluntary = new java.util.TreeMap<>();
+    long involuntary = 0;
+    for (var entry : after.entrySet()) {
+      Bench.ThreadSwitches end = entry.getValue();
+      Bench.ThreadSwitches start =
+          before.getOrDefault(entry.getKey(), new Bench.ThreadSwitches(end.group(), 0, 0));
+      voluntary.merge(end.group(), end.voluntary() - start.voluntary(), Long::sum);
+      involuntary += end.involuntary() - start.involuntary();
+    }
+    double per = Math.max(1, requests);
     String top =
-        during.entrySet().stream()
+        voluntary.entrySet().stream()
             .filter(e -> e.getValue() > 0)
             .sorted(Map.Entry.<String, Long>comparingByValue().reversed())
             .limit(4)
-            .map(e -> String.format("%s %.2f", e.getKey(), (double) e.getValue() / requests))
+            .map(e -> String.format("%s %.2f", e.getKey(), e.getValue() / per))
             .collect(java.util.stream.Collectors.joining(", "));
     System.out.printf(
-        "RESULT switches     operator %.2f context switches per request (%s)%n",
-        (double) all / Math.max(1, requests), top);
+        "RESULT switches     operator %.2f voluntary context switches per request (%s); %.2f involuntary%n",
+        voluntary.values().stream().mapToLong(Long::longValue).sum() / per, top, involuntary / per);
   }
 
   static WrkResult wrk(List<String> base, int seconds) throws Exception {

@@ -290,23 +290,33 @@ final class Bench {
     return groups;
   }
 
+  /** A thread's group (as in {@link #threadGroupTicks}) and its context switches so far. */
+  record ThreadSwitches(String group, long voluntary, long involuntary) {}
+
   /**
-   * Context switches (voluntary and involuntary) of a process's live threads, by the same thread
-   * groups as {@link #threadGroupTicks}: how often its threads block, wake each other and are
-   * preempted, a count that, unlike CPU time, a busy neighbour on the machine barely changes.
+   * Context switches of a process's live threads, by thread id. Voluntary ones are a thread
+   * blocking or waiting to be woken (the count that changes when threads stop waking each other);
+   * involuntary ones are preemptions, which a busy neighbour on the machine raises too.
    */
-  static Map<String, Long> threadGroupSwitches(long pid) {
-    Map<String, Long> groups = new java.util.TreeMap<>();
+  static Map<Long, ThreadSwitches> threadSwitches(long pid) {
+    Map<Long, ThreadSwitches> threads = new java.util.HashMap<>();
     try (var tasks = Files.list(Path.of("/proc", Long.toString(pid), "task"))) {
       for (Path task : tasks.toList()) {
         try {
           String name = Files.readString(task.resolve("comm")).trim();
-          long switches =
-              Files.readAllLines(task.resolve("status")).stream()
-                  .filter(line -> line.contains("ctxt_switches:"))
-                  .mapToLong(line -> Long.parseLong(line.substring(line.indexOf(':') + 1).trim()))
-                  .sum();
-          groups.merge(name.replaceAll("[#-]?[0-9]+", "").trim(), switches, Long::sum);
+          long voluntary = 0;
+          long involuntary = 0;
+          for (String line : Files.readAllLines(task.resolve("status"))) {
+            if (line.startsWith("voluntary_ctxt_switches:")) {
+              voluntary = Long.parseLong(line.substring(line.indexOf(':') + 1).trim());
+            } else if (line.startsWith("nonvoluntary_ctxt_switches:")) {
+              involuntary = Long.parseLong(line.substring(line.indexOf(':') + 1).trim());
+            }
+          }
+          threads.put(
+              Long.parseLong(task.getFileName().toString()),
+              new ThreadSwitches(
+                  name.replaceAll("[#-]?[0-9]+", "").trim(), voluntary, involuntary));
         } catch (IOException | RuntimeException e) {
           // the thread ended meanwhile
         }
@@ -314,7 +324,7 @@ final class Bench {
     } catch (IOException e) {
       // the process is gone
     }
-    return groups;
+    return threads;
   }
 
   /** Busy and total ticks of all CPUs from /proc/stat. */

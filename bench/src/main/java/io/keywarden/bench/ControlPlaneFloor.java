@@ -124,89 +124,96 @@ public final class ControlPlaneFloor {
           @Override
           public void onDelete(ManagedSecret ms, boolean unknownFinalState) {}
         });
-    if (writers > 0) {
-      primaries.run();
-      records.run();
-    }
+    try {
+      if (writers > 0) {
+        primaries.run();
+        records.run();
+      }
 
-    String loadBefore = Bench.loadAverage();
-    List<Long> planeBefore = planePids.stream().map(Bench::cpuTicks).toList();
-    long selfBefore = Bench.cpuTicks(self);
-    long[] machineBefore = Bench.machineTicks();
-    var resources =
-        client.genericKubernetesResources("keywarden.io/v1alpha1", "ManagedSecret").inNamespace(ns);
-    Instant start = Instant.now();
-    ExecutorService createPool = Executors.newFixedThreadPool(creators);
-    List<Future<?>> creates = new ArrayList<>();
-    for (int t = 0; t < creators; t++) {
-      int first = t;
-      creates.add(
-          createPool.submit(
-              () -> {
-                for (int i = first; i < count; i += creators) {
-                  GenericKubernetesResource resource =
-                      new GenericKubernetesResourceBuilder()
-                          .withApiVersion("keywarden.io/v1alpha1")
-                          .withKind("ManagedSecret")
-                          .withNewMetadata()
-                          .withName(String.format("bench-%05d", i))
-                          .endMetadata()
-                          .addToAdditionalProperties(
-                              "spec", Map.of("generate", Map.of("passwordLength", 32)))
-                          .build();
-                  resources.resource(resource).create();
-                }
-                return null;
-              }));
-    }
-    createPool.shutdown();
-    createPool.awaitTermination(10, TimeUnit.MINUTES);
-    for (Future<?> f : creates) {
-      f.get();
-    }
-    Duration created = Duration.between(start, Instant.now());
-    boolean done = ready.await(10, TimeUnit.MINUTES);
-    Duration all = Duration.between(start, Instant.now());
-    long[] machineAfter = Bench.machineTicks();
-    long planeTicks = 0;
-    for (int i = 0; i < planePids.size(); i++) {
-      planeTicks += Math.max(0, Bench.cpuTicks(planePids.get(i)) - planeBefore.get(i));
-    }
-    long selfTicks = Bench.cpuTicks(self) - selfBefore;
-    writePool.shutdownNow();
-    primaries.close();
-    records.close();
+      String loadBefore = Bench.loadAverage();
+      List<Long> planeBefore = planePids.stream().map(Bench::cpuTicks).toList();
+      long selfBefore = Bench.cpuTicks(self);
+      long[] machineBefore = Bench.machineTicks();
+      var resources =
+          client
+              .genericKubernetesResources("keywarden.io/v1alpha1", "ManagedSecret")
+              .inNamespace(ns);
+      Instant start = Instant.now();
+      ExecutorService createPool = Executors.newFixedThreadPool(creators);
+      List<Future<?>> creates = new ArrayList<>();
+      for (int t = 0; t < creators; t++) {
+        int first = t;
+        creates.add(
+            createPool.submit(
+                () -> {
+                  for (int i = first; i < count; i += creators) {
+                    GenericKubernetesResource resource =
+                        new GenericKubernetesResourceBuilder()
+                            .withApiVersion("keywarden.io/v1alpha1")
+                            .withKind("ManagedSecret")
+                            .withNewMetadata()
+                            .withName(String.format("bench-%05d", i))
+                            .endMetadata()
+                            .addToAdditionalProperties(
+                                "spec", Map.of("generate", Map.of("passwordLength", 32)))
+                            .build();
+                    resources.resource(resource).create();
+                  }
+                  return null;
+                }));
+      }
+      createPool.shutdown();
+      createPool.awaitTermination(10, TimeUnit.MINUTES);
+      for (Future<?> f : creates) {
+        f.get();
+      }
+      Duration created = Duration.between(start, Instant.now());
+      boolean done = ready.await(10, TimeUnit.MINUTES);
+      Duration all = Duration.between(start, Instant.now());
+      long[] machineAfter = Bench.machineTicks();
+      long planeTicks = 0;
+      for (int i = 0; i < planePids.size(); i++) {
+        planeTicks += Math.max(0, Bench.cpuTicks(planePids.get(i)) - planeBefore.get(i));
+      }
+      long selfTicks = Bench.cpuTicks(self) - selfBefore;
 
-    double busy = machineAfter[0] - machineBefore[0];
-    double total = machineAfter[1] - machineBefore[1];
-    System.out.println();
-    System.out.printf(
-        "N                          %d (%d creating threads, %d writing threads)%n",
-        count, creators, writers);
-    System.out.printf("time to create all         %.1f s%n", Bench.seconds(created));
-    System.out.printf(
-        "time to all written        %s%n",
-        done
-            ? String.format(
-                "%.1f s (first create to the last status write: finalizer, record, status each)",
-                Bench.seconds(all))
-            : String.format("NOT REACHED: %d of %d", count - ready.getCount(), count));
-    System.out.printf("failed writes              %d%n", failures.get());
-    System.out.printf(
-        "RESULT control plane       %.1f CPU-s (etcd, apiserver, controller-manager) = %.1f ms per"
-            + " ManagedSecret%n",
-        planeTicks / 100.0, planeTicks * 10.0 / count);
-    System.out.printf(
-        "RESULT this client         %.1f CPU-s (creates, watches, writes: the operator's part at"
-            + " its barest, a JVM of its own)%n",
-        selfTicks / 100.0);
-    System.out.printf(
-        "RESULT machine             %.0f %% of %d CPUs busy; load average %s before, %s after%n",
-        total == 0 ? 0 : 100 * busy / total,
-        Runtime.getRuntime().availableProcessors(),
-        loadBefore,
-        Bench.loadAverage());
-    return done && failures.get() == 0;
+      double busy = machineAfter[0] - machineBefore[0];
+      double total = machineAfter[1] - machineBefore[1];
+      System.out.println();
+      System.out.printf(
+          "N                          %d (%d creating threads, %d writing threads)%n",
+          count, creators, writers);
+      System.out.printf("time to create all         %.1f s%n", Bench.seconds(created));
+      System.out.printf(
+          "time to all written        %s%n",
+          done
+              ? String.format(
+                  "%.1f s (first create to the last status write: finalizer, record, status each)",
+                  Bench.seconds(all))
+              : String.format("NOT REACHED: %d of %d", count - ready.getCount(), count));
+      System.out.printf("failed writes              %d%n", failures.get());
+      System.out.printf(
+          "RESULT control plane       %.1f CPU-s (etcd, apiserver, controller-manager) = %.1f ms per"
+              + " ManagedSecret%n",
+          planeTicks / 100.0, planeTicks * 10.0 / count);
+      System.out.printf(
+          "RESULT this client         %.1f CPU-s (creates, watches, writes: the operator's part at"
+              + " its barest, a JVM of its own)%n",
+          selfTicks / 100.0);
+      System.out.printf(
+          "RESULT machine             %.0f %% of %d CPUs busy; load average %s before, %s after%n",
+          total == 0 ? 0 : 100 * busy / total,
+          Runtime.getRuntime().availableProcessors(),
+          loadBefore,
+          Bench.loadAverage());
+      return done && failures.get() == 0;
+    } finally {
+      // Before the cleanup lists the secrets: a write still under way could add a finalizer after.
+      writePool.shutdownNow();
+      writePool.awaitTermination(1, TimeUnit.MINUTES);
+      primaries.close();
+      records.close();
+    }
   }
 
   /** The finalizer, the ciphertext record, then a Ready status: what every new secret needs. */
