@@ -279,7 +279,7 @@ final class Bench {
           String name = stat.substring(stat.indexOf('(') + 1, stat.lastIndexOf(')'));
           String[] fields = stat.substring(stat.lastIndexOf(')') + 2).split(" ");
           long ticks = Long.parseLong(fields[11]) + Long.parseLong(fields[12]);
-          groups.merge(name.replaceAll("[#-]?[0-9]+", "").trim(), ticks, Long::sum);
+          groups.merge(threadGroup(name), ticks, Long::sum);
         } catch (IOException | RuntimeException e) {
           // the thread ended meanwhile
         }
@@ -288,6 +288,13 @@ final class Bench {
       // the process is gone
     }
     return groups;
+  }
+
+  /**
+   * A thread's group: its kernel name with numbers dropped ("vert.x-eventloo", "C CompilerThre").
+   */
+  private static String threadGroup(String threadName) {
+    return threadName.replaceAll("[#-]?[0-9]+", "").trim();
   }
 
   /** A thread's group (as in {@link #threadGroupTicks}) and its context switches so far. */
@@ -315,8 +322,7 @@ final class Bench {
           }
           threads.put(
               Long.parseLong(task.getFileName().toString()),
-              new ThreadSwitches(
-                  name.replaceAll("[#-]?[0-9]+", "").trim(), voluntary, involuntary));
+              new ThreadSwitches(threadGroup(name), voluntary, involuntary));
         } catch (IOException | RuntimeException e) {
           // the thread ended meanwhile
         }

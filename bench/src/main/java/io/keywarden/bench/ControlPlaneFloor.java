@@ -1,7 +1,5 @@
 package io.keywarden.bench;
 
-import io.fabric8.kubernetes.api.model.GenericKubernetesResource;
-import io.fabric8.kubernetes.api.model.GenericKubernetesResourceBuilder;
 import io.fabric8.kubernetes.api.model.SecretBuilder;
 import io.fabric8.kubernetes.client.KubernetesClient;
 import io.fabric8.kubernetes.client.dsl.base.PatchContext;
@@ -13,7 +11,6 @@ import io.keywarden.testcluster.ControlPlane;
 import io.keywarden.testcluster.RepositoryRoot;
 import java.time.Duration;
 import java.time.Instant;
-import java.util.ArrayList;
 import java.util.Base64;
 import java.util.List;
 import java.util.Map;
@@ -22,7 +19,6 @@ import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
-import java.util.concurrent.Future;
 import java.util.concurrent.ThreadLocalRandom;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
@@ -134,38 +130,10 @@ public final class ControlPlaneFloor {
       List<Long> planeBefore = planePids.stream().map(Bench::cpuTicks).toList();
       long selfBefore = Bench.cpuTicks(self);
       long[] machineBefore = Bench.machineTicks();
-      var resources =
-          client
-              .genericKubernetesResources("keywarden.io/v1alpha1", "ManagedSecret")
-              .inNamespace(ns);
       Instant start = Instant.now();
-      ExecutorService createPool = Executors.newFixedThreadPool(creators);
-      List<Future<?>> creates = new ArrayList<>();
-      for (int t = 0; t < creators; t++) {
-        int first = t;
-        creates.add(
-            createPool.submit(
-                () -> {
-                  for (int i = first; i < count; i += creators) {
-                    GenericKubernetesResource resource =
-                        new GenericKubernetesResourceBuilder()
-                            .withApiVersion("keywarden.io/v1alpha1")
-                            .withKind("ManagedSecret")
-                            .withNewMetadata()
-                            .withName(String.format("bench-%05d", i))
-                            .endMetadata()
-                            .addToAdditionalProperties(
-                                "spec", Map.of("generate", Map.of("passwordLength", 32)))
-                            .build();
-                    resources.resource(resource).create();
-                  }
-                  return null;
-                }));
-      }
-      createPool.shutdown();
-      createPool.awaitTermination(10, TimeUnit.MINUTES);
-      for (Future<?> f : creates) {
-        f.get();
+      if (!CreateBurst.start(client, ns, count, creators, Map.of(), name -> {})
+          .await(Duration.ofMinutes(10))) {
+        throw new IllegalStateException("the creates did not end within 10 minutes");
       }
       Duration created = Duration.between(start, Instant.now());
       boolean done = ready.await(10, TimeUnit.MINUTES);

@@ -1,7 +1,6 @@
 package io.keywarden.bench;
 
 import io.fabric8.kubernetes.api.model.Condition;
-import io.fabric8.kubernetes.api.model.GenericKubernetesResource;
 import io.fabric8.kubernetes.api.model.GenericKubernetesResourceBuilder;
 import io.fabric8.kubernetes.client.KubernetesClient;
 import io.keywarden.api.v1alpha1.ManagedSecret;
@@ -13,9 +12,6 @@ import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 import java.util.concurrent.ConcurrentHashMap;
-import java.util.concurrent.ExecutorService;
-import java.util.concurrent.Executors;
-import java.util.concurrent.Future;
 
 /**
  * Load test: N ManagedSecrets created at once against one operator process, timed until all are
@@ -70,40 +66,14 @@ public final class ReadyAtScale {
     long rssBeforeKiB = Bench.rssKiB(operatorPid);
     long cpuBefore = Bench.cpuTicks(operatorPid);
     Map<String, Long> threadsBefore = Bench.threadGroupTicks(operatorPid);
-    var resources =
-        client.genericKubernetesResources("keywarden.io/v1alpha1", "ManagedSecret").inNamespace(ns);
     Map<String, Instant> createdAt = new ConcurrentHashMap<>();
     Map<String, Instant> seenReadyAt = new ConcurrentHashMap<>();
 
-    // Create from a few threads while the main thread already polls, as a burst of kubectl applies
-    // would.
+    // Create while the main thread already polls.
     Instant start = Instant.now();
-    ExecutorService pool = Executors.newFixedThreadPool(threads);
-    List<Future<?>> creates = new ArrayList<>();
-    for (int t = 0; t < threads; t++) {
-      int first = t;
-      creates.add(
-          pool.submit(
-              () -> {
-                for (int i = first; i < count; i += threads) {
-                  String name = String.format("bench-%05d", i);
-                  GenericKubernetesResource resource =
-                      new GenericKubernetesResourceBuilder()
-                          .withApiVersion("keywarden.io/v1alpha1")
-                          .withKind("ManagedSecret")
-                          .withNewMetadata()
-                          .withName(name)
-                          .endMetadata()
-                          .addToAdditionalProperties(
-                              "spec", Map.of("generate", Map.of("passwordLength", 32)))
-                          .build();
-                  resources.resource(resource).create();
-                  createdAt.put(name, Instant.now());
-                }
-                return null;
-              }));
-    }
-    pool.shutdown();
+    CreateBurst burst =
+        CreateBurst.start(
+            client, ns, count, threads, Map.of(), name -> createdAt.put(name, Instant.now()));
 
     Duration createTime = null;
     Duration readyTime = null;
@@ -117,10 +87,8 @@ public final class ReadyAtScale {
     }
     Instant deadline = start.plus(giveUp);
     while (Instant.now().isBefore(deadline)) {
-      if (createTime == null && pool.isTerminated()) {
-        for (Future<?> f : creates) {
-          f.get(); // surfaces a failed create
-        }
+      if (createTime == null && burst.ended()) {
+        burst.await(Duration.ZERO); // surfaces a failed create
         createTime = Duration.between(start, Instant.now());
         System.out.printf("created %d ManagedSecrets in %.1f s%n", count, seconds(createTime));
       }
@@ -140,7 +108,7 @@ public final class ReadyAtScale {
       }
       Thread.sleep(POLL.toMillis());
     }
-    pool.shutdownNow();
+    burst.cancel();
     long[] machineAfter = Bench.machineTicks();
     long planeTicks = 0;
     for (int i = 0; i < planePids.size(); i++) {

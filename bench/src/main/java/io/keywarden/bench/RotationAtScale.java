@@ -14,9 +14,6 @@ import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.TreeMap;
-import java.util.concurrent.ExecutorService;
-import java.util.concurrent.Executors;
-import java.util.concurrent.Future;
 import java.util.concurrent.TimeUnit;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
@@ -58,41 +55,12 @@ public final class RotationAtScale {
 
   private static boolean createAndWaitReady(
       KubernetesClient client, String ns, int count, int threads) throws Exception {
-    var resources =
-        client.genericKubernetesResources("keywarden.io/v1alpha1", "ManagedSecret").inNamespace(ns);
     Instant start = Instant.now();
-    ExecutorService pool = Executors.newFixedThreadPool(threads);
-    List<Future<?>> creates = new ArrayList<>();
-    for (int t = 0; t < threads; t++) {
-      int first = t;
-      creates.add(
-          pool.submit(
-              () -> {
-                for (int i = first; i < count; i += threads) {
-                  GenericKubernetesResource resource =
-                      new GenericKubernetesResourceBuilder()
-                          .withApiVersion("keywarden.io/v1alpha1")
-                          .withKind("ManagedSecret")
-                          .withNewMetadata()
-                          .withName(String.format("bench-%05d", i))
-                          .addToLabels("app", "bench")
-                          .endMetadata()
-                          .addToAdditionalProperties(
-                              "spec", Map.of("generate", Map.of("passwordLength", 32)))
-                          .build();
-                  resources.resource(resource).create();
-                }
-                return null;
-              }));
-    }
-    pool.shutdown();
-    if (!pool.awaitTermination(GIVE_UP.toSeconds(), TimeUnit.SECONDS)) {
-      pool.shutdownNow();
+    CreateBurst burst =
+        CreateBurst.start(client, ns, count, threads, Map.of("app", "bench"), name -> {});
+    if (!burst.await(GIVE_UP)) {
       System.out.println("creates did not finish in time");
       return false;
-    }
-    for (Future<?> f : creates) {
-      f.get();
     }
     System.out.printf(
         "created %d ManagedSecrets in %.1f s%n",
