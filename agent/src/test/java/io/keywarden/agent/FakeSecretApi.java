@@ -73,6 +73,7 @@ public final class FakeSecretApi implements AutoCloseable {
   private final Map<String, List<Version>> secrets = new HashMap<>();
   private final Deque<Failure> failures = new ArrayDeque<>();
   private final List<Request> requests = new ArrayList<>();
+  private final List<Request> arrivals = new ArrayList<>();
   private Set<String> expectedTokens;
   private boolean down;
   private boolean closed;
@@ -141,8 +142,17 @@ public final class FakeSecretApi implements AutoCloseable {
     notifyAll();
   }
 
+  /** The answered requests, in the order their answers were decided. */
   public synchronized List<Request> requests() {
     return List.copyOf(requests);
+  }
+
+  /**
+   * Every request in the order it arrived, answered or not, with status 0: a long-poll the server
+   * is still holding shows here and not yet in {@link #requests()}.
+   */
+  public synchronized List<Request> arrivals() {
+    return List.copyOf(arrivals);
   }
 
   @Override
@@ -162,6 +172,9 @@ public final class FakeSecretApi implements AutoCloseable {
       String authorization = exchange.getRequestHeaders().getFirst("Authorization");
       String namespace = path.matches() ? path.group(1) : null;
       String secret = path.matches() ? path.group(2) : null;
+      synchronized (this) {
+        arrivals.add(new Request(System.nanoTime(), namespace, secret, query, authorization, 0));
+      }
       Response response;
       try {
         response =
