@@ -155,6 +155,9 @@ public final class QuarkusProcess implements AutoCloseable {
             List.of(
                 Path.of(System.getProperty("java.home"), "bin", "java").toString(),
                 "-XX:+UseSerialGC",
+                // C1 only: a test's operator lives a minute or two, too short for C2's compiles to
+                // pay back, and they took a third of a test run's CPU on two cores.
+                "-XX:TieredStopAtLevel=1",
                 "-Xmx256m",
                 "-jar",
                 jar.toString()));
