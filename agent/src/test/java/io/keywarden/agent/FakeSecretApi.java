@@ -149,7 +149,8 @@ public final class FakeSecretApi implements AutoCloseable {
 
   /**
    * Every request in the order it arrived, answered or not, with status 0: a long-poll the server
-   * is still holding shows here and not yet in {@link #requests()}.
+   * is still holding shows here and not yet in {@link #requests()}. A request shows here once its
+   * token has been judged.
    */
   public synchronized List<Request> arrivals() {
     return List.copyOf(arrivals);
@@ -172,13 +173,16 @@ public final class FakeSecretApi implements AutoCloseable {
       String authorization = exchange.getRequestHeaders().getFirst("Authorization");
       String namespace = path.matches() ? path.group(1) : null;
       String secret = path.matches() ? path.group(2) : null;
-      synchronized (this) {
-        arrivals.add(new Request(System.nanoTime(), namespace, secret, query, authorization, 0));
-      }
       Response response;
       try {
         response =
-            respond(exchange.getRequestMethod(), path.matches(), secret, query, authorization);
+            respond(
+                exchange.getRequestMethod(),
+                path.matches(),
+                namespace,
+                secret,
+                query,
+                authorization);
       } catch (InterruptedException e) {
         response = Response.error(503, "ServiceUnavailableException", null);
       }
@@ -204,10 +208,14 @@ public final class FakeSecretApi implements AutoCloseable {
   private synchronized Response respond(
       String method,
       boolean pathMatches,
+      String namespace,
       String secret,
       Map<String, String> query,
       String authorization)
       throws InterruptedException {
+    // Under the same lock as the checks below: once a request shows among the arrivals, its token
+    // has been judged, and a later expectToken no longer changes its answer.
+    arrivals.add(new Request(System.nanoTime(), namespace, secret, query, authorization, 0));
     if (down) {
       return Response.error(503, "ServiceUnavailableException", null);
     }

@@ -143,7 +143,9 @@ class SidecarTest {
     reader.start();
     server.put("db", db("two"));
     await(() -> readOrEmpty(out.resolve("password")).equals("two"));
-    Thread.sleep(100);
+    // The line is logged once the swap is done and the old directory removed.
+    await(() -> !logLines("secret db changed to version v2; rewrote 2 files").isEmpty());
+    await(() -> !seen.isEmpty());
     reading.set(false);
     reader.join();
 
@@ -156,7 +158,6 @@ class SidecarTest {
             state ->
                 state.equals("one / USER='app'\nPASSWORD='one'\n")
                     || state.equals("two / USER='app'\nPASSWORD='two'\n"));
-    await(() -> !logLines("secret db changed to version v2; rewrote 2 files").isEmpty());
     assertThat(logLines("secret db changed to version v2; rewrote 2 files")).hasSize(1);
   }
 
